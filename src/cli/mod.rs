@@ -1,0 +1,82 @@
+//! The headless commands over the same engine the window uses.
+//!
+//! Exit codes: 0 success, 1 a sign-in, cmdlet or service failure, 2 a usage or validation error.
+//! Each subcommand lives in its own file and owns its argument struct.
+
+pub mod login;
+pub mod profile;
+pub mod sim;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "exo-connect",
+    version,
+    about = "Connection manager for Exchange Online, EOP and Security & Compliance"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Manage saved tenant profiles.
+    #[command(subcommand)]
+    Profile(profile::ProfileCommand),
+    /// Run the simulated tenant (Entra-like sign-in and the Exchange admin API) on loopback.
+    Sim(sim::SimArgs),
+    /// Sign in with a profile and cache the sign-in.
+    Login(login::LoginArgs),
+    /// Forget cached sign-ins.
+    Logout(login::LogoutArgs),
+}
+
+/// A failed command: what to print on stderr and which exit code it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Bad usage or invalid input (exit 2). The message names the field and the fix.
+    #[error("{0}")]
+    Usage(String),
+    /// A sign-in, cmdlet or service failure (exit 1), with its plain explanation.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            CliError::Failed(_) => ExitCode::from(1),
+        }
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Profile(cmd)) => profile::run(cmd),
+        Some(Command::Sim(args)) => sim::run(args),
+        Some(Command::Login(args)) => login::run_login(args),
+        Some(Command::Logout(args)) => login::run_logout(args),
+        None => {
+            // The desktop app opens here once it exists; until then, help.
+            let _ = Cli::command().print_help();
+            println!();
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}

@@ -1,0 +1,2 @@
+//! Async core on tokio: sign-in, token cache, REST client, session registry.
+//! The UI and CLI talk to it only through commands in and events out.
