@@ -43,3 +43,137 @@ impl Default for SimConfig {
         }
     }
 }
+
+pub mod admin;
+pub mod auth;
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The base URLs (origins, no trailing slash) of a running sim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimUrls {
+    /// Entra-like sign-in host: `<login>/{tenant}/oauth2/v2.0/...`, `<login>/devicelogin`.
+    pub login: String,
+    /// Exchange Online admin API host (EXO and EOP); also the EXO token resource.
+    pub exo: String,
+    /// Security & Compliance global host: answers 302 to `scc_regional`; also the SCC token resource.
+    pub scc: String,
+    /// Security & Compliance regional host (where SCC cmdlets really run).
+    pub scc_regional: String,
+}
+
+impl SimUrls {
+    /// The default authority: `<login>/organizations`.
+    pub fn authority(&self) -> String {
+        format!("{}/organizations", self.login)
+    }
+}
+
+/// Everything the two halves of the sim share (read-only after start).
+#[derive(Debug)]
+pub struct SimShared {
+    pub config: SimConfig,
+    pub urls: SimUrls,
+    pub world: World,
+    pub keys: tokens::SimKeys,
+}
+
+/// A running sim. Dropping the handle (or calling [`SimHandle::shutdown`]) stops every listener.
+pub struct SimHandle {
+    pub shared: Arc<SimShared>,
+    pub auth: Arc<auth::AuthState>,
+    pub admin: Arc<admin::AdminApi>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub use world::World;
+
+impl SimHandle {
+    pub fn urls(&self) -> &SimUrls {
+        &self.shared.urls
+    }
+    pub fn world(&self) -> &World {
+        &self.shared.world
+    }
+    /// Stops the listeners and waits for them.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+/// Starts the sim on loopback: four listeners (sign-in, EXO, SCC global, SCC regional) on the
+/// IP of `config.listen` (the sign-in listener takes its port, the others random ones).
+pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
+    let ip = config.listen.ip();
+    let login = TcpListener::bind(config.listen).await?;
+    let exo = TcpListener::bind((ip, 0)).await?;
+    let scc = TcpListener::bind((ip, 0)).await?;
+    let scc_regional = TcpListener::bind((ip, 0)).await?;
+    let url = |l: &TcpListener| -> std::io::Result<String> {
+        let a = l.local_addr()?;
+        Ok(match a {
+            SocketAddr::V4(v4) => format!("http://{}:{}", v4.ip(), v4.port()),
+            SocketAddr::V6(v6) => format!("http://[{}]:{}", v6.ip(), v6.port()),
+        })
+    };
+    let urls = SimUrls {
+        login: url(&login)?,
+        exo: url(&exo)?,
+        scc: url(&scc)?,
+        scc_regional: url(&scc_regional)?,
+    };
+    let world = World::seeded(config.seed, config.mailboxes);
+    let keys = tokens::SimKeys::generate(config.seed);
+    let shared = Arc::new(SimShared {
+        config,
+        urls,
+        world,
+        keys,
+    });
+    let auth_state = auth::AuthState::new(shared.clone());
+    let admin_api = admin::AdminApi::new(shared.clone());
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let routers = [
+        (login, auth::router(auth_state.clone())),
+        (exo, admin_api.router(admin::AdminHost::Exo)),
+        (scc, admin_api.router(admin::AdminHost::SccGlobal)),
+        (
+            scc_regional,
+            admin_api.router(admin::AdminHost::SccRegional),
+        ),
+    ];
+    for (listener, router) in routers {
+        let mut rx = stop_rx.clone();
+        tasks.push(tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = rx.wait_for(|stopped| *stopped).await;
+            })
+            .await;
+        }));
+    }
+    Ok(SimHandle {
+        shared,
+        auth: auth_state,
+        admin: admin_api,
+        stop,
+        tasks,
+    })
+}

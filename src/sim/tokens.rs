@@ -49,3 +49,137 @@ pub enum TokenError {
     #[error("the token audience {0} is not this service")]
     WrongAudience(String),
 }
+
+/// The sim's signing key (RS256) and the helpers that issue and check its tokens.
+pub struct SimKeys {
+    /// Key id (`kid` header).
+    pub kid: String,
+    encoding: jsonwebtoken::EncodingKey,
+    decoding: jsonwebtoken::DecodingKey,
+    /// Public key, SPKI PEM (published for anyone who wants to verify).
+    pub public_key_pem: String,
+}
+
+impl std::fmt::Debug for SimKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimKeys")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimKeys {
+    /// A fresh 2048-bit RSA key from a seeded generator.
+    pub fn generate(seed: u64) -> SimKeys {
+        use rand::SeedableRng;
+        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0x5eed_0f51_67);
+        let private = rsa::RsaPrivateKey::new(&mut rng, 2048).expect("RSA key generation");
+        let private_pem = private
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("PKCS#8 encoding");
+        let public_pem = private
+            .to_public_key()
+            .to_public_key_pem(LineEnding::LF)
+            .expect("SPKI encoding");
+        SimKeys {
+            kid: format!("sim-{seed:x}"),
+            encoding: jsonwebtoken::EncodingKey::from_rsa_pem(private_pem.as_bytes())
+                .expect("encoding key"),
+            decoding: jsonwebtoken::DecodingKey::from_rsa_pem(public_pem.as_bytes())
+                .expect("decoding key"),
+            public_key_pem: public_pem,
+        }
+    }
+
+    fn header(&self) -> jsonwebtoken::Header {
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        h.kid = Some(self.kid.clone());
+        h
+    }
+
+    pub fn issue_access_token(&self, claims: &AccessClaims) -> String {
+        jsonwebtoken::encode(&self.header(), claims, &self.encoding).expect("sign access token")
+    }
+
+    pub fn issue_id_token(&self, claims: &IdClaims) -> String {
+        jsonwebtoken::encode(&self.header(), claims, &self.encoding).expect("sign id token")
+    }
+
+    /// Checks signature, expiry (no leeway) and audience (exact, trailing `/` ignored).
+    pub fn verify_access_token(
+        &self,
+        token: &str,
+        expected_audience: &str,
+    ) -> Result<AccessClaims, TokenError> {
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.validate_aud = false;
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v)
+            .map_err(|_| TokenError::Invalid)?;
+        let claims = data.claims;
+        if claims.exp <= chrono::Utc::now().timestamp() {
+            return Err(TokenError::Expired);
+        }
+        if claims.aud.trim_end_matches('/') != expected_audience.trim_end_matches('/') {
+            return Err(TokenError::WrongAudience(claims.aud));
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(aud: &str, exp_in: i64) -> AccessClaims {
+        let now = chrono::Utc::now().timestamp();
+        AccessClaims {
+            aud: aud.into(),
+            iss: "http://127.0.0.1:1/tid/v2.0".into(),
+            tid: "tid".into(),
+            oid: "oid".into(),
+            upn: Some("a@b.c".into()),
+            scp: Some("Exchange.Manage".into()),
+            roles: None,
+            appid: "fb78d390-0c51-40cd-8e17-fdbfab77341b".into(),
+            iat: now,
+            nbf: now,
+            exp: now + exp_in,
+        }
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_bad_ones_do_not() {
+        let keys = SimKeys::generate(1);
+        let t = keys.issue_access_token(&claims("http://127.0.0.1:5", 60));
+        assert_eq!(
+            keys.verify_access_token(&t, "http://127.0.0.1:5/")
+                .unwrap()
+                .upn
+                .as_deref(),
+            Some("a@b.c")
+        );
+        assert_eq!(
+            keys.verify_access_token(&t, "http://127.0.0.1:6"),
+            Err(TokenError::WrongAudience("http://127.0.0.1:5".into()))
+        );
+        let expired = keys.issue_access_token(&claims("http://127.0.0.1:5", -1));
+        assert_eq!(
+            keys.verify_access_token(&expired, "http://127.0.0.1:5"),
+            Err(TokenError::Expired)
+        );
+        let other = SimKeys::generate(2);
+        assert_eq!(
+            other.verify_access_token(&t, "http://127.0.0.1:5"),
+            Err(TokenError::Invalid)
+        );
+        let mut tampered = t.clone();
+        tampered.insert(t.len() / 2, 'x');
+        assert_eq!(
+            keys.verify_access_token(&tampered, "http://127.0.0.1:5"),
+            Err(TokenError::Invalid)
+        );
+    }
+}
