@@ -73,7 +73,7 @@ impl SimKeys {
     pub fn generate(seed: u64) -> SimKeys {
         use rand::SeedableRng;
         use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0x5eed_0f51_67);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0x5EED_5167);
         let private = rsa::RsaPrivateKey::new(&mut rng, 2048).expect("RSA key generation");
         let private_pem = private
             .to_pkcs8_pem(LineEnding::LF)
