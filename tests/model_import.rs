@@ -59,6 +59,14 @@ fn export_then_import_round_trip_renames_duplicates_and_new_ids() {
     assert_ne!(copy.id, a.id);
     assert_eq!(copy.cloud, Cloud::O365USGovGCCHigh);
 
+    let both = dir.path().join("both.json");
+    let n = s
+        .export_file(
+            &both,
+            &["Fabrikam".into(), "fabrikam".into(), "Contoso (3)".into()],
+        )
+        .unwrap();
+    assert_eq!(n, 2, "a name given twice is exported once");
     assert!(matches!(
         s.export_json(&["nobody".to_string()]),
         Err(StoreError::NotFound(_))

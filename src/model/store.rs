@@ -123,7 +123,12 @@ pub fn write_atomic_with(path: &Path, bytes: &[u8], fail: FailPoint) -> Result<(
         }
     };
     let result = (|| {
-        let mut f = fs::File::create(&tmp).map_err(io("create", &tmp))?;
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        // The profile file holds no secret, but account names are nobody else's business.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut f = opts.open(&tmp).map_err(io("create", &tmp))?;
         f.write_all(bytes).map_err(io("write", &tmp))?;
         f.sync_all().map_err(io("sync", &tmp))?;
         drop(f);
@@ -367,6 +372,15 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from(FILE_NAME)]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join(FILE_NAME))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
     }
 
     #[test]

@@ -294,13 +294,17 @@ impl ProfileStore {
         let selected: Vec<&Profile> = if names.is_empty() {
             self.profiles.iter().collect()
         } else {
-            names
-                .iter()
-                .map(|n| {
-                    self.get_by_name(n)
-                        .ok_or_else(|| StoreError::NotFound(n.clone()))
-                })
-                .collect::<Result<_>>()?
+            let mut seen = HashSet::new();
+            let mut v = Vec::new();
+            for n in names {
+                let p = self
+                    .get_by_name(n)
+                    .ok_or_else(|| StoreError::NotFound(n.clone()))?;
+                if seen.insert(p.id) {
+                    v.push(p);
+                }
+            }
+            v
         };
         store::to_json(&selected)
     }
@@ -308,12 +312,12 @@ impl ProfileStore {
     /// Write the export atomically to `path`.
     pub fn export_file(&self, path: &Path, names: &[String]) -> Result<usize> {
         let text = self.export_json(names)?;
+        let count = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["profiles"].as_array().map(Vec::len))
+            .unwrap_or(0);
         store::write_atomic(path, text.as_bytes())?;
-        Ok(if names.is_empty() {
-            self.profiles.len()
-        } else {
-            names.len()
-        })
+        Ok(count)
     }
 }
 

@@ -13,8 +13,11 @@ pub enum Severity {
     Warning,
 }
 
-/// One problem with one field. `field` is the profile's field path (serde name), e.g. `upn`,
-/// `connection_uri`, `auth.app_id`, `proxy.user`; `message` names the field and says what to do.
+/// One problem with one field. `field` is the profile's field path (serde name); `message`
+/// names the field and says what to do. The field keys used: `name`, `upn`, `cloud`,
+/// `connection_uri`, `authorization_endpoint`, `tenant`, `delegated_organization`, `page_size`,
+/// `color`, `auth`, `auth.app_id`, `auth.certificate` (path/thumbprint both or neither),
+/// `auth.thumbprint`, `auth.organization`, `proxy.access_type`, `proxy.user`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issue {
     pub field: &'static str,
@@ -143,7 +146,13 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
         }
     }
     if let Some(w) = p.cloud.retirement_warning() {
-        out.push(Issue::warning("cloud", format!("Cloud: {w}")));
+        out.push(Issue::warning(
+            "cloud",
+            format!(
+                "Cloud {}: {w} Choose O365Default unless this tenant still exists.",
+                p.cloud.as_str()
+            ),
+        ));
     }
     cloud_mismatch_warnings(&mut out, p, conn_ok, auth_ok);
 
