@@ -220,3 +220,14 @@ fn csv_columns_in_any_order_and_duplicates_renamed() {
     let r = s.import_csv(csv).unwrap();
     assert_eq!(r.imported, ["Tenant", "tenant (2)"]);
 }
+
+#[test]
+fn csv_from_excel_with_bom_and_semicolons() {
+    let (_dir, mut s) = store();
+    let csv = "\u{feff}Name;UPN;Service;Cloud;Delegated_Org\r\nFab;partner@contoso.com;SCC;;fabrikam.onmicrosoft.com\r\n";
+    let r = s.import_csv(csv).unwrap();
+    assert_eq!(r.imported, ["Fab"], "{:?}", r.rejected);
+    let p = s.get_by_name("Fab").unwrap();
+    assert_eq!(p.service, Service::SecurityCompliance);
+    assert_eq!(p.folder, "fabrikam.onmicrosoft.com");
+}

@@ -186,14 +186,16 @@ impl ProfileStore {
                 });
             }
         };
+        // Notepad may add a byte-order mark to a hand-edited file.
+        let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&text);
         // A newer schema is not "broken": refuse, and leave it alone.
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&text)
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(text)
             && let Some(found) = v.get("version").and_then(|v| v.as_u64())
             && found > u64::from(SCHEMA_VERSION)
         {
             return Err(StoreError::NewerVersion { path, found });
         }
-        let problem = match serde_json::from_slice::<StoreFile>(&text) {
+        let problem = match serde_json::from_slice::<StoreFile>(text) {
             Ok(file) => match check_loaded(&file.profiles) {
                 Ok(()) => {
                     return Ok((
@@ -443,6 +445,17 @@ mod tests {
         fs::write(dir.path().join(FILE_NAME), to_json(&[&a, &b]).unwrap()).unwrap();
         let (_, notice) = ProfileStore::open(dir.path()).unwrap();
         assert!(notice.unwrap().message.contains("share the name"));
+    }
+
+    #[test]
+    fn byte_order_mark_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = sample("bom");
+        let text = format!("\u{feff}{}", to_json(&[&a]).unwrap());
+        fs::write(dir.path().join(FILE_NAME), text).unwrap();
+        let (s, notice) = ProfileStore::open(dir.path()).unwrap();
+        assert!(notice.is_none());
+        assert_eq!(s.profiles(), &[a]);
     }
 
     #[test]

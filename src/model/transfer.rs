@@ -53,6 +53,7 @@ type Candidates = Vec<(String, std::result::Result<Profile, String>)>;
 /// Parse a JSON export: `{"version":1,"profiles":[...]}` or a bare array of profiles. Entries
 /// are parsed one by one; missing `id`, `created`, `modified` are filled in.
 pub fn parse_json(text: &str) -> Result<Candidates> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let root: Value = serde_json::from_str(text)
         .map_err(|e| StoreError::Format(format!("the file is not valid JSON: {e}")))?;
     let entries = match root {
@@ -110,7 +111,16 @@ pub fn parse_json(text: &str) -> Result<Candidates> {
 /// any order, case-insensitive; service, cloud and delegated_org may be absent or empty).
 /// Folder = the delegated organization, else the UPN's domain.
 pub fn parse_csv(text: &str) -> Result<Candidates> {
+    // Excel writes a byte-order mark, and `;` as the separator in many locales.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let header = text.lines().next().unwrap_or("");
+    let delimiter = if header.contains(';') && !header.contains(',') {
+        b';'
+    } else {
+        b','
+    };
     let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
