@@ -509,3 +509,18 @@ fn messages_name_the_field_in_display() {
         Some("page_size")
     );
 }
+
+#[test]
+fn warning_authority_without_tenant_segment() {
+    let mut p = good();
+    p.authorization_endpoint = Some("https://login.microsoftonline.com/".into());
+    assert!(errors(&p, &[]).is_empty());
+    let w = warnings(&p);
+    assert!(
+        w.iter()
+            .any(|(f, m)| f == "authorization_endpoint" && m.contains("no tenant part")),
+        "{w:?}"
+    );
+    p.authorization_endpoint = Some("https://login.microsoftonline.com/organizations".into());
+    assert!(warnings(&p).is_empty());
+}

@@ -125,6 +125,16 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
         p.authorization_endpoint.as_deref(),
         "https://login.microsoftonline.com/organizations",
     );
+    if let Some(u) = &auth_ok
+        && u.path().trim_matches('/').is_empty()
+    {
+        out.push(Issue::warning(
+            "authorization_endpoint",
+            format!(
+                "Authorization endpoint {u} has no tenant part: add /organizations (any work account), /common or /<tenant>, e.g. https://login.microsoftonline.com/organizations."
+            ),
+        ));
+    }
     if p.cloud == Cloud::Custom {
         if p.connection_uri
             .as_deref()
