@@ -96,11 +96,14 @@ pub struct ConnectionCount {
     pub connections: usize,
 }
 
+/// (tenant, principal, service)
+type ConnKey = (Uuid, String, &'static str);
+
 #[derive(Debug, Default)]
 struct Inner {
     log: Vec<LoggedRequest>,
     /// (tenant, principal, service) → (connection id, last seen)
-    connections: HashMap<(Uuid, String, &'static str), Vec<(String, Instant)>>,
+    connections: HashMap<ConnKey, Vec<(String, Instant)>>,
     /// Transport rules per tenant, seeded lazily.
     rules: HashMap<Uuid, Vec<Map<String, Value>>>,
     rules_created: usize,
@@ -507,14 +510,24 @@ async fn invoke(
                 .max(1)
                 .min(reply.body.len());
             let head = Bytes::copy_from_slice(&reply.body[..cut]);
-            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                Ok(head),
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "sim fault: connection reset mid-body",
-                )),
-            ];
-            Body::from_stream(futures_util::stream::iter(chunks))
+            // Send the head, give hyper time to flush it with the headers, then fail the stream:
+            // hyper aborts the connection and the client sees a body error.
+            let stream = futures_util::stream::unfold(Some(head), |state| async move {
+                match state {
+                    Some(head) => Some((Ok::<Bytes, std::io::Error>(head), None)),
+                    None => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Some((
+                            Err(std::io::Error::new(
+                                std::io::ErrorKind::ConnectionReset,
+                                "sim fault: connection reset mid-body",
+                            )),
+                            None,
+                        ))
+                    }
+                }
+            });
+            Body::from_stream(stream)
         }
     };
     builder
@@ -1021,7 +1034,7 @@ fn pipeline(
     if !warnings.is_empty() {
         obj.insert("@adminapi.warnings".into(), json!(warnings));
     }
-    if !(rows.is_empty() && !warnings.is_empty()) {
+    if !rows.is_empty() || warnings.is_empty() {
         let rows: Vec<Value> = rows
             .into_iter()
             .map(|r| Value::Object(odata::select(r, &select)))
