@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use exo_connect::sim::admin::faults::{Fault, FaultKind};
+use exo_connect::sim::admin::{Fault, FaultKind};
 use exo_connect::sim::tokens::{AccessClaims, SimKeys};
 use exo_connect::sim::{SimConfig, SimHandle, start};
 use serde_json::{Value, json};
@@ -651,6 +651,15 @@ async fn scc_redirects_then_regional_accepts_the_same_token() {
             .status(),
         403
     );
+    // The path-case variant of the Location is served too.
+    h.admin.inject(Fault::next(FaultKind::RedirectPathCase));
+    let r = Call::new(&c, &t).post(&global, &b).await;
+    let odd = r.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        odd.starts_with(&format!("{}/AdminApi/Beta/", urls.scc_regional)),
+        "{odd}"
+    );
+    assert_eq!(Call::new(&c, &t).post(&odd, &b).await.status(), 200);
     let exo_t = user_token(&h, "ops@contoso.com", &urls.exo, 600);
     assert_eq!(Call::new(&c, &exo_t).post(&loc, &b).await.status(), 401);
     assert_eq!(

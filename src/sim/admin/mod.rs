@@ -47,12 +47,12 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use self::cmdlets::Caller;
-use self::faults::{DetailForm, Fault, FaultKind};
+use self::faults::DetailForm;
 use self::odata::{ApiError, SkipToken};
 use super::SimShared;
 use super::world::{Tenant, TenantKind};
 
-pub use self::faults::{FAULTS_HELP, parse_spec};
+pub use self::faults::{DetailForm as ErrorDetailForm, FAULTS_HELP, Fault, FaultKind, parse_spec};
 
 /// Which listener a router serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -138,10 +138,15 @@ impl AdminApi {
     }
 
     pub fn router(self: &Arc<Self>, host: AdminHost) -> Router {
-        let mut r = Router::new().route(
-            "/adminapi/beta/{tenant}/InvokeCommand",
-            get(invoke).post(invoke),
-        );
+        let mut r = Router::new()
+            .route(
+                "/adminapi/beta/{tenant}/InvokeCommand",
+                get(invoke).post(invoke),
+            )
+            .route(
+                "/AdminApi/Beta/{tenant}/InvokeCommand",
+                get(invoke).post(invoke),
+            );
         if host == AdminHost::Exo {
             r = r.route("/sim/state", get(state));
         }
@@ -435,6 +440,7 @@ async fn invoke(
     });
     let mut forced_form = None;
     let mut reset_after = None;
+    let mut redirect_case = false;
     let handled = match fault {
         Some(FaultKind::Slow { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -442,6 +448,10 @@ async fn invoke(
         }
         Some(FaultKind::Reset { after_bytes }) => {
             reset_after = Some(after_bytes);
+            None
+        }
+        Some(FaultKind::RedirectPathCase) => {
+            redirect_case = true;
             None
         }
         Some(FaultKind::ErrorForm(f)) => {
@@ -465,6 +475,7 @@ async fn invoke(
             &headers,
             &body,
             forced_form,
+            redirect_case,
         ),
     };
     let Handled { reply, cmdlet } = handled;
@@ -618,9 +629,10 @@ fn fault_reply(api: &AdminApi, kind: &FaultKind) -> Reply {
             },
         },
         // Handled before (they don't replace the answer).
-        FaultKind::Slow { .. } | FaultKind::Reset { .. } | FaultKind::ErrorForm(_) => {
-            Reply::json(500, &json!({}))
-        }
+        FaultKind::Slow { .. }
+        | FaultKind::Reset { .. }
+        | FaultKind::ErrorForm(_)
+        | FaultKind::RedirectPathCase => Reply::json(500, &json!({})),
     }
 }
 
@@ -676,8 +688,28 @@ fn handle(
     headers: &HeaderMap,
     body: &Bytes,
     forced: Option<DetailForm>,
+    redirect_case: bool,
 ) -> Handled {
     let mut cmdlet_name = None;
+    if host == AdminHost::SccGlobal {
+        // Every call on the global host answers 302 to the regional host (same path and query).
+        let mut pq = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .to_string();
+        if redirect_case {
+            pq = pq.replacen("/adminapi/beta/", "/AdminApi/Beta/", 1);
+        }
+        let reply = Reply::json(302, &json!({})).header(
+            "location",
+            format!("{}{}", api.shared.urls.scc_regional, pq),
+        );
+        return Handled {
+            reply,
+            cmdlet: None,
+        };
+    }
     let result = pipeline(
         api,
         host,
@@ -740,12 +772,6 @@ fn pipeline(
 ) -> Result<Reply, Failure> {
     let urls = &api.shared.urls;
     let world = &api.shared.world;
-    if host == AdminHost::SccGlobal {
-        let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        return Ok(
-            Reply::json(302, &json!({})).header("location", format!("{}{}", urls.scc_regional, pq))
-        );
-    }
     // 1. Bearer token.
     let audience = if host == AdminHost::Exo {
         &urls.exo
