@@ -674,7 +674,7 @@ async fn scc_redirects_then_regional_accepts_the_same_token() {
 #[tokio::test]
 async fn spec_faults_fire_on_their_request_numbers() {
     let h = sim(SimConfig {
-        faults: "429@1:retry=3,503@2,500@3,504@4,408@5,concurrency@6,401@7,garbage403@8,empty403@9,pipe@10".into(),
+        faults: "429@1:retry=3,503@2,500@3,504@4,408@5,concurrency@6,401@7,garbage403@8,empty403@9,pipe@10,json@12,concurrency@13:status=503".into(),
         ..cfg(10)
     })
     .await;
@@ -729,10 +729,36 @@ async fn spec_faults_fire_on_their_request_numbers() {
     assert!(detail(&v).contains("|System.Management.Automation.ParameterBindingException|"));
     // Then back to normal.
     assert_eq!(call.post(&u, &b).await.status(), 200);
+    // Forced JSON form on an error that is normally in the pipe form.
+    let (s, v) = json_of(
+        call.post(
+            &u,
+            &body("Get-AcceptedDomain", json!({"Identity": "nope.example"})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 404);
+    let d: Value = serde_json::from_str(&detail(&v)).unwrap();
+    assert!(
+        d["TypeName"]
+            .as_str()
+            .unwrap()
+            .ends_with("ManagementObjectNotFoundException")
+    );
+    let (s, v) = json_of(call.post(&u, &b).await).await;
+    assert_eq!(s, 503);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("concurrent requests")
+    );
     let log = h.admin.requests();
-    assert_eq!(log.len(), 11);
+    assert_eq!(log.len(), 13);
     assert_eq!(log[0].fault.as_deref(), Some("429:retry=3 @1"));
     assert!(log[10].fault.is_none());
+    assert!(h.admin.faults().is_empty());
     // Bad specs refuse to start.
     assert!(
         start(SimConfig {
@@ -890,4 +916,40 @@ async fn request_log_and_state_never_hold_tokens() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn a_hundred_thousand_mailboxes_are_cheap() {
+    let h = sim(cfg(100_000)).await;
+    let c = client();
+    let exo = h.urls().exo.clone();
+    let u = url(&exo, "contoso.com");
+    let t = user_token(&h, "ops@contoso.com", &exo, 600);
+    let call = Call::new(&c, &t).header("Prefer", "odata.maxpagesize=100");
+    let started = Instant::now();
+    let (s, v) = json_of(
+        call.post(&u, &body("Get-Mailbox", json!({"ResultSize": "Unlimited"})))
+            .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["value"].as_array().unwrap().len(), 100);
+    assert!(v["@odata.nextLink"].is_string());
+    // The last mailbox, by its SMTP address, resolves without holding the tenant.
+    let tenant = h.world().tenant("contoso.com").unwrap();
+    let last = exo_connect::sim::admin::dataset::mailbox(h.shared.config.seed, tenant, 99_999);
+    let (s, v) = json_of(
+        call.post(
+            &u,
+            &body(
+                "Get-Mailbox",
+                json!({"Identity": last["PrimarySmtpAddress"]}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["value"][0]["Guid"], last["Guid"]);
+    assert!(started.elapsed() < Duration::from_secs(5));
 }

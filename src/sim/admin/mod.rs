@@ -47,12 +47,11 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use self::cmdlets::Caller;
-use self::faults::DetailForm;
 use self::odata::{ApiError, SkipToken};
 use super::SimShared;
 use super::world::{Tenant, TenantKind};
 
-pub use self::faults::{DetailForm as ErrorDetailForm, FAULTS_HELP, Fault, FaultKind, parse_spec};
+pub use self::faults::{DetailForm, FAULTS_HELP, Fault, FaultKind, parse_spec};
 
 /// Which listener a router serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
