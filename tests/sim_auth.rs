@@ -1179,3 +1179,28 @@ async fn the_sim_command_prints_its_urls_and_serves_tokens() {
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["expires_in"], 77);
 }
+
+#[tokio::test]
+async fn authorization_codes_expire() {
+    let h = sim_with(|c| c.auth_code_lifetime = Duration::from_millis(300)).await;
+    let c = client();
+    let (verifier, challenge) = pkce();
+    let redirect = "http://localhost:53124";
+    let r = authorize_flow(&c, &h, redirect, &challenge).await;
+    let (_, q) = location_params(&r);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (s, body) = post(
+        &c,
+        &token_url(&h, "organizations"),
+        &[
+            ("client_id", CLIENT),
+            ("grant_type", "authorization_code"),
+            ("code", &q["code"]),
+            ("redirect_uri", redirect),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    entra_error(&body, "invalid_grant", 70008);
+}
