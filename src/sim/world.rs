@@ -36,7 +36,7 @@ pub struct Tenant {
     pub delegated_customers: Vec<Uuid>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct User {
     pub upn: String,
     pub display_name: String,
@@ -54,7 +54,7 @@ pub struct User {
     pub roles: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppRegistration {
     pub app_id: Uuid,
     pub display_name: String,
@@ -68,6 +68,32 @@ pub struct AppRegistration {
     /// The matching private key (PKCS#8 PEM) and certificate, written out for demos and tests.
     pub private_key_pem: String,
     pub certificate_pem: String,
+}
+
+/// Never prints the password or the TOTP secret.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("upn", &self.upn)
+            .field("tenant_id", &self.tenant_id)
+            .field("mfa", &self.mfa)
+            .field("remote_powershell_enabled", &self.remote_powershell_enabled)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Never prints the private key.
+impl std::fmt::Debug for AppRegistration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppRegistration")
+            .field("app_id", &self.app_id)
+            .field("display_name", &self.display_name)
+            .field("tenant_id", &self.tenant_id)
+            .field("roles", &self.roles)
+            .field("x5t", &self.x5t)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -330,6 +356,32 @@ mod tests {
         );
         let partner = a.tenant("adatum.com").unwrap();
         assert_eq!(partner.delegated_customers.len(), 2);
+    }
+
+    #[test]
+    fn debug_output_holds_no_secret() {
+        let mut w = World::seeded(3, 10);
+        w.apps.push(AppRegistration {
+            app_id: Uuid::nil(),
+            display_name: "app".into(),
+            tenant_id: Uuid::nil(),
+            roles: vec![],
+            public_key_pem: "PUBLIC".into(),
+            x5t: "x5t".into(),
+            private_key_pem: "-----BEGIN PRIVATE KEY----- SECRETKEY".into(),
+            certificate_pem: "CERT".into(),
+        });
+        let dbg = format!("{w:?}");
+        for u in &w.users {
+            assert!(!dbg.contains(&u.password), "password of {} leaked", u.upn);
+            assert!(
+                !dbg.contains(&u.totp_secret),
+                "TOTP secret of {} leaked",
+                u.upn
+            );
+        }
+        assert!(!dbg.contains("SECRETKEY"));
+        assert!(dbg.contains("admin@contoso.com"));
     }
 
     #[test]
