@@ -2,7 +2,12 @@
 //! No tokio, no egui, no HTTP here.
 
 pub mod cloud;
+pub mod parse;
+pub mod powershell;
 pub mod profile;
+pub mod store;
+pub mod transfer;
+pub mod validate;
 
 pub use cloud::{Cloud, Endpoints, Service};
 pub use profile::{AuthMethod, Profile, ProxyAccessType, ProxyAuthentication, ProxySettings};
