@@ -71,7 +71,7 @@ pub struct App {
     pub profiles: Vec<Profile>,
     pub(crate) profiles_loaded: bool,
     pub selected: Option<Uuid>,
-    pub(crate) search: String,
+    pub search: String,
     pub(crate) palette: Option<String>,
     pub(crate) editor: EditorState,
     pub(crate) guard: Option<Pending>,
@@ -287,6 +287,11 @@ impl App {
         self.outputs.entry(conn).or_default()
     }
 
+    /// Put a line in the cmdlet field of a session's output pane (tests, automation).
+    pub fn set_cmdlet_line(&mut self, conn: ConnId, line: &str) {
+        self.output_mut(conn).line = line.to_string();
+    }
+
     /// The output state of a session (tests).
     pub fn output(&self, conn: ConnId) -> Option<&OutputState> {
         self.outputs.get(&conn)
@@ -434,7 +439,7 @@ impl App {
                 ui.heading("Unsaved changes");
                 ui.label("The profile you are editing has unsaved changes.");
                 ui.horizontal(|ui| {
-                    let valid = self.editor.is_valid();
+                    let valid = self.editor.is_valid(&self.profiles);
                     if ui
                         .add_enabled(valid, egui::Button::new("Save changes"))
                         .clicked()

@@ -10,6 +10,7 @@ use super::app::App;
 use super::bridge::{Secret, UiCommand};
 use super::checks::{self, field};
 use super::theme;
+use crate::model::validate::Issue;
 
 /// The editor's working copy.
 #[derive(Debug, Clone, Default)]
@@ -48,15 +49,17 @@ impl EditorState {
         }
     }
 
-    pub fn errors(&self) -> Vec<(&'static str, String)> {
+    /// Errors and warnings of the draft; `others` are the saved profiles.
+    pub fn issues(&self, others: &[Profile]) -> Vec<Issue> {
         self.draft
             .as_ref()
-            .map(checks::field_errors)
+            .map(|d| checks::issues(d, others))
             .unwrap_or_default()
     }
 
-    pub fn is_valid(&self) -> bool {
-        self.draft.is_some() && self.errors().is_empty()
+    /// The draft exists and has no error (warnings do not block saving).
+    pub fn is_valid(&self, others: &[Profile]) -> bool {
+        self.draft.is_some() && checks::savable(&self.issues(others))
     }
 
     pub(crate) fn revert(&mut self) {
@@ -80,26 +83,32 @@ impl EditorState {
     }
 }
 
-fn error_label(ui: &mut Ui, errors: &[(&'static str, String)], key: &str) {
-    let msgs: Vec<&str> = errors
-        .iter()
-        .filter(|(f, _)| *f == key)
-        .map(|(_, m)| m.as_str())
-        .collect();
-    if msgs.is_empty() {
+/// The messages of one field beside it: errors in red, warnings in amber.
+fn error_label(ui: &mut Ui, issues: &[Issue], key: &str) {
+    let mine: Vec<&Issue> = issues.iter().filter(|i| i.field == key).collect();
+    if mine.is_empty() {
         ui.label("");
-    } else {
-        ui.label(RichText::new(format!("⚠ {}", msgs.join("; "))).color(theme::RED));
+        return;
     }
+    ui.vertical(|ui| {
+        for i in mine {
+            let (mark, color) = if checks::is_error(i) {
+                ("", theme::RED)
+            } else {
+                ("Note:", theme::AMBER)
+            };
+            ui.add(
+                egui::Label::new(
+                    RichText::new(format!("{mark} {}", i.message).trim_start().to_string())
+                        .color(color),
+                )
+                .wrap(),
+            );
+        }
+    });
 }
 
-fn text_row(
-    ui: &mut Ui,
-    label: &str,
-    value: &mut String,
-    errors: &[(&'static str, String)],
-    key: &str,
-) {
+fn text_row(ui: &mut Ui, label: &str, value: &mut String, errors: &[Issue], key: &str) {
     let l = ui.label(label);
     ui.add(egui::TextEdit::singleline(value).desired_width(300.0))
         .labelled_by(l.id);
@@ -112,7 +121,7 @@ fn opt_row(
     label: &str,
     value: &mut Option<String>,
     hint: &str,
-    errors: &[(&'static str, String)],
+    errors: &[Issue],
     key: &str,
 ) {
     let l = ui.label(label);
@@ -190,7 +199,7 @@ fn service_name(s: Service) -> String {
 
 impl App {
     pub(crate) fn save_profile(&mut self) {
-        if !self.editor.is_valid() || !self.editor.is_dirty() {
+        if !self.editor.is_valid(&self.profiles) || !self.editor.is_dirty() {
             return;
         }
         if let Some(d) = self.editor.draft.clone() {
@@ -212,8 +221,8 @@ impl App {
             });
             return;
         }
-        let errors = self.editor.errors();
-        let valid = errors.is_empty();
+        let errors = self.editor.issues(&self.profiles);
+        let valid = checks::savable(&errors);
         let dirty = self.editor.is_dirty();
         let is_new = self.editor.original.is_none();
 
@@ -235,7 +244,7 @@ impl App {
                 title
             });
             if dirty {
-                ui.label(RichText::new("● unsaved").color(theme::AMBER));
+                ui.label(RichText::new("• unsaved").color(theme::AMBER));
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui
@@ -256,7 +265,7 @@ impl App {
                     .on_disabled_hover_text(if valid {
                         "No changes"
                     } else {
-                        "Fix the fields marked ⚠ first"
+                        "Fix the fields marked in red first"
                     })
                     .clicked();
                 connect = ui
@@ -298,7 +307,7 @@ impl App {
         }
     }
 
-    fn editor_fields(&mut self, ui: &mut Ui, errors: &[(&'static str, String)]) {
+    fn editor_fields(&mut self, ui: &mut Ui, errors: &[Issue]) {
         let ed = &mut self.editor;
         let Some(d) = ed.draft.as_mut() else { return };
         let mut save_proxy_password = None;
@@ -354,10 +363,7 @@ impl App {
                 combo(ui, "Cloud", &mut d.cloud, &Cloud::ALL, |c| {
                     c.as_str().to_string()
                 });
-                match d.cloud.retirement_warning() {
-                    Some(w) => ui.label(RichText::new(w).color(theme::AMBER)),
-                    None => ui.label(""),
-                };
+                error_label(ui, errors, field::CLOUD);
                 ui.end_row();
                 opt_row(
                     ui,
@@ -422,7 +428,7 @@ impl App {
                     ],
                     MethodKind::name,
                 );
-                ui.label("");
+                error_label(ui, errors, field::AUTH);
                 ui.end_row();
                 if kind != before {
                     d.auth = match kind {
@@ -458,8 +464,8 @@ impl App {
                         "Certificate thumbprint",
                         thumbprint,
                         "40 hex digits",
-                        &[],
-                        "",
+                        errors,
+                        field::THUMBPRINT,
                     );
                     text_row(
                         ui,
@@ -500,7 +506,7 @@ impl App {
                     &ProxyAccessType::ALL,
                     |p| p.as_str().to_string(),
                 );
-                ui.label("");
+                error_label(ui, errors, field::PROXY_ACCESS_TYPE);
                 ui.end_row();
                 let mut auth = d.proxy.authentication;
                 let l = ui.label("Proxy authentication");

@@ -2,27 +2,21 @@
 //! the profile commands. Sign-in, sessions and runs answer with a notice that the engine is not
 //! wired in yet. No file I/O happens on the UI thread.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::thread;
 
-use crate::model::Profile;
+use crate::model::store::{self, ProfileStore};
 
 use super::bridge::{self, ChannelBackend, DriverEnd, NoticeLevel, UiCommand, UiEvent};
 
-/// The config root: `$EXO_CONNECT_HOME`, else the platform data dir; `demo` uses its `demo/`
-/// sub-folder so the user's real profiles are never touched.
+/// The config root: the profile store's default root (`$EXO_CONNECT_HOME` or the OS config
+/// dir); `demo` uses its `demo/` sub-folder so the user's real profiles are never touched.
 pub fn config_root(demo: bool) -> PathBuf {
-    let base = std::env::var_os("EXO_CONNECT_HOME")
-        .map(PathBuf::from)
-        .or_else(|| {
-            directories::ProjectDirs::from("", "", "exo-connect")
-                .map(|d| d.data_dir().to_path_buf())
-        })
-        .unwrap_or_else(|| std::env::temp_dir().join("exo-connect"));
+    let base = store::default_root().unwrap_or_else(|_| std::env::temp_dir().join("exo-connect"));
     if demo { base.join("demo") } else { base }
 }
 
-/// Start the local driver thread for profiles under `root`; returns the app's end.
+/// Start the local driver thread for the profile store under `root`; returns the app's end.
 pub fn spawn(root: PathBuf) -> ChannelBackend {
     let (ui, driver) = bridge::channel();
     thread::Builder::new()
@@ -32,124 +26,121 @@ pub fn spawn(root: PathBuf) -> ChannelBackend {
     ui
 }
 
-struct Store {
-    file: PathBuf,
-    profiles: Vec<Profile>,
-}
-
-impl Store {
-    fn open(root: &Path) -> Result<Store, String> {
-        let file = root.join("profiles.json");
-        let profiles = match std::fs::read_to_string(&file) {
-            Ok(s) => serde_json::from_str(&s)
-                .map_err(|e| format!("{} is not a valid profile file: {e}", file.display()))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(format!("cannot read {}: {e}", file.display())),
-        };
-        Ok(Store { file, profiles })
+fn notice(level: NoticeLevel, text: impl Into<String>) -> UiEvent {
+    UiEvent::Notice {
+        level,
+        text: text.into(),
     }
-
-    fn save(&self) -> Result<(), String> {
-        write_json_atomic(&self.file, &self.profiles)
-    }
-}
-
-fn write_json_atomic<T: serde::Serialize>(file: &Path, value: &T) -> Result<(), String> {
-    if let Some(dir) = file.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    }
-    let tmp = file.with_extension("json.tmp");
-    let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
-    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, file).map_err(|e| format!("cannot write {}: {e}", file.display()))
 }
 
 fn run(root: PathBuf, driver: DriverEnd) {
-    let notice = |level, text: String| UiEvent::Notice { level, text };
-    let mut store = match Store::open(&root) {
-        Ok(s) => s,
+    let ev = &driver.events;
+    let mut store = match ProfileStore::open(&root) {
+        Ok((s, n)) => {
+            if let Some(n) = n {
+                ev.send(notice(NoticeLevel::Warning, n.message));
+            }
+            s
+        }
         Err(e) => {
-            driver.events.send(notice(NoticeLevel::Error, e));
-            Store {
-                file: root.join("profiles.json"),
-                profiles: Vec::new(),
+            ev.send(notice(
+                NoticeLevel::Error,
+                format!("{e} — changes will not be saved"),
+            ));
+            // An empty store in a scratch folder keeps the window usable without touching the file.
+            let scratch =
+                std::env::temp_dir().join(format!("exo-connect-scratch-{}", std::process::id()));
+            match ProfileStore::open(scratch) {
+                Ok((s, _)) => s,
+                Err(_) => return,
             }
         }
     };
     for cmd in driver.commands.iter() {
-        let ev = &driver.events;
         match cmd {
             UiCommand::LoadProfiles => {
-                ev.send(UiEvent::ProfilesLoaded(store.profiles.clone()));
+                ev.send(UiEvent::ProfilesLoaded(store.profiles().to_vec()));
             }
             UiCommand::SaveProfile(p) => {
-                let mut p = *p;
-                p.modified = chrono::Utc::now();
-                match store.profiles.iter_mut().find(|x| x.id == p.id) {
-                    Some(slot) => *slot = p.clone(),
-                    None => store.profiles.push(p.clone()),
-                }
-                match store.save() {
-                    Ok(()) => ev.send(UiEvent::ProfileSaved(Box::new(p))),
-                    Err(e) => ev.send(notice(NoticeLevel::Error, e)),
-                };
-            }
-            UiCommand::DeleteProfile { id } => {
-                store.profiles.retain(|p| p.id != id);
-                match store.save() {
-                    Ok(()) => ev.send(UiEvent::ProfileDeleted { id }),
-                    Err(e) => ev.send(notice(NoticeLevel::Error, e)),
-                };
-            }
-            UiCommand::ImportProfiles { path } => {
-                let read = std::fs::read_to_string(&path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
-                    .and_then(|s| {
-                        serde_json::from_str::<Vec<Profile>>(&s)
-                            .map_err(|e| format!("{} is not a profile export: {e}", path.display()))
-                    });
-                match read {
-                    Ok(list) => {
-                        let n = list.len();
-                        for p in list {
-                            match store.profiles.iter_mut().find(|x| x.id == p.id) {
-                                Some(slot) => *slot = p,
-                                None => store.profiles.push(p),
-                            }
-                        }
-                        match store.save() {
-                            Ok(()) => {
-                                ev.send(UiEvent::ProfilesLoaded(store.profiles.clone()));
-                                ev.send(notice(
-                                    NoticeLevel::Info,
-                                    format!("Imported {n} profiles"),
-                                ));
-                            }
-                            Err(e) => {
-                                ev.send(notice(NoticeLevel::Error, e));
-                            }
+                let id = p.id;
+                let before = store.get(id).cloned();
+                let res = store.upsert(*p).and_then(|warnings| {
+                    store.save()?;
+                    Ok(warnings)
+                });
+                match res {
+                    Ok(_) => {
+                        if let Some(saved) = store.get(id) {
+                            ev.send(UiEvent::ProfileSaved(Box::new(saved.clone())));
                         }
                     }
                     Err(e) => {
-                        ev.send(notice(NoticeLevel::Error, e));
+                        // Keep memory and file in step: undo the in-memory change.
+                        if let Ok((s, _)) = ProfileStore::open(store.root().to_path_buf()) {
+                            store = s;
+                        } else if let Some(b) = before {
+                            let _ = store.upsert(b);
+                        }
+                        ev.send(notice(NoticeLevel::Error, format!("Not saved: {e}")));
                     }
                 }
             }
-            UiCommand::ExportProfiles { path, ids } => {
-                let list: Vec<&Profile> = store
-                    .profiles
-                    .iter()
-                    .filter(|p| ids.is_empty() || ids.contains(&p.id))
-                    .collect();
-                let text = match write_json_atomic(&path, &list) {
-                    Ok(()) => notice(
-                        NoticeLevel::Info,
-                        format!("Exported {} profiles to {}", list.len(), path.display()),
-                    ),
-                    Err(e) => notice(NoticeLevel::Error, e),
+            UiCommand::DeleteProfile { id } => {
+                let Some(name) = store.get(id).map(|p| p.name.clone()) else {
+                    ev.send(UiEvent::ProfileDeleted { id });
+                    continue;
                 };
-                ev.send(text);
+                match store.remove(&name).and_then(|_| store.save()) {
+                    Ok(()) => {
+                        ev.send(UiEvent::ProfileDeleted { id });
+                        ev.send(notice(NoticeLevel::Info, format!("Deleted profile {name}")));
+                    }
+                    Err(e) => {
+                        ev.send(notice(NoticeLevel::Error, format!("Not deleted: {e}")));
+                    }
+                }
+            }
+            UiCommand::ImportProfiles { path } => match store.import_file(&path) {
+                Ok(report) => {
+                    ev.send(UiEvent::ProfilesLoaded(store.profiles().to_vec()));
+                    let mut text = format!("Imported {} profiles", report.imported.len());
+                    if !report.rejected.is_empty() {
+                        text.push_str(&format!(
+                            "; {} rejected: {}",
+                            report.rejected.len(),
+                            report
+                                .rejected
+                                .iter()
+                                .map(|r| r.to_string())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ));
+                    }
+                    let level = if report.rejected.is_empty() {
+                        NoticeLevel::Info
+                    } else {
+                        NoticeLevel::Warning
+                    };
+                    ev.send(notice(level, text));
+                }
+                Err(e) => {
+                    ev.send(notice(NoticeLevel::Error, format!("Import failed: {e}")));
+                }
+            },
+            UiCommand::ExportProfiles { path, ids } => {
+                let names: Vec<String> = store
+                    .profiles()
+                    .iter()
+                    .filter(|p| ids.contains(&p.id))
+                    .map(|p| p.name.clone())
+                    .collect();
+                match store.export_file(&path, &names) {
+                    Ok(n) => ev.send(notice(
+                        NoticeLevel::Info,
+                        format!("Exported {n} profiles to {}", path.display()),
+                    )),
+                    Err(e) => ev.send(notice(NoticeLevel::Error, format!("Export failed: {e}"))),
+                };
             }
             UiCommand::CancelSignIn => {}
             other => {
@@ -171,7 +162,7 @@ fn run(root: PathBuf, driver: DriverEnd) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Service;
+    use crate::model::{Profile, Service};
     use crate::ui::bridge::Backend;
     use std::time::{Duration, Instant};
 

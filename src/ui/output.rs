@@ -368,10 +368,10 @@ impl App {
                 ui.label(RichText::new(s).weak());
             }
             for w in &out.warnings {
-                ui.label(RichText::new(format!("⚠ {w}")).color(theme::AMBER));
+                ui.label(RichText::new(format!("Warning: {w}")).color(theme::AMBER));
             }
             if let Some(e) = &out.error {
-                ui.label(RichText::new(format!("✖ {e}")).color(theme::RED));
+                ui.label(RichText::new(format!("Error: {e}")).color(theme::RED));
             }
             ui.separator();
 
@@ -546,8 +546,8 @@ fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
                 for c in &cols {
                     header.col(|ui| {
                         let arrow = match &out.sort {
-                            Some((s, true)) if s == c => " ▲",
-                            Some((s, false)) if s == c => " ▼",
+                            Some((s, true)) if s == c => " (up)",
+                            Some((s, false)) if s == c => " (down)",
                             _ => "",
                         };
                         let r = ui

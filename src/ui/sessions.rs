@@ -159,7 +159,7 @@ impl App {
                                 if ui.button("Open output").clicked() {
                                     open = Some(s.conn);
                                 }
-                                if icon_button(ui, "⟳", "Refresh") {
+                                if ui.button("Refresh").clicked() {
                                     cmds.push(UiCommand::RefreshSession { conn: s.conn });
                                 }
                                 if icon_button(ui, "×", "Disconnect") {

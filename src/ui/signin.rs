@@ -30,15 +30,11 @@ impl App {
                 ui.label("Account:");
                 ui.strong(&view.account);
             });
-            ui.horizontal(|ui| {
-                ui.label("Method:");
-                ui.label(method_name(view.method));
-            });
+            ui.label(format!("Method: {}", method_name(view.method)));
             ui.separator();
             match &view.stage {
                 SignInStage::Starting => {
                     ui.horizontal(|ui| {
-                        ui.label("⏳");
                         ui.label("Contacting the sign-in service…");
                     });
                 }
@@ -113,7 +109,7 @@ impl App {
                 SignInStage::UpnMismatch { expected, actual } => {
                     ui.label(
                         RichText::new(format!(
-                            "⚠ You signed in as {actual}, but this profile is for {expected}."
+                            "Warning: you signed in as {actual}, but this profile is for {expected}."
                         ))
                         .color(theme::AMBER),
                     );
@@ -173,12 +169,6 @@ fn device_state(ui: &mut Ui, state: DeviceCodeState, left: i64) {
     };
     ui.horizontal(|ui| {
         // No spinner: it would repaint every frame; the countdown ticks once a second.
-        if matches!(
-            state,
-            DeviceCodeState::Waiting | DeviceCodeState::SlowedDown
-        ) {
-            ui.label("⏳");
-        }
         ui.label(RichText::new(text).color(color));
     });
 }
