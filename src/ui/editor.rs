@@ -13,6 +13,9 @@ use super::theme;
 use crate::model::validate::Issue;
 
 /// The editor's working copy.
+/// Width of the label column, the same in every section so the fields line up.
+const LABEL_WIDTH: f32 = 190.0;
+
 #[derive(Debug, Clone, Default)]
 pub struct EditorState {
     /// What the fields show; None = nothing selected.
@@ -311,10 +314,13 @@ impl App {
         let ed = &mut self.editor;
         let Some(d) = ed.draft.as_mut() else { return };
         let mut save_proxy_password = None;
+        let before = d.clone();
+        let preview = checks::powershell_preview(d);
 
         ui.strong("Profile");
         egui::Grid::new("profile_grid")
             .num_columns(3)
+            .min_col_width(LABEL_WIDTH)
             .spacing([12.0, 6.0])
             .show(ui, |ui| {
                 text_row(ui, "Name", &mut d.name, errors, field::NAME);
@@ -409,9 +415,28 @@ impl App {
         });
 
         ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            ui.strong("PowerShell equivalent");
+            if ui.button("Copy PowerShell").clicked() {
+                ui.ctx().copy_text(preview.clone());
+            }
+        });
+        let l =
+            ui.label(RichText::new("What you would type in PowerShell for this profile:").weak());
+        let mut text = preview.as_str();
+        ui.add(
+            egui::TextEdit::multiline(&mut text)
+                .code_editor()
+                .desired_rows(2)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(l.id);
+
+        ui.add_space(6.0);
         ui.strong("Sign-in");
         egui::Grid::new("signin_grid")
             .num_columns(3)
+            .min_col_width(LABEL_WIDTH)
             .spacing([12.0, 6.0])
             .show(ui, |ui| {
                 let mut kind = MethodKind::of(&d.auth);
@@ -497,6 +522,7 @@ impl App {
         ui.strong("Proxy");
         egui::Grid::new("proxy_grid")
             .num_columns(3)
+            .min_col_width(LABEL_WIDTH)
             .spacing([12.0, 6.0])
             .show(ui, |ui| {
                 combo(
@@ -576,25 +602,11 @@ impl App {
                 ui.end_row();
             });
 
-        ui.add_space(6.0);
-        let preview = checks::powershell_preview(d);
-        ui.horizontal(|ui| {
-            ui.strong("PowerShell equivalent");
-            if ui.button("Copy PowerShell").clicked() {
-                ui.ctx().copy_text(preview.clone());
-            }
-        });
-        let l =
-            ui.label(RichText::new("What you would type in PowerShell for this profile:").weak());
-        let mut text = preview.as_str();
-        ui.add(
-            egui::TextEdit::multiline(&mut text)
-                .code_editor()
-                .desired_rows(2)
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(l.id);
-
+        // The preview and the messages above were drawn from the draft as it was at the start of
+        // this frame: draw once more when an edit changed it.
+        if *d != before {
+            ui.ctx().request_repaint();
+        }
         if let Some((profile_id, password)) = save_proxy_password {
             self.send(UiCommand::SaveProxyPassword {
                 profile_id,
