@@ -663,3 +663,106 @@ fn profiles_import_and_export_go_through_the_dialogs() {
     t.click("Export profiles…");
     assert!(t.sent(|c| matches!(c, UiCommand::ExportProfiles { path, .. } if path.ends_with("profiles-out.json"))));
 }
+
+#[test]
+fn column_chooser_and_json_view() {
+    let (mut t, _) = output_app();
+    t.click("Quick test: Get-Mailbox -ResultSize 10");
+    assert!(t.has("300"));
+    t.click("Columns");
+    t.h.get_by_role_and_label(egui::Role::CheckBox, "ItemCount")
+        .click();
+    t.h.run();
+    t.h.key_press(Key::Escape);
+    t.h.run();
+    assert!(!t.has("300"), "hidden column's cells are gone");
+    assert!(t.has("Alice Smith"));
+
+    t.click("JSON view");
+    assert!(t.has_containing(
+        r#"{"DisplayName":"Alice Smith","PrimarySmtpAddress":"alice@contoso.com","ItemCount":300}"#
+    ));
+}
+
+#[test]
+fn device_code_copy_and_open_reach_the_platform() {
+    let mut t = app();
+    let p = three_profiles()[0].clone();
+    t.push(UiEvent::SignIn(device_code_view(
+        &p,
+        DeviceCodeState::Waiting,
+    )));
+    t.h.get_by_label("Copy code").click();
+    t.h.step();
+    let copied =
+        t.h.output()
+            .platform_output
+            .commands
+            .iter()
+            .any(|c| matches!(c, egui::OutputCommand::CopyText(s) if s == "ABCD-EFGH"));
+    assert!(copied, "the code goes to the clipboard");
+    t.h.run();
+    t.h.get_by_label("Open verification page").click();
+    t.h.step();
+    let opened = t.h.output().platform_output.commands.iter().any(
+        |c| matches!(c, egui::OutputCommand::OpenUrl(u) if u.url == "http://127.0.0.1:9/devicelogin"),
+    );
+    assert!(opened, "the verification page opens in the browser");
+}
+
+#[test]
+fn browser_method_shows_the_address_to_copy() {
+    let mut t = app();
+    let p = three_profiles()[2].clone();
+    t.push(UiEvent::SignIn(SignInView {
+        profile_id: p.id,
+        profile_name: p.name.clone(),
+        account: p.upn.clone(),
+        method: SignInMethod::Browser,
+        stage: SignInStage::Browser {
+            url: "http://127.0.0.1:9/authorize?client_id=x".into(),
+        },
+    }));
+    assert!(t.has("Continue in your browser"));
+    assert_eq!(
+        t.h.get_by_label("Sign-in address").value().as_deref(),
+        Some("http://127.0.0.1:9/authorize?client_id=x")
+    );
+    t.push(UiEvent::SignInFinished {
+        profile_id: p.id,
+        result: Err("The user declined.".into()),
+    });
+    assert!(!t.has("Continue in your browser"));
+    assert!(
+        t.has_containing("Sign-in failed: The user declined."),
+        "status bar explains"
+    );
+}
+
+#[test]
+fn enter_on_a_tree_row_connects() {
+    let mut t = app();
+    let profiles = three_profiles();
+    let fabrikam = profiles[2].id;
+    t.push(UiEvent::ProfilesLoaded(profiles));
+    t.h.get_by_label("Fabrikam Gov").focus();
+    t.h.run();
+    t.h.key_press(Key::Enter);
+    t.h.run();
+    assert!(t.sent(|c| *c
+        == UiCommand::Connect {
+            profile_id: fabrikam
+        }));
+}
+
+#[test]
+fn settings_switch_the_theme() {
+    let mut t = app();
+    t.click("Settings");
+    t.click("Light");
+    assert_eq!(t.h.ctx.theme(), egui::Theme::Light);
+    t.click("Dark");
+    assert_eq!(t.h.ctx.theme(), egui::Theme::Dark);
+    t.click("Close");
+    assert!(!t.has("Follow system"));
+}
