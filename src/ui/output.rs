@@ -134,7 +134,8 @@ impl OutputState {
     pub(crate) fn done(&mut self, rows: u64, pages: u32, elapsed: Duration) {
         self.running = None;
         self.summary = Some(format!(
-            "{rows} rows · {pages} pages · {:.1} s",
+            "{rows} rows · {pages} {} · {:.1} s",
+            if pages == 1 { "page" } else { "pages" },
             elapsed.as_secs_f64()
         ));
     }
@@ -528,20 +529,35 @@ fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
         return;
     }
 
+    // Initial widths from the text length of the header and the first rows (resizable after).
+    let char_w = 6.8;
+    let widths: Vec<f32> = cols
+        .iter()
+        .map(|c| {
+            let longest = view
+                .iter()
+                .take(200)
+                .map(|&i| cell_text(out.rows[i].get(c)).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(c.chars().count() + 7);
+            (longest as f32 * char_w + 12.0).clamp(60.0, 380.0)
+        })
+        .collect();
     let mut clicked_header: Option<String> = None;
     let mut clicked_row: Option<usize> = None;
     let mut copy: Option<String> = None;
     egui::ScrollArea::horizontal().show(ui, |ui| {
-        TableBuilder::new(ui)
-            .id_salt(("results", conn))
+        let mut table = TableBuilder::new(ui);
+        for w in &widths {
+            table = table.column(Column::initial(*w).at_least(40.0).clip(true));
+        }
+        table
+            .id_salt(("results", conn, cols.join("\u{1f}")))
             .striped(true)
             .resizable(true)
             .sense(egui::Sense::click())
             .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .columns(
-                Column::auto().at_least(60.0).at_most(420.0).clip(true),
-                cols.len(),
-            )
             .header(22.0, |mut header| {
                 for c in &cols {
                     header.col(|ui| {

@@ -48,7 +48,11 @@ impl Shown {
             Shown::Expiring(l) => format!("Expiring in {}", widgets::mmss(*l)),
             Shown::Expired => "Expired".into(),
             Shown::Stale => "Stale".into(),
-            Shown::Failed(r) => format!("Failed: {r}"),
+            Shown::Failed(r) => {
+                let short: String = r.chars().take(32).collect();
+                let more = if r.chars().count() > 32 { "…" } else { "" };
+                format!("Failed: {short}{more}")
+            }
         }
     }
     pub fn color(&self) -> Color32 {
@@ -66,7 +70,10 @@ fn state_cell(ui: &mut Ui, shown: &Shown) {
         let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
         ui.painter()
             .circle_filled(rect.center(), 4.5, shown.color());
-        ui.label(RichText::new(shown.text()).color(shown.color()));
+        let r = ui.label(RichText::new(shown.text()).color(shown.color()));
+        if let Shown::Failed(reason) = shown {
+            r.on_hover_text(reason);
+        }
     });
 }
 
@@ -150,8 +157,10 @@ impl App {
                             ui.label(&s.tenant);
                             ui.label(&s.endpoint_host);
                             match s.token_expires_at {
-                                Some(t) => ui.label(widgets::mmss((t - now).num_seconds())),
-                                None => ui.label("—"),
+                                Some(t) if !matches!(shown, Shown::Failed(_)) => {
+                                    ui.label(widgets::mmss((t - now).num_seconds()))
+                                }
+                                _ => ui.label("—"),
                             };
                             ui.label(widgets::mmss((now - s.last_activity).num_seconds()));
                             ui.label(s.requests.to_string());
