@@ -766,3 +766,82 @@ fn settings_switch_the_theme() {
     t.click("Close");
     assert!(!t.has("Follow system"));
 }
+
+#[derive(Default)]
+struct MemStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
+
+#[test]
+fn last_selection_and_theme_are_remembered_between_runs() {
+    let mut t = app();
+    let profiles = three_profiles();
+    let northwind = profiles[1].id;
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    t.click("Northwind EOP");
+    t.click("Settings");
+    t.click("Light");
+    t.click("Close");
+    let mut storage = MemStorage::default();
+    eframe::App::save(t.h.state_mut(), &mut storage);
+    assert!(
+        storage
+            .0
+            .values()
+            .all(|v| !v.contains("admin@northwind.com")),
+        "UI state only: no profile data in eframe storage"
+    );
+
+    // A new run with that storage.
+    let storage: &'static MemStorage = Box::leak(Box::new(storage));
+    let (backend, fake) = FakeBackend::new();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| {
+            cc.storage = Some(storage);
+            App::new(
+                cc,
+                Box::new(backend),
+                Box::new(FakeDialogs::default()),
+                AppOptions::default(),
+            )
+        });
+    fake.push(UiEvent::ProfilesLoaded(profiles));
+    h.run();
+    assert_eq!(h.state().selected, Some(northwind));
+    assert_eq!(
+        h.get_by_label("Name").value().as_deref(),
+        Some("Northwind EOP")
+    );
+    assert_eq!(h.ctx.theme(), egui::Theme::Light);
+}
+
+#[test]
+fn duplicate_makes_a_new_unsaved_copy() {
+    let mut t = app();
+    echo_saves(&t.fake);
+    let profiles = three_profiles();
+    let contoso = profiles[0].id;
+    t.push(UiEvent::ProfilesLoaded(profiles));
+    t.click("Contoso EXO");
+    t.click("Duplicate");
+    assert_eq!(
+        t.h.get_by_label("Name").value().as_deref(),
+        Some("Contoso EXO (copy)")
+    );
+    t.click("Save");
+    assert!(t.sent(|c| matches!(c, UiCommand::SaveProfile(p)
+        if p.name == "Contoso EXO (copy)" && p.id != contoso && p.upn == "admin@contoso.com")));
+    assert_eq!(t.h.state().profiles.len(), 4);
+}

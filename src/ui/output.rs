@@ -48,15 +48,18 @@ pub fn cell_text(v: Option<&Value>) -> String {
     }
 }
 
-fn compare(a: Option<&Value>, b: Option<&Value>) -> Ordering {
-    match (a, b) {
-        (Some(Value::Number(x)), Some(Value::Number(y))) => x
-            .as_f64()
-            .partial_cmp(&y.as_f64())
-            .unwrap_or(Ordering::Equal),
-        _ => cell_text(a)
-            .to_lowercase()
-            .cmp(&cell_text(b).to_lowercase()),
+/// Sort key of a cell, computed once per row: numbers before text, numbers numerically, text
+/// case-insensitively.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum SortKey {
+    Num(f64),
+    Text(String),
+}
+
+fn sort_key(v: Option<&Value>) -> SortKey {
+    match v {
+        Some(Value::Number(n)) => SortKey::Num(n.as_f64().unwrap_or(0.0)),
+        other => SortKey::Text(cell_text(other).to_lowercase()),
     }
 }
 
@@ -167,10 +170,16 @@ impl OutputState {
                 })
                 .collect();
             if let Some((col, asc)) = &self.sort {
-                v.sort_by(|&a, &b| {
-                    let o = compare(self.rows[a].get(col), self.rows[b].get(col));
+                let mut keyed: Vec<(SortKey, usize)> = v
+                    .into_iter()
+                    .map(|i| (sort_key(self.rows[i].get(col)), i))
+                    .collect();
+                // Stable: equal keys keep arrival order.
+                keyed.sort_by(|a, b| {
+                    let o = a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal);
                     if *asc { o } else { o.reverse() }
                 });
+                v = keyed.into_iter().map(|(_, i)| i).collect();
             }
             self.view = v;
             self.view_key = Some(key);
