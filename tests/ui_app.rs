@@ -845,3 +845,38 @@ fn duplicate_makes_a_new_unsaved_copy() {
         if p.name == "Contoso EXO (copy)" && p.id != contoso && p.upn == "admin@contoso.com")));
     assert_eq!(t.h.state().profiles.len(), 4);
 }
+
+#[test]
+fn progress_while_pages_stream_and_cancel() {
+    let (mut t, _) = output_app();
+    t.type_into("Cmdlet", "Get-Recipient");
+    t.click("Run");
+    t.push(UiEvent::RunRows {
+        conn: ConnId(1),
+        rows: vec![mailbox("Bob Jones", "bob@contoso.com", 20)],
+    });
+    assert!(t.has_containing("Running Get-Recipient — 1 rows · 1 pages"));
+    assert!(t.disabled("Run"), "one run at a time");
+    t.click("Cancel run");
+    assert!(t.sent(|c| *c == UiCommand::CancelRun { conn: ConnId(1) }));
+    t.push(UiEvent::RunFailed {
+        conn: ConnId(1),
+        explanation: "Cancelled.".into(),
+    });
+    assert!(!t.has("Cancel run"));
+    assert!(t.has("Bob Jones"), "rows received so far stay");
+}
+
+#[test]
+fn copy_row_from_the_context_menu() {
+    let (mut t, _) = output_app();
+    t.click("Quick test: Get-Mailbox -ResultSize 10");
+    t.h.get_by_label("bob@contoso.com").click_secondary();
+    t.h.run();
+    t.h.get_by_label("Copy row").click();
+    t.h.step();
+    let copied = t.h.output().platform_output.commands.iter().any(
+        |c| matches!(c, egui::OutputCommand::CopyText(s) if s == "Bob Jones\tbob@contoso.com\t20"),
+    );
+    assert!(copied, "the row goes to the clipboard, tab-separated");
+}

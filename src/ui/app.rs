@@ -73,6 +73,8 @@ pub struct App {
     pub selected: Option<Uuid>,
     pub search: String,
     pub(crate) palette: Option<String>,
+    /// The palette just opened: give its field the focus once.
+    pub(crate) palette_focus: bool,
     pub(crate) editor: EditorState,
     pub(crate) guard: Option<Pending>,
 
@@ -118,6 +120,7 @@ impl App {
             selected: None,
             search: String::new(),
             palette: None,
+            palette_focus: false,
             editor: EditorState::default(),
             guard: None,
             signin: None,
@@ -287,6 +290,11 @@ impl App {
         self.outputs.entry(conn).or_default()
     }
 
+    pub(crate) fn open_palette(&mut self) {
+        self.palette = Some(String::new());
+        self.palette_focus = true;
+    }
+
     /// Put a line in the cmdlet field of a session's output pane (tests, automation).
     pub fn set_cmdlet_line(&mut self, conn: ConnId, line: &str) {
         self.output_mut(conn).line = line.to_string();
@@ -346,7 +354,7 @@ impl App {
         let ctrl_k = KeyboardShortcut::new(Modifiers::COMMAND, Key::K);
         let ctrl_s = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl_k)) && self.signin.is_none() {
-            self.palette = Some(String::new());
+            self.open_palette();
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl_s)) && self.centre == Centre::Editor {
             self.save_profile();
@@ -398,7 +406,7 @@ impl App {
                     .on_hover_text("Find a profile by name, UPN, tenant or tag and connect")
                     .clicked()
                 {
-                    self.palette = Some(String::new());
+                    self.open_palette();
                 }
             });
         });

@@ -126,7 +126,7 @@ impl App {
                         .desired_width(f32::INFINITY),
                 )
                 .labelled_by(l.id);
-            if !edit.has_focus() && !edit.lost_focus() {
+            if std::mem::take(&mut self.palette_focus) {
                 edit.request_focus();
             }
             if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
