@@ -5,3 +5,4 @@ pub mod cli;
 pub mod engine;
 pub mod model;
 pub mod sim;
+pub mod ui;

@@ -9,7 +9,7 @@ pub mod sim;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,6 +18,9 @@ use clap::{CommandFactory, Parser, Subcommand};
     about = "Connection manager for Exchange Online, EOP and Security & Compliance"
 )]
 pub struct Cli {
+    /// Demo mode: a separate demo config folder (real profiles are never touched).
+    #[arg(long, global = true)]
+    pub demo: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -65,12 +68,7 @@ pub fn main() -> ExitCode {
         Some(Command::Sim(args)) => sim::run(args),
         Some(Command::Login(args)) => login::run_login(args),
         Some(Command::Logout(args)) => login::run_logout(args),
-        None => {
-            // The desktop app opens here once it exists; until then, help.
-            let _ = Cli::command().print_help();
-            println!();
-            Ok(())
-        }
+        None => crate::ui::run(crate::ui::AppOptions { demo: cli.demo }).map_err(CliError::Failed),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

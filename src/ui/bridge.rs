@@ -1,0 +1,433 @@
+//! The view-side contract between the window and whatever drives it (the engine adapter, the
+//! local profile backend, or a scripted fake in tests).
+//!
+//! The UI sends [`UiCommand`]s and drains [`UiEvent`]s once per frame; it never blocks or awaits.
+//! Whoever answers commands wakes the UI after sending events ([`EventSender::send`] calls
+//! `request_repaint` on the egui context the app registered).
+//!
+//! All view structs are plain data: no engine types, no secrets in `Debug` output.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::model::{Profile, Service};
+
+/// Identifies one open session (connection) in the engine's session registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub u64);
+
+/// A secret typed by the user (password, proxy password). `Debug` never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    /// The secret itself: hand it to the engine or keychain only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// One result row: property name → value, in the order the service sent them.
+pub type Row = serde_json::Map<String, serde_json::Value>;
+
+/// What the window asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiCommand {
+    /// Load (or reload) all profiles; answered by [`UiEvent::ProfilesLoaded`].
+    LoadProfiles,
+    /// Create or update a profile (matched by id); answered by [`UiEvent::ProfileSaved`] or a Notice.
+    SaveProfile(Box<Profile>),
+    /// Delete a profile; answered by [`UiEvent::ProfileDeleted`].
+    DeleteProfile {
+        id: Uuid,
+    },
+    /// Import profiles from a file the user picked; answered by ProfilesLoaded + Notice.
+    ImportProfiles {
+        path: PathBuf,
+    },
+    /// Export these profiles (all when empty) to a file the user picked; answered by a Notice.
+    ExportProfiles {
+        path: PathBuf,
+        ids: Vec<Uuid>,
+    },
+    /// Store the proxy password of a profile in the OS keychain (never in the profile file).
+    SaveProxyPassword {
+        profile_id: Uuid,
+        password: Secret,
+    },
+    /// Start signing in with a profile; the engine answers with [`UiEvent::SignIn`] states.
+    Connect {
+        profile_id: Uuid,
+    },
+    /// The password typed in the sign-in dialog (password method).
+    SubmitPassword {
+        password: Secret,
+    },
+    /// Close the sign-in dialog and abandon the sign-in.
+    CancelSignIn,
+    /// The device code expired: ask for a new one.
+    NewDeviceCode,
+    /// Accept a signed-in account that differs from the profile's UPN.
+    ContinueDespiteMismatch,
+    /// Start the sign-in again (after a mismatch or failure).
+    RetrySignIn,
+    Disconnect {
+        conn: ConnId,
+    },
+    /// Disconnect every session that is Stale or Expired.
+    DisconnectStale,
+    DisconnectAll,
+    /// Refresh the token of a session now.
+    RefreshSession {
+        conn: ConnId,
+    },
+    /// Run a cmdlet line in a session; rows stream back as [`UiEvent::RunRows`].
+    Run {
+        conn: ConnId,
+        line: String,
+    },
+    CancelRun {
+        conn: ConnId,
+    },
+}
+
+/// What the window is told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UiEvent {
+    /// The full list of profiles (replaces what the window shows).
+    ProfilesLoaded(Vec<Profile>),
+    /// A profile was saved (inserted or replaced by id).
+    ProfileSaved(Box<Profile>),
+    ProfileDeleted {
+        id: Uuid,
+    },
+    /// The current state of the sign-in dialog (opens it if closed).
+    SignIn(SignInView),
+    /// The sign-in ended: the dialog closes. `Err` carries the plain explanation.
+    SignInFinished {
+        profile_id: Uuid,
+        result: Result<(), String>,
+    },
+    /// The whole session list (replaces what the window shows).
+    SessionsChanged(Vec<SessionView>),
+    /// The limit guard refused a new session.
+    LimitReached(LimitView),
+    /// A run started (clears the grid of that session).
+    RunStarted {
+        conn: ConnId,
+        line: String,
+    },
+    /// One page of rows of the running command.
+    RunRows {
+        conn: ConnId,
+        rows: Vec<Row>,
+    },
+    /// A warning the service returned while running.
+    RunWarning {
+        conn: ConnId,
+        text: String,
+    },
+    RunDone {
+        conn: ConnId,
+        rows: u64,
+        pages: u32,
+        elapsed: Duration,
+    },
+    /// The run failed; `explanation` is the engine's plain explanation.
+    RunFailed {
+        conn: ConnId,
+        explanation: String,
+    },
+    /// A message for the status bar (and the notices list).
+    Notice {
+        level: NoticeLevel,
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// Which method the sign-in dialog is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMethod {
+    Password,
+    Browser,
+    DeviceCode,
+    Certificate,
+}
+
+/// The live state of a device-code (verification) step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceCodeState {
+    /// Polling; the user has not finished yet.
+    Waiting,
+    /// The service asked to poll more slowly (`slow_down`).
+    SlowedDown,
+    /// The code expired: offer "Get a new code".
+    Expired,
+    /// The user declined the sign-in on the verification page.
+    Declined,
+}
+
+/// Where the sign-in dialog is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignInStage {
+    /// Talking to the service, nothing to ask yet.
+    Starting,
+    /// Password method: ask for the password. `error` is the explanation of a failed attempt.
+    Password { error: Option<String> },
+    /// Browser method: the system browser was (or should be) opened at `url`.
+    Browser { url: String },
+    /// The verification step: show the code.
+    DeviceCode {
+        user_code: String,
+        verification_uri: String,
+        expires_at: DateTime<Utc>,
+        state: DeviceCodeState,
+        /// Set when Entra demanded MFA during a password sign-in (why we are here).
+        mfa_explanation: Option<String>,
+    },
+    /// Signed in as another account than the profile's UPN.
+    UpnMismatch { expected: String, actual: String },
+    /// The sign-in failed; the dialog stays open with the explanation until Cancel/Retry.
+    Failed { explanation: String },
+}
+
+/// The sign-in dialog's view model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignInView {
+    pub profile_id: Uuid,
+    pub profile_name: String,
+    pub account: String,
+    pub method: SignInMethod,
+    pub stage: SignInStage,
+}
+
+/// Engine-side state of a session. "Expiring" and the countdown are computed by the UI from
+/// `token_expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionState {
+    Connecting,
+    Connected,
+    /// The token expired and could not be refreshed silently.
+    Expired,
+    /// Unusable (idle too long / refresh failed): a candidate for "Disconnect stale".
+    Stale,
+    Failed {
+        reason: String,
+    },
+}
+
+/// One row of the session list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionView {
+    pub conn: ConnId,
+    pub profile_id: Uuid,
+    pub profile_name: String,
+    /// Colour band `#rrggbb` of the profile.
+    pub color: Option<String>,
+    pub service: Service,
+    /// The signed-in account (UPN or app id).
+    pub account: String,
+    /// Tenant display name or domain.
+    pub tenant: String,
+    /// Host of the REST endpoint, e.g. `outlook.office365.com`.
+    pub endpoint_host: String,
+    pub state: SessionState,
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// Last request (or sign-in) time: the UI shows idle time from it.
+    pub last_activity: DateTime<Utc>,
+    pub requests: u64,
+}
+
+/// The limit guard refused a new session of `service` in `tenant`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitView {
+    pub tenant: String,
+    pub service: Service,
+    pub limit: u32,
+    /// The open sessions of that tenant and service (the UI lists stale ones first).
+    pub sessions: Vec<SessionView>,
+}
+
+/// How the window talks to its driver. Never blocks.
+pub trait Backend {
+    fn send(&mut self, cmd: UiCommand);
+    /// Everything that arrived since the last call, without waiting.
+    fn poll(&mut self) -> Vec<UiEvent>;
+    /// Register the context to wake (request_repaint) when events arrive from another thread.
+    fn set_waker(&mut self, ctx: egui::Context);
+}
+
+/// Sends events to the UI and wakes it.
+#[derive(Clone)]
+pub struct EventSender {
+    tx: Sender<UiEvent>,
+    waker: Arc<OnceLock<egui::Context>>,
+}
+
+impl EventSender {
+    /// Send an event; false when the window is gone.
+    pub fn send(&self, ev: UiEvent) -> bool {
+        let ok = self.tx.send(ev).is_ok();
+        if let Some(ctx) = self.waker.get() {
+            ctx.request_repaint();
+        }
+        ok
+    }
+}
+
+/// The UI end of a channel pair.
+pub struct ChannelBackend {
+    commands: Sender<UiCommand>,
+    events: Receiver<UiEvent>,
+    waker: Arc<OnceLock<egui::Context>>,
+}
+
+/// The driver end of a channel pair: receive commands, send events.
+pub struct DriverEnd {
+    pub commands: Receiver<UiCommand>,
+    pub events: EventSender,
+}
+
+/// A pair of channels: give the [`ChannelBackend`] to the app and the [`DriverEnd`] to the
+/// thread (or async task) that drives it.
+pub fn channel() -> (ChannelBackend, DriverEnd) {
+    let (ctx_tx, ctx_rx) = mpsc::channel();
+    let (ev_tx, ev_rx) = mpsc::channel();
+    let waker = Arc::new(OnceLock::new());
+    (
+        ChannelBackend {
+            commands: ctx_tx,
+            events: ev_rx,
+            waker: waker.clone(),
+        },
+        DriverEnd {
+            commands: ctx_rx,
+            events: EventSender { tx: ev_tx, waker },
+        },
+    )
+}
+
+impl Backend for ChannelBackend {
+    fn send(&mut self, cmd: UiCommand) {
+        let _ = self.commands.send(cmd);
+    }
+    fn poll(&mut self) -> Vec<UiEvent> {
+        self.events.try_iter().collect()
+    }
+    fn set_waker(&mut self, ctx: egui::Context) {
+        let _ = self.waker.set(ctx);
+    }
+}
+
+type Responder = Box<dyn FnMut(&UiCommand) -> Vec<UiEvent> + Send>;
+
+#[derive(Default)]
+struct FakeInner {
+    commands: Vec<UiCommand>,
+    pending: VecDeque<UiEvent>,
+    responder: Option<Responder>,
+}
+
+/// A scripted backend for tests: records every command, answers through an optional responder,
+/// and delivers events pushed through its [`FakeHandle`].
+pub struct FakeBackend {
+    inner: Arc<Mutex<FakeInner>>,
+}
+
+/// The test's handle on a [`FakeBackend`] the app owns.
+#[derive(Clone)]
+pub struct FakeHandle {
+    inner: Arc<Mutex<FakeInner>>,
+}
+
+impl FakeBackend {
+    pub fn new() -> (FakeBackend, FakeHandle) {
+        let inner = Arc::new(Mutex::new(FakeInner::default()));
+        (
+            FakeBackend {
+                inner: inner.clone(),
+            },
+            FakeHandle { inner },
+        )
+    }
+}
+
+impl Backend for FakeBackend {
+    fn send(&mut self, cmd: UiCommand) {
+        let mut inner = self.inner.lock().unwrap();
+        let answers = match inner.responder.as_mut() {
+            Some(r) => r(&cmd),
+            None => Vec::new(),
+        };
+        inner.pending.extend(answers);
+        inner.commands.push(cmd);
+    }
+    fn poll(&mut self) -> Vec<UiEvent> {
+        self.inner.lock().unwrap().pending.drain(..).collect()
+    }
+    fn set_waker(&mut self, _ctx: egui::Context) {}
+}
+
+impl FakeHandle {
+    /// Queue an event for the next frame.
+    pub fn push(&self, ev: UiEvent) {
+        self.inner.lock().unwrap().pending.push_back(ev);
+    }
+    /// Every command sent so far.
+    pub fn commands(&self) -> Vec<UiCommand> {
+        self.inner.lock().unwrap().commands.clone()
+    }
+    /// Forget the recorded commands.
+    pub fn clear(&self) {
+        self.inner.lock().unwrap().commands.clear();
+    }
+    /// Answer each command with these events.
+    pub fn respond(&self, f: impl FnMut(&UiCommand) -> Vec<UiEvent> + Send + 'static) {
+        self.inner.lock().unwrap().responder = Some(Box::new(f));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_debug_is_redacted() {
+        let cmd = UiCommand::SubmitPassword {
+            password: Secret::new("hunter2"),
+        };
+        assert!(!format!("{cmd:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn channel_delivers_both_ways() {
+        let (mut ui, driver) = channel();
+        ui.send(UiCommand::LoadProfiles);
+        assert_eq!(driver.commands.try_recv().unwrap(), UiCommand::LoadProfiles);
+        driver.events.send(UiEvent::ProfilesLoaded(vec![]));
+        assert_eq!(ui.poll(), vec![UiEvent::ProfilesLoaded(vec![])]);
+    }
+}

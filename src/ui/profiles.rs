@@ -1,0 +1,201 @@
+//! Left pane: the profile tree (folders, tags, colour bands), the search box and the Ctrl+K
+//! quick-connect palette.
+
+use std::collections::BTreeMap;
+
+use egui::{RichText, Ui};
+use uuid::Uuid;
+
+use crate::model::Profile;
+
+use super::app::{App, Pending};
+use super::bridge::UiCommand;
+use super::theme;
+use super::widgets;
+
+/// Does the profile match a search text (name, UPN, tenant, delegated org, folder, tags)?
+pub fn matches(p: &Profile, query: &str) -> bool {
+    let q = query.trim().to_lowercase();
+    if q.is_empty() {
+        return true;
+    }
+    q.split_whitespace().all(|word| {
+        let word = word.strip_prefix('#').unwrap_or(word);
+        p.name.to_lowercase().contains(word)
+            || p.upn.to_lowercase().contains(word)
+            || p.folder.to_lowercase().contains(word)
+            || p.tenant
+                .as_deref()
+                .is_some_and(|t| t.to_lowercase().contains(word))
+            || p.delegated_organization
+                .as_deref()
+                .is_some_and(|t| t.to_lowercase().contains(word))
+            || p.tags.iter().any(|t| t.to_lowercase().contains(word))
+    })
+}
+
+impl App {
+    pub(crate) fn profiles_ui(&mut self, ui: &mut Ui) {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            let l = ui.label("Search");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.search)
+                    .hint_text("name, UPN, tenant, tag")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(l.id);
+        });
+        ui.separator();
+
+        let mut folders: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, p) in self.profiles.iter().enumerate() {
+            if matches(p, &self.search) {
+                folders.entry(p.folder.clone()).or_default().push(i);
+            }
+        }
+        let mut clicked: Option<Uuid> = None;
+        let mut connect: Option<Uuid> = None;
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                if self.profiles.is_empty() {
+                    ui.label(if self.profiles_loaded {
+                        "No profiles yet. Use “New profile” to add one."
+                    } else {
+                        "Loading profiles…"
+                    });
+                } else if folders.is_empty() {
+                    ui.label("No profile matches the search.");
+                }
+                let searching = !self.search.trim().is_empty();
+                for (folder, idxs) in &folders {
+                    let mut rows = |ui: &mut Ui| {
+                        for &i in idxs {
+                            let p = &self.profiles[i];
+                            let (c, k) = profile_row(ui, p, self.selected == Some(p.id));
+                            if c {
+                                clicked = Some(p.id);
+                            }
+                            if k {
+                                connect = Some(p.id);
+                            }
+                        }
+                    };
+                    if folder.is_empty() {
+                        rows(ui);
+                    } else {
+                        egui::CollapsingHeader::new(folder.as_str())
+                            .id_salt(("folder", folder))
+                            .default_open(true)
+                            .open(searching.then_some(true))
+                            .show(ui, rows);
+                    }
+                }
+            });
+        if let Some(id) = clicked {
+            self.request(Pending::Select(Some(id)));
+        }
+        if let Some(id) = connect {
+            self.send(UiCommand::Connect { profile_id: id });
+        }
+    }
+
+    /// Ctrl+K: type to filter, Enter (or click) connects.
+    pub(crate) fn palette_ui(&mut self, ctx: &egui::Context) {
+        let Some(mut query) = self.palette.take() else {
+            return;
+        };
+        let mut connect: Option<Uuid> = None;
+        let mut close = false;
+        let hits: Vec<(Uuid, String, String)> = self
+            .profiles
+            .iter()
+            .filter(|p| matches(p, &query))
+            .take(12)
+            .map(|p| (p.id, p.name.clone(), p.upn.clone()))
+            .collect();
+        let r = egui::Modal::new(egui::Id::unique("palette")).show(ctx, |ui| {
+            ui.set_width(420.0);
+            ui.heading("Quick connect");
+            let l = ui.label("Profile");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut query)
+                        .hint_text("name, UPN, tenant or tag")
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(l.id);
+            if std::mem::take(&mut self.palette_focus) {
+                edit.request_focus();
+            }
+            if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                connect = hits.first().map(|h| h.0);
+            }
+            ui.separator();
+            if hits.is_empty() {
+                ui.label("No profile matches.");
+            }
+            for (id, name, upn) in &hits {
+                if ui
+                    .button(format!("Connect {name}"))
+                    .on_hover_text(upn.as_str())
+                    .clicked()
+                {
+                    connect = Some(*id);
+                }
+            }
+            if ui.button("Close").clicked() {
+                close = true;
+            }
+        });
+        if let Some(id) = connect {
+            self.send(UiCommand::Connect { profile_id: id });
+            close = true;
+        }
+        if !(close || r.should_close()) {
+            self.palette = Some(query);
+        }
+    }
+}
+
+/// One tree row; returns (clicked, connect requested by double-click or Enter).
+fn profile_row(ui: &mut Ui, p: &Profile, selected: bool) -> (bool, bool) {
+    let mut clicked = false;
+    let mut connect = false;
+    ui.horizontal(|ui| {
+        widgets::color_band(ui, theme::parse_hex(p.color.as_deref()));
+        let r = ui.selectable_label(selected, &p.name);
+        if r.clicked() {
+            clicked = true;
+        }
+        if r.double_clicked() || (r.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
+            connect = true;
+        }
+        widgets::service_badge(ui, p.service);
+        for t in &p.tags {
+            ui.label(RichText::new(format!("#{t}")).small().weak());
+        }
+    })
+    .response
+    .on_hover_text(&p.upn);
+    (clicked, connect)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Service;
+
+    #[test]
+    fn search_matches_every_field() {
+        let mut p = Profile::new("Contoso EXO", "admin@contoso.com", Service::ExchangeOnline);
+        p.tags = vec!["prod".into()];
+        p.tenant = Some("contoso.onmicrosoft.com".into());
+        assert!(matches(&p, "contoso"));
+        assert!(matches(&p, "ADMIN@"));
+        assert!(matches(&p, "#prod"));
+        assert!(matches(&p, "onmicrosoft exo"));
+        assert!(!matches(&p, "fabrikam"));
+    }
+}

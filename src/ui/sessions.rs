@@ -1,0 +1,272 @@
+//! The session list: state, countdowns, per-row actions, "Disconnect stale (n)", "Disconnect all"
+//! and the limit-guard dialog.
+
+use chrono::{DateTime, Utc};
+use egui::{Color32, RichText, Ui};
+
+use super::app::{App, Pending};
+use super::bridge::{ConnId, SessionState, SessionView, UiCommand};
+use super::theme;
+use super::widgets;
+
+/// Below this many seconds left on the token, a connected session shows "Expiring in mm:ss".
+pub const EXPIRING_SECS: i64 = 300;
+
+/// What a row shows as its state, computed from the engine's state and the token expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shown {
+    Connecting,
+    Connected,
+    Expiring(i64),
+    Expired,
+    Stale,
+    Failed(String),
+}
+
+impl Shown {
+    pub fn of(s: &SessionView, now: DateTime<Utc>) -> Shown {
+        let left = s.token_expires_at.map(|t| (t - now).num_seconds());
+        match &s.state {
+            SessionState::Connecting => Shown::Connecting,
+            SessionState::Stale => Shown::Stale,
+            SessionState::Expired => Shown::Expired,
+            SessionState::Failed { reason } => Shown::Failed(reason.clone()),
+            SessionState::Connected => match left {
+                Some(l) if l <= 0 => Shown::Expired,
+                Some(l) if l < EXPIRING_SECS => Shown::Expiring(l),
+                _ => Shown::Connected,
+            },
+        }
+    }
+    pub fn is_stale(&self) -> bool {
+        matches!(self, Shown::Expired | Shown::Stale)
+    }
+    pub fn text(&self) -> String {
+        match self {
+            Shown::Connecting => "Connecting".into(),
+            Shown::Connected => "Connected".into(),
+            Shown::Expiring(l) => format!("Expiring in {}", widgets::mmss(*l)),
+            Shown::Expired => "Expired".into(),
+            Shown::Stale => "Stale".into(),
+            Shown::Failed(r) => {
+                let short: String = r.chars().take(32).collect();
+                let more = if r.chars().count() > 32 { "…" } else { "" };
+                format!("Failed: {short}{more}")
+            }
+        }
+    }
+    pub fn color(&self) -> Color32 {
+        match self {
+            Shown::Connecting => theme::GREY,
+            Shown::Connected => theme::GREEN,
+            Shown::Expiring(_) => theme::AMBER,
+            Shown::Expired | Shown::Stale | Shown::Failed(_) => theme::RED,
+        }
+    }
+}
+
+fn state_cell(ui: &mut Ui, shown: &Shown) {
+    ui.horizontal(|ui| {
+        let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+        ui.painter()
+            .circle_filled(rect.center(), 4.5, shown.color());
+        let r = ui.label(RichText::new(shown.text()).color(shown.color()));
+        if let Shown::Failed(reason) = shown {
+            r.on_hover_text(reason);
+        }
+    });
+}
+
+/// A button with a visible glyph and an accessible name.
+fn icon_button(ui: &mut Ui, glyph: &str, name: &str) -> bool {
+    ui.button(glyph)
+        .on_hover_text(name)
+        .accessible_name(name)
+        .clicked()
+}
+
+impl App {
+    pub fn stale_count(&self) -> usize {
+        let now = self.now();
+        self.sessions
+            .iter()
+            .filter(|s| Shown::of(s, now).is_stale())
+            .count()
+    }
+
+    pub(crate) fn sessions_ui(&mut self, ui: &mut Ui) {
+        let now = self.now();
+        let stale = self.stale_count();
+        let mut cmds: Vec<UiCommand> = Vec::new();
+        let mut open: Option<ConnId> = None;
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            ui.strong(format!("Sessions ({})", self.sessions.len()));
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .add_enabled(
+                        !self.sessions.is_empty(),
+                        egui::Button::new("Disconnect all"),
+                    )
+                    .clicked()
+                {
+                    self.confirm_disconnect_all = true;
+                }
+                if ui
+                    .add_enabled(
+                        stale > 0,
+                        egui::Button::new(format!("Disconnect stale ({stale})")),
+                    )
+                    .on_hover_text("Disconnect every expired or stale session")
+                    .clicked()
+                {
+                    cmds.push(UiCommand::DisconnectStale);
+                }
+            });
+        });
+        ui.separator();
+        if self.sessions.is_empty() {
+            ui.label(RichText::new("No sessions. Connect a profile to open one.").weak());
+        }
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                egui::Grid::new("sessions_grid")
+                    .striped(true)
+                    .num_columns(10)
+                    .spacing([14.0, 4.0])
+                    .show(ui, |ui| {
+                        if !self.sessions.is_empty() {
+                            for h in [
+                                "State", "Profile", "Service", "Account", "Tenant", "Endpoint",
+                                "Token", "Idle", "Requests", "",
+                            ] {
+                                ui.label(RichText::new(h).weak());
+                            }
+                            ui.end_row();
+                        }
+                        for s in &self.sessions {
+                            let shown = Shown::of(s, now);
+                            state_cell(ui, &shown);
+                            ui.horizontal(|ui| {
+                                widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
+                                ui.label(&s.profile_name);
+                            });
+                            widgets::service_badge(ui, s.service);
+                            ui.label(&s.account);
+                            ui.label(&s.tenant);
+                            ui.label(&s.endpoint_host);
+                            match s.token_expires_at {
+                                Some(t) if !matches!(shown, Shown::Failed(_)) => {
+                                    ui.label(widgets::mmss((t - now).num_seconds()))
+                                }
+                                _ => ui.label("—"),
+                            };
+                            ui.label(widgets::mmss((now - s.last_activity).num_seconds()));
+                            ui.label(s.requests.to_string());
+                            ui.horizontal(|ui| {
+                                if ui.button("Open output").clicked() {
+                                    open = Some(s.conn);
+                                }
+                                if ui.button("Refresh").clicked() {
+                                    cmds.push(UiCommand::RefreshSession { conn: s.conn });
+                                }
+                                if icon_button(ui, "×", "Disconnect") {
+                                    cmds.push(UiCommand::Disconnect { conn: s.conn });
+                                }
+                            });
+                            ui.end_row();
+                        }
+                    });
+            });
+        for c in cmds {
+            self.send(c);
+        }
+        if let Some(conn) = open {
+            self.request(Pending::Output(conn));
+        }
+    }
+
+    pub(crate) fn sessions_dialogs(&mut self, ctx: &egui::Context) {
+        if !self.confirm_disconnect_all {
+            return;
+        }
+        let n = self.sessions.len();
+        let mut choice = None;
+        let r = egui::Modal::new(egui::Id::unique("confirm_disconnect_all")).show(ctx, |ui| {
+            ui.heading("Disconnect all sessions?");
+            ui.label(format!(
+                "All {n} sessions will be closed and their sign-ins forgotten."
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Yes, disconnect all").clicked() {
+                    choice = Some(true);
+                }
+                if ui.button("Cancel").clicked() {
+                    choice = Some(false);
+                }
+            });
+        });
+        if r.should_close() {
+            choice = Some(false);
+        }
+        if let Some(yes) = choice {
+            self.confirm_disconnect_all = false;
+            if yes {
+                self.send(UiCommand::DisconnectAll);
+            }
+        }
+    }
+
+    /// The limit guard refused a session: list that tenant's sessions of that service, stale first.
+    pub(crate) fn limit_ui(&mut self, ctx: &egui::Context) {
+        let Some(limit) = self.limit.clone() else {
+            return;
+        };
+        let now = self.now();
+        let mut list = limit.sessions.clone();
+        list.sort_by_key(|s| !Shown::of(s, now).is_stale());
+        let mut disconnect = None;
+        let mut close = false;
+        let r = egui::Modal::new(egui::Id::unique("limit_guard")).show(ctx, |ui| {
+            ui.set_width(520.0);
+            ui.heading("Session limit reached");
+            ui.label(format!(
+                "{} allows {} open {} sessions. Disconnect one to connect another:",
+                limit.tenant,
+                limit.limit,
+                limit.service.short()
+            ));
+            ui.separator();
+            egui::Grid::new("limit_grid")
+                .num_columns(4)
+                .spacing([12.0, 4.0])
+                .show(ui, |ui| {
+                    for s in &list {
+                        let shown = Shown::of(s, now);
+                        state_cell(ui, &shown);
+                        ui.label(&s.profile_name);
+                        ui.label(&s.account);
+                        if ui.button("Disconnect").clicked() {
+                            disconnect = Some(s.conn);
+                        }
+                        ui.end_row();
+                    }
+                });
+            if list.is_empty() {
+                ui.label("All of them are closed now; you can connect again.");
+            }
+            ui.separator();
+            close = ui.button("Close").clicked();
+        });
+        if let Some(conn) = disconnect {
+            self.send(UiCommand::Disconnect { conn });
+            if let Some(l) = &mut self.limit {
+                l.sessions.retain(|s| s.conn != conn);
+            }
+        }
+        if close || r.should_close() {
+            self.limit = None;
+        }
+    }
+}

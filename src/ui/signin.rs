@@ -1,0 +1,174 @@
+//! The modal sign-in dialog, driven entirely by the [`SignInView`] the engine sends.
+
+use egui::{RichText, Ui};
+
+use super::app::App;
+use super::bridge::{DeviceCodeState, Secret, SignInMethod, SignInStage, UiCommand};
+use super::theme;
+use super::widgets;
+
+fn method_name(m: SignInMethod) -> &'static str {
+    match m {
+        SignInMethod::Password => "Password",
+        SignInMethod::Browser => "Browser",
+        SignInMethod::DeviceCode => "Device code",
+        SignInMethod::Certificate => "Certificate (app-only)",
+    }
+}
+
+impl App {
+    pub(crate) fn signin_ui(&mut self, ctx: &egui::Context) {
+        let Some(view) = self.signin.clone() else {
+            return;
+        };
+        let now = self.now();
+        let mut cmds: Vec<UiCommand> = Vec::new();
+        egui::Modal::new(egui::Id::unique("signin")).show(ctx, |ui| {
+            ui.set_width(440.0);
+            ui.heading(format!("Sign in — {}", view.profile_name));
+            ui.horizontal(|ui| {
+                ui.label("Account:");
+                ui.strong(&view.account);
+            });
+            ui.label(format!("Method: {}", method_name(view.method)));
+            ui.separator();
+            match &view.stage {
+                SignInStage::Starting => {
+                    ui.horizontal(|ui| {
+                        ui.label("Contacting the sign-in service…");
+                    });
+                }
+                SignInStage::Password { error } => {
+                    if let Some(e) = error {
+                        ui.label(RichText::new(e).color(theme::RED));
+                    }
+                    let l = ui.label("Password");
+                    let r = ui
+                        .add(
+                            egui::TextEdit::singleline(&mut self.signin_password)
+                                .password(true)
+                                .desired_width(f32::INFINITY),
+                        )
+                        .labelled_by(l.id);
+                    let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                    let can = !self.signin_password.is_empty();
+                    if (ui.add_enabled(can, egui::Button::new("Sign in")).clicked() || enter) && can {
+                        cmds.push(UiCommand::SubmitPassword {
+                            password: Secret::new(std::mem::take(&mut self.signin_password)),
+                        });
+                    }
+                }
+                SignInStage::Browser { url } => {
+                    ui.label(RichText::new("Continue in your browser").size(18.0).strong());
+                    ui.label("Finish signing in in the browser window. If no browser opened, copy this address into one:");
+                    let l = ui.label("Sign-in address");
+                    let mut u = url.as_str();
+                    ui.add(egui::TextEdit::singleline(&mut u).desired_width(f32::INFINITY))
+                        .labelled_by(l.id);
+                    ui.horizontal(|ui| {
+                        if ui.button("Copy address").clicked() {
+                            ui.ctx().copy_text(url.clone());
+                        }
+                        if ui.button("Open browser").clicked() {
+                            ui.ctx().open_url(egui::OpenUrl::new_tab(url));
+                        }
+                    });
+                }
+                SignInStage::DeviceCode {
+                    user_code,
+                    verification_uri,
+                    expires_at,
+                    state,
+                    mfa_explanation,
+                } => {
+                    if let Some(m) = mfa_explanation {
+                        ui.label(RichText::new(m).color(theme::AMBER));
+                        ui.add_space(4.0);
+                    }
+                    ui.label(format!("Open {verification_uri} and enter this code:"));
+                    ui.horizontal(|ui| {
+                        ui.label(RichText::new(user_code).size(34.0).monospace().strong());
+                        if ui.button("Copy code").clicked() {
+                            ui.ctx().copy_text(user_code.clone());
+                        }
+                    });
+                    if ui.button("Open verification page").clicked() {
+                        ui.ctx().open_url(egui::OpenUrl::new_tab(verification_uri));
+                    }
+                    let left = (*expires_at - now).num_seconds();
+                    let effective = if left <= 0 && *state != DeviceCodeState::Declined {
+                        DeviceCodeState::Expired
+                    } else {
+                        *state
+                    };
+                    device_state(ui, effective, left);
+                    if effective == DeviceCodeState::Expired && ui.button("Get a new code").clicked() {
+                        cmds.push(UiCommand::NewDeviceCode);
+                    }
+                }
+                SignInStage::UpnMismatch { expected, actual } => {
+                    ui.label(
+                        RichText::new(format!(
+                            "Warning: you signed in as {actual}, but this profile is for {expected}."
+                        ))
+                        .color(theme::AMBER),
+                    );
+                    ui.label("Continue with this account, or retry with the right one.");
+                    ui.horizontal(|ui| {
+                        if ui.button("Continue").clicked() {
+                            cmds.push(UiCommand::ContinueDespiteMismatch);
+                        }
+                        if ui.button("Retry").clicked() {
+                            cmds.push(UiCommand::RetrySignIn);
+                        }
+                    });
+                }
+                SignInStage::Failed { explanation } => {
+                    ui.label(RichText::new(format!("Sign-in failed: {explanation}")).color(theme::RED));
+                    if ui.button("Retry").clicked() {
+                        cmds.push(UiCommand::RetrySignIn);
+                    }
+                }
+            }
+            ui.separator();
+            if ui.button("Cancel").clicked() {
+                cmds.push(UiCommand::CancelSignIn);
+            }
+        });
+        for cmd in cmds {
+            if cmd == UiCommand::CancelSignIn {
+                self.signin = None;
+                self.signin_password.clear();
+            }
+            self.send(cmd);
+        }
+    }
+}
+
+fn device_state(ui: &mut Ui, state: DeviceCodeState, left: i64) {
+    let (text, color) = match state {
+        DeviceCodeState::Waiting => (
+            format!(
+                "Waiting for you to finish… code expires in {}",
+                widgets::mmss(left)
+            ),
+            ui.visuals().text_color(),
+        ),
+        DeviceCodeState::SlowedDown => (
+            format!(
+                "Waiting (the service asked us to check less often)… code expires in {}",
+                widgets::mmss(left)
+            ),
+            theme::AMBER,
+        ),
+        DeviceCodeState::Expired => ("The code expired.".to_string(), theme::RED),
+        DeviceCodeState::Declined => (
+            "The sign-in was declined on the verification page.".to_string(),
+            theme::RED,
+        ),
+    };
+    ui.horizontal(|ui| {
+        // No spinner: it would repaint every frame; the countdown ticks once a second.
+        ui.label(RichText::new(text).color(color));
+    });
+}
