@@ -268,3 +268,43 @@ async fn usage_errors_exit_2_and_logout_forgets() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("Forgot 0"), "{}", r.stdout);
 }
+
+#[tokio::test]
+async fn login_app_only_with_a_certificate_profile() {
+    let h = start_sim(|_| {}).await;
+    let app = h
+        .app(exo_connect::sim::auth::certs::AUTOMATION_APP)
+        .unwrap()
+        .clone();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("app.pem");
+    std::fs::write(
+        &pem,
+        format!("{}{}", app.private_key_pem, app.certificate_pem),
+    )
+    .unwrap();
+    let mut p = named(profile(&h, ""), "automation");
+    p.auth = AuthMethod::Certificate {
+        app_id: app.app_id.to_string(),
+        certificate_path: Some(pem.to_string_lossy().into_owned()),
+        thumbprint: None,
+        organization: "contoso.onmicrosoft.com".into(),
+    };
+    let home = home_with(&[p]);
+    let r = run(cmd(&home, &["login", "automation"]), None, |_| async {}).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!("account: {}", app.app_id)),
+        "{}",
+        r.stdout
+    );
+    let tid = h.world().tenant("contoso.com").unwrap().id.to_string();
+    assert!(r.stdout.contains(&format!("tenant: {tid}")), "{}", r.stdout);
+    let r = run(
+        cmd(&home, &["login", "automation", "--method", "browser"]),
+        None,
+        |_| async {},
+    )
+    .await;
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}

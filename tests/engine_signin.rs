@@ -610,3 +610,119 @@ async fn a_revoked_refresh_token_asks_for_an_interactive_sign_in() {
         "the dead token is forgotten"
     );
 }
+
+fn pem_der(pem: &str, label: &str) -> Vec<u8> {
+    use base64::Engine;
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let s = pem.find(&begin).unwrap() + begin.len();
+    let e = pem.find(&end).unwrap();
+    let b64: String = pem[s..e].split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn certificate_app_only_from_a_pfx_with_its_password_in_the_keychain() {
+    let h = start_sim(|_| {}).await;
+    let app = h
+        .app(exo_connect::sim::auth::certs::AUTOMATION_APP)
+        .unwrap()
+        .clone();
+    // Build a PFX of the app's key and certificate (password-protected).
+    let mut ks = p12_keystore::KeyStore::new();
+    let chain = p12_keystore::PrivateKeyChain::new(
+        "app",
+        p12_keystore::PrivateKey::from_der(&pem_der(&app.private_key_pem, "PRIVATE KEY")).unwrap(),
+        [
+            p12_keystore::Certificate::from_der(&pem_der(&app.certificate_pem, "CERTIFICATE"))
+                .unwrap(),
+        ],
+    );
+    ks.add_entry("app", p12_keystore::KeyStoreEntry::PrivateKeyChain(chain));
+    let pfx = ks.writer("pfx-pass").write().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.pfx");
+    std::fs::write(&path, pfx).unwrap();
+    let path_s = path.to_string_lossy().into_owned();
+    let mut p = profile(&h, "");
+    p.auth = AuthMethod::Certificate {
+        app_id: app.app_id.to_string(),
+        certificate_path: Some(path_s.clone()),
+        thumbprint: None,
+        organization: "contoso.onmicrosoft.com".into(),
+    };
+    let mock = keyring_core::mock::Store::new().unwrap();
+    let client = build_client(&HttpOptions::default()).unwrap();
+    // Without the password in the keychain the PFX cannot be opened: a clear error.
+    let c = TokenCache::new(client.clone(), SecretStore::with_store(mock.clone()));
+    let e = c.sign_in(&p, SignInOptions::default()).await.unwrap_err();
+    assert!(matches!(e, SignInError::Config(_)), "{e:?}");
+    assert!(e.to_string().contains("PFX"), "{e}");
+    // With it, app-only sign-in works.
+    c.secrets()
+        .set(
+            &exo_connect::engine::auth::cache::cert_password_key(&path_s),
+            "pfx-pass",
+        )
+        .await;
+    let s = c
+        .sign_in(&p, SignInOptions::default())
+        .await
+        .expect("PFX sign-in");
+    assert_eq!(s.tenant_id, tenant_id(&h, "contoso.com"));
+    assert!(
+        jwt_payload(&s.access.secret)["roles"]
+            .to_string()
+            .contains("Exchange.ManageAsApp")
+    );
+}
+
+#[tokio::test]
+async fn mfa_in_21vianet_is_explained_instead_of_falling_back() {
+    let h = start_sim(|_| {}).await;
+    let mut p = profile(&h, "admin@contoso.com");
+    p.cloud = exo_connect::model::Cloud::O365China;
+    p.auth = AuthMethod::Password;
+    let (mut opts, mut rx) = opts_with_events();
+    opts.password = Some(password_of("admin@contoso.com"));
+    let e = cache().sign_in(&p, opts).await.unwrap_err();
+    assert!(matches!(e, SignInError::ChinaMfa), "{e:?}");
+    assert!(e.to_string().contains("21Vianet"), "{e}");
+    let mut seen = Vec::new();
+    drain(&mut rx, &mut seen);
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, SignInEvent::CodeIssued { .. })),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_wait_has_a_timeout() {
+    let h = start_sim(|_| {}).await;
+    let p = profile(&h, "ops@contoso.com");
+    // Device code: nobody enters the code, the flow's own timeout ends it.
+    let (mut opts, _rx) = opts_with_events();
+    opts.method = Some(Method::DeviceCode);
+    opts.timeout = Duration::from_secs(2);
+    let t = std::time::Instant::now();
+    let e = cache().sign_in(&p, opts).await.unwrap_err();
+    assert!(matches!(e, SignInError::TimedOut(_)), "{e:?}");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    // Browser: nobody comes back to the listener.
+    let b = Arc::new(TestBrowser {
+        can_open: false,
+        ..Arc::try_unwrap(TestBrowser::new(h.clone(), UserAction::Decline))
+            .ok()
+            .unwrap()
+    });
+    let (mut opts, _rx) = opts_with_events();
+    opts.method = Some(Method::Browser);
+    opts.browser = b;
+    opts.timeout = Duration::from_secs(1);
+    let e = cache().sign_in(&p, opts).await.unwrap_err();
+    assert!(matches!(e, SignInError::TimedOut(_)), "{e:?}");
+}

@@ -31,7 +31,8 @@ pub struct LoginArgs {
     /// Sign-in method (default: the profile's).
     #[arg(long, value_enum)]
     pub method: Option<LoginMethod>,
-    /// Read the password (password method) from the first line of stdin.
+    /// Read the password from the first line of stdin (password method; for a certificate
+    /// profile, the PFX password, which is then kept in the keychain).
     #[arg(long)]
     pub password_stdin: bool,
     /// Sign in interactively even when a cached sign-in exists.
@@ -207,6 +208,20 @@ pub fn run_login(args: LoginArgs) -> CliResult {
             eprintln!("Using the cached sign-in.");
             print_signed_in(&s);
             return Ok(());
+        }
+        // Certificate profiles: --password-stdin gives the PFX password, kept in the keychain.
+        let mut password = password;
+        if let AuthMethod::Certificate {
+            certificate_path: Some(path),
+            ..
+        } = &profile.auth
+            && let Some(pw) = password.take()
+        {
+            cache
+                .secrets()
+                .set(&crate::engine::auth::cache::cert_password_key(path), &pw)
+                .await;
+            eprintln!("Stored the certificate password in the keychain.");
         }
         if effective == Method::Password && password.is_none() {
             return Err(CliError::Usage(

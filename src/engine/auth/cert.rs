@@ -96,11 +96,30 @@ impl ClientCertificate {
         }
     }
 
-    /// PFX / PKCS#12 is not supported yet: say how to convert it.
-    pub fn from_pfx(_bytes: &[u8], _password: &str) -> Result<Self, SignInError> {
-        Err(SignInError::Config(
-            "PFX certificate files are not supported yet: convert it to PEM with `openssl pkcs12 -in cert.pfx -out cert.pem -nodes` and point the profile at the PEM file".into(),
-        ))
+    /// From PKCS#12 (PFX) bytes protected by `password` (the first key with its certificate).
+    pub fn from_pfx(bytes: &[u8], password: &str) -> Result<Self, SignInError> {
+        let ks = p12_keystore::KeyStore::from_pkcs12(
+            bytes,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Relaxed,
+        )
+        .map_err(|e| {
+            SignInError::Config(format!(
+                "cannot open the PFX certificate file: {e} (is it PKCS#12, and is the password stored in the keychain for it right?)"
+            ))
+        })?;
+        let (_, chain) = ks
+            .private_key_chain()
+            .ok_or_else(|| SignInError::Config("the PFX file holds no private key".into()))?;
+        let cert_der = chain
+            .certs()
+            .first()
+            .map(|c| c.as_der().to_vec())
+            .ok_or_else(|| {
+                SignInError::Config("the PFX file holds no certificate for its key".into())
+            })?;
+        let key = jsonwebtoken::EncodingKey::from_rsa_der(&pkcs1_from_pkcs8(chain.key().as_der())?);
+        Ok(ClientCertificate { cert_der, key })
     }
 
     /// base64url SHA-1 thumbprint of the certificate DER.
@@ -125,6 +144,18 @@ impl ClientCertificate {
         jsonwebtoken::encode(&header, &claims, &self.key)
             .map_err(|e| SignInError::Config(format!("signing the client assertion failed: {e}")))
     }
+}
+
+/// PKCS#12 holds PKCS#8; jsonwebtoken's DER constructor wants PKCS#1.
+fn pkcs1_from_pkcs8(der: &[u8]) -> Result<Vec<u8>, SignInError> {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
+    use rsa::pkcs8::DecodePrivateKey;
+    let k = rsa::RsaPrivateKey::from_pkcs8_der(der)
+        .map_err(|e| SignInError::Config(format!("the PFX private key is not an RSA key: {e}")))?;
+    Ok(k.to_pkcs1_der()
+        .map_err(|e| SignInError::Config(format!("the PFX private key cannot be used: {e}")))?
+        .as_bytes()
+        .to_vec())
 }
 
 #[cfg(test)]
