@@ -1,14 +1,234 @@
-//! `exo-connect sim ...` (issue: simulated tenant).
+//! `exo-connect sim ...` (issue: simulated tenant): runs the sim on loopback until Ctrl-C.
+//!
+//! The first lines are machine-readable (`key: value`), then the tenants, accounts and apps as
+//! `tenant:` / `account:` / `app:` lines with `|`-separated fields, then how to sign in.
+//! Every 30 s (at each TOTP step) a `totp: <upn> <code>` line per MFA account follows.
+
+use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Args;
 
 use super::{CliError, CliResult};
+use crate::sim::auth::{PUBLIC_CLIENT_ID, totp};
+use crate::sim::world::TenantKind;
+use crate::sim::{SimConfig, SimHandle};
 
 #[derive(Debug, Args)]
-pub struct SimArgs {}
+pub struct SimArgs {
+    /// Address of the sign-in listener (loopback only); the other listeners take random ports.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "IP:PORT")]
+    pub listen: SocketAddr,
+    /// Mailboxes of the big worldwide tenant (Contoso).
+    #[arg(long, default_value_t = 2500, value_name = "N")]
+    pub mailboxes: usize,
+    /// Seed of the generated world (GUIDs, TOTP secrets, mailbox data).
+    #[arg(long, default_value_t = 1, value_name = "S")]
+    pub seed: u64,
+    /// Access token lifetime in seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub token_lifetime: u64,
+    /// Fault injection spec for the admin API (see the sim's documentation).
+    #[arg(long, default_value = "", value_name = "SPEC")]
+    pub faults: String,
+    /// Device-code polling interval in seconds (a faster poll answers slow_down).
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub device_code_interval: u64,
+}
 
-pub fn run(_args: SimArgs) -> CliResult {
-    Err(CliError::Failed(
-        "the simulated tenant is not built yet".into(),
-    ))
+pub fn run(args: SimArgs) -> CliResult {
+    if !args.listen.ip().is_loopback() {
+        return Err(CliError::Usage(format!(
+            "--listen {}: the simulated tenant serves plain http, so it only listens on a loopback \
+             address (for example 127.0.0.1:0 or [::1]:8400)",
+            args.listen
+        )));
+    }
+    if args.token_lifetime == 0 {
+        return Err(CliError::Usage(
+            "--token-lifetime must be at least 1 second".into(),
+        ));
+    }
+    let config = SimConfig {
+        listen: args.listen,
+        mailboxes: args.mailboxes,
+        seed: args.seed,
+        token_lifetime: Duration::from_secs(args.token_lifetime),
+        faults: args.faults,
+        device_code_interval: Duration::from_secs(args.device_code_interval),
+        ..SimConfig::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async move {
+        let handle = crate::sim::start(config.clone()).await.map_err(|e| {
+            CliError::Failed(format!(
+                "cannot listen on {}: {e} (pick another --listen port)",
+                config.listen
+            ))
+        })?;
+        print_banner(&handle);
+        let printer = tokio::spawn(print_codes_forever(
+            handle
+                .world()
+                .users
+                .iter()
+                .filter(|u| u.mfa)
+                .map(|u| (u.upn.clone(), u.totp_secret.clone()))
+                .collect(),
+        ));
+        wait_for_stop().await;
+        printer.abort();
+        println!("stopping");
+        handle.shutdown().await;
+        println!("stopped");
+        Ok(())
+    })
+}
+
+/// Ctrl-C (or SIGTERM on Unix).
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn kind(k: TenantKind) -> &'static str {
+    match k {
+        TenantKind::Full => "exo+scc",
+        TenantKind::EopStandalone => "eop-standalone",
+        TenantKind::Partner => "partner",
+    }
+}
+
+fn print_banner(h: &SimHandle) {
+    let u = h.urls();
+    let w = h.world();
+    println!("login: {}", u.login);
+    println!("authority: {}", u.authority());
+    println!("exo: {}", u.exo);
+    println!("scc: {}", u.scc);
+    println!("scc-regional: {}", u.scc_regional);
+    println!("devicelogin: {}/devicelogin", u.login);
+    println!("client-id: {PUBLIC_CLIENT_ID}");
+    println!("seed: {}", w.seed);
+    println!();
+    println!("Simulated tenants:");
+    for t in &w.tenants {
+        let delegated: Vec<String> = t
+            .delegated_customers
+            .iter()
+            .filter_map(|id| w.tenants.iter().find(|x| x.id == *id))
+            .map(|x| x.domains[0].clone())
+            .collect();
+        println!(
+            "tenant: {} | {} | id {} | {} | {:?} | mailboxes {}{}",
+            t.display_name,
+            t.domains.join(", "),
+            t.id,
+            kind(t.kind),
+            t.cloud,
+            t.mailboxes,
+            if delegated.is_empty() {
+                String::new()
+            } else {
+                format!(" | delegated: {}", delegated.join(", "))
+            }
+        );
+    }
+    println!();
+    println!("Accounts (demo passwords; MFA accounts show their current authenticator code):");
+    let now = totp::now_unix();
+    for user in &w.users {
+        let code = if user.mfa {
+            totp::totp(&user.totp_secret, now).unwrap_or_default()
+        } else {
+            "-".into()
+        };
+        println!(
+            "account: {} | password {} | mfa {} | totp {} | remote-powershell {} | {}",
+            user.upn,
+            user.password,
+            if user.mfa { "yes" } else { "no" },
+            code,
+            if user.remote_powershell_enabled {
+                "yes"
+            } else {
+                "no"
+            },
+            user.roles.join(", ")
+        );
+    }
+    println!();
+    println!("App registrations (certificate sign-in; keys are in the handle, not printed):");
+    for a in &w.apps {
+        let tenant = w
+            .tenants
+            .iter()
+            .find(|t| t.id == a.tenant_id)
+            .map(|t| t.domains[0].as_str())
+            .unwrap_or("?");
+        println!(
+            "app: {} | app-id {} | tenant {} | x5t {} | roles {}",
+            a.display_name,
+            a.app_id,
+            tenant,
+            a.x5t,
+            if a.roles.is_empty() {
+                "(none)".to_string()
+            } else {
+                a.roles.join(", ")
+            }
+        );
+    }
+    println!();
+    println!("Sign in with the device code flow:");
+    println!(
+        "  curl -s {}/organizations/oauth2/v2.0/devicecode -d client_id={PUBLIC_CLIENT_ID} \
+         --data-urlencode 'scope={}/.default offline_access openid profile'",
+        u.login, u.exo
+    );
+    println!(
+        "  open {}/devicelogin, enter the user_code, an account and its password (and its code if MFA)",
+        u.login
+    );
+    println!(
+        "  curl -s {}/organizations/oauth2/v2.0/token -d client_id={PUBLIC_CLIENT_ID} \
+         -d grant_type=urn:ietf:params:oauth:grant-type:device_code -d device_code=<device_code>",
+        u.login
+    );
+    println!("Or without MFA, the password grant:");
+    println!(
+        "  curl -s {}/organizations/oauth2/v2.0/token -d client_id={PUBLIC_CLIENT_ID} -d grant_type=password \
+         -d username=ops@contoso.com -d 'password=ops-Demo-2026!' --data-urlencode 'scope={}/.default'",
+        u.login, u.exo
+    );
+    println!("Press Ctrl-C to stop.");
+}
+
+/// Prints each MFA account's code at every new 30 s step (like a phone would show it).
+async fn print_codes_forever(accounts: Vec<(String, String)>) {
+    loop {
+        let now = totp::now_unix();
+        let next = (now / totp::STEP_SECS + 1) * totp::STEP_SECS;
+        tokio::time::sleep(Duration::from_secs(next - now)).await;
+        let t = totp::now_unix();
+        for (upn, secret) in &accounts {
+            if let Some(code) = totp::totp(secret, t) {
+                println!("totp: {upn} {code}");
+            }
+        }
+    }
 }

@@ -33,8 +33,6 @@ use super::world::{AppRegistration, User};
 
 /// The public client id of the Exchange Online PowerShell module (accepted in every tenant).
 pub const PUBLIC_CLIENT_ID: &str = "fb78d390-0c51-40cd-8e17-fdbfab77341b";
-/// Authorization codes live this long.
-pub const AUTH_CODE_LIFETIME: Duration = Duration::from_secs(60);
 /// A half-finished page sign-in is forgotten after this long.
 const FLOW_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
@@ -1036,19 +1034,26 @@ async fn devicecode(
     let lifetime = s.shared.config.device_code_lifetime;
     let interval = s.shared.config.device_code_interval;
     let verification_uri = format!("{}/devicelogin", s.shared.urls.login);
-    s.lock().device.insert(
+    let mut inner = s.lock();
+    let now = Instant::now();
+    // Forget codes that expired more than ten minutes ago.
+    inner
+        .device
+        .retain(|_, g| g.expires + Duration::from_secs(600) > now);
+    inner.device.insert(
         device_code.clone(),
         DeviceGrant {
             user_code: user_code.clone(),
             client_id: client_id.to_string(),
             authority: tenant.clone(),
             request,
-            expires: Instant::now() + lifetime,
+            expires: now + lifetime,
             interval,
             last_poll: None,
             status: DeviceStatus::Pending,
         },
     );
+    drop(inner);
     Ok(axum::Json(json!({
         "user_code": user_code,
         "device_code": device_code,
@@ -1466,7 +1471,7 @@ async fn login_step(State(s): Shared, RawForm(body): RawForm) -> Response {
                     challenge,
                     who: signed_in,
                     request,
-                    expires: now + AUTH_CODE_LIFETIME,
+                    expires: now + s.shared.config.auth_code_lifetime,
                     redeemed: false,
                 },
             );

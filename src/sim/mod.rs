@@ -32,6 +32,8 @@ pub struct SimConfig {
     pub device_code_lifetime: Duration,
     /// Device-code polling `interval` (default 5 s; a faster poll answers `slow_down`; 0 = no limit).
     pub device_code_interval: Duration,
+    /// Authorization codes (PKCE flow) expire after this long (default 60 s).
+    pub auth_code_lifetime: Duration,
 }
 
 impl Default for SimConfig {
@@ -46,6 +48,7 @@ impl Default for SimConfig {
             connection_window: Duration::from_secs(15 * 60),
             device_code_lifetime: Duration::from_secs(900),
             device_code_interval: Duration::from_secs(5),
+            auth_code_lifetime: Duration::from_secs(60),
         }
     }
 }
