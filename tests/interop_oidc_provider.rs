@@ -239,19 +239,17 @@ async fn device_code_and_refresh_against_oidc_provider() {
         async move { c.sign_in(&p, opts).await }
     });
     let (code, uri) = loop {
-        match tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        let e = tokio::time::timeout(Duration::from_secs(10), rx.recv())
             .await
             .unwrap()
-            .unwrap()
+            .unwrap();
+        if let SignInEvent::CodeIssued {
+            user_code,
+            verification_uri,
+            ..
+        } = e
         {
-            SignInEvent::CodeIssued {
-                user_code,
-                verification_uri,
-                ..
-            } => {
-                break (user_code, verification_uri);
-            }
-            _ => {}
+            break (user_code, verification_uri);
         }
     };
     assert_eq!(uri, format!("{}/devicelogin", s.issuer));
