@@ -176,14 +176,50 @@ pub async fn prepare(
 const DONE_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>exo-connect</title></head><body style=\"font-family:sans-serif\"><h1>Sign-in complete</h1><p>You can close this window and return to exo-connect.</p></body></html>";
 const FAILED_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>exo-connect</title></head><body style=\"font-family:sans-serif\"><h1>Sign-in not completed</h1><p>Return to exo-connect for details. You can close this window.</p></body></html>";
 
-/// Serves exactly one request on the listener and returns its query. Answers the browser with a
-/// small page; the listener is dropped afterwards (single use).
+/// Waits for the browser's redirect on the listener and returns its query, answering with a
+/// small page. Connections that carry no OAuth answer (a browser's idle pre-connection, a
+/// `/favicon.ico`) get a 404 or are dropped and skipped; the listener is dropped after the one
+/// redirect (single use). The caller bounds the whole wait.
 pub async fn receive_redirect(listener: TcpListener) -> Result<Redirect, SignInError> {
-    let (mut sock, _) = listener
-        .accept()
-        .await
-        .map_err(|e| SignInError::Browser(format!("the loopback listener failed: {e}")))?;
-    drop(listener);
+    // Each connection is read on its own task, so an idle pre-connection never delays the
+    // connection that carries the redirect.
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<(tokio::net::TcpStream, String)>(8);
+    let mut readers = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (mut sock, _) = accepted.map_err(|e| {
+                    SignInError::Browser(format!("the loopback listener failed: {e}"))
+                })?;
+                let tx = tx.clone();
+                readers.spawn(async move {
+                    if let Some(target) = read_request_target(&mut sock).await {
+                        let _ = tx.send((sock, target)).await;
+                    }
+                });
+            }
+            Some((mut sock, target)) = rx.recv() => {
+                let Some(r) = parse_redirect(&target) else {
+                    let _ = respond(&mut sock, "404 Not Found", "").await;
+                    continue;
+                };
+                drop(listener);
+                readers.abort_all();
+                let (status, page) = if r.code.is_some() && r.error.is_none() {
+                    ("200 OK", DONE_PAGE)
+                } else {
+                    ("400 Bad Request", FAILED_PAGE)
+                };
+                let _ = respond(&mut sock, status, page).await;
+                return Ok(r);
+            }
+        }
+    }
+}
+
+/// Reads one request head (bounded in time and size) and returns its target, or None for a
+/// connection that sends nothing usable.
+async fn read_request_target(sock: &mut tokio::net::TcpStream) -> Option<String> {
     let mut buf = Vec::with_capacity(2048);
     let mut chunk = [0u8; 2048];
     let read = async {
@@ -199,19 +235,22 @@ pub async fn receive_redirect(listener: TcpListener) -> Result<Redirect, SignInE
         }
         Ok::<_, std::io::Error>(())
     };
-    tokio::time::timeout(Duration::from_secs(15), read)
+    tokio::time::timeout(Duration::from_secs(10), read)
         .await
-        .map_err(|_| SignInError::Browser("the browser did not send its answer".into()))?
-        .map_err(|e| SignInError::Browser(e.to_string()))?;
+        .ok()?
+        .ok()?;
     let head = String::from_utf8_lossy(&buf);
-    let target = head
-        .lines()
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("/")
-        .to_string();
-    let u = url::Url::parse(&format!("http://localhost{target}"))
-        .map_err(|_| SignInError::Browser("the browser answer is not a valid URL".into()))?;
+    let mut parts = head.lines().next()?.split_whitespace();
+    let _method = parts.next()?;
+    Some(parts.next()?.to_string())
+}
+
+/// The OAuth answer in a request target (`/?code=..&state=..` or `/?error=..`), or None.
+fn parse_redirect(target: &str) -> Option<Redirect> {
+    let u = url::Url::parse(&format!("http://localhost{target}")).ok()?;
+    if u.path() != "/" {
+        return None;
+    }
     let mut r = Redirect {
         code: None,
         state: None,
@@ -227,18 +266,20 @@ pub async fn receive_redirect(listener: TcpListener) -> Result<Redirect, SignInE
             _ => {}
         }
     }
-    let (status, page) = if r.code.is_some() && r.error.is_none() {
-        ("200 OK", DONE_PAGE)
-    } else {
-        ("400 Bad Request", FAILED_PAGE)
-    };
+    (r.code.is_some() || r.error.is_some()).then_some(r)
+}
+
+async fn respond(
+    sock: &mut tokio::net::TcpStream,
+    status: &str,
+    page: &str,
+) -> std::io::Result<()> {
     let resp = format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n{page}",
         page.len()
     );
-    let _ = sock.write_all(resp.as_bytes()).await;
-    let _ = sock.shutdown().await;
-    Ok(r)
+    sock.write_all(resp.as_bytes()).await?;
+    sock.shutdown().await
 }
 
 /// Checks the redirect (state first: a wrong state never leads to a token request).
@@ -399,6 +440,23 @@ mod tests {
         let client =
             crate::engine::http::build_client(&crate::engine::http::HttpOptions::default())
                 .unwrap();
+        // A browser's idle pre-connections (one closed, one kept open) and a favicon request
+        // neither end nor hold up the wait.
+        drop(
+            tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap(),
+        );
+        let _idle = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        let fav = client
+            .get(format!("http://127.0.0.1:{port}/favicon.ico"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fav.status(), 404);
         let page = client
             .get(format!("http://127.0.0.1:{port}/?code=abc&state=wrong"))
             .send()
@@ -407,6 +465,10 @@ mod tests {
         assert_eq!(page.status(), 200);
         assert!(page.text().await.unwrap().contains("close this window"));
         let r = server.await.unwrap().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "not held up by the idle connection"
+        );
         assert_eq!(r.code.as_deref(), Some("abc"));
         assert!(matches!(
             check_redirect(&r, &p.state),
