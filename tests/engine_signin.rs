@@ -726,3 +726,27 @@ async fn every_wait_has_a_timeout() {
     let e = cache().sign_in(&p, opts).await.unwrap_err();
     assert!(matches!(e, SignInError::TimedOut(_)), "{e:?}");
 }
+
+#[tokio::test]
+async fn a_cancelled_sign_in_stops_before_any_request() {
+    let h = start_sim(|_| {}).await;
+    let mut p = profile(&h, "ops@contoso.com");
+    p.auth = AuthMethod::Password;
+    let (mut opts, mut rx) = opts_with_events();
+    opts.password = Some(password_of("ops@contoso.com"));
+    opts.cancel.cancel();
+    let issued = h.auth.refresh_tokens_issued();
+    let e = cache().sign_in(&p, opts).await.unwrap_err();
+    assert!(matches!(e, SignInError::Cancelled), "{e:?}");
+    assert_eq!(
+        h.auth.refresh_tokens_issued(),
+        issued,
+        "no token was issued"
+    );
+    let mut seen = Vec::new();
+    drain(&mut rx, &mut seen);
+    assert!(
+        matches!(seen.last(), Some(SignInEvent::Failed { explanation }) if explanation.contains("cancelled")),
+        "{seen:?}"
+    );
+}

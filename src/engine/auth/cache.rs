@@ -199,7 +199,12 @@ impl TokenCache {
         opts: SignInOptions,
     ) -> Result<SignedIn, SignInError> {
         let events = Events(opts.events.clone());
-        let r = self.sign_in_inner(profile, &opts, &events).await;
+        // Cancel works at any step (including the password and certificate requests).
+        let r = tokio::select! {
+            biased;
+            _ = opts.cancel.cancelled() => Err(SignInError::Cancelled),
+            r = self.sign_in_inner(profile, &opts, &events) => r,
+        };
         match &r {
             Ok(s) => events.emit(SignInEvent::Succeeded {
                 account: s.account.clone(),

@@ -75,6 +75,7 @@ impl FlowCtx {
     /// Sleeps `d` unless cancelled.
     pub async fn sleep(&self, d: Duration) -> Result<(), SignInError> {
         tokio::select! {
+            biased;
             _ = self.cancel.cancelled() => Err(SignInError::Cancelled),
             _ = tokio::time::sleep(d) => Ok(()),
         }
@@ -88,6 +89,7 @@ impl FlowCtx {
         fut: impl std::future::Future<Output = Result<T, SignInError>>,
     ) -> Result<T, SignInError> {
         tokio::select! {
+            biased;
             _ = self.cancel.cancelled() => Err(SignInError::Cancelled),
             _ = tokio::time::sleep_until(deadline) => Err(SignInError::TimedOut(what.to_string())),
             r = fut => r,
