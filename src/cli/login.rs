@@ -11,8 +11,7 @@ use clap::{Args, ValueEnum};
 
 use super::{CliError, CliResult};
 use crate::engine::auth::{
-    BrowserLauncher, CancellationToken, Method, SecretStore, SignInEvent, SignInOptions,
-    SystemBrowser, TokenCache,
+    CancellationToken, Method, SecretStore, SignInEvent, SignInOptions, TokenCache,
 };
 use crate::engine::http::{HttpOptions, build_client};
 use crate::model::{AuthMethod, Profile};
@@ -121,17 +120,6 @@ async fn open_cache() -> Result<Arc<TokenCache>, CliError> {
     Ok(TokenCache::new(client, secrets))
 }
 
-/// A launcher that never opens anything (`EXO_CONNECT_NO_BROWSER=1`): the URL is printed instead.
-struct NoBrowser;
-impl BrowserLauncher for NoBrowser {
-    fn open<'a>(
-        &'a self,
-        _url: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<(), String>> {
-        Box::pin(async { Err("opening a browser is disabled (EXO_CONNECT_NO_BROWSER)".into()) })
-    }
-}
-
 fn print_event(e: &SignInEvent) {
     match e {
         SignInEvent::CodeIssued {
@@ -230,12 +218,7 @@ pub fn run_login(args: LoginArgs) -> CliResult {
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
-        let browser: Arc<dyn BrowserLauncher> =
-            if std::env::var_os("EXO_CONNECT_NO_BROWSER").is_some_and(|v| !v.is_empty()) {
-                Arc::new(NoBrowser)
-            } else {
-                Arc::new(SystemBrowser)
-            };
+        let browser = crate::engine::auth::launcher_from_env();
         let opts = SignInOptions {
             method,
             password,

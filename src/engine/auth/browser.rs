@@ -63,6 +63,27 @@ impl BrowserLauncher for SystemBrowser {
     }
 }
 
+/// A launcher that never opens anything: the URL is reported to copy instead
+/// (`SignInEvent::OpenBrowserFailed`).
+#[derive(Debug, Default, Clone)]
+pub struct NoBrowser;
+
+impl BrowserLauncher for NoBrowser {
+    fn open<'a>(&'a self, _url: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Err("opening a browser is disabled (EXO_CONNECT_NO_BROWSER)".into()) })
+    }
+}
+
+/// The system browser, or [`NoBrowser`] when `EXO_CONNECT_NO_BROWSER` is set and non-empty
+/// (headless machines, tests).
+pub fn launcher_from_env() -> std::sync::Arc<dyn BrowserLauncher> {
+    if std::env::var_os("EXO_CONNECT_NO_BROWSER").is_some_and(|v| !v.is_empty()) {
+        std::sync::Arc::new(NoBrowser)
+    } else {
+        std::sync::Arc::new(SystemBrowser)
+    }
+}
+
 /// Entra's extra token fields.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct EntraTokenFields {
@@ -364,6 +385,7 @@ pub async fn run(
     tokio::pin!(wait);
     // Open the browser while already listening (the launcher may deliver the redirect itself).
     let opened = tokio::select! {
+        biased;
         _ = ctx.cancel.cancelled() => return Err(SignInError::Cancelled),
         r = launcher.open(&url) => Some(r),
         r = &mut wait => {

@@ -20,7 +20,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::model::{Cloud, Profile};
 
-pub use browser::{BrowserLauncher, SystemBrowser};
+pub use browser::{BrowserLauncher, NoBrowser, SystemBrowser, launcher_from_env};
 pub use cache::{CachedTokenProvider, SignInOptions, SignedIn, TokenCache};
 pub use cert::ClientCertificate;
 pub use entra::{EntraError, KNOWN_FAILURES, KnownFailure, explain};
