@@ -1123,19 +1123,21 @@ async fn the_sim_command_prints_its_urls_and_serves_tokens() {
             .expect("spawn exo-connect sim"),
     );
     let stdout = child.0.stdout.take().unwrap();
-    let lines = tokio::task::spawn_blocking(move || {
+    let read = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stdout);
         let mut lines = Vec::new();
-        for line in BufReader::new(stdout).lines() {
-            let line = line.unwrap();
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 0 {
             let done = line.starts_with("Press Ctrl-C");
-            lines.push(line);
+            lines.push(line.trim_end().to_string());
+            line.clear();
             if done {
                 break;
             }
         }
-        lines
+        (lines, reader)
     });
-    let lines = tokio::time::timeout(Duration::from_secs(15), lines)
+    let (lines, reader) = tokio::time::timeout(Duration::from_secs(15), read)
         .await
         .expect("banner in time")
         .unwrap();
@@ -1178,6 +1180,29 @@ async fn the_sim_command_prints_its_urls_and_serves_tokens() {
     .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["expires_in"], 77);
+
+    // Ctrl-C (SIGINT) stops it cleanly.
+    #[cfg(unix)]
+    {
+        let pid = child.0.id().to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let rest = tokio::task::spawn_blocking(move || {
+            reader.lines().map(|l| l.unwrap()).collect::<Vec<_>>()
+        });
+        let rest = tokio::time::timeout(Duration::from_secs(10), rest)
+            .await
+            .expect("stops in time")
+            .unwrap();
+        assert_eq!(rest.last().map(String::as_str), Some("stopped"), "{rest:?}");
+        let status = child.0.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+    #[cfg(not(unix))]
+    drop(reader);
 }
 
 #[tokio::test]

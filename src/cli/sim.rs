@@ -14,6 +14,14 @@ use crate::sim::auth::{PUBLIC_CLIENT_ID, totp};
 use crate::sim::world::TenantKind;
 use crate::sim::{SimConfig, SimHandle};
 
+/// `println!` that ignores a closed stdout (`exo-connect sim | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Address of the sign-in listener (loopback only); the other listeners take random ports.
@@ -82,9 +90,9 @@ pub fn run(args: SimArgs) -> CliResult {
         ));
         wait_for_stop().await;
         printer.abort();
-        println!("stopping");
+        say!("stopping");
         handle.shutdown().await;
-        println!("stopped");
+        say!("stopped");
         Ok(())
     })
 }
@@ -116,16 +124,16 @@ fn kind(k: TenantKind) -> &'static str {
 fn print_banner(h: &SimHandle) {
     let u = h.urls();
     let w = h.world();
-    println!("login: {}", u.login);
-    println!("authority: {}", u.authority());
-    println!("exo: {}", u.exo);
-    println!("scc: {}", u.scc);
-    println!("scc-regional: {}", u.scc_regional);
-    println!("devicelogin: {}/devicelogin", u.login);
-    println!("client-id: {PUBLIC_CLIENT_ID}");
-    println!("seed: {}", w.seed);
-    println!();
-    println!("Simulated tenants:");
+    say!("login: {}", u.login);
+    say!("authority: {}", u.authority());
+    say!("exo: {}", u.exo);
+    say!("scc: {}", u.scc);
+    say!("scc-regional: {}", u.scc_regional);
+    say!("devicelogin: {}/devicelogin", u.login);
+    say!("client-id: {PUBLIC_CLIENT_ID}");
+    say!("seed: {}", w.seed);
+    say!();
+    say!("Simulated tenants:");
     for t in &w.tenants {
         let delegated: Vec<String> = t
             .delegated_customers
@@ -133,7 +141,7 @@ fn print_banner(h: &SimHandle) {
             .filter_map(|id| w.tenants.iter().find(|x| x.id == *id))
             .map(|x| x.domains[0].clone())
             .collect();
-        println!(
+        say!(
             "tenant: {} | {} | id {} | {} | {:?} | mailboxes {}{}",
             t.display_name,
             t.domains.join(", "),
@@ -148,8 +156,8 @@ fn print_banner(h: &SimHandle) {
             }
         );
     }
-    println!();
-    println!("Accounts (demo passwords; MFA accounts show their current authenticator code):");
+    say!();
+    say!("Accounts (demo passwords; MFA accounts show their current authenticator code):");
     let now = totp::now_unix();
     for user in &w.users {
         let code = if user.mfa {
@@ -157,7 +165,7 @@ fn print_banner(h: &SimHandle) {
         } else {
             "-".into()
         };
-        println!(
+        say!(
             "account: {} | password {} | mfa {} | totp {} | remote-powershell {} | {}",
             user.upn,
             user.password,
@@ -171,8 +179,8 @@ fn print_banner(h: &SimHandle) {
             user.roles.join(", ")
         );
     }
-    println!();
-    println!("App registrations (certificate sign-in; keys are in the handle, not printed):");
+    say!();
+    say!("App registrations (certificate sign-in; keys are in the handle, not printed):");
     for a in &w.apps {
         let tenant = w
             .tenants
@@ -180,7 +188,7 @@ fn print_banner(h: &SimHandle) {
             .find(|t| t.id == a.tenant_id)
             .map(|t| t.domains[0].as_str())
             .unwrap_or("?");
-        println!(
+        say!(
             "app: {} | app-id {} | tenant {} | x5t {} | roles {}",
             a.display_name,
             a.app_id,
@@ -193,29 +201,31 @@ fn print_banner(h: &SimHandle) {
             }
         );
     }
-    println!();
-    println!("Sign in with the device code flow:");
-    println!(
+    say!();
+    say!("Sign in with the device code flow:");
+    say!(
         "  curl -s {}/organizations/oauth2/v2.0/devicecode -d client_id={PUBLIC_CLIENT_ID} \
          --data-urlencode 'scope={}/.default offline_access openid profile'",
-        u.login, u.exo
+        u.login,
+        u.exo
     );
-    println!(
+    say!(
         "  open {}/devicelogin, enter the user_code, an account and its password (and its code if MFA)",
         u.login
     );
-    println!(
+    say!(
         "  curl -s {}/organizations/oauth2/v2.0/token -d client_id={PUBLIC_CLIENT_ID} \
          -d grant_type=urn:ietf:params:oauth:grant-type:device_code -d device_code=<device_code>",
         u.login
     );
-    println!("Or without MFA, the password grant:");
-    println!(
+    say!("Or without MFA, the password grant:");
+    say!(
         "  curl -s {}/organizations/oauth2/v2.0/token -d client_id={PUBLIC_CLIENT_ID} -d grant_type=password \
          -d username=ops@contoso.com -d 'password=ops-Demo-2026!' --data-urlencode 'scope={}/.default'",
-        u.login, u.exo
+        u.login,
+        u.exo
     );
-    println!("Press Ctrl-C to stop.");
+    say!("Press Ctrl-C to stop.");
 }
 
 /// Prints each MFA account's code at every new 30 s step (like a phone would show it).
@@ -227,7 +237,7 @@ async fn print_codes_forever(accounts: Vec<(String, String)>) {
         let t = totp::now_unix();
         for (upn, secret) in &accounts {
             if let Some(code) = totp::totp(secret, t) {
-                println!("totp: {upn} {code}");
+                say!("totp: {upn} {code}");
             }
         }
     }
