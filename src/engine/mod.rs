@@ -2,4 +2,5 @@
 //! The UI and CLI talk to it only through commands in and events out.
 
 pub mod http;
+pub mod rest;
 pub mod token;

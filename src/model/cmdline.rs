@@ -15,7 +15,8 @@
 use serde_json::{Map, Value};
 
 /// What exo-connect runs, quoted in every refusal.
-pub const WHAT_WE_RUN: &str = "exo-connect runs one cmdlet with parameters, like Get-Mailbox -ResultSize 10";
+pub const WHAT_WE_RUN: &str =
+    "exo-connect runs one cmdlet with parameters, like Get-Mailbox -ResultSize 10";
 
 /// A parsed line: the cmdlet and its parameters in the order written.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,9 +82,7 @@ impl Parser {
         loop {
             match self.peek() {
                 Some(c) if c.is_whitespace() => self.i += 1,
-                Some('`') if self.peek_at(1).is_some_and(|c| c == '\n' || c == '\r') => {
-                    self.i += 2
-                }
+                Some('`') if self.peek_at(1).is_some_and(|c| c == '\n' || c == '\r') => self.i += 2,
                 _ => break,
             }
         }
@@ -199,7 +198,10 @@ impl Parser {
                 }
                 parameters.insert(pname, value);
             } else {
-                if positional_used || parameters.keys().any(|k| k.eq_ignore_ascii_case("Identity"))
+                if positional_used
+                    || parameters
+                        .keys()
+                        .any(|k| k.eq_ignore_ascii_case("Identity"))
                 {
                     return Err(CmdlineError {
                         message: format!(
@@ -403,9 +405,9 @@ impl Parser {
                     self.i += 2;
                 }
                 Some('$')
-                    if self
-                        .peek_at(1)
-                        .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '(' || c == '{') =>
+                    if self.peek_at(1).is_some_and(|c| {
+                        c.is_alphanumeric() || c == '_' || c == '(' || c == '{'
+                    }) =>
                 {
                     if self.peek_at(1) == Some('(') {
                         return Err(refuse(
@@ -436,7 +438,9 @@ impl Parser {
             match self.peek() {
                 None => {
                     return Err(CmdlineError {
-                        message: format!("The array @( starting at position {at} is not closed with ')'"),
+                        message: format!(
+                            "The array @( starting at position {at} is not closed with ')'"
+                        ),
                         position: at,
                     });
                 }
@@ -534,7 +538,9 @@ impl Parser {
                 Some(_) if newline => {}
                 Some(_) => {
                     return Err(CmdlineError {
-                        message: "Hashtable entries must be separated by ';', like @{Add='a';Remove='b'}".into(),
+                        message:
+                            "Hashtable entries must be separated by ';', like @{Add='a';Remove='b'}"
+                                .into(),
                         position: self.i,
                     });
                 }
@@ -600,23 +606,67 @@ mod tests {
                 "Get-Mailbox",
                 json!({"Identity":"Ann Lee","ResultSize":100,"Filter":"RecipientTypeDetails -eq 'UserMailbox'","IncludeInactiveMailbox":true,"Enabled":false,"Properties":["a","b"],"EmailAddresses":{"@odata.type":"#Exchange.GenericHashTable","Add":"x@y.z"}}),
             ),
-            ("  get-mailbox   -ResultSize Unlimited  ", "get-mailbox", json!({"ResultSize":"Unlimited"})),
-            ("Get-Mailbox admin@contoso.com", "Get-Mailbox", json!({"Identity":"admin@contoso.com"})),
+            (
+                "  get-mailbox   -ResultSize Unlimited  ",
+                "get-mailbox",
+                json!({"ResultSize":"Unlimited"}),
+            ),
+            (
+                "Get-Mailbox admin@contoso.com",
+                "Get-Mailbox",
+                json!({"Identity":"admin@contoso.com"}),
+            ),
             ("Get-User 'it''s'", "Get-User", json!({"Identity":"it's"})),
-            ("Get-User \"say \"\"hi\"\" `t`$x `\"\"", "Get-User", json!({"Identity":"say \"hi\" \t$x \""})),
-            ("Set-X -A:$true -B:$NULL -C:$False", "Set-X", json!({"A":true,"B":null,"C":false})),
-            ("Set-X -A 1.5 -B -3 -C 10GB -D 0", "Set-X", json!({"A":1.5,"B":-3,"C":10737418240i64,"D":0})),
-            ("Set-X -A @('a', 'b') -B @() -C 'x', \"y\" , z", "Set-X", json!({"A":["a","b"],"B":[],"C":["x","y","z"]})),
+            (
+                "Get-User \"say \"\"hi\"\" `t`$x `\"\"",
+                "Get-User",
+                json!({"Identity":"say \"hi\" \t$x \""}),
+            ),
+            (
+                "Set-X -A:$true -B:$NULL -C:$False",
+                "Set-X",
+                json!({"A":true,"B":null,"C":false}),
+            ),
+            (
+                "Set-X -A 1.5 -B -3 -C 10GB -D 0",
+                "Set-X",
+                json!({"A":1.5,"B":-3,"C":10737418240i64,"D":0}),
+            ),
+            (
+                "Set-X -A @('a', 'b') -B @() -C 'x', \"y\" , z",
+                "Set-X",
+                json!({"A":["a","b"],"B":[],"C":["x","y","z"]}),
+            ),
             (
                 "Set-Mailbox x -EmailAddresses @{Add='a@b.c','d@e.f'; Remove=\"g@h.i\"}",
                 "Set-Mailbox",
                 json!({"Identity":"x","EmailAddresses":{"@odata.type":"#Exchange.GenericHashTable","Add":["a@b.c","d@e.f"],"Remove":"g@h.i"}}),
             ),
-            ("New-TransportRule -Name 'R 1' -Enabled -Priority 2", "New-TransportRule", json!({"Name":"R 1","Enabled":true,"Priority":2})),
-            ("Get-Mailbox -Identity `\n 'x'", "Get-Mailbox", json!({"Identity":"x"})),
-            ("Get-Thing -Price 'costs $5'", "Get-Thing", json!({"Price":"costs $5"})),
-            ("Get-Thing -Price \"costs $ 5\"", "Get-Thing", json!({"Price":"costs $ 5"})),
-            ("Get-Thing -Version 1.2.3", "Get-Thing", json!({"Version":"1.2.3"})),
+            (
+                "New-TransportRule -Name 'R 1' -Enabled -Priority 2",
+                "New-TransportRule",
+                json!({"Name":"R 1","Enabled":true,"Priority":2}),
+            ),
+            (
+                "Get-Mailbox -Identity `\n 'x'",
+                "Get-Mailbox",
+                json!({"Identity":"x"}),
+            ),
+            (
+                "Get-Thing -Price 'costs $5'",
+                "Get-Thing",
+                json!({"Price":"costs $5"}),
+            ),
+            (
+                "Get-Thing -Price \"costs $ 5\"",
+                "Get-Thing",
+                json!({"Price":"costs $ 5"}),
+            ),
+            (
+                "Get-Thing -Version 1.2.3",
+                "Get-Thing",
+                json!({"Version":"1.2.3"}),
+            ),
         ];
         for (line, cmdlet, params) in table {
             let parsed = parse_cmdlet_line(line).unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -666,11 +716,22 @@ mod tests {
             );
             if word != "twice" && word != "only one value" {
                 // Refusals of PowerShell constructs say what exo-connect runs.
-                if ["Pipelines", "Script", "$", "Redirection", "Subexpressions", "';'"]
-                    .iter()
-                    .any(|w| word.contains(w))
+                if [
+                    "Pipelines",
+                    "Script",
+                    "$",
+                    "Redirection",
+                    "Subexpressions",
+                    "';'",
+                ]
+                .iter()
+                .any(|w| word.contains(w))
                 {
-                    assert!(err.message.contains(WHAT_WE_RUN), "{line:?}: {}", err.message);
+                    assert!(
+                        err.message.contains(WHAT_WE_RUN),
+                        "{line:?}: {}",
+                        err.message
+                    );
                 }
             }
         }
