@@ -9,6 +9,9 @@
 //! parameters sent, the page size asked for is lowered to it, and paging stops once enough rows
 //! arrived (so `-ResultSize 10` costs one small page, and `Unlimited` reads every page).
 
+// `RestError` carries everything a diagnostics view shows; errors are rare, so its size is fine.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -281,7 +284,7 @@ pub fn parse_error_body(body: &[u8]) -> ParsedError {
         }
     }
     if out.message.is_none() {
-        out.message = top_message.or_else(|| match json {
+        out.message = top_message.or(match json {
             Value::String(s) => Some(s),
             _ => None,
         });
