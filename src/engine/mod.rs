@@ -3,4 +3,5 @@
 
 pub mod http;
 pub mod rest;
+pub mod sessions;
 pub mod token;

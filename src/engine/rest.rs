@@ -357,6 +357,14 @@ pub struct RunHandle {
 }
 
 impl RunHandle {
+    /// A handle over an event channel fed by `task` (aborted when the handle is dropped).
+    pub fn new(events: mpsc::Receiver<RunEvent>, task: tokio::task::JoinHandle<()>) -> Self {
+        RunHandle { events, task }
+    }
+    /// Whether the run's task has ended.
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
     pub fn cancel(&self) {
         self.task.abort();
     }
@@ -442,6 +450,16 @@ impl RestClient {
         tokens: Arc<dyn TokenProvider>,
         config: RestConfig,
     ) -> Result<Arc<RestClient>, RestError> {
+        Self::with_connection_id(target, tokens, config, Uuid::new_v4())
+    }
+
+    /// Same, with a given `connection-id` (the session registry's id of the connection).
+    pub fn with_connection_id(
+        target: RestTarget,
+        tokens: Arc<dyn TokenProvider>,
+        config: RestConfig,
+        connection_id: Uuid,
+    ) -> Result<Arc<RestClient>, RestError> {
         let base = check_url(&target.rest_base)
             .map_err(|e| RestError::new(RestErrorKind::Usage, "", e.to_string()))?;
         let http = build_client(&config.http).map_err(|e| {
@@ -457,7 +475,7 @@ impl RestClient {
             pinned: Mutex::new(origin(&base)),
             target,
             config,
-            connection_id: Uuid::new_v4(),
+            connection_id,
             requests: AtomicU64::new(0),
             last_activity: Mutex::new(None),
             token_expires: Mutex::new(None),

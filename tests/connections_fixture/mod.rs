@@ -351,3 +351,51 @@ impl TokenProvider for SeqTokens {
         })
     }
 }
+
+impl SeqTokens {
+    pub fn with_lifetime(lifetime: ChronoDuration) -> Arc<SeqTokens> {
+        Arc::new(SeqTokens {
+            current: AtomicUsize::new(1),
+            refreshes: AtomicUsize::new(0),
+            lifetime,
+            fail: Default::default(),
+        })
+    }
+}
+
+/// A sign-in that gives one short token and cannot refresh it (refresh token gone): the cached
+/// token while asked without force, an error on a forced refresh.
+pub struct OneShotTokens {
+    pub expires_at: chrono::DateTime<Utc>,
+    pub refreshes: AtomicUsize,
+}
+
+impl OneShotTokens {
+    pub fn new(lifetime: ChronoDuration) -> Arc<OneShotTokens> {
+        Arc::new(OneShotTokens {
+            expires_at: Utc::now() + lifetime,
+            refreshes: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl TokenProvider for OneShotTokens {
+    fn token(&self, force: bool) -> BoxFuture<'_, Result<AccessToken, TokenUnavailable>> {
+        Box::pin(async move {
+            if force || self.expires_at <= Utc::now() {
+                self.refreshes.fetch_add(1, Ordering::SeqCst);
+                return Err(TokenUnavailable {
+                    message: "The sign-in has expired; sign in again.".into(),
+                    needs_interactive: true,
+                });
+            }
+            Ok(AccessToken {
+                secret: "tok-1".into(),
+                expires_at: self.expires_at,
+                tenant_id: TENANT.into(),
+                account: Some(ACCOUNT.into()),
+                resource: "http://127.0.0.1".into(),
+            })
+        })
+    }
+}
