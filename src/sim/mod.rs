@@ -117,6 +117,8 @@ impl Drop for SimHandle {
 /// Starts the sim on loopback: four listeners (sign-in, EXO, SCC global, SCC regional) on the
 /// IP of `config.listen` (the sign-in listener takes its port, the others random ones).
 pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
+    admin::parse_spec(&config.faults)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let ip = config.listen.ip();
     let login = TcpListener::bind(config.listen).await?;
     let exo = TcpListener::bind((ip, 0)).await?;
