@@ -1,6 +1,7 @@
 //! Async core on tokio: sign-in, token cache, REST client, session registry.
 //! The UI and CLI talk to it only through commands in and events out.
 
+pub mod auth;
 pub mod http;
 pub mod rest;
 pub mod sessions;

@@ -28,6 +28,10 @@ pub struct SimConfig {
     /// before the "maximum number of connections" error. None = the service defaults (3 EXO, 5 EOP/SCC).
     pub connection_cap: Option<usize>,
     pub connection_window: Duration,
+    /// Device codes expire after this long (`expires_in`; default 900 s).
+    pub device_code_lifetime: Duration,
+    /// Device-code polling `interval` (default 5 s; a faster poll answers `slow_down`; 0 = no limit).
+    pub device_code_interval: Duration,
 }
 
 impl Default for SimConfig {
@@ -40,6 +44,8 @@ impl Default for SimConfig {
             faults: String::new(),
             connection_cap: None,
             connection_window: Duration::from_secs(15 * 60),
+            device_code_lifetime: Duration::from_secs(900),
+            device_code_interval: Duration::from_secs(5),
         }
     }
 }
@@ -137,7 +143,9 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         scc: url(&scc)?,
         scc_regional: url(&scc_regional)?,
     };
-    let world = World::seeded(config.seed, config.mailboxes);
+    let mut world = World::seeded(config.seed, config.mailboxes);
+    let apps = auth::certs::seeded_apps(config.seed, &world);
+    world.apps.extend(apps);
     let keys = tokens::SimKeys::generate(config.seed);
     let shared = Arc::new(SimShared {
         config,

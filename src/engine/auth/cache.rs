@@ -1,0 +1,620 @@
+//! The token cache: refresh tokens in the keychain ([`SecretStore`]), access tokens in memory,
+//! refreshed ahead of expiry and on demand after a 401; the sign-in entry point; and the
+//! [`TokenProvider`] the REST client uses.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
+use tokio_util::sync::CancellationToken;
+
+use super::browser::{self, BrowserLauncher, SystemBrowser};
+use super::cert::ClientCertificate;
+use super::claims::decode_claims;
+use super::flows::{self, FlowCtx, TokenGrant};
+use super::keychain::SecretStore;
+use super::transport::{OAuthHttp, host_of};
+use super::{
+    Events, Method, SignInError, SignInEvent, app_scope, authority_for, delegated_scope, is_china,
+    resource_for,
+};
+use crate::engine::token::{AccessToken, TokenProvider, TokenUnavailable};
+use crate::model::{AuthMethod, Profile};
+
+/// Options of one interactive sign-in.
+#[derive(Clone)]
+pub struct SignInOptions {
+    /// Overrides the profile's method.
+    pub method: Option<Method>,
+    /// Password for the password method (never stored).
+    pub password: Option<String>,
+    pub browser: Arc<dyn BrowserLauncher>,
+    pub events: Option<tokio::sync::mpsc::UnboundedSender<SignInEvent>>,
+    pub cancel: CancellationToken,
+    /// Upper bound of every wait (the user finishing in the browser included). Default 15 min.
+    pub timeout: Duration,
+}
+
+impl Default for SignInOptions {
+    fn default() -> Self {
+        SignInOptions {
+            method: None,
+            password: None,
+            browser: Arc::new(SystemBrowser),
+            events: None,
+            cancel: CancellationToken::new(),
+            timeout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl std::fmt::Debug for SignInOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInOptions")
+            .field("method", &self.method)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The result of a sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The account that signed in (UPN), or the app id for app-only.
+    pub account: String,
+    pub tenant_id: String,
+    pub expires_at: DateTime<Utc>,
+    /// The authority used (tenant-specific when the profile asked).
+    pub authority: String,
+    /// The access token for the profile's resource.
+    pub access: AccessToken,
+    /// (expected, actual) when single sign-on returned another account than the profile's UPN.
+    pub upn_mismatch: Option<(String, String)>,
+}
+
+struct AppCredential {
+    app_id: String,
+    cert: Arc<ClientCertificate>,
+}
+
+/// Refresh tokens in the keychain, access tokens in memory. Share it as `Arc<TokenCache>`.
+pub struct TokenCache {
+    http: OAuthHttp,
+    secrets: SecretStore,
+    access: Mutex<HashMap<String, AccessToken>>,
+    apps: Mutex<HashMap<String, Arc<AppCredential>>>,
+    refresh_lock: tokio::sync::Mutex<()>,
+    refresh_margin: chrono::Duration,
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("secrets", &self.secrets)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Keychain key of a refresh token: authority host, tenant (last authority segment), account.
+pub fn refresh_key(authority: &str, account: &str) -> String {
+    let tenant = authority
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    format!(
+        "rt|{}|{}|{}",
+        host_of(authority).to_ascii_lowercase(),
+        tenant,
+        account.trim().to_ascii_lowercase()
+    )
+}
+
+fn access_key(authority: &str, account: &str, resource: &str) -> String {
+    format!(
+        "{}|{}|{}",
+        authority.trim_end_matches('/').to_ascii_lowercase(),
+        account.trim().to_ascii_lowercase(),
+        resource.trim_end_matches('/').to_ascii_lowercase()
+    )
+}
+
+fn app_key(authority: &str, app_id: &str) -> String {
+    format!(
+        "{}|{}",
+        authority.trim_end_matches('/').to_ascii_lowercase(),
+        app_id.to_ascii_lowercase()
+    )
+}
+
+fn to_access(grant: &TokenGrant, resource: &str, fallback_account: Option<&str>) -> AccessToken {
+    let at = decode_claims(&grant.access_token);
+    let id = grant.id_token.as_deref().and_then(decode_claims);
+    let tenant_id = id
+        .as_ref()
+        .and_then(|c| c.tid.clone())
+        .or_else(|| at.as_ref().and_then(|c| c.tid.clone()))
+        .unwrap_or_default();
+    let account = id
+        .as_ref()
+        .and_then(|c| c.account())
+        .or_else(|| at.as_ref().and_then(|c| c.account()))
+        .or_else(|| fallback_account.map(String::from));
+    AccessToken {
+        secret: grant.access_token.clone(),
+        expires_at: grant.expires_at,
+        tenant_id,
+        account,
+        resource: resource.trim_end_matches('/').to_string(),
+    }
+}
+
+impl TokenCache {
+    /// A cache over the shared HTTP client and a secret store.
+    pub fn new(client: reqwest::Client, secrets: SecretStore) -> Arc<TokenCache> {
+        Self::with_refresh_margin(client, secrets, Duration::from_secs(5 * 60))
+    }
+
+    /// Same, refreshing access tokens `margin` before they expire (default 5 minutes).
+    pub fn with_refresh_margin(
+        client: reqwest::Client,
+        secrets: SecretStore,
+        margin: Duration,
+    ) -> Arc<TokenCache> {
+        Arc::new(TokenCache {
+            http: OAuthHttp::new(client),
+            secrets,
+            access: Mutex::new(HashMap::new()),
+            apps: Mutex::new(HashMap::new()),
+            refresh_lock: tokio::sync::Mutex::new(()),
+            refresh_margin: chrono::Duration::from_std(margin)
+                .unwrap_or(chrono::Duration::minutes(5)),
+        })
+    }
+
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    pub fn http(&self) -> &OAuthHttp {
+        &self.http
+    }
+
+    fn put_access(&self, authority: &str, account: &str, token: &AccessToken) {
+        self.access.lock().unwrap().insert(
+            access_key(authority, account, &token.resource),
+            token.clone(),
+        );
+    }
+
+    /// Interactive sign-in with the profile's (or the overriding) method. Stores the refresh
+    /// token in the keychain under the account that actually signed in.
+    pub async fn sign_in(
+        &self,
+        profile: &Profile,
+        opts: SignInOptions,
+    ) -> Result<SignedIn, SignInError> {
+        let events = Events(opts.events.clone());
+        let r = self.sign_in_inner(profile, &opts, &events).await;
+        match &r {
+            Ok(s) => events.emit(SignInEvent::Succeeded {
+                account: s.account.clone(),
+                tenant_id: s.tenant_id.clone(),
+                expires_at: s.expires_at,
+            }),
+            Err(e) => events.emit(SignInEvent::Failed {
+                explanation: e.explanation(),
+            }),
+        }
+        r
+    }
+
+    async fn sign_in_inner(
+        &self,
+        profile: &Profile,
+        opts: &SignInOptions,
+        events: &Events,
+    ) -> Result<SignedIn, SignInError> {
+        let authority = authority_for(profile)?;
+        let resource = resource_for(profile)?;
+        let method = opts.method.unwrap_or_else(|| Method::of(profile));
+        let ctx = FlowCtx {
+            http: self.http.clone(),
+            events: events.clone(),
+            cancel: opts.cancel.clone(),
+            timeout: opts.timeout,
+        };
+        if method == Method::Certificate {
+            return self.sign_in_app(profile, &authority, &resource).await;
+        }
+        let scope = delegated_scope(&resource);
+        let hint = Some(profile.upn.as_str()).filter(|u| !u.is_empty());
+        let grant = match method {
+            Method::DeviceCode => flows::device_code(&ctx, &authority, &scope).await?,
+            Method::Browser => {
+                browser::run(&ctx, opts.browser.as_ref(), &authority, &scope, hint).await?
+            }
+            Method::Password => {
+                let user = hint.ok_or_else(|| {
+                    SignInError::Config(format!(
+                        "profile '{}': the password method needs the profile's UPN",
+                        profile.name
+                    ))
+                })?;
+                let pw = opts.password.as_deref().ok_or_else(|| {
+                    SignInError::Config("the password method needs a password".into())
+                })?;
+                match flows::password(&ctx, &authority, &scope, user, pw).await {
+                    Ok(g) => g,
+                    Err(SignInError::Entra(e)) if e.needs_interactive_mfa() => {
+                        if is_china(profile) {
+                            return Err(SignInError::ChinaMfa);
+                        }
+                        events.emit(SignInEvent::MfaRequired {
+                            explanation: format!(
+                                "{} Continuing with a device-code sign-in, which supports MFA.",
+                                e.known().map(|k| k.meaning).unwrap_or(
+                                    "This account needs multi-factor authentication, which a password sign-in cannot do."
+                                )
+                            ),
+                        });
+                        flows::device_code(&ctx, &authority, &scope).await?
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            Method::Certificate => unreachable!("handled above"),
+        };
+        let token = to_access(&grant, &resource, hint);
+        let account = token.account.clone().unwrap_or_else(|| profile.upn.clone());
+        let upn_mismatch = match hint {
+            Some(expected) if !expected.eq_ignore_ascii_case(&account) => {
+                events.emit(SignInEvent::UpnMismatch {
+                    expected: expected.to_string(),
+                    actual: account.clone(),
+                });
+                Some((expected.to_string(), account.clone()))
+            }
+            _ => None,
+        };
+        if let Some(rt) = &grant.refresh_token {
+            self.secrets
+                .set(&refresh_key(&authority, &account), rt)
+                .await;
+        }
+        self.put_access(&authority, &account, &token);
+        Ok(SignedIn {
+            account,
+            tenant_id: token.tenant_id.clone(),
+            expires_at: token.expires_at,
+            authority,
+            access: token,
+            upn_mismatch,
+        })
+    }
+
+    async fn sign_in_app(
+        &self,
+        profile: &Profile,
+        authority: &str,
+        resource: &str,
+    ) -> Result<SignedIn, SignInError> {
+        let AuthMethod::Certificate {
+            app_id,
+            certificate_path,
+            thumbprint,
+            organization,
+        } = &profile.auth
+        else {
+            return Err(SignInError::Config(format!(
+                "profile '{}' is not a certificate (app-only) profile",
+                profile.name
+            )));
+        };
+        if organization.trim().is_empty() {
+            return Err(SignInError::Config(format!(
+                "profile '{}': Organization is empty; set it to the tenant, e.g. contoso.onmicrosoft.com",
+                profile.name
+            )));
+        }
+        let path = match (certificate_path, thumbprint) {
+            (Some(p), _) if !p.is_empty() => p.clone(),
+            (_, Some(_)) => {
+                return Err(SignInError::Config(format!(
+                    "profile '{}': certificates from the OS certificate store (thumbprint) are not supported yet; give a PEM file",
+                    profile.name
+                )));
+            }
+            _ => {
+                return Err(SignInError::Config(format!(
+                    "profile '{}': the certificate method needs a certificate file",
+                    profile.name
+                )));
+            }
+        };
+        let pw = self.secrets.get(&cert_password_key(&path)).await;
+        let cert = Arc::new(ClientCertificate::from_file(&path, pw.as_deref())?);
+        let cred = Arc::new(AppCredential {
+            app_id: app_id.clone(),
+            cert,
+        });
+        self.apps
+            .lock()
+            .unwrap()
+            .insert(app_key(authority, app_id), cred.clone());
+        let grant = flows::client_credentials(
+            &self.http,
+            authority,
+            &app_scope(resource),
+            &cred.app_id,
+            &cred.cert,
+        )
+        .await?;
+        let mut token = to_access(&grant, resource, None);
+        token.account = None;
+        self.put_access(authority, app_id, &token);
+        Ok(SignedIn {
+            account: app_id.clone(),
+            tenant_id: token.tenant_id.clone(),
+            expires_at: token.expires_at,
+            authority: authority.to_string(),
+            access: token,
+            upn_mismatch: None,
+        })
+    }
+
+    /// Signs in without a prompt from the cached refresh token (e.g. after a restart).
+    pub async fn sign_in_silent(&self, profile: &Profile) -> Result<SignedIn, SignInError> {
+        let authority = authority_for(profile)?;
+        let resource = resource_for(profile)?;
+        let account = match &profile.auth {
+            AuthMethod::Certificate { app_id, .. } => app_id.clone(),
+            _ => profile.upn.clone(),
+        };
+        let t = self
+            .token_for(&authority, &account, &resource, false)
+            .await
+            .map_err(|e| SignInError::NeedsInteractive(e.message))?;
+        Ok(SignedIn {
+            account: t.account.clone().unwrap_or(account),
+            tenant_id: t.tenant_id.clone(),
+            expires_at: t.expires_at,
+            authority,
+            access: t,
+            upn_mismatch: None,
+        })
+    }
+
+    /// A valid access token for (authority, account, resource): from memory when it has more
+    /// than the refresh margin left (and `force_refresh` is false), else redeemed from the
+    /// account's refresh token (any resource: one sign-in serves EXO and SCC), or re-requested
+    /// with the app's certificate for app-only.
+    pub async fn token_for(
+        &self,
+        authority: &str,
+        account: &str,
+        resource: &str,
+        force_refresh: bool,
+    ) -> Result<AccessToken, TokenUnavailable> {
+        let key = access_key(authority, account, resource);
+        let fresh = |c: &TokenCache| -> Option<AccessToken> {
+            c.access
+                .lock()
+                .unwrap()
+                .get(&key)
+                .filter(|t| t.expires_at - Utc::now() > c.refresh_margin)
+                .cloned()
+        };
+        let before = self
+            .access
+            .lock()
+            .unwrap()
+            .get(&key)
+            .map(|t| t.secret.clone());
+        if !force_refresh && let Some(t) = fresh(self) {
+            return Ok(t);
+        }
+        let _guard = self.refresh_lock.lock().await;
+        // Someone else may have refreshed while we waited.
+        if let Some(t) = fresh(self) {
+            let changed = before.as_deref() != Some(t.secret.as_str());
+            if !force_refresh || changed {
+                return Ok(t);
+            }
+        }
+        let app = self
+            .apps
+            .lock()
+            .unwrap()
+            .get(&app_key(authority, account))
+            .cloned();
+        let grant = if let Some(app) = app {
+            flows::client_credentials(
+                &self.http,
+                authority,
+                &app_scope(resource),
+                &app.app_id,
+                &app.cert,
+            )
+            .await
+            .map_err(|e| TokenUnavailable {
+                message: e.explanation(),
+                needs_interactive: false,
+            })?
+        } else {
+            let rkey = refresh_key(authority, account);
+            let Some(rt) = self.secrets.get(&rkey).await else {
+                return Err(TokenUnavailable {
+                    message: format!(
+                        "There is no cached sign-in for {account} at {}; sign in first.",
+                        host_of(authority)
+                    ),
+                    needs_interactive: true,
+                });
+            };
+            match flows::refresh(&self.http, authority, &delegated_scope(resource), &rt).await {
+                Ok(g) => {
+                    if let Some(new_rt) = &g.refresh_token
+                        && *new_rt != rt
+                    {
+                        self.secrets.set(&rkey, new_rt).await;
+                    }
+                    g
+                }
+                Err(SignInError::Entra(e))
+                    if e.refresh_token_dead() || e.needs_interactive_mfa() =>
+                {
+                    if e.refresh_token_dead() {
+                        let _ = self.secrets.delete(&rkey).await;
+                    }
+                    return Err(TokenUnavailable {
+                        message: e.explanation(),
+                        needs_interactive: true,
+                    });
+                }
+                Err(e) => {
+                    return Err(TokenUnavailable {
+                        message: e.explanation(),
+                        needs_interactive: false,
+                    });
+                }
+            }
+        };
+        let mut token = to_access(&grant, resource, Some(account));
+        if self
+            .apps
+            .lock()
+            .unwrap()
+            .contains_key(&app_key(authority, account))
+        {
+            token.account = None;
+        }
+        self.access.lock().unwrap().insert(key, token.clone());
+        Ok(token)
+    }
+
+    /// A [`TokenProvider`] for a profile's resource (or `resource` to use the same sign-in for
+    /// another service, e.g. the SCC origin after an EXO sign-in). `account` defaults to the
+    /// profile's UPN (the app id for app-only); pass [`SignedIn::account`] after a UPN mismatch.
+    pub fn provider(
+        self: &Arc<Self>,
+        profile: &Profile,
+        account: Option<&str>,
+        resource: Option<&str>,
+    ) -> Result<CachedTokenProvider, SignInError> {
+        let authority = authority_for(profile)?;
+        let resource = match resource {
+            Some(r) => r.trim_end_matches('/').to_string(),
+            None => resource_for(profile)?,
+        };
+        let account = account
+            .map(String::from)
+            .unwrap_or_else(|| match &profile.auth {
+                AuthMethod::Certificate { app_id, .. } => app_id.clone(),
+                _ => profile.upn.clone(),
+            });
+        Ok(CachedTokenProvider {
+            cache: self.clone(),
+            authority,
+            account,
+            resource,
+        })
+    }
+
+    /// Forgets the cached sign-in of a profile (its account's refresh token and access tokens).
+    pub async fn forget(&self, profile: &Profile) -> Result<bool, String> {
+        let authority = authority_for(profile).map_err(|e| e.to_string())?;
+        let account = match &profile.auth {
+            AuthMethod::Certificate { app_id, .. } => app_id.clone(),
+            _ => profile.upn.clone(),
+        };
+        let prefix = access_key(&authority, &account, "");
+        self.access
+            .lock()
+            .unwrap()
+            .retain(|k, _| !k.starts_with(&prefix));
+        self.apps
+            .lock()
+            .unwrap()
+            .remove(&app_key(&authority, &account));
+        let key = refresh_key(&authority, &account);
+        let had = self.secrets.get(&key).await.is_some();
+        self.secrets.delete(&key).await?;
+        Ok(had)
+    }
+
+    /// Forgets every cached sign-in. Returns how many refresh tokens were removed.
+    pub async fn forget_all(&self) -> Result<usize, String> {
+        self.access.lock().unwrap().clear();
+        self.apps.lock().unwrap().clear();
+        let keys = self.secrets.keys("rt|").await;
+        for k in &keys {
+            self.secrets.delete(k).await?;
+        }
+        Ok(keys.len())
+    }
+}
+
+/// Keychain key of a certificate file's password.
+pub fn cert_password_key(path: &str) -> String {
+    format!("cert|{path}")
+}
+
+/// Keychain key of a profile's proxy password.
+pub fn proxy_password_key(profile_id: &uuid::Uuid) -> String {
+    format!("proxy|{profile_id}")
+}
+
+/// [`TokenProvider`] over the cache for one (authority, account, resource).
+#[derive(Clone)]
+pub struct CachedTokenProvider {
+    cache: Arc<TokenCache>,
+    pub authority: String,
+    pub account: String,
+    pub resource: String,
+}
+
+impl std::fmt::Debug for CachedTokenProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedTokenProvider")
+            .field("authority", &self.authority)
+            .field("account", &self.account)
+            .field("resource", &self.resource)
+            .finish()
+    }
+}
+
+impl TokenProvider for CachedTokenProvider {
+    fn token(&self, force_refresh: bool) -> BoxFuture<'_, Result<AccessToken, TokenUnavailable>> {
+        Box::pin(self.cache.token_for(
+            &self.authority,
+            &self.account,
+            &self.resource,
+            force_refresh,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_host_tenant_account() {
+        assert_eq!(
+            refresh_key(
+                "https://login.microsoftonline.com/organizations",
+                "Admin@Contoso.com"
+            ),
+            "rt|login.microsoftonline.com|organizations|admin@contoso.com"
+        );
+        assert_eq!(
+            refresh_key("http://127.0.0.1:5000/contoso.com/", "a@b.c"),
+            "rt|127.0.0.1:5000|contoso.com|a@b.c"
+        );
+    }
+}

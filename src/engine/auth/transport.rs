@@ -1,0 +1,120 @@
+//! The one HTTP path of sign-in: oauth2's `AsyncHttpClient` over the shared reqwest 0.13 client
+//! (built by `engine::http::build_client`, which never follows redirects), plus the raw form POST
+//! the device-code, password, refresh and client-credentials grants use.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use oauth2::{HttpRequest, HttpResponse};
+
+use super::SignInError;
+use super::entra::EntraError;
+
+/// Adapter: oauth2 5 requests sent through our reqwest client.
+#[derive(Clone, Debug)]
+pub struct OAuthHttp {
+    pub client: reqwest::Client,
+}
+
+/// Transport failure (connection refused, timeout, policy).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct TransportError(pub String);
+
+impl OAuthHttp {
+    pub fn new(client: reqwest::Client) -> Self {
+        OAuthHttp { client }
+    }
+
+    /// Sends one request; http:// only to loopback (engine::http::check_url).
+    pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let url = request.uri().to_string();
+        crate::engine::http::check_url(&url).map_err(|e| TransportError(e.to_string()))?;
+        let (parts, body) = request.into_parts();
+        let mut rb = self.client.request(parts.method, &url).body(body);
+        for (name, value) in parts.headers.iter() {
+            rb = rb.header(name, value);
+        }
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| TransportError(format!("could not reach {}: {}", host_of(&url), e)))?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.map_err(|e| {
+            TransportError(format!("reading the answer of {}: {}", host_of(&url), e))
+        })?;
+        let mut out = oauth2::http::Response::builder().status(status);
+        for (name, value) in headers.iter() {
+            out = out.header(name, value);
+        }
+        out.body(bytes.to_vec())
+            .map_err(|e| TransportError(e.to_string()))
+    }
+
+    /// POSTs a form to an Entra endpoint and parses the JSON answer: `Ok(json)` on 2xx, the
+    /// parsed Entra error otherwise.
+    pub async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<serde_json::Value, SignInError> {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form.iter())
+            .finish();
+        let req = oauth2::http::Request::builder()
+            .method(oauth2::http::Method::POST)
+            .uri(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
+            .body(body.into_bytes())
+            .map_err(|e| SignInError::Config(format!("invalid sign-in URL {url}: {e}")))?;
+        let resp = self
+            .send(req)
+            .await
+            .map_err(|e| SignInError::Network(e.0))?;
+        let status = resp.status();
+        let json: Option<serde_json::Value> = serde_json::from_slice(resp.body()).ok();
+        if status.is_success() {
+            return json.ok_or_else(|| {
+                SignInError::Network(format!(
+                    "{} answered {} with a body that is not JSON",
+                    host_of(url),
+                    status
+                ))
+            });
+        }
+        match json.and_then(|j| serde_json::from_value::<EntraError>(j).ok()) {
+            Some(e) if !e.error.is_empty() => Err(SignInError::Entra(e)),
+            _ => Err(SignInError::Network(format!(
+                "{} answered HTTP {} without an OAuth error body",
+                host_of(url),
+                status
+            ))),
+        }
+    }
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
+    type Error = TransportError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send + 'c>>;
+
+    fn call(&'c self, request: HttpRequest) -> Self::Future {
+        Box::pin(self.send(request))
+    }
+}
+
+pub(crate) fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| {
+                format!(
+                    "{}{}",
+                    h,
+                    u.port().map(|p| format!(":{p}")).unwrap_or_default()
+                )
+            })
+        })
+        .unwrap_or_else(|| url.to_string())
+}
