@@ -3,7 +3,12 @@
 
 pub mod cloud;
 pub mod cmdline;
+pub mod parse;
+pub mod powershell;
 pub mod profile;
+pub mod store;
+pub mod transfer;
+pub mod validate;
 
 pub use cloud::{Cloud, Endpoints, Service};
 pub use profile::{AuthMethod, Profile, ProxyAccessType, ProxyAuthentication, ProxySettings};
