@@ -92,10 +92,10 @@ async fn pages_thousands_of_rows_in_order_with_headers() {
         assert_eq!(l.headers["x-responseformat"], "json");
         assert!(l.headers["accept-encoding"].contains("gzip"));
         assert!(request_ids.insert(l.headers["client-request-id"].clone()));
-        // ResultSize is applied on the client, never sent.
+        // ResultSize is passed on (and applied on the client too).
         assert_eq!(
             l.body,
-            serde_json::json!({"CmdletInput":{"CmdletName":"Get-Mailbox","Parameters":{}}})
+            serde_json::json!({"CmdletInput":{"CmdletName":"Get-Mailbox","Parameters":{"ResultSize":"Unlimited"}}})
         );
     }
     assert_eq!(c.stats().requests, 9);

@@ -5,9 +5,12 @@
 //! One [`RestClient`] is one connection (one `connection-id`). [`RestClient::start`] runs a cmdlet
 //! in a task and streams [`RunEvent`]s; dropping the returned [`RunHandle`] aborts the run.
 //!
-//! `ResultSize` is applied here, on the client, as the module does: it is removed from the
-//! parameters sent, the page size asked for is lowered to it, and paging stops once enough rows
-//! arrived (so `-ResultSize 10` costs one small page, and `Unlimited` reads every page).
+//! `ResultSize` is applied here, on the client, as the module does, AND passed on to the service
+//! (which may apply it too; Get-Mailbox without it stops at 1000 rows with a warning): the page
+//! size asked for is lowered to it and paging stops once enough rows arrived, whatever the server
+//! does (so `-ResultSize 10` costs one small page, and `Unlimited` reads every page).
+//! [`CmdletRequest::limit`] is the same cap without sending anything (for cmdlets that have no
+//! ResultSize parameter, like the registry's access check).
 
 // `RestError` carries everything a diagnostics view shows; errors are rare, so its size is fine.
 #![allow(clippy::result_large_err)]
@@ -116,6 +119,8 @@ pub struct CmdletRequest {
     pub parameters: Map<String, Value>,
     /// `$select` properties (empty = all).
     pub select: Vec<String>,
+    /// Client-side row cap that is not sent (the smaller of it and `ResultSize` applies).
+    pub limit: Option<usize>,
 }
 
 impl CmdletRequest {
@@ -124,7 +129,13 @@ impl CmdletRequest {
             cmdlet: cmdlet.into(),
             parameters: Map::new(),
             select: Vec::new(),
+            limit: None,
         }
+    }
+    /// With a client-side row cap (not sent).
+    pub fn limit(mut self, rows: usize) -> Self {
+        self.limit = Some(rows);
+        self
     }
     pub fn param(mut self, name: &str, v: impl Into<Value>) -> Self {
         self.parameters.insert(name.into(), v.into());
@@ -136,30 +147,32 @@ impl CmdletRequest {
             cmdlet: line.cmdlet,
             parameters: line.parameters,
             select: Vec::new(),
+            limit: None,
         }
     }
-    /// Splits `ResultSize` off the parameters (it is applied on the client).
-    pub fn take_result_size(&mut self) -> Result<ResultSize, RestError> {
-        let key = self
+    /// The row cap of this request: the smaller of `limit` and the `ResultSize` parameter.
+    pub fn row_cap(&self) -> Result<ResultSize, RestError> {
+        let from_param = match self
             .parameters
-            .keys()
-            .find(|k| k.eq_ignore_ascii_case("ResultSize"))
-            .cloned();
-        match key {
-            None => Ok(ResultSize::Unlimited),
-            Some(k) => {
-                let v = self.parameters.remove(&k).unwrap_or(Value::Null);
-                ResultSize::from_value(&v).map_err(|m| RestError {
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("ResultSize"))
+        {
+            None => ResultSize::Unlimited,
+            Some((_, v)) => ResultSize::from_value(v).map_err(|m| RestError {
                     kind: RestErrorKind::Usage,
                     cmdlet: self.cmdlet.clone(),
                     status: None,
                     code: None,
                     exception_type: None,
-                    message: m,
-                    request_id: None,
-                })
-            }
-        }
+                message: m,
+                request_id: None,
+            })?,
+        };
+        Ok(match (from_param, self.limit) {
+            (ResultSize::Limit(a), Some(b)) => ResultSize::Limit(a.min(b)),
+            (ResultSize::Unlimited, Some(b)) => ResultSize::Limit(b),
+            (p, None) => p,
+        })
     }
 }
 
@@ -535,12 +548,12 @@ impl RestClient {
 
     async fn run(
         self: Arc<Self>,
-        mut request: CmdletRequest,
+        request: CmdletRequest,
         tx: mpsc::Sender<RunEvent>,
     ) -> Result<(), RestError> {
         let started = Instant::now();
         let cmdlet = request.cmdlet.clone();
-        let limit = match request.take_result_size()? {
+        let limit = match request.row_cap()? {
             ResultSize::Limit(n) => Some(n),
             ResultSize::Unlimited => None,
         };
@@ -1085,11 +1098,25 @@ mod tests {
                 .contains("ResultSize")
         );
         assert!(ResultSize::from_value(&json!("lots")).is_err());
-        let mut r = CmdletRequest::new("Get-Mailbox")
+        let r = CmdletRequest::new("Get-Mailbox")
             .param("resultsize", 3)
             .param("Identity", "x");
-        assert_eq!(r.take_result_size().unwrap(), ResultSize::Limit(3));
-        assert!(!r.parameters.contains_key("resultsize"));
-        assert!(r.parameters.contains_key("Identity"));
+        assert_eq!(r.row_cap().unwrap(), ResultSize::Limit(3));
+        assert_eq!(r.clone().limit(2).row_cap().unwrap(), ResultSize::Limit(2));
+        assert_eq!(r.clone().limit(5).row_cap().unwrap(), ResultSize::Limit(3));
+        assert_eq!(
+            CmdletRequest::new("Get-X").limit(1).row_cap().unwrap(),
+            ResultSize::Limit(1)
+        );
+        assert_eq!(
+            CmdletRequest::new("Get-X").row_cap().unwrap(),
+            ResultSize::Unlimited
+        );
+        assert!(
+            CmdletRequest::new("Get-X")
+                .param("ResultSize", "many")
+                .row_cap()
+                .is_err()
+        );
     }
 }

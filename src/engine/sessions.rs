@@ -7,9 +7,9 @@
 //! (token expiring or expired, idle sessions going stale) and emits events for those too.
 //!
 //! Connect = a token from the session's [`TokenProvider`] (the cached sign-in), then one cheap
-//! cmdlet that proves access (see [`probe_request`]): `Get-AcceptedDomain -ResultSize 1` for
-//! Exchange Online and EOP (exists in both, one small object), `Get-RetentionCompliancePolicy
-//! -ResultSize 1` for Security & Compliance (it also makes the regional redirect happen at once,
+//! cmdlet that proves access (see [`probe_request`]): `Get-AcceptedDomain` for Exchange Online
+//! and EOP (exists in both, small objects), `Get-RetentionCompliancePolicy` for Security &
+//! Compliance, each with a one-row page and a client-side cap of one row (it also makes the regional redirect happen at once,
 //! so the session shows its pinned regional host).
 //!
 //! States: Connecting → Connected; Expiring = the token ends within `expiring_window` and a
@@ -219,10 +219,10 @@ impl ConnectRequest {
 pub fn probe_request(service: Service) -> CmdletRequest {
     match service {
         Service::ExchangeOnline | Service::Protection => {
-            CmdletRequest::new("Get-AcceptedDomain").param("ResultSize", 1)
+            CmdletRequest::new("Get-AcceptedDomain").limit(1)
         }
         Service::SecurityCompliance => {
-            CmdletRequest::new("Get-RetentionCompliancePolicy").param("ResultSize", 1)
+            CmdletRequest::new("Get-RetentionCompliancePolicy").limit(1)
         }
     }
 }
