@@ -438,3 +438,214 @@ async fn overall_timeout_and_url_policy() {
     .unwrap_err();
     assert!(bad.message.contains("loopback"), "{}", bad.message);
 }
+
+// ---- against the simulated tenant ------------------------------------------------------------
+
+mod sim {
+    use super::*;
+    use connections_fixture::SimTokens;
+    use exo_connect::sim::admin::AdminHost;
+    use exo_connect::sim::{SimConfig, SimHandle};
+
+    async fn sim(mailboxes: usize) -> SimHandle {
+        exo_connect::sim::start(SimConfig {
+            mailboxes,
+            connection_cap: Some(1000),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    }
+
+    fn sim_client(base: &str, tokens: Arc<SimTokens>, page_size: u32) -> Arc<RestClient> {
+        let mut cfg = fast_config(page_size);
+        cfg.max_delay = Duration::from_secs(2);
+        RestClient::new(
+            RestTarget {
+                rest_base: base.to_string(),
+                tenant_override: None,
+                app_only_organization: None,
+            },
+            tokens,
+            cfg,
+        )
+        .unwrap()
+    }
+
+    fn guids(rows: &[serde_json::Value]) -> Vec<String> {
+        rows.iter()
+            .map(|r| r["Guid"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn sim_streams_every_mailbox_without_loss_duplicates_or_reordering() {
+        let h = sim(3500).await;
+        let tokens = SimTokens::new(&h, &h.urls().exo, "admin@contoso.com");
+        let a = sim_client(&h.urls().exo, tokens.clone(), 1000)
+            .invoke(CmdletRequest::new("Get-Mailbox").param("ResultSize", "Unlimited"))
+            .await
+            .unwrap();
+        let b = sim_client(&h.urls().exo, tokens, 700)
+            .invoke(CmdletRequest::new("Get-Mailbox").param("ResultSize", "Unlimited"))
+            .await
+            .unwrap();
+        let contoso = h
+            .world()
+            .tenants
+            .iter()
+            .find(|t| t.display_name == "Contoso")
+            .unwrap();
+        let ga = guids(&a.rows);
+        assert_eq!(ga.len(), contoso.mailboxes);
+        let unique: std::collections::HashSet<_> = ga.iter().collect();
+        assert_eq!(unique.len(), ga.len());
+        // Other page boundaries, same sequence.
+        assert_eq!(ga, guids(&b.rows));
+        assert_eq!(a.pages, 4);
+        assert_eq!(b.pages, 5);
+    }
+
+    #[tokio::test]
+    async fn sim_faults_mid_paging_are_survived() {
+        let h = sim(3000).await;
+        let tokens = SimTokens::new(&h, &h.urls().exo, "admin@contoso.com");
+        let baseline = sim_client(&h.urls().exo, tokens.clone(), 500)
+            .invoke(CmdletRequest::new("Get-Mailbox").param("ResultSize", "Unlimited"))
+            .await
+            .unwrap();
+        assert_eq!(baseline.rows.len(), 3000);
+        let n = h.admin.invoke_count();
+        h.admin
+            .inject_spec(&format!(
+                "429@{}:retry=1,concurrency@{},401@{},reset@{}:after=300,503@{}",
+                n + 2,
+                n + 3,
+                n + 5,
+                n + 7,
+                n + 8
+            ))
+            .unwrap();
+        let minted_before = tokens.minted.load(Ordering::SeqCst);
+        let t = std::time::Instant::now();
+        let out = sim_client(&h.urls().exo, tokens.clone(), 500)
+            .invoke(CmdletRequest::new("Get-Mailbox").param("ResultSize", "Unlimited"))
+            .await
+            .unwrap();
+        assert_eq!(guids(&out.rows), guids(&baseline.rows));
+        // Retry-After: 1 honoured.
+        assert!(t.elapsed() >= Duration::from_millis(950));
+        // Initial token + one refresh after the 401.
+        assert_eq!(tokens.minted.load(Ordering::SeqCst) - minted_before, 2);
+        let log: Vec<_> = h
+            .admin
+            .requests()
+            .into_iter()
+            .filter(|r| r.seq > n)
+            .collect();
+        let statuses: Vec<u16> = log.iter().map(|r| r.status).collect();
+        for s in [429, 401, 503] {
+            assert!(statuses.contains(&s), "{statuses:?}");
+        }
+        assert!(
+            log.iter()
+                .any(|r| r.fault.as_deref().is_some_and(|f| f.contains("reset")))
+        );
+        // 6 pages + 5 retried requests.
+        assert_eq!(log.len(), 11, "{statuses:?}");
+    }
+
+    #[tokio::test]
+    async fn sim_result_size_stops_paging_and_default_warns() {
+        let h = sim(3000).await;
+        let tokens = SimTokens::new(&h, &h.urls().exo, "admin@contoso.com");
+        let c = sim_client(&h.urls().exo, tokens, 1000);
+        let out = c
+            .invoke(CmdletRequest::new("Get-Mailbox").param("ResultSize", 1500))
+            .await
+            .unwrap();
+        assert_eq!(out.rows.len(), 1500);
+        assert_eq!(h.admin.requests().len(), 2);
+        let out = c.invoke(CmdletRequest::new("Get-Mailbox")).await.unwrap();
+        assert_eq!(out.rows.len(), 1000);
+        assert!(
+            out.warnings.iter().any(|w| w.contains("ResultSize")),
+            "{:?}",
+            out.warnings
+        );
+    }
+
+    #[tokio::test]
+    async fn sim_scc_redirect_resends_the_token_and_pins_the_regional_host() {
+        let h = sim(10).await;
+        let tokens = SimTokens::new(&h, &h.urls().scc, "admin@contoso.com");
+        let c = sim_client(&h.urls().scc, tokens, 1000);
+        let out = c
+            .invoke(CmdletRequest::new("Get-RetentionCompliancePolicy"))
+            .await
+            .unwrap();
+        assert!(!out.rows.is_empty());
+        assert_eq!(c.endpoint(), h.urls().scc_regional);
+        c.invoke(CmdletRequest::new("Get-ComplianceSearch"))
+            .await
+            .unwrap();
+        let hosts: Vec<(AdminHost, u16)> = h
+            .admin
+            .requests()
+            .iter()
+            .map(|r| (r.host, r.status))
+            .collect();
+        assert_eq!(hosts[0], (AdminHost::SccGlobal, 302));
+        assert!(
+            hosts[1..]
+                .iter()
+                .all(|(h, s)| *h == AdminHost::SccRegional && *s == 200),
+            "{hosts:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn sim_errors_in_both_forms_and_garbage_are_plain() {
+        let h = sim(10).await;
+        let tokens = SimTokens::new(&h, &h.urls().exo, "admin@contoso.com");
+        let c = sim_client(&h.urls().exo, tokens, 1000);
+        let e = c
+            .invoke(CmdletRequest::new("Get-Mailbox").param("Identity", "nobody@contoso.com"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, Some(404));
+        assert!(e.message.contains("nobody@contoso.com"), "{e:?}");
+        assert!(e.exception_type.is_some(), "{e:?}");
+        assert!(e.request_id.is_some(), "{e:?}");
+        for form in ["pipe", "json"] {
+            let n = h.admin.invoke_count();
+            h.admin.inject_spec(&format!("{form}@{}", n + 1)).unwrap();
+            let e = c
+                .invoke(CmdletRequest::new("Get-Mailbox").param("Bogus", 1))
+                .await
+                .unwrap_err();
+            assert_eq!(e.status, Some(400), "{form}: {e:?}");
+            assert!(e.message.contains("Bogus"), "{form}: {e:?}");
+            assert!(
+                !e.message.contains('|') && !e.message.contains('{'),
+                "{form}: {e:?}"
+            );
+            assert!(e.exception_type.is_some(), "{form}: {e:?}");
+        }
+        for kind in ["garbage403", "empty403"] {
+            let n = h.admin.invoke_count();
+            h.admin.inject_spec(&format!("{kind}@{}", n + 1)).unwrap();
+            let e = c
+                .invoke(CmdletRequest::new("Get-Mailbox"))
+                .await
+                .unwrap_err();
+            assert_eq!(e.status, Some(403), "{kind}: {e:?}");
+            assert!(!e.message.is_empty());
+        }
+        let e = c
+            .invoke(CmdletRequest::new("Get-Nothing"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, Some(403), "{e:?}");
+    }
+}

@@ -159,11 +159,11 @@ impl CmdletRequest {
         {
             None => ResultSize::Unlimited,
             Some((_, v)) => ResultSize::from_value(v).map_err(|m| RestError {
-                    kind: RestErrorKind::Usage,
-                    cmdlet: self.cmdlet.clone(),
-                    status: None,
-                    code: None,
-                    exception_type: None,
+                kind: RestErrorKind::Usage,
+                cmdlet: self.cmdlet.clone(),
+                status: None,
+                code: None,
+                exception_type: None,
                 message: m,
                 request_id: None,
             })?,

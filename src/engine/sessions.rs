@@ -221,9 +221,7 @@ pub fn probe_request(service: Service) -> CmdletRequest {
         Service::ExchangeOnline | Service::Protection => {
             CmdletRequest::new("Get-AcceptedDomain").limit(1)
         }
-        Service::SecurityCompliance => {
-            CmdletRequest::new("Get-RetentionCompliancePolicy").limit(1)
-        }
+        Service::SecurityCompliance => CmdletRequest::new("Get-RetentionCompliancePolicy").limit(1),
     }
 }
 

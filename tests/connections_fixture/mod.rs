@@ -399,3 +399,71 @@ impl TokenProvider for OneShotTokens {
         })
     }
 }
+
+/// Plays the sign-in side against the sim: mints the sim's own access tokens for a seeded user
+/// (delegated) and an audience; a forced refresh mints a new one.
+pub struct SimTokens {
+    pub shared: Arc<exo_connect::sim::SimShared>,
+    pub aud: String,
+    pub upn: String,
+    pub tid: String,
+    pub lifetime: ChronoDuration,
+    pub minted: AtomicUsize,
+}
+
+impl SimTokens {
+    pub fn new(handle: &exo_connect::sim::SimHandle, aud: &str, upn: &str) -> Arc<SimTokens> {
+        let user = handle
+            .world()
+            .users
+            .iter()
+            .find(|u| u.upn == upn)
+            .unwrap_or_else(|| panic!("no seeded user {upn}"));
+        Arc::new(SimTokens {
+            shared: handle.shared.clone(),
+            aud: aud.to_string(),
+            upn: upn.to_string(),
+            tid: user.tenant_id.to_string(),
+            lifetime: ChronoDuration::hours(1),
+            minted: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn mint(&self) -> AccessToken {
+        self.minted.fetch_add(1, Ordering::SeqCst);
+        let now = Utc::now();
+        let user = self
+            .shared
+            .world
+            .users
+            .iter()
+            .find(|u| u.upn == self.upn)
+            .unwrap();
+        let claims = exo_connect::sim::tokens::AccessClaims {
+            aud: self.aud.clone(),
+            iss: format!("{}/{}/v2.0", self.shared.urls.login, self.tid),
+            tid: self.tid.clone(),
+            oid: user.oid.to_string(),
+            upn: Some(self.upn.clone()),
+            scp: Some("Exchange.Manage".into()),
+            roles: None,
+            appid: "fb78d390-0c51-40cd-8e17-fdbfab77341b".into(),
+            iat: now.timestamp(),
+            nbf: now.timestamp(),
+            exp: (now + self.lifetime).timestamp(),
+        };
+        AccessToken {
+            secret: self.shared.keys.issue_access_token(&claims),
+            expires_at: now + self.lifetime,
+            tenant_id: self.tid.clone(),
+            account: Some(self.upn.clone()),
+            resource: self.aud.clone(),
+        }
+    }
+}
+
+impl TokenProvider for SimTokens {
+    fn token(&self, _force: bool) -> BoxFuture<'_, Result<AccessToken, TokenUnavailable>> {
+        Box::pin(async move { Ok(self.mint()) })
+    }
+}
