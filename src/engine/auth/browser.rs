@@ -250,11 +250,11 @@ pub fn check_redirect(r: &Redirect, expected_state: &CsrfToken) -> Result<String
         if e == "access_denied" {
             return Err(SignInError::Declined);
         }
-        return Err(SignInError::Entra(EntraError {
+        return Err(SignInError::Entra(Box::new(EntraError {
             error: e.clone(),
             error_description: r.error_description.clone(),
             ..Default::default()
-        }));
+        })));
     }
     r.code.clone().filter(|c| !c.is_empty()).ok_or_else(|| {
         SignInError::Browser("the browser answer carried no authorization code".into())
@@ -274,7 +274,7 @@ pub async fn redeem_code(
         .request_async(http)
         .await
         .map_err(|e| match e {
-            RequestTokenError::ServerResponse(er) => SignInError::Entra(er),
+            RequestTokenError::ServerResponse(er) => SignInError::Entra(Box::new(er)),
             RequestTokenError::Request(t) => SignInError::Network(t.0),
             RequestTokenError::Parse(_, _) => {
                 SignInError::Network("the token endpoint's answer could not be parsed".into())
@@ -325,7 +325,11 @@ pub async fn run(
     let opened = tokio::select! {
         _ = ctx.cancel.cancelled() => return Err(SignInError::Cancelled),
         r = launcher.open(&url) => Some(r),
-        r = &mut wait => { return finish(ctx, r, &state, &client, verifier).await; }
+        r = &mut wait => {
+            // The redirect arrived while the launcher was still busy: it did open a browser.
+            ctx.events.emit(SignInEvent::BrowserOpened { url: url.clone() });
+            return finish(ctx, r, &state, &client, verifier).await;
+        }
     };
     match opened {
         Some(Ok(())) => ctx

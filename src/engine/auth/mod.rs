@@ -83,7 +83,7 @@ impl Events {
 pub enum SignInError {
     /// Entra answered with an OAuth error (explained from the catalogue).
     #[error("{0}")]
-    Entra(EntraError),
+    Entra(Box<EntraError>),
     #[error("Could not reach the sign-in service: {0}")]
     Network(String),
     /// The profile or a file it names is not usable.

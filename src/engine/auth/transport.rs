@@ -85,7 +85,7 @@ impl OAuthHttp {
             });
         }
         match json.and_then(|j| serde_json::from_value::<EntraError>(j).ok()) {
-            Some(e) if !e.error.is_empty() => Err(SignInError::Entra(e)),
+            Some(e) if !e.error.is_empty() => Err(SignInError::Entra(Box::new(e))),
             _ => Err(SignInError::Network(format!(
                 "{} answered HTTP {} without an OAuth error body",
                 host_of(url),

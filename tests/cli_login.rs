@@ -1,0 +1,270 @@
+//! `exo-connect login` / `logout` against the in-process sim (the binary runs as a child
+//! process; the test plays the user in the sim's pages).
+
+mod signin_support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use exo_connect::model::{AuthMethod, Profile};
+use signin_support::*;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+fn home_with(profiles: &[Profile]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let file = serde_json::json!({ "version": 1, "profiles": profiles });
+    std::fs::write(dir.path().join("profiles.json"), file.to_string()).unwrap();
+    dir
+}
+
+fn cmd(home: &tempfile::TempDir, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
+    c.args(args)
+        .env("EXO_CONNECT_HOME", home.path())
+        .env("EXO_CONNECT_SECRETS", "memory")
+        .env("EXO_CONNECT_NO_BROWSER", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    c
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the command; `on_line` sees each stderr line as it comes (to play the user).
+async fn run<F, Fut>(mut c: Command, stdin: Option<&str>, mut on_line: F) -> Run
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut child = c.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    if let Some(s) = stdin {
+        input.write_all(s.as_bytes()).await.unwrap();
+    }
+    drop(input);
+    let mut stdout = child.stdout.take().unwrap();
+    let out_task = tokio::spawn(async move {
+        let mut s = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut s)
+            .await
+            .unwrap();
+        s
+    });
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = String::new();
+    let work = async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            stderr.push_str(&l);
+            stderr.push('\n');
+            on_line(l).await;
+        }
+        child.wait().await.unwrap()
+    };
+    let status = tokio::time::timeout(Duration::from_secs(30), work)
+        .await
+        .expect("the command ends");
+    Run {
+        code: status.code().unwrap_or(-1),
+        stdout: out_task.await.unwrap(),
+        stderr,
+    }
+}
+
+fn named(mut p: Profile, name: &str) -> Profile {
+    p.name = name.into();
+    p
+}
+
+/// Parses `To sign in, open <uri> and enter the code <CODE>`.
+fn code_of(line: &str) -> Option<(String, String)> {
+    let rest = line.strip_prefix("To sign in, open ")?;
+    let (uri, code) = rest.split_once(" and enter the code ")?;
+    Some((uri.to_string(), code.trim().to_string()))
+}
+
+#[tokio::test]
+async fn login_with_the_device_code_prints_instructions_on_stderr_and_the_account_on_stdout() {
+    let h = start_sim(|_| {}).await;
+    let home = home_with(&[named(profile(&h, "admin@contoso.com"), "Contoso EXO")]);
+    let hh = h.clone();
+    let r = run(
+        cmd(&home, &["login", "contoso exo", "--method", "device-code"]),
+        None,
+        |l| {
+            let h = hh.clone();
+            async move {
+                if let Some((uri, code)) = code_of(&l) {
+                    assert_eq!(uri, format!("{}/devicelogin", h.urls().login));
+                    complete_device_login(
+                        &h,
+                        &code,
+                        &UserAction::SignIn("admin@contoso.com".into()),
+                    )
+                    .await;
+                }
+            }
+        },
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.lines().any(|l| code_of(l).is_some()),
+        "{}",
+        r.stderr
+    );
+    let tid = h.world().tenant("contoso.com").unwrap().id.to_string();
+    assert!(
+        r.stdout.contains("account: admin@contoso.com"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&format!("tenant: {tid}")), "{}", r.stdout);
+    assert!(r.stdout.contains("expires: "), "{}", r.stdout);
+    assert!(
+        !r.stdout.contains("eyJ") && !r.stderr.contains("eyJ"),
+        "no token is printed"
+    );
+    assert!(r.stderr.contains("memory only"), "{}", r.stderr);
+    // No token lands in the profile folder.
+    for f in std::fs::read_dir(home.path()).unwrap() {
+        let text = std::fs::read_to_string(f.unwrap().path()).unwrap_or_default();
+        assert!(!text.contains("eyJ"));
+    }
+}
+
+#[tokio::test]
+async fn login_with_a_password_and_the_mfa_fallback() {
+    let h = start_sim(|_| {}).await;
+    let mut ops = named(profile(&h, "ops@contoso.com"), "ops");
+    ops.auth = AuthMethod::Password;
+    let mut admin = named(profile(&h, "admin@contoso.com"), "admin");
+    admin.auth = AuthMethod::Password;
+    let home = home_with(&[ops, admin]);
+
+    let pw = format!("{}\n", password_of("ops@contoso.com"));
+    let r = run(
+        cmd(&home, &["login", "ops", "--password-stdin"]),
+        Some(&pw),
+        |_| async {},
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("account: ops@contoso.com"),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stderr.contains("To sign in"), "{}", r.stderr);
+
+    let pw = format!("{}\n", password_of("admin@contoso.com"));
+    let hh = h.clone();
+    let r = run(
+        cmd(&home, &["login", "admin", "--password-stdin"]),
+        Some(&pw),
+        |l| {
+            let h = hh.clone();
+            async move {
+                if let Some((_, code)) = code_of(&l) {
+                    complete_device_login(
+                        &h,
+                        &code,
+                        &UserAction::SignIn("admin@contoso.com".into()),
+                    )
+                    .await;
+                }
+            }
+        },
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("multi-factor"), "{}", r.stderr);
+    assert!(
+        r.stdout.contains("account: admin@contoso.com"),
+        "{}",
+        r.stdout
+    );
+
+    // A wrong password: exit 1 with the explanation.
+    let r = run(
+        cmd(&home, &["login", "ops", "--password-stdin"]),
+        Some("nope\n"),
+        |_| async {},
+    )
+    .await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("password is wrong"), "{}", r.stderr);
+    assert!(!r.stderr.contains("nope"), "the password is never echoed");
+}
+
+#[tokio::test]
+async fn login_in_the_browser_prints_the_url_when_no_browser_opens() {
+    let h = start_sim(|_| {}).await;
+    let home = home_with(&[named(profile(&h, "ops@contoso.com"), "ops")]);
+    let b = TestBrowser::new(h.clone(), UserAction::SignIn("ops@contoso.com".into()));
+    let r = run(
+        cmd(&home, &["login", "ops", "--method", "browser"]),
+        None,
+        |l| {
+            let b = b.clone();
+            async move {
+                if l.starts_with("http://") && l.contains("/oauth2/v2.0/authorize?") {
+                    let page = b.drive(&l).await.unwrap();
+                    assert!(page.contains("close this window"), "{page}");
+                }
+            }
+        },
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("No browser could be opened"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("account: ops@contoso.com"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[tokio::test]
+async fn usage_errors_exit_2_and_logout_forgets() {
+    let h = start_sim(|_| {}).await;
+    let mut pw = named(profile(&h, "ops@contoso.com"), "ops");
+    pw.auth = AuthMethod::Password;
+    let home = home_with(&[pw]);
+    let r = run(cmd(&home, &["login", "nobody"]), None, |_| async {}).await;
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("no profile named 'nobody'"),
+        "{}",
+        r.stderr
+    );
+    let r = run(cmd(&home, &["login", "ops"]), None, |_| async {}).await;
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--password-stdin"), "{}", r.stderr);
+    let r = run(
+        cmd(&home, &["login", "ops", "--method", "carrier-pigeon"]),
+        None,
+        |_| async {},
+    )
+    .await;
+    assert_eq!(r.code, 2);
+    let r = run(cmd(&home, &["logout"]), None, |_| async {}).await;
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--all"), "{}", r.stderr);
+    let r = run(cmd(&home, &["logout", "ops"]), None, |_| async {}).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("no cached sign-in"), "{}", r.stdout);
+    let r = run(cmd(&home, &["logout", "--all"]), None, |_| async {}).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("Forgot 0"), "{}", r.stdout);
+}
