@@ -680,6 +680,11 @@ pub fn index_hint(identity: &str) -> Option<usize> {
     digits.parse().ok()
 }
 
+/// Case-insensitive comparison, Unicode-aware (`Ø` = `ø`).
+fn eq_ci(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
+}
+
 /// Whether `row` is the object `identity` names (Name, Alias, Identity, UPN, SMTP, any address,
 /// Guid, ExternalDirectoryObjectId, DisplayName; case-insensitive).
 pub fn matches_identity(row: &Map<String, Value>, identity: &str) -> bool {
@@ -700,7 +705,7 @@ pub fn matches_identity(row: &Map<String, Value>, identity: &str) -> bool {
         "DomainName",
     ] {
         if let Some(Value::String(v)) = row.get(key)
-            && (v.eq_ignore_ascii_case(id) || v.eq_ignore_ascii_case(id_nosmtp))
+            && (eq_ci(v, id) || eq_ci(v, id_nosmtp))
         {
             return true;
         }

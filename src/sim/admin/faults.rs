@@ -23,6 +23,8 @@
 //!         | "garbage403"   403 with a garbage body declared `Content-Encoding: gzip`
 //!         | "empty403"     403 with an empty body declared `Content-Encoding: gzip`
 //!         | "pipe" | "json" forces the `details[].message` form of an error this request produces
+//!         | "redirectcase" (SCC global host only) the 302 Location has a different path case
+//!                          (`/AdminApi/Beta/...`); the regional host accepts both. No effect elsewhere.
 //! ```
 //!
 //! Example: `429@3:retry=2,concurrency@5,401@7,500@2,503@4,slow@6:ms=1500,reset@8,garbage403@1`.
@@ -35,7 +37,7 @@ use std::fmt;
 /// Short help text for a `--faults` flag.
 pub const FAULTS_HELP: &str = "Fault injection: comma-separated KIND[@N][:opt=v...], N = Nth InvokeCommand request (1-based, all admin hosts). \
 KIND = 429 (retry=SECS|none), 500, 503, 504, 408, concurrency (status=429|503), 401, slow (ms=), reset (after=BYTES), \
-garbage403, empty403, pipe, json; option times=K repeats. Example: 429@3:retry=2,slow@6:ms=1500,reset@8";
+garbage403, empty403, pipe, json, redirectcase; option times=K repeats. Example: 429@3:retry=2,slow@6:ms=1500,reset@8";
 
 /// What a fault does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +58,8 @@ pub enum FaultKind {
     Garbage403 { empty: bool },
     /// Force the `details[].message` form of errors produced by this request.
     ErrorForm(DetailForm),
+    /// On the SCC global host: the 302 Location uses `/AdminApi/Beta/...` (other hosts: no effect).
+    RedirectPathCase,
 }
 
 /// The two forms of `details[].message` in an OData error.
@@ -115,6 +119,7 @@ impl fmt::Display for Fault {
             FaultKind::Reset { after_bytes } => write!(f, "reset:after={after_bytes}")?,
             FaultKind::Garbage403 { empty: false } => write!(f, "garbage403")?,
             FaultKind::Garbage403 { empty: true } => write!(f, "empty403")?,
+            FaultKind::RedirectPathCase => write!(f, "redirectcase")?,
             FaultKind::ErrorForm(DetailForm::Json) => write!(f, "json")?,
             FaultKind::ErrorForm(DetailForm::Pipe) => write!(f, "pipe")?,
         }
@@ -207,12 +212,13 @@ pub fn parse_spec(spec: &str) -> Result<Vec<Fault>, String> {
             },
             "garbage403" => FaultKind::Garbage403 { empty: false },
             "empty403" => FaultKind::Garbage403 { empty: true },
+            "redirectcase" => FaultKind::RedirectPathCase,
             "pipe" => FaultKind::ErrorForm(DetailForm::Pipe),
             "json" => FaultKind::ErrorForm(DetailForm::Json),
             other => {
                 return Err(format!(
                     "--faults item '{item}': unknown fault kind '{other}' (use 429, 500, 503, 504, 408, \
-                     concurrency, 401, slow, reset, garbage403, empty403, pipe or json)"
+                     concurrency, 401, slow, reset, garbage403, empty403, pipe, json or redirectcase)"
                 ));
             }
         };

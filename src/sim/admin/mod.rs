@@ -47,12 +47,11 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use self::cmdlets::Caller;
-use self::faults::{DetailForm, Fault, FaultKind};
 use self::odata::{ApiError, SkipToken};
 use super::SimShared;
 use super::world::{Tenant, TenantKind};
 
-pub use self::faults::{FAULTS_HELP, parse_spec};
+pub use self::faults::{DetailForm, FAULTS_HELP, Fault, FaultKind, parse_spec};
 
 /// Which listener a router serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -96,11 +95,14 @@ pub struct ConnectionCount {
     pub connections: usize,
 }
 
+/// (tenant, principal, service)
+type ConnKey = (Uuid, String, &'static str);
+
 #[derive(Debug, Default)]
 struct Inner {
     log: Vec<LoggedRequest>,
     /// (tenant, principal, service) → (connection id, last seen)
-    connections: HashMap<(Uuid, String, &'static str), Vec<(String, Instant)>>,
+    connections: HashMap<ConnKey, Vec<(String, Instant)>>,
     /// Transport rules per tenant, seeded lazily.
     rules: HashMap<Uuid, Vec<Map<String, Value>>>,
     rules_created: usize,
@@ -135,10 +137,15 @@ impl AdminApi {
     }
 
     pub fn router(self: &Arc<Self>, host: AdminHost) -> Router {
-        let mut r = Router::new().route(
-            "/adminapi/beta/{tenant}/InvokeCommand",
-            get(invoke).post(invoke),
-        );
+        let mut r = Router::new()
+            .route(
+                "/adminapi/beta/{tenant}/InvokeCommand",
+                get(invoke).post(invoke),
+            )
+            .route(
+                "/AdminApi/Beta/{tenant}/InvokeCommand",
+                get(invoke).post(invoke),
+            );
         if host == AdminHost::Exo {
             r = r.route("/sim/state", get(state));
         }
@@ -432,6 +439,7 @@ async fn invoke(
     });
     let mut forced_form = None;
     let mut reset_after = None;
+    let mut redirect_case = false;
     let handled = match fault {
         Some(FaultKind::Slow { ms }) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -439,6 +447,10 @@ async fn invoke(
         }
         Some(FaultKind::Reset { after_bytes }) => {
             reset_after = Some(after_bytes);
+            None
+        }
+        Some(FaultKind::RedirectPathCase) => {
+            redirect_case = true;
             None
         }
         Some(FaultKind::ErrorForm(f)) => {
@@ -462,6 +474,7 @@ async fn invoke(
             &headers,
             &body,
             forced_form,
+            redirect_case,
         ),
     };
     let Handled { reply, cmdlet } = handled;
@@ -507,14 +520,24 @@ async fn invoke(
                 .max(1)
                 .min(reply.body.len());
             let head = Bytes::copy_from_slice(&reply.body[..cut]);
-            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
-                Ok(head),
-                Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "sim fault: connection reset mid-body",
-                )),
-            ];
-            Body::from_stream(futures_util::stream::iter(chunks))
+            // Send the head, give hyper time to flush it with the headers, then fail the stream:
+            // hyper aborts the connection and the client sees a body error.
+            let stream = futures_util::stream::unfold(Some(head), |state| async move {
+                match state {
+                    Some(head) => Some((Ok::<Bytes, std::io::Error>(head), None)),
+                    None => {
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        Some((
+                            Err(std::io::Error::new(
+                                std::io::ErrorKind::ConnectionReset,
+                                "sim fault: connection reset mid-body",
+                            )),
+                            None,
+                        ))
+                    }
+                }
+            });
+            Body::from_stream(stream)
         }
     };
     builder
@@ -605,9 +628,10 @@ fn fault_reply(api: &AdminApi, kind: &FaultKind) -> Reply {
             },
         },
         // Handled before (they don't replace the answer).
-        FaultKind::Slow { .. } | FaultKind::Reset { .. } | FaultKind::ErrorForm(_) => {
-            Reply::json(500, &json!({}))
-        }
+        FaultKind::Slow { .. }
+        | FaultKind::Reset { .. }
+        | FaultKind::ErrorForm(_)
+        | FaultKind::RedirectPathCase => Reply::json(500, &json!({})),
     }
 }
 
@@ -663,8 +687,28 @@ fn handle(
     headers: &HeaderMap,
     body: &Bytes,
     forced: Option<DetailForm>,
+    redirect_case: bool,
 ) -> Handled {
     let mut cmdlet_name = None;
+    if host == AdminHost::SccGlobal {
+        // Every call on the global host answers 302 to the regional host (same path and query).
+        let mut pq = uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+            .to_string();
+        if redirect_case {
+            pq = pq.replacen("/adminapi/beta/", "/AdminApi/Beta/", 1);
+        }
+        let reply = Reply::json(302, &json!({})).header(
+            "location",
+            format!("{}{}", api.shared.urls.scc_regional, pq),
+        );
+        return Handled {
+            reply,
+            cmdlet: None,
+        };
+    }
     let result = pipeline(
         api,
         host,
@@ -727,12 +771,6 @@ fn pipeline(
 ) -> Result<Reply, Failure> {
     let urls = &api.shared.urls;
     let world = &api.shared.world;
-    if host == AdminHost::SccGlobal {
-        let pq = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        return Ok(
-            Reply::json(302, &json!({})).header("location", format!("{}{}", urls.scc_regional, pq))
-        );
-    }
     // 1. Bearer token.
     let audience = if host == AdminHost::Exo {
         &urls.exo
@@ -1021,7 +1059,7 @@ fn pipeline(
     if !warnings.is_empty() {
         obj.insert("@adminapi.warnings".into(), json!(warnings));
     }
-    if !(rows.is_empty() && !warnings.is_empty()) {
+    if !rows.is_empty() || warnings.is_empty() {
         let rows: Vec<Value> = rows
             .into_iter()
             .map(|r| Value::Object(odata::select(r, &select)))
