@@ -197,11 +197,6 @@ pub fn run_login(args: LoginArgs) -> CliResult {
     } else {
         None
     };
-    if effective == Method::Password && password.is_none() {
-        return Err(CliError::Usage(
-            "the password method needs --password-stdin (the password is read from stdin, never from the command line)".into(),
-        ));
-    }
     runtime()?.block_on(async move {
         let cache = open_cache().await?;
         // A cached sign-in (keychain) is used unless --force or an explicit --method.
@@ -212,6 +207,11 @@ pub fn run_login(args: LoginArgs) -> CliResult {
             eprintln!("Using the cached sign-in.");
             print_signed_in(&s);
             return Ok(());
+        }
+        if effective == Method::Password && password.is_none() {
+            return Err(CliError::Usage(
+                "the password method needs --password-stdin (the password is read from stdin, never from the command line)".into(),
+            ));
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let cancel = CancellationToken::new();

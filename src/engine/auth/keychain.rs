@@ -72,9 +72,9 @@ impl SecretStore {
         if std::env::var("EXO_CONNECT_SECRETS").is_ok_and(|v| v.eq_ignore_ascii_case("memory")) {
             return Self::memory();
         }
-        let opened = tokio::task::spawn_blocking(open_platform_store)
+        let opened = off_runtime(|| PLATFORM.get_or_init(open_platform_store).clone())
             .await
-            .unwrap_or_else(|e| Err(format!("the keychain task failed: {e}")));
+            .unwrap_or_else(Err);
         match opened {
             Ok(store) => Self::with_store(store),
             Err(why) => {
@@ -119,7 +119,7 @@ impl SecretStore {
             .insert(key.to_string(), secret.to_string());
         let Some(store) = self.keychain() else { return };
         let (k, v) = (key.to_string(), secret.to_string());
-        let r = tokio::task::spawn_blocking(move || -> Result<(), keyring_core::Error> {
+        let r = off_runtime(move || -> Result<(), keyring_core::Error> {
             store.build(SERVICE, &k, None)?.set_password(&v)?;
             let idx = store.build(SERVICE, INDEX_KEY, None)?;
             let mut keys = read_index(&idx)?;
@@ -143,8 +143,7 @@ impl SecretStore {
         }
         let store = self.keychain()?;
         let k = key.to_string();
-        let r = tokio::task::spawn_blocking(move || store.build(SERVICE, &k, None)?.get_password())
-            .await;
+        let r = off_runtime(move || store.build(SERVICE, &k, None)?.get_password()).await;
         match r {
             Ok(Ok(v)) => {
                 self.memory
@@ -172,7 +171,7 @@ impl SecretStore {
             return Ok(());
         };
         let k = key.to_string();
-        tokio::task::spawn_blocking(move || -> Result<(), keyring_core::Error> {
+        off_runtime(move || -> Result<(), keyring_core::Error> {
             match store.build(SERVICE, &k, None)?.delete_credential() {
                 Ok(()) | Err(keyring_core::Error::NoEntry) => {}
                 Err(e) => return Err(e),
@@ -197,16 +196,36 @@ impl SecretStore {
     pub async fn keys(&self, prefix: &str) -> Vec<String> {
         let mut all: BTreeSet<String> = self.memory.lock().unwrap().keys().cloned().collect();
         if let Some(store) = self.keychain() {
-            let r = tokio::task::spawn_blocking(move || {
-                read_index(&store.build(SERVICE, INDEX_KEY, None)?)
-            })
-            .await;
+            let r = off_runtime(move || read_index(&store.build(SERVICE, INDEX_KEY, None)?)).await;
             if let Ok(Ok(k)) = r {
                 all.extend(k);
             }
         }
         all.into_iter().filter(|k| k.starts_with(prefix)).collect()
     }
+}
+
+/// The platform store, opened once per process and never dropped (its destructor talks to the
+/// keychain and must not run on an async thread).
+static PLATFORM: std::sync::OnceLock<Result<Arc<CredentialStore>, String>> =
+    std::sync::OnceLock::new();
+
+/// Runs a blocking keychain call on a plain thread (not tokio's blocking pool: some stores, such
+/// as zbus Secret Service, run their own runtime and refuse to start inside tokio's context).
+async fn off_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("exo-keychain".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        })
+        .map_err(|e| format!("cannot start the keychain thread: {e}"))?;
+    tokio::time::timeout(std::time::Duration::from_secs(30), rx)
+        .await
+        .map_err(|_| "the keychain did not answer within 30 s".to_string())?
+        .map_err(|_| "the keychain thread failed".to_string())
 }
 
 fn read_index(idx: &keyring_core::Entry) -> Result<BTreeSet<String>, keyring_core::Error> {
