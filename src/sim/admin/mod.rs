@@ -23,6 +23,20 @@
 //!   `@adminapi.warnings` on the first page; `value` is omitted when empty and there are warnings.
 //! - `$select` keeps only the named properties (unknown names are ignored).
 //! - Faults: see [`faults`] for the spec grammar; concurrency fault = 429 by default.
+//! - SCC global host: every InvokeCommand (GET or POST) answers 302 (before any auth check) with
+//!   `Location` = the same path and query on the regional host; the regional host also serves
+//!   `/AdminApi/Beta/...` (see the `redirectcase` fault).
+//! - Cmdlets and roles (a missing role looks like the real RBAC: 403 "not recognized", plus which
+//!   roles would do): Get-Mailbox, Get-User (Organization Management, View-Only Organization
+//!   Management, Help Desk, Recipient Management; Get-Mailbox not in standalone EOP),
+//!   Get-AcceptedDomain, Get-OrganizationConfig, Get-TransportRule (Organization Management or
+//!   View-Only), New-/Remove-TransportRule (Organization Management) on EXO;
+//!   Get-RetentionCompliancePolicy, Get-ComplianceSearch (Organization Management, Compliance
+//!   Administrator, eDiscovery Manager) on SCC. App-only tokens may run everything.
+//! - Errors: 404 missing identity (pipe form), 400 unknown/missing parameter (JSON form), 403
+//!   unknown cmdlet or role (JSON form), 403 RemotePowerShellEnabled (pipe form), 403 tenant
+//!   mismatch, 405 GET without `$skiptoken`; headers `request-id`, `X-CalculatedBETarget`
+//!   (when an anchor was sent), `x-ExceptionType` (short type name) on errors, `Date`.
 //! - Request log ([`AdminApi::requests`], never a token or header value of Authorization) and
 //!   `GET /sim/state` on the EXO listener (JSON, read-only).
 
