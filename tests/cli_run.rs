@@ -402,3 +402,77 @@ async fn sessions_lists_nothing_without_a_cached_sign_in() {
         serde_json::json!([])
     );
 }
+
+mod signin_support;
+
+/// `run` signs in first when there is no cached sign-in: the device-code instructions go to
+/// stderr, the test plays the admin (with MFA) in the sim's pages, the rows go to stdout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_signs_in_with_the_device_code_first() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let (h, home) = setup(10).await;
+    let h = std::sync::Arc::new(h);
+    let (mut store, _) = ProfileStore::open(home.path()).unwrap();
+    let mut p = profile(
+        &h,
+        "Contoso MFA",
+        "admin@contoso.com",
+        Service::ExchangeOnline,
+    );
+    p.auth = AuthMethod::DeviceCode;
+    store.upsert(p).unwrap();
+    store.save().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exo-connect"))
+        .args([
+            "run",
+            "Contoso MFA",
+            "--format",
+            "json",
+            "--",
+            "Get-Mailbox",
+            "-ResultSize",
+            "2",
+        ])
+        .env("EXO_CONNECT_HOME", home.path())
+        .env("EXO_CONNECT_SECRETS", "memory")
+        .env("EXO_CONNECT_NO_BROWSER", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let out_task = tokio::spawn(async move {
+        let mut s = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut s)
+            .await
+            .unwrap();
+        s
+    });
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = String::new();
+    let work = async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            stderr.push_str(&l);
+            stderr.push('\n');
+            if l.contains("enter the code") {
+                let code = l.split_whitespace().last().unwrap().to_string();
+                signin_support::complete_device_login(
+                    &h,
+                    &code,
+                    &signin_support::UserAction::SignIn("admin@contoso.com".into()),
+                )
+                .await;
+            }
+        }
+        child.wait().await.unwrap()
+    };
+    let status = tokio::time::timeout(Duration::from_secs(30), work)
+        .await
+        .expect("the command ends");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("/devicelogin"), "{stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out_task.await.unwrap()).unwrap();
+    assert_eq!(rows.len(), 2);
+}

@@ -648,4 +648,41 @@ mod sim {
             .unwrap_err();
         assert_eq!(e.status, Some(403), "{e:?}");
     }
+
+    #[tokio::test]
+    async fn sim_slow_answer_hits_the_request_timeout_and_is_retried() {
+        let h = sim(10).await;
+        let tokens = SimTokens::new(&h, &h.urls().exo, "admin@contoso.com");
+        let mut cfg = fast_config(1000);
+        cfg.http.request_timeout = Duration::from_millis(300);
+        let c = RestClient::new(
+            RestTarget {
+                rest_base: h.urls().exo.clone(),
+                tenant_override: None,
+                app_only_organization: None,
+            },
+            tokens,
+            cfg,
+        )
+        .unwrap();
+        h.admin.inject_spec("slow@1:ms=1500").unwrap();
+        let mut run = c.start(CmdletRequest::new("Get-TransportRule"));
+        let mut retried = None;
+        let mut rows = 0;
+        loop {
+            match run.events.recv().await.unwrap() {
+                RunEvent::Retrying { reason, .. } => retried = Some(reason),
+                RunEvent::Page { rows: r, .. } => rows += r.len(),
+                RunEvent::Done { .. } => break,
+                RunEvent::Failed(e) => panic!("{e:?}"),
+                _ => {}
+            }
+        }
+        assert!(rows > 0);
+        let reason = retried.expect("a retry after the timeout");
+        assert!(
+            reason.contains("timed out") || reason.contains("timeout"),
+            "{reason}"
+        );
+    }
 }

@@ -487,7 +487,13 @@ async fn sim_limit_guard_refuses_before_the_service_does() {
     let mut open = Vec::new();
     for n in 0..3 {
         let i = reg
-            .connect(request(&format!("EXO {n}"), &exo, Service::ExchangeOnline, tokens.clone(), None))
+            .connect(request(
+                &format!("EXO {n}"),
+                &exo,
+                Service::ExchangeOnline,
+                tokens.clone(),
+                None,
+            ))
             .await
             .unwrap();
         assert_eq!(i.tenant.as_deref(), Some(tokens.tid.as_str()));
@@ -495,10 +501,19 @@ async fn sim_limit_guard_refuses_before_the_service_does() {
     }
     let before = h.admin.requests().len();
     let e = reg
-        .connect(request("EXO 3", &exo, Service::ExchangeOnline, tokens.clone(), None))
+        .connect(request(
+            "EXO 3",
+            &exo,
+            Service::ExchangeOnline,
+            tokens.clone(),
+            None,
+        ))
         .await
         .unwrap_err();
-    assert!(matches!(e, SessionError::LimitReached(ref l) if l.open.len() == 3), "{e}");
+    assert!(
+        matches!(e, SessionError::LimitReached(ref l) if l.open.len() == 3),
+        "{e}"
+    );
     // Refused here: the service never saw a fourth connection.
     assert_eq!(h.admin.requests().len(), before);
 
@@ -506,24 +521,42 @@ async fn sim_limit_guard_refuses_before_the_service_does() {
     // says so in its own words, which reach the user as they are.
     reg.disconnect(open[0], false).await.unwrap();
     let e = reg
-        .connect(request("EXO 3", &exo, Service::ExchangeOnline, tokens.clone(), None))
+        .connect(request(
+            "EXO 3",
+            &exo,
+            Service::ExchangeOnline,
+            tokens.clone(),
+            None,
+        ))
         .await
         .unwrap_err();
     let SessionError::Service(rest) = &e else {
         panic!("{e:?}")
     };
     assert_eq!(rest.status, Some(400));
-    assert!(rest.message.contains("maximum number of connections"), "{rest:?}");
+    assert!(
+        rest.message.contains("maximum number of connections"),
+        "{rest:?}"
+    );
     // Once the service's window has passed, a new session opens.
     tokio::time::sleep(Duration::from_millis(1600)).await;
     reg.disconnect_stale().await.unwrap(); // the failed attempt
     let i = reg
-        .connect(request("EXO 3", &exo, Service::ExchangeOnline, tokens.clone(), None))
+        .connect(request(
+            "EXO 3",
+            &exo,
+            Service::ExchangeOnline,
+            tokens.clone(),
+            None,
+        ))
         .await
         .unwrap();
     assert_eq!(i.state, SessionState::Connected);
     let out = reg
-        .run(i.connection_id, CmdletRequest::new("Get-Mailbox").param("ResultSize", "Unlimited"))
+        .run(
+            i.connection_id,
+            CmdletRequest::new("Get-Mailbox").param("ResultSize", "Unlimited"),
+        )
         .await
         .unwrap()
         .collect()
