@@ -685,4 +685,35 @@ mod sim {
             "{reason}"
         );
     }
+
+    #[tokio::test]
+    async fn sim_delegated_organization_is_the_tenant_of_the_path() {
+        let h = sim(10).await;
+        let tokens = SimTokens::new(&h, &h.urls().exo, "partner@adatum.com");
+        let c = RestClient::new(
+            RestTarget {
+                rest_base: h.urls().exo.clone(),
+                tenant_override: Some("tailspin.onmicrosoft.com".into()),
+                app_only_organization: None,
+            },
+            tokens,
+            fast_config(1000),
+        )
+        .unwrap();
+        let out = c
+            .invoke(CmdletRequest::new("Get-Mailbox").param("ResultSize", "Unlimited"))
+            .await
+            .unwrap();
+        let tailspin = h
+            .world()
+            .tenants
+            .iter()
+            .find(|t| t.display_name == "Tailspin Toys")
+            .unwrap();
+        assert_eq!(out.rows.len(), tailspin.mailboxes);
+        assert_eq!(
+            h.admin.requests()[0].path,
+            "/adminapi/beta/tailspin.onmicrosoft.com/InvokeCommand"
+        );
+    }
 }

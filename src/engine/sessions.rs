@@ -933,7 +933,12 @@ impl Actor {
             }
             Self::refresh_stats(s);
             let needs_refresh = s.info.token_expires.is_some_and(|e| e - now <= window);
-            if needs_refresh && !s.refresh_in_flight && !s.refresh_failed {
+            // Idle (Stale) sessions are not kept alive: their next run asks for a token anyway.
+            if needs_refresh
+                && !s.refresh_in_flight
+                && !s.refresh_failed
+                && s.info.state != SessionState::Stale
+            {
                 s.refresh_in_flight = true;
                 let tokens = s.request.tokens.clone();
                 let itx = self.internal.clone();
