@@ -716,4 +716,21 @@ mod sim {
             "/adminapi/beta/tailspin.onmicrosoft.com/InvokeCommand"
         );
     }
+
+    #[tokio::test]
+    async fn sim_scc_redirect_with_another_path_case_is_followed() {
+        let h = sim(10).await;
+        h.admin.inject_spec("redirectcase@1").unwrap();
+        let tokens = SimTokens::new(&h, &h.urls().scc, "admin@contoso.com");
+        let c = sim_client(&h.urls().scc, tokens, 1000);
+        let out = c
+            .invoke(CmdletRequest::new("Get-RetentionCompliancePolicy"))
+            .await
+            .unwrap();
+        assert!(!out.rows.is_empty());
+        assert_eq!(c.endpoint(), h.urls().scc_regional);
+        let log = h.admin.requests();
+        assert!(log[0].fault.is_some(), "{log:?}");
+        assert_eq!(log[1].host, AdminHost::SccRegional);
+    }
 }
