@@ -5,6 +5,8 @@
 
 pub mod login;
 pub mod profile;
+pub mod run;
+pub mod sessions;
 pub mod sim;
 
 use std::process::ExitCode;
@@ -36,6 +38,10 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Forget cached sign-ins.
     Logout(login::LogoutArgs),
+    /// Run one cmdlet with a profile: `exo-connect run NAME -- Get-Mailbox -ResultSize 10`.
+    Run(run::RunArgs),
+    /// List cached sign-ins with their expiry.
+    Sessions(sessions::SessionsArgs),
 }
 
 /// A failed command: what to print on stderr and which exit code it maps to.
@@ -68,6 +74,8 @@ pub fn main() -> ExitCode {
         Some(Command::Sim(args)) => sim::run(args),
         Some(Command::Login(args)) => login::run_login(args),
         Some(Command::Logout(args)) => login::run_logout(args),
+        Some(Command::Run(args)) => run::run(args),
+        Some(Command::Sessions(args)) => sessions::run(args),
         None => crate::ui::run(crate::ui::AppOptions { demo: cli.demo }).map_err(CliError::Failed),
     };
     match result {

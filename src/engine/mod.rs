@@ -3,4 +3,6 @@
 
 pub mod auth;
 pub mod http;
+pub mod rest;
+pub mod sessions;
 pub mod token;

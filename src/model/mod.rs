@@ -2,6 +2,7 @@
 //! No tokio, no egui, no HTTP here.
 
 pub mod cloud;
+pub mod cmdline;
 pub mod parse;
 pub mod powershell;
 pub mod profile;

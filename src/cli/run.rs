@@ -1,0 +1,554 @@
+//! `exo-connect run NAME [--format table|json|csv] [--page-size N] -- <cmdlet line>`.
+//!
+//! Loads the profile, signs in if there is no usable cached sign-in (device-code instructions on
+//! stderr), opens a session through the session registry (which proves access) and runs the
+//! cmdlet, printing its results on stdout: JSON = an array of the result objects without their
+//! `@` annotations (streamed page by page), CSV = a header row from the union of the properties
+//! (arrays joined with `;`), table = the properties that fit the terminal width. Warnings,
+//! retries and progress go to stderr. Exit 0 ok, 1 sign-in/cmdlet/service failure, 2 usage.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use serde_json::{Map, Value};
+
+use super::{CliError, CliResult};
+use crate::engine::auth::{CancellationToken, SecretStore, SignInOptions, TokenCache};
+use crate::engine::http::{HttpOptions, build_client};
+use crate::engine::rest::{CmdletRequest, RunEvent};
+use crate::engine::sessions::{ConnectRequest, RegistrySettings, SessionError, SessionRegistry};
+use crate::engine::token::TokenProvider;
+use crate::model::Profile;
+use crate::model::cmdline::parse_cmdlet_line;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Profile name.
+    pub name: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: OutputFormat,
+    /// Page size (`Prefer: odata.maxpagesize`, 1..=1000); default: the profile's.
+    #[arg(long)]
+    pub page_size: Option<u32>,
+    /// Password method: read the password from the first line of stdin.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Give up waiting for an interactive sign-in after this many seconds.
+    #[arg(long, default_value_t = 900)]
+    pub signin_timeout: u64,
+    /// The cmdlet line, after `--`: one cmdlet with parameters, e.g. `-- Get-Mailbox -ResultSize 10`.
+    /// Give it as one quoted argument to keep PowerShell quoting, or as separate words.
+    #[arg(last = true, required = true, num_args = 1..)]
+    pub line: Vec<String>,
+}
+
+/// Re-assembles the words after `--` into one cmdlet line. One word = the line as typed; several
+/// words (the shell removed the quotes) = each word with blanks is single-quoted again.
+pub fn join_line(words: &[String]) -> String {
+    if words.len() == 1 {
+        return words[0].clone();
+    }
+    words
+        .iter()
+        .map(|w| {
+            let needs = w.chars().any(char::is_whitespace) || w.is_empty();
+            if needs && !w.starts_with(['@', '\'', '"']) {
+                format!("'{}'", w.replace('\'', "''"))
+            } else {
+                w.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The saved profile of that name.
+// Seam for the lead: the store is `model::store::ProfileStore` (merged from `model`).
+pub fn find_profile(name: &str) -> Result<Profile, CliError> {
+    let (store, notice) = crate::model::store::ProfileStore::open_default()
+        .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
+    if let Some(n) = notice {
+        eprintln!("warning: {n:?}");
+    }
+    store.get_by_name(name.trim()).cloned().ok_or_else(|| {
+        CliError::Usage(format!(
+            "no profile named '{name}': `exo-connect profile list` shows the saved names"
+        ))
+    })
+}
+
+async fn open_cache() -> Result<Arc<TokenCache>, CliError> {
+    let secrets = SecretStore::platform().await;
+    if let Some(n) = secrets.take_notice() {
+        eprintln!("warning: {n}");
+    }
+    let client = build_client(&HttpOptions::default())
+        .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
+    Ok(TokenCache::new(client, secrets))
+}
+
+/// Seam to the sign-in engine: a token provider for the profile, from the cached sign-in or
+/// after an interactive sign-in (device-code instructions on stderr).
+pub async fn tokens_for(
+    cache: &Arc<TokenCache>,
+    profile: &Profile,
+    password: Option<String>,
+    timeout: Duration,
+) -> Result<Arc<dyn TokenProvider>, CliError> {
+    let signed = match cache.sign_in_silent(profile).await {
+        Ok(s) => s,
+        Err(_) => {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let cancel = CancellationToken::new();
+            let printer = tokio::spawn(async move {
+                use crate::engine::auth::SignInEvent::*;
+                while let Some(e) = rx.recv().await {
+                    match e {
+                        CodeIssued {
+                            user_code,
+                            verification_uri,
+                            ..
+                        } => eprintln!(
+                            "To sign in, open {verification_uri} and enter the code {user_code}"
+                        ),
+                        MfaRequired { explanation } => eprintln!("{explanation}"),
+                        OpenBrowserFailed { url } | BrowserOpened { url } => {
+                            eprintln!("Sign in at: {url}")
+                        }
+                        UpnMismatch { expected, actual } => eprintln!(
+                            "warning: signed in as {actual}, not the profile's {expected}"
+                        ),
+                        _ => {}
+                    }
+                }
+            });
+            let browser: Arc<dyn crate::engine::auth::BrowserLauncher> =
+                if std::env::var_os("EXO_CONNECT_NO_BROWSER").is_some_and(|v| !v.is_empty()) {
+                    Arc::new(NoBrowser)
+                } else {
+                    Arc::new(crate::engine::auth::SystemBrowser)
+                };
+            let opts = SignInOptions {
+                password,
+                browser,
+                events: Some(tx),
+                cancel,
+                timeout,
+                ..Default::default()
+            };
+            let r = cache.sign_in(profile, opts).await;
+            let _ = printer.await;
+            r.map_err(|e| CliError::Failed(format!("sign-in failed: {}", e.explanation())))?
+        }
+    };
+    let provider = cache
+        .provider(profile, Some(&signed.account), None)
+        .map_err(|e| CliError::Failed(e.explanation()))?;
+    Ok(Arc::new(provider))
+}
+
+struct NoBrowser;
+impl crate::engine::auth::BrowserLauncher for NoBrowser {
+    fn open<'a>(
+        &'a self,
+        _url: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<(), String>> {
+        Box::pin(async { Err("opening a browser is disabled (EXO_CONNECT_NO_BROWSER)".into()) })
+    }
+}
+
+pub fn run(args: RunArgs) -> CliResult {
+    let line = join_line(&args.line);
+    let parsed = parse_cmdlet_line(&line).map_err(|e| CliError::Usage(e.message))?;
+    if let Some(p) = args.page_size
+        && !(1..=1000).contains(&p)
+    {
+        return Err(CliError::Usage(format!(
+            "--page-size {p} is out of range: give a number from 1 to 1000"
+        )));
+    }
+    let request = CmdletRequest::from_line(parsed);
+    request
+        .row_cap()
+        .map_err(|e| CliError::Usage(e.message.clone()))?;
+    let mut profile = find_profile(&args.name)?;
+    if let Some(p) = args.page_size {
+        profile.page_size = p;
+    }
+    let password = if args.password_stdin {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_line(&mut s)
+            .map_err(|e| CliError::Usage(format!("--password-stdin: cannot read stdin: {e}")))?;
+        let pw = s.trim_end_matches(['\r', '\n']).to_string();
+        if pw.is_empty() {
+            return Err(CliError::Usage(
+                "--password-stdin: stdin gave an empty password".into(),
+            ));
+        }
+        Some(pw)
+    } else {
+        None
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async move {
+        let cache = open_cache().await?;
+        let tokens = tokens_for(
+            &cache,
+            &profile,
+            password,
+            Duration::from_secs(args.signin_timeout.max(1)),
+        )
+        .await?;
+        let registry = SessionRegistry::start(RegistrySettings::default());
+        let connect =
+            ConnectRequest::for_profile(&profile, tokens, None).map_err(CliError::Usage)?;
+        let base = connect.target.rest_base.trim_end_matches('/').to_string();
+        let session = registry.connect(connect).await.map_err(session_error)?;
+        if session.endpoint != base {
+            eprintln!(
+                "redirected to {} (pinned for this session)",
+                session.endpoint
+            );
+        }
+        let handle = registry
+            .run(session.connection_id, request)
+            .await
+            .map_err(session_error)?;
+        let result = print_results(handle, args.format).await;
+        let _ = registry.disconnect(session.connection_id, false).await;
+        result
+    })
+}
+
+fn session_error(e: SessionError) -> CliError {
+    match e {
+        SessionError::Config(m) => CliError::Usage(m),
+        SessionError::Service(r) => CliError::Failed(rest_message(&r)),
+        other => CliError::Failed(other.to_string()),
+    }
+}
+
+fn rest_message(e: &crate::engine::rest::RestError) -> String {
+    let mut m = format!("{}: {}", e.cmdlet, e.message);
+    if let Some(s) = e.status {
+        m.push_str(&format!(" (HTTP {s}"));
+        if let Some(r) = &e.request_id {
+            m.push_str(&format!(", request id {r}"));
+        }
+        m.push(')');
+    }
+    m
+}
+
+/// A result object without its `@` annotations.
+pub fn clean_row(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(o) => o.into_iter().filter(|(k, _)| !k.contains('@')).collect(),
+        other => {
+            let mut m = Map::new();
+            m.insert("Value".into(), other);
+            m
+        }
+    }
+}
+
+/// A cell as text: null = empty, arrays joined with `;`, objects as JSON.
+pub fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(cell).collect::<Vec<_>>().join(";"),
+        Value::Object(_) => v.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Union of the properties, in order of first appearance.
+pub fn columns(rows: &[Map<String, Value>]) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for r in rows {
+        for k in r.keys() {
+            if seen.insert(k.as_str()) {
+                out.push(k.clone());
+            }
+        }
+    }
+    out
+}
+
+pub fn to_csv(rows: &[Map<String, Value>]) -> Result<String, CliError> {
+    let cols = columns(rows);
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| CliError::Failed(format!("cannot write CSV: {e}"));
+    if !cols.is_empty() {
+        w.write_record(&cols).map_err(err)?;
+    }
+    for r in rows {
+        w.write_record(cols.iter().map(|c| r.get(c).map(cell).unwrap_or_default()))
+            .map_err(err)?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| CliError::Failed(format!("cannot write CSV: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// Properties shown first in a table when present (what PowerShell's default views lead with).
+const LEADING: &[&str] = &[
+    "Name",
+    "DisplayName",
+    "Identity",
+    "PrimarySmtpAddress",
+    "DomainName",
+    "RecipientTypeDetails",
+    "State",
+    "Mode",
+    "Priority",
+    "Enabled",
+];
+
+/// A table no wider than `width`: the leading properties, then the others in order, as many as
+/// fit; long cells are cut with `…`. Returns the text and how many properties were left out.
+pub fn to_table(rows: &[Map<String, Value>], width: usize) -> (String, usize) {
+    let all = columns(rows);
+    let mut order: Vec<String> = LEADING
+        .iter()
+        .filter(|l| all.iter().any(|c| c == *l))
+        .map(|s| s.to_string())
+        .collect();
+    order.extend(
+        all.iter()
+            .filter(|c| !LEADING.contains(&c.as_str()))
+            .cloned(),
+    );
+    const MAX_COL: usize = 40;
+    let natural = |c: &String| {
+        rows.iter()
+            .map(|r| r.get(c).map(cell).unwrap_or_default().chars().count())
+            .chain(std::iter::once(c.chars().count()))
+            .max()
+            .unwrap_or(0)
+            .clamp(1, MAX_COL)
+    };
+    let mut shown: Vec<(String, usize)> = Vec::new();
+    let mut used = 0usize;
+    for c in &order {
+        let w = natural(c);
+        let sep = if shown.is_empty() { 0 } else { 1 };
+        if used + sep + w > width {
+            if shown.is_empty() {
+                shown.push((c.clone(), width.max(1)));
+            }
+            break;
+        }
+        used += sep + w;
+        shown.push((c.clone(), w));
+    }
+    let cut = |s: &str, w: usize| -> String {
+        let s: String = s
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let n = s.chars().count();
+        if n <= w {
+            format!("{s}{}", " ".repeat(w - n))
+        } else if w == 0 {
+            String::new()
+        } else {
+            format!("{}…", s.chars().take(w - 1).collect::<String>())
+        }
+    };
+    let mut out = String::new();
+    let line = |cells: Vec<String>| cells.join(" ").trim_end().to_string();
+    out.push_str(&line(shown.iter().map(|(c, w)| cut(c, *w)).collect()));
+    out.push('\n');
+    out.push_str(&line(shown.iter().map(|(_, w)| "-".repeat(*w)).collect()));
+    out.push('\n');
+    for r in rows {
+        out.push_str(&line(
+            shown
+                .iter()
+                .map(|(c, w)| cut(&r.get(c).map(cell).unwrap_or_default(), *w))
+                .collect(),
+        ));
+        out.push('\n');
+    }
+    (out, order.len() - shown.len())
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|w| *w >= 20)
+        .unwrap_or(120)
+}
+
+async fn print_results(
+    mut handle: crate::engine::rest::RunHandle,
+    format: OutputFormat,
+) -> CliResult {
+    let progress = std::io::stderr().is_terminal();
+    let mut rows: Vec<Map<String, Value>> = Vec::new();
+    let stdout = std::io::stdout();
+    let mut json_started = false;
+    let write_err = |e: std::io::Error| CliError::Failed(format!("cannot write the output: {e}"));
+    while let Some(ev) = handle.events.recv().await {
+        match ev {
+            RunEvent::Page {
+                rows: page,
+                total_rows,
+                pages,
+                elapsed,
+            } => {
+                if progress {
+                    eprint!(
+                        "\r{total_rows} rows, {pages} pages, {:.1} s",
+                        elapsed.as_secs_f64()
+                    );
+                }
+                let page: Vec<Map<String, Value>> = page.into_iter().map(clean_row).collect();
+                if format == OutputFormat::Json {
+                    // Streamed: each page is printed as it arrives.
+                    let mut out = stdout.lock();
+                    for r in page {
+                        let sep = if json_started { ",\n  " } else { "[\n  " };
+                        json_started = true;
+                        let text = serde_json::to_string_pretty(&Value::Object(r))
+                            .unwrap_or_default()
+                            .replace('\n', "\n  ");
+                        write!(out, "{sep}{text}").map_err(write_err)?;
+                    }
+                    out.flush().map_err(write_err)?;
+                } else {
+                    rows.extend(page);
+                }
+            }
+            RunEvent::Warning(w) => eprintln!("WARNING: {w}"),
+            RunEvent::Retrying { delay, reason, .. } => {
+                eprintln!("retrying in {:.1} s: {reason}", delay.as_secs_f64())
+            }
+            RunEvent::Redirected { host } => eprintln!("redirected to {host}"),
+            RunEvent::Done { .. } => {
+                if progress {
+                    eprintln!();
+                }
+                let mut out = stdout.lock();
+                match format {
+                    OutputFormat::Json => {
+                        let text = if json_started { "\n]\n" } else { "[]\n" };
+                        out.write_all(text.as_bytes()).map_err(write_err)?;
+                    }
+                    OutputFormat::Csv => out
+                        .write_all(to_csv(&rows)?.as_bytes())
+                        .map_err(write_err)?,
+                    OutputFormat::Table => {
+                        if rows.is_empty() {
+                            return Ok(());
+                        }
+                        let (text, hidden) = to_table(&rows, terminal_width());
+                        out.write_all(text.as_bytes()).map_err(write_err)?;
+                        if hidden > 0 {
+                            eprintln!(
+                                "({hidden} more properties not shown: use --format json or csv to see every property)"
+                            );
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            RunEvent::Failed(e) => {
+                if progress {
+                    eprintln!();
+                }
+                if json_started {
+                    // Keep stdout valid JSON: what arrived before the failure.
+                    let _ = stdout.lock().write_all(b"\n]\n");
+                }
+                return Err(CliError::Failed(rest_message(&e)));
+            }
+        }
+    }
+    Err(CliError::Failed(
+        "the run stopped before it finished".into(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rows(v: Value) -> Vec<Map<String, Value>> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .cloned()
+            .map(clean_row)
+            .collect()
+    }
+
+    #[test]
+    fn words_are_requoted() {
+        let w = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            join_line(&w(&["Get-Mailbox -Identity 'Ann Lee'"])),
+            "Get-Mailbox -Identity 'Ann Lee'"
+        );
+        assert_eq!(
+            join_line(&w(&[
+                "Get-Mailbox",
+                "-Identity",
+                "Ann O'Neil",
+                "-ResultSize",
+                "5"
+            ])),
+            "Get-Mailbox -Identity 'Ann O''Neil' -ResultSize 5"
+        );
+        assert_eq!(
+            join_line(&w(&["Set-X", "-E", "@{Add='a b'}"])),
+            "Set-X -E @{Add='a b'}"
+        );
+    }
+
+    #[test]
+    fn csv_and_table() {
+        let r = rows(json!([
+            {"@odata.id": "x", "Name": "a", "Emails": ["p@x", "q@x"], "N": 1, "Z": null},
+            {"Name": "b,c", "Other": true, "Nested@odata.type": "t"}
+        ]));
+        assert!(r.iter().all(|o| o.keys().all(|k| !k.contains('@'))));
+        let csv = to_csv(&r).unwrap();
+        assert_eq!(
+            csv,
+            "Name,Emails,N,Z,Other\na,p@x;q@x,1,,\n\"b,c\",,,,true\n"
+        );
+        let (t, hidden) = to_table(&r, 14);
+        assert!(t.lines().all(|l| l.chars().count() <= 14), "{t}");
+        assert!(t.starts_with("Name Emails  N"), "{t}");
+        assert_eq!(hidden, 2);
+        let (t, hidden) = to_table(&r, 200);
+        assert_eq!(hidden, 0);
+        assert_eq!(t.lines().count(), 4);
+        let long = rows(json!([{"Name": "x".repeat(100)}]));
+        let (t, _) = to_table(&long, 30);
+        assert!(t.lines().nth(2).unwrap().ends_with('…'));
+        assert!(t.lines().all(|l| l.chars().count() <= 30));
+    }
+}

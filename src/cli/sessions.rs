@@ -1,0 +1,148 @@
+//! `exo-connect sessions [--json] [--offline]`: the cached sign-ins (refresh tokens in the OS
+//! keychain) per saved profile, with the expiry of the access token they give now.
+//!
+//! A command-line process has no live sessions of its own (they belong to the window's session
+//! registry); what lasts between commands is the cached sign-in, so that is what is listed.
+//! Without `--offline` each cached sign-in is redeemed once (silently) to show its account,
+//! tenant and token expiry, or why it no longer works.
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{CliError, CliResult};
+use crate::engine::auth::cache::refresh_key;
+use crate::engine::auth::{authority_for, resource_for};
+use crate::model::AuthMethod;
+
+#[derive(Debug, Args)]
+pub struct SessionsArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not contact the sign-in service: only list which profiles have a cached sign-in.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    profile: Option<String>,
+    service: Option<String>,
+    account: String,
+    tenant: Option<String>,
+    expires: Option<String>,
+    status: String,
+}
+
+pub fn run(args: SessionsArgs) -> CliResult {
+    let (store, _) = crate::model::store::ProfileStore::open_default()
+        .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
+    let profiles: Vec<_> = store.profiles().to_vec();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    let rows = rt.block_on(async move {
+        let secrets = crate::engine::auth::SecretStore::platform().await;
+        if let Some(n) = secrets.take_notice() {
+            eprintln!("warning: {n}");
+        }
+        let client = crate::engine::http::build_client(&Default::default())
+            .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
+        let cache = crate::engine::auth::TokenCache::new(client, secrets);
+        let mut keys = cache.secrets().keys("rt|").await;
+        let mut rows = Vec::new();
+        for p in &profiles {
+            let Ok(authority) = authority_for(p) else {
+                continue;
+            };
+            let account = match &p.auth {
+                AuthMethod::Certificate { app_id, .. } => app_id.clone(),
+                _ => p.upn.clone(),
+            };
+            let key = refresh_key(&authority, &account);
+            let Some(pos) = keys.iter().position(|k| *k == key) else {
+                continue;
+            };
+            keys.remove(pos);
+            let mut row = Row {
+                profile: Some(p.name.clone()),
+                service: Some(p.service.short().to_string()),
+                account: account.clone(),
+                tenant: p.target_tenant().map(str::to_string),
+                expires: None,
+                status: "cached".into(),
+            };
+            if !args.offline && resource_for(p).is_ok() {
+                match cache.sign_in_silent(p).await {
+                    Ok(s) => {
+                        row.account = s.account;
+                        row.tenant = Some(s.tenant_id);
+                        row.expires = Some(
+                            s.expires_at
+                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        );
+                        row.status = "valid".into();
+                    }
+                    Err(e) => row.status = format!("not usable: {}", e.explanation()),
+                }
+            }
+            rows.push(row);
+        }
+        for k in keys {
+            // rt|host|tenant|account without a saved profile.
+            let parts: Vec<&str> = k.splitn(4, '|').collect();
+            if parts.len() == 4 {
+                rows.push(Row {
+                    profile: None,
+                    service: None,
+                    account: parts[3].to_string(),
+                    tenant: Some(parts[2].to_string()),
+                    expires: None,
+                    status: format!("cached (no saved profile; {})", parts[1]),
+                });
+            }
+        }
+        Ok::<_, CliError>(rows)
+    })?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
+        );
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("No cached sign-ins. `exo-connect login NAME` signs in and caches the sign-in.");
+        return Ok(());
+    }
+    let table: Vec<serde_json::Map<String, serde_json::Value>> = rows
+        .iter()
+        .map(|r| {
+            let mut m = serde_json::Map::new();
+            m.insert(
+                "Profile".into(),
+                r.profile.clone().unwrap_or_default().into(),
+            );
+            m.insert(
+                "Service".into(),
+                r.service.clone().unwrap_or_default().into(),
+            );
+            m.insert("Account".into(), r.account.clone().into());
+            m.insert("Tenant".into(), r.tenant.clone().unwrap_or_default().into());
+            m.insert(
+                "Expires".into(),
+                r.expires.clone().unwrap_or_default().into(),
+            );
+            m.insert("Status".into(), r.status.clone().into());
+            m
+        })
+        .collect();
+    let width = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(160);
+    print!("{}", super::run::to_table(&table, width).0);
+    Ok(())
+}

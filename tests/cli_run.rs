@@ -1,0 +1,478 @@
+//! `exo-connect run` and `exo-connect sessions`: the real binary against an in-process sim
+//! (password sign-in of seeded accounts without MFA, secrets in memory).
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use exo_connect::model::store::ProfileStore;
+use exo_connect::model::{AuthMethod, Cloud, Profile, Service};
+use exo_connect::sim::{SimConfig, SimHandle};
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+fn password_of(upn: &str) -> String {
+    format!(
+        "{}{}",
+        upn.split('@').next().unwrap(),
+        exo_connect::sim::world::DEMO_PASSWORD_SUFFIX
+    )
+}
+
+fn profile(h: &SimHandle, name: &str, upn: &str, service: Service) -> Profile {
+    let urls = h.urls();
+    let mut p = Profile::new(name, upn, service);
+    p.cloud = Cloud::Custom;
+    let base = match service {
+        Service::SecurityCompliance => &urls.scc,
+        _ => &urls.exo,
+    };
+    p.connection_uri = Some(format!("{base}/powershell-liveid/"));
+    p.authorization_endpoint = Some(urls.authority());
+    p.auth = AuthMethod::Password;
+    p
+}
+
+async fn setup(mailboxes: usize) -> (SimHandle, tempfile::TempDir) {
+    let h = exo_connect::sim::start(SimConfig {
+        mailboxes,
+        connection_cap: Some(1000),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = ProfileStore::open(dir.path()).unwrap();
+    for p in [
+        profile(
+            &h,
+            "Contoso EXO",
+            "ops@contoso.com",
+            Service::ExchangeOnline,
+        ),
+        profile(
+            &h,
+            "Northwind EOP",
+            "admin@northwind.com",
+            Service::Protection,
+        ),
+        profile(
+            &h,
+            "Contoso SCC",
+            "ops@contoso.com",
+            Service::SecurityCompliance,
+        ),
+    ] {
+        store.upsert(p).unwrap();
+    }
+    store.save().unwrap();
+    (h, dir)
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn cli(home: &tempfile::TempDir, args: &[&str], stdin: &str, columns: Option<&str>) -> Out {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
+    c.args(args)
+        .env("EXO_CONNECT_HOME", home.path())
+        .env("EXO_CONNECT_SECRETS", "memory")
+        .env("EXO_CONNECT_NO_BROWSER", "1")
+        .env_remove("COLUMNS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(cols) = columns {
+        c.env("COLUMNS", cols);
+    }
+    let mut child = c.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("the command ends")
+        .unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn pw(upn: &str) -> String {
+    format!("{}\n", password_of(upn))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_json_streams_every_mailbox() {
+    let (h, home) = setup(2500).await;
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "Contoso EXO",
+            "--format",
+            "json",
+            "--password-stdin",
+            "--",
+            "Get-Mailbox",
+            "-ResultSize",
+            "Unlimited",
+        ],
+        &pw("ops@contoso.com"),
+        None,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(rows.len(), 2500);
+    let mut guids = std::collections::HashSet::new();
+    for r in &rows {
+        let o = r.as_object().unwrap();
+        assert!(o.keys().all(|k| !k.contains('@')), "{k:?}", k = o.keys());
+        assert!(guids.insert(o["Guid"].as_str().unwrap().to_string()));
+    }
+    // The session's requests: the access check, then 3 pages of 1000 (the profile's page size).
+    let cmdlets: Vec<String> = h
+        .admin
+        .requests()
+        .iter()
+        .map(|r| r.cmdlet.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        cmdlets,
+        [
+            "Get-AcceptedDomain",
+            "Get-Mailbox",
+            "Get-Mailbox",
+            "Get-Mailbox"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_csv_table_page_size_and_warnings() {
+    let (h, home) = setup(1200).await;
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "Contoso EXO",
+            "--format",
+            "csv",
+            "--page-size",
+            "2",
+            "--password-stdin",
+            "--",
+            "Get-Mailbox -ResultSize 3",
+        ],
+        &pw("ops@contoso.com"),
+        None,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mut rd = csv::Reader::from_reader(o.stdout.as_bytes());
+    let headers = rd.headers().unwrap().clone();
+    assert!(headers.iter().all(|h| !h.contains('@')));
+    let email_col = headers.iter().position(|h| h == "EmailAddresses").unwrap();
+    let recs: Vec<csv::StringRecord> = rd.records().map(|r| r.unwrap()).collect();
+    assert_eq!(recs.len(), 3);
+    assert!(
+        recs.iter().all(|r| r[email_col].contains(';')),
+        "{:?}",
+        recs[0]
+    );
+    // --page-size 2: pages of 2 rows (2 requests for 3 rows).
+    assert_eq!(
+        h.admin
+            .requests()
+            .iter()
+            .filter(|r| r.cmdlet.as_deref() == Some("Get-Mailbox"))
+            .count(),
+        2
+    );
+
+    // Without ResultSize the service stops at 1000 and warns: the warning goes to stderr.
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "Contoso EXO",
+            "--format",
+            "csv",
+            "--password-stdin",
+            "--",
+            "Get-Mailbox",
+        ],
+        &pw("ops@contoso.com"),
+        None,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("WARNING:") && o.stderr.contains("ResultSize"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(
+        csv::Reader::from_reader(o.stdout.as_bytes())
+            .records()
+            .count(),
+        1000
+    );
+    assert!(!o.stdout.contains("WARNING"));
+
+    // A table fits the terminal.
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "Contoso EXO",
+            "--password-stdin",
+            "--",
+            "Get-Mailbox",
+            "-ResultSize",
+            "5",
+        ],
+        &pw("ops@contoso.com"),
+        Some("80"),
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert_eq!(lines.len(), 7, "{}", o.stdout);
+    assert!(
+        lines.iter().all(|l| l.chars().count() <= 80),
+        "{}",
+        o.stdout
+    );
+    assert!(lines[0].starts_with("Name"), "{}", o.stdout);
+    assert!(o.stderr.contains("more properties not shown"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_transport_rules_on_exo_and_eop_and_scc_through_the_redirect() {
+    let (h, home) = setup(10).await;
+    for (name, upn) in [
+        ("Contoso EXO", "ops@contoso.com"),
+        ("Northwind EOP", "admin@northwind.com"),
+    ] {
+        let o = cli(
+            &home,
+            &[
+                "run",
+                name,
+                "--format",
+                "json",
+                "--password-stdin",
+                "--",
+                "Get-TransportRule",
+            ],
+            &pw(upn),
+            None,
+        )
+        .await;
+        assert_eq!(o.code, 0, "{name}: {}", o.stderr);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&o.stdout).unwrap();
+        assert!(!rows.is_empty(), "{name}");
+    }
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "Contoso SCC",
+            "--format",
+            "json",
+            "--password-stdin",
+            "--",
+            "Get-RetentionCompliancePolicy",
+        ],
+        &pw("ops@contoso.com"),
+        None,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&o.stdout).unwrap();
+    assert!(!rows.is_empty());
+    assert!(
+        o.stderr
+            .contains(&format!("redirected to {}", h.urls().scc_regional)),
+        "{}",
+        o.stderr
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_errors_and_usage_exit_codes() {
+    let (_h, home) = setup(10).await;
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "Contoso EXO",
+            "--password-stdin",
+            "--",
+            "Get-Mailbox -Identity nobody@contoso.com",
+        ],
+        &pw("ops@contoso.com"),
+        None,
+    )
+    .await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("nobody@contoso.com") && o.stderr.contains("HTTP 404"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stdout.is_empty());
+    // A wrong password is a sign-in failure (1).
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "Contoso EXO",
+            "--password-stdin",
+            "--",
+            "Get-Mailbox",
+        ],
+        "wrong\n",
+        None,
+    )
+    .await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(o.stderr.contains("sign-in failed"), "{}", o.stderr);
+    // Usage errors (2), before any network.
+    for (args, needle) in [
+        (
+            vec!["run", "Contoso EXO", "--", "Get-Mailbox | Select Name"],
+            "one cmdlet with parameters",
+        ),
+        (
+            vec![
+                "run",
+                "Contoso EXO",
+                "--",
+                "Get-Mailbox",
+                "-Identity",
+                "$me",
+            ],
+            "$me",
+        ),
+        (
+            vec!["run", "Nobody", "--", "Get-Mailbox"],
+            "no profile named 'Nobody'",
+        ),
+        (
+            vec![
+                "run",
+                "Contoso EXO",
+                "--page-size",
+                "0",
+                "--",
+                "Get-Mailbox",
+            ],
+            "--page-size",
+        ),
+        (
+            vec!["run", "Contoso EXO", "--", "Get-Mailbox -ResultSize lots"],
+            "ResultSize",
+        ),
+        (vec!["run", "Contoso EXO"], "Usage"),
+    ] {
+        let o = cli(&home, &args, "", None).await;
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains(needle), "{args:?}: {}", o.stderr);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_lists_nothing_without_a_cached_sign_in() {
+    let (_h, home) = setup(10).await;
+    let o = cli(&home, &["sessions"], "", None).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("No cached sign-ins"), "{}", o.stdout);
+    let o = cli(&home, &["sessions", "--json"], "", None).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&o.stdout).unwrap(),
+        serde_json::json!([])
+    );
+}
+
+mod signin_support;
+
+/// `run` signs in first when there is no cached sign-in: the device-code instructions go to
+/// stderr, the test plays the admin (with MFA) in the sim's pages, the rows go to stdout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_signs_in_with_the_device_code_first() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let (h, home) = setup(10).await;
+    let h = std::sync::Arc::new(h);
+    let (mut store, _) = ProfileStore::open(home.path()).unwrap();
+    let mut p = profile(
+        &h,
+        "Contoso MFA",
+        "admin@contoso.com",
+        Service::ExchangeOnline,
+    );
+    p.auth = AuthMethod::DeviceCode;
+    store.upsert(p).unwrap();
+    store.save().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exo-connect"))
+        .args([
+            "run",
+            "Contoso MFA",
+            "--format",
+            "json",
+            "--",
+            "Get-Mailbox",
+            "-ResultSize",
+            "2",
+        ])
+        .env("EXO_CONNECT_HOME", home.path())
+        .env("EXO_CONNECT_SECRETS", "memory")
+        .env("EXO_CONNECT_NO_BROWSER", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let out_task = tokio::spawn(async move {
+        let mut s = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut s)
+            .await
+            .unwrap();
+        s
+    });
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = String::new();
+    let work = async {
+        while let Some(l) = lines.next_line().await.unwrap() {
+            stderr.push_str(&l);
+            stderr.push('\n');
+            if l.contains("enter the code") {
+                let code = l.split_whitespace().last().unwrap().to_string();
+                signin_support::complete_device_login(
+                    &h,
+                    &code,
+                    &signin_support::UserAction::SignIn("admin@contoso.com".into()),
+                )
+                .await;
+            }
+        }
+        child.wait().await.unwrap()
+    };
+    let status = tokio::time::timeout(Duration::from_secs(30), work)
+        .await
+        .expect("the command ends");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("/devicelogin"), "{stderr}");
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&out_task.await.unwrap()).unwrap();
+    assert_eq!(rows.len(), 2);
+}
