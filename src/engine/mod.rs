@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod http;
+pub mod proxy;
 pub mod rest;
 pub mod sessions;
 pub mod token;
