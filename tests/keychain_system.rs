@@ -147,6 +147,28 @@ async fn cli_sign_in_survives_a_restart_through_the_keychain() {
         r.stdout
     );
 
+    // `sessions` lists the cached sign-in with its account and a token expiry.
+    let r = exo(home.path(), &["sessions", "--json"], None).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let listed: serde_json::Value = serde_json::from_str(&r.stdout).expect("sessions --json");
+    let row = listed
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["profile"] == "ops"))
+        .unwrap_or_else(|| panic!("ops is listed: {}", r.stdout));
+    assert_eq!(row["account"], "ops@contoso.com", "{row}");
+    assert!(row["expires"].is_string(), "an expiry is shown: {row}");
+
+    // `run` in a new process needs no prompt either.
+    let r = exo(
+        home.path(),
+        &["run", "ops", "--format", "json", "--", "Get-AcceptedDomain"],
+        None,
+    )
+    .await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("contoso.com"), "{}", r.stdout);
+    assert!(!r.stderr.contains("To sign in"), "{}", r.stderr);
+
     // Logout forgets it: the next login needs the password again.
     let r = exo(home.path(), &["logout", "ops"], None).await;
     assert_eq!(r.code, 0, "{}", r.stderr);
@@ -155,4 +177,7 @@ async fn cli_sign_in_survives_a_restart_through_the_keychain() {
     let r = exo(home.path(), &["login", "ops"], None).await;
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--password-stdin"), "{}", r.stderr);
+    let r = exo(home.path(), &["sessions", "--json", "--offline"], None).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("ops@contoso.com"), "{}", r.stdout);
 }
