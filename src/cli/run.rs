@@ -392,10 +392,12 @@ pub fn to_table(rows: &[Map<String, Value>], width: usize) -> (String, usize) {
     (out, order.len() - shown.len())
 }
 
+/// The width the table must fit: `COLUMNS` when set, else the terminal's, else 120.
 fn terminal_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())
+        .or_else(|| terminal_size::terminal_size_of(std::io::stdout()).map(|(w, _)| w.0 as usize))
         .filter(|w| *w >= 20)
         .unwrap_or(120)
 }
