@@ -147,7 +147,7 @@ fn inspection_chain() -> (
     let ca = CertificateBuilder::new(
         CertProfile::Root,
         SerialNumber::from(1u32),
-        validity.clone(),
+        validity,
         ca_name.clone(),
         spki(&ca_key),
         &ca_signer,

@@ -385,7 +385,7 @@ async fn check_target(run: &mut Run<'_>, t: &Target, route: &Route) -> bool {
                         Some(ids::PROXY_REFUSED),
                     );
                 }
-                Ok(Ok((status, reason, auth))) if status == 407 => {
+                Ok(Ok((407, reason, auth))) => {
                     let scheme = auth
                         .map(|a| format!(" (it asks for: {a})"))
                         .unwrap_or_default();

@@ -140,20 +140,30 @@ impl DiagReport {
     pub fn count(&self, o: Outcome) -> usize {
         self.steps.iter().filter(|s| s.outcome == o).count()
     }
-    /// "All 9 checks passed" / "2 of 9 checks failed, 1 warning".
+    /// "All 8 checks passed (2 skipped)" / "2 of 8 checks failed, 1 warning".
     pub fn summary(&self) -> String {
-        let n = self.steps.len();
+        let skipped = self.count(Outcome::Skipped);
+        let n = self.steps.len() - skipped;
         let failed = self.count(Outcome::Failed);
         let warned = self.count(Outcome::Warning);
-        let w = match warned {
-            0 => String::new(),
-            1 => ", 1 warning".into(),
-            k => format!(", {k} warnings"),
+        let plural = |k: usize, one: &str, many: &str| {
+            if k == 1 {
+                format!("1 {one}")
+            } else {
+                format!("{k} {many}")
+            }
         };
+        let mut tail = String::new();
+        if warned > 0 {
+            tail.push_str(&format!(", {}", plural(warned, "warning", "warnings")));
+        }
+        if skipped > 0 {
+            tail.push_str(&format!(" ({skipped} skipped)"));
+        }
         if failed == 0 {
-            format!("All {n} checks passed{w}")
+            format!("All {} passed{tail}", plural(n, "check", "checks"))
         } else {
-            format!("{failed} of {n} checks failed{w}")
+            format!("{failed} of {} failed{tail}", plural(n, "check", "checks"))
         }
     }
 }
@@ -198,6 +208,6 @@ mod tests {
             steps: vec![ok],
         };
         assert!(r.passed());
-        assert_eq!(r.summary(), "All 1 checks passed");
+        assert_eq!(r.summary(), "All 1 check passed");
     }
 }

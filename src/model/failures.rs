@@ -407,7 +407,7 @@ pub static CATALOGUE: &[KnownFailure] = &[
         id: "connection-limit",
         meaning: "The service refused a new connection: this account has reached the maximum number of connections allowed.",
         why: "Exchange limits open connections per account and service (3 for Exchange Online, 5 for EOP and Security & Compliance); sessions left open elsewhere count until they expire.",
-        fix: "Disconnect sessions you no longer use (Sessions → Disconnect stale), close other PowerShell windows of this account, or wait about 15 minutes for old ones to expire.",
+        fix: "Disconnect sessions you no longer use (Sessions > Disconnect stale), close other PowerShell windows of this account, or wait about 15 minutes for old ones to expire.",
         matches: &[
             Match::Text("maximum number of connections allowed"),
             Match::Text("exceeded the maximum number of connections"),
@@ -454,7 +454,7 @@ pub static CATALOGUE: &[KnownFailure] = &[
         id: ids::TLS_UNKNOWN_ISSUER,
         meaning: "The service's certificate is not trusted: it was issued by a certificate authority this computer does not trust.",
         why: "Usually a corporate proxy or firewall inspects TLS and re-signs traffic with its own root certificate, which is not in the system's trust store (or someone is intercepting the connection).",
-        fix: "If the issuer shown is your organisation's inspection CA, install its root certificate in the system store: Windows — certlm.msc → Trusted Root Certification Authorities → Import (or Group Policy); macOS — Keychain Access → System → import and set to Always Trust (or `sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.crt`); Linux — copy it to /usr/local/share/ca-certificates/ and run `sudo update-ca-certificates` (Fedora: /etc/pki/ca-trust/source/anchors + `update-ca-trust`). Otherwise ask the network team to exempt Microsoft 365 from TLS inspection.",
+        fix: "If the issuer shown is your organisation's inspection CA, install its root certificate in the system store: Windows — certlm.msc > Trusted Root Certification Authorities > Import (or Group Policy); macOS — Keychain Access > System > import and set to Always Trust (or `sudo security add-trusted-cert -d -r trustRoot -k /Library/Keychains/System.keychain root.crt`); Linux — copy it to /usr/local/share/ca-certificates/ and run `sudo update-ca-certificates` (Fedora: /etc/pki/ca-trust/source/anchors + `update-ca-trust`). Otherwise ask the network team to exempt Microsoft 365 from TLS inspection.",
         matches: &[
             Match::Text("UnknownIssuer"),
             Match::Text("unknown issuer"),
@@ -478,7 +478,7 @@ pub static CATALOGUE: &[KnownFailure] = &[
         id: ids::CLOCK_SKEW,
         meaning: "This computer's clock is off from the service's by more than 5 minutes.",
         why: "Tokens and certificates are valid for a time window; with a wrong clock the service refuses new tokens (not yet valid / already expired) and sign-in or app-only assertions fail.",
-        fix: "Turn on automatic time synchronisation (Windows: Settings → Time & language → Set time automatically / `w32tm /resync`; macOS: Date & Time → Set automatically; Linux: `timedatectl set-ntp true`).",
+        fix: "Turn on automatic time synchronisation (Windows: Settings > Time & language > Set time automatically / `w32tm /resync`; macOS: Date & Time > Set automatically; Linux: `timedatectl set-ntp true`).",
         matches: &[
             Match::Aadsts(700024),
             Match::Text("clock skew"),

@@ -51,10 +51,12 @@ impl DoctorPane {
 
     fn mark(o: Outcome) -> (&'static str, egui::Color32) {
         match o {
-            Outcome::Passed => ("✔", theme::GREEN),
-            Outcome::Failed => ("✖", theme::RED),
-            Outcome::Warning => ("⚠", theme::AMBER),
-            Outcome::Skipped => ("–", theme::GREY),
+            // Words, not symbols: the bundled fonts have no check marks, and screen readers
+            // read words.
+            Outcome::Passed => ("OK", theme::GREEN),
+            Outcome::Failed => ("FAILED", theme::RED),
+            Outcome::Warning => ("WARNING", theme::AMBER),
+            Outcome::Skipped => ("skipped", theme::GREY),
         }
     }
 
@@ -76,22 +78,29 @@ impl DoctorPane {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new(mark).color(color).strong());
                 ui.label(RichText::new(format!("{} {}", s.kind.label(), s.target)).strong());
-                ui.add(egui::Label::new(format!("{}{time}", s.summary)).wrap());
+                ui.add(egui::Label::new(format!("{}{time}", plain_glyphs(&s.summary))).wrap());
             });
             if let Some(a) = &s.advice
                 && matches!(s.outcome, Outcome::Failed | Outcome::Warning)
             {
                 ui.indent(("doctor_advice", &s.target, s.kind.label()), |ui| {
                     ui.add(
-                        egui::Label::new(RichText::new(format!("What happened: {}", a.what)))
-                            .wrap(),
-                    );
-                    ui.add(
-                        egui::Label::new(RichText::new(format!("Why: {}", a.why)).weak()).wrap(),
+                        egui::Label::new(RichText::new(format!(
+                            "What happened: {}",
+                            plain_glyphs(&a.what)
+                        )))
+                        .wrap(),
                     );
                     ui.add(
                         egui::Label::new(
-                            RichText::new(format!("What to do: {}", a.fix)).color(color),
+                            RichText::new(format!("Why: {}", plain_glyphs(&a.why))).weak(),
+                        )
+                        .wrap(),
+                    );
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(format!("What to do: {}", plain_glyphs(&a.fix)))
+                                .color(color),
                         )
                         .wrap(),
                     );
@@ -99,16 +108,19 @@ impl DoctorPane {
             }
         }
         if self.running {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Testing the connection…");
-            });
+            // A static line, not a spinner: the driver wakes the window when a step arrives.
+            ui.label(RichText::new("Testing the connection…").weak());
         }
         if let Some((passed, summary)) = &self.result {
             let color = if *passed { theme::GREEN } else { theme::RED };
             ui.label(RichText::new(summary).color(color).strong());
         }
     }
+}
+
+/// The bundled fonts have no arrows: the engine's `→` is drawn as `->`.
+fn plain_glyphs(s: &str) -> String {
+    s.replace('→', "->")
 }
 
 /// Driver side: runs the check of `profile` on the current tokio runtime, sending each step as a
