@@ -183,25 +183,7 @@ fn inspection_chain() -> (
 
 #[tokio::test]
 async fn untrusted_certificate_shows_the_issuer_and_how_to_trust_it() {
-    let (chain, key) = inspection_chain();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = l.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((s, _)) = l.accept().await {
-            let a = acceptor.clone();
-            tokio::spawn(async move {
-                let _ = a.accept(s).await;
-            });
-        }
-    });
+    let port = start_inspecting_tls_server().await;
     let base = format!("https://127.0.0.1:{port}");
     let p = custom(&format!("{base}/organizations"), &base);
     let r = check(&p, &opts(), None).await.unwrap();
@@ -234,6 +216,122 @@ async fn untrusted_certificate_shows_the_issuer_and_how_to_trust_it() {
     // TCP worked; the OpenID fetch through the normal client is refused the same way.
     assert_eq!(steps(&r, StepKind::Tcp)[0].outcome, Outcome::Passed);
     assert_eq!(steps(&r, StepKind::OpenId)[0].outcome, Outcome::Skipped);
+}
+
+async fn start_inspecting_tls_server() -> u16 {
+    let (chain, key) = inspection_chain();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = l.accept().await {
+            let a = acceptor.clone();
+            tokio::spawn(async move {
+                let _ = a.accept(s).await;
+            });
+        }
+    });
+    port
+}
+
+/// Through a proxy that lets CONNECT through (a fake on loopback that tunnels every CONNECT to
+/// the TLS server): the proxy step passes and the TLS handshake runs inside the tunnel, where
+/// the inspection CA shows.
+#[tokio::test]
+async fn tls_is_checked_inside_the_proxy_tunnel() {
+    use exo_connect::engine::proxy::{Route, RouteKind};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let tls_port = start_inspecting_tls_server().await;
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_port = proxy.local_addr().unwrap().port();
+    let connects = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = connects.clone();
+    tokio::spawn(async move {
+        while let Ok((mut c, _)) = proxy.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if c.read(&mut b).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(b[0]);
+                }
+                let first = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or("")
+                    .to_string();
+                seen.lock().unwrap().push(first);
+                let mut up = tokio::net::TcpStream::connect(("127.0.0.1", tls_port))
+                    .await
+                    .unwrap();
+                c.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut c, &mut up).await;
+            });
+        }
+    });
+    let mut p = Profile::new(
+        "Behind a proxy",
+        "admin@contoso.com",
+        Service::ExchangeOnline,
+    );
+    p.cloud = Cloud::O365Default;
+    let o = DoctorOptions {
+        route: Some(Route {
+            kind: RouteKind::Proxy {
+                url: format!("http://127.0.0.1:{proxy_port}"),
+            },
+            source: "IEConfig (test)".into(),
+            notes: vec![],
+        }),
+        ..opts()
+    };
+    let r = check(&p, &o, None).await.unwrap();
+    let proxy_steps = steps(&r, StepKind::Proxy);
+    assert_eq!(proxy_steps.len(), 2, "{:#?}", r.steps);
+    assert_eq!(
+        proxy_steps[0].outcome,
+        Outcome::Passed,
+        "{:?}",
+        proxy_steps[0]
+    );
+    assert!(
+        proxy_steps[0]
+            .summary
+            .contains("CONNECT login.microsoftonline.com:443 → 200"),
+        "{}",
+        proxy_steps[0].summary
+    );
+    let tls = steps(&r, StepKind::Tls);
+    assert_eq!(tls.len(), 2);
+    for t in &tls {
+        assert_eq!(t.outcome, Outcome::Failed);
+        assert!(t.summary.contains("Contoso Inspection CA"), "{}", t.summary);
+        assert_eq!(t.advice.as_ref().unwrap().id, ids::TLS_UNKNOWN_ISSUER);
+    }
+    assert_eq!(
+        connects.lock().unwrap().clone(),
+        vec![
+            "CONNECT login.microsoftonline.com:443 HTTP/1.1".to_string(),
+            "CONNECT outlook.office365.com:443 HTTP/1.1".to_string()
+        ]
+    );
+    assert!(
+        steps(&r, StepKind::Route)[0]
+            .summary
+            .contains(&format!("via 127.0.0.1:{proxy_port}"))
+    );
 }
 
 #[tokio::test]
