@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 a sign-in, cmdlet or service failure, 2 a usage or validation error.
 //! Each subcommand lives in its own file and owns its argument struct.
 
+pub mod doctor;
 pub mod login;
 pub mod profile;
 pub mod run;
@@ -42,6 +43,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// List cached sign-ins with their expiry.
     Sessions(sessions::SessionsArgs),
+    /// Check a profile's connectivity: DNS, TCP, proxy, TLS, OpenID metadata, clock skew.
+    Doctor(doctor::DoctorArgs),
 }
 
 /// A failed command: what to print on stderr and which exit code it maps to.
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
         Some(Command::Logout(args)) => login::run_logout(args),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Sessions(args)) => sessions::run(args),
+        Some(Command::Doctor(args)) => doctor::run(args),
         None => crate::ui::run(crate::ui::AppOptions { demo: cli.demo }).map_err(CliError::Failed),
     };
     match result {

@@ -252,6 +252,9 @@ fn rest_message(e: &crate::engine::rest::RestError) -> String {
         }
         m.push(')');
     }
+    if let Some(x) = e.explanation() {
+        m.push_str(&format!("\n{x}"));
+    }
     m
 }
 

@@ -225,6 +225,26 @@ impl RestError {
             request_id: None,
         }
     }
+
+    /// The known-failure catalogue's entry for this error (by status, message, exception type).
+    pub fn known(
+        &self,
+        service: Option<crate::model::Service>,
+    ) -> Option<&'static crate::model::failures::KnownFailure> {
+        crate::model::failures::find(&crate::model::failures::Symptom {
+            status: self.status,
+            text: &self.message,
+            exception_type: self.exception_type.as_deref(),
+            service,
+            ..Default::default()
+        })
+    }
+
+    /// The plain explanation for the user: what happened, why, what to do (from the catalogue),
+    /// or None when the error is not catalogued.
+    pub fn explanation(&self) -> Option<String> {
+        self.known(None).map(|k| k.plain())
+    }
 }
 
 /// What an OData error body says (see [`parse_error_body`]).

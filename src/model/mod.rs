@@ -3,6 +3,8 @@
 
 pub mod cloud;
 pub mod cmdline;
+pub mod diagnosis;
+pub mod failures;
 pub mod parse;
 pub mod powershell;
 pub mod profile;

@@ -283,6 +283,12 @@ impl App {
             } => self.output_mut(conn).done(rows, pages, elapsed),
             UiEvent::RunFailed { conn, explanation } => self.output_mut(conn).failed(explanation),
             UiEvent::Notice { level, text } => self.notice(level, text),
+            UiEvent::DoctorStep { profile_id, step } => self.editor.doctor.step(profile_id, step),
+            UiEvent::DoctorDone {
+                profile_id,
+                passed,
+                summary,
+            } => self.editor.doctor.done(profile_id, passed, summary),
         }
     }
 

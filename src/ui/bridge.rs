@@ -105,6 +105,11 @@ pub enum UiCommand {
     CancelRun {
         conn: ConnId,
     },
+    /// Run the connectivity check on this profile (the editor's draft, saved or not); answered
+    /// by [`UiEvent::DoctorStep`]s as the steps complete, then [`UiEvent::DoctorDone`].
+    TestConnection {
+        profile: Box<Profile>,
+    },
 }
 
 /// What the window is told.
@@ -158,6 +163,18 @@ pub enum UiEvent {
     Notice {
         level: NoticeLevel,
         text: String,
+    },
+    /// One completed step of the connectivity check of a profile.
+    DoctorStep {
+        profile_id: Uuid,
+        step: crate::model::diagnosis::DiagStep,
+    },
+    /// The connectivity check ended: `passed` = no step failed; `summary` in plain words (or why
+    /// the check could not run).
+    DoctorDone {
+        profile_id: Uuid,
+        passed: bool,
+        summary: String,
     },
 }
 

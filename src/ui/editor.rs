@@ -25,6 +25,8 @@ pub struct EditorState {
     pub(crate) tags_text: String,
     pub(crate) proxy_password: String,
     pub(crate) confirm_delete: bool,
+    /// The connectivity check ("Test connection") of this profile.
+    pub doctor: super::doctor::DoctorPane,
 }
 
 impl EditorState {
@@ -234,6 +236,7 @@ impl App {
         let mut revert = false;
         let mut duplicate = false;
         let mut connect = false;
+        let mut test = false;
         ui.horizontal(|ui| {
             let title = self
                 .editor
@@ -275,6 +278,20 @@ impl App {
                     .add_enabled(!is_new && !dirty, egui::Button::new("Connect"))
                     .on_disabled_hover_text("Save the profile first")
                     .clicked();
+                test = ui
+                    .add_enabled(
+                        valid && !self.editor.doctor.running,
+                        egui::Button::new("Test connection"),
+                    )
+                    .on_hover_text(
+                        "DNS, TCP, proxy, TLS, sign-in metadata and clock of this profile's hosts",
+                    )
+                    .on_disabled_hover_text(if valid {
+                        "A test is running"
+                    } else {
+                        "Fix the fields marked in red first"
+                    })
+                    .clicked();
             });
         });
         ui.separator();
@@ -283,7 +300,14 @@ impl App {
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 self.editor_fields(ui, &errors);
+                self.editor.doctor.ui(ui);
             });
+        if test && let Some(d) = self.editor.draft.clone() {
+            self.editor.doctor.start(d.id);
+            self.send(UiCommand::TestConnection {
+                profile: Box::new(d),
+            });
+        }
 
         if save {
             self.save_profile();

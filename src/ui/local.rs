@@ -143,6 +143,9 @@ fn run(root: PathBuf, driver: DriverEnd) {
                 };
             }
             UiCommand::CancelSignIn => {}
+            UiCommand::TestConnection { profile } => {
+                super::doctor::spawn_test_connection(*profile, ev.clone());
+            }
             other => {
                 let what = match other {
                     UiCommand::SaveProxyPassword { .. } => "Saving the proxy password",

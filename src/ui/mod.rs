@@ -8,6 +8,7 @@ pub mod app;
 pub mod bridge;
 pub mod checks;
 pub mod dialogs;
+pub mod doctor;
 pub mod editor;
 pub mod local;
 pub mod output;

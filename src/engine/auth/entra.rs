@@ -1,7 +1,7 @@
 //! Entra (Azure AD) error bodies and the catalogue of common AADSTS codes in plain words.
 //!
-//! The catalogue is a data table ([`KNOWN_FAILURES`]): other parts (e.g. proxy diagnostics) add
-//! rows, not code.
+//! The catalogue is one data table, [`crate::model::failures::CATALOGUE`] (re-exported here as
+//! [`KNOWN_FAILURES`]): other parts add rows, not code.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,20 +40,7 @@ impl EntraError {
         if !self.error_codes.is_empty() {
             return self.error_codes.clone();
         }
-        let d = self.error_description.as_deref().unwrap_or("");
-        let mut out = Vec::new();
-        let mut rest = d;
-        while let Some(i) = rest.find("AADSTS") {
-            let digits: String = rest[i + 6..]
-                .chars()
-                .take_while(|c| c.is_ascii_digit())
-                .collect();
-            if let Ok(n) = digits.parse() {
-                out.push(n);
-            }
-            rest = &rest[i + 6..];
-        }
-        out
+        crate::model::failures::aadsts_codes_in(self.error_description.as_deref().unwrap_or(""))
     }
 
     /// The first catalogued failure among the codes.
@@ -102,151 +89,16 @@ impl EntraError {
     }
 }
 
-/// One catalogued AADSTS failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KnownFailure {
-    pub code: u64,
-    /// What happened, in plain words.
-    pub meaning: &'static str,
-    /// What to do about it.
-    pub fix: &'static str,
-}
+/// The catalogue lives in [`crate::model::failures`] (one table for engine, window and command
+/// line); these names keep the sign-in code's callers working.
+pub use crate::model::failures::{CATALOGUE as KNOWN_FAILURES, CHINA_MFA, KnownFailure, MFA_CODES};
 
-/// Codes that mean "MFA or Conditional Access needs an interactive sign-in".
-pub const MFA_CODES: &[u64] = &[50072, 50074, 50076, 50079, 50158, 53003, 50155];
 /// Codes that mean the refresh token cannot be used any more.
 pub const DEAD_REFRESH_CODES: &[u64] = &[70008, 700082, 50173, 50133, 700084, 54005];
 
-/// The catalogue. Keep it a table.
-pub const KNOWN_FAILURES: &[KnownFailure] = &[
-    KnownFailure {
-        code: 50076,
-        meaning: "This account must use multi-factor authentication (MFA), which a password sign-in cannot do.",
-        fix: "Sign in with the device code or the browser method.",
-    },
-    KnownFailure {
-        code: 50079,
-        meaning: "This account must register for and use multi-factor authentication (MFA).",
-        fix: "Sign in with the device code or the browser method and complete the MFA registration.",
-    },
-    KnownFailure {
-        code: 50074,
-        meaning: "Strong authentication (MFA) is required for this account.",
-        fix: "Sign in with the device code or the browser method.",
-    },
-    KnownFailure {
-        code: 50072,
-        meaning: "The account must enrol in multi-factor authentication (MFA) first.",
-        fix: "Sign in with the device code or the browser method and complete the MFA enrolment.",
-    },
-    KnownFailure {
-        code: 50158,
-        meaning: "An external security challenge (MFA or a Conditional Access control) must be completed.",
-        fix: "Sign in with the device code or the browser method.",
-    },
-    KnownFailure {
-        code: 53003,
-        meaning: "Access was blocked by a Conditional Access policy of the tenant.",
-        fix: "Sign in interactively (device code or browser) from a compliant device or location, or ask the tenant's admins which policy applies (the trace id identifies the sign-in).",
-    },
-    KnownFailure {
-        code: 50126,
-        meaning: "The user name or password is wrong.",
-        fix: "Check the password (and the profile's UPN) and try again.",
-    },
-    KnownFailure {
-        code: 50034,
-        meaning: "The user account does not exist in this tenant.",
-        fix: "Check the profile's UPN for typos, and that the tenant (or DelegatedOrganization) is the right one.",
-    },
-    KnownFailure {
-        code: 700016,
-        meaning: "The application is not found in this tenant (wrong app id, or it was never consented here).",
-        fix: "Check the app id and the Organization of the profile; an admin of the tenant must consent to the app.",
-    },
-    KnownFailure {
-        code: 65001,
-        meaning: "Nobody has consented to this application for the requested permissions.",
-        fix: "Ask a tenant administrator to grant admin consent to the application, then sign in again.",
-    },
-    KnownFailure {
-        code: 70008,
-        meaning: "The cached sign-in has expired (the refresh token is too old or was not used for too long).",
-        fix: "Sign in again.",
-    },
-    KnownFailure {
-        code: 700082,
-        meaning: "The cached sign-in has expired because it was not used for too long.",
-        fix: "Sign in again.",
-    },
-    KnownFailure {
-        code: 50173,
-        meaning: "The cached sign-in was revoked (for example the password changed or an admin revoked sessions).",
-        fix: "Sign in again.",
-    },
-    KnownFailure {
-        code: 50133,
-        meaning: "The cached sign-in is no longer valid because the password changed.",
-        fix: "Sign in again with the new password.",
-    },
-    KnownFailure {
-        code: 90002,
-        meaning: "The tenant was not found (no such tenant domain or id, or it has no active subscription).",
-        fix: "Check the profile's tenant / DelegatedOrganization / Organization spelling, and the cloud: a tenant of another cloud is not found here.",
-    },
-    KnownFailure {
-        code: 50011,
-        meaning: "The redirect URI sent does not match any the application allows.",
-        fix: "This is a client configuration problem: use the browser method's default loopback redirect, or report it.",
-    },
-    KnownFailure {
-        code: 50020,
-        meaning: "The account is not a member of this tenant (nor a guest in it).",
-        fix: "Sign in with an account of this tenant, or set the right tenant / DelegatedOrganization in the profile.",
-    },
-    KnownFailure {
-        code: 500011,
-        meaning: "The resource (service) was not found in this tenant.",
-        fix: "Check the profile's cloud and ConnectionUri; the service may not be licensed in this tenant.",
-    },
-    KnownFailure {
-        code: 50057,
-        meaning: "The user account is disabled.",
-        fix: "Ask an administrator to enable the account.",
-    },
-    KnownFailure {
-        code: 50053,
-        meaning: "The account is locked after too many failed sign-ins.",
-        fix: "Wait a few minutes or ask an administrator to unlock it.",
-    },
-    KnownFailure {
-        code: 7000215,
-        meaning: "The application's client secret is invalid.",
-        fix: "Check or renew the secret of the app registration.",
-    },
-    KnownFailure {
-        code: 700027,
-        meaning: "The client assertion (certificate) was not accepted: the certificate is not registered on the application, or its signature or dates are invalid.",
-        fix: "Upload this certificate to the app registration, or pick the certificate that is registered there.",
-    },
-    KnownFailure {
-        code: 70011,
-        meaning: "The requested scope is invalid.",
-        fix: "Check the profile's cloud and ConnectionUri (the scope is derived from them).",
-    },
-];
-
-/// Pseudo-code for "MFA required but the cloud is 21Vianet (O365China), where MFA sign-in is not
-/// available to this client".
-pub const CHINA_MFA: KnownFailure = KnownFailure {
-    code: 0,
-    meaning: "This account requires multi-factor authentication, which is not available for Microsoft 365 operated by 21Vianet (O365China).",
-    fix: "Use an account without MFA for this cloud, or an app-only (certificate) profile.",
-};
-
 /// The catalogue entry of an AADSTS code.
 pub fn explain(code: u64) -> Option<&'static KnownFailure> {
-    KNOWN_FAILURES.iter().find(|k| k.code == code)
+    crate::model::failures::by_aadsts(code)
 }
 
 #[cfg(test)]

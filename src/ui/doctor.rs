@@ -1,0 +1,216 @@
+//! The editor's "Test connection" section: the connectivity check's steps as they arrive, with
+//! what happened, why and what to do under a failed step.
+//!
+//! Two halves: [`DoctorPane`] (view state + drawing; no network, never blocks) and the driver-side
+//! handler of [`UiCommand::TestConnection`](super::bridge::UiCommand::TestConnection)
+//! ([`test_connection`] for an async driver, [`spawn_test_connection`] for a thread driver such
+//! as `local`), which runs `engine::doctor` and sends [`UiEvent::DoctorStep`]s and
+//! [`UiEvent::DoctorDone`]. Drivers call it; a frame never does.
+
+use egui::{RichText, Ui};
+use uuid::Uuid;
+
+use super::bridge::{EventSender, UiEvent};
+use super::theme;
+use crate::model::Profile;
+use crate::model::diagnosis::{DiagStep, Outcome};
+
+/// What the section shows for the profile in the editor.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DoctorPane {
+    /// The profile the shown test belongs to (events of other profiles are ignored).
+    pub profile_id: Option<Uuid>,
+    pub running: bool,
+    pub steps: Vec<DiagStep>,
+    /// (passed, summary) once the test ended.
+    pub result: Option<(bool, String)>,
+}
+
+impl DoctorPane {
+    /// A test of `profile_id` starts: forget the previous one.
+    pub fn start(&mut self, profile_id: Uuid) {
+        *self = DoctorPane {
+            profile_id: Some(profile_id),
+            running: true,
+            ..Default::default()
+        };
+    }
+
+    pub fn step(&mut self, profile_id: Uuid, step: DiagStep) {
+        if self.profile_id == Some(profile_id) {
+            self.steps.push(step);
+        }
+    }
+
+    pub fn done(&mut self, profile_id: Uuid, passed: bool, summary: String) {
+        if self.profile_id == Some(profile_id) {
+            self.running = false;
+            self.result = Some((passed, summary));
+        }
+    }
+
+    fn mark(o: Outcome) -> (&'static str, egui::Color32) {
+        match o {
+            // Words, not symbols: the bundled fonts have no check marks, and screen readers
+            // read words.
+            Outcome::Passed => ("OK", theme::GREEN),
+            Outcome::Failed => ("FAILED", theme::RED),
+            Outcome::Warning => ("WARNING", theme::AMBER),
+            Outcome::Skipped => ("skipped", theme::GREY),
+        }
+    }
+
+    /// Draws the section (nothing before the first test).
+    pub fn ui(&mut self, ui: &mut Ui) {
+        if self.profile_id.is_none() {
+            return;
+        }
+        ui.add_space(8.0);
+        ui.separator();
+        ui.strong("Connection test");
+        for s in &self.steps {
+            let (mark, color) = Self::mark(s.outcome);
+            let time = if s.outcome == Outcome::Skipped {
+                String::new()
+            } else {
+                format!(" ({} ms)", s.elapsed_ms)
+            };
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(mark).color(color).strong());
+                ui.label(RichText::new(format!("{} {}", s.kind.label(), s.target)).strong());
+                ui.add(egui::Label::new(format!("{}{time}", plain_glyphs(&s.summary))).wrap());
+            });
+            if let Some(a) = &s.advice
+                && matches!(s.outcome, Outcome::Failed | Outcome::Warning)
+            {
+                ui.indent(("doctor_advice", &s.target, s.kind.label()), |ui| {
+                    ui.add(
+                        egui::Label::new(RichText::new(format!(
+                            "What happened: {}",
+                            plain_glyphs(&a.what)
+                        )))
+                        .wrap(),
+                    );
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(format!("Why: {}", plain_glyphs(&a.why))).weak(),
+                        )
+                        .wrap(),
+                    );
+                    ui.add(
+                        egui::Label::new(
+                            RichText::new(format!("What to do: {}", plain_glyphs(&a.fix)))
+                                .color(color),
+                        )
+                        .wrap(),
+                    );
+                });
+            }
+        }
+        if self.running {
+            // A static line, not a spinner: the driver wakes the window when a step arrives.
+            ui.label(RichText::new("Testing the connection…").weak());
+        }
+        if let Some((passed, summary)) = &self.result {
+            let color = if *passed { theme::GREEN } else { theme::RED };
+            ui.label(RichText::new(summary).color(color).strong());
+        }
+    }
+}
+
+/// The bundled fonts have no arrows: the engine's `→` is drawn as `->`.
+fn plain_glyphs(s: &str) -> String {
+    s.replace('→', "->")
+}
+
+/// Driver side: runs the check of `profile` on the current tokio runtime, sending each step as a
+/// [`UiEvent::DoctorStep`] and the end as [`UiEvent::DoctorDone`].
+pub async fn test_connection(profile: Profile, events: EventSender) {
+    let id = profile.id;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DiagStep>();
+    let fwd_events = events.clone();
+    let fwd = tokio::spawn(async move {
+        while let Some(step) = rx.recv().await {
+            fwd_events.send(UiEvent::DoctorStep {
+                profile_id: id,
+                step,
+            });
+        }
+    });
+    let opts = crate::engine::doctor::DoctorOptions::default();
+    let res = crate::engine::doctor::check(&profile, &opts, Some(tx)).await;
+    let _ = fwd.await;
+    events.send(match res {
+        Ok(r) => UiEvent::DoctorDone {
+            profile_id: id,
+            passed: r.passed(),
+            summary: r.summary(),
+        },
+        Err(e) => UiEvent::DoctorDone {
+            profile_id: id,
+            passed: false,
+            summary: format!("The test could not run: {e}"),
+        },
+    });
+}
+
+/// Driver side, for a driver without a runtime (the local profile thread): runs
+/// [`test_connection`] on its own thread and runtime.
+pub fn spawn_test_connection(profile: Profile, events: EventSender) {
+    let id = profile.id;
+    let fail = events.clone();
+    let spawned = std::thread::Builder::new()
+        .name("exo-connect-doctor".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt.block_on(test_connection(profile, events)),
+                Err(e) => {
+                    events.send(UiEvent::DoctorDone {
+                        profile_id: id,
+                        passed: false,
+                        summary: format!("The test could not start: {e}"),
+                    });
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        fail.send(UiEvent::DoctorDone {
+            profile_id: id,
+            passed: false,
+            summary: format!("The test could not start: {e}"),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::diagnosis::StepKind;
+
+    #[test]
+    fn pane_ignores_other_profiles_and_finishes() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let mut p = DoctorPane::default();
+        p.start(a);
+        let step = DiagStep {
+            kind: StepKind::Tcp,
+            target: "127.0.0.1:1".into(),
+            outcome: Outcome::Failed,
+            summary: "refused".into(),
+            elapsed_ms: 1,
+            advice: None,
+        };
+        p.step(b, step.clone());
+        assert!(p.steps.is_empty());
+        p.step(a, step.clone());
+        p.done(b, true, "other".into());
+        assert!(p.running);
+        p.done(a, false, "1 of 1 checks failed".into());
+        assert!(!p.running);
+        assert_eq!(p.steps, vec![step]);
+        assert_eq!(p.result, Some((false, "1 of 1 checks failed".into())));
+    }
+}
