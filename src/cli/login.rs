@@ -191,7 +191,12 @@ pub fn run_login(args: LoginArgs) -> CliResult {
         None
     };
     let proxy_password = if args.proxy_password_stdin {
-        if profile.proxy.user.as_deref().is_none_or(|u| u.trim().is_empty()) {
+        if profile
+            .proxy
+            .user
+            .as_deref()
+            .is_none_or(|u| u.trim().is_empty())
+        {
             return Err(CliError::Usage(format!(
                 "--proxy-password-stdin: profile '{}' has no proxy user; set it first with exo-connect profile edit {} --proxy-user USER --proxy-auth Basic",
                 profile.name, profile.name

@@ -781,8 +781,15 @@ impl RestClient {
             };
             let status = resp.status();
             let headers = resp.headers().clone();
-            if status == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
-                let p = crate::engine::proxy::ProxyAuthRequired::from_response(&url, &headers);
+            let proxy_401 = if status == reqwest::StatusCode::UNAUTHORIZED {
+                crate::engine::proxy::ProxyAuthRequired::from_proxy_401(&url, &headers)
+            } else {
+                None
+            };
+            if status == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED || proxy_401.is_some() {
+                let p = proxy_401.unwrap_or_else(|| {
+                    crate::engine::proxy::ProxyAuthRequired::from_response(&url, &headers)
+                });
                 return Err(RestError {
                     status: Some(407),
                     ..RestError::new(RestErrorKind::ProxyAuth, cmdlet, p.to_string())

@@ -283,6 +283,20 @@ impl App {
             } => self.output_mut(conn).done(rows, pages, elapsed),
             UiEvent::RunFailed { conn, explanation } => self.output_mut(conn).failed(explanation),
             UiEvent::Notice { level, text } => self.notice(level, text),
+            UiEvent::RouteResolved { profile_id, lines } => {
+                self.editor.route_resolved(profile_id, lines)
+            }
+            UiEvent::ProxyCredentialNeeded {
+                profile_id,
+                proxy,
+                explanation,
+            } => {
+                if self.profile(profile_id).is_some() && self.selected != Some(profile_id) {
+                    self.select_now(Some(profile_id));
+                }
+                self.editor.proxy_credential_needed(profile_id, &proxy);
+                self.notice(NoticeLevel::Warning, explanation);
+            }
         }
     }
 

@@ -191,7 +191,10 @@ impl TokenCache {
     /// default: reqwest's environment/system proxy), otherwise a client that routes every
     /// request by the profile's proxy choice ([`crate::engine::proxy::client_for`]), with the
     /// Basic proxy credential from the keychain. Use it for the profile's REST traffic too.
-    pub async fn client_for_profile(&self, profile: &Profile) -> Result<reqwest::Client, SignInError> {
+    pub async fn client_for_profile(
+        &self,
+        profile: &Profile,
+    ) -> Result<reqwest::Client, SignInError> {
         if profile.proxy.access_type == crate::model::ProxyAccessType::None {
             return Ok(self.http.client.clone());
         }

@@ -44,18 +44,27 @@ impl OAuthHttp {
         for (name, value) in parts.headers.iter() {
             rb = rb.header(name, value);
         }
-        let resp = rb.send().await.map_err(|e| {
-            match crate::engine::proxy::ProxyAuthRequired::from_error(&target, &e) {
-                Some(p) => SignInError::ProxyAuth(p),
-                None => SignInError::Network(format!("could not reach {}: {}", host_of(&url), e)),
-            }
-        })?;
+        let resp =
+            rb.send().await.map_err(
+                |e| match crate::engine::proxy::ProxyAuthRequired::from_error(&target, &e) {
+                    Some(p) => SignInError::ProxyAuth(p),
+                    None => {
+                        SignInError::Network(format!("could not reach {}: {}", host_of(&url), e))
+                    }
+                },
+            )?;
         let status = resp.status();
         let headers = resp.headers().clone();
         if status == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
             return Err(SignInError::ProxyAuth(
                 crate::engine::proxy::ProxyAuthRequired::from_response(&target, &headers),
             ));
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED
+            && let Some(p) =
+                crate::engine::proxy::ProxyAuthRequired::from_proxy_401(&target, &headers)
+        {
+            return Err(SignInError::ProxyAuth(p));
         }
         let bytes = resp.bytes().await.map_err(|e| {
             SignInError::Network(format!("reading the answer of {}: {}", host_of(&url), e))

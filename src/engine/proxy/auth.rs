@@ -58,6 +58,32 @@ impl ProxyAuthRequired {
         }
     }
 
+    /// Some proxies (tinyproxy 1.11) answer wrong proxy credentials with `401` and a
+    /// `WWW-Authenticate: Basic` challenge instead of 407. A 401 whose challenge is not `Bearer`
+    /// (Entra and the admin API only ever challenge Bearer), on a request that went through a
+    /// proxy with credentials, is read as the proxy refusing them.
+    pub fn from_proxy_401(target: &url::Url, headers: &reqwest::header::HeaderMap) -> Option<Self> {
+        let (proxy, sent) = route_of(target)?;
+        let challenges: Vec<String> = headers
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split_whitespace().next())
+            .map(|s| s.trim_end_matches(',').to_string())
+            .collect();
+        if !sent
+            || challenges.is_empty()
+            || challenges.iter().any(|c| c.eq_ignore_ascii_case("bearer"))
+        {
+            return None;
+        }
+        Some(ProxyAuthRequired {
+            proxy: host_port(&proxy),
+            offered: challenges,
+            sent_credential: true,
+        })
+    }
+
     /// From a connection error when the proxy refused a CONNECT tunnel with 407.
     pub fn from_error(target: &url::Url, e: &(dyn std::error::Error + 'static)) -> Option<Self> {
         let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -169,5 +195,27 @@ mod tests {
             &reqwest::header::HeaderMap::new(),
         );
         assert_eq!(unknown.proxy, "the proxy");
+        // tinyproxy's 401 for wrong proxy credentials, only when credentials went to a proxy.
+        let t2 = url::Url::parse("http://127.0.0.1:7/401").unwrap();
+        let mut basic = reqwest::header::HeaderMap::new();
+        basic.append(
+            "www-authenticate",
+            "Basic realm=\"Tinyproxy\"".parse().unwrap(),
+        );
+        assert_eq!(ProxyAuthRequired::from_proxy_401(&t2, &basic), None);
+        remember_route(
+            &t2.origin().ascii_serialization(),
+            "http://127.0.0.1:3128",
+            true,
+        );
+        let e = ProxyAuthRequired::from_proxy_401(&t2, &basic).unwrap();
+        assert_eq!(e.proxy, "127.0.0.1:3128");
+        assert!(e.to_string().contains("refused"));
+        let mut bearer = reqwest::header::HeaderMap::new();
+        bearer.append(
+            "www-authenticate",
+            "Bearer error=\"invalid_token\"".parse().unwrap(),
+        );
+        assert_eq!(ProxyAuthRequired::from_proxy_401(&t2, &bearer), None);
     }
 }

@@ -420,14 +420,19 @@ fn env_config(label: &str, sys: &dyn SystemSource, notes: Vec<String>) -> ProxyC
             ProxyConfig::direct(format!("{label} (no proxy in the environment)"), notes)
         }
         _ => {
-            let var = https.as_ref().or(http.as_ref()).map(|p| p.var.clone());
+            let mut vars: Vec<String> = Vec::new();
+            for p in [&https, &http].into_iter().flatten() {
+                if !vars.contains(&p.var) {
+                    vars.push(p.var.clone());
+                }
+            }
             ProxyConfig {
                 rule: Rule::Fixed {
                     https: https.map(|p| p.url),
                     http: http.map(|p| p.url),
                     bypass,
                 },
-                source: format!("{label} (environment {})", var.unwrap_or_default()),
+                source: format!("{label} (environment {})", vars.join(", ")),
                 notes,
             }
         }
