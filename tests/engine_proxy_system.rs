@@ -149,17 +149,18 @@ async fn autodetect_profile_finds_the_pac_by_wpad_and_uses_the_proxy() {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let pac_port = l.local_addr().unwrap().port();
     tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    let mut f = Fixture::default();
-    f.resolver = Arc::new(FixedResolver {
-        hosts: HashMap::from([(
-            "wpad.proxylab.test".to_string(),
-            "127.0.0.1".parse().unwrap(),
-        )]),
-        my_ip: "10.20.30.40".parse().unwrap(),
-        domain: Some("eu.proxylab.test".into()),
+    let sys = Arc::new(Fixture {
+        resolver: Arc::new(FixedResolver {
+            hosts: HashMap::from([(
+                "wpad.proxylab.test".to_string(),
+                "127.0.0.1".parse().unwrap(),
+            )]),
+            my_ip: "10.20.30.40".parse().unwrap(),
+            domain: Some("eu.proxylab.test".into()),
+        }),
+        wpad_port: pac_port,
+        ..Default::default()
     });
-    f.wpad_port = pac_port;
-    let sys = Arc::new(f);
     let mut p = profile(&h, "ops@contoso.com");
     p.auth = AuthMethod::Password;
     p.proxy.access_type = ProxyAccessType::AutoDetect;

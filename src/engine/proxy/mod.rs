@@ -653,7 +653,9 @@ pub fn pac_url_allowed(url: &str, addr: Option<IpAddr>) -> Result<url::Url, Stri
     }
 }
 
-static PAC_CACHE: Mutex<Option<HashMap<String, (Instant, Arc<String>)>>> = Mutex::new(None);
+/// Fetched PAC scripts per (URL, network), with when they were fetched.
+type PacCache = HashMap<String, (Instant, Arc<String>)>;
+static PAC_CACHE: Mutex<Option<PacCache>> = Mutex::new(None);
 const PAC_CACHE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// The network a PAC result is cached for: our address and DNS domain.

@@ -49,7 +49,7 @@ pub fn parse_reg_query(text: &str) -> HashMap<String, RegValue> {
             "REG_SZ" | "REG_EXPAND_SZ" => RegValue::Sz(data.to_string()),
             "REG_BINARY" => {
                 let hex = data.trim();
-                if hex.len() % 2 != 0 {
+                if !hex.len().is_multiple_of(2) {
                     continue;
                 }
                 let bytes: Option<Vec<u8>> = (0..hex.len())
