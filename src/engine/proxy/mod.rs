@@ -1303,4 +1303,39 @@ mod tests {
         assert_eq!(e.proxy, format!("127.0.0.1:{port}"));
         assert!(!e.sent_credential);
     }
+
+    #[tokio::test]
+    async fn a_407_to_connect_is_recognised_for_https_targets() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 2048];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                assert!(String::from_utf8_lossy(&buf[..n]).starts_with("CONNECT "));
+                let _ = s
+                    .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let sys = fx(|x| {
+            x.env
+                .insert("HTTPS_PROXY".into(), format!("http://127.0.0.1:{port}"));
+        });
+        let p = profile(ProxyAccessType::IEConfig);
+        let c = client_for_with(&p, &SecretStore::memory(), sys, &HttpOptions::default())
+            .await
+            .unwrap();
+        let t = url::Url::parse("https://connect-407.example.test/x").unwrap();
+        let e = c.get(t.clone()).send().await.unwrap_err();
+        let a = ProxyAuthRequired::from_error(&t, &e).expect("a 407 to CONNECT is recognised");
+        assert_eq!(a.proxy, format!("127.0.0.1:{port}"));
+        let other = reqwest::Client::new()
+            .get("http://127.0.0.1:9/")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(ProxyAuthRequired::from_error(&t, &other).is_none());
+    }
 }
