@@ -60,6 +60,7 @@ fn request(
         page_size: 100,
         tokens,
         sign_out,
+        http: None,
     }
 }
 

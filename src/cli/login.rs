@@ -40,6 +40,10 @@ pub struct LoginArgs {
     /// Give up after this many seconds of waiting for the user (default 900).
     #[arg(long, default_value_t = 900)]
     pub timeout: u64,
+    /// Read the proxy password (for the profile's proxy user, Basic) from stdin and keep it in
+    /// the keychain; with --password-stdin it is the second line.
+    #[arg(long)]
+    pub proxy_password_stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -186,8 +190,44 @@ pub fn run_login(args: LoginArgs) -> CliResult {
     } else {
         None
     };
+    let proxy_password = if args.proxy_password_stdin {
+        if profile
+            .proxy
+            .user
+            .as_deref()
+            .is_none_or(|u| u.trim().is_empty())
+        {
+            return Err(CliError::Usage(format!(
+                "--proxy-password-stdin: profile '{}' has no proxy user; set it first with exo-connect profile edit {} --proxy-user USER --proxy-auth Basic",
+                profile.name, profile.name
+            )));
+        }
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
+            CliError::Usage(format!("--proxy-password-stdin: cannot read stdin: {e}"))
+        })?;
+        let pw = line.trim_end_matches(['\r', '\n']).to_string();
+        if pw.is_empty() {
+            return Err(CliError::Usage(
+                "--proxy-password-stdin: stdin gave an empty password".into(),
+            ));
+        }
+        Some(pw)
+    } else {
+        None
+    };
     runtime()?.block_on(async move {
         let cache = open_cache().await?;
+        if let Some(pw) = proxy_password {
+            cache
+                .secrets()
+                .set(
+                    &crate::engine::auth::cache::proxy_password_key(&profile.id),
+                    &pw,
+                )
+                .await;
+            eprintln!("Stored the proxy password in the keychain.");
+        }
         // A cached sign-in (keychain) is used unless --force or an explicit --method.
         if !args.force
             && method.is_none()

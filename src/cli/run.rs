@@ -215,8 +215,13 @@ pub fn run(args: RunArgs) -> CliResult {
         )
         .await?;
         let registry = SessionRegistry::start(RegistrySettings::default());
-        let connect =
-            ConnectRequest::for_profile(&profile, tokens, None).map_err(CliError::Usage)?;
+        let http = cache
+            .client_for_profile(&profile)
+            .await
+            .map_err(|e| CliError::Usage(e.explanation()))?;
+        let connect = ConnectRequest::for_profile(&profile, tokens, None)
+            .map_err(CliError::Usage)?
+            .with_http(http);
         let base = connect.target.rest_base.trim_end_matches('/').to_string();
         let session = registry.connect(connect).await.map_err(session_error)?;
         if session.endpoint != base {

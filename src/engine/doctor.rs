@@ -291,6 +291,7 @@ fn client_for(route: &Route, opts: &DoctorOptions) -> Option<reqwest::Client> {
         connect_timeout: opts.step_timeout,
         request_timeout: opts.step_timeout,
         proxy: Some(proxy),
+        client: None,
     })
     .ok()
 }

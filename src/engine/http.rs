@@ -54,6 +54,9 @@ pub struct HttpOptions {
     /// `reqwest::Proxy` choice: None = platform default (environment / system), Some(None) =
     /// direct, Some(Some(url)) = that proxy for every request.
     pub proxy: Option<Option<String>>,
+    /// A ready client to use as is (a profile's, from `engine::proxy::client_for`, which routes
+    /// per target URL by the profile's proxy access type). Takes precedence over `proxy`.
+    pub client: Option<reqwest::Client>,
 }
 
 impl Default for HttpOptions {
@@ -62,6 +65,7 @@ impl Default for HttpOptions {
             connect_timeout: Duration::from_secs(15),
             request_timeout: Duration::from_secs(120),
             proxy: None,
+            client: None,
         }
     }
 }
@@ -69,6 +73,9 @@ impl Default for HttpOptions {
 /// Builds a client: no automatic redirects, timeouts, our user agent.
 pub fn build_client(opts: &HttpOptions) -> reqwest::Result<reqwest::Client> {
     install_crypto_provider();
+    if let Some(c) = &opts.client {
+        return Ok(c.clone());
+    }
     let mut b = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(opts.connect_timeout)

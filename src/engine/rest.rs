@@ -193,6 +193,9 @@ pub enum RestErrorKind {
     Usage,
     /// The answer could not be understood (after the retries).
     Protocol,
+    /// The proxy answered 407 (see `engine::proxy::ProxyAuthRequired`): the window asks for the
+    /// proxy credential, the command line explains. Not retried.
+    ProxyAuth,
 }
 
 /// A failed cmdlet, with what a person needs to read and what support needs to trace.
@@ -769,6 +772,12 @@ impl RestClient {
             let resp = match rb.send().await {
                 Ok(r) => r,
                 Err(e) => {
+                    if let Some(p) = crate::engine::proxy::ProxyAuthRequired::from_error(&url, &e) {
+                        return Err(RestError {
+                            status: Some(407),
+                            ..RestError::new(RestErrorKind::ProxyAuth, cmdlet, p.to_string())
+                        });
+                    }
                     let timeout = e.is_timeout();
                     if attempt >= self.config.max_attempts {
                         return Err(RestError::new(
@@ -792,6 +801,20 @@ impl RestClient {
             };
             let status = resp.status();
             let headers = resp.headers().clone();
+            let proxy_401 = if status == reqwest::StatusCode::UNAUTHORIZED {
+                crate::engine::proxy::ProxyAuthRequired::from_proxy_401(&url, &headers)
+            } else {
+                None
+            };
+            if status == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED || proxy_401.is_some() {
+                let p = proxy_401.unwrap_or_else(|| {
+                    crate::engine::proxy::ProxyAuthRequired::from_response(&url, &headers)
+                });
+                return Err(RestError {
+                    status: Some(407),
+                    ..RestError::new(RestErrorKind::ProxyAuth, cmdlet, p.to_string())
+                });
+            }
             let header = |name: &str| {
                 headers
                     .get(name)

@@ -167,6 +167,9 @@ pub struct ConnectRequest {
     pub page_size: u32,
     pub tokens: Arc<dyn TokenProvider>,
     pub sign_out: Option<Arc<dyn SignOut>>,
+    /// The profile's HTTP client (its proxy route, from `TokenCache::client_for_profile` /
+    /// `engine::proxy::client_for`); None: the registry's shared settings.
+    pub http: Option<reqwest::Client>,
 }
 
 impl std::fmt::Debug for ConnectRequest {
@@ -211,7 +214,14 @@ impl ConnectRequest {
             page_size: profile.page_size,
             tokens,
             sign_out,
+            http: None,
         })
+    }
+
+    /// Routes this session's REST traffic through the profile's client.
+    pub fn with_http(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
     }
 }
 
@@ -818,6 +828,9 @@ impl Actor {
         }
         let Some(s) = self.find(id) else { return };
         rest_cfg.page_size = s.request.page_size;
+        if let Some(c) = &s.request.http {
+            rest_cfg.http.client = Some(c.clone());
+        }
         let rest = match RestClient::with_connection_id(
             s.request.target.clone(),
             s.request.tokens.clone(),

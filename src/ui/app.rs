@@ -289,6 +289,20 @@ impl App {
                 passed,
                 summary,
             } => self.editor.doctor.done(profile_id, passed, summary),
+            UiEvent::RouteResolved { profile_id, lines } => {
+                self.editor.route_resolved(profile_id, lines)
+            }
+            UiEvent::ProxyCredentialNeeded {
+                profile_id,
+                proxy,
+                explanation,
+            } => {
+                if self.profile(profile_id).is_some() && self.selected != Some(profile_id) {
+                    self.select_now(Some(profile_id));
+                }
+                self.editor.proxy_credential_needed(profile_id, &proxy);
+                self.notice(NoticeLevel::Warning, explanation);
+            }
         }
     }
 

@@ -110,6 +110,11 @@ pub enum UiCommand {
     TestConnection {
         profile: Box<Profile>,
     },
+    /// Resolve the effective proxy route of a (draft) profile's endpoints, off the UI thread
+    /// (`engine::proxy::route_report`); answered by [`UiEvent::RouteResolved`].
+    ResolveRoute {
+        profile: Box<Profile>,
+    },
 }
 
 /// What the window is told.
@@ -175,6 +180,19 @@ pub enum UiEvent {
         profile_id: Uuid,
         passed: bool,
         summary: String,
+    },
+    /// The effective route of a profile's endpoints, in plain lines (editor's "Route").
+    RouteResolved {
+        profile_id: Uuid,
+        lines: Vec<String>,
+    },
+    /// The proxy answered 407 for this profile: ask for the proxy credential (user in the
+    /// profile, password via [`UiCommand::SaveProxyPassword`]). `proxy` is `host:port`;
+    /// `explanation` the engine's plain words (`engine::proxy::ProxyAuthRequired`).
+    ProxyCredentialNeeded {
+        profile_id: Uuid,
+        proxy: String,
+        explanation: String,
     },
 }
 

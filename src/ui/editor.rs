@@ -27,6 +27,76 @@ pub struct EditorState {
     pub(crate) confirm_delete: bool,
     /// The connectivity check ("Test connection") of this profile.
     pub doctor: super::doctor::DoctorPane,
+    /// The live route display (see [`RouteView`]).
+    pub(crate) route: RouteView,
+}
+
+/// The editor's "Route" lines: requested off the UI thread ([`UiCommand::ResolveRoute`]) when
+/// the proxy or endpoint fields change, debounced.
+#[derive(Debug, Clone, Default)]
+pub struct RouteView {
+    /// What the route depends on, as last seen in the draft.
+    seen: String,
+    /// When `seen` last changed (egui time), until it is requested.
+    changed_at: Option<f64>,
+    /// What was last requested.
+    requested: String,
+    pub lines: Vec<String>,
+    pub pending: bool,
+    /// A 407 from this proxy (host:port) asked for the credential.
+    pub credential_needed: Option<String>,
+}
+
+/// Debounce of the route request after an edit.
+const ROUTE_DEBOUNCE_S: f64 = 0.4;
+
+fn route_key(p: &Profile) -> String {
+    let ep = p.effective_endpoints();
+    format!(
+        "{}|{:?}|{:?}|{:?}|{:?}",
+        p.proxy.access_type.as_str(),
+        p.proxy.authentication,
+        p.proxy.user,
+        ep.as_ref().map(|e| &e.authority),
+        ep.as_ref().map(|e| &e.rest_base),
+    )
+}
+
+impl EditorState {
+    /// The route lines arrived.
+    pub fn route_resolved(&mut self, profile_id: Uuid, lines: Vec<String>) {
+        if self.draft.as_ref().map(|d| d.id) == Some(profile_id) {
+            self.route.lines = lines;
+            self.route.pending = false;
+        }
+    }
+
+    /// The proxy answered 407 for this profile.
+    pub fn proxy_credential_needed(&mut self, profile_id: Uuid, proxy: &str) {
+        if self.draft.as_ref().map(|d| d.id) == Some(profile_id) {
+            self.route.credential_needed = Some(proxy.to_string());
+        }
+    }
+
+    /// Whether the route should be requested now (debounced); returns the draft to resolve.
+    pub(crate) fn route_due(&mut self, now: f64) -> Option<Profile> {
+        let d = self.draft.as_ref()?;
+        let key = route_key(d);
+        if key != self.route.seen {
+            self.route.seen = key.clone();
+            self.route.changed_at = Some(now);
+        }
+        let at = self.route.changed_at?;
+        if now - at >= ROUTE_DEBOUNCE_S || self.route.requested.is_empty() {
+            self.route.changed_at = None;
+            if key != self.route.requested {
+                self.route.requested = key;
+                self.route.pending = true;
+                return Some(d.clone());
+            }
+        }
+        None
+    }
 }
 
 impl EditorState {
@@ -626,16 +696,48 @@ impl App {
                 ui.end_row();
             });
 
+        if let Some(proxy) = &ed.route.credential_needed {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "The proxy {proxy} asked for credentials (407): set Proxy authentication to Basic, the proxy user, and save the proxy password above."
+                ),
+            );
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.label(RichText::new("Route").strong());
+            if ed.route.pending {
+                ui.spinner();
+                ui.label(RichText::new("resolving…").weak());
+            }
+        });
+        for line in &ed.route.lines {
+            ui.label(RichText::new(line).weak());
+        }
+
         // The preview and the messages above were drawn from the draft as it was at the start of
         // this frame: draw once more when an edit changed it.
         if *d != before {
             ui.ctx().request_repaint();
         }
         if let Some((profile_id, password)) = save_proxy_password {
+            if self.editor.draft.as_ref().map(|d| d.id) == Some(profile_id) {
+                self.editor.route.credential_needed = None;
+            }
             self.send(UiCommand::SaveProxyPassword {
                 profile_id,
                 password,
             });
+        }
+        let now = ui.input(|i| i.time);
+        if let Some(p) = self.editor.route_due(now) {
+            self.send(UiCommand::ResolveRoute {
+                profile: Box::new(p),
+            });
+        }
+        if self.editor.route.changed_at.is_some() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_secs_f64(ROUTE_DEBOUNCE_S));
         }
     }
 

@@ -56,8 +56,26 @@ fn run(root: PathBuf, driver: DriverEnd) {
             }
         }
     };
+    // Route resolution may block (gsettings, a PAC fetch): one worker thread, in order.
+    let routes = {
+        let (tx, rx) = std::sync::mpsc::channel::<crate::model::Profile>();
+        let ev = ev.clone();
+        std::thread::spawn(move || {
+            for p in rx.iter() {
+                let lines = crate::engine::proxy::route_report(&p);
+                ev.send(UiEvent::RouteResolved {
+                    profile_id: p.id,
+                    lines,
+                });
+            }
+        });
+        tx
+    };
     for cmd in driver.commands.iter() {
         match cmd {
+            UiCommand::ResolveRoute { profile } => {
+                let _ = routes.send(*profile);
+            }
             UiCommand::LoadProfiles => {
                 ev.send(UiEvent::ProfilesLoaded(store.profiles().to_vec()));
             }

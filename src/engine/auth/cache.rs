@@ -88,6 +88,10 @@ pub struct TokenCache {
     apps: Mutex<HashMap<String, Arc<AppCredential>>>,
     refresh_lock: tokio::sync::Mutex<()>,
     refresh_margin: chrono::Duration,
+    /// Per (authority, account): the HTTP path of the profile that signed in (its proxy).
+    routes: Mutex<HashMap<String, OAuthHttp>>,
+    /// Where proxy settings are read from (the real system; tests give a fixture).
+    proxy_source: Mutex<Arc<dyn crate::engine::proxy::SystemSource>>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -173,7 +177,60 @@ impl TokenCache {
             refresh_lock: tokio::sync::Mutex::new(()),
             refresh_margin: chrono::Duration::from_std(margin)
                 .unwrap_or(chrono::Duration::minutes(5)),
+            routes: Mutex::new(HashMap::new()),
+            proxy_source: Mutex::new(Arc::new(crate::engine::proxy::System)),
         })
+    }
+
+    /// Reads proxy settings from `source` instead of the real system (tests).
+    pub fn set_proxy_source(&self, source: Arc<dyn crate::engine::proxy::SystemSource>) {
+        *self.proxy_source.lock().unwrap() = source;
+    }
+
+    /// The HTTP client of a profile: the shared client for access type `None` (the platform
+    /// default: reqwest's environment/system proxy), otherwise a client that routes every
+    /// request by the profile's proxy choice ([`crate::engine::proxy::client_for`]), with the
+    /// Basic proxy credential from the keychain. Use it for the profile's REST traffic too.
+    pub async fn client_for_profile(
+        &self,
+        profile: &Profile,
+    ) -> Result<reqwest::Client, SignInError> {
+        if profile.proxy.access_type == crate::model::ProxyAccessType::None {
+            return Ok(self.http.client.clone());
+        }
+        let source = self.proxy_source.lock().unwrap().clone();
+        crate::engine::proxy::client_for_with(
+            profile,
+            &self.secrets,
+            source,
+            &crate::engine::http::HttpOptions::default(),
+        )
+        .await
+        .map_err(|e| SignInError::Config(e.0))
+    }
+
+    /// The profile's HTTP path, remembered for its (authority, account) so refreshes take the
+    /// same route.
+    async fn http_for(&self, profile: &Profile, authority: &str) -> Result<OAuthHttp, SignInError> {
+        let http = OAuthHttp::new(self.client_for_profile(profile).await?);
+        let account = match &profile.auth {
+            AuthMethod::Certificate { app_id, .. } => app_id.clone(),
+            _ => profile.upn.clone(),
+        };
+        self.routes
+            .lock()
+            .unwrap()
+            .insert(app_key(authority, &account), http.clone());
+        Ok(http)
+    }
+
+    fn route_http(&self, authority: &str, account: &str) -> OAuthHttp {
+        self.routes
+            .lock()
+            .unwrap()
+            .get(&app_key(authority, account))
+            .cloned()
+            .unwrap_or_else(|| self.http.clone())
     }
 
     pub fn secrets(&self) -> &SecretStore {
@@ -205,6 +262,19 @@ impl TokenCache {
             _ = opts.cancel.cancelled() => Err(SignInError::Cancelled),
             r = self.sign_in_inner(profile, &opts, &events) => r,
         };
+        if let Ok(s) = &r {
+            let key_from = app_key(
+                &s.authority,
+                &match &profile.auth {
+                    AuthMethod::Certificate { app_id, .. } => app_id.clone(),
+                    _ => profile.upn.clone(),
+                },
+            );
+            let mut routes = self.routes.lock().unwrap();
+            if let Some(h) = routes.get(&key_from).cloned() {
+                routes.insert(app_key(&s.authority, &s.account), h);
+            }
+        }
         match &r {
             Ok(s) => events.emit(SignInEvent::Succeeded {
                 account: s.account.clone(),
@@ -227,8 +297,9 @@ impl TokenCache {
         let authority = authority_for(profile)?;
         let resource = resource_for(profile)?;
         let method = opts.method.unwrap_or_else(|| Method::of(profile));
+        let http = self.http_for(profile, &authority).await?;
         let ctx = FlowCtx {
-            http: self.http.clone(),
+            http: http.clone(),
             events: events.clone(),
             cancel: opts.cancel.clone(),
             timeout: opts.timeout,
@@ -352,7 +423,7 @@ impl TokenCache {
             .unwrap()
             .insert(app_key(authority, app_id), cred.clone());
         let grant = flows::client_credentials(
-            &self.http,
+            &self.route_http(authority, app_id),
             authority,
             &app_scope(resource),
             &cred.app_id,
@@ -380,6 +451,7 @@ impl TokenCache {
             AuthMethod::Certificate { app_id, .. } => app_id.clone(),
             _ => profile.upn.clone(),
         };
+        self.http_for(profile, &authority).await?;
         let t = self
             .token_for(&authority, &account, &resource, false)
             .await
@@ -437,9 +509,10 @@ impl TokenCache {
             .unwrap()
             .get(&app_key(authority, account))
             .cloned();
+        let http = self.route_http(authority, account);
         let grant = if let Some(app) = app {
             flows::client_credentials(
-                &self.http,
+                &http,
                 authority,
                 &app_scope(resource),
                 &app.app_id,
@@ -461,7 +534,7 @@ impl TokenCache {
                     needs_interactive: true,
                 });
             };
-            match flows::refresh(&self.http, authority, &delegated_scope(resource), &rt).await {
+            match flows::refresh(&http, authority, &delegated_scope(resource), &rt).await {
                 Ok(g) => {
                     if let Some(new_rt) = &g.refresh_token
                         && *new_rt != rt

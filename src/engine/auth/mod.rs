@@ -110,6 +110,9 @@ pub enum SignInError {
     NeedsInteractive(String),
     #[error("{} {}", entra::CHINA_MFA.meaning, entra::CHINA_MFA.fix)]
     ChinaMfa,
+    /// The proxy answered 407 (the window asks for the proxy credential; the CLI explains).
+    #[error("{0}")]
+    ProxyAuth(crate::engine::proxy::ProxyAuthRequired),
 }
 
 impl SignInError {

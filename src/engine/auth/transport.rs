@@ -28,28 +28,53 @@ impl OAuthHttp {
 
     /// Sends one request; http:// only to loopback (engine::http::check_url).
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        self.send_typed(request).await.map_err(|e| match e {
+            SignInError::Network(m) => TransportError(m),
+            other => TransportError(other.explanation()),
+        })
+    }
+
+    /// Same, with a proxy's 407 as [`SignInError::ProxyAuth`].
+    pub async fn send_typed(&self, request: HttpRequest) -> Result<HttpResponse, SignInError> {
         let url = request.uri().to_string();
-        crate::engine::http::check_url(&url).map_err(|e| TransportError(e.to_string()))?;
+        let target = crate::engine::http::check_url(&url)
+            .map_err(|e| SignInError::Network(e.to_string()))?;
         let (parts, body) = request.into_parts();
         let mut rb = self.client.request(parts.method, &url).body(body);
         for (name, value) in parts.headers.iter() {
             rb = rb.header(name, value);
         }
-        let resp = rb
-            .send()
-            .await
-            .map_err(|e| TransportError(format!("could not reach {}: {}", host_of(&url), e)))?;
+        let resp =
+            rb.send().await.map_err(
+                |e| match crate::engine::proxy::ProxyAuthRequired::from_error(&target, &e) {
+                    Some(p) => SignInError::ProxyAuth(p),
+                    None => {
+                        SignInError::Network(format!("could not reach {}: {}", host_of(&url), e))
+                    }
+                },
+            )?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        if status == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+            return Err(SignInError::ProxyAuth(
+                crate::engine::proxy::ProxyAuthRequired::from_response(&target, &headers),
+            ));
+        }
+        if status == reqwest::StatusCode::UNAUTHORIZED
+            && let Some(p) =
+                crate::engine::proxy::ProxyAuthRequired::from_proxy_401(&target, &headers)
+        {
+            return Err(SignInError::ProxyAuth(p));
+        }
         let bytes = resp.bytes().await.map_err(|e| {
-            TransportError(format!("reading the answer of {}: {}", host_of(&url), e))
+            SignInError::Network(format!("reading the answer of {}: {}", host_of(&url), e))
         })?;
         let mut out = oauth2::http::Response::builder().status(status);
         for (name, value) in headers.iter() {
             out = out.header(name, value);
         }
         out.body(bytes.to_vec())
-            .map_err(|e| TransportError(e.to_string()))
+            .map_err(|e| SignInError::Network(e.to_string()))
     }
 
     /// POSTs a form to an Entra endpoint and parses the JSON answer: `Ok(json)` on 2xx, the
@@ -69,10 +94,7 @@ impl OAuthHttp {
             .header("accept", "application/json")
             .body(body.into_bytes())
             .map_err(|e| SignInError::Config(format!("invalid sign-in URL {url}: {e}")))?;
-        let resp = self
-            .send(req)
-            .await
-            .map_err(|e| SignInError::Network(e.0))?;
+        let resp = self.send_typed(req).await?;
         let status = resp.status();
         let json: Option<serde_json::Value> = serde_json::from_slice(resp.body()).ok();
         if status.is_success() {

@@ -1,7 +1,26 @@
 //! Proxy resolution per profile and target URL (`-ProxyAccessType`), honoured for every
 //! connection. Contract shared by the HTTP clients, the doctor and the editor's route display.
 
-use crate::model::Profile;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::engine::auth::SecretStore;
+use crate::engine::http::HttpOptions;
+use crate::model::{Profile, ProxyAccessType, ProxyAuthentication};
+
+pub mod auth;
+pub mod desktop;
+pub mod env;
+pub mod macos;
+pub mod pac;
+pub mod winhttp;
+pub mod wininet;
+pub mod wpad;
+
+pub use auth::ProxyAuthRequired;
+use wpad::Resolver;
 
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,13 +60,1282 @@ impl Route {
     }
 }
 
-/// Resolves the route a profile's traffic to `target` takes.
-/// (Placeholder until the proxy issue lands: direct for every access type.)
+/// A proxy configuration read from a system setting (desktop, macOS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SystemProxy {
+    /// Fixed proxies (`http://host:port`) per target scheme, with exceptions.
+    Manual {
+        https: Option<String>,
+        http: Option<String>,
+        bypass: Vec<String>,
+    },
+    /// A PAC file.
+    Pac { url: String },
+    /// WPAD.
+    AutoDetect,
+    /// "Use the environment" (KDE).
+    Environment,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Os {
+    Linux,
+    Windows,
+    MacOs,
+    Other,
+}
+
+impl Os {
+    pub fn current() -> Os {
+        if cfg!(windows) {
+            Os::Windows
+        } else if cfg!(target_os = "macos") {
+            Os::MacOs
+        } else if cfg!(target_os = "linux") {
+            Os::Linux
+        } else {
+            Os::Other
+        }
+    }
+}
+
+/// Where proxy settings are read from. [`System`] reads the real machine; tests feed a
+/// [`Fixture`].
+pub trait SystemSource: Send + Sync {
+    fn os(&self) -> Os;
+    fn env(&self, name: &str) -> Option<String>;
+    /// `gsettings list-recursively org.gnome.system.proxy` output, when gsettings exists.
+    fn gsettings(&self) -> Option<String>;
+    /// `~/.config/kioslaverc`, when present.
+    fn kioslaverc(&self) -> Option<String>;
+    /// `scutil --proxy` output (macOS).
+    fn scutil(&self) -> Option<String>;
+    /// The user's WinINet settings (Windows).
+    fn wininet(&self) -> Option<wininet::WinInetSettings>;
+    /// The machine's WinHTTP blob, parsed (Windows).
+    fn winhttp(&self) -> Option<Result<winhttp::WinHttpSettings, winhttp::BlobError>>;
+    fn resolver(&self) -> Arc<dyn Resolver>;
+    /// Port of `http://wpad.<domain>/wpad.dat` (80; tests use another).
+    fn wpad_port(&self) -> u16 {
+        80
+    }
+}
+
+/// The real machine.
+#[derive(Debug, Clone, Default)]
+pub struct System;
+
+impl SystemSource for System {
+    fn os(&self) -> Os {
+        Os::current()
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+    fn gsettings(&self) -> Option<String> {
+        desktop::read_gsettings()
+    }
+    fn kioslaverc(&self) -> Option<String> {
+        desktop::read_kioslaverc()
+    }
+    fn scutil(&self) -> Option<String> {
+        #[cfg(target_os = "macos")]
+        {
+            macos::read_scutil()
+        }
+        #[cfg(not(target_os = "macos"))]
+        {
+            None
+        }
+    }
+    fn wininet(&self) -> Option<wininet::WinInetSettings> {
+        #[cfg(windows)]
+        {
+            wininet::read_user_settings()
+        }
+        #[cfg(not(windows))]
+        {
+            None
+        }
+    }
+    fn winhttp(&self) -> Option<Result<winhttp::WinHttpSettings, winhttp::BlobError>> {
+        #[cfg(windows)]
+        {
+            winhttp::read_machine_settings().transpose()
+        }
+        #[cfg(not(windows))]
+        {
+            None
+        }
+    }
+    fn resolver(&self) -> Arc<dyn Resolver> {
+        Arc::new(wpad::SystemResolver)
+    }
+}
+
+/// Fixed inputs (tests, and the system tests' WPAD resolver).
+#[derive(Clone)]
+pub struct Fixture {
+    pub os: Os,
+    pub env: HashMap<String, String>,
+    pub gsettings: Option<String>,
+    pub kioslaverc: Option<String>,
+    pub scutil: Option<String>,
+    pub wininet: Option<wininet::WinInetSettings>,
+    pub winhttp: Option<Vec<u8>>,
+    pub resolver: Arc<dyn Resolver>,
+    pub wpad_port: u16,
+}
+
+impl Default for Fixture {
+    fn default() -> Self {
+        Fixture {
+            os: Os::Linux,
+            env: HashMap::new(),
+            gsettings: None,
+            kioslaverc: None,
+            scutil: None,
+            wininet: None,
+            winhttp: None,
+            resolver: Arc::new(wpad::FixedResolver {
+                hosts: HashMap::new(),
+                my_ip: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 2)),
+                domain: None,
+            }),
+            wpad_port: 80,
+        }
+    }
+}
+
+impl SystemSource for Fixture {
+    fn os(&self) -> Os {
+        self.os
+    }
+    fn env(&self, name: &str) -> Option<String> {
+        self.env.get(name).cloned()
+    }
+    fn gsettings(&self) -> Option<String> {
+        self.gsettings.clone()
+    }
+    fn kioslaverc(&self) -> Option<String> {
+        self.kioslaverc.clone()
+    }
+    fn scutil(&self) -> Option<String> {
+        self.scutil.clone()
+    }
+    fn wininet(&self) -> Option<wininet::WinInetSettings> {
+        self.wininet.clone()
+    }
+    fn winhttp(&self) -> Option<Result<winhttp::WinHttpSettings, winhttp::BlobError>> {
+        self.winhttp.as_deref().map(winhttp::parse_blob)
+    }
+    fn resolver(&self) -> Arc<dyn Resolver> {
+        self.resolver.clone()
+    }
+    fn wpad_port(&self) -> u16 {
+        self.wpad_port
+    }
+}
+
+/// How targets are routed, once the settings are read.
+#[derive(Clone)]
+pub enum Rule {
+    Direct,
+    /// Fixed proxies per target scheme; `bypass` entries are NO_PROXY-style names/CIDRs or
+    /// WinINet-style wildcards (`*.contoso.com`, `<local>`).
+    Fixed {
+        https: Option<String>,
+        http: Option<String>,
+        bypass: Vec<String>,
+    },
+    /// A fetched PAC script, evaluated per target.
+    Pac {
+        url: String,
+        script: Arc<String>,
+        resolver: Arc<dyn Resolver>,
+        timeout: Duration,
+    },
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rule::Direct => write!(f, "Direct"),
+            Rule::Fixed {
+                https,
+                http,
+                bypass,
+            } => f
+                .debug_struct("Fixed")
+                .field("https", https)
+                .field("http", http)
+                .field("bypass", bypass)
+                .finish(),
+            Rule::Pac { url, .. } => f.debug_struct("Pac").field("url", url).finish(),
+        }
+    }
+}
+
+/// A profile's proxy configuration: the rule plus where it came from.
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    pub rule: Rule,
+    /// e.g. "IEConfig (GNOME proxy settings)".
+    pub source: String,
+    pub notes: Vec<String>,
+}
+
+/// Whether a bypass entry list excludes `host`.
+pub fn bypass_matches(entries: &[String], host: &str, port: Option<u16>) -> bool {
+    entries.iter().any(|e| {
+        let e = e.trim();
+        if e.eq_ignore_ascii_case("<local>") || e.contains('*') || e.contains('?') {
+            wininet::override_matches(e, host)
+        } else {
+            env::no_proxy_matches(e, host, port)
+        }
+    })
+}
+
+fn split_list(s: &str, seps: &[char]) -> Vec<String> {
+    s.split(seps)
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+impl ProxyConfig {
+    fn direct(source: impl Into<String>, notes: Vec<String>) -> Self {
+        ProxyConfig {
+            rule: Rule::Direct,
+            source: source.into(),
+            notes,
+        }
+    }
+
+    /// The route of one target (evaluates the PAC script when there is one; may block briefly).
+    pub fn route_for(&self, target: &url::Url) -> Route {
+        let mut notes = self.notes.clone();
+        let host = target.host_str().unwrap_or("").to_string();
+        let kind = match &self.rule {
+            Rule::Direct => RouteKind::Direct,
+            Rule::Fixed {
+                https,
+                http,
+                bypass,
+            } => {
+                if bypass_matches(bypass, &host, target.port_or_known_default()) {
+                    notes.push(format!("{host} is in the proxy exception list"));
+                    RouteKind::Direct
+                } else {
+                    let p = if target.scheme() == "https" {
+                        https
+                    } else {
+                        http
+                    };
+                    match p {
+                        Some(url) => RouteKind::Proxy { url: url.clone() },
+                        None => RouteKind::Direct,
+                    }
+                }
+            }
+            Rule::Pac {
+                script,
+                resolver,
+                timeout,
+                ..
+            } => {
+                match pac::find_proxy(script, target.as_str(), &host, resolver.clone(), *timeout) {
+                    Ok(result) => {
+                        let mut kind = None;
+                        for e in pac::parse_result(&result) {
+                            match e {
+                            pac::PacEntry::Direct => {
+                                kind = Some(RouteKind::Direct);
+                                break;
+                            }
+                            pac::PacEntry::Proxy(hp) => {
+                                kind = Some(RouteKind::Proxy {
+                                    url: format!("http://{hp}"),
+                                });
+                                break;
+                            }
+                            pac::PacEntry::Https(hp) => {
+                                kind = Some(RouteKind::Proxy {
+                                    url: format!("https://{hp}"),
+                                });
+                                break;
+                            }
+                            pac::PacEntry::Socks(hp) => notes.push(format!(
+                                "the PAC script offers SOCKS {hp}, which exo-connect does not support; skipped"
+                            )),
+                        }
+                        }
+                        kind.unwrap_or_else(|| {
+                            notes.push(
+                                "the PAC script offered no usable entry; going direct".to_string(),
+                            );
+                            RouteKind::Direct
+                        })
+                    }
+                    Err(e) => {
+                        notes.push(format!("{e}; going direct"));
+                        RouteKind::Direct
+                    }
+                }
+            }
+        };
+        Route {
+            kind,
+            source: self.source.clone(),
+            notes,
+        }
+    }
+}
+
+/// What reading the settings needs next.
+enum Plan {
+    Done(ProxyConfig),
+    /// Fetch this PAC (connecting to `addr` when given), then evaluate; `fallback` if it cannot
+    /// be used.
+    Pac {
+        source: String,
+        url: String,
+        addr: Option<IpAddr>,
+        notes: Vec<String>,
+        fallback: ProxyConfig,
+    },
+}
+
+fn env_config(label: &str, sys: &dyn SystemSource, notes: Vec<String>) -> ProxyConfig {
+    let e = |n: &str| sys.env(n);
+    let https = env::env_proxy_for(&e, "https");
+    let http = env::env_proxy_for(&e, "http");
+    let bypass = env::env_no_proxy(&e)
+        .map(|v| split_list(&v, &[',', ' ']))
+        .unwrap_or_default();
+    match (&https, &http) {
+        (None, None) => {
+            ProxyConfig::direct(format!("{label} (no proxy in the environment)"), notes)
+        }
+        _ => {
+            let mut vars: Vec<String> = Vec::new();
+            for p in [&https, &http].into_iter().flatten() {
+                if !vars.contains(&p.var) {
+                    vars.push(p.var.clone());
+                }
+            }
+            ProxyConfig {
+                rule: Rule::Fixed {
+                    https: https.map(|p| p.url),
+                    http: http.map(|p| p.url),
+                    bypass,
+                },
+                source: format!("{label} (environment {})", vars.join(", ")),
+                notes,
+            }
+        }
+    }
+}
+
+fn env_has_proxy(sys: &dyn SystemSource) -> bool {
+    let e = |n: &str| sys.env(n);
+    env::env_proxy_for(&e, "https").is_some() || env::env_proxy_for(&e, "http").is_some()
+}
+
+fn system_proxy_plan(
+    label: &str,
+    what: &str,
+    sp: SystemProxy,
+    sys: &dyn SystemSource,
+    notes: Vec<String>,
+) -> Plan {
+    match sp {
+        SystemProxy::Manual {
+            https,
+            http,
+            bypass,
+        } => Plan::Done(ProxyConfig {
+            rule: Rule::Fixed {
+                https,
+                http,
+                bypass,
+            },
+            source: format!("{label} ({what})"),
+            notes,
+        }),
+        SystemProxy::Pac { url } => Plan::Pac {
+            source: format!("{label} ({what}, PAC {url})"),
+            url,
+            addr: None,
+            notes,
+            fallback: env_config(&format!("{label} fallback"), sys, vec![]),
+        },
+        SystemProxy::AutoDetect => wpad_plan(&format!("{label} ({what}: auto-detect)"), sys, notes),
+        SystemProxy::Environment => Plan::Done(env_config(label, sys, notes)),
+    }
+}
+
+fn wininet_plan(label: &str, sys: &dyn SystemSource, notes: Vec<String>) -> Plan {
+    let Some(s) = sys.wininet() else {
+        return Plan::Done(ProxyConfig::direct(
+            format!("{label} (Internet Options could not be read)"),
+            notes,
+        ));
+    };
+    if let Some(url) = s.auto_config_url.clone() {
+        return Plan::Pac {
+            source: format!("{label} (Internet Options AutoConfigURL {url})"),
+            url,
+            addr: None,
+            notes,
+            fallback: wininet_fixed(label, &s, vec![]),
+        };
+    }
+    Plan::Done(wininet_fixed(label, &s, notes))
+}
+
+fn wininet_fixed(label: &str, s: &wininet::WinInetSettings, notes: Vec<String>) -> ProxyConfig {
+    match (&s.proxy_server, s.proxy_enable) {
+        (Some(server), true) => ProxyConfig {
+            rule: Rule::Fixed {
+                https: wininet::proxy_server_for(server, "https")
+                    .and_then(|p| env::normalize_proxy(&p)),
+                http: wininet::proxy_server_for(server, "http")
+                    .and_then(|p| env::normalize_proxy(&p)),
+                bypass: s
+                    .proxy_override
+                    .as_deref()
+                    .map(|o| split_list(o, &[';']))
+                    .unwrap_or_default(),
+            },
+            source: format!("{label} (Internet Options)"),
+            notes,
+        },
+        _ => ProxyConfig::direct(format!("{label} (Internet Options: no proxy)"), notes),
+    }
+}
+
+fn wpad_plan(label: &str, sys: &dyn SystemSource, mut notes: Vec<String>) -> Plan {
+    let resolver = sys.resolver();
+    let (found, tried) = wpad::discover(&*resolver, sys.wpad_port());
+    if sys.os() == Os::Windows {
+        notes.push(
+            "WPAD is discovered by DNS (wpad.<domain>), not through WinHTTP's DHCP discovery"
+                .to_string(),
+        );
+    }
+    match found {
+        Some(f) => Plan::Pac {
+            source: format!("{label} (WPAD {})", f.url),
+            url: f.url,
+            addr: Some(f.address),
+            notes,
+            fallback: env_config(&format!("{label} fallback"), sys, vec![]),
+        },
+        None => {
+            notes.push(if tried.is_empty() {
+                "WPAD: this machine has no DNS domain, so there is no wpad.<domain> to ask"
+                    .to_string()
+            } else {
+                format!("WPAD: none of {} resolves", tried.join(", "))
+            });
+            Plan::Done(env_config(&format!("{label}, no WPAD"), sys, notes))
+        }
+    }
+}
+
+fn plan(access: ProxyAccessType, sys: &dyn SystemSource) -> Plan {
+    let os = sys.os();
+    match access {
+        ProxyAccessType::NoProxyServer => Plan::Done(ProxyConfig::direct("NoProxyServer", vec![])),
+        ProxyAccessType::None => match os {
+            Os::Windows => wininet_plan("None (platform default)", sys, vec![]),
+            Os::MacOs => match sys.scutil().and_then(|t| macos::parse_scutil(&t)) {
+                Some(sp) => system_proxy_plan(
+                    "None (platform default)",
+                    "macOS network settings",
+                    sp,
+                    sys,
+                    vec![],
+                ),
+                None => Plan::Done(env_config("None (platform default)", sys, vec![])),
+            },
+            _ => Plan::Done(env_config("None (platform default)", sys, vec![])),
+        },
+        ProxyAccessType::IEConfig => match os {
+            Os::Windows => wininet_plan("IEConfig", sys, vec![]),
+            Os::MacOs => match sys.scutil().and_then(|t| macos::parse_scutil(&t)) {
+                Some(sp) => system_proxy_plan("IEConfig", "macOS network settings", sp, sys, vec![]),
+                None => Plan::Done(ProxyConfig::direct(
+                    "IEConfig (macOS network settings: no proxy)",
+                    vec![],
+                )),
+            },
+            _ => {
+                if env_has_proxy(sys) {
+                    return Plan::Done(env_config("IEConfig", sys, vec![]));
+                }
+                if let Some(sp) = sys.gsettings().and_then(|t| desktop::parse_gsettings(&t)) {
+                    return system_proxy_plan("IEConfig", "GNOME proxy settings", sp, sys, vec![]);
+                }
+                if let Some(sp) = sys.kioslaverc().and_then(|t| desktop::parse_kioslaverc(&t)) {
+                    return system_proxy_plan("IEConfig", "KDE proxy settings", sp, sys, vec![]);
+                }
+                Plan::Done(ProxyConfig::direct(
+                    "IEConfig (no proxy in the environment or the desktop settings)",
+                    vec![],
+                ))
+            }
+        },
+        ProxyAccessType::WinHttpConfig => match os {
+            Os::Windows => match sys.winhttp() {
+                Some(Ok(s)) if s.uses_proxy() => {
+                    let server = s.proxy_server.clone().unwrap_or_default();
+                    Plan::Done(ProxyConfig {
+                        rule: Rule::Fixed {
+                            https: wininet::proxy_server_for(&server, "https")
+                                .and_then(|p| env::normalize_proxy(&p)),
+                            http: wininet::proxy_server_for(&server, "http")
+                                .and_then(|p| env::normalize_proxy(&p)),
+                            bypass: s
+                                .bypass
+                                .as_deref()
+                                .map(|o| split_list(o, &[';']))
+                                .unwrap_or_default(),
+                        },
+                        source: "WinHttpConfig (netsh winhttp proxy)".into(),
+                        notes: vec![],
+                    })
+                }
+                Some(Ok(_)) | None => Plan::Done(ProxyConfig::direct(
+                    "WinHttpConfig (netsh winhttp: direct access)",
+                    vec![],
+                )),
+                Some(Err(e)) => Plan::Done(ProxyConfig::direct(
+                    "WinHttpConfig (unreadable)",
+                    vec![format!("{e}; going direct. `netsh winhttp show proxy` shows the setting")],
+                )),
+            },
+            _ => Plan::Done(env_config(
+                "WinHttpConfig",
+                sys,
+                vec![
+                    "WinHttpConfig is Windows-only (the machine's `netsh winhttp` proxy); on this system the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) is used instead"
+                        .to_string(),
+                ],
+            )),
+        },
+        ProxyAccessType::AutoDetect => wpad_plan("AutoDetect", sys, vec![]),
+    }
+}
+
+/// Whether a PAC URL may be fetched: https, or http to this machine (a loopback host, or a
+/// WPAD name that resolves to loopback). Err: the plain-words reason.
+pub fn pac_url_allowed(url: &str, addr: Option<IpAddr>) -> Result<url::Url, String> {
+    let u = url::Url::parse(url).map_err(|_| format!("'{url}' is not a valid PAC address"))?;
+    let host = u.host_str().unwrap_or("");
+    match u.scheme() {
+        "https" => Ok(u),
+        "http"
+            if crate::engine::http::is_loopback_host(host)
+                || addr.is_some_and(|a| a.is_loopback()) =>
+        {
+            Ok(u)
+        }
+        "http" => Err(format!(
+            "the proxy script {url} was found but not used: it is served over plain http from another machine, and exo-connect fetches proxy scripts only over https (anyone on the network could change a plain-http script and send your sign-in through their proxy). To fix: publish the PAC file on https and set that address (AutoConfigURL), or choose IEConfig with an explicit proxy, or set HTTPS_PROXY"
+        )),
+        other => Err(format!(
+            "the proxy script address {url} uses {other}://; only https PAC addresses are fetched"
+        )),
+    }
+}
+
+/// Fetched PAC scripts per (URL, network), with when they were fetched.
+type PacCache = HashMap<String, (Instant, Arc<String>)>;
+static PAC_CACHE: Mutex<Option<PacCache>> = Mutex::new(None);
+const PAC_CACHE_TTL: Duration = Duration::from_secs(15 * 60);
+
+/// The network a PAC result is cached for: our address and DNS domain.
+fn network_key(url: &str, r: &dyn Resolver) -> String {
+    format!("{url}|{}|{}", r.my_ip(), r.dns_domain().unwrap_or_default())
+}
+
+async fn fetch_pac(url: &url::Url, addr: Option<IpAddr>) -> Result<String, String> {
+    crate::engine::http::install_crypto_provider();
+    let mut b = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(10))
+        .user_agent(concat!("exo-connect/", env!("CARGO_PKG_VERSION")));
+    if let (Some(a), Some(host)) = (addr, url.host_str()) {
+        b = b.resolve(
+            host,
+            std::net::SocketAddr::new(a, url.port_or_known_default().unwrap_or(80)),
+        );
+    }
+    let c = b.build().map_err(|e| e.to_string())?;
+    let resp = c
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| format!("could not fetch the proxy script {url}: {e}"))?;
+    if !resp.status().is_success() {
+        return Err(format!(
+            "could not fetch the proxy script {url}: the server answered {}",
+            resp.status()
+        ));
+    }
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| format!("could not read the proxy script {url}: {e}"))?;
+    if text.len() > 1024 * 1024 {
+        return Err(format!(
+            "the proxy script {url} is larger than 1 MiB; not used"
+        ));
+    }
+    Ok(text)
+}
+
+/// Reads the settings a profile's access type names (blocking reads run off the async
+/// threads; PAC scripts are fetched and cached per network).
+pub async fn load_config(access: ProxyAccessType, sys: Arc<dyn SystemSource>) -> ProxyConfig {
+    let s2 = sys.clone();
+    let p = match tokio::task::spawn_blocking(move || plan(access, &*s2)).await {
+        Ok(p) => p,
+        Err(e) => {
+            return ProxyConfig::direct(
+                access.as_str(),
+                vec![format!("reading the proxy settings failed: {e}")],
+            );
+        }
+    };
+    match p {
+        Plan::Done(c) => c,
+        Plan::Pac {
+            source,
+            url,
+            addr,
+            mut notes,
+            fallback,
+        } => {
+            let resolver = sys.resolver();
+            let fall = |why: String, notes: Vec<String>| {
+                let mut f = fallback.clone();
+                let mut n = notes;
+                n.push(why);
+                n.push(format!("using instead: {}", f.source));
+                n.append(&mut f.notes);
+                f.notes = n;
+                f
+            };
+            let u = match pac_url_allowed(&url, addr) {
+                Ok(u) => u,
+                Err(why) => return fall(why, notes),
+            };
+            let r2 = resolver.clone();
+            let key = {
+                let url = url.clone();
+                tokio::task::spawn_blocking(move || network_key(&url, &*r2))
+                    .await
+                    .unwrap_or_default()
+            };
+            let cached = PAC_CACHE
+                .lock()
+                .unwrap()
+                .get_or_insert_with(HashMap::new)
+                .get(&key)
+                .filter(|(t, _)| t.elapsed() < PAC_CACHE_TTL)
+                .map(|(_, s)| s.clone());
+            let script = match cached {
+                Some(s) => s,
+                None => match fetch_pac(&u, addr).await {
+                    Ok(s) => {
+                        let s = Arc::new(s);
+                        PAC_CACHE
+                            .lock()
+                            .unwrap()
+                            .get_or_insert_with(HashMap::new)
+                            .insert(key, (Instant::now(), s.clone()));
+                        s
+                    }
+                    Err(why) => {
+                        notes.push(why);
+                        return fall("the proxy script could not be used".into(), notes);
+                    }
+                },
+            };
+            ProxyConfig {
+                rule: Rule::Pac {
+                    url,
+                    script,
+                    resolver,
+                    timeout: pac::PAC_TIMEOUT,
+                },
+                source,
+                notes,
+            }
+        }
+    }
+}
+
+/// Resolves the route a profile's traffic to `target` takes, from the real system settings.
 pub async fn resolve(profile: &Profile, target: &url::Url) -> Route {
-    let _ = target;
-    Route {
-        kind: RouteKind::Direct,
-        source: profile.proxy.access_type.as_str().to_string(),
-        notes: Vec::new(),
+    resolve_with(profile, target, Arc::new(System)).await
+}
+
+/// Same, with the settings read from `sys`.
+pub async fn resolve_with(
+    profile: &Profile,
+    target: &url::Url,
+    sys: Arc<dyn SystemSource>,
+) -> Route {
+    let cfg = load_config(profile.proxy.access_type, sys).await;
+    let target = target.clone();
+    let mut route = tokio::task::spawn_blocking(move || cfg.route_for(&target))
+        .await
+        .unwrap_or_else(|e| Route {
+            kind: RouteKind::Direct,
+            source: profile.proxy.access_type.as_str().to_string(),
+            notes: vec![format!("route evaluation failed: {e}")],
+        });
+    if let RouteKind::Proxy { .. } = route.kind
+        && let Some(n) = auth_note(profile)
+    {
+        route.notes.push(n);
+    }
+    route
+}
+
+fn auth_note(profile: &Profile) -> Option<String> {
+    match (profile.proxy.authentication, profile.proxy.user.as_deref()) {
+        (Some(ProxyAuthentication::Basic), Some(u)) if !u.is_empty() => {
+            Some(format!("proxy authentication: Basic as {u} (password from the keychain)"))
+        }
+        (Some(ProxyAuthentication::Basic), _) => Some(
+            "proxy authentication: Basic, but no proxy user is set".to_string(),
+        ),
+        (Some(ProxyAuthentication::Digest), _) => Some(
+            "proxy authentication: Digest is not supported (no Digest in our HTTP stack); use Basic if the proxy asks for credentials".to_string(),
+        ),
+        (Some(ProxyAuthentication::Negotiate), _) if !cfg!(windows) => Some(
+            "proxy authentication: Negotiate needs Windows (SSPI); if the proxy asks for credentials, use Basic with a proxy user".to_string(),
+        ),
+        (None, Some(u)) if !u.is_empty() => Some(format!(
+            "proxy authentication: Basic as {u} when a password is stored (Negotiate, the PowerShell default, needs Windows)"
+        )),
+        _ => None,
+    }
+}
+
+/// The lines the editor shows under the proxy section: the route to the sign-in authority and
+/// to the admin API, with notes. Blocking (reads settings, may fetch a PAC): call it off the UI
+/// thread. Works inside or outside a tokio runtime.
+pub fn route_report(profile: &Profile) -> Vec<String> {
+    route_report_with(profile, Arc::new(System))
+}
+
+/// Same, with the settings read from `sys`.
+pub fn route_report_with(profile: &Profile, sys: Arc<dyn SystemSource>) -> Vec<String> {
+    let p = profile.clone();
+    let work = async move {
+        let Some(ep) = p.effective_endpoints() else {
+            return vec![
+                "No endpoints can be derived yet (set a cloud or a ConnectionUri).".to_string(),
+            ];
+        };
+        let mut lines = Vec::new();
+        let mut seen_notes: Vec<String> = Vec::new();
+        for (what, addr) in [
+            ("Sign-in", ep.authority.clone()),
+            ("Admin API", ep.rest_base.clone()),
+        ] {
+            let Ok(u) = url::Url::parse(&addr) else {
+                lines.push(format!("{what}: '{addr}' is not a valid address"));
+                continue;
+            };
+            let r = resolve_with(&p, &u, sys.clone()).await;
+            lines.push(format!(
+                "{what} ({}): {}",
+                u.host_str().unwrap_or(""),
+                r.describe()
+            ));
+            for n in r.notes {
+                if !seen_notes.contains(&n) {
+                    seen_notes.push(n);
+                }
+            }
+        }
+        lines.extend(seen_notes.into_iter().map(|n| format!("Note: {n}")));
+        lines
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(_) => std::thread::scope(|s| {
+            s.spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map(|rt| rt.block_on(work))
+                    .unwrap_or_else(|e| vec![format!("could not resolve the route: {e}")])
+            })
+            .join()
+            .unwrap_or_else(|_| vec!["could not resolve the route".to_string()])
+        }),
+        Err(_) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map(|rt| rt.block_on(work))
+            .unwrap_or_else(|e| vec![format!("could not resolve the route: {e}")]),
+    }
+}
+
+/// Chooses the proxy per target URL for a client (PAC results cached per origin).
+pub struct Selector {
+    config: ProxyConfig,
+    cache: Mutex<HashMap<String, Option<String>>>,
+    has_credential: bool,
+}
+
+impl Selector {
+    pub fn new(config: ProxyConfig, has_credential: bool) -> Self {
+        Selector {
+            config,
+            cache: Mutex::new(HashMap::new()),
+            has_credential,
+        }
+    }
+
+    pub fn config(&self) -> &ProxyConfig {
+        &self.config
+    }
+
+    /// The proxy (`http://host:port`) for a target, or None for direct.
+    pub fn proxy_for(&self, target: &url::Url) -> Option<String> {
+        let origin = target.origin().ascii_serialization();
+        if let Some(hit) = self.cache.lock().unwrap().get(&origin) {
+            return hit.clone();
+        }
+        let p = match self.config.route_for(target).kind {
+            RouteKind::Direct => None,
+            RouteKind::Proxy { url } => Some(url),
+        };
+        self.cache.lock().unwrap().insert(origin.clone(), p.clone());
+        if let Some(proxy) = &p {
+            auth::remember_route(&origin, proxy, self.has_credential);
+        }
+        p
+    }
+}
+
+/// Errors building a profile's client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ClientError(pub String);
+
+/// The HTTP client of a profile: every request is routed per target URL by the profile's proxy
+/// access type (`reqwest::Proxy::custom`), with Basic proxy credentials from the keychain when
+/// the profile says so; no redirects, the timeouts of [`HttpOptions::default`].
+pub async fn client_for(
+    profile: &Profile,
+    secrets: &SecretStore,
+) -> Result<reqwest::Client, ClientError> {
+    client_for_with(profile, secrets, Arc::new(System), &HttpOptions::default()).await
+}
+
+/// Same, with the settings read from `sys` and the given timeouts.
+pub async fn client_for_with(
+    profile: &Profile,
+    secrets: &SecretStore,
+    sys: Arc<dyn SystemSource>,
+    opts: &HttpOptions,
+) -> Result<reqwest::Client, ClientError> {
+    crate::engine::http::install_crypto_provider();
+    let config = load_config(profile.proxy.access_type, sys).await;
+    let credential = match (profile.proxy.authentication, profile.proxy.user.as_deref()) {
+        (Some(ProxyAuthentication::Basic) | None, Some(user)) if !user.trim().is_empty() => secrets
+            .get(&crate::engine::auth::cache::proxy_password_key(&profile.id))
+            .await
+            .map(|pw| (user.trim().to_string(), pw)),
+        _ => None,
+    };
+    let selector = Arc::new(Selector::new(config, credential.is_some()));
+    let sel = selector.clone();
+    let mut proxy = reqwest::Proxy::custom(move |url| sel.proxy_for(url));
+    if let Some((user, pw)) = &credential {
+        proxy = proxy.basic_auth(user, pw);
+    }
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(opts.connect_timeout)
+        .timeout(opts.request_timeout)
+        .user_agent(concat!("exo-connect/", env!("CARGO_PKG_VERSION")))
+        .proxy(proxy)
+        .build()
+        .map_err(|e| {
+            ClientError(format!(
+                "cannot build the HTTP client for profile '{}': {e}",
+                profile.name
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile(access: ProxyAccessType) -> Profile {
+        let mut p = Profile::new(
+            "contoso",
+            "ops@contoso.com",
+            crate::model::Service::ExchangeOnline,
+        );
+        p.proxy.access_type = access;
+        p
+    }
+
+    fn fx(f: impl FnOnce(&mut Fixture)) -> Arc<dyn SystemSource> {
+        let mut x = Fixture::default();
+        f(&mut x);
+        Arc::new(x)
+    }
+
+    fn target() -> url::Url {
+        url::Url::parse("https://outlook.office365.com/adminapi").unwrap()
+    }
+
+    #[tokio::test]
+    async fn access_types_resolve_from_their_sources() {
+        let env_proxy = |x: &mut Fixture| {
+            x.env
+                .insert("HTTPS_PROXY".into(), "http://proxy.contoso.com:8080".into());
+        };
+        // NoProxyServer ignores the environment.
+        let r = resolve_with(
+            &profile(ProxyAccessType::NoProxyServer),
+            &target(),
+            fx(env_proxy),
+        )
+        .await;
+        assert_eq!(r.describe(), "direct, from NoProxyServer");
+        // None: the environment on Linux.
+        let r = resolve_with(&profile(ProxyAccessType::None), &target(), fx(env_proxy)).await;
+        assert_eq!(
+            r.describe(),
+            "via proxy.contoso.com:8080, from None (platform default) (environment HTTPS_PROXY)"
+        );
+        let r = resolve_with(&profile(ProxyAccessType::None), &target(), fx(|_| {})).await;
+        assert_eq!(r.kind, RouteKind::Direct);
+        // IEConfig on Linux: GNOME settings when the environment has none.
+        let gnome = "org.gnome.system.proxy mode 'manual'\norg.gnome.system.proxy ignore-hosts ['localhost', '*.contoso.com']\norg.gnome.system.proxy.https host 'gw.contoso.com'\norg.gnome.system.proxy.https port 3128\n";
+        let r = resolve_with(
+            &profile(ProxyAccessType::IEConfig),
+            &target(),
+            fx(|x| x.gsettings = Some(gnome.into())),
+        )
+        .await;
+        assert_eq!(
+            r.describe(),
+            "via gw.contoso.com:3128, from IEConfig (GNOME proxy settings)"
+        );
+        let r = resolve_with(
+            &profile(ProxyAccessType::IEConfig),
+            &url::Url::parse("https://mail.contoso.com/").unwrap(),
+            fx(|x| x.gsettings = Some(gnome.into())),
+        )
+        .await;
+        assert_eq!(r.kind, RouteKind::Direct);
+        // KDE when there is no GNOME.
+        let r = resolve_with(
+            &profile(ProxyAccessType::IEConfig),
+            &target(),
+            fx(|x| {
+                x.kioslaverc = Some(
+                    "[Proxy Settings]\nProxyType=1\nhttpsProxy=http://kde.contoso.com 8080\n"
+                        .into(),
+                )
+            }),
+        )
+        .await;
+        assert_eq!(
+            r.describe(),
+            "via kde.contoso.com:8080, from IEConfig (KDE proxy settings)"
+        );
+        // IEConfig on Windows: WinINet per-scheme + override.
+        let win = |x: &mut Fixture| {
+            x.os = Os::Windows;
+            x.wininet = Some(wininet::WinInetSettings {
+                proxy_enable: true,
+                proxy_server: Some("http=p1.contoso.com:80;https=p2.contoso.com:8443".into()),
+                proxy_override: Some("<local>;*.office365.com".into()),
+                auto_config_url: None,
+            });
+        };
+        let r = resolve_with(
+            &profile(ProxyAccessType::IEConfig),
+            &url::Url::parse("https://login.microsoftonline.com/").unwrap(),
+            fx(win),
+        )
+        .await;
+        assert_eq!(
+            r.describe(),
+            "via p2.contoso.com:8443, from IEConfig (Internet Options)"
+        );
+        let r = resolve_with(&profile(ProxyAccessType::IEConfig), &target(), fx(win)).await;
+        assert_eq!(r.kind, RouteKind::Direct, "{r:?}");
+        // IEConfig on macOS.
+        let r = resolve_with(
+            &profile(ProxyAccessType::IEConfig),
+            &target(),
+            fx(|x| {
+                x.os = Os::MacOs;
+                x.scutil = Some("<dictionary> {\n  HTTPSEnable : 1\n  HTTPSPort : 8443\n  HTTPSProxy : mac.contoso.com\n}\n".into());
+            }),
+        )
+        .await;
+        assert_eq!(
+            r.describe(),
+            "via mac.contoso.com:8443, from IEConfig (macOS network settings)"
+        );
+    }
+
+    #[tokio::test]
+    async fn winhttp_config_on_windows_and_elsewhere() {
+        let mut blob = vec![0x28, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0];
+        let server = b"wh.contoso.com:8080";
+        blob.extend((server.len() as u32).to_le_bytes());
+        blob.extend(server);
+        blob.extend(0u32.to_le_bytes());
+        let r = resolve_with(
+            &profile(ProxyAccessType::WinHttpConfig),
+            &target(),
+            fx(|x| {
+                x.os = Os::Windows;
+                x.winhttp = Some(blob.clone());
+            }),
+        )
+        .await;
+        assert_eq!(
+            r.describe(),
+            "via wh.contoso.com:8080, from WinHttpConfig (netsh winhttp proxy)"
+        );
+        let r = resolve_with(
+            &profile(ProxyAccessType::WinHttpConfig),
+            &target(),
+            fx(|x| {
+                x.env.insert("https_proxy".into(), "envproxy:3128".into());
+            }),
+        )
+        .await;
+        assert_eq!(
+            r.describe(),
+            "via envproxy:3128, from WinHttpConfig (environment https_proxy)"
+        );
+        assert!(r.notes[0].contains("Windows-only"), "{:?}", r.notes);
+        assert!(r.notes[0].contains("environment"), "{:?}", r.notes);
+    }
+
+    #[tokio::test]
+    async fn http_pac_from_another_machine_is_refused_in_plain_words() {
+        // WPAD finds wpad.corp.contoso.com on a LAN address: plain http, not fetched.
+        let sys = fx(|x| {
+            x.resolver = Arc::new(wpad::FixedResolver {
+                hosts: [(
+                    "wpad.corp.contoso.com".to_string(),
+                    "10.0.0.9".parse().unwrap(),
+                )]
+                .into_iter()
+                .collect(),
+                my_ip: "10.0.0.5".parse().unwrap(),
+                domain: Some("corp.contoso.com".into()),
+            });
+            x.env.insert(
+                "HTTPS_PROXY".into(),
+                "http://fallback.contoso.com:8080".into(),
+            );
+        });
+        let r = resolve_with(&profile(ProxyAccessType::AutoDetect), &target(), sys).await;
+        assert_eq!(
+            r.kind,
+            RouteKind::Proxy {
+                url: "http://fallback.contoso.com:8080".into()
+            }
+        );
+        let all = r.notes.join("\n");
+        assert!(
+            all.contains("http://wpad.corp.contoso.com/wpad.dat was found but not used"),
+            "{all}"
+        );
+        assert!(all.contains("only over https"), "{all}");
+        assert!(all.contains("using instead"), "{all}");
+        // A plain-http AutoConfigURL on Windows: same rule.
+        assert!(pac_url_allowed("http://pac.contoso.com/p.pac", None).is_err());
+        assert!(pac_url_allowed("https://pac.contoso.com/p.pac", None).is_ok());
+        assert!(pac_url_allowed("http://127.0.0.1:9/p.pac", None).is_ok());
+        assert!(
+            pac_url_allowed(
+                "http://wpad.test/wpad.dat",
+                Some("127.0.0.1".parse().unwrap())
+            )
+            .is_ok()
+        );
+        assert!(pac_url_allowed("file:///etc/p.pac", None).is_err());
+    }
+
+    #[tokio::test]
+    async fn autodetect_without_wpad_says_so() {
+        let r = resolve_with(&profile(ProxyAccessType::AutoDetect), &target(), fx(|_| {})).await;
+        assert_eq!(r.kind, RouteKind::Direct);
+        assert!(r.source.starts_with("AutoDetect"), "{}", r.source);
+        assert!(
+            r.notes.iter().any(|n| n.contains("no DNS domain")),
+            "{:?}",
+            r.notes
+        );
+    }
+
+    #[tokio::test]
+    async fn pac_over_loopback_is_fetched_and_evaluated() {
+        let script = "function FindProxyForURL(url, host) { if (dnsDomainIs(host, '.office365.com')) return 'PROXY pac-proxy.contoso.com:3128; DIRECT'; return 'DIRECT'; }";
+        let app = axum::Router::new().route(
+            "/wpad.dat",
+            axum::routing::get(move || async move { script }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        let sys = fx(|x| {
+            x.resolver = Arc::new(wpad::FixedResolver {
+                hosts: [("wpad.lab.test".to_string(), "127.0.0.1".parse().unwrap())]
+                    .into_iter()
+                    .collect(),
+                my_ip: "10.9.9.9".parse().unwrap(),
+                domain: Some(format!("pac{port}.lab.test")),
+            });
+            x.wpad_port = port;
+        });
+        let p = profile(ProxyAccessType::AutoDetect);
+        let r = resolve_with(&p, &target(), sys.clone()).await;
+        assert_eq!(
+            r.describe(),
+            format!(
+                "via pac-proxy.contoso.com:3128, from AutoDetect (WPAD http://wpad.lab.test:{port}/wpad.dat)"
+            )
+        );
+        let r = resolve_with(
+            &p,
+            &url::Url::parse("https://login.microsoftonline.com/").unwrap(),
+            sys.clone(),
+        )
+        .await;
+        assert_eq!(r.kind, RouteKind::Direct);
+        let lines = tokio::task::spawn_blocking(move || route_report_with(&p, sys))
+            .await
+            .unwrap();
+        assert!(
+            lines.iter().any(|l| l
+                .starts_with("Admin API (outlook.office365.com): via pac-proxy.contoso.com:3128")),
+            "{lines:?}"
+        );
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("Sign-in (login.microsoftonline.com): direct")),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn describe_and_bypass() {
+        let r = Route {
+            kind: RouteKind::Proxy {
+                url: "http://proxy.contoso.com:8080".into(),
+            },
+            source: "IEConfig (GNOME proxy settings)".into(),
+            notes: vec![],
+        };
+        assert_eq!(
+            r.describe(),
+            "via proxy.contoso.com:8080, from IEConfig (GNOME proxy settings)"
+        );
+        let b = vec![
+            "<local>".to_string(),
+            "*.contoso.com".into(),
+            "10.0.0.0/8".into(),
+            ".fabrikam.com".into(),
+        ];
+        assert!(bypass_matches(&b, "intranet", None));
+        assert!(bypass_matches(&b, "a.contoso.com", None));
+        assert!(bypass_matches(&b, "10.2.3.4", None));
+        assert!(bypass_matches(&b, "x.fabrikam.com", None));
+        assert!(!bypass_matches(&b, "outlook.office365.com", None));
+    }
+
+    #[tokio::test]
+    async fn client_routes_loopback_through_the_profile_proxy() {
+        // A fake proxy that answers 407: the request must reach it (not go direct to the target).
+        let app = axum::Router::new().fallback(|| async {
+            (
+                axum::http::StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+                [("proxy-authenticate", "Basic realm=\"t\"")],
+                "",
+            )
+        });
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        let sys = fx(|x| {
+            x.env
+                .insert("HTTP_PROXY".into(), format!("http://127.0.0.1:{port}"));
+        });
+        let p = profile(ProxyAccessType::IEConfig);
+        let c = client_for_with(&p, &SecretStore::memory(), sys, &HttpOptions::default())
+            .await
+            .unwrap();
+        // Port 9 on loopback: nothing listens; only the proxy can answer.
+        let t = url::Url::parse("http://127.0.0.1:9/x").unwrap();
+        let resp = c.get(t.clone()).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 407);
+        let e = ProxyAuthRequired::from_response(&t, resp.headers());
+        assert_eq!(e.proxy, format!("127.0.0.1:{port}"));
+        assert!(!e.sent_credential);
+    }
+
+    #[tokio::test]
+    async fn a_407_to_connect_is_recognised_for_https_targets() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = l.accept().await {
+                let mut buf = [0u8; 2048];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                assert!(String::from_utf8_lossy(&buf[..n]).starts_with("CONNECT "));
+                let _ = s
+                    .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Negotiate\r\nContent-Length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let sys = fx(|x| {
+            x.env
+                .insert("HTTPS_PROXY".into(), format!("http://127.0.0.1:{port}"));
+        });
+        let p = profile(ProxyAccessType::IEConfig);
+        let c = client_for_with(&p, &SecretStore::memory(), sys, &HttpOptions::default())
+            .await
+            .unwrap();
+        let t = url::Url::parse("https://connect-407.example.test/x").unwrap();
+        let e = c.get(t.clone()).send().await.unwrap_err();
+        let a = ProxyAuthRequired::from_error(&t, &e).expect("a 407 to CONNECT is recognised");
+        assert_eq!(a.proxy, format!("127.0.0.1:{port}"));
+        let other = reqwest::Client::new()
+            .get("http://127.0.0.1:9/")
+            .send()
+            .await
+            .unwrap_err();
+        assert!(ProxyAuthRequired::from_error(&t, &other).is_none());
     }
 }

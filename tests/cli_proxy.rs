@@ -1,0 +1,109 @@
+//! `exo-connect login` through a proxy that wants credentials: the 407 is explained in plain
+//! words (which proxy, what to set), and `--proxy-password-stdin` keeps the proxy password for
+//! the profile's proxy user (a wrong one is explained as refused).
+
+mod signin_support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use exo_connect::model::{AuthMethod, Profile, ProxyAccessType, ProxyAuthentication};
+use signin_support::*;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+/// A proxy that answers 407 unless it gets `user:pass` in Basic.
+async fn strict_proxy() -> String {
+    let app = axum::Router::new().fallback(|headers: HeaderMap| async move {
+        let ok = headers
+            .get("proxy-authorization")
+            .is_some_and(|v| v == "Basic dXNlcjpwYXNz");
+        let status = if ok {
+            StatusCode::BAD_GATEWAY
+        } else {
+            StatusCode::PROXY_AUTHENTICATION_REQUIRED
+        };
+        (status, [("proxy-authenticate", "Basic realm=\"corp\"")], "")
+    });
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    format!("127.0.0.1:{port}")
+}
+
+async fn login(home: &tempfile::TempDir, proxy: &str, args: &[&str], stdin: &str) -> (i32, String) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
+    c.arg("login")
+        .args(args)
+        .env("EXO_CONNECT_HOME", home.path())
+        .env("EXO_CONNECT_SECRETS", "memory")
+        .env("EXO_CONNECT_NO_BROWSER", "1")
+        .env("HTTP_PROXY", format!("http://{proxy}"))
+        .env("HTTPS_PROXY", format!("http://{proxy}"))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = c.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("login ends")
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn login_through_a_proxy_that_wants_credentials_explains_the_407() {
+    let h = start_sim(|_| {}).await;
+    let proxy = strict_proxy().await;
+    let mut p: Profile = profile(&h, "ops@contoso.com");
+    p.name = "ops".into();
+    p.auth = AuthMethod::Password;
+    p.proxy.access_type = ProxyAccessType::IEConfig;
+    p.proxy.authentication = Some(ProxyAuthentication::Basic);
+    p.proxy.user = Some("user".into());
+    let home = tempfile::tempdir().unwrap();
+    let file = serde_json::json!({ "version": 1, "profiles": [p] });
+    std::fs::write(home.path().join("profiles.json"), file.to_string()).unwrap();
+    let pw = password_of("ops@contoso.com");
+
+    let (code, err) = login(
+        &home,
+        &proxy,
+        &["ops", "--password-stdin"],
+        &format!("{pw}\n"),
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains(&format!("The proxy {proxy} asked for credentials (407 Proxy Authentication Required) and offers Basic")),
+        "{err}"
+    );
+    assert!(err.contains("--proxy-password-stdin"), "{err}");
+
+    let (code, err) = login(
+        &home,
+        &proxy,
+        &["ops", "--password-stdin", "--proxy-password-stdin"],
+        &format!("{pw}\nwrong\n"),
+    )
+    .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("Stored the proxy password in the keychain."),
+        "{err}"
+    );
+    assert!(
+        err.contains("refused the proxy user name and password"),
+        "{err}"
+    );
+}
