@@ -707,7 +707,7 @@ impl App {
         ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new("Route").strong());
             if ed.route.pending {
-                ui.spinner();
+                // A static word, not a spinner: the driver wakes the window when the route arrives.
                 ui.label(RichText::new("resolving…").weak());
             }
         });
