@@ -88,6 +88,8 @@ pub struct App {
     pub centre: Centre,
 
     pub notices: Vec<(NoticeLevel, String)>,
+    /// Demo mode: what the "Demo phone" panel shows.
+    pub demo_phone: Vec<super::bridge::DemoAccountView>,
     pub(crate) show_settings: bool,
     pub(crate) show_about: bool,
 }
@@ -131,6 +133,7 @@ impl App {
             outputs: HashMap::new(),
             centre: Centre::Editor,
             notices: Vec::new(),
+            demo_phone: Vec::new(),
             show_settings: false,
             show_about: false,
         };
@@ -283,6 +286,7 @@ impl App {
             } => self.output_mut(conn).done(rows, pages, elapsed),
             UiEvent::RunFailed { conn, explanation } => self.output_mut(conn).failed(explanation),
             UiEvent::Notice { level, text } => self.notice(level, text),
+            UiEvent::DemoPhone(list) => self.demo_phone = list,
         }
     }
 
@@ -483,6 +487,42 @@ impl App {
     }
 }
 
+impl App {
+    /// Demo mode: the current verification codes and the demo passwords.
+    fn demo_phone_ui(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(4.0);
+        ui.strong("Demo phone");
+        ui.label(
+            egui::RichText::new("Made-up accounts of the simulated tenant")
+                .small()
+                .weak(),
+        );
+        for a in &self.demo_phone {
+            ui.add_space(2.0);
+            ui.label(egui::RichText::new(&a.upn).strong());
+            ui.horizontal(|ui| {
+                ui.label("Password:");
+                ui.label(egui::RichText::new(&a.password).monospace());
+            });
+            if let Some(code) = &a.code {
+                ui.horizontal(|ui| {
+                    ui.label("Code:");
+                    let l = ui.label(
+                        egui::RichText::new(code)
+                            .monospace()
+                            .strong()
+                            .size(18.0)
+                            .color(super::theme::AMBER),
+                    );
+                    l.on_hover_text("The verification code of this account's authenticator");
+                    ui.label(egui::RichText::new(format!("{} s", a.seconds_left)).weak());
+                });
+            }
+        }
+        ui.add_space(4.0);
+    }
+}
+
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.handle_events(ctx);
@@ -507,7 +547,12 @@ impl eframe::App for App {
             .resizable(true)
             .default_size(270.0)
             .min_size(180.0)
-            .show(ui, |ui| self.profiles_ui(ui));
+            .show(ui, |ui| {
+                if !self.demo_phone.is_empty() {
+                    egui::Panel::bottom("demo_phone").show(ui, |ui| self.demo_phone_ui(ui));
+                }
+                self.profiles_ui(ui)
+            });
         egui::CentralPanel::default().show(ui, |ui| match self.centre {
             Centre::Editor => self.editor_ui(ui),
             Centre::Output(conn) => self.output_ui(ui, conn),

@@ -70,7 +70,7 @@ impl App {
                             ui.ctx().copy_text(url.clone());
                         }
                         if ui.button("Open browser").clicked() {
-                            ui.ctx().open_url(egui::OpenUrl::new_tab(url));
+                            cmds.push(UiCommand::OpenUrl { url: url.clone() });
                         }
                     });
                 }
@@ -93,7 +93,9 @@ impl App {
                         }
                     });
                     if ui.button("Open verification page").clicked() {
-                        ui.ctx().open_url(egui::OpenUrl::new_tab(verification_uri));
+                        cmds.push(UiCommand::OpenUrl {
+                            url: verification_uri.clone(),
+                        });
                     }
                     let left = (*expires_at - now).num_seconds();
                     let effective = if left <= 0 && *state != DeviceCodeState::Declined {
