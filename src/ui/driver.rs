@@ -447,10 +447,10 @@ impl Driver {
                 }
             }
             UiCommand::Disconnect { conn } => {
-                if let Some(id) = self.uuid_of(conn) {
-                    if let Err(e) = self.registry.disconnect(id, false).await {
-                        self.send(notice(NoticeLevel::Error, e.to_string()));
-                    }
+                if let Some(id) = self.uuid_of(conn)
+                    && let Err(e) = self.registry.disconnect(id, false).await
+                {
+                    self.send(notice(NoticeLevel::Error, e.to_string()));
                 }
             }
             UiCommand::DisconnectStale => match self.registry.disconnect_stale().await {
