@@ -80,6 +80,8 @@ pub struct App {
 
     pub signin: Option<SignInView>,
     pub(crate) signin_password: String,
+    /// The password step just appeared: focus its field once.
+    pub(crate) signin_password_focus: bool,
 
     pub sessions: Vec<SessionView>,
     pub(crate) confirm_disconnect_all: bool,
@@ -127,6 +129,7 @@ impl App {
             guard: None,
             signin: None,
             signin_password: String::new(),
+            signin_password_focus: false,
             sessions: Vec::new(),
             confirm_disconnect_all: false,
             limit: None,
@@ -244,6 +247,15 @@ impl App {
             UiEvent::SignIn(view) => {
                 if self.signin.as_ref().map(|v| v.profile_id) != Some(view.profile_id) {
                     self.signin_password.clear();
+                }
+                let was_password = matches!(
+                    self.signin.as_ref().map(|v| &v.stage),
+                    Some(super::bridge::SignInStage::Password { .. })
+                );
+                if !was_password
+                    && matches!(view.stage, super::bridge::SignInStage::Password { .. })
+                {
+                    self.signin_password_focus = true;
                 }
                 self.signin = Some(view);
             }

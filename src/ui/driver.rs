@@ -740,9 +740,22 @@ impl Driver {
                     job.view.method = SignInMethod::DeviceCode;
                 }
                 let mfa = self.signin.as_ref().and_then(|j| j.mfa_explanation.clone());
-                if self.sim.is_some() {
-                    // Demo only (made-up tenant): the scripted system test reads the code here.
-                    eprintln!("demo: device code {user_code} at {verification_uri}");
+                if let Some(h) = &self.sim {
+                    // Demo mode only (the made-up accounts of the in-process sim): the scripted
+                    // system test reads the code here, and the demo phone's code, which the
+                    // window shows anyway. Never a token or a real account.
+                    let upn = self
+                        .signin
+                        .as_ref()
+                        .map(|j| j.profile.upn.clone())
+                        .unwrap_or_default();
+                    let phone = super::demo::phone(h)
+                        .into_iter()
+                        .find(|a| a.upn.eq_ignore_ascii_case(&upn))
+                        .and_then(|a| a.code)
+                        .map(|c| format!("; demo phone code for {upn}: {c}"))
+                        .unwrap_or_default();
+                    eprintln!("demo: device code {user_code} at {verification_uri}{phone}");
                 }
                 self.set_stage(SignInStage::DeviceCode {
                     user_code,

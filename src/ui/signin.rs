@@ -50,6 +50,9 @@ impl App {
                                 .desired_width(f32::INFINITY),
                         )
                         .labelled_by(l.id);
+                    if std::mem::take(&mut self.signin_password_focus) {
+                        r.request_focus();
+                    }
                     let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                     let can = !self.signin_password.is_empty();
                     if (ui.add_enabled(can, egui::Button::new("Sign in")).clicked() || enter) && can {
