@@ -468,3 +468,54 @@ fn cancel_sign_in_and_wrong_password() {
     e.click("Cancel");
     assert!(e.h.state().signin.is_none());
 }
+
+#[test]
+fn password_sign_in_of_an_mfa_account_moves_to_the_verification_step() {
+    let mut e = start(|_| {}, |_| {});
+    // A copy of the password profile for the MFA account, made in the editor.
+    e.click_profile("Contoso EXO");
+    e.click("Duplicate");
+    e.h.get_by_label("UPN").click();
+    e.h.run_steps(2);
+    e.h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    e.h.get_by_label("UPN").type_text("admin@contoso.com");
+    e.h.run_steps(2);
+    e.click("Save");
+    e.wait("the copy saved", |a| {
+        a.profiles.iter().any(|p| p.name == "Contoso EXO (copy)")
+    });
+    e.click("Connect");
+    e.wait("the password step", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::Password { .. })
+        )
+    });
+    assert_eq!(
+        e.h.state().signin.as_ref().unwrap().account,
+        "admin@contoso.com"
+    );
+    e.type_into("Password", &password_of("admin@contoso.com"));
+    e.click("Sign in");
+    e.wait("the verification step with the MFA explanation", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::DeviceCode {
+                mfa_explanation: Some(_),
+                ..
+            })
+        )
+    });
+    let code = e.device_code().unwrap();
+    e.rt.block_on(complete_device_login(
+        &e.sim,
+        &code,
+        &UserAction::SignIn("admin@contoso.com".into()),
+    ));
+    e.wait("the session", |a| {
+        a.signin.is_none()
+            && a.sessions.len() == 1
+            && a.sessions[0].state == SessionState::Connected
+            && a.sessions[0].profile_name == "Contoso EXO (copy)"
+    });
+}
