@@ -4,8 +4,8 @@
 //! The sim's ports change every run, so on start the URIs of existing demo profiles (matched by
 //! name) are rewritten; other fields the user changed are kept. Everything lives in the demo
 //! config folder (`<config>/demo`); the user's real profiles are never touched. Demo sign-ins
-//! keep their refresh tokens in the same place as real ones (the OS keychain when there is one),
-//! under the sim's loopback authority, so they never collide with a real tenant's.
+//! keep their tokens in memory only (the sim's ports change every run, so keychain entries would
+//! only pile up): a restart of the demo asks to sign in again.
 
 use crate::model::store::{ProfileStore, Result};
 use crate::model::{AuthMethod, Cloud, Profile, Service};

@@ -923,6 +923,18 @@ impl Driver {
                 if info.state == reg::SessionState::Disconnected {
                     return;
                 }
+                let was = self
+                    .sessions
+                    .iter()
+                    .find(|s| s.connection_id == info.connection_id)
+                    .map(|s| s.state);
+                if self.sim.is_some()
+                    && info.state == reg::SessionState::Connected
+                    && was != Some(reg::SessionState::Connected)
+                {
+                    // Demo mode only: the scripted system test waits for this line.
+                    eprintln!("demo: session connected: {}", info.profile_name);
+                }
                 match self
                     .sessions
                     .iter_mut()

@@ -29,6 +29,8 @@ pub fn run(options: AppOptions) -> Result<(), String> {
     let mut cfg = driver::DriverConfig::new(root.clone());
     if options.demo {
         cfg.demo = Some(crate::sim::SimConfig::default());
+        // The sim's ports change every run: demo sign-ins stay in memory (no keychain leftovers).
+        cfg.secrets = driver::Secrets::Memory;
     }
     let started = driver::spawn(cfg)?;
     if let Some(h) = &started.sim {

@@ -122,28 +122,27 @@ curl -sf -X POST -d "flow=$FLOW" --data-urlencode 'passwd=admin-Demo-2026!' -d a
     "$LOGIN/login" | grep -q 'one-time-code' || fail "no verification-code step"
 curl -sf -X POST -d "flow=$FLOW" -d "otc=$TOTP" -d action=next "$LOGIN/login" \
     | grep -q 'You have signed in' || fail "the verification page did not sign in"
-sleep 3
+# The app polls every few seconds: wait until the session is up (the dialog has closed).
+wait_for "demo: session connected: Contoso EXO (MFA)" "$WORK/app.err" 20
+sleep 1
 
-# A second session through the password profile (no MFA): Ctrl+K → Northwind → Enter → password.
+# A second session through the password profile (no MFA): double-click "Northwind EOP" in the
+# tree (fixed layout at 1400×900), the password field has the focus, type it, Enter.
 xdotool windowfocus --sync "$WIN"
-xdotool key ctrl+k
-sleep 0.5
-xdotool type --delay 40 "Northwind"
-sleep 0.5
-xdotool key Return
+xdotool mousemove 92 196 click --repeat 2 --delay 80 1
 sleep 1.5
 xdotool type --delay 20 'admin-Demo-2026!'
 sleep 0.3
 xdotool key Return
-sleep 3
+wait_for "demo: session connected: Northwind EOP" "$WORK/app.err" 20
+sleep 1
 
 # Open the first session's output (the row's button; fixed layout at 1400×900) and run a cmdlet.
-xdotool mousemove 852 758 click 1
+xdotool mousemove 870 758 click 1
 sleep 1
 xdotool mousemove 816 123 click 1
 sleep 0.3
 xdotool type --delay 20 "Get-Mailbox -ResultSize 40"
-sleep 0.5
 xdotool key ctrl+Return
 shot sessions-grid 3
 
