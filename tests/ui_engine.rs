@@ -546,3 +546,38 @@ fn password_sign_in_of_an_mfa_account_moves_to_the_verification_step() {
             && a.sessions[0].profile_name == "Contoso EXO (copy)"
     });
 }
+
+#[test]
+fn scc_quick_test_through_the_regional_redirect_and_cancel_run() {
+    // Requests 1 and 2 are the access check (global host, then the regional one it redirects
+    // to); the first run (request 3) answers slowly.
+    let mut e = start(|s| s.faults = "slow@3:ms=4000".into(), |_| {});
+    e.connect_with_password("Contoso SCC", "ops@contoso.com");
+    e.wait("the SCC session", |a| {
+        a.signin.is_none()
+            && a.sessions.len() == 1
+            && a.sessions[0].state == SessionState::Connected
+    });
+    let conn = e.h.state().sessions[0].conn;
+    e.click("Open output");
+    e.click("Quick test: Get-RetentionCompliancePolicy");
+    e.wait_exact("Cancel run");
+    e.click("Cancel run");
+    e.wait("the cancelled run", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.running.is_none() && o.error.is_some())
+    });
+    assert!(e.h.state().output(conn).unwrap().rows.is_empty());
+    assert!(e.has_containing("cancelled"));
+    e.click("Quick test: Get-RetentionCompliancePolicy");
+    e.wait("the policies", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.summary.is_some() && !o.rows.is_empty())
+    });
+    let s = &e.h.state().sessions[0];
+    assert_ne!(
+        s.endpoint_host,
+        e.sim.urls().scc.trim_start_matches("http://"),
+        "the session shows the regional host it was redirected to"
+    );
+}
