@@ -864,8 +864,21 @@ impl Driver {
     fn view_of(&mut self, s: &SessionInfo) -> SessionView {
         let conn = self.conn_of(s.connection_id);
         let profile = self.store.get(s.profile_id);
-        let tenant = profile
-            .and_then(|p| p.target_tenant().map(String::from))
+        // Demo mode knows the made-up tenants' display names; elsewhere the profile's tenant or
+        // DelegatedOrganization, else the account's domain, else the tenant id.
+        let demo_name = self.sim.as_ref().and_then(|h| {
+            let t = s.tenant.as_deref()?;
+            h.world()
+                .tenants
+                .iter()
+                .find(|x| {
+                    x.id.to_string().eq_ignore_ascii_case(t)
+                        || x.domains.iter().any(|d| d.eq_ignore_ascii_case(t))
+                })
+                .map(|x| x.display_name.clone())
+        });
+        let tenant = demo_name
+            .or_else(|| profile.and_then(|p| p.target_tenant().map(String::from)))
             .or_else(|| {
                 s.account
                     .as_deref()
