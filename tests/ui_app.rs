@@ -703,11 +703,14 @@ fn device_code_copy_and_open_reach_the_platform() {
     assert!(copied, "the code goes to the clipboard");
     t.h.run();
     t.h.get_by_label("Open verification page").click();
-    t.h.step();
-    let opened = t.h.output().platform_output.commands.iter().any(
-        |c| matches!(c, egui::OutputCommand::OpenUrl(u) if u.url == "http://127.0.0.1:9/devicelogin"),
+    t.h.run();
+    assert!(
+        t.sent(|c| *c
+            == UiCommand::OpenUrl {
+                url: "http://127.0.0.1:9/devicelogin".into()
+            }),
+        "the driver's browser launcher opens the verification page"
     );
-    assert!(opened, "the verification page opens in the browser");
 }
 
 #[test]

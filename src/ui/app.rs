@@ -80,6 +80,8 @@ pub struct App {
 
     pub signin: Option<SignInView>,
     pub(crate) signin_password: String,
+    /// The password step just appeared: focus its field once.
+    pub(crate) signin_password_focus: bool,
 
     pub sessions: Vec<SessionView>,
     pub(crate) confirm_disconnect_all: bool,
@@ -88,6 +90,8 @@ pub struct App {
     pub centre: Centre,
 
     pub notices: Vec<(NoticeLevel, String)>,
+    /// Demo mode: what the "Demo phone" panel shows.
+    pub demo_phone: Vec<super::bridge::DemoAccountView>,
     pub(crate) show_settings: bool,
     pub(crate) show_about: bool,
 }
@@ -125,12 +129,14 @@ impl App {
             guard: None,
             signin: None,
             signin_password: String::new(),
+            signin_password_focus: false,
             sessions: Vec::new(),
             confirm_disconnect_all: false,
             limit: None,
             outputs: HashMap::new(),
             centre: Centre::Editor,
             notices: Vec::new(),
+            demo_phone: Vec::new(),
             show_settings: false,
             show_about: false,
         };
@@ -242,6 +248,15 @@ impl App {
                 if self.signin.as_ref().map(|v| v.profile_id) != Some(view.profile_id) {
                     self.signin_password.clear();
                 }
+                let was_password = matches!(
+                    self.signin.as_ref().map(|v| &v.stage),
+                    Some(super::bridge::SignInStage::Password { .. })
+                );
+                if !was_password
+                    && matches!(view.stage, super::bridge::SignInStage::Password { .. })
+                {
+                    self.signin_password_focus = true;
+                }
                 self.signin = Some(view);
             }
             UiEvent::SignInFinished { profile_id, result } => {
@@ -303,6 +318,7 @@ impl App {
                 self.editor.proxy_credential_needed(profile_id, &proxy);
                 self.notice(NoticeLevel::Warning, explanation);
             }
+            UiEvent::DemoPhone(list) => self.demo_phone = list,
         }
     }
 
@@ -503,6 +519,42 @@ impl App {
     }
 }
 
+impl App {
+    /// Demo mode: the current verification codes and the demo passwords.
+    fn demo_phone_ui(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(4.0);
+        ui.strong("Demo phone");
+        ui.label(
+            egui::RichText::new("Made-up accounts of the simulated tenant")
+                .small()
+                .weak(),
+        );
+        for a in &self.demo_phone {
+            ui.add_space(2.0);
+            ui.label(egui::RichText::new(&a.upn).strong());
+            ui.horizontal(|ui| {
+                ui.label("Password:");
+                ui.label(egui::RichText::new(&a.password).monospace());
+            });
+            if let Some(code) = &a.code {
+                ui.horizontal(|ui| {
+                    ui.label("Code:");
+                    let l = ui.label(
+                        egui::RichText::new(code)
+                            .monospace()
+                            .strong()
+                            .size(18.0)
+                            .color(super::theme::AMBER),
+                    );
+                    l.on_hover_text("The verification code of this account's authenticator");
+                    ui.label(egui::RichText::new(format!("{} s", a.seconds_left)).weak());
+                });
+            }
+        }
+        ui.add_space(4.0);
+    }
+}
+
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.handle_events(ctx);
@@ -527,7 +579,12 @@ impl eframe::App for App {
             .resizable(true)
             .default_size(270.0)
             .min_size(180.0)
-            .show(ui, |ui| self.profiles_ui(ui));
+            .show(ui, |ui| {
+                if !self.demo_phone.is_empty() {
+                    egui::Panel::bottom("demo_phone").show(ui, |ui| self.demo_phone_ui(ui));
+                }
+                self.profiles_ui(ui)
+            });
         egui::CentralPanel::default().show(ui, |ui| match self.centre {
             Centre::Editor => self.editor_ui(ui),
             Centre::Output(conn) => self.output_ui(ui, conn),

@@ -115,6 +115,10 @@ pub enum UiCommand {
     ResolveRoute {
         profile: Box<Profile>,
     },
+    /// Open a sign-in or verification page in the system browser (the driver's launcher).
+    OpenUrl {
+        url: String,
+    },
 }
 
 /// What the window is told.
@@ -194,6 +198,29 @@ pub enum UiEvent {
         proxy: String,
         explanation: String,
     },
+    /// Demo mode only: what the "Demo phone" panel shows (sent about once a second).
+    DemoPhone(Vec<DemoAccountView>),
+}
+
+/// One demo account on the "Demo phone" panel (demo mode only; the sim's made-up accounts).
+#[derive(Clone, PartialEq)]
+pub struct DemoAccountView {
+    pub upn: String,
+    /// The sim account's password (a published demo password, shown on purpose).
+    pub password: String,
+    /// The current verification (TOTP) code of an MFA account; None without MFA.
+    pub code: Option<String>,
+    /// Seconds until the code changes.
+    pub seconds_left: u64,
+}
+
+impl fmt::Debug for DemoAccountView {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DemoAccountView")
+            .field("upn", &self.upn)
+            .field("seconds_left", &self.seconds_left)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

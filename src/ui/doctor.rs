@@ -125,7 +125,11 @@ fn plain_glyphs(s: &str) -> String {
 
 /// Driver side: runs the check of `profile` on the current tokio runtime, sending each step as a
 /// [`UiEvent::DoctorStep`] and the end as [`UiEvent::DoctorDone`].
-pub async fn test_connection(profile: Profile, events: EventSender) {
+pub async fn test_connection(
+    profile: Profile,
+    events: EventSender,
+    proxy_credential: Option<crate::engine::doctor::ProxyCredential>,
+) {
     let id = profile.id;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DiagStep>();
     let fwd_events = events.clone();
@@ -137,7 +141,10 @@ pub async fn test_connection(profile: Profile, events: EventSender) {
             });
         }
     });
-    let opts = crate::engine::doctor::DoctorOptions::default();
+    let opts = crate::engine::doctor::DoctorOptions {
+        proxy_credential,
+        ..Default::default()
+    };
     let res = crate::engine::doctor::check(&profile, &opts, Some(tx)).await;
     let _ = fwd.await;
     events.send(match res {
@@ -166,7 +173,7 @@ pub fn spawn_test_connection(profile: Profile, events: EventSender) {
                 .enable_all()
                 .build()
             {
-                Ok(rt) => rt.block_on(test_connection(profile, events)),
+                Ok(rt) => rt.block_on(test_connection(profile, events, None)),
                 Err(e) => {
                     events.send(UiEvent::DoctorDone {
                         profile_id: id,

@@ -7,8 +7,10 @@
 pub mod app;
 pub mod bridge;
 pub mod checks;
+pub mod demo;
 pub mod dialogs;
 pub mod doctor;
+pub mod driver;
 pub mod editor;
 pub mod local;
 pub mod output;
@@ -21,12 +23,25 @@ pub mod widgets;
 
 pub use app::{App, AppOptions};
 
-/// Open the window with the local profile driver (until the engine adapter exists) and run until
-/// it closes. `demo` uses a separate config folder.
+/// Open the window with the engine driver and run until it closes. `demo` uses a separate
+/// config folder and starts the simulated tenant in-process (its URLs are printed on stderr).
 pub fn run(options: AppOptions) -> Result<(), String> {
     let root = local::config_root(options.demo);
-    let backend = local::spawn(root.clone());
-    run_with(options, root, Box::new(backend))
+    let mut cfg = driver::DriverConfig::new(root.clone());
+    if options.demo {
+        cfg.demo = Some(crate::sim::SimConfig::default());
+        // The sim's ports change every run: demo sign-ins stay in memory (no keychain leftovers).
+        cfg.secrets = driver::Secrets::Memory;
+    }
+    let started = driver::spawn(cfg)?;
+    if let Some(h) = &started.sim {
+        let u = h.urls();
+        eprintln!("demo: login {}", u.login);
+        eprintln!("demo: exo {}", u.exo);
+        eprintln!("demo: scc {}", u.scc);
+        eprintln!("demo: profiles in {}", root.display());
+    }
+    run_with(options, root, Box::new(started.backend))
 }
 
 /// Open the window driven by `backend` (e.g. the engine adapter); UI state (window size, panel

@@ -315,6 +315,7 @@ impl App {
                 let l = ui.label("Cmdlet");
                 let has_focus =
                     ui.memory(|m| m.focused()) == Some(egui::Id::unique(("cmdlet", conn)));
+                let mut run_now = false;
                 if has_focus {
                     let (up, down, ctrl_enter) = ui.input_mut(|i| {
                         (
@@ -340,9 +341,8 @@ impl App {
                             out.line.clear();
                         }
                     }
-                    if ctrl_enter && !busy {
-                        run = Some(out.line.clone());
-                    }
+                    // Run after the field took this frame's typed text (see below).
+                    run_now = ctrl_enter && !busy;
                 }
                 let r = ui
                     .add(
@@ -355,6 +355,9 @@ impl App {
                             .desired_width(ui.available_width() - 70.0),
                     )
                     .labelled_by(l.id);
+                if run_now {
+                    run = Some(out.line.clone());
+                }
                 if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !busy {
                     run = Some(out.line.clone());
                 }

@@ -50,6 +50,9 @@ impl App {
                                 .desired_width(f32::INFINITY),
                         )
                         .labelled_by(l.id);
+                    if std::mem::take(&mut self.signin_password_focus) {
+                        r.request_focus();
+                    }
                     let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                     let can = !self.signin_password.is_empty();
                     if (ui.add_enabled(can, egui::Button::new("Sign in")).clicked() || enter) && can {
@@ -70,7 +73,7 @@ impl App {
                             ui.ctx().copy_text(url.clone());
                         }
                         if ui.button("Open browser").clicked() {
-                            ui.ctx().open_url(egui::OpenUrl::new_tab(url));
+                            cmds.push(UiCommand::OpenUrl { url: url.clone() });
                         }
                     });
                 }
@@ -93,7 +96,9 @@ impl App {
                         }
                     });
                     if ui.button("Open verification page").clicked() {
-                        ui.ctx().open_url(egui::OpenUrl::new_tab(verification_uri));
+                        cmds.push(UiCommand::OpenUrl {
+                            url: verification_uri.clone(),
+                        });
                     }
                     let left = (*expires_at - now).num_seconds();
                     let effective = if left <= 0 && *state != DeviceCodeState::Declined {

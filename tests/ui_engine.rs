@@ -1,0 +1,605 @@
+//! The real desktop app driven by accessible label (egui_kittest) against the real engine driver
+//! and the in-process sim (demo mode on the driver's runtime, secrets in memory). The test plays
+//! the user in the window and the browser on the sim's verification page (over HTTP).
+
+mod signin_support;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use egui::{Key, Modifiers};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use futures_util::future::BoxFuture;
+
+use exo_connect::engine::auth::BrowserLauncher;
+use exo_connect::engine::sessions::{RegistrySettings, SessionLimits};
+use exo_connect::model::store::ProfileStore;
+use exo_connect::sim::{SimConfig, SimHandle};
+use exo_connect::ui::bridge::{SessionState, SignInStage};
+use exo_connect::ui::dialogs::FakeDialogs;
+use exo_connect::ui::driver::{self, DriverConfig, Secrets};
+use exo_connect::ui::{App, AppOptions};
+
+use signin_support::{UserAction, complete_device_login, password_of};
+
+/// Records the pages the app asked to open.
+#[derive(Default, Clone)]
+struct FakeBrowser(Arc<Mutex<Vec<String>>>);
+
+impl BrowserLauncher for FakeBrowser {
+    fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        self.0.lock().unwrap().push(url.to_string());
+        Box::pin(async { Ok(()) })
+    }
+}
+
+struct E {
+    h: Harness<'static, App>,
+    sim: Arc<SimHandle>,
+    rt: tokio::runtime::Runtime,
+    dialogs: FakeDialogs,
+    browser: FakeBrowser,
+    dir: tempfile::TempDir,
+}
+
+fn start(sim: impl FnOnce(&mut SimConfig), reg: impl FnOnce(&mut RegistrySettings)) -> E {
+    let dir = tempfile::tempdir().unwrap();
+    let browser = FakeBrowser::default();
+    let mut cfg = DriverConfig::new(dir.path().to_path_buf());
+    cfg.secrets = Secrets::Memory;
+    cfg.browser = Arc::new(browser.clone());
+    let mut sc = SimConfig {
+        mailboxes: 60,
+        device_code_interval: Duration::from_secs(1),
+        ..SimConfig::default()
+    };
+    sim(&mut sc);
+    cfg.demo = Some(sc);
+    let mut rs = RegistrySettings {
+        tick: Duration::from_millis(200),
+        ..RegistrySettings::default()
+    };
+    reg(&mut rs);
+    cfg.registry = rs;
+    cfg.signin_timeout = Duration::from_secs(30);
+    let started = driver::spawn(cfg).expect("the driver starts");
+    let sim = started.sim.expect("demo mode starts the sim");
+    let dialogs = FakeDialogs::default();
+    let d = dialogs.clone();
+    let backend = started.backend;
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| {
+            App::new(
+                cc,
+                Box::new(backend),
+                Box::new(d),
+                AppOptions { demo: true },
+            )
+        });
+    h.run_steps(2);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut e = E {
+        h,
+        sim,
+        rt,
+        dialogs,
+        browser,
+        dir,
+    };
+    e.wait("the demo profiles", |a| a.profiles.len() >= 5);
+    e
+}
+
+impl E {
+    /// Step frames until `pred` holds (bounded).
+    fn wait(&mut self, what: &str, pred: impl Fn(&App) -> bool) {
+        let start = Instant::now();
+        loop {
+            self.h.step();
+            if pred(self.h.state()) {
+                self.h.step();
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(12),
+                "timed out waiting for {what}; notices: {:?}",
+                self.h.state().notices
+            );
+            std::thread::sleep(Duration::from_millis(15));
+        }
+    }
+    fn wait_label(&mut self, part: &str) {
+        let start = Instant::now();
+        loop {
+            self.h.step();
+            if self.h.query_all_by_label_contains(part).next().is_some() {
+                return;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(12),
+                "timed out waiting for the label {part:?}; notices: {:?}",
+                self.h.state().notices
+            );
+            std::thread::sleep(Duration::from_millis(15));
+        }
+    }
+    fn click(&mut self, label: &str) {
+        // Under load the engine's answer may land a frame later: wait for the widget first.
+        self.wait_exact(label);
+        self.h.get_by_label(label).click();
+        self.h.run_steps(2);
+    }
+    fn wait_exact(&mut self, label: &str) {
+        let start = Instant::now();
+        while self.h.query_all_by_label(label).next().is_none() {
+            assert!(
+                start.elapsed() < Duration::from_secs(12),
+                "timed out waiting for {label:?}; notices: {:?}",
+                self.h.state().notices
+            );
+            self.h.step();
+            std::thread::sleep(Duration::from_millis(15));
+        }
+    }
+    /// Click a profile in the tree (the leftmost node of that name: it may be in a row too).
+    fn click_profile(&mut self, name: &str) {
+        for _ in 0..3 {
+            let node = self
+                .h
+                .get_all_by_label(name)
+                .min_by(|a, b| a.rect().min.x.total_cmp(&b.rect().min.x))
+                .unwrap();
+            node.click();
+            self.h.run_steps(2);
+            let selected = self.h.state().selected;
+            if self
+                .h
+                .state()
+                .profiles
+                .iter()
+                .any(|p| Some(p.id) == selected && p.name == name)
+            {
+                return;
+            }
+        }
+        panic!("the profile {name} could not be selected");
+    }
+    fn type_into(&mut self, label: &str, text: &str) {
+        self.h.get_by_label(label).click();
+        self.h.run_steps(2);
+        self.h.get_by_label(label).type_text(text);
+        self.h.run_steps(2);
+    }
+    fn has(&self, label: &str) -> bool {
+        self.h.query_all_by_label(label).next().is_some()
+    }
+    fn has_containing(&self, part: &str) -> bool {
+        self.h.query_all_by_label_contains(part).next().is_some()
+    }
+    fn disabled(&self, label: &str) -> bool {
+        self.h.get_by_label(label).accesskit_node().is_disabled()
+    }
+    fn connected(&self) -> usize {
+        self.h
+            .state()
+            .sessions
+            .iter()
+            .filter(|s| s.state == SessionState::Connected)
+            .count()
+    }
+    /// Connect the password profile `name` through the dialog.
+    fn connect_with_password(&mut self, name: &str, upn: &str) {
+        self.click_profile(name);
+        self.click("Connect");
+        self.wait("the password step", |a| {
+            matches!(
+                a.signin.as_ref().map(|v| &v.stage),
+                Some(SignInStage::Password { .. })
+            )
+        });
+        self.type_into("Password", &password_of(upn));
+        self.click("Sign in");
+    }
+    fn device_code(&self) -> Option<String> {
+        match self.h.state().signin.as_ref().map(|v| &v.stage) {
+            Some(SignInStage::DeviceCode { user_code, .. }) => Some(user_code.clone()),
+            _ => None,
+        }
+    }
+}
+
+#[test]
+fn editor_profile_lands_in_the_store_with_ctrl_s_and_tab_order() {
+    let mut e = start(|_| {}, |_| {});
+    e.click("New profile");
+    e.type_into("Name", "Woodgrove EXO");
+    e.h.key_press(Key::Tab);
+    e.h.run_steps(2);
+    assert!(
+        e.h.get_by_label("Folder").is_focused(),
+        "Tab: Name → Folder"
+    );
+    e.type_into("UPN", "admin");
+    assert!(e.has_containing("is not a user principal name"));
+    assert!(e.disabled("Save"), "Save stays disabled while invalid");
+    e.type_into("UPN", "@woodgrovebank.com");
+    assert!(!e.has_containing("is not a user principal name"));
+    assert!(!e.disabled("Save"));
+    e.h.key_press_modifiers(Modifiers::COMMAND, Key::S);
+    e.h.run_steps(2);
+    e.wait("the saved profile", |a| {
+        a.profiles.iter().any(|p| p.name == "Woodgrove EXO")
+    });
+    let (store, _) = ProfileStore::open(e.dir.path()).unwrap();
+    let p = store
+        .get_by_name("Woodgrove EXO")
+        .expect("the profile is in the store file");
+    assert_eq!(p.upn, "admin@woodgrovebank.com");
+    assert!(
+        store.get_by_name("Contoso EXO (MFA)").is_some(),
+        "the demo profiles are in the demo store"
+    );
+}
+
+#[test]
+fn device_code_sign_in_quick_test_grid_export_and_disconnect() {
+    let mut e = start(|_| {}, |_| {});
+    e.click_profile("Contoso EXO (MFA)");
+    e.click("Connect");
+    e.wait("the device code", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::DeviceCode { .. })
+        )
+    });
+    let code = e.device_code().unwrap();
+    assert!(e.has(&code), "the dialog shows the code");
+    assert!(e.has_containing("code expires in"));
+    assert!(e.has("Demo phone"), "demo mode shows the demo phone");
+    e.click("Open verification page");
+    e.wait("the browser", |_| true);
+    let start = Instant::now();
+    while e.browser.0.lock().unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "no browser opened"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let opened = e.browser.0.lock().unwrap()[0].clone();
+    assert_eq!(opened, format!("{}/devicelogin", e.sim.urls().login));
+
+    // The test plays the browser: code, account, password, the demo phone's TOTP.
+    let page = e.rt.block_on(complete_device_login(
+        &e.sim,
+        &code,
+        &UserAction::SignIn("admin@contoso.com".into()),
+    ));
+    assert!(
+        page.contains("You have signed in"),
+        "verification page: {page}"
+    );
+    e.wait("the session", |a| {
+        a.signin.is_none() && {
+            a.sessions
+                .iter()
+                .any(|s| s.state == SessionState::Connected)
+        }
+    });
+    assert!(!e.has(&code), "the dialog closed");
+    let s = e.h.state().sessions[0].clone();
+    assert_eq!(s.account, "admin@contoso.com");
+    assert_eq!(s.profile_name, "Contoso EXO (MFA)");
+    assert_eq!(s.tenant, "Contoso", "demo mode names the tenant");
+    assert!(e.has_containing("59:"), "token countdown in the row");
+
+    // The quick test fills the grid.
+    e.click("Open output");
+    e.click("Quick test: Get-Mailbox -ResultSize 10");
+    e.wait_label("10 rows");
+    let rows = e.h.state().output(s.conn).unwrap().rows.clone();
+    assert_eq!(rows.len(), 10);
+    let mut names: Vec<String> = rows
+        .iter()
+        .map(|r| r["DisplayName"].as_str().unwrap().to_string())
+        .collect();
+    names.sort_by_key(|n| n.to_lowercase());
+    // Sort by header click.
+    e.click("DisplayName");
+    let y = |e: &E, label: &str| e.h.get_by_label(label).rect().min.y;
+    assert!(
+        y(&e, &names[0]) < y(&e, &names[1]) && y(&e, &names[1]) < y(&e, &names[2]),
+        "sorted by DisplayName: {names:?}"
+    );
+    // Filter.
+    e.type_into("Filter", &names[3]);
+    assert!(e.has(&names[3]));
+    assert!(!e.has(&names[0]), "filtered out");
+    e.h.get_by_label("Filter").type_text("");
+    // Export through the fake file picker.
+    let path: PathBuf = e.dir.path().join("mailboxes.csv");
+    e.dialogs.set_answer(Some(path.clone()));
+    e.click("Export CSV…");
+    e.wait_label("Exported");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.starts_with("DisplayName,") || text.contains("DisplayName"));
+    assert!(text.contains(&names[3]));
+
+    // Ctrl+Enter runs the cmdlet line.
+    e.type_into("Cmdlet", "Get-TransportRule");
+    e.h.key_press_modifiers(Modifiers::COMMAND, Key::Enter);
+    e.h.run_steps(2);
+    e.wait("the transport rules", |a| {
+        a.output(s.conn).is_some_and(|o| {
+            o.summary.is_some() && o.rows.iter().all(|r| !r.contains_key("PrimarySmtpAddress"))
+        })
+    });
+    assert!(!e.h.state().output(s.conn).unwrap().rows.is_empty());
+
+    // A second connect of the same profile reuses the cached sign-in: no dialog.
+    e.click_profile("Contoso EXO (MFA)");
+    e.click("Connect");
+    e.wait("a second session", |a| {
+        a.sessions
+            .iter()
+            .filter(|s| s.state == SessionState::Connected)
+            .count()
+            == 2
+    });
+    assert!(e.h.state().signin.is_none(), "no sign-in dialog");
+
+    // Disconnect one.
+    e.h.get_all_by_label("Disconnect").next().unwrap().click();
+    e.h.run_steps(2);
+    e.wait("one session left", |a| a.sessions.len() == 1);
+    assert_eq!(e.connected(), 1);
+}
+
+#[test]
+fn password_sessions_turn_stale_and_disconnect_stale_removes_exactly_those() {
+    let mut e = start(
+        |s| s.token_lifetime = Duration::from_secs(6),
+        |r| {
+            r.idle_timeout = Duration::from_secs(2);
+            r.expiring_window = Duration::from_secs(2);
+        },
+    );
+    e.connect_with_password("Contoso EXO", "ops@contoso.com");
+    e.wait("the Contoso session", |a| {
+        a.signin.is_none() && a.sessions.len() == 1
+    });
+    // Ctrl+K quick connect by name.
+    e.h.key_press_modifiers(Modifiers::COMMAND, Key::K);
+    e.h.run_steps(2);
+    assert!(e.has("Quick connect"));
+    e.h.get_all_by_label("Profile")
+        .find(|n| n.is_focused())
+        .expect("the palette's field has the focus")
+        .type_text("northwind");
+    e.h.run_steps(2);
+    e.h.key_press(Key::Enter);
+    e.h.run_steps(2);
+    e.wait("the Northwind password step", |a| {
+        a.signin
+            .as_ref()
+            .is_some_and(|v| v.profile_name == "Northwind EOP")
+    });
+    e.type_into("Password", &password_of("admin@northwind.com"));
+    e.click("Sign in");
+    e.wait("both connected", |a| {
+        a.signin.is_none()
+            && a.sessions.len() == 2
+            && a.sessions
+                .iter()
+                .all(|s| s.state == SessionState::Connected)
+    });
+    e.wait("both stale", |a| {
+        a.sessions.iter().all(|s| s.state == SessionState::Stale)
+    });
+    // Using Northwind makes it Connected again.
+    let northwind =
+        e.h.state()
+            .sessions
+            .iter()
+            .find(|s| s.profile_name == "Northwind EOP")
+            .unwrap()
+            .conn;
+    e.h.state_mut()
+        .set_cmdlet_line(northwind, "Get-AcceptedDomain");
+    let idx =
+        e.h.state()
+            .sessions
+            .iter()
+            .position(|s| s.conn == northwind)
+            .unwrap();
+    e.h.get_all_by_label("Open output")
+        .nth(idx)
+        .unwrap()
+        .click();
+    e.h.run_steps(2);
+    e.click("Run");
+    e.wait("Northwind in use", |a| {
+        a.sessions
+            .iter()
+            .any(|s| s.conn == northwind && s.state == SessionState::Connected)
+    });
+    e.wait_label("Disconnect stale (1)");
+    e.click("Disconnect stale (1)");
+    e.wait("only the stale one removed", |a| a.sessions.len() == 1);
+    assert_eq!(e.h.state().sessions[0].conn, northwind);
+}
+
+#[test]
+fn limit_guard_dialog_offers_to_disconnect() {
+    let mut e = start(
+        |_| {},
+        |r| {
+            r.limits = SessionLimits {
+                exchange_online: 1,
+                protection: 1,
+                security_compliance: 1,
+            }
+        },
+    );
+    e.connect_with_password("Contoso EXO", "ops@contoso.com");
+    e.wait("the session", |a| {
+        a.signin.is_none() && a.sessions.len() == 1 && {
+            a.sessions[0].state == SessionState::Connected
+        }
+    });
+    // A second session of the same tenant and service (cached sign-in, no dialog) is refused.
+    // The profile is still selected in the editor.
+    e.click("Connect");
+    e.wait("the limit guard", |a| a.limit.is_some());
+    assert!(e.has("Session limit reached"));
+    let limit = e.h.state().limit.clone().unwrap();
+    assert_eq!(limit.limit, 1);
+    assert_eq!(limit.sessions.len(), 1);
+    assert_eq!(
+        e.h.state().sessions.len(),
+        1,
+        "the refused one is not listed"
+    );
+    // The dialog's Disconnect (drawn above the session list's).
+    e.h.get_all_by_label("Disconnect").last().unwrap().click();
+    e.h.run_steps(2);
+    e.wait("the session closed", |a| a.sessions.is_empty());
+}
+
+#[test]
+fn cancel_sign_in_and_wrong_password() {
+    let mut e = start(|_| {}, |_| {});
+    e.click_profile("Contoso EXO (MFA)");
+    e.click("Connect");
+    e.wait("the device code", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::DeviceCode { .. })
+        )
+    });
+    e.click("Cancel");
+    assert!(e.h.state().signin.is_none());
+    e.connect_with_password("Northwind EOP", "nobody@northwind.com");
+    e.wait("the explanation", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::Password { error: Some(_) })
+        )
+    });
+    assert!(e.h.state().sessions.is_empty());
+    e.click("Cancel");
+    assert!(e.h.state().signin.is_none());
+}
+
+#[test]
+fn password_sign_in_of_an_mfa_account_moves_to_the_verification_step() {
+    let mut e = start(|_| {}, |_| {});
+    // A copy of the password profile for the MFA account, made in the editor.
+    e.click_profile("Contoso EXO");
+    e.click("Duplicate");
+    e.h.get_by_label("UPN").click();
+    e.h.run_steps(2);
+    e.h.key_press_modifiers(Modifiers::COMMAND, Key::A);
+    e.h.get_by_label("UPN").type_text("admin@contoso.com");
+    e.h.run_steps(2);
+    e.click("Save");
+    e.wait("the copy saved", |a| {
+        a.profiles.iter().any(|p| p.name == "Contoso EXO (copy)")
+    });
+    e.click("Connect");
+    e.wait("the password step", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::Password { .. })
+        )
+    });
+    assert_eq!(
+        e.h.state().signin.as_ref().unwrap().account,
+        "admin@contoso.com"
+    );
+    e.type_into("Password", &password_of("admin@contoso.com"));
+    e.click("Sign in");
+    e.wait("the verification step with the MFA explanation", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::DeviceCode {
+                mfa_explanation: Some(_),
+                ..
+            })
+        )
+    });
+    let code = e.device_code().unwrap();
+    e.rt.block_on(complete_device_login(
+        &e.sim,
+        &code,
+        &UserAction::SignIn("admin@contoso.com".into()),
+    ));
+    e.wait("the session", |a| {
+        a.signin.is_none()
+            && a.sessions.len() == 1
+            && a.sessions[0].state == SessionState::Connected
+            && a.sessions[0].profile_name == "Contoso EXO (copy)"
+    });
+}
+
+#[test]
+fn scc_quick_test_through_the_regional_redirect_and_cancel_run() {
+    // Requests 1 and 2 are the access check (global host, then the regional one it redirects
+    // to); the first run (request 3) answers slowly.
+    let mut e = start(|s| s.faults = "slow@3:ms=4000".into(), |_| {});
+    e.connect_with_password("Contoso SCC", "ops@contoso.com");
+    e.wait("the SCC session", |a| {
+        a.signin.is_none()
+            && a.sessions.len() == 1
+            && a.sessions[0].state == SessionState::Connected
+    });
+    let conn = e.h.state().sessions[0].conn;
+    e.click("Open output");
+    e.click("Quick test: Get-RetentionCompliancePolicy");
+    e.wait_exact("Cancel run");
+    e.click("Cancel run");
+    e.wait("the cancelled run", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.running.is_none() && o.error.is_some())
+    });
+    assert!(e.h.state().output(conn).unwrap().rows.is_empty());
+    assert!(e.has_containing("cancelled"));
+    e.click("Quick test: Get-RetentionCompliancePolicy");
+    e.wait("the policies", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.summary.is_some() && !o.rows.is_empty())
+    });
+    let s = &e.h.state().sessions[0];
+    assert_ne!(
+        s.endpoint_host,
+        e.sim.urls().scc.trim_start_matches("http://"),
+        "the session shows the regional host it was redirected to"
+    );
+}
+
+#[test]
+fn the_real_driver_answers_route_and_test_connection_against_the_sim() {
+    let mut e = start(|_| {}, |_| {});
+    e.click_profile("Contoso EXO");
+    // The editor asks for the route of the selected profile; the driver resolves it off the UI
+    // thread (a demo profile has no proxy: direct, from the platform default).
+    e.wait_label("Admin API (127.0.0.1): direct");
+    e.click("Test connection");
+    e.wait_label("passed");
+    assert!(
+        e.has_containing("All ") && !e.has_containing("failed"),
+        "every check passes against the sim; notices: {:?}",
+        e.h.state().notices
+    );
+    // The steps reached the window as they completed: DNS and TCP of the sim's hosts.
+    assert!(
+        e.has_containing("127.0.0.1"),
+        "the steps name the sim's host"
+    );
+}
