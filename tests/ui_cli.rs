@@ -16,7 +16,7 @@ fn demo_is_a_global_flag() {
 
 #[test]
 fn demo_profiles_live_apart_from_real_ones() {
-    let real = exo_connect::ui::local::config_root(false);
-    let demo = exo_connect::ui::local::config_root(true);
+    let real = exo_connect::ui::config_root(false);
+    let demo = exo_connect::ui::config_root(true);
     assert_eq!(demo, real.join("demo"));
 }

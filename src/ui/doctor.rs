@@ -3,8 +3,7 @@
 //!
 //! Two halves: [`DoctorPane`] (view state + drawing; no network, never blocks) and the driver-side
 //! handler of [`UiCommand::TestConnection`](super::bridge::UiCommand::TestConnection)
-//! ([`test_connection`] for an async driver, [`spawn_test_connection`] for a thread driver such
-//! as `local`), which runs `engine::doctor` and sends [`UiEvent::DoctorStep`]s and
+//! ([`test_connection`], called by the engine driver), which runs `engine::doctor` and sends [`UiEvent::DoctorStep`]s and
 //! [`UiEvent::DoctorDone`]. Drivers call it; a frame never does.
 
 use egui::{RichText, Ui};
@@ -159,37 +158,6 @@ pub async fn test_connection(
             summary: format!("The test could not run: {e}"),
         },
     });
-}
-
-/// Driver side, for a driver without a runtime (the local profile thread): runs
-/// [`test_connection`] on its own thread and runtime.
-pub fn spawn_test_connection(profile: Profile, events: EventSender) {
-    let id = profile.id;
-    let fail = events.clone();
-    let spawned = std::thread::Builder::new()
-        .name("exo-connect-doctor".into())
-        .spawn(move || {
-            match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt.block_on(test_connection(profile, events, None)),
-                Err(e) => {
-                    events.send(UiEvent::DoctorDone {
-                        profile_id: id,
-                        passed: false,
-                        summary: format!("The test could not start: {e}"),
-                    });
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        fail.send(UiEvent::DoctorDone {
-            profile_id: id,
-            passed: false,
-            summary: format!("The test could not start: {e}"),
-        });
-    }
 }
 
 #[cfg(test)]

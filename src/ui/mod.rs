@@ -12,7 +12,6 @@ pub mod dialogs;
 pub mod doctor;
 pub mod driver;
 pub mod editor;
-pub mod local;
 pub mod output;
 pub mod profiles;
 pub mod sessions;
@@ -23,10 +22,18 @@ pub mod widgets;
 
 pub use app::{App, AppOptions};
 
+/// The config root: the profile store's default root (`$EXO_CONNECT_HOME` or the OS config
+/// dir); `demo` uses its `demo/` sub-folder so the user's real profiles are never touched.
+pub fn config_root(demo: bool) -> std::path::PathBuf {
+    let base = crate::model::store::default_root()
+        .unwrap_or_else(|_| std::env::temp_dir().join("exo-connect"));
+    if demo { base.join("demo") } else { base }
+}
+
 /// Open the window with the engine driver and run until it closes. `demo` uses a separate
 /// config folder and starts the simulated tenant in-process (its URLs are printed on stderr).
 pub fn run(options: AppOptions) -> Result<(), String> {
-    let root = local::config_root(options.demo);
+    let root = config_root(options.demo);
     let mut cfg = driver::DriverConfig::new(root.clone());
     if options.demo {
         cfg.demo = Some(crate::sim::SimConfig::default());
