@@ -54,7 +54,7 @@ done
 install -Dm0644 assets/exo-connect.svg "$stage/usr/share/icons/hicolor/scalable/apps/$app_id.svg"
 doc="$stage/usr/share/doc/exo-connect"
 install -Dm0644 packaging/linux/copyright "$doc/copyright"
-# A changelog is required by policy (changelog.gz: a native package, no Debian revision); it points to the project's release notes.
+# Policy wants a changelog (changelog.gz: a native package, no Debian revision).
 printf '%s\n' "exo-connect ($version) unstable; urgency=medium" "" \
     "  * Release $version; see the project's releases for notes." "" \
     " -- exo-connect developers <exo-connect@users.noreply.github.com>  $(date -R -d @"${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")" \

@@ -60,14 +60,17 @@ pub fn run_with(
     .map_err(|e| format!("cannot open the window: {e}"))
 }
 
-/// The id the desktop matches the window to its entry with: the Wayland `app_id` (X11 matches on
-/// `WM_CLASS`, which winit takes from the binary name, `exo-connect`; the desktop file says so with
-/// `StartupWMClass`). The same reverse-DNS id names the desktop file, the AppStream metainfo, the
+/// The id the desktop matches the window to its entry with: the Wayland `app_id`, and on X11 the
+/// class part of `WM_CLASS` (egui-winit passes it to winit's `with_name`; the desktop file repeats it
+/// as `StartupWMClass`). The same reverse-DNS id names the desktop file, the AppStream metainfo, the
 /// installed icons and the Flatpak (see `packaging/`).
 pub const APP_ID: &str = "io.github.exoconnect.ExoConnect";
 
-/// The 256 px app icon rendered from `assets/exo-connect.svg` by `assets/build-icons.sh`.
-pub const ICON_PNG: &[u8] = include_bytes!("../../assets/png/exo-connect-256.png");
+/// The 128 px app icon rendered from `assets/exo-connect.svg` by `assets/build-icons.sh`. Not 256:
+/// on X11 a 256 px `_NET_WM_ICON` (256 KiB + 8 bytes) exceeds the core protocol's 256 KiB request
+/// limit and the window ends up with no icon at all; desktops take larger sizes from the
+/// installed icon theme anyway.
+pub const ICON_PNG: &[u8] = include_bytes!("../../assets/png/exo-connect-128.png");
 
 /// The window icon, decoded from the embedded [`ICON_PNG`]. A broken asset (never expected: a
 /// unit test decodes it) falls back to no icon rather than refusing to open the window.
@@ -78,13 +81,13 @@ pub fn icon() -> egui::IconData {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn embedded_icon_decodes_to_256_px_rgba() {
+    fn embedded_icon_decodes_to_128_px_rgba() {
         let icon = super::icon();
-        assert_eq!((icon.width, icon.height), (256, 256));
-        assert_eq!(icon.rgba.len(), 256 * 256 * 4);
+        assert_eq!((icon.width, icon.height), (128, 128));
+        assert_eq!(icon.rgba.len(), 128 * 128 * 4);
         // Corners are transparent (rounded tile), the centre is opaque.
         assert_eq!(icon.rgba[3], 0, "top-left corner should be transparent");
-        let centre = ((128 * 256 + 128) * 4) as usize;
+        let centre = (64 * 128 + 64) * 4;
         assert_eq!(icon.rgba[centre + 3], 255, "centre should be opaque");
     }
 
