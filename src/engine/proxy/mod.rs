@@ -8,9 +8,7 @@ use crate::model::Profile;
 pub enum RouteKind {
     Direct,
     /// Through this proxy (`http://host:port`).
-    Proxy {
-        url: String,
-    },
+    Proxy { url: String },
 }
 
 /// The route for one target URL, with where the decision came from, in plain words.
