@@ -61,7 +61,7 @@ pub fn run_with(
     let native = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("exo-connect")
-            .with_app_id("exo-connect")
+            .with_app_id(APP_ID)
             .with_icon(std::sync::Arc::new(icon()))
             .with_inner_size([1280.0, 820.0])
             .with_min_inner_size([820.0, 520.0]),
@@ -83,33 +83,51 @@ pub fn run_with(
     .map_err(|e| format!("cannot open the window: {e}"))
 }
 
-/// The window icon, drawn in code (64×64): a blue rounded square with a white "connector" bar.
+/// The id the desktop matches the window to its entry with: the Wayland `app_id`, and on X11 the
+/// class part of `WM_CLASS` (egui-winit passes it to winit's `with_name`; the desktop file repeats it
+/// as `StartupWMClass`). The same reverse-DNS id names the desktop file, the AppStream metainfo, the
+/// installed icons and the Flatpak (see `packaging/`).
+pub const APP_ID: &str = "io.github.exoconnect.ExoConnect";
+
+/// The 128 px app icon rendered from `assets/exo-connect.svg` by `assets/build-icons.sh`. Not 256:
+/// on X11 a 256 px `_NET_WM_ICON` (256 KiB + 8 bytes) exceeds the core protocol's 256 KiB request
+/// limit and the window ends up with no icon at all; desktops take larger sizes from the
+/// installed icon theme anyway.
+pub const ICON_PNG: &[u8] = include_bytes!("../../assets/png/exo-connect-128.png");
+
+/// The window icon, decoded from the embedded [`ICON_PNG`]. A broken asset (never expected: a
+/// unit test decodes it) falls back to no icon rather than refusing to open the window.
 pub fn icon() -> egui::IconData {
-    const N: u32 = 64;
-    let mut rgba = Vec::with_capacity((N * N * 4) as usize);
-    for y in 0..N {
-        for x in 0..N {
-            let (fx, fy) = (x as f32 + 0.5, y as f32 + 0.5);
-            // Rounded square, radius 12.
-            let r = 12.0;
-            let cx = fx.clamp(r, N as f32 - r);
-            let cy = fy.clamp(r, N as f32 - r);
-            let inside = (fx - cx).powi(2) + (fy - cy).powi(2) <= r * r;
-            let bar = (14.0..50.0).contains(&fx) && (28.0..36.0).contains(&fy);
-            let dot = |px: f32| (fx - px).powi(2) + (fy - 32.0).powi(2) <= 49.0;
-            let px = if !inside {
-                [0, 0, 0, 0]
-            } else if bar || dot(16.0) || dot(48.0) {
-                [255, 255, 255, 255]
-            } else {
-                [0x1f, 0x6f, 0xc5, 255]
-            };
-            rgba.extend_from_slice(&px);
-        }
+    eframe::icon_data::from_png_bytes(ICON_PNG).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn embedded_icon_decodes_to_128_px_rgba() {
+        let icon = super::icon();
+        assert_eq!((icon.width, icon.height), (128, 128));
+        assert_eq!(icon.rgba.len(), 128 * 128 * 4);
+        // Corners are transparent (rounded tile), the centre is opaque.
+        assert_eq!(icon.rgba[3], 0, "top-left corner should be transparent");
+        let centre = (64 * 128 + 64) * 4;
+        assert_eq!(icon.rgba[centre + 3], 255, "centre should be opaque");
     }
-    egui::IconData {
-        rgba,
-        width: N,
-        height: N,
+
+    #[test]
+    fn app_id_matches_the_desktop_entry_and_metainfo() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("packaging/linux");
+        assert!(dir.join(format!("{}.desktop", super::APP_ID)).is_file());
+        let metainfo = std::fs::read_to_string(dir.join(format!("{}.metainfo.xml", super::APP_ID)))
+            .expect("metainfo file named after the app id");
+        assert!(metainfo.contains(&format!("<id>{}</id>", super::APP_ID)));
+        assert!(metainfo.contains(&format!("{}.desktop", super::APP_ID)));
+        // The newest release listed is this version (Cargo.toml is the one place it is set).
+        let first_release = metainfo.split("<release ").nth(1).unwrap_or_default();
+        let version = concat!("version=\"", env!("CARGO_PKG_VERSION"), "\"");
+        assert!(
+            first_release.starts_with(version),
+            "add a <release {version} ...> entry at the top of <releases> in the metainfo"
+        );
     }
 }
