@@ -52,16 +52,12 @@ pub fn run(args: DoctorArgs) -> CliResult {
             args.timeout
         )));
     }
-    let profile = super::run::find_profile(&args.name)?;
+    let profile = super::find_profile(&args.name)?;
     let opts = DoctorOptions {
         step_timeout: Duration::from_secs(args.timeout),
         ..Default::default()
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    let rt = super::runtime()?;
     let format = args.format;
     let report = rt.block_on(async move {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DiagStep>();

@@ -3,18 +3,13 @@
 //! Device-code instructions and progress go to stderr; the signed-in account, tenant and token
 //! expiry go to stdout. Exit 0 signed in, 1 sign-in failure (with the explanation), 2 usage.
 
-use std::io::BufRead;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
 use super::{CliError, CliResult};
-use crate::engine::auth::{
-    CancellationToken, Method, SecretStore, SignInEvent, SignInOptions, TokenCache,
-};
-use crate::engine::http::{HttpOptions, build_client};
-use crate::model::{AuthMethod, Profile};
+use crate::engine::auth::{CancellationToken, Method, SignInEvent, SignInOptions};
+use crate::model::AuthMethod;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LoginMethod {
@@ -56,74 +51,6 @@ pub struct LogoutArgs {
     pub all: bool,
 }
 
-/// Loads the saved profiles. Reads `profiles.json` (`{"version":1,"profiles":[...]}`) in
-/// `$EXO_CONNECT_HOME` or the OS config dir.
-// TODO(lead): swap for `model::store::ProfileStore::open_default()` once the store is merged.
-pub fn load_profiles() -> Result<Vec<Profile>, CliError> {
-    #[derive(serde::Deserialize)]
-    struct StoreFile {
-        #[serde(default)]
-        profiles: Vec<Profile>,
-    }
-    let root = match std::env::var_os("EXO_CONNECT_HOME").filter(|h| !h.is_empty()) {
-        Some(h) => std::path::PathBuf::from(h),
-        None => directories::ProjectDirs::from("", "", "exo-connect")
-            .map(|d| d.config_dir().to_path_buf())
-            .ok_or_else(|| {
-                CliError::Usage(
-                    "no configuration folder: set EXO_CONNECT_HOME to exo-connect's folder".into(),
-                )
-            })?,
-    };
-    let path = root.join("profiles.json");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => {
-            return Err(CliError::Failed(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    };
-    let f: StoreFile = serde_json::from_str(text.trim_start_matches('\u{feff}')).map_err(|e| {
-        CliError::Failed(format!(
-            "{} is not a valid profile file: {e}",
-            path.display()
-        ))
-    })?;
-    Ok(f.profiles)
-}
-
-fn find_profile(name: &str) -> Result<Profile, CliError> {
-    load_profiles()?
-        .into_iter()
-        .find(|p| p.name.eq_ignore_ascii_case(name.trim()))
-        .ok_or_else(|| {
-            CliError::Usage(format!(
-                "no profile named '{name}': `exo-connect profile list` shows the saved names"
-            ))
-        })
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
-}
-
-async fn open_cache() -> Result<Arc<TokenCache>, CliError> {
-    let secrets = SecretStore::platform().await;
-    if let Some(n) = secrets.take_notice() {
-        eprintln!("warning: {n}");
-    }
-    let client = build_client(&HttpOptions::default())
-        .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
-    Ok(TokenCache::new(client, secrets))
-}
-
 fn print_event(e: &SignInEvent) {
     match e {
         SignInEvent::CodeIssued {
@@ -160,7 +87,7 @@ fn print_event(e: &SignInEvent) {
 }
 
 pub fn run_login(args: LoginArgs) -> CliResult {
-    let profile = find_profile(&args.name)?;
+    let profile = super::find_profile(&args.name)?;
     let method = match args.method {
         Some(LoginMethod::Browser) => Some(Method::Browser),
         Some(LoginMethod::DeviceCode) => Some(Method::DeviceCode),
@@ -175,18 +102,7 @@ pub fn run_login(args: LoginArgs) -> CliResult {
     }
     let effective = method.unwrap_or_else(|| Method::of(&profile));
     let password = if args.password_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| CliError::Usage(format!("--password-stdin: cannot read stdin: {e}")))?;
-        let pw = line.trim_end_matches(['\r', '\n']).to_string();
-        if pw.is_empty() {
-            return Err(CliError::Usage(
-                "--password-stdin: stdin gave an empty password".into(),
-            ));
-        }
-        Some(pw)
+        Some(super::read_secret_line("--password-stdin")?)
     } else {
         None
     };
@@ -202,22 +118,12 @@ pub fn run_login(args: LoginArgs) -> CliResult {
                 profile.name, profile.name
             )));
         }
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| {
-            CliError::Usage(format!("--proxy-password-stdin: cannot read stdin: {e}"))
-        })?;
-        let pw = line.trim_end_matches(['\r', '\n']).to_string();
-        if pw.is_empty() {
-            return Err(CliError::Usage(
-                "--proxy-password-stdin: stdin gave an empty password".into(),
-            ));
-        }
-        Some(pw)
+        Some(super::read_secret_line("--proxy-password-stdin")?)
     } else {
         None
     };
-    runtime()?.block_on(async move {
-        let cache = open_cache().await?;
+    super::runtime()?.block_on(async move {
+        let cache = super::open_cache().await?;
         if let Some(pw) = proxy_password {
             cache
                 .secrets()
@@ -313,7 +219,7 @@ fn print_signed_in(s: &crate::engine::auth::SignedIn) {
 
 pub fn run_logout(args: LogoutArgs) -> CliResult {
     let profile = match (&args.name, args.all) {
-        (Some(n), false) => Some(find_profile(n)?),
+        (Some(n), false) => Some(super::find_profile(n)?),
         (None, true) => None,
         _ => {
             return Err(CliError::Usage(
@@ -321,8 +227,8 @@ pub fn run_logout(args: LogoutArgs) -> CliResult {
             ));
         }
     };
-    runtime()?.block_on(async move {
-        let cache = open_cache().await?;
+    super::runtime()?.block_on(async move {
+        let cache = super::open_cache().await?;
         match profile {
             Some(p) => {
                 let had = cache.forget(&p).await.map_err(CliError::Failed)?;

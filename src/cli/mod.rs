@@ -69,6 +69,60 @@ impl CliError {
 
 pub type CliResult = Result<(), CliError>;
 
+/// The saved profile of that name (case-insensitive), from the profile store. A store file that
+/// could not be read has been set aside: say where.
+pub(crate) fn find_profile(name: &str) -> Result<crate::model::Profile, CliError> {
+    let (store, notice) = crate::model::store::ProfileStore::open_default()
+        .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
+    if let Some(n) = notice {
+        eprintln!("warning: {n}");
+    }
+    store.get_by_name(name.trim()).cloned().ok_or_else(|| {
+        CliError::Usage(format!(
+            "no profile named '{name}': `exo-connect profile list` shows the saved names"
+        ))
+    })
+}
+
+/// The async runtime a command runs the engine on.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
+}
+
+/// The token cache over the OS keychain (or memory, with the plain-words notice on stderr).
+pub(crate) async fn open_cache() -> Result<std::sync::Arc<crate::engine::auth::TokenCache>, CliError>
+{
+    let secrets = crate::engine::auth::SecretStore::platform().await;
+    if let Some(n) = secrets.take_notice() {
+        eprintln!("warning: {n}");
+    }
+    let client = crate::engine::http::build_client(&Default::default())
+        .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
+    Ok(crate::engine::auth::TokenCache::new(client, secrets))
+}
+
+/// One secret line from standard input (`--password-stdin` and friends); `flag` names the option
+/// in the error.
+pub(crate) fn read_secret_line(flag: &str) -> Result<String, CliError> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::Usage(format!("{flag}: cannot read stdin: {e}")))?;
+    let secret = line.trim_end_matches(['\r', '\n']).to_string();
+    if secret.is_empty() {
+        return Err(CliError::Usage(format!(
+            "{flag}: stdin gave an empty password"
+        )));
+    }
+    Ok(secret)
+}
+
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

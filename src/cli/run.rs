@@ -15,8 +15,7 @@ use clap::{Args, ValueEnum};
 use serde_json::{Map, Value};
 
 use super::{CliError, CliResult};
-use crate::engine::auth::{CancellationToken, SecretStore, SignInOptions, TokenCache};
-use crate::engine::http::{HttpOptions, build_client};
+use crate::engine::auth::{CancellationToken, SignInOptions, TokenCache};
 use crate::engine::rest::{CmdletRequest, RunEvent};
 use crate::engine::sessions::{ConnectRequest, RegistrySettings, SessionError, SessionRegistry};
 use crate::engine::token::TokenProvider;
@@ -70,31 +69,6 @@ pub fn join_line(words: &[String]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// The saved profile of that name.
-// Seam for the lead: the store is `model::store::ProfileStore` (merged from `model`).
-pub fn find_profile(name: &str) -> Result<Profile, CliError> {
-    let (store, notice) = crate::model::store::ProfileStore::open_default()
-        .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
-    if let Some(n) = notice {
-        eprintln!("warning: {n:?}");
-    }
-    store.get_by_name(name.trim()).cloned().ok_or_else(|| {
-        CliError::Usage(format!(
-            "no profile named '{name}': `exo-connect profile list` shows the saved names"
-        ))
-    })
-}
-
-async fn open_cache() -> Result<Arc<TokenCache>, CliError> {
-    let secrets = SecretStore::platform().await;
-    if let Some(n) = secrets.take_notice() {
-        eprintln!("warning: {n}");
-    }
-    let client = build_client(&HttpOptions::default())
-        .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
-    Ok(TokenCache::new(client, secrets))
 }
 
 /// Seam to the sign-in engine: a token provider for the profile, from the cached sign-in or
@@ -181,32 +155,18 @@ pub fn run(args: RunArgs) -> CliResult {
     request
         .row_cap()
         .map_err(|e| CliError::Usage(e.message.clone()))?;
-    let mut profile = find_profile(&args.name)?;
+    let mut profile = super::find_profile(&args.name)?;
     if let Some(p) = args.page_size {
         profile.page_size = p;
     }
     let password = if args.password_stdin {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_line(&mut s)
-            .map_err(|e| CliError::Usage(format!("--password-stdin: cannot read stdin: {e}")))?;
-        let pw = s.trim_end_matches(['\r', '\n']).to_string();
-        if pw.is_empty() {
-            return Err(CliError::Usage(
-                "--password-stdin: stdin gave an empty password".into(),
-            ));
-        }
-        Some(pw)
+        Some(super::read_secret_line("--password-stdin")?)
     } else {
         None
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    let rt = super::runtime()?;
     rt.block_on(async move {
-        let cache = open_cache().await?;
+        let cache = super::open_cache().await?;
         let tokens = tokens_for(
             &cache,
             &profile,

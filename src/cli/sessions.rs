@@ -38,11 +38,7 @@ pub fn run(args: SessionsArgs) -> CliResult {
     let (store, _) = crate::model::store::ProfileStore::open_default()
         .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
     let profiles: Vec<_> = store.profiles().to_vec();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
+    let rt = super::runtime()?;
     let rows = rt.block_on(async move {
         let secrets = crate::engine::auth::SecretStore::platform().await;
         if let Some(n) = secrets.take_notice() {
