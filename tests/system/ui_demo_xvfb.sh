@@ -34,9 +34,14 @@ WORK="$(mktemp -d)"
 APP_PID=""
 X_PID=""
 cleanup() {
-    [ -n "$APP_PID" ] && kill "$APP_PID" 2>/dev/null && wait "$APP_PID" 2>/dev/null
-    [ -n "$X_PID" ] && kill "$X_PID" 2>/dev/null && wait "$X_PID" 2>/dev/null
+    # Keep the script's own status: under `set -e` a `wait` on the killed app (143) would
+    # otherwise end the script with 143 even when every check passed.
+    local status=$?
+    set +e
+    if [ -n "$APP_PID" ]; then kill "$APP_PID" 2>/dev/null; wait "$APP_PID" 2>/dev/null; fi
+    if [ -n "$X_PID" ]; then kill "$X_PID" 2>/dev/null; wait "$X_PID" 2>/dev/null; fi
     rm -rf "$WORK"
+    exit "$status"
 }
 trap cleanup EXIT
 
