@@ -232,3 +232,63 @@ async fn basic_proxy_authentication_from_the_keychain_and_the_407_explanation() 
     assert!(domains.iter().any(|d| d == "contoso.com"), "{domains:?}");
     assert_log_shows(&var("EXO_TEST_PROXY_AUTH_LOG"), &h);
 }
+
+#[tokio::test]
+#[ignore = "needs tinyproxy: tests/system/proxy_tinyproxy.sh"]
+async fn doctor_explains_a_missing_or_wrong_proxy_password_through_the_real_proxy() {
+    use exo_connect::engine::doctor::{DoctorOptions, ProxyCredential, check};
+    use exo_connect::model::diagnosis::{Outcome, StepKind};
+    use exo_connect::model::failures::ids;
+
+    let h = start_sim(|_| {}).await;
+    let mut p = profile(&h, "ops@contoso.com");
+    p.proxy.access_type = ProxyAccessType::IEConfig;
+    p.proxy.authentication = Some(ProxyAuthentication::Basic);
+    p.proxy.user = Some(var("EXO_TEST_PROXY_AUTH_USER"));
+    let sys = Arc::new(env_fixture(&var("EXO_TEST_PROXY_AUTH")));
+    let login = url::Url::parse(&h.urls().login).unwrap();
+    let route = proxy::resolve_with(&p, &login, sys).await;
+    assert!(
+        matches!(route.kind, proxy::RouteKind::Proxy { .. }),
+        "{route:?}"
+    );
+    let doctor = |password: Option<&str>| {
+        let opts = DoctorOptions {
+            route: Some(route.clone()),
+            proxy_credential: password.map(|pw| ProxyCredential {
+                user: var("EXO_TEST_PROXY_AUTH_USER"),
+                password: pw.to_string(),
+            }),
+            step_timeout: Duration::from_secs(10),
+            ..Default::default()
+        };
+        let p = p.clone();
+        async move { check(&p, &opts, None).await.unwrap() }
+    };
+    for (password, what) in [
+        (None, "no proxy credential"),
+        (Some("not-the-password"), "refused"),
+    ] {
+        let report = doctor(password).await;
+        assert!(!report.passed(), "{:#?}", report.steps);
+        let step = report
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::Proxy && s.outcome == Outcome::Failed)
+            .unwrap_or_else(|| panic!("a failed proxy step: {:#?}", report.steps));
+        assert!(step.summary.contains(what), "{}", step.summary);
+        assert_eq!(
+            step.advice.as_ref().map(|a| a.id.as_str()),
+            Some(ids::PROXY_407)
+        );
+    }
+    // The right password: every step passes through the authenticating proxy.
+    let report = doctor(Some(&var("EXO_TEST_PROXY_AUTH_PASSWORD"))).await;
+    assert!(report.passed(), "{:#?}", report.steps);
+    assert!(
+        report
+            .steps
+            .iter()
+            .any(|s| s.kind == StepKind::Proxy && s.outcome == Outcome::Passed)
+    );
+}

@@ -53,13 +53,25 @@ pub fn run(args: DoctorArgs) -> CliResult {
         )));
     }
     let profile = super::find_profile(&args.name)?;
-    let opts = DoctorOptions {
-        step_timeout: Duration::from_secs(args.timeout),
-        ..Default::default()
-    };
     let rt = super::runtime()?;
     let format = args.format;
     let report = rt.block_on(async move {
+        // Only a profile with a proxy user needs the keychain (its Basic proxy password).
+        let proxy_credential = match profile.proxy.user.as_deref() {
+            Some(u) if !u.trim().is_empty() => {
+                let cache = super::open_cache().await.ok();
+                match cache {
+                    Some(c) => crate::engine::doctor::proxy_credential(c.secrets(), &profile).await,
+                    None => None,
+                }
+            }
+            _ => None,
+        };
+        let opts = DoctorOptions {
+            step_timeout: Duration::from_secs(args.timeout),
+            proxy_credential,
+            ..Default::default()
+        };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DiagStep>();
         let printer = tokio::spawn(async move {
             while let Some(step) = rx.recv().await {

@@ -53,6 +53,23 @@ pub struct DoctorOptions {
     pub max_skew: Duration,
 }
 
+/// The Basic proxy credential of a profile: its proxy user and the password kept in the keychain
+/// (`exo-connect login NAME --proxy-password-stdin` or the editor's proxy password field).
+pub async fn proxy_credential(
+    secrets: &crate::engine::auth::SecretStore,
+    profile: &crate::model::Profile,
+) -> Option<ProxyCredential> {
+    let user = profile
+        .proxy
+        .user
+        .clone()
+        .filter(|u| !u.trim().is_empty())?;
+    let password = secrets
+        .get(&crate::engine::auth::cache::proxy_password_key(&profile.id))
+        .await?;
+    Some(ProxyCredential { user, password })
+}
+
 impl Default for DoctorOptions {
     fn default() -> Self {
         DoctorOptions {
@@ -386,6 +403,20 @@ async fn check_target(run: &mut Run<'_>, t: &Target, route: &Route) -> bool {
                         Some(ids::PROXY_REFUSED),
                     );
                 }
+                // A plain-http request through the proxy with our Basic credential answered
+                // 401 + `WWW-Authenticate: Basic`: the proxy refused the credential (the
+                // services we check never ask for Basic themselves).
+                Ok(Ok((401, reason, Some(auth))))
+                    if !t.https && cred.is_some() && auth.eq_ignore_ascii_case("basic") =>
+                {
+                    return fail(
+                        run,
+                        format!(
+                            "401 {reason} from the proxy: the proxy credential sent was refused"
+                        ),
+                        Some(ids::PROXY_407),
+                    );
+                }
                 Ok(Ok((407, reason, auth))) => {
                     let scheme = auth
                         .map(|a| format!(" (it asks for: {a})"))
@@ -637,9 +668,16 @@ async fn proxy_exchange<S: AsyncRead + AsyncWrite + Unpin>(
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {status_line}")))?;
     let reason = parts.next().unwrap_or("").trim().to_string();
+    // The proxy's challenge. Some proxies (tinyproxy) refuse a wrong Basic password with
+    // `401` + `WWW-Authenticate` instead of 407: take that challenge too, the caller decides.
+    let header = if status == 401 {
+        "www-authenticate"
+    } else {
+        "proxy-authenticate"
+    };
     let scheme = lines
         .filter_map(|l| l.split_once(':'))
-        .filter(|(k, _)| k.trim().eq_ignore_ascii_case("proxy-authenticate"))
+        .filter(|(k, _)| k.trim().eq_ignore_ascii_case(header))
         .map(|(_, v)| v.split_whitespace().next().unwrap_or("").to_string())
         .collect::<Vec<_>>();
     let scheme = (!scheme.is_empty()).then(|| scheme.join(", "));

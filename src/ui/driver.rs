@@ -180,19 +180,6 @@ fn notice(level: NoticeLevel, text: impl Into<String>) -> UiEvent {
     }
 }
 
-/// The Basic proxy credential of a profile (its proxy user + the password in the keychain).
-async fn proxy_credential(
-    cache: &TokenCache,
-    profile: &Profile,
-) -> Option<crate::engine::doctor::ProxyCredential> {
-    let user = profile.proxy.user.clone().filter(|u| !u.is_empty())?;
-    let password = cache
-        .secrets()
-        .get(&proxy_password_key(&profile.id))
-        .await?;
-    Some(crate::engine::doctor::ProxyCredential { user, password })
-}
-
 /// A 407 from the profile's proxy: the window asks for the proxy credential.
 fn proxy_credential_needed(
     profile_id: Uuid,
@@ -438,7 +425,8 @@ impl Driver {
                 let cache = self.cache.clone();
                 let ev = self.ev.clone();
                 tokio::spawn(async move {
-                    let credential = proxy_credential(&cache, &profile).await;
+                    let credential =
+                        crate::engine::doctor::proxy_credential(cache.secrets(), &profile).await;
                     super::doctor::test_connection(*profile, ev, credential).await;
                 });
             }
