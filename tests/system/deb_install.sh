@@ -36,7 +36,7 @@ profile="${DEB_INSTALL_PROFILE:-release}"
 lint=()
 [ "$profile" = release ] && lint=(--lintian)
 echo "== build the .deb (packaging/build-deb.sh --profile $profile ${lint[*]})"
-out="$(packaging/build-deb.sh --profile "$profile" "${lint[@]}" | tee /dev/stderr)"
+out="$(packaging/build-deb.sh --profile "$profile" "${lint[@]}" | tee -a /dev/stderr)" # -a: never truncate a log file that stderr points at
 deb="$(sed -n 's/^built \(\S*\.deb\) .*/\1/p' <<<"$out")"
 [ -f "$deb" ] || fail "build-deb.sh did not report a .deb"
 
