@@ -36,7 +36,9 @@ profile="${DEB_INSTALL_PROFILE:-release}"
 lint=()
 [ "$profile" = release ] && lint=(--lintian)
 echo "== build the .deb (packaging/build-deb.sh --profile $profile ${lint[*]})"
-out="$(packaging/build-deb.sh --profile "$profile" "${lint[@]}" | tee -a /dev/stderr)" # -a: never truncate a log file that stderr points at
+# Not `tee /dev/stderr`: that reopens stderr's file and, when CI logs to a file, truncates it.
+out="$(packaging/build-deb.sh --profile "$profile" "${lint[@]}")"
+printf '%s\n' "$out" >&2
 deb="$(sed -n 's/^built \(\S*\.deb\) .*/\1/p' <<<"$out")"
 [ -f "$deb" ] || fail "build-deb.sh did not report a .deb"
 
