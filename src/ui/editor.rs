@@ -757,17 +757,10 @@ impl App {
             ui.label(format!(
                 "“{name}” will be removed. Sessions that are open stay open."
             ));
-            ui.horizontal(|ui| {
-                if ui
-                    .button(RichText::new("Delete profile").color(Color32::WHITE))
-                    .clicked()
-                {
-                    choice = Some(true);
-                }
-                if ui.button("Cancel").clicked() {
-                    choice = Some(false);
-                }
-            });
+            choice = super::widgets::confirm_row(
+                ui,
+                RichText::new("Delete profile").color(Color32::WHITE),
+            );
         });
         if r.should_close() {
             choice = Some(false);

@@ -470,14 +470,7 @@ impl App {
                 "This profile is tagged prod. Run this in {tenant}?"
             ));
             ui.label(RichText::new(&line).monospace());
-            ui.horizontal(|ui| {
-                if ui.button("Run in production").clicked() {
-                    choice = Some(true);
-                }
-                if ui.button("Cancel").clicked() {
-                    choice = Some(false);
-                }
-            });
+            choice = super::widgets::confirm_row(ui, "Run in production");
         });
         if r.should_close() {
             choice = Some(false);

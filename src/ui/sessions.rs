@@ -198,14 +198,7 @@ impl App {
             ui.label(format!(
                 "All {n} sessions will be closed and their sign-ins forgotten."
             ));
-            ui.horizontal(|ui| {
-                if ui.button("Yes, disconnect all").clicked() {
-                    choice = Some(true);
-                }
-                if ui.button("Cancel").clicked() {
-                    choice = Some(false);
-                }
-            });
+            choice = super::widgets::confirm_row(ui, "Yes, disconnect all");
         });
         if r.should_close() {
             choice = Some(false);

@@ -1,6 +1,7 @@
-//! Small shared widgets: colour band, service badge, labelled text fields, time formatting.
+//! Small shared widgets: colour band, service badge, labelled text fields, the confirm row,
+//! time formatting.
 
-use egui::{Color32, Response, RichText, Ui, Vec2};
+use egui::{Color32, Response, RichText, Ui, Vec2, WidgetText};
 
 use crate::model::Service;
 
@@ -47,6 +48,21 @@ pub fn mmss(secs: i64) -> String {
     } else {
         format!("{:02}:{:02}", s / 60, s % 60)
     }
+}
+
+/// The button row of a confirmation dialog: `yes` then Cancel. Some(true) = confirmed,
+/// Some(false) = cancelled, None = nothing clicked this frame.
+pub fn confirm_row(ui: &mut Ui, yes: impl Into<WidgetText>) -> Option<bool> {
+    ui.horizontal(|ui| {
+        if ui.button(yes).clicked() {
+            Some(true)
+        } else if ui.button("Cancel").clicked() {
+            Some(false)
+        } else {
+            None
+        }
+    })
+    .inner
 }
 
 #[cfg(test)]
