@@ -2,7 +2,7 @@
 # Interoperability test: the sign-in engine (device code, PKCE, refresh, state check) against
 # oidc-provider from npm — an OAuth server nobody on this project wrote. Installs Node.js and npm
 # when missing (idempotent), installs the pinned oidc-provider with `npm ci`, then runs
-# `cargo test --test interop_oidc_provider -- --ignored`.
+# `cargo test --test engine interop_oidc_provider:: -- --ignored`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,4 +18,4 @@ echo "== npm ci (oidc-provider)"
 (cd tests/interop/oidc_provider && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== interoperability test against oidc-provider"
-cargo test --test interop_oidc_provider -- --ignored
+cargo test --test engine interop_oidc_provider:: -- --ignored

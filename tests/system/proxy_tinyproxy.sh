@@ -3,7 +3,7 @@
 # loopback (Debian's tinyproxy), with and without Basic authentication, and the proxy's log shows
 # the traffic. Installs tinyproxy when missing (idempotent), starts two instances on free loopback
 # ports from temporary configs (one open, one with `BasicAuth user pass`), then runs
-# `cargo test --test engine_proxy_system -- --ignored` with EXO_TEST_PROXY_* set.
+# `cargo test --test engine proxy_system:: -- --ignored` with EXO_TEST_PROXY_* set.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -66,4 +66,4 @@ export EXO_TEST_PROXY_AUTH="127.0.0.1:$auth_port"
 export EXO_TEST_PROXY_AUTH_LOG="$work/auth.log"
 export EXO_TEST_PROXY_AUTH_USER="user"
 export EXO_TEST_PROXY_AUTH_PASSWORD="pass"
-cargo test --test engine_proxy_system -- --ignored --test-threads 1
+cargo test --test engine proxy_system:: -- --ignored --test-threads 1

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # System test: the token cache against a REAL Secret Service (gnome-keyring) on a private D-Bus
 # session. Installs dbus, gnome-keyring and libsecret-tools when missing (idempotent), then runs
-# `cargo test --test keychain_system -- --ignored` inside `dbus-run-session` with an unlocked
+# `cargo test --test engine keychain_system:: -- --ignored` inside `dbus-run-session` with an unlocked
 # login keyring (throw-away password, throw-away HOME so the user's real keyring is untouched).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +20,7 @@ if ((${#need[@]})); then
 fi
 
 # Build first, outside the throw-away HOME (cargo needs the real one).
-cargo test --test keychain_system --no-run
+cargo test --test engine --no-run
 
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
 export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
@@ -34,5 +34,5 @@ dbus-run-session -- bash -c '
   mkdir -p "$XDG_DATA_HOME/keyrings"
   eval "$(echo -n throwaway-keyring-pw | gnome-keyring-daemon --unlock --components=secrets)" >/dev/null
   export GNOME_KEYRING_CONTROL
-  cargo test --test keychain_system -- --ignored --test-threads=1
+  cargo test --test engine keychain_system:: -- --ignored --test-threads=1
 '

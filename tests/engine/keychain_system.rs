@@ -1,8 +1,8 @@
 //! System tests against a REAL Secret Service (gnome-keyring under dbus-run-session).
 //! Run by `tests/system/secret_service.sh` (and `.ci/run`):
-//! `cargo test --test keychain_system -- --ignored`.
+//! `cargo test --test engine keychain_system:: -- --ignored`.
 
-mod signin_support;
+use crate::common::signin_support;
 
 use std::process::Stdio;
 

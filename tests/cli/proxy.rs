@@ -2,7 +2,7 @@
 //! words (which proxy, what to set), and `--proxy-password-stdin` keeps the proxy password for
 //! the profile's proxy user (a wrong one is explained as refused).
 
-mod signin_support;
+use crate::common::signin_support;
 
 use std::process::Stdio;
 use std::time::Duration;

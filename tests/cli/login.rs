@@ -1,7 +1,7 @@
 //! `exo-connect login` / `logout` against the in-process sim (the binary runs as a child
 //! process; the test plays the user in the sim's pages).
 
-mod signin_support;
+use crate::common::signin_support;
 
 use std::process::Stdio;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The sign-in engine against the simulated tenant over loopback: every flow, the token cache,
 //! refresh, the keychain (mock store) and the account checks.
 
-mod signin_support;
+use crate::common::signin_support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! Renders the app in representative states (wgpu, Mesa lavapipe headless) and writes PNGs to
-//! `docs/screenshots/`. Not part of the normal run: `cargo test --test ui_screens -- --ignored`.
+//! `docs/screenshots/`. Not part of the normal run: `cargo test --test ui screens:: -- --ignored`.
 //! Look at the images before committing them.
 
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! the proxy's log shows the traffic; a wrong proxy password gives the 407 explanation.
 //! Needs EXO_TEST_PROXY_OPEN / _OPEN_LOG / _AUTH / _AUTH_LOG / _AUTH_USER / _AUTH_PASSWORD.
 
-mod signin_support;
+use crate::common::signin_support;
 
 use std::collections::HashMap;
 use std::sync::Arc;

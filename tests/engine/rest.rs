@@ -1,7 +1,7 @@
 //! The REST admin-API client against a scripted admin-API server over loopback (exact request
 //! counting and every fault), and against the simulated tenant once its admin API answers.
 
-mod connections_fixture;
+use crate::common::connections_fixture;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;

@@ -1,7 +1,7 @@
 //! The session registry against a scripted admin-API server over loopback: connect with the
 //! access check, runs, disconnect, the limit guard, stale and expiry detection, sign-out hook.
 
-mod connections_fixture;
+use crate::common::connections_fixture;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,7 +2,7 @@
 //! and the in-process sim (demo mode on the driver's runtime, secrets in memory). The test plays
 //! the user in the window and the browser on the sim's verification page (over HTTP).
 
-mod signin_support;
+use crate::common::signin_support;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

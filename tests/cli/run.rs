@@ -403,7 +403,7 @@ async fn sessions_lists_nothing_without_a_cached_sign_in() {
     );
 }
 
-mod signin_support;
+use crate::common::signin_support;
 
 /// `run` signs in first when there is no cached sign-in: the device-code instructions go to
 /// stderr, the test plays the admin (with MFA) in the sim's pages, the rows go to stdout.

@@ -2,7 +2,7 @@
 //! the profile's proxy route (a small forwarding proxy written here counts what passes), NO_PROXY
 //! and NoProxyServer go direct, and a proxy's 407 is a typed error with the plain explanation.
 
-mod signin_support;
+use crate::common::signin_support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

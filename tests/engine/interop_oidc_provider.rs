@@ -2,7 +2,7 @@
 //! `oidc-provider` from npm (tests/interop/oidc_provider/server.mjs), with its own development
 //! login and consent pages and its own device-code pages, driven here by a cookie-keeping HTTP
 //! client playing the browser. Run by `tests/system/oidc_provider.sh` (which runs `npm ci`):
-//! `cargo test --test interop_oidc_provider -- --ignored`.
+//! `cargo test --test engine interop_oidc_provider:: -- --ignored`.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;

@@ -1,0 +1,10 @@
+//! Command-line tests: the real `exo-connect` binary with an isolated `EXO_CONNECT_HOME`, against the sim.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod doctor;
+mod login;
+mod profile;
+mod proxy;
+mod run;

@@ -1,0 +1,17 @@
+//! Engine and model tests: sign-in, REST, sessions, proxy, doctor against the sim over loopback; the model's rules, import and PowerShell preview; keychain and interop tests the system scripts run (ignored here).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod architecture;
+mod doctor;
+mod interop_oidc_provider;
+mod keychain_system;
+mod model_import;
+mod model_powershell;
+mod model_rules;
+mod proxy;
+mod proxy_system;
+mod rest;
+mod sessions;
+mod signin;

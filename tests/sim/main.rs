@@ -1,0 +1,7 @@
+//! Simulated-tenant tests: the sim's sign-in and admin API driven with plain reqwest (no client code).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod admin;
+mod auth;

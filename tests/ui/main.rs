@@ -1,0 +1,11 @@
+//! Window tests: kittest drives the app by accessible label, against a fake backend or the real driver and the sim.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod app;
+mod cli;
+mod doctor;
+mod engine;
+mod proxy_route;
+mod screens;
