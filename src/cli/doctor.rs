@@ -61,7 +61,9 @@ pub fn run(args: DoctorArgs) -> CliResult {
             Some(u) if !u.trim().is_empty() => {
                 let cache = super::open_cache().await.ok();
                 match cache {
-                    Some(c) => crate::engine::doctor::proxy_credential(c.secrets(), &profile).await,
+                    Some((c, _)) => {
+                        crate::engine::doctor::proxy_credential(c.secrets(), &profile).await
+                    }
                     None => None,
                 }
             }

@@ -123,21 +123,22 @@ pub fn run_login(args: LoginArgs) -> CliResult {
         None
     };
     super::runtime()?.block_on(async move {
-        let cache = super::open_cache().await?;
+        let (cache, clients) = super::open_cache().await?;
         if let Some(pw) = proxy_password {
             cache
                 .secrets()
-                .set(
-                    &crate::engine::auth::cache::proxy_password_key(&profile.id),
-                    &pw,
-                )
+                .set(&crate::engine::secrets::proxy_password_key(&profile.id), &pw)
                 .await;
             eprintln!("Stored the proxy password in the keychain.");
         }
+        let http = clients
+            .for_profile(&profile)
+            .await
+            .map_err(|e| CliError::Usage(e.to_string()))?;
         // A cached sign-in (keychain) is used unless --force or an explicit --method.
         if !args.force
             && method.is_none()
-            && let Ok(s) = cache.sign_in_silent(&profile).await
+            && let Ok(s) = cache.sign_in_silent(&profile, Some(&http)).await
         {
             eprintln!("Using the cached sign-in.");
             print_signed_in(&s);
@@ -153,7 +154,7 @@ pub fn run_login(args: LoginArgs) -> CliResult {
         {
             cache
                 .secrets()
-                .set(&crate::engine::auth::cache::cert_password_key(path), &pw)
+                .set(&crate::engine::secrets::cert_password_key(path), &pw)
                 .await;
             eprintln!("Stored the certificate password in the keychain.");
         }
@@ -172,6 +173,7 @@ pub fn run_login(args: LoginArgs) -> CliResult {
             events: Some(tx),
             cancel: cancel.clone(),
             timeout: Duration::from_secs(args.timeout.max(1)),
+            http: Some(http),
         };
         let printer = tokio::spawn(async move {
             while let Some(e) = rx.recv().await {
@@ -228,7 +230,7 @@ pub fn run_logout(args: LogoutArgs) -> CliResult {
         }
     };
     super::runtime()?.block_on(async move {
-        let cache = super::open_cache().await?;
+        let (cache, _) = super::open_cache().await?;
         match profile {
             Some(p) => {
                 let had = cache.forget(&p).await.map_err(CliError::Failed)?;

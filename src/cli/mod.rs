@@ -93,16 +93,26 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
         .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
 }
 
-/// The token cache over the OS keychain (or memory, with the plain-words notice on stderr).
-pub(crate) async fn open_cache() -> Result<std::sync::Arc<crate::engine::auth::TokenCache>, CliError>
-{
-    let secrets = crate::engine::auth::SecretStore::platform().await;
+/// The token cache over the OS keychain (or memory, with the plain-words notice on stderr), and
+/// the builder of the profiles' HTTP clients over the same keychain.
+pub(crate) async fn open_cache() -> Result<
+    (
+        std::sync::Arc<crate::engine::auth::TokenCache>,
+        crate::engine::proxy::Clients,
+    ),
+    CliError,
+> {
+    let secrets = crate::engine::secrets::SecretStore::platform().await;
     if let Some(n) = secrets.take_notice() {
         eprintln!("warning: {n}");
     }
     let client = crate::engine::http::build_client(&Default::default())
         .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
-    Ok(crate::engine::auth::TokenCache::new(client, secrets))
+    let clients = crate::engine::proxy::Clients::new(client.clone(), secrets.clone());
+    Ok((
+        crate::engine::auth::TokenCache::new(client, secrets),
+        clients,
+    ))
 }
 
 /// One secret line from standard input (`--password-stdin` and friends); `flag` names the option

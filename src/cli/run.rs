@@ -75,11 +75,12 @@ pub fn join_line(words: &[String]) -> String {
 /// after an interactive sign-in (device-code instructions on stderr).
 pub async fn tokens_for(
     cache: &Arc<TokenCache>,
+    http: &reqwest::Client,
     profile: &Profile,
     password: Option<String>,
     timeout: Duration,
 ) -> Result<Arc<dyn TokenProvider>, CliError> {
-    let signed = match cache.sign_in_silent(profile).await {
+    let signed = match cache.sign_in_silent(profile, Some(http)).await {
         Ok(s) => s,
         Err(_) => {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -118,6 +119,7 @@ pub async fn tokens_for(
                 events: Some(tx),
                 cancel,
                 timeout,
+                http: Some(http.clone()),
                 ..Default::default()
             };
             let r = cache.sign_in(profile, opts).await;
@@ -166,19 +168,20 @@ pub fn run(args: RunArgs) -> CliResult {
     };
     let rt = super::runtime()?;
     rt.block_on(async move {
-        let cache = super::open_cache().await?;
+        let (cache, clients) = super::open_cache().await?;
+        let http = clients
+            .for_profile(&profile)
+            .await
+            .map_err(|e| CliError::Usage(e.to_string()))?;
         let tokens = tokens_for(
             &cache,
+            &http,
             &profile,
             password,
             Duration::from_secs(args.signin_timeout.max(1)),
         )
         .await?;
         let registry = SessionRegistry::start(RegistrySettings::default());
-        let http = cache
-            .client_for_profile(&profile)
-            .await
-            .map_err(|e| CliError::Usage(e.explanation()))?;
         let connect = ConnectRequest::for_profile(&profile, tokens, None)
             .map_err(CliError::Usage)?
             .with_http(http);

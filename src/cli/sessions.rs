@@ -10,8 +10,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{CliError, CliResult};
-use crate::engine::auth::cache::refresh_key;
 use crate::engine::auth::{authority_for, resource_for};
+use crate::engine::secrets::refresh_key;
 use crate::model::AuthMethod;
 
 #[derive(Debug, Args)]
@@ -40,13 +40,7 @@ pub fn run(args: SessionsArgs) -> CliResult {
     let profiles: Vec<_> = store.profiles().to_vec();
     let rt = super::runtime()?;
     let rows = rt.block_on(async move {
-        let secrets = crate::engine::auth::SecretStore::platform().await;
-        if let Some(n) = secrets.take_notice() {
-            eprintln!("warning: {n}");
-        }
-        let client = crate::engine::http::build_client(&Default::default())
-            .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?;
-        let cache = crate::engine::auth::TokenCache::new(client, secrets);
+        let (cache, clients) = super::open_cache().await?;
         let mut keys = cache.secrets().keys("rt|").await;
         let mut rows = Vec::new();
         for p in &profiles {
@@ -71,7 +65,11 @@ pub fn run(args: SessionsArgs) -> CliResult {
                 status: "cached".into(),
             };
             if !args.offline && resource_for(p).is_ok() {
-                match cache.sign_in_silent(p).await {
+                let signed = match clients.for_profile(p).await {
+                    Ok(http) => cache.sign_in_silent(p, Some(&http)).await,
+                    Err(e) => Err(crate::engine::auth::SignInError::Config(e.0)),
+                };
+                match signed {
                     Ok(s) => {
                         row.account = s.account;
                         row.tenant = Some(s.tenant_id);

@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::http::{HttpOptions, build_client, check_url, install_crypto_provider};
+use super::http::{HttpOptions, build_client, check_url, install_crypto_provider, plain_error};
 use super::proxy::{self, Route, RouteKind};
 use crate::model::Profile;
 use crate::model::diagnosis::{Advice, DiagReport, DiagStep, Outcome, StepKind};
@@ -56,7 +56,7 @@ pub struct DoctorOptions {
 /// The Basic proxy credential of a profile: its proxy user and the password kept in the keychain
 /// (`exo-connect login NAME --proxy-password-stdin` or the editor's proxy password field).
 pub async fn proxy_credential(
-    secrets: &crate::engine::auth::SecretStore,
+    secrets: &crate::engine::secrets::SecretStore,
     profile: &crate::model::Profile,
 ) -> Option<ProxyCredential> {
     let user = profile
@@ -65,7 +65,7 @@ pub async fn proxy_credential(
         .clone()
         .filter(|u| !u.trim().is_empty())?;
     let password = secrets
-        .get(&crate::engine::auth::cache::proxy_password_key(&profile.id))
+        .get(&crate::engine::secrets::proxy_password_key(&profile.id))
         .await?;
     Some(ProxyCredential { user, password })
 }
@@ -1002,18 +1002,6 @@ fn date_header(resp: &reqwest::Response) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc2822(v)
         .ok()
         .map(|d| d.with_timezone(&Utc))
-}
-
-fn plain_error(e: &reqwest::Error) -> String {
-    use std::error::Error;
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 /// "3 h 12 min", "7 min", "42 s".

@@ -45,6 +45,36 @@ pub fn check_url(url: &str) -> Result<url::Url, UrlPolicyError> {
     }
 }
 
+/// `host[:port]` of a URL (the URL itself when it does not parse), for messages and keys.
+pub fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| {
+                format!(
+                    "{}{}",
+                    h,
+                    u.port().map(|p| format!(":{p}")).unwrap_or_default()
+                )
+            })
+        })
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// reqwest's error text followed by its sources' (the plain words of a connection failure are
+/// usually in a source: "connection refused", "certificate unknown"…).
+pub fn plain_error(e: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
 /// Options of a client. Proxy selection per profile arrives with the proxy issue.
 #[derive(Debug, Clone)]
 pub struct HttpOptions {

@@ -6,5 +6,6 @@ pub mod doctor;
 pub mod http;
 pub mod proxy;
 pub mod rest;
+pub mod secrets;
 pub mod sessions;
 pub mod token;

@@ -25,7 +25,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::http::{HttpOptions, build_client, check_url};
+use super::http::{HttpOptions, build_client, check_url, plain_error};
 use super::token::{AccessToken, TokenProvider};
 
 /// The system mailbox app-only clients anchor on.
@@ -789,11 +789,11 @@ impl RestClient {
                             cmdlet,
                             format!(
                                 "the service could not be reached after {attempt} attempts: {}",
-                                plain_reqwest_error(&e)
+                                plain_error(&e)
                             ),
                         ));
                     }
-                    let (reason, delay) = retry(plain_reqwest_error(&e), None, attempt);
+                    let (reason, delay) = retry(plain_error(&e), None, attempt);
                     self.sleep_retry(tx, attempt, delay, reason).await;
                     attempt += 1;
                     continue;
@@ -905,10 +905,7 @@ impl RestClient {
                 let parsed = match bytes {
                     Ok(b) => serde_json::from_slice::<Value>(&b)
                         .map_err(|e| format!("the page could not be read as JSON ({e})")),
-                    Err(e) => Err(format!(
-                        "the page was cut off ({})",
-                        plain_reqwest_error(&e)
-                    )),
+                    Err(e) => Err(format!("the page was cut off ({})", plain_error(&e))),
                 };
                 match parsed {
                     Ok(json) => {
@@ -1015,20 +1012,6 @@ fn default_message(status: u16) -> String {
         503 => "the service is unavailable (503)".into(),
         s => format!("the service answered HTTP {s} without an explanation"),
     }
-}
-
-/// reqwest's error text plus its sources, without URLs' query strings (they hold no secrets,
-/// but they are long).
-fn plain_reqwest_error(e: &reqwest::Error) -> String {
-    use std::error::Error;
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
 }
 
 /// `Retry-After` is either delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past

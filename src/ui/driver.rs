@@ -17,11 +17,13 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::engine::auth::{
-    BrowserLauncher, CancellationToken, Method, SecretStore, SignInError, SignInEvent,
-    SignInOptions, SignedIn, TokenCache, cache::proxy_password_key,
+    BrowserLauncher, CancellationToken, Method, SignInError, SignInEvent, SignInOptions, SignedIn,
+    TokenCache,
 };
 use crate::engine::http::{HttpOptions, build_client};
+use crate::engine::proxy::Clients;
 use crate::engine::rest::{CmdletRequest, RestErrorKind, RunEvent};
+use crate::engine::secrets::{SecretStore, proxy_password_key};
 use crate::engine::sessions::{
     self as reg, ConnectRequest, LimitReached, RegistrySettings, SessionEvent, SessionInfo,
     SessionRegistry,
@@ -159,6 +161,7 @@ struct Driver {
     ev: EventSender,
     store: ProfileStore,
     cache: Arc<TokenCache>,
+    clients: Clients,
     registry: SessionRegistry,
     browser: Arc<dyn BrowserLauncher>,
     signin_timeout: Duration,
@@ -266,6 +269,7 @@ impl Driver {
                 reqwest::Client::new()
             }
         };
+        let clients = Clients::new(client.clone(), secrets.clone());
         let cache = TokenCache::new(client, secrets);
         let registry = SessionRegistry::start(cfg.registry);
         let (internal_tx, internal_rx) = mpsc::unbounded_channel();
@@ -300,6 +304,7 @@ impl Driver {
             ev,
             store,
             cache,
+            clients,
             registry,
             browser: cfg.browser,
             signin_timeout: cfg.signin_timeout,
@@ -622,6 +627,7 @@ impl Driver {
         self.generation += 1;
         let generation = self.generation;
         let cache = self.cache.clone();
+        let clients = self.clients.clone();
         let itx = self.internal_tx.clone();
         let p = profile.clone();
         self.signin = Some(SignInJob {
@@ -639,7 +645,10 @@ impl Driver {
             mismatch: None,
         });
         tokio::spawn(async move {
-            let r = cache.sign_in_silent(&p).await;
+            let r = match clients.for_profile(&p).await {
+                Ok(http) => cache.sign_in_silent(&p, Some(&http)).await,
+                Err(e) => Err(SignInError::Config(e.0)),
+            };
             let _ = itx.send(Internal::Silent(generation, Box::new(r)));
         });
     }
@@ -658,13 +667,14 @@ impl Driver {
         }
         let generation = job.generation;
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let opts = SignInOptions {
+        let mut opts = SignInOptions {
             method,
             password,
             browser: self.browser.clone(),
             events: Some(tx),
             cancel: job.cancel.clone(),
             timeout: self.signin_timeout,
+            http: None,
         };
         let itx = self.internal_tx.clone();
         tokio::spawn(async move {
@@ -675,9 +685,16 @@ impl Driver {
             }
         });
         let cache = self.cache.clone();
+        let clients = self.clients.clone();
         let itx = self.internal_tx.clone();
         tokio::spawn(async move {
-            let r = cache.sign_in(&profile, opts).await;
+            let r = match clients.for_profile(&profile).await {
+                Ok(http) => {
+                    opts.http = Some(http);
+                    cache.sign_in(&profile, opts).await
+                }
+                Err(e) => Err(SignInError::Config(e.0)),
+            };
             let _ = itx.send(Internal::SignInDone(generation, Box::new(r)));
         });
     }
@@ -884,17 +901,14 @@ impl Driver {
         let registry = self.registry.clone();
         let ev = self.ev.clone();
         let name = profile.name.clone();
-        let cache = self.cache.clone();
+        let clients = self.clients.clone();
         let profile = profile.clone();
         tokio::spawn(async move {
             // The profile's proxy choice applies to its admin API traffic too.
-            let request = match cache.client_for_profile(&profile).await {
+            let request = match clients.for_profile(&profile).await {
                 Ok(client) => request.with_http(client),
                 Err(e) => {
-                    ev.send(notice(
-                        NoticeLevel::Error,
-                        format!("{name}: {}", e.explanation()),
-                    ));
+                    ev.send(notice(NoticeLevel::Error, format!("{name}: {e}")));
                     return;
                 }
             };

@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use exo_connect::engine::auth::{
-    BrowserLauncher, Method, SecretStore, SignInError, SignInEvent, SignInOptions, TokenCache,
+    BrowserLauncher, Method, SignInError, SignInEvent, SignInOptions, TokenCache,
 };
 use exo_connect::engine::http::{HttpOptions, build_client};
+use exo_connect::engine::secrets::SecretStore;
 use exo_connect::engine::token::TokenProvider;
 use exo_connect::model::{Cloud, Profile, Service};
 use futures_util::future::BoxFuture;

@@ -6,7 +6,7 @@ use crate::common::signin_support;
 
 use std::process::Stdio;
 
-use exo_connect::engine::auth::SecretStore;
+use exo_connect::engine::secrets::SecretStore;
 use exo_connect::model::AuthMethod;
 use signin_support::*;
 use tokio::io::AsyncWriteExt;

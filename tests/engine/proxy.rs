@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use exo_connect::engine::auth::cache::proxy_password_key;
-use exo_connect::engine::auth::{SecretStore, SignInError, SignInOptions, TokenCache};
+use exo_connect::engine::auth::{SignInError, SignInOptions, SignedIn, TokenCache};
 use exo_connect::engine::http::{HttpOptions, build_client};
-use exo_connect::engine::proxy::{Fixture, RouteKind};
+use exo_connect::engine::proxy::{Clients, Fixture, RouteKind};
 use exo_connect::engine::rest::{CmdletRequest, RestClient, RestConfig, RestErrorKind};
+use exo_connect::engine::secrets::{SecretStore, proxy_password_key};
 use exo_connect::engine::sessions::ConnectRequest;
 use exo_connect::model::{AuthMethod, Profile, ProxyAccessType, ProxyAuthentication};
 use signin_support::*;
@@ -88,26 +88,41 @@ fn env_fixture(proxy: &str, no_proxy: &str) -> Arc<Fixture> {
     Arc::new(f)
 }
 
-fn cache_with(sys: Arc<Fixture>, secrets: SecretStore) -> Arc<TokenCache> {
-    let c = TokenCache::new(build_client(&HttpOptions::default()).unwrap(), secrets);
-    c.set_proxy_source(sys);
-    c
+/// A token cache and the profiles' client builder over `secrets`, with proxy settings from `sys`.
+struct Engine {
+    cache: Arc<TokenCache>,
+    clients: Clients,
 }
 
-fn password_opts() -> SignInOptions {
-    SignInOptions {
-        password: Some(password_of("ops@contoso.com")),
-        timeout: Duration::from_secs(20),
-        ..Default::default()
+fn cache_with(sys: Arc<Fixture>, secrets: SecretStore) -> Engine {
+    let shared = build_client(&HttpOptions::default()).unwrap();
+    Engine {
+        cache: TokenCache::new(shared.clone(), secrets.clone()),
+        clients: Clients::new(shared, secrets).with_source(sys),
+    }
+}
+
+impl Engine {
+    /// A password sign-in of ops@contoso.com over the profile's client (built now, as a
+    /// connect does).
+    async fn sign_in(&self, p: &Profile) -> Result<SignedIn, SignInError> {
+        let http = self.clients.for_profile(p).await.unwrap();
+        let opts = SignInOptions {
+            password: Some(password_of("ops@contoso.com")),
+            timeout: Duration::from_secs(20),
+            http: Some(http),
+            ..Default::default()
+        };
+        self.cache.sign_in(p, opts).await
     }
 }
 
 async fn run_accepted_domain(
     p: &Profile,
-    cache: &Arc<TokenCache>,
+    e: &Engine,
 ) -> Result<usize, exo_connect::engine::rest::RestError> {
-    let tokens = Arc::new(cache.provider(p, None, None).unwrap());
-    let http = cache.client_for_profile(p).await.unwrap();
+    let tokens = Arc::new(e.cache.provider(p, None, None).unwrap());
+    let http = e.clients.for_profile(p).await.unwrap();
     let target = ConnectRequest::for_profile(p, tokens.clone(), None)
         .unwrap()
         .target;
@@ -143,7 +158,7 @@ async fn sign_in_and_rest_go_through_the_profile_proxy() {
     let (proxy, hits) = start_proxy(None).await;
     let p = sim_profile(&h, ProxyAccessType::IEConfig);
     let cache = cache_with(env_fixture(&proxy, ""), SecretStore::memory());
-    cache.sign_in(&p, password_opts()).await.unwrap();
+    cache.sign_in(&p).await.unwrap();
     let after_sign_in = hits.load(Ordering::SeqCst);
     assert!(
         after_sign_in >= 1,
@@ -164,12 +179,12 @@ async fn no_proxy_and_no_proxy_server_go_direct() {
     // NO_PROXY names the sim's address: direct.
     let p = sim_profile(&h, ProxyAccessType::IEConfig);
     let cache = cache_with(env_fixture(&proxy, "127.0.0.0/8"), SecretStore::memory());
-    cache.sign_in(&p, password_opts()).await.unwrap();
+    cache.sign_in(&p).await.unwrap();
     assert!(run_accepted_domain(&p, &cache).await.unwrap() >= 1);
     // NoProxyServer ignores the environment's proxy.
     let p = sim_profile(&h, ProxyAccessType::NoProxyServer);
     let cache = cache_with(env_fixture(&proxy, ""), SecretStore::memory());
-    cache.sign_in(&p, password_opts()).await.unwrap();
+    cache.sign_in(&p).await.unwrap();
     assert!(run_accepted_domain(&p, &cache).await.unwrap() >= 1);
     assert_eq!(
         hits.load(Ordering::SeqCst),
@@ -196,7 +211,7 @@ async fn proxy_407_is_typed_and_basic_credentials_come_from_the_keychain() {
     p.proxy.user = Some("user".into());
     let secrets = SecretStore::memory();
     let cache = cache_with(env_fixture(&proxy, ""), secrets.clone());
-    let e = cache.sign_in(&p, password_opts()).await.unwrap_err();
+    let e = cache.sign_in(&p).await.unwrap_err();
     let SignInError::ProxyAuth(a) = &e else {
         panic!("expected a proxy 407, got {e:?}")
     };
@@ -208,7 +223,7 @@ async fn proxy_407_is_typed_and_basic_credentials_come_from_the_keychain() {
         "{e}"
     );
     secrets.set(&proxy_password_key(&p.id), "wrong").await;
-    let SignInError::ProxyAuth(a) = cache.sign_in(&p, password_opts()).await.unwrap_err() else {
+    let SignInError::ProxyAuth(a) = cache.sign_in(&p).await.unwrap_err() else {
         panic!()
     };
     assert!(a.sent_credential);
@@ -217,7 +232,7 @@ async fn proxy_407_is_typed_and_basic_credentials_come_from_the_keychain() {
             .contains("refused the proxy user name and password")
     );
     secrets.set(&proxy_password_key(&p.id), "pass").await;
-    cache.sign_in(&p, password_opts()).await.unwrap();
+    cache.sign_in(&p).await.unwrap();
     assert!(run_accepted_domain(&p, &cache).await.unwrap() >= 1);
     // The REST side: the password is gone, the proxy says 407: a ProxyAuth error, not retried.
     let before = hits.load(Ordering::SeqCst);

@@ -9,11 +9,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use exo_connect::engine::auth::cache::proxy_password_key;
-use exo_connect::engine::auth::{SecretStore, SignInError, SignInOptions, TokenCache};
+use exo_connect::engine::auth::{SignInError, SignInOptions, TokenCache};
 use exo_connect::engine::http::{HttpOptions, build_client};
-use exo_connect::engine::proxy::{self, Fixture, wpad::FixedResolver};
+use exo_connect::engine::proxy::{self, Clients, Fixture, wpad::FixedResolver};
 use exo_connect::engine::rest::{CmdletRequest, RestClient, RestConfig};
+use exo_connect::engine::secrets::{SecretStore, proxy_password_key};
 use exo_connect::engine::sessions::ConnectRequest;
 use exo_connect::model::{AuthMethod, Profile, ProxyAccessType, ProxyAuthentication};
 use signin_support::*;
@@ -36,16 +36,27 @@ fn port_of(url: &str) -> u16 {
     url::Url::parse(url).unwrap().port().unwrap()
 }
 
+/// A token cache and the profiles' client builder over `secrets`, proxy settings from `sys`.
+fn engine(sys: Arc<Fixture>, secrets: SecretStore) -> (Arc<TokenCache>, Clients) {
+    let shared = build_client(&HttpOptions::default()).unwrap();
+    (
+        TokenCache::new(shared.clone(), secrets.clone()),
+        Clients::new(shared, secrets).with_source(sys),
+    )
+}
+
 /// Signs in (password grant, ops@contoso.com) and runs Get-AcceptedDomain over the profile's
-/// client; returns the domain names.
+/// client (built once, as a connect does); returns the domain names.
 async fn sign_in_and_run(
     h: &exo_connect::sim::SimHandle,
     p: &Profile,
-    cache: &Arc<TokenCache>,
+    (cache, clients): &(Arc<TokenCache>, Clients),
 ) -> Result<Vec<String>, String> {
+    let http = clients.for_profile(p).await.map_err(|e| e.to_string())?;
     let opts = SignInOptions {
         password: Some(password_of("ops@contoso.com")),
         timeout: Duration::from_secs(20),
+        http: Some(http.clone()),
         ..Default::default()
     };
     cache.sign_in(p, opts).await.map_err(|e| match e {
@@ -54,10 +65,6 @@ async fn sign_in_and_run(
     })?;
     let _ = h;
     let tokens = Arc::new(cache.provider(p, None, None).map_err(|e| e.explanation())?);
-    let http = cache
-        .client_for_profile(p)
-        .await
-        .map_err(|e| e.explanation())?;
     let target = ConnectRequest::for_profile(p, tokens.clone(), None)?.target;
     let rest = RestClient::new(
         target,
@@ -118,11 +125,7 @@ async fn ieconfig_profile_reaches_the_sim_through_the_proxy() {
             var("EXO_TEST_PROXY_OPEN")
         )
     );
-    let cache = TokenCache::new(
-        build_client(&HttpOptions::default()).unwrap(),
-        SecretStore::memory(),
-    );
-    cache.set_proxy_source(sys);
+    let cache = engine(sys, SecretStore::memory());
     let domains = sign_in_and_run(&h, &p, &cache).await.unwrap();
     assert!(domains.iter().any(|d| d == "contoso.com"), "{domains:?}");
     assert_log_shows(&var("EXO_TEST_PROXY_OPEN_LOG"), &h);
@@ -172,11 +175,7 @@ async fn autodetect_profile_finds_the_pac_by_wpad_and_uses_the_proxy() {
             "via {proxy_addr}, from AutoDetect (WPAD http://wpad.proxylab.test:{pac_port}/wpad.dat)"
         )
     );
-    let cache = TokenCache::new(
-        build_client(&HttpOptions::default()).unwrap(),
-        SecretStore::memory(),
-    );
-    cache.set_proxy_source(sys);
+    let cache = engine(sys, SecretStore::memory());
     let domains = sign_in_and_run(&h, &p, &cache).await.unwrap();
     assert!(domains.iter().any(|d| d == "contoso.com"), "{domains:?}");
     assert_log_shows(&var("EXO_TEST_PROXY_OPEN_LOG"), &h);
@@ -196,11 +195,7 @@ async fn basic_proxy_authentication_from_the_keychain_and_the_407_explanation() 
 
     // No password stored: 407, asking for the credential.
     let secrets = SecretStore::memory();
-    let cache = TokenCache::new(
-        build_client(&HttpOptions::default()).unwrap(),
-        secrets.clone(),
-    );
-    cache.set_proxy_source(sys.clone());
+    let cache = engine(sys.clone(), secrets.clone());
     let e = sign_in_and_run(&h, &p, &cache).await.unwrap_err();
     assert!(e.starts_with("PROXYAUTH"), "{e}");
     assert!(

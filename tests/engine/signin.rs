@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exo_connect::engine::auth::{
-    CancellationToken, Method, SecretStore, SignInError, SignInEvent, SignInOptions, TokenCache,
-    browser,
+    CancellationToken, Method, SignInError, SignInEvent, SignInOptions, TokenCache, browser,
 };
 use exo_connect::engine::http::{HttpOptions, build_client};
+use exo_connect::engine::secrets::SecretStore;
 use exo_connect::engine::token::TokenProvider;
 use exo_connect::model::AuthMethod;
 use signin_support::*;
@@ -560,14 +560,14 @@ async fn refresh_tokens_survive_a_restart_in_the_keychain_and_logout_forgets_the
     // "Restart": a new cache, nothing in memory, the same keychain.
     let second = TokenCache::new(client.clone(), SecretStore::with_store(mock.clone()));
     let s = second
-        .sign_in_silent(&p)
+        .sign_in_silent(&p, None)
         .await
         .expect("silent sign-in from the keychain");
     assert_eq!(s.account, "ops@contoso.com");
     assert_eq!(second.secrets().keys("rt|").await.len(), 1);
     assert!(second.forget(&p).await.unwrap());
     let third = TokenCache::new(client, SecretStore::with_store(mock));
-    let e = third.sign_in_silent(&p).await.unwrap_err();
+    let e = third.sign_in_silent(&p, None).await.unwrap_err();
     assert!(matches!(e, SignInError::NeedsInteractive(_)), "{e:?}");
     let prov = third.provider(&p, None, None).unwrap();
     let u = prov.token(false).await.unwrap_err();
@@ -595,7 +595,7 @@ async fn a_revoked_refresh_token_asks_for_an_interactive_sign_in() {
         .await
         .unwrap();
     // Replace the cached refresh token by one the service never issued.
-    let key = exo_connect::engine::auth::cache::refresh_key(&s.authority, &s.account);
+    let key = exo_connect::engine::secrets::refresh_key(&s.authority, &s.account);
     secrets.set(&key, "not-a-refresh-token").await;
     let prov = c.provider(&p, None, None).unwrap();
     let e = prov.token(true).await.unwrap_err();
@@ -663,7 +663,7 @@ async fn certificate_app_only_from_a_pfx_with_its_password_in_the_keychain() {
     // With it, app-only sign-in works.
     c.secrets()
         .set(
-            &exo_connect::engine::auth::cache::cert_password_key(&path_s),
+            &exo_connect::engine::secrets::cert_password_key(&path_s),
             "pfx-pass",
         )
         .await;

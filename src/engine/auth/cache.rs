@@ -1,6 +1,10 @@
 //! The token cache: refresh tokens in the keychain ([`SecretStore`]), access tokens in memory,
 //! refreshed ahead of expiry and on demand after a 401; the sign-in entry point; and the
 //! [`TokenProvider`] the REST client uses.
+//!
+//! It does not build HTTP clients: a sign-in takes the profile's client (built by the proxy
+//! side, `engine::proxy::Clients`) and remembers it for that account's refreshes; without one,
+//! the cache's shared client is used.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,12 +18,13 @@ use super::browser::{self, BrowserLauncher, SystemBrowser};
 use super::cert::ClientCertificate;
 use super::claims::decode_claims;
 use super::flows::{self, FlowCtx, TokenGrant};
-use super::keychain::SecretStore;
-use super::transport::{OAuthHttp, host_of};
+use super::transport::OAuthHttp;
 use super::{
     Events, Method, SignInError, SignInEvent, app_scope, authority_for, delegated_scope, is_china,
     resource_for,
 };
+use crate::engine::http::host_of;
+use crate::engine::secrets::{REFRESH_PREFIX, SecretStore, cert_password_key, refresh_key};
 use crate::engine::token::{AccessToken, TokenProvider, TokenUnavailable};
 use crate::model::{AuthMethod, Profile};
 
@@ -35,6 +40,9 @@ pub struct SignInOptions {
     pub cancel: CancellationToken,
     /// Upper bound of every wait (the user finishing in the browser included). Default 15 min.
     pub timeout: Duration,
+    /// The profile's HTTP client (its proxy route, from `engine::proxy::Clients`); None: the
+    /// cache's shared client.
+    pub http: Option<reqwest::Client>,
 }
 
 impl Default for SignInOptions {
@@ -46,6 +54,7 @@ impl Default for SignInOptions {
             events: None,
             cancel: CancellationToken::new(),
             timeout: Duration::from_secs(15 * 60),
+            http: None,
         }
     }
 }
@@ -90,8 +99,6 @@ pub struct TokenCache {
     refresh_margin: chrono::Duration,
     /// Per (authority, account): the HTTP path of the profile that signed in (its proxy).
     routes: Mutex<HashMap<String, OAuthHttp>>,
-    /// Where proxy settings are read from (the real system; tests give a fixture).
-    proxy_source: Mutex<Arc<dyn crate::engine::proxy::SystemSource>>,
 }
 
 impl std::fmt::Debug for TokenCache {
@@ -100,22 +107,6 @@ impl std::fmt::Debug for TokenCache {
             .field("secrets", &self.secrets)
             .finish_non_exhaustive()
     }
-}
-
-/// Keychain key of a refresh token: authority host, tenant (last authority segment), account.
-pub fn refresh_key(authority: &str, account: &str) -> String {
-    let tenant = authority
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    format!(
-        "rt|{}|{}|{}",
-        host_of(authority).to_ascii_lowercase(),
-        tenant,
-        account.trim().to_ascii_lowercase()
-    )
 }
 
 fn access_key(authority: &str, account: &str, resource: &str) -> String {
@@ -178,41 +169,21 @@ impl TokenCache {
             refresh_margin: chrono::Duration::from_std(margin)
                 .unwrap_or(chrono::Duration::minutes(5)),
             routes: Mutex::new(HashMap::new()),
-            proxy_source: Mutex::new(Arc::new(crate::engine::proxy::System)),
         })
     }
 
-    /// Reads proxy settings from `source` instead of the real system (tests).
-    pub fn set_proxy_source(&self, source: Arc<dyn crate::engine::proxy::SystemSource>) {
-        *self.proxy_source.lock().unwrap() = source;
-    }
-
-    /// The HTTP client of a profile: the shared client for access type `None` (the platform
-    /// default: reqwest's environment/system proxy), otherwise a client that routes every
-    /// request by the profile's proxy choice ([`crate::engine::proxy::client_for`]), with the
-    /// Basic proxy credential from the keychain. Use it for the profile's REST traffic too.
-    pub async fn client_for_profile(
+    /// The profile's HTTP path (`client`, else the shared client), remembered for its
+    /// (authority, account) so refreshes take the same route.
+    fn http_for(
         &self,
         profile: &Profile,
-    ) -> Result<reqwest::Client, SignInError> {
-        if profile.proxy.access_type == crate::model::ProxyAccessType::None {
-            return Ok(self.http.client.clone());
-        }
-        let source = self.proxy_source.lock().unwrap().clone();
-        crate::engine::proxy::client_for_with(
-            profile,
-            &self.secrets,
-            source,
-            &crate::engine::http::HttpOptions::default(),
-        )
-        .await
-        .map_err(|e| SignInError::Config(e.0))
-    }
-
-    /// The profile's HTTP path, remembered for its (authority, account) so refreshes take the
-    /// same route.
-    async fn http_for(&self, profile: &Profile, authority: &str) -> Result<OAuthHttp, SignInError> {
-        let http = OAuthHttp::new(self.client_for_profile(profile).await?);
+        authority: &str,
+        client: Option<&reqwest::Client>,
+    ) -> OAuthHttp {
+        let http = match client {
+            Some(c) => OAuthHttp::new(c.clone()),
+            None => self.http.clone(),
+        };
         let account = match &profile.auth {
             AuthMethod::Certificate { app_id, .. } => app_id.clone(),
             _ => profile.upn.clone(),
@@ -221,7 +192,7 @@ impl TokenCache {
             .lock()
             .unwrap()
             .insert(app_key(authority, &account), http.clone());
-        Ok(http)
+        http
     }
 
     fn route_http(&self, authority: &str, account: &str) -> OAuthHttp {
@@ -297,7 +268,7 @@ impl TokenCache {
         let authority = authority_for(profile)?;
         let resource = resource_for(profile)?;
         let method = opts.method.unwrap_or_else(|| Method::of(profile));
-        let http = self.http_for(profile, &authority).await?;
+        let http = self.http_for(profile, &authority, opts.http.as_ref());
         let ctx = FlowCtx {
             http: http.clone(),
             events: events.clone(),
@@ -443,15 +414,20 @@ impl TokenCache {
         })
     }
 
-    /// Signs in without a prompt from the cached refresh token (e.g. after a restart).
-    pub async fn sign_in_silent(&self, profile: &Profile) -> Result<SignedIn, SignInError> {
+    /// Signs in without a prompt from the cached refresh token (e.g. after a restart), over the
+    /// profile's client (None: the shared client).
+    pub async fn sign_in_silent(
+        &self,
+        profile: &Profile,
+        http: Option<&reqwest::Client>,
+    ) -> Result<SignedIn, SignInError> {
         let authority = authority_for(profile)?;
         let resource = resource_for(profile)?;
         let account = match &profile.auth {
             AuthMethod::Certificate { app_id, .. } => app_id.clone(),
             _ => profile.upn.clone(),
         };
-        self.http_for(profile, &authority).await?;
+        self.http_for(profile, &authority, http);
         let t = self
             .token_for(&authority, &account, &resource, false)
             .await
@@ -629,22 +605,12 @@ impl TokenCache {
     pub async fn forget_all(&self) -> Result<usize, String> {
         self.access.lock().unwrap().clear();
         self.apps.lock().unwrap().clear();
-        let keys = self.secrets.keys("rt|").await;
+        let keys = self.secrets.keys(REFRESH_PREFIX).await;
         for k in &keys {
             self.secrets.delete(k).await?;
         }
         Ok(keys.len())
     }
-}
-
-/// Keychain key of a certificate file's password.
-pub fn cert_password_key(path: &str) -> String {
-    format!("cert|{path}")
-}
-
-/// Keychain key of a profile's proxy password.
-pub fn proxy_password_key(profile_id: &uuid::Uuid) -> String {
-    format!("proxy|{profile_id}")
 }
 
 /// [`TokenProvider`] over the cache for one (authority, account, resource).
@@ -674,25 +640,5 @@ impl TokenProvider for CachedTokenProvider {
             &self.resource,
             force_refresh,
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_host_tenant_account() {
-        assert_eq!(
-            refresh_key(
-                "https://login.microsoftonline.com/organizations",
-                "Admin@Contoso.com"
-            ),
-            "rt|login.microsoftonline.com|organizations|admin@contoso.com"
-        );
-        assert_eq!(
-            refresh_key("http://127.0.0.1:5000/contoso.com/", "a@b.c"),
-            "rt|127.0.0.1:5000|contoso.com|a@b.c"
-        );
     }
 }

@@ -1,7 +1,9 @@
 //! Sign-in: turns a profile into valid tokens the way the official module does (public client
 //! [`PUBLIC_CLIENT_ID`], Entra v2 endpoints) — device code, browser (PKCE), password with an MFA
 //! fallback to the device code, certificate app-only — and keeps them in a [`TokenCache`]
-//! (refresh tokens in the OS keychain, access tokens in memory).
+//! (refresh tokens in the OS keychain through `engine::secrets`, access tokens in memory).
+//! Its requests go through the profile's HTTP client, which the caller builds on the proxy side
+//! (`engine::proxy::Clients`); sign-in only reads the proxy's typed 407.
 //!
 //! Every flow reports progress as [`SignInEvent`]s on a tokio channel the window and the CLI
 //! both consume; every flow can be cancelled and every wait has a timeout.
@@ -12,7 +14,6 @@ pub mod cert;
 pub mod claims;
 pub mod entra;
 pub mod flows;
-pub mod keychain;
 pub mod transport;
 
 use chrono::{DateTime, Utc};
@@ -24,7 +25,6 @@ pub use browser::{BrowserLauncher, NoBrowser, SystemBrowser, launcher_from_env};
 pub use cache::{CachedTokenProvider, SignInOptions, SignedIn, TokenCache};
 pub use cert::ClientCertificate;
 pub use entra::{EntraError, KNOWN_FAILURES, KnownFailure, explain};
-pub use keychain::SecretStore;
 pub use tokio_util::sync::CancellationToken;
 
 /// The public client id of the Exchange Online PowerShell module (exists in every tenant).

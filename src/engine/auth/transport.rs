@@ -9,6 +9,7 @@ use oauth2::{HttpRequest, HttpResponse};
 
 use super::SignInError;
 use super::entra::EntraError;
+use crate::engine::http::host_of;
 
 /// Adapter: oauth2 5 requests sent through our reqwest client.
 #[derive(Clone, Debug)]
@@ -124,19 +125,4 @@ impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(self.send(request))
     }
-}
-
-pub(crate) fn host_of(url: &str) -> String {
-    url::Url::parse(url)
-        .ok()
-        .and_then(|u| {
-            u.host_str().map(|h| {
-                format!(
-                    "{}{}",
-                    h,
-                    u.port().map(|p| format!(":{p}")).unwrap_or_default()
-                )
-            })
-        })
-        .unwrap_or_else(|| url.to_string())
 }

@@ -1,13 +1,16 @@
 //! Proxy resolution per profile and target URL (`-ProxyAccessType`), honoured for every
 //! connection. Contract shared by the HTTP clients, the doctor and the editor's route display.
+//!
+//! This side builds each profile's HTTP client ([`Clients`], [`client_for`]): sign-in and the
+//! REST client are handed the result. Proxy passwords come from `engine::secrets`.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::engine::auth::SecretStore;
 use crate::engine::http::HttpOptions;
+use crate::engine::secrets::{SecretStore, proxy_password_key};
 use crate::model::{Profile, ProxyAccessType, ProxyAuthentication};
 
 pub mod auth;
@@ -936,6 +939,63 @@ impl Selector {
 #[error("{0}")]
 pub struct ClientError(pub String);
 
+/// Builds each profile's HTTP client, once per connect: the shared client for access type
+/// `None` (the platform default: reqwest's environment/system proxy), otherwise a client that
+/// routes every request by the profile's proxy choice ([`client_for_with`]) with the Basic proxy
+/// credential from the keychain. Sign-in and the profile's REST traffic both use the result.
+#[derive(Clone)]
+pub struct Clients {
+    shared: reqwest::Client,
+    secrets: SecretStore,
+    source: Arc<dyn SystemSource>,
+    opts: HttpOptions,
+}
+
+impl std::fmt::Debug for Clients {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Clients")
+            .field("secrets", &self.secrets)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Clients {
+    /// Over the shared client and the keychain; proxy settings from the real system.
+    pub fn new(shared: reqwest::Client, secrets: SecretStore) -> Self {
+        Clients {
+            shared,
+            secrets,
+            source: Arc::new(System),
+            opts: HttpOptions::default(),
+        }
+    }
+
+    /// Reads proxy settings from `source` instead of the real system (tests, system tests).
+    pub fn with_source(mut self, source: Arc<dyn SystemSource>) -> Self {
+        self.source = source;
+        self
+    }
+
+    /// The client of access type `None` (and of everything that has no profile).
+    pub fn shared(&self) -> &reqwest::Client {
+        &self.shared
+    }
+
+    /// Where the proxy passwords are read from.
+    pub fn secrets(&self) -> &SecretStore {
+        &self.secrets
+    }
+
+    /// The HTTP client of `profile` (reads the proxy settings, may fetch a PAC script, reads the
+    /// proxy password from the keychain).
+    pub async fn for_profile(&self, profile: &Profile) -> Result<reqwest::Client, ClientError> {
+        if profile.proxy.access_type == ProxyAccessType::None {
+            return Ok(self.shared.clone());
+        }
+        client_for_with(profile, &self.secrets, self.source.clone(), &self.opts).await
+    }
+}
+
 /// The HTTP client of a profile: every request is routed per target URL by the profile's proxy
 /// access type (`reqwest::Proxy::custom`), with Basic proxy credentials from the keychain when
 /// the profile says so; no redirects, the timeouts of [`HttpOptions::default`].
@@ -957,7 +1017,7 @@ pub async fn client_for_with(
     let config = load_config(profile.proxy.access_type, sys).await;
     let credential = match (profile.proxy.authentication, profile.proxy.user.as_deref()) {
         (Some(ProxyAuthentication::Basic) | None, Some(user)) if !user.trim().is_empty() => secrets
-            .get(&crate::engine::auth::cache::proxy_password_key(&profile.id))
+            .get(&proxy_password_key(&profile.id))
             .await
             .map(|pw| (user.trim().to_string(), pw)),
         _ => None,

@@ -1,6 +1,10 @@
 //! Secrets (refresh tokens, certificate and proxy passwords) in the OS keychain through
 //! keyring-core, or in memory for this run when there is no usable keychain. Never a file.
 //!
+//! Sign-in (`auth`) and the proxy side (`proxy`) both read it; it depends on nothing else of
+//! the engine but `http`'s URL helper. The key names of every kind of secret live here:
+//! [`refresh_key`], [`proxy_password_key`], [`cert_password_key`].
+//!
 //! Entries: service [`SERVICE`], user = a key such as `rt|login.microsoftonline.com|contoso.com|admin@contoso.com`.
 //! An index entry (user [`INDEX_KEY`]) lists the keys this app wrote, so `logout --all` can
 //! forget them on every platform.
@@ -14,6 +18,35 @@ use keyring_core::CredentialStore;
 pub const SERVICE: &str = "exo-connect";
 /// Entry listing the keys written (no secret in it).
 pub const INDEX_KEY: &str = "index";
+
+/// Prefix of every refresh-token key (`logout --all` forgets the keys that start with it).
+pub const REFRESH_PREFIX: &str = "rt|";
+
+/// Keychain key of a refresh token: authority host, tenant (last authority segment), account.
+pub fn refresh_key(authority: &str, account: &str) -> String {
+    let tenant = authority
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    format!(
+        "{REFRESH_PREFIX}{}|{}|{}",
+        crate::engine::http::host_of(authority).to_ascii_lowercase(),
+        tenant,
+        account.trim().to_ascii_lowercase()
+    )
+}
+
+/// Keychain key of a certificate file's password.
+pub fn cert_password_key(path: &str) -> String {
+    format!("cert|{path}")
+}
+
+/// Keychain key of a profile's proxy password.
+pub fn proxy_password_key(profile_id: &uuid::Uuid) -> String {
+    format!("proxy|{profile_id}")
+}
 
 /// Where secrets live.
 #[derive(Clone)]
@@ -279,6 +312,21 @@ fn open_platform_store() -> Result<Arc<CredentialStore>, String> {
 mod tests {
     use super::*;
     use keyring_core::api::CredentialStoreApi;
+
+    #[test]
+    fn keys_are_host_tenant_account() {
+        assert_eq!(
+            refresh_key(
+                "https://login.microsoftonline.com/organizations",
+                "Admin@Contoso.com"
+            ),
+            "rt|login.microsoftonline.com|organizations|admin@contoso.com"
+        );
+        assert_eq!(
+            refresh_key("http://127.0.0.1:5000/contoso.com/", "a@b.c"),
+            "rt|127.0.0.1:5000|contoso.com|a@b.c"
+        );
+    }
 
     #[tokio::test]
     async fn mock_keychain_round_trip_and_index() {
