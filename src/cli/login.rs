@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, CliResult};
-use crate::engine::auth::{CancellationToken, Method, SignInEvent, SignInOptions};
+use crate::engine::auth::Method;
+use crate::engine::connect::ConnectOptions;
 use crate::model::AuthMethod;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,41 +52,6 @@ pub struct LogoutArgs {
     pub all: bool,
 }
 
-fn print_event(e: &SignInEvent) {
-    match e {
-        SignInEvent::CodeIssued {
-            user_code,
-            verification_uri,
-            expires_at,
-            ..
-        } => {
-            eprintln!("To sign in, open {verification_uri} and enter the code {user_code}");
-            eprintln!(
-                "(the code expires at {} UTC; waiting for you to finish in the browser...)",
-                expires_at.format("%H:%M:%S")
-            );
-        }
-        SignInEvent::SlowedDown { interval_secs } => {
-            eprintln!("The sign-in service asked to poll more slowly (every {interval_secs} s).")
-        }
-        SignInEvent::BrowserOpened { url } => {
-            eprintln!("Opened the browser for sign-in. If nothing appeared, open this URL:\n{url}")
-        }
-        SignInEvent::OpenBrowserFailed { url } => {
-            eprintln!("No browser could be opened. To sign in, open this URL in a browser:\n{url}")
-        }
-        SignInEvent::MfaRequired { explanation } => eprintln!("{explanation}"),
-        SignInEvent::UpnMismatch { expected, actual } => eprintln!(
-            "warning: signed in as {actual}, but the profile's UPN is {expected} (single sign-on picked another account). Continuing as {actual}; sign out of the browser and run `exo-connect login --force` to use {expected}."
-        ),
-        SignInEvent::Expired
-        | SignInEvent::Declined
-        | SignInEvent::Waiting
-        | SignInEvent::Succeeded { .. }
-        | SignInEvent::Failed { .. } => {}
-    }
-}
-
 pub fn run_login(args: LoginArgs) -> CliResult {
     let profile = super::find_profile(&args.name)?;
     let method = match args.method {
@@ -100,7 +66,6 @@ pub fn run_login(args: LoginArgs) -> CliResult {
             profile.name
         )));
     }
-    let effective = method.unwrap_or_else(|| Method::of(&profile));
     let password = if args.password_stdin {
         Some(super::read_secret_line("--password-stdin")?)
     } else {
@@ -123,26 +88,16 @@ pub fn run_login(args: LoginArgs) -> CliResult {
         None
     };
     super::runtime()?.block_on(async move {
-        let (cache, clients) = super::open_cache().await?;
+        let connector = super::signin::connector(Duration::from_secs(args.timeout.max(1))).await?;
+        let secrets = connector.clients().secrets();
         if let Some(pw) = proxy_password {
-            cache
-                .secrets()
-                .set(&crate::engine::secrets::proxy_password_key(&profile.id), &pw)
+            secrets
+                .set(
+                    &crate::engine::secrets::proxy_password_key(&profile.id),
+                    &pw,
+                )
                 .await;
             eprintln!("Stored the proxy password in the keychain.");
-        }
-        let http = clients
-            .for_profile(&profile)
-            .await
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        // A cached sign-in (keychain) is used unless --force or an explicit --method.
-        if !args.force
-            && method.is_none()
-            && let Ok(s) = cache.sign_in_silent(&profile, Some(&http)).await
-        {
-            eprintln!("Using the cached sign-in.");
-            print_signed_in(&s);
-            return Ok(());
         }
         // Certificate profiles: --password-stdin gives the PFX password, kept in the keychain.
         let mut password = password;
@@ -152,60 +107,30 @@ pub fn run_login(args: LoginArgs) -> CliResult {
         } = &profile.auth
             && let Some(pw) = password.take()
         {
-            cache
-                .secrets()
+            secrets
                 .set(&crate::engine::secrets::cert_password_key(path), &pw)
                 .await;
             eprintln!("Stored the certificate password in the keychain.");
         }
-        if effective == Method::Password && password.is_none() {
-            return Err(CliError::Usage(
-                "the password method needs --password-stdin (the password is read from stdin, never from the command line)".into(),
-            ));
-        }
-        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-        let cancel = CancellationToken::new();
-        let browser = crate::engine::auth::launcher_from_env();
-        let opts = SignInOptions {
+        // A cached sign-in (keychain) is used unless --force or an explicit --method.
+        let opts = ConnectOptions {
+            force_interactive: args.force || method.is_some(),
             method,
-            password,
-            browser,
-            events: Some(tx),
-            cancel: cancel.clone(),
-            timeout: Duration::from_secs(args.timeout.max(1)),
-            http: Some(http),
+            cancel: super::signin::cancel_on_ctrl_c(),
         };
-        let printer = tokio::spawn(async move {
-            while let Some(e) = rx.recv().await {
-                print_event(&e);
-            }
-        });
-        let ctrl_c = {
-            let cancel = cancel.clone();
-            tokio::spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    cancel.cancel();
-                }
-            })
-        };
-        let r = cache.sign_in(&profile, opts).await;
-        ctrl_c.abort();
-        let _ = printer.await;
-        match r {
-            Ok(s) => {
-                print_signed_in(&s);
-                if cache.secrets().is_memory_only() {
-                    eprintln!(
-                        "note: the sign-in is kept in memory only and ends with this command."
-                    );
-                }
-                Ok(())
-            }
-            Err(e) => Err(CliError::Failed(format!(
-                "sign-in failed: {}",
-                e.explanation()
-            ))),
+        let prompt = super::signin::TerminalPrompt::new(password);
+        let s = connector
+            .sign_in(&profile, &prompt, &opts)
+            .await
+            .map_err(super::signin::connect_error)?;
+        if s.silent {
+            eprintln!("Using the cached sign-in.");
         }
+        print_signed_in(&s);
+        if !s.silent && secrets.is_memory_only() {
+            eprintln!("note: the sign-in is kept in memory only and ends with this command.");
+        }
+        Ok(())
     })
 }
 

@@ -8,6 +8,7 @@ pub mod login;
 pub mod profile;
 pub mod run;
 pub mod sessions;
+pub mod signin;
 pub mod sim;
 
 use std::process::ExitCode;

@@ -1,25 +1,22 @@
 //! `exo-connect run NAME [--format table|json|csv] [--page-size N] -- <cmdlet line>`.
 //!
-//! Loads the profile, signs in if there is no usable cached sign-in (device-code instructions on
-//! stderr), opens a session through the session registry (which proves access) and runs the
+//! Loads the profile, connects through the engine's `Connector` (the cached sign-in, else an
+//! interactive one with its progress on stderr; the session registry proves access) and runs the
 //! cmdlet, printing its results on stdout: JSON = an array of the result objects without their
 //! `@` annotations (streamed page by page), CSV = a header row from the union of the properties
 //! (arrays joined with `;`), table = the properties that fit the terminal width. Warnings,
 //! retries and progress go to stderr. Exit 0 ok, 1 sign-in/cmdlet/service failure, 2 usage.
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde_json::{Map, Value};
 
+use super::signin::{connect_error, rest_message, session_error};
 use super::{CliError, CliResult};
-use crate::engine::auth::{CancellationToken, SignInOptions, TokenCache};
+use crate::engine::connect::ConnectOptions;
 use crate::engine::rest::{CmdletRequest, RunEvent};
-use crate::engine::sessions::{ConnectRequest, RegistrySettings, SessionError, SessionRegistry};
-use crate::engine::token::TokenProvider;
-use crate::model::Profile;
 use crate::model::cmdline::parse_cmdlet_line;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,78 +68,6 @@ pub fn join_line(words: &[String]) -> String {
         .join(" ")
 }
 
-/// Seam to the sign-in engine: a token provider for the profile, from the cached sign-in or
-/// after an interactive sign-in (device-code instructions on stderr).
-pub async fn tokens_for(
-    cache: &Arc<TokenCache>,
-    http: &reqwest::Client,
-    profile: &Profile,
-    password: Option<String>,
-    timeout: Duration,
-) -> Result<Arc<dyn TokenProvider>, CliError> {
-    let signed = match cache.sign_in_silent(profile, Some(http)).await {
-        Ok(s) => s,
-        Err(_) => {
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let cancel = CancellationToken::new();
-            let printer = tokio::spawn(async move {
-                use crate::engine::auth::SignInEvent::*;
-                while let Some(e) = rx.recv().await {
-                    match e {
-                        CodeIssued {
-                            user_code,
-                            verification_uri,
-                            ..
-                        } => eprintln!(
-                            "To sign in, open {verification_uri} and enter the code {user_code}"
-                        ),
-                        MfaRequired { explanation } => eprintln!("{explanation}"),
-                        OpenBrowserFailed { url } | BrowserOpened { url } => {
-                            eprintln!("Sign in at: {url}")
-                        }
-                        UpnMismatch { expected, actual } => eprintln!(
-                            "warning: signed in as {actual}, not the profile's {expected}"
-                        ),
-                        _ => {}
-                    }
-                }
-            });
-            let browser: Arc<dyn crate::engine::auth::BrowserLauncher> =
-                if std::env::var_os("EXO_CONNECT_NO_BROWSER").is_some_and(|v| !v.is_empty()) {
-                    Arc::new(NoBrowser)
-                } else {
-                    Arc::new(crate::engine::auth::SystemBrowser)
-                };
-            let opts = SignInOptions {
-                password,
-                browser,
-                events: Some(tx),
-                cancel,
-                timeout,
-                http: Some(http.clone()),
-                ..Default::default()
-            };
-            let r = cache.sign_in(profile, opts).await;
-            let _ = printer.await;
-            r.map_err(|e| CliError::Failed(format!("sign-in failed: {}", e.explanation())))?
-        }
-    };
-    let provider = cache
-        .provider(profile, Some(&signed.account), None)
-        .map_err(|e| CliError::Failed(e.explanation()))?;
-    Ok(Arc::new(provider))
-}
-
-struct NoBrowser;
-impl crate::engine::auth::BrowserLauncher for NoBrowser {
-    fn open<'a>(
-        &'a self,
-        _url: &'a str,
-    ) -> futures_util::future::BoxFuture<'a, Result<(), String>> {
-        Box::pin(async { Err("opening a browser is disabled (EXO_CONNECT_NO_BROWSER)".into()) })
-    }
-}
-
 pub fn run(args: RunArgs) -> CliResult {
     let line = join_line(&args.line);
     let parsed = parse_cmdlet_line(&line).map_err(|e| CliError::Usage(e.message))?;
@@ -168,31 +93,28 @@ pub fn run(args: RunArgs) -> CliResult {
     };
     let rt = super::runtime()?;
     rt.block_on(async move {
-        let (cache, clients) = super::open_cache().await?;
-        let http = clients
-            .for_profile(&profile)
+        let connector =
+            super::signin::connector(Duration::from_secs(args.signin_timeout.max(1))).await?;
+        let prompt = super::signin::TerminalPrompt::new(password);
+        let opts = ConnectOptions {
+            cancel: super::signin::cancel_on_ctrl_c(),
+            ..Default::default()
+        };
+        let base = profile
+            .effective_endpoints()
+            .map(|e| e.rest_base.trim_end_matches('/').to_string());
+        let session = connector
+            .connect(&profile, &prompt, &opts)
             .await
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        let tokens = tokens_for(
-            &cache,
-            &http,
-            &profile,
-            password,
-            Duration::from_secs(args.signin_timeout.max(1)),
-        )
-        .await?;
-        let registry = SessionRegistry::start(RegistrySettings::default());
-        let connect = ConnectRequest::for_profile(&profile, tokens, None)
-            .map_err(CliError::Usage)?
-            .with_http(http);
-        let base = connect.target.rest_base.trim_end_matches('/').to_string();
-        let session = registry.connect(connect).await.map_err(session_error)?;
-        if session.endpoint != base {
+            .map_err(connect_error)?
+            .session;
+        if base.is_some_and(|b| session.endpoint != b) {
             eprintln!(
                 "redirected to {} (pinned for this session)",
                 session.endpoint
             );
         }
+        let registry = connector.registry();
         let handle = registry
             .run(session.connection_id, request)
             .await
@@ -201,29 +123,6 @@ pub fn run(args: RunArgs) -> CliResult {
         let _ = registry.disconnect(session.connection_id, false).await;
         result
     })
-}
-
-fn session_error(e: SessionError) -> CliError {
-    match e {
-        SessionError::Config(m) => CliError::Usage(m),
-        SessionError::Service(r) => CliError::Failed(rest_message(&r)),
-        other => CliError::Failed(other.to_string()),
-    }
-}
-
-fn rest_message(e: &crate::engine::rest::RestError) -> String {
-    let mut m = format!("{}: {}", e.cmdlet, e.message);
-    if let Some(s) = e.status {
-        m.push_str(&format!(" (HTTP {s}"));
-        if let Some(r) = &e.request_id {
-            m.push_str(&format!(", request id {r}"));
-        }
-        m.push(')');
-    }
-    if let Some(x) = e.explanation() {
-        m.push_str(&format!("\n{x}"));
-    }
-    m
 }
 
 /// A result object without its `@` annotations.

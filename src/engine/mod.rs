@@ -2,6 +2,7 @@
 //! The UI and CLI talk to it only through commands in and events out.
 
 pub mod auth;
+pub mod connect;
 pub mod doctor;
 pub mod http;
 pub mod proxy;

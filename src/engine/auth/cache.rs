@@ -82,6 +82,8 @@ pub struct SignedIn {
     pub access: AccessToken,
     /// (expected, actual) when single sign-on returned another account than the profile's UPN.
     pub upn_mismatch: Option<(String, String)>,
+    /// True when no prompt was needed: the cached refresh token (or access token) served.
+    pub silent: bool,
 }
 
 struct AppCredential {
@@ -341,6 +343,7 @@ impl TokenCache {
             authority,
             access: token,
             upn_mismatch,
+            silent: false,
         })
     }
 
@@ -411,6 +414,7 @@ impl TokenCache {
             authority: authority.to_string(),
             access: token,
             upn_mismatch: None,
+            silent: false,
         })
     }
 
@@ -439,6 +443,7 @@ impl TokenCache {
             authority,
             access: t,
             upn_mismatch: None,
+            silent: true,
         })
     }
 

@@ -1,0 +1,175 @@
+//! The command line's side of a connect: the engine's [`Connector`] over the OS keychain, the
+//! terminal as its [`SignInPrompt`] (the one renderer of sign-in progress on stderr, the
+//! password from `--password-stdin`), Ctrl+C as its cancel, and the exit code of its errors.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use super::CliError;
+use crate::engine::auth::{CancellationToken, SignInError, SignInEvent};
+use crate::engine::connect::{ConnectError, Connector, OnFailure, OnMismatch, SignInPrompt};
+use crate::engine::rest::RestError;
+use crate::engine::sessions::{RegistrySettings, SessionError, SessionRegistry};
+
+/// The connector of one command: token cache and profile clients over the OS keychain (or
+/// memory, with the notice on stderr), a session registry, the system browser (unless
+/// `EXO_CONNECT_NO_BROWSER`), `timeout` for an interactive sign-in.
+pub(crate) async fn connector(timeout: Duration) -> Result<Connector, CliError> {
+    let (cache, clients) = super::open_cache().await?;
+    let registry = SessionRegistry::start(RegistrySettings::default());
+    Ok(Connector::new(cache, clients, registry).with_signin_timeout(timeout))
+}
+
+/// A token cancelled by Ctrl+C (the task ends with the runtime).
+pub(crate) fn cancel_on_ctrl_c() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            c.cancel();
+        }
+    });
+    cancel
+}
+
+/// The terminal: progress on stderr, the password given on stdin (once), a UPN mismatch
+/// accepted with a warning, a failure ends the command.
+pub(crate) struct TerminalPrompt {
+    password: Mutex<Option<String>>,
+}
+
+impl TerminalPrompt {
+    pub(crate) fn new(password: Option<String>) -> Self {
+        TerminalPrompt {
+            password: Mutex::new(password),
+        }
+    }
+}
+
+impl SignInPrompt for TerminalPrompt {
+    fn show(&self, event: &SignInEvent) {
+        if let Some(text) = render(event) {
+            eprintln!("{text}");
+        }
+    }
+
+    fn password(&self) -> BoxFuture<'_, Result<String, ConnectError>> {
+        let pw = self.password.lock().unwrap().take();
+        Box::pin(async move {
+            pw.ok_or_else(|| {
+                ConnectError::Config(
+                    "the password method needs --password-stdin (the password is read from stdin, never from the command line)".into(),
+                )
+            })
+        })
+    }
+
+    fn upn_mismatch<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, OnMismatch> {
+        // The warning was shown with the event; the command goes on as the account that signed in.
+        Box::pin(async { OnMismatch::Continue })
+    }
+
+    fn failed<'a>(&'a self, _: &'a SignInError) -> BoxFuture<'a, OnFailure> {
+        Box::pin(async { OnFailure::GiveUp })
+    }
+}
+
+/// The terminal's words for a sign-in event (None: nothing to say).
+pub fn render(e: &SignInEvent) -> Option<String> {
+    Some(match e {
+        SignInEvent::CodeIssued {
+            user_code,
+            verification_uri,
+            expires_at,
+            ..
+        } => format!(
+            "To sign in, open {verification_uri} and enter the code {user_code}\n(the code expires at {} UTC; waiting for you to finish in the browser...)",
+            expires_at.format("%H:%M:%S")
+        ),
+        SignInEvent::SlowedDown { interval_secs } => {
+            format!("The sign-in service asked to poll more slowly (every {interval_secs} s).")
+        }
+        SignInEvent::BrowserOpened { url } => {
+            format!("Opened the browser for sign-in. If nothing appeared, open this URL:\n{url}")
+        }
+        SignInEvent::OpenBrowserFailed { url } => {
+            format!("No browser could be opened. To sign in, open this URL in a browser:\n{url}")
+        }
+        SignInEvent::MfaRequired { explanation } => explanation.clone(),
+        SignInEvent::UpnMismatch { expected, actual } => format!(
+            "warning: signed in as {actual}, but the profile's UPN is {expected} (single sign-on picked another account). Continuing as {actual}; sign out of the browser and run `exo-connect login --force` to use {expected}."
+        ),
+        SignInEvent::Expired
+        | SignInEvent::Declined
+        | SignInEvent::Waiting
+        | SignInEvent::Succeeded { .. }
+        | SignInEvent::Failed { .. } => return None,
+    })
+}
+
+/// The exit code and words of a failed connect: what the caller must fix is a usage error (2),
+/// a refused sign-in or session a failure (1).
+pub(crate) fn connect_error(e: ConnectError) -> CliError {
+    match e {
+        ConnectError::Config(m) => CliError::Usage(m),
+        ConnectError::SignIn(e) => CliError::Failed(format!("sign-in failed: {}", e.explanation())),
+        ConnectError::Session(e) => session_error(e),
+    }
+}
+
+/// A registry refusal (the limit guard, the access check, a run that could not start).
+pub(crate) fn session_error(e: SessionError) -> CliError {
+    match e {
+        SessionError::Config(m) => CliError::Usage(m),
+        SessionError::Service(r) => CliError::Failed(rest_message(&r)),
+        other => CliError::Failed(other.to_string()),
+    }
+}
+
+/// A cmdlet failure with its status, request id and the catalogue's explanation.
+pub(crate) fn rest_message(e: &RestError) -> String {
+    let mut m = format!("{}: {}", e.cmdlet, e.message);
+    if let Some(s) = e.status {
+        m.push_str(&format!(" (HTTP {s}"));
+        if let Some(r) = &e.request_id {
+            m.push_str(&format!(", request id {r}"));
+        }
+        m.push(')');
+    }
+    if let Some(x) = e.explanation() {
+        m.push_str(&format!("\n{x}"));
+    }
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_device_code_line_ends_with_the_code() {
+        let t = render(&SignInEvent::CodeIssued {
+            user_code: "ABCD-1234".into(),
+            verification_uri: "https://microsoft.com/devicelogin".into(),
+            expires_at: chrono::Utc::now(),
+            message: String::new(),
+        })
+        .unwrap();
+        let first = t.lines().next().unwrap();
+        assert!(first.contains("enter the code"), "{t}");
+        assert_eq!(first.split_whitespace().last(), Some("ABCD-1234"));
+        assert_eq!(render(&SignInEvent::Waiting), None);
+    }
+
+    #[tokio::test]
+    async fn the_terminal_gives_its_password_once_and_never_retries() {
+        let p = TerminalPrompt::new(Some("pw".into()));
+        assert_eq!(p.password().await.unwrap(), "pw");
+        let e = p.password().await.unwrap_err();
+        assert!(matches!(e, ConnectError::Config(ref m) if m.contains("--password-stdin")));
+        assert_eq!(p.failed(&SignInError::Declined).await, OnFailure::GiveUp);
+        assert_eq!(p.upn_mismatch("a", "b").await, OnMismatch::Continue);
+    }
+}
