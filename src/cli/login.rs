@@ -8,9 +8,8 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::{CliError, CliResult};
-use crate::engine::auth::Method;
 use crate::engine::connect::ConnectOptions;
-use crate::model::AuthMethod;
+use crate::model::{AuthMethod, SignInMethod};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LoginMethod {
@@ -55,9 +54,9 @@ pub struct LogoutArgs {
 pub fn run_login(args: LoginArgs) -> CliResult {
     let profile = super::find_profile(&args.name)?;
     let method = match args.method {
-        Some(LoginMethod::Browser) => Some(Method::Browser),
-        Some(LoginMethod::DeviceCode) => Some(Method::DeviceCode),
-        Some(LoginMethod::Password) => Some(Method::Password),
+        Some(LoginMethod::Browser) => Some(SignInMethod::Browser),
+        Some(LoginMethod::DeviceCode) => Some(SignInMethod::DeviceCode),
+        Some(LoginMethod::Password) => Some(SignInMethod::Password),
         None => None,
     };
     if method.is_some() && matches!(profile.auth, AuthMethod::Certificate { .. }) {

@@ -11,8 +11,7 @@ use serde::Serialize;
 
 use super::{CliError, CliResult};
 use crate::engine::auth::{authority_for, resource_for};
-use crate::engine::secrets::refresh_key;
-use crate::model::AuthMethod;
+use crate::engine::secrets::{REFRESH_PREFIX, refresh_key};
 
 #[derive(Debug, Args)]
 pub struct SessionsArgs {
@@ -41,16 +40,13 @@ pub fn run(args: SessionsArgs) -> CliResult {
     let rt = super::runtime()?;
     let rows = rt.block_on(async move {
         let (cache, clients) = super::open_cache().await?;
-        let mut keys = cache.secrets().keys("rt|").await;
+        let mut keys = cache.secrets().keys(REFRESH_PREFIX).await;
         let mut rows = Vec::new();
         for p in &profiles {
             let Ok(authority) = authority_for(p) else {
                 continue;
             };
-            let account = match &p.auth {
-                AuthMethod::Certificate { app_id, .. } => app_id.clone(),
-                _ => p.upn.clone(),
-            };
+            let account = p.sign_in_account().to_string();
             let key = refresh_key(&authority, &account);
             let Some(pos) = keys.iter().position(|k| *k == key) else {
                 continue;

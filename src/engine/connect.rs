@@ -20,19 +20,19 @@ use futures_util::future::BoxFuture;
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::auth::{
-    BrowserLauncher, Method, SignInError, SignInEvent, SignInOptions, SignedIn, TokenCache,
+    BrowserLauncher, SignInError, SignInEvent, SignInOptions, SignedIn, TokenCache,
     launcher_from_env,
 };
 use crate::engine::proxy::Clients;
 use crate::engine::rest::RestErrorKind;
 use crate::engine::sessions::{ConnectRequest, SessionError, SessionInfo, SessionRegistry};
-use crate::model::Profile;
+use crate::model::{Profile, SignInMethod};
 
 /// What a sign-in shows and asks the person in front of it. Every question can be left
 /// unanswered by cancelling the connect ([`ConnectOptions::cancel`]).
 pub trait SignInPrompt: Send + Sync {
     /// An interactive sign-in attempt with `method` starts (the window opens its dialog).
-    fn starting(&self, _method: Method) {}
+    fn starting(&self, _method: SignInMethod) {}
     /// Progress of the attempt: device code issued, browser opened, MFA fallback, …
     fn show(&self, event: &SignInEvent);
     /// The password of a password sign-in. `Err` ends the connect with that error (the dialog
@@ -75,7 +75,7 @@ pub struct ConnectOptions {
     /// Sign in interactively even when a cached sign-in exists (`login --force`, `--method`).
     pub force_interactive: bool,
     /// Overrides the profile's method (`login --method`).
-    pub method: Option<Method>,
+    pub method: Option<SignInMethod>,
     /// Cancels the sign-in and every question of the prompt (the dialog's Cancel, Ctrl+C).
     pub cancel: CancellationToken,
 }
@@ -236,8 +236,8 @@ impl Connector {
         let mut method = opts.method;
         let mut password: Option<String> = None;
         loop {
-            let effective = method.unwrap_or_else(|| Method::of(profile));
-            if effective == Method::Password && password.is_none() {
+            let effective = method.unwrap_or_else(|| profile.auth.method());
+            if effective == SignInMethod::Password && password.is_none() {
                 password = Some(prompt.password().await?);
             }
             prompt.starting(effective);
@@ -272,7 +272,7 @@ impl Connector {
                 return Err(cancelled());
             }
             match next {
-                OnFailure::DeviceCode => method = Some(Method::DeviceCode),
+                OnFailure::DeviceCode => method = Some(SignInMethod::DeviceCode),
                 OnFailure::Password(pw) => {
                     method = opts.method;
                     password = Some(pw);
@@ -288,7 +288,7 @@ impl Connector {
         profile: &Profile,
         http: &reqwest::Client,
         prompt: &dyn SignInPrompt,
-        method: Option<Method>,
+        method: Option<SignInMethod>,
         password: Option<String>,
         opts: &ConnectOptions,
     ) -> Result<SignedIn, SignInError> {

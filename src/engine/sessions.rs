@@ -12,10 +12,12 @@
 //! Compliance, each with a one-row page and a client-side cap of one row (it also makes the regional redirect happen at once,
 //! so the session shows its pinned regional host).
 //!
-//! States: Connecting → Connected; Expiring = the token ends within `expiring_window` and a
-//! refresh failed; Expired = the token ended and cannot be refreshed; Stale = idle longer than
-//! `idle_timeout`; Failed = the sign-in or the probe failed; Disconnected = closed (the session
-//! is then removed). "Stale" in the sense of "Disconnect stale" means Expired, Stale or Failed.
+//! States ([`SessionState`], defined once in `model`): Connecting → Connected; Expiring = the
+//! token ends within `expiring_window` and a refresh failed; Expired = the token ended and cannot
+//! be refreshed; Stale = idle longer than `idle_timeout`; Failed = the sign-in or the probe
+//! failed; Disconnected = closed (the session is then removed). [`derive_state`] is the one
+//! place they are derived from time; the window and the command line only format them.
+//! "Stale" in the sense of "Disconnect stale" means Expired, Stale or Failed.
 //!
 //! Limit guard: at most `limits` sessions per (tenant, service) (defaults from the seeds: 3 EXO,
 //! 5 EOP, 5 SCC). One more is refused with [`SessionError::LimitReached`], which names the open
@@ -36,46 +38,9 @@ use super::rest::{
     CmdletRequest, RestClient, RestConfig, RestError, RestTarget, RunEvent, RunHandle,
 };
 use super::token::{AccessToken, TokenProvider, TokenUnavailable};
-use crate::model::{AuthMethod, Profile, Service};
+use crate::model::{AuthMethod, Profile, Service, SessionState};
 
-/// The state of a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum SessionState {
-    Connecting,
-    Connected,
-    /// The token ends soon and could not be refreshed.
-    Expiring,
-    /// The token ended and could not be refreshed.
-    Expired,
-    /// Idle longer than the idle setting.
-    Stale,
-    /// The sign-in or the access check failed.
-    Failed,
-    Disconnected,
-}
-
-impl SessionState {
-    /// Whether "Disconnect stale" closes it (expired, idle or failed).
-    pub fn is_stale(self) -> bool {
-        matches!(
-            self,
-            SessionState::Expired | SessionState::Stale | SessionState::Failed
-        )
-    }
-    pub fn label(self) -> &'static str {
-        match self {
-            SessionState::Connecting => "Connecting",
-            SessionState::Connected => "Connected",
-            SessionState::Expiring => "Expiring",
-            SessionState::Expired => "Expired",
-            SessionState::Stale => "Stale",
-            SessionState::Failed => "Failed",
-            SessionState::Disconnected => "Disconnected",
-        }
-    }
-}
-
-/// One session as the window shows it.
+/// One session as the registry lists it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SessionInfo {
     /// The `connection-id` sent with every request of this session.

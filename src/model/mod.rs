@@ -8,9 +8,13 @@ pub mod failures;
 pub mod parse;
 pub mod powershell;
 pub mod profile;
+pub mod session;
 pub mod store;
 pub mod transfer;
 pub mod validate;
 
 pub use cloud::{Cloud, Endpoints, Service};
-pub use profile::{AuthMethod, Profile, ProxyAccessType, ProxyAuthentication, ProxySettings};
+pub use profile::{
+    AuthMethod, Profile, ProxyAccessType, ProxyAuthentication, ProxySettings, SignInMethod,
+};
+pub use session::SessionState;

@@ -89,14 +89,48 @@ pub enum AuthMethod {
     },
 }
 
-impl AuthMethod {
-    pub fn label(&self) -> &'static str {
+/// The sign-in method without the certificate's details: what the engine runs, the sign-in
+/// dialog shows, the editor picks and `login --method` overrides. The one enum of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SignInMethod {
+    Browser,
+    DeviceCode,
+    Password,
+    Certificate,
+}
+
+impl SignInMethod {
+    pub const ALL: [SignInMethod; 4] = [
+        SignInMethod::DeviceCode,
+        SignInMethod::Browser,
+        SignInMethod::Password,
+        SignInMethod::Certificate,
+    ];
+
+    /// The command line's name: `browser`, `device-code`, `password`, `certificate`.
+    pub fn label(self) -> &'static str {
         match self {
-            AuthMethod::Browser => "browser",
-            AuthMethod::DeviceCode => "device-code",
-            AuthMethod::Password => "password",
-            AuthMethod::Certificate { .. } => "certificate",
+            SignInMethod::Browser => "browser",
+            SignInMethod::DeviceCode => "device-code",
+            SignInMethod::Password => "password",
+            SignInMethod::Certificate => "certificate",
         }
+    }
+}
+
+impl AuthMethod {
+    /// Which method this is.
+    pub fn method(&self) -> SignInMethod {
+        match self {
+            AuthMethod::Browser => SignInMethod::Browser,
+            AuthMethod::DeviceCode => SignInMethod::DeviceCode,
+            AuthMethod::Password => SignInMethod::Password,
+            AuthMethod::Certificate { .. } => SignInMethod::Certificate,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        self.method().label()
     }
 }
 
@@ -206,6 +240,15 @@ impl Profile {
             token_resource,
             authority,
         })
+    }
+
+    /// The account a sign-in of this profile is cached under: the app id for app-only
+    /// (certificate), else the UPN.
+    pub fn sign_in_account(&self) -> &str {
+        match &self.auth {
+            AuthMethod::Certificate { app_id, .. } => app_id,
+            _ => &self.upn,
+        }
     }
 
     /// The tenant the REST path and a tenant-specific authority use: DelegatedOrganization first,

@@ -18,6 +18,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::model::{Profile, Service};
+/// The model's types the contract carries as they are: a session's state (derived once, by the
+/// engine's session registry; the window only formats it) and the sign-in method.
+pub use crate::model::{SessionState, SignInMethod};
 
 /// Identifies one open session (connection) in the engine's session registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -230,15 +233,6 @@ pub enum NoticeLevel {
     Error,
 }
 
-/// Which method the sign-in dialog is showing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignInMethod {
-    Password,
-    Browser,
-    DeviceCode,
-    Certificate,
-}
-
 /// The live state of a device-code (verification) step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceCodeState {
@@ -286,21 +280,6 @@ pub struct SignInView {
     pub stage: SignInStage,
 }
 
-/// Engine-side state of a session. "Expiring" and the countdown are computed by the UI from
-/// `token_expires_at`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionState {
-    Connecting,
-    Connected,
-    /// The token expired and could not be refreshed silently.
-    Expired,
-    /// Unusable (idle too long / refresh failed): a candidate for "Disconnect stale".
-    Stale,
-    Failed {
-        reason: String,
-    },
-}
-
 /// One row of the session list.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionView {
@@ -316,7 +295,10 @@ pub struct SessionView {
     pub tenant: String,
     /// Host of the REST endpoint, e.g. `outlook.office365.com`.
     pub endpoint_host: String,
+    /// The registry's state, unchanged.
     pub state: SessionState,
+    /// Why the session failed (or the last error it met).
+    pub last_error: Option<String>,
     pub token_expires_at: Option<DateTime<Utc>>,
     /// Last request (or sign-in) time: the UI shows idle time from it.
     pub last_activity: DateTime<Utc>,

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::engine::auth::{
-    BrowserLauncher, CancellationToken, Method, SignInError, SignInEvent, SignInOptions, SignedIn,
+    BrowserLauncher, CancellationToken, SignInError, SignInEvent, SignInOptions, SignedIn,
     TokenCache,
 };
 use crate::engine::http::{HttpOptions, build_client};
@@ -192,15 +192,6 @@ fn proxy_credential_needed(
         profile_id,
         proxy: p.proxy.clone(),
         explanation: p.to_string(),
-    }
-}
-
-fn method_of(p: &Profile) -> SignInMethod {
-    match p.auth {
-        AuthMethod::Password => SignInMethod::Password,
-        AuthMethod::Browser => SignInMethod::Browser,
-        AuthMethod::DeviceCode => SignInMethod::DeviceCode,
-        AuthMethod::Certificate { .. } => SignInMethod::Certificate,
     }
 }
 
@@ -452,7 +443,7 @@ impl Driver {
                 if let Some(job) = &self.signin {
                     let profile = job.profile.clone();
                     let mfa = job.mfa_explanation.clone();
-                    self.start_interactive(profile, None, Some(Method::DeviceCode));
+                    self.start_interactive(profile, None, Some(SignInMethod::DeviceCode));
                     if let Some(j) = &mut self.signin {
                         j.mfa_explanation = mfa;
                     }
@@ -598,7 +589,7 @@ impl Driver {
             profile_id: profile.id,
             profile_name: profile.name.clone(),
             account: profile.upn.clone(),
-            method: method_of(&profile),
+            method: profile.auth.method(),
             stage,
         };
         self.send(UiEvent::SignIn(view.clone()));
@@ -636,7 +627,7 @@ impl Driver {
                 profile_id: profile.id,
                 profile_name: profile.name.clone(),
                 account: profile.upn.clone(),
-                method: method_of(&profile),
+                method: profile.auth.method(),
                 stage: SignInStage::Starting,
             },
             profile,
@@ -657,12 +648,12 @@ impl Driver {
         &mut self,
         profile: Profile,
         password: Option<String>,
-        method: Option<Method>,
+        method: Option<SignInMethod>,
     ) {
         let stage = SignInStage::Starting;
         self.open_dialog(profile.clone(), stage);
         let Some(job) = &mut self.signin else { return };
-        if method == Some(Method::DeviceCode) {
+        if method == Some(SignInMethod::DeviceCode) {
             job.view.method = SignInMethod::DeviceCode;
         }
         let generation = job.generation;
@@ -958,18 +949,6 @@ impl Driver {
                 })
             })
             .unwrap_or_else(|| s.endpoint.clone());
-        let state = match s.state {
-            reg::SessionState::Connecting => SessionState::Connecting,
-            reg::SessionState::Connected | reg::SessionState::Expiring => SessionState::Connected,
-            reg::SessionState::Expired => SessionState::Expired,
-            reg::SessionState::Stale => SessionState::Stale,
-            reg::SessionState::Failed | reg::SessionState::Disconnected => SessionState::Failed {
-                reason: s
-                    .last_error
-                    .clone()
-                    .unwrap_or_else(|| s.state.label().to_string()),
-            },
-        };
         SessionView {
             conn,
             profile_id: s.profile_id,
@@ -979,7 +958,8 @@ impl Driver {
             account: s.account.clone().unwrap_or_default(),
             tenant,
             endpoint_host,
-            state,
+            state: s.state,
+            last_error: s.last_error.clone(),
             token_expires_at: s.token_expires,
             last_activity: s.last_activity,
             requests: s.requests,
@@ -995,7 +975,7 @@ impl Driver {
     fn registry_event(&mut self, e: SessionEvent) {
         match e {
             SessionEvent::Added(info) | SessionEvent::Changed(info) => {
-                if info.state == reg::SessionState::Disconnected {
+                if info.state == SessionState::Disconnected {
                     return;
                 }
                 let was = self
@@ -1004,8 +984,8 @@ impl Driver {
                     .find(|s| s.connection_id == info.connection_id)
                     .map(|s| s.state);
                 if self.sim.is_some()
-                    && info.state == reg::SessionState::Connected
-                    && was != Some(reg::SessionState::Connected)
+                    && info.state == SessionState::Connected
+                    && was != Some(SessionState::Connected)
                 {
                     // Demo mode only: the scripted system test waits for this line.
                     eprintln!("demo: session connected: {}", info.profile_name);

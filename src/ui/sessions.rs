@@ -9,10 +9,8 @@ use super::bridge::{ConnId, SessionState, SessionView, UiCommand};
 use super::theme;
 use super::widgets;
 
-/// Below this many seconds left on the token, a connected session shows "Expiring in mm:ss".
-pub const EXPIRING_SECS: i64 = 300;
-
-/// What a row shows as its state, computed from the engine's state and the token expiry.
+/// What a row shows as its state: the registry's state as it is, with the countdown of an
+/// expiring token and the reason of a failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shown {
     Connecting,
@@ -21,25 +19,28 @@ pub enum Shown {
     Expired,
     Stale,
     Failed(String),
+    Disconnected,
 }
 
 impl Shown {
     pub fn of(s: &SessionView, now: DateTime<Utc>) -> Shown {
-        let left = s.token_expires_at.map(|t| (t - now).num_seconds());
-        match &s.state {
+        match s.state {
             SessionState::Connecting => Shown::Connecting,
-            SessionState::Stale => Shown::Stale,
+            SessionState::Connected => Shown::Connected,
+            SessionState::Expiring => Shown::Expiring(
+                s.token_expires_at
+                    .map(|t| (t - now).num_seconds().max(0))
+                    .unwrap_or(0),
+            ),
             SessionState::Expired => Shown::Expired,
-            SessionState::Failed { reason } => Shown::Failed(reason.clone()),
-            SessionState::Connected => match left {
-                Some(l) if l <= 0 => Shown::Expired,
-                Some(l) if l < EXPIRING_SECS => Shown::Expiring(l),
-                _ => Shown::Connected,
-            },
+            SessionState::Stale => Shown::Stale,
+            SessionState::Failed => Shown::Failed(
+                s.last_error
+                    .clone()
+                    .unwrap_or_else(|| s.state.label().to_string()),
+            ),
+            SessionState::Disconnected => Shown::Disconnected,
         }
-    }
-    pub fn is_stale(&self) -> bool {
-        matches!(self, Shown::Expired | Shown::Stale)
     }
     pub fn text(&self) -> String {
         match self {
@@ -48,6 +49,7 @@ impl Shown {
             Shown::Expiring(l) => format!("Expiring in {}", widgets::mmss(*l)),
             Shown::Expired => "Expired".into(),
             Shown::Stale => "Stale".into(),
+            Shown::Disconnected => "Disconnected".into(),
             Shown::Failed(r) => {
                 let short: String = r.chars().take(32).collect();
                 let more = if r.chars().count() > 32 { "…" } else { "" };
@@ -57,7 +59,7 @@ impl Shown {
     }
     pub fn color(&self) -> Color32 {
         match self {
-            Shown::Connecting => theme::GREY,
+            Shown::Connecting | Shown::Disconnected => theme::GREY,
             Shown::Connected => theme::GREEN,
             Shown::Expiring(_) => theme::AMBER,
             Shown::Expired | Shown::Stale | Shown::Failed(_) => theme::RED,
@@ -86,12 +88,9 @@ fn icon_button(ui: &mut Ui, glyph: &str, name: &str) -> bool {
 }
 
 impl App {
+    /// Sessions "Disconnect stale" closes (the registry's rule: expired, idle or failed).
     pub fn stale_count(&self) -> usize {
-        let now = self.now();
-        self.sessions
-            .iter()
-            .filter(|s| Shown::of(s, now).is_stale())
-            .count()
+        self.sessions.iter().filter(|s| s.state.is_stale()).count()
     }
 
     pub(crate) fn sessions_ui(&mut self, ui: &mut Ui) {
@@ -218,7 +217,7 @@ impl App {
         };
         let now = self.now();
         let mut list = limit.sessions.clone();
-        list.sort_by_key(|s| !Shown::of(s, now).is_stale());
+        list.sort_by_key(|s| !s.state.is_stale());
         let mut disconnect = None;
         let mut close = false;
         let r = egui::Modal::new(egui::Id::unique("limit_guard")).show(ctx, |ui| {

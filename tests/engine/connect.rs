@@ -13,7 +13,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use exo_connect::engine::auth::{
-    CancellationToken, Method, NoBrowser, SignInError, SignInEvent, TokenCache,
+    CancellationToken, NoBrowser, SignInError, SignInEvent, TokenCache,
 };
 use exo_connect::engine::connect::{
     ConnectError, ConnectOptions, Connector, OnFailure, OnMismatch, SignInPrompt,
@@ -22,9 +22,9 @@ use exo_connect::engine::http::{HttpOptions, build_client};
 use exo_connect::engine::proxy::{Clients, Fixture};
 use exo_connect::engine::secrets::SecretStore;
 use exo_connect::engine::sessions::{
-    RegistrySettings, SessionError, SessionLimits, SessionRegistry, SessionState,
+    RegistrySettings, SessionError, SessionLimits, SessionRegistry,
 };
-use exo_connect::model::{AuthMethod, ProxyAccessType};
+use exo_connect::model::{AuthMethod, ProxyAccessType, SessionState, SignInMethod};
 use signin_support::*;
 
 /// What the scripted prompt saw and was asked, in order.
@@ -80,7 +80,7 @@ impl Scripted {
 }
 
 impl SignInPrompt for Scripted {
-    fn starting(&self, _method: Method) {
+    fn starting(&self, _method: SignInMethod) {
         self.log(Seen::Starting);
     }
     fn show(&self, event: &SignInEvent) {

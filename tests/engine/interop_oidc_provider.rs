@@ -10,11 +10,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use exo_connect::engine::auth::{
-    BrowserLauncher, Method, SignInError, SignInEvent, SignInOptions, TokenCache,
+    BrowserLauncher, SignInError, SignInEvent, SignInOptions, TokenCache,
 };
 use exo_connect::engine::http::{HttpOptions, build_client};
 use exo_connect::engine::secrets::SecretStore;
 use exo_connect::engine::token::TokenProvider;
+use exo_connect::model::SignInMethod;
 use exo_connect::model::{Cloud, Profile, Service};
 use futures_util::future::BoxFuture;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -230,7 +231,7 @@ async fn device_code_and_refresh_against_oidc_provider() {
     let p = profile(&s);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let opts = SignInOptions {
-        method: Some(Method::DeviceCode),
+        method: Some(SignInMethod::DeviceCode),
         events: Some(tx),
         timeout: Duration::from_secs(30),
         ..Default::default()
@@ -274,7 +275,7 @@ async fn browser_pkce_against_oidc_provider_and_a_forged_state_is_refused() {
     let s = start_server().await;
     let p = profile(&s);
     let opts = SignInOptions {
-        method: Some(Method::Browser),
+        method: Some(SignInMethod::Browser),
         browser: Browser::new(),
         timeout: Duration::from_secs(30),
         ..Default::default()
@@ -291,7 +292,7 @@ async fn browser_pkce_against_oidc_provider_and_a_forged_state_is_refused() {
         ..Arc::try_unwrap(Browser::new()).ok().unwrap()
     });
     let opts = SignInOptions {
-        method: Some(Method::Browser),
+        method: Some(SignInMethod::Browser),
         browser: forger,
         timeout: Duration::from_secs(30),
         ..Default::default()

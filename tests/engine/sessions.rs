@@ -11,10 +11,10 @@ use connections_fixture::{ACCOUNT, Fault, OneShotTokens, SeqTokens, TENANT, star
 use exo_connect::engine::rest::{CmdletRequest, RestConfig, RestTarget};
 use exo_connect::engine::sessions::{
     ConnectRequest, RegistrySettings, SessionError, SessionEvent, SessionLimits, SessionRegistry,
-    SessionState, SignOut,
+    SignOut,
 };
 use exo_connect::engine::token::TokenProvider;
-use exo_connect::model::Service;
+use exo_connect::model::{Service, SessionState};
 use futures_util::future::BoxFuture;
 use tokio::sync::broadcast;
 use uuid::Uuid;

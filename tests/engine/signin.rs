@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exo_connect::engine::auth::{
-    CancellationToken, Method, SignInError, SignInEvent, SignInOptions, TokenCache, browser,
+    CancellationToken, SignInError, SignInEvent, SignInOptions, TokenCache, browser,
 };
 use exo_connect::engine::http::{HttpOptions, build_client};
 use exo_connect::engine::secrets::SecretStore;
 use exo_connect::engine::token::TokenProvider;
-use exo_connect::model::AuthMethod;
+use exo_connect::model::{AuthMethod, SignInMethod};
 use signin_support::*;
 use tokio::sync::mpsc;
 
@@ -45,7 +45,7 @@ async fn device_code_signs_in_an_mfa_account_through_the_verification_page() {
     let c = cache();
     let p = profile(&h, "admin@contoso.com");
     let (mut opts, mut rx) = opts_with_events();
-    opts.method = Some(Method::DeviceCode);
+    opts.method = Some(SignInMethod::DeviceCode);
     let run = tokio::spawn({
         let c = c.clone();
         let p = p.clone();
@@ -91,7 +91,7 @@ async fn device_code_declined_and_expired_and_cancelled() {
     // Declined on the page.
     let c = cache();
     let (mut opts, mut rx) = opts_with_events();
-    opts.method = Some(Method::DeviceCode);
+    opts.method = Some(SignInMethod::DeviceCode);
     let run = tokio::spawn({
         let (c, p) = (c.clone(), p.clone());
         async move { c.sign_in(&p, opts).await }
@@ -107,7 +107,7 @@ async fn device_code_declined_and_expired_and_cancelled() {
 
     // Nobody enters the code: it expires (2 s in this sim).
     let (mut opts, mut rx) = opts_with_events();
-    opts.method = Some(Method::DeviceCode);
+    opts.method = Some(SignInMethod::DeviceCode);
     let started = std::time::Instant::now();
     let e = c.sign_in(&p, opts).await.unwrap_err();
     assert!(matches!(e, SignInError::Expired), "{e:?}");
@@ -118,7 +118,7 @@ async fn device_code_declined_and_expired_and_cancelled() {
 
     // Cancelled while waiting.
     let (mut opts, mut rx) = opts_with_events();
-    opts.method = Some(Method::DeviceCode);
+    opts.method = Some(SignInMethod::DeviceCode);
     let cancel = CancellationToken::new();
     opts.cancel = cancel.clone();
     let run = tokio::spawn({
@@ -140,7 +140,7 @@ async fn device_code_honours_slow_down() {
     let p = profile(&h, "ops@contoso.com");
     let c = cache();
     let (mut opts, mut rx) = opts_with_events();
-    opts.method = Some(Method::DeviceCode);
+    opts.method = Some(SignInMethod::DeviceCode);
     let run = tokio::spawn({
         let (c, p) = (c.clone(), p.clone());
         async move { c.sign_in(&p, opts).await }
@@ -176,7 +176,7 @@ async fn browser_pkce_signs_in_and_one_sign_in_serves_both_services() {
     let p = profile(&h, "admin@contoso.com");
     let b = TestBrowser::new(h.clone(), UserAction::SignIn("admin@contoso.com".into()));
     let (mut opts, mut rx) = opts_with_events();
-    opts.method = Some(Method::Browser);
+    opts.method = Some(SignInMethod::Browser);
     opts.browser = b.clone();
     let s = c.sign_in(&p, opts).await.expect("signed in");
     assert_eq!(s.account, "admin@contoso.com");
@@ -208,7 +208,7 @@ async fn browser_without_a_browser_reports_the_url_to_copy() {
         .unwrap()
     });
     let (mut opts, mut rx) = opts_with_events();
-    opts.method = Some(Method::Browser);
+    opts.method = Some(SignInMethod::Browser);
     opts.browser = b.clone();
     let run = tokio::spawn({
         let (c, p) = (c.clone(), p.clone());
@@ -246,7 +246,7 @@ async fn browser_wrong_state_is_refused_without_a_token_request() {
         .unwrap()
     });
     let (mut opts, _rx) = opts_with_events();
-    opts.method = Some(Method::Browser);
+    opts.method = Some(SignInMethod::Browser);
     opts.browser = b;
     let e = c.sign_in(&p, opts).await.unwrap_err();
     assert!(matches!(e, SignInError::StateMismatch), "{e:?}");
@@ -262,7 +262,7 @@ async fn browser_declined_in_the_page() {
     let p = profile(&h, "ops@contoso.com");
     let b = TestBrowser::new(h.clone(), UserAction::Decline);
     let (mut opts, _rx) = opts_with_events();
-    opts.method = Some(Method::Browser);
+    opts.method = Some(SignInMethod::Browser);
     opts.browser = b;
     let e = c.sign_in(&p, opts).await.unwrap_err();
     assert!(
@@ -375,7 +375,7 @@ async fn upn_mismatch_is_reported_and_the_caller_may_continue() {
     let c = cache();
     let p = profile(&h, "admin@contoso.com");
     let (mut opts, mut rx) = opts_with_events();
-    opts.method = Some(Method::DeviceCode);
+    opts.method = Some(SignInMethod::DeviceCode);
     let run = tokio::spawn({
         let (c, p) = (c.clone(), p.clone());
         async move { c.sign_in(&p, opts).await }
@@ -409,7 +409,7 @@ async fn delegated_partner_access_gets_a_customer_tenant_token() {
     let mut p = profile(&h, "partner@adatum.com");
     p.delegated_organization = Some("tailspin.onmicrosoft.com".into());
     let (mut opts, mut rx) = opts_with_events();
-    opts.method = Some(Method::DeviceCode);
+    opts.method = Some(SignInMethod::DeviceCode);
     let run = tokio::spawn({
         let (c, p) = (c.clone(), p.clone());
         async move { c.sign_in(&p, opts).await }
@@ -706,7 +706,7 @@ async fn every_wait_has_a_timeout() {
     let p = profile(&h, "ops@contoso.com");
     // Device code: nobody enters the code, the flow's own timeout ends it.
     let (mut opts, _rx) = opts_with_events();
-    opts.method = Some(Method::DeviceCode);
+    opts.method = Some(SignInMethod::DeviceCode);
     opts.timeout = Duration::from_secs(2);
     let t = std::time::Instant::now();
     let e = cache().sign_in(&p, opts).await.unwrap_err();
@@ -720,7 +720,7 @@ async fn every_wait_has_a_timeout() {
             .unwrap()
     });
     let (mut opts, _rx) = opts_with_events();
-    opts.method = Some(Method::Browser);
+    opts.method = Some(SignInMethod::Browser);
     opts.browser = b;
     opts.timeout = Duration::from_secs(1);
     let e = cache().sign_in(&p, opts).await.unwrap_err();

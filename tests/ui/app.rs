@@ -115,6 +115,7 @@ fn session(conn: u64, p: &Profile, state: SessionState, token_secs: i64) -> Sess
         tenant: "Contoso".into(),
         endpoint_host: "outlook.office365.com".into(),
         state,
+        last_error: None,
         token_expires_at: Some(now() + chrono::Duration::seconds(token_secs)),
         last_activity: now() - chrono::Duration::seconds(90),
         requests: 7,
@@ -369,15 +370,18 @@ fn session_rows_countdowns_and_disconnects() {
     t.push(UiEvent::ProfilesLoaded(profiles.clone()));
     t.push(UiEvent::SessionsChanged(vec![
         session(1, &profiles[0], SessionState::Connected, 2700),
-        session(2, &profiles[1], SessionState::Connected, 120),
+        session(2, &profiles[1], SessionState::Expiring, 120),
         session(3, &profiles[2], SessionState::Stale, 3000),
-        session(4, &profiles[0], SessionState::Connected, -5),
+        session(4, &profiles[0], SessionState::Expired, -5),
     ]));
     assert!(t.has("Connected"));
     assert!(t.has("45:00"), "token countdown");
-    assert!(t.has("Expiring in 02:00"), "amber expiring state");
+    assert!(
+        t.has("Expiring in 02:00"),
+        "the registry's Expiring, with the countdown"
+    );
     assert!(t.has("Stale"));
-    assert!(t.has("Expired"), "a token past its expiry shows Expired");
+    assert!(t.has("Expired"));
     assert!(
         !t.h.get_all_by_label("01:30").collect::<Vec<_>>().is_empty(),
         "idle time"

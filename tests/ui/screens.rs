@@ -84,6 +84,7 @@ fn session(
         tenant: tenant.into(),
         endpoint_host: host.into(),
         state,
+        last_error: None,
         token_expires_at: Some(now() + chrono::Duration::seconds(secs)),
         last_activity: now() - chrono::Duration::seconds(conn as i64 * 75),
         requests: conn * 9,
@@ -137,7 +138,7 @@ fn screenshots() {
             2,
             &ps[1],
             "Contoso",
-            SessionState::Connected,
+            SessionState::Expiring,
             170,
             "ps.compliance.protection.outlook.com",
         ),
@@ -149,16 +150,17 @@ fn screenshots() {
             1200,
             "outlook.office365.com",
         ),
-        session(
-            4,
-            &ps[3],
-            "Fabrikam Government",
-            SessionState::Failed {
-                reason: "token refresh refused (AADSTS50173)".into(),
-            },
-            0,
-            "outlook.office365.us",
-        ),
+        SessionView {
+            last_error: Some("token refresh refused (AADSTS50173)".into()),
+            ..session(
+                4,
+                &ps[3],
+                "Fabrikam Government",
+                SessionState::Failed,
+                0,
+                "outlook.office365.us",
+            )
+        },
     ]));
     h.run();
     h.get_all_by_label("Contoso SCC").last().unwrap().click();

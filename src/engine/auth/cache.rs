@@ -20,19 +20,19 @@ use super::claims::decode_claims;
 use super::flows::{self, FlowCtx, TokenGrant};
 use super::transport::OAuthHttp;
 use super::{
-    Events, Method, SignInError, SignInEvent, app_scope, authority_for, delegated_scope, is_china,
+    Events, SignInError, SignInEvent, app_scope, authority_for, delegated_scope, is_china,
     resource_for,
 };
 use crate::engine::http::host_of;
 use crate::engine::secrets::{REFRESH_PREFIX, SecretStore, cert_password_key, refresh_key};
 use crate::engine::token::{AccessToken, TokenProvider, TokenUnavailable};
-use crate::model::{AuthMethod, Profile};
+use crate::model::{AuthMethod, Profile, SignInMethod};
 
 /// Options of one interactive sign-in.
 #[derive(Clone)]
 pub struct SignInOptions {
     /// Overrides the profile's method.
-    pub method: Option<Method>,
+    pub method: Option<SignInMethod>,
     /// Password for the password method (never stored).
     pub password: Option<String>,
     pub browser: Arc<dyn BrowserLauncher>,
@@ -186,10 +186,7 @@ impl TokenCache {
             Some(c) => OAuthHttp::new(c.clone()),
             None => self.http.clone(),
         };
-        let account = match &profile.auth {
-            AuthMethod::Certificate { app_id, .. } => app_id.clone(),
-            _ => profile.upn.clone(),
-        };
+        let account = profile.sign_in_account().to_string();
         self.routes
             .lock()
             .unwrap()
@@ -236,13 +233,7 @@ impl TokenCache {
             r = self.sign_in_inner(profile, &opts, &events) => r,
         };
         if let Ok(s) = &r {
-            let key_from = app_key(
-                &s.authority,
-                &match &profile.auth {
-                    AuthMethod::Certificate { app_id, .. } => app_id.clone(),
-                    _ => profile.upn.clone(),
-                },
-            );
+            let key_from = app_key(&s.authority, profile.sign_in_account());
             let mut routes = self.routes.lock().unwrap();
             if let Some(h) = routes.get(&key_from).cloned() {
                 routes.insert(app_key(&s.authority, &s.account), h);
@@ -269,7 +260,7 @@ impl TokenCache {
     ) -> Result<SignedIn, SignInError> {
         let authority = authority_for(profile)?;
         let resource = resource_for(profile)?;
-        let method = opts.method.unwrap_or_else(|| Method::of(profile));
+        let method = opts.method.unwrap_or_else(|| profile.auth.method());
         let http = self.http_for(profile, &authority, opts.http.as_ref());
         let ctx = FlowCtx {
             http: http.clone(),
@@ -277,17 +268,17 @@ impl TokenCache {
             cancel: opts.cancel.clone(),
             timeout: opts.timeout,
         };
-        if method == Method::Certificate {
+        if method == SignInMethod::Certificate {
             return self.sign_in_app(profile, &authority, &resource).await;
         }
         let scope = delegated_scope(&resource);
         let hint = Some(profile.upn.as_str()).filter(|u| !u.is_empty());
         let grant = match method {
-            Method::DeviceCode => flows::device_code(&ctx, &authority, &scope).await?,
-            Method::Browser => {
+            SignInMethod::DeviceCode => flows::device_code(&ctx, &authority, &scope).await?,
+            SignInMethod::Browser => {
                 browser::run(&ctx, opts.browser.as_ref(), &authority, &scope, hint).await?
             }
-            Method::Password => {
+            SignInMethod::Password => {
                 let user = hint.ok_or_else(|| {
                     SignInError::Config(format!(
                         "profile '{}': the password method needs the profile's UPN",
@@ -316,7 +307,7 @@ impl TokenCache {
                     Err(e) => return Err(e),
                 }
             }
-            Method::Certificate => unreachable!("handled above"),
+            SignInMethod::Certificate => unreachable!("handled above"),
         };
         let token = to_access(&grant, &resource, hint);
         let account = token.account.clone().unwrap_or_else(|| profile.upn.clone());
@@ -427,10 +418,7 @@ impl TokenCache {
     ) -> Result<SignedIn, SignInError> {
         let authority = authority_for(profile)?;
         let resource = resource_for(profile)?;
-        let account = match &profile.auth {
-            AuthMethod::Certificate { app_id, .. } => app_id.clone(),
-            _ => profile.upn.clone(),
-        };
+        let account = profile.sign_in_account().to_string();
         self.http_for(profile, &authority, http);
         let t = self
             .token_for(&authority, &account, &resource, false)
@@ -570,12 +558,7 @@ impl TokenCache {
             Some(r) => r.trim_end_matches('/').to_string(),
             None => resource_for(profile)?,
         };
-        let account = account
-            .map(String::from)
-            .unwrap_or_else(|| match &profile.auth {
-                AuthMethod::Certificate { app_id, .. } => app_id.clone(),
-                _ => profile.upn.clone(),
-            });
+        let account = account.unwrap_or(profile.sign_in_account()).to_string();
         Ok(CachedTokenProvider {
             cache: self.clone(),
             authority,
@@ -587,10 +570,7 @@ impl TokenCache {
     /// Forgets the cached sign-in of a profile (its account's refresh token and access tokens).
     pub async fn forget(&self, profile: &Profile) -> Result<bool, String> {
         let authority = authority_for(profile).map_err(|e| e.to_string())?;
-        let account = match &profile.auth {
-            AuthMethod::Certificate { app_id, .. } => app_id.clone(),
-            _ => profile.upn.clone(),
-        };
+        let account = profile.sign_in_account().to_string();
         let prefix = access_key(&authority, &account, "");
         self.access
             .lock()

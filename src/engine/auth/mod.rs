@@ -121,26 +121,6 @@ impl SignInError {
     }
 }
 
-/// How to sign in (the profile's method unless overridden).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Browser,
-    DeviceCode,
-    Password,
-    Certificate,
-}
-
-impl Method {
-    pub fn of(profile: &Profile) -> Method {
-        match profile.auth {
-            crate::model::AuthMethod::Browser => Method::Browser,
-            crate::model::AuthMethod::DeviceCode => Method::DeviceCode,
-            crate::model::AuthMethod::Password => Method::Password,
-            crate::model::AuthMethod::Certificate { .. } => Method::Certificate,
-        }
-    }
-}
-
 /// The sign-in authority of a profile: its effective authority (cloud default or explicit
 /// AzureADAuthorizationEndpointUri), made tenant-specific when the profile names a tenant,
 /// DelegatedOrganization or certificate Organization (the last segment `organizations` /
