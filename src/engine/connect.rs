@@ -183,6 +183,10 @@ impl Connector {
     ) -> Result<Connected, ConnectError> {
         let http = self.client(profile).await?;
         let signed_in = self.sign_in_over(profile, &http, prompt, opts).await?;
+        if opts.cancel.is_cancelled() {
+            // Cancelled as the sign-in ended: no session the user no longer wants.
+            return Err(ConnectError::SignIn(SignInError::Cancelled));
+        }
         prompt.signed_in(&signed_in);
         let session = self.open_session(profile, &signed_in, http).await?;
         Ok(Connected { session, signed_in })

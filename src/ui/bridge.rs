@@ -2,8 +2,9 @@
 //! local profile backend, or a scripted fake in tests).
 //!
 //! The UI sends [`UiCommand`]s and drains [`UiEvent`]s once per frame; it never blocks or awaits.
-//! Whoever answers commands wakes the UI after sending events ([`EventSender::send`] calls
-//! `request_repaint` on the egui context the app registered).
+//! Commands go straight into the driver's tokio side (an unbounded tokio channel: sending never
+//! blocks and needs no runtime); whoever answers commands wakes the UI after sending events
+//! ([`EventSender::send`] calls `request_repaint` on the egui context the app registered).
 //!
 //! All view structs are plain data: no engine types, no secrets in `Debug` output.
 
@@ -22,9 +23,10 @@ use crate::model::{Profile, Service};
 /// engine's session registry; the window only formats it) and the sign-in method.
 pub use crate::model::{SessionState, SignInMethod};
 
-/// Identifies one open session (connection) in the engine's session registry.
+/// Identifies one open session: the engine's session registry's id of the connection (the
+/// `connection-id` its requests carry), as it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ConnId(pub u64);
+pub struct ConnId(pub Uuid);
 
 /// A secret typed by the user (password, proxy password). `Debug` never prints it.
 #[derive(Clone, PartialEq, Eq)]
@@ -344,21 +346,22 @@ impl EventSender {
 
 /// The UI end of a channel pair.
 pub struct ChannelBackend {
-    commands: Sender<UiCommand>,
+    commands: tokio::sync::mpsc::UnboundedSender<UiCommand>,
     events: Receiver<UiEvent>,
     waker: Arc<OnceLock<egui::Context>>,
 }
 
-/// The driver end of a channel pair: receive commands, send events.
+/// The driver end of a channel pair: receive commands (on the driver's tokio runtime), send
+/// events.
 pub struct DriverEnd {
-    pub commands: Receiver<UiCommand>,
+    pub commands: tokio::sync::mpsc::UnboundedReceiver<UiCommand>,
     pub events: EventSender,
 }
 
 /// A pair of channels: give the [`ChannelBackend`] to the app and the [`DriverEnd`] to the
 /// thread (or async task) that drives it.
 pub fn channel() -> (ChannelBackend, DriverEnd) {
-    let (ctx_tx, ctx_rx) = mpsc::channel();
+    let (ctx_tx, ctx_rx) = tokio::sync::mpsc::unbounded_channel();
     let (ev_tx, ev_rx) = mpsc::channel();
     let waker = Arc::new(OnceLock::new());
     (
@@ -468,7 +471,7 @@ mod tests {
 
     #[test]
     fn channel_delivers_both_ways() {
-        let (mut ui, driver) = channel();
+        let (mut ui, mut driver) = channel();
         ui.send(UiCommand::LoadProfiles);
         assert_eq!(driver.commands.try_recv().unwrap(), UiCommand::LoadProfiles);
         driver.events.send(UiEvent::ProfilesLoaded(vec![]));

@@ -1,17 +1,15 @@
 //! The editor's "Test connection" section: the connectivity check's steps as they arrive, with
 //! what happened, why and what to do under a failed step.
 //!
-//! Two halves: [`DoctorPane`] (view state + drawing; no network, never blocks) and the driver-side
-//! handler of [`UiCommand::TestConnection`](super::bridge::UiCommand::TestConnection)
-//! ([`test_connection`], called by the engine driver), which runs `engine::doctor` and sends [`UiEvent::DoctorStep`]s and
-//! [`UiEvent::DoctorDone`]. Drivers call it; a frame never does.
+//! [`DoctorPane`] is view state and drawing only (no network, never blocks): the driver answers
+//! [`UiCommand::TestConnection`](super::bridge::UiCommand::TestConnection) with
+//! [`UiEvent::DoctorStep`](super::bridge::UiEvent::DoctorStep)s and a
+//! [`UiEvent::DoctorDone`](super::bridge::UiEvent::DoctorDone) (see `driver/checks.rs`).
 
 use egui::{RichText, Ui};
 use uuid::Uuid;
 
-use super::bridge::{EventSender, UiEvent};
 use super::theme;
-use crate::model::Profile;
 use crate::model::diagnosis::{DiagStep, Outcome};
 
 /// What the section shows for the profile in the editor.
@@ -120,44 +118,6 @@ impl DoctorPane {
 /// The bundled fonts have no arrows: the engine's `→` is drawn as `->`.
 fn plain_glyphs(s: &str) -> String {
     s.replace('→', "->")
-}
-
-/// Driver side: runs the check of `profile` on the current tokio runtime, sending each step as a
-/// [`UiEvent::DoctorStep`] and the end as [`UiEvent::DoctorDone`].
-pub async fn test_connection(
-    profile: Profile,
-    events: EventSender,
-    proxy_credential: Option<crate::engine::doctor::ProxyCredential>,
-) {
-    let id = profile.id;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<DiagStep>();
-    let fwd_events = events.clone();
-    let fwd = tokio::spawn(async move {
-        while let Some(step) = rx.recv().await {
-            fwd_events.send(UiEvent::DoctorStep {
-                profile_id: id,
-                step,
-            });
-        }
-    });
-    let opts = crate::engine::doctor::DoctorOptions {
-        proxy_credential,
-        ..Default::default()
-    };
-    let res = crate::engine::doctor::check(&profile, &opts, Some(tx)).await;
-    let _ = fwd.await;
-    events.send(match res {
-        Ok(r) => UiEvent::DoctorDone {
-            profile_id: id,
-            passed: r.passed(),
-            summary: r.summary(),
-        },
-        Err(e) => UiEvent::DoctorDone {
-            profile_id: id,
-            passed: false,
-            summary: format!("The test could not run: {e}"),
-        },
-    });
 }
 
 #[cfg(test)]

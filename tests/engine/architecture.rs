@@ -32,7 +32,6 @@ const NOT_IN_MODEL: &[&str] = &[
 const KNOWN: &[&str] = &[
     "cycle: ui::app -> ui::editor -> ui::app",
     "cycle: ui::app -> ui::output -> ui::app",
-    "pane imports engine: ui::doctor -> engine::doctor",
 ];
 
 #[derive(Default)]

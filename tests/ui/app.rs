@@ -17,6 +17,11 @@ use exo_connect::ui::bridge::{
 use exo_connect::ui::dialogs::FakeDialogs;
 use exo_connect::ui::{App, AppOptions};
 
+/// The window's id of session `n` (the registry's Uuid in the real driver).
+fn cid(n: u64) -> ConnId {
+    ConnId(uuid::Uuid::from_u128(n as u128))
+}
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
 }
@@ -106,7 +111,7 @@ fn three_profiles() -> Vec<Profile> {
 
 fn session(conn: u64, p: &Profile, state: SessionState, token_secs: i64) -> SessionView {
     SessionView {
-        conn: ConnId(conn),
+        conn: cid(conn),
         profile_id: p.id,
         profile_name: p.name.clone(),
         color: p.color.clone(),
@@ -393,10 +398,10 @@ fn session_rows_countdowns_and_disconnects() {
 
     t.h.get_all_by_label("Disconnect").next().unwrap().click();
     t.h.run();
-    assert!(t.sent(|c| *c == UiCommand::Disconnect { conn: ConnId(1) }));
+    assert!(t.sent(|c| *c == UiCommand::Disconnect { conn: cid(1) }));
     t.h.get_all_by_label("Refresh").nth(1).unwrap().click();
     t.h.run();
-    assert!(t.sent(|c| *c == UiCommand::RefreshSession { conn: ConnId(2) }));
+    assert!(t.sent(|c| *c == UiCommand::RefreshSession { conn: cid(2) }));
 
     t.click("Disconnect all");
     assert!(!t.sent(|c| *c == UiCommand::DisconnectAll), "asks first");
@@ -432,7 +437,7 @@ fn limit_guard_lists_stale_sessions_first() {
     t.h.get_all_by_label("Disconnect").next().unwrap().click();
     t.h.run();
     assert!(
-        t.sent(|c| *c == UiCommand::Disconnect { conn: ConnId(3) }),
+        t.sent(|c| *c == UiCommand::Disconnect { conn: cid(3) }),
         "stale one listed first"
     );
     assert_eq!(t.h.get_all_by_label("Disconnect").count(), 1);
@@ -499,7 +504,7 @@ fn quick_test_fills_the_grid_sort_and_filter() {
     t.click("Quick test: Get-Mailbox -ResultSize 10");
     assert!(t.sent(|c| *c
         == UiCommand::Run {
-            conn: ConnId(1),
+            conn: cid(1),
             line: "Get-Mailbox -ResultSize 10".into()
         }));
     assert!(t.has("Bob Jones") && t.has("Alice Smith") && t.has("Carol White"));
@@ -572,11 +577,11 @@ fn cmdlet_line_ctrl_enter_history_and_prod_confirmation() {
     t.h.run();
     assert!(t.sent(|c| *c
         == UiCommand::Run {
-            conn: ConnId(1),
+            conn: cid(1),
             line: "Get-TransportRule".into()
         }));
     t.push(UiEvent::RunDone {
-        conn: ConnId(1),
+        conn: cid(1),
         rows: 0,
         pages: 1,
         elapsed: Duration::from_millis(10),
@@ -594,7 +599,7 @@ fn cmdlet_line_ctrl_enter_history_and_prod_confirmation() {
 
     // The profile is tagged prod: a Set- cmdlet asks first.
     t.h.state_mut()
-        .set_cmdlet_line(ConnId(1), "Set-Mailbox bob -ProhibitSendQuota 10GB");
+        .set_cmdlet_line(cid(1), "Set-Mailbox bob -ProhibitSendQuota 10GB");
     t.h.run();
     t.h.get_by_label("Cmdlet").click();
     t.h.run();
@@ -614,11 +619,11 @@ fn failed_run_shows_the_explanation_and_warnings() {
     t.type_into("Cmdlet", "Get-Foo");
     t.click("Run");
     t.push(UiEvent::RunWarning {
-        conn: ConnId(1),
+        conn: cid(1),
         text: "Results were truncated".into(),
     });
     t.push(UiEvent::RunFailed {
-        conn: ConnId(1),
+        conn: cid(1),
         explanation: "The term 'Get-Foo' is not a cmdlet in this session.".into(),
     });
     assert!(t.has_containing("Results were truncated"));
@@ -632,10 +637,7 @@ fn hundred_thousand_rows_render_only_what_is_visible() {
     let rows: Vec<Row> = (0..100_000)
         .map(|i| mailbox(&format!("User {i:06}"), &format!("user{i}@contoso.com"), i))
         .collect();
-    t.push(UiEvent::RunRows {
-        conn: ConnId(1),
-        rows,
-    });
+    t.push(UiEvent::RunRows { conn: cid(1), rows });
     assert!(t.has("User 000000"));
     let shown = t.h.query_all_by_label_contains("User 0").count();
     assert!(
@@ -859,15 +861,15 @@ fn progress_while_pages_stream_and_cancel() {
     t.type_into("Cmdlet", "Get-Recipient");
     t.click("Run");
     t.push(UiEvent::RunRows {
-        conn: ConnId(1),
+        conn: cid(1),
         rows: vec![mailbox("Bob Jones", "bob@contoso.com", 20)],
     });
     assert!(t.has_containing("Running Get-Recipient — 1 rows · 1 pages"));
     assert!(t.disabled("Run"), "one run at a time");
     t.click("Cancel run");
-    assert!(t.sent(|c| *c == UiCommand::CancelRun { conn: ConnId(1) }));
+    assert!(t.sent(|c| *c == UiCommand::CancelRun { conn: cid(1) }));
     t.push(UiEvent::RunFailed {
-        conn: ConnId(1),
+        conn: cid(1),
         explanation: "Cancelled.".into(),
     });
     assert!(!t.has("Cancel run"));

@@ -17,6 +17,11 @@ use exo_connect::ui::bridge::{
 use exo_connect::ui::dialogs::FakeDialogs;
 use exo_connect::ui::{App, AppOptions};
 
+/// The window's id of session `n` (the registry's Uuid in the real driver).
+fn cid(n: u64) -> ConnId {
+    ConnId(uuid::Uuid::from_u128(n as u128))
+}
+
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
 }
@@ -75,7 +80,7 @@ fn session(
     host: &str,
 ) -> SessionView {
     SessionView {
-        conn: ConnId(conn),
+        conn: cid(conn),
         profile_id: p.id,
         profile_name: p.name.clone(),
         color: p.color.clone(),
@@ -209,21 +214,18 @@ fn screenshots() {
         })
         .collect();
     fake.push(UiEvent::RunStarted {
-        conn: ConnId(1),
+        conn: cid(1),
         line: "Get-Mailbox -ResultSize 10".into(),
     });
-    fake.push(UiEvent::RunRows {
-        conn: ConnId(1),
-        rows,
-    });
+    fake.push(UiEvent::RunRows { conn: cid(1), rows });
     fake.push(UiEvent::RunDone {
-        conn: ConnId(1),
+        conn: cid(1),
         rows: 40,
         pages: 1,
         elapsed: Duration::from_millis(640),
     });
     h.state_mut()
-        .set_cmdlet_line(ConnId(1), "Get-Mailbox -ResultSize 10");
+        .set_cmdlet_line(cid(1), "Get-Mailbox -ResultSize 10");
     h.run();
     h.get_by_label("DisplayName").click();
     h.run();

@@ -1,0 +1,306 @@
+//! The engine driver: the window's real backend. One background thread owns a tokio runtime;
+//! on it a [`Driver`] owns the profile store and the engine's [`Connector`] (token cache, the
+//! profiles' HTTP clients, the session registry). Its loop takes what comes next — a
+//! [`UiCommand`] from the bridge, a registry event, the end of a connect, the demo phone's tick —
+//! and answers with [`UiEvent`]s (waking the window through the bridge's waker). Nothing here
+//! runs on the UI thread: file I/O, keychain calls and network all happen on the runtime.
+//!
+//! One file per job: `signin` (Connect through the engine's connector, the sign-in dialog as its
+//! prompt), `sessions` (the registry's sessions as the window's rows, disconnects), `runs`
+//! (cmdlets streamed into the output pane), `profiles` (the profile store, the proxy password),
+//! `checks` (Test connection, the proxy route, opening a page). Demo mode
+//! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
+
+mod checks;
+mod profiles;
+mod runs;
+mod sessions;
+mod signin;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc};
+
+use crate::engine::auth::{BrowserLauncher, TokenCache};
+use crate::engine::connect::Connector;
+use crate::engine::http::{HttpOptions, build_client};
+use crate::engine::proxy::Clients;
+use crate::engine::secrets::SecretStore;
+use crate::engine::sessions::{RegistrySettings, SessionEvent, SessionInfo, SessionRegistry};
+use crate::model::store::ProfileStore;
+
+use super::bridge::{self, ChannelBackend, ConnId, EventSender, NoticeLevel, UiCommand, UiEvent};
+
+/// Where secrets (refresh tokens, proxy passwords) go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrets {
+    /// The OS keychain ([`SecretStore::platform`]; memory with a notice when there is none).
+    Platform,
+    /// Memory only (tests; nothing survives the process).
+    Memory,
+}
+
+/// How the driver is set up.
+pub struct DriverConfig {
+    /// The profile store's folder.
+    pub root: PathBuf,
+    pub secrets: Secrets,
+    /// Opens sign-in and verification pages (tests inject a fake).
+    pub browser: Arc<dyn BrowserLauncher>,
+    pub registry: RegistrySettings,
+    /// Demo mode: start the sim in-process with this config and seed the demo profiles.
+    pub demo: Option<crate::sim::SimConfig>,
+    /// Upper bound of an interactive sign-in.
+    pub signin_timeout: Duration,
+}
+
+impl DriverConfig {
+    pub fn new(root: PathBuf) -> Self {
+        DriverConfig {
+            root,
+            secrets: Secrets::Platform,
+            browser: crate::engine::auth::launcher_from_env(),
+            registry: RegistrySettings::default(),
+            demo: None,
+            signin_timeout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+/// What the started driver tells its caller (demo: the sim's URLs, for scripts and tests).
+pub struct Started {
+    pub backend: ChannelBackend,
+    /// Demo mode: the running sim (shared with the driver; stops when the driver stops).
+    pub sim: Option<Arc<crate::sim::SimHandle>>,
+}
+
+/// Start the driver thread. Blocks only until the runtime (and, in demo mode, the sim) is up.
+pub fn spawn(cfg: DriverConfig) -> Result<Started, String> {
+    let (ui, driver) = bridge::channel();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("exo-connect-engine".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(format!("cannot start the engine runtime: {e}")));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let sim = match &cfg.demo {
+                    Some(sc) => match crate::sim::start(sc.clone()).await {
+                        Ok(h) => Some(Arc::new(h)),
+                        Err(e) => {
+                            let _ =
+                                ready_tx.send(Err(format!("cannot start the demo tenant: {e}")));
+                            return;
+                        }
+                    },
+                    None => None,
+                };
+                let _ = ready_tx.send(Ok(sim.clone()));
+                let driver_loop = Driver::start(cfg, driver.events, sim).await;
+                driver_loop.run(driver.commands).await;
+            });
+        })
+        .map_err(|e| format!("cannot start the engine thread: {e}"))?;
+    let sim = ready_rx
+        .recv()
+        .map_err(|_| "the engine thread stopped".to_string())??;
+    Ok(Started { backend: ui, sim })
+}
+
+/// What the driver's own tasks report back to its loop.
+enum Internal {
+    /// The sign-in of connect `generation` finished: the dialog closes, the session opens next.
+    SignedIn {
+        generation: u64,
+        profile_id: uuid::Uuid,
+    },
+    /// Connect `generation` ended.
+    Connected {
+        generation: u64,
+        profile_id: uuid::Uuid,
+        profile_name: String,
+        result:
+            Box<Result<crate::engine::connect::Connected, crate::engine::connect::ConnectError>>,
+    },
+}
+
+/// The window's backend on the runtime: state, and one method per command (in the job files).
+struct Driver {
+    ev: EventSender,
+    store: ProfileStore,
+    connector: Connector,
+    browser: Arc<dyn BrowserLauncher>,
+    internal_tx: mpsc::UnboundedSender<Internal>,
+    internal_rx: mpsc::UnboundedReceiver<Internal>,
+    /// The connect whose sign-in dialog is open (or about to be).
+    signin: Option<signin::SignInJob>,
+    generation: u64,
+    /// The registry's sessions as last reported.
+    sessions: Vec<SessionInfo>,
+    /// The run of each session, to cancel it.
+    runs: HashMap<ConnId, tokio::task::AbortHandle>,
+    sim: Option<Arc<crate::sim::SimHandle>>,
+}
+
+fn notice(level: NoticeLevel, text: impl Into<String>) -> UiEvent {
+    UiEvent::Notice {
+        level,
+        text: text.into(),
+    }
+}
+
+/// What the loop handles next.
+enum Next {
+    Command(Option<UiCommand>),
+    Registry(Result<SessionEvent, broadcast::error::RecvError>),
+    Internal(Internal),
+    DemoTick,
+}
+
+impl Driver {
+    async fn start(
+        cfg: DriverConfig,
+        ev: EventSender,
+        sim: Option<Arc<crate::sim::SimHandle>>,
+    ) -> Driver {
+        let store = profiles::open_store(&cfg.root, &ev, sim.as_deref());
+        let secrets = match cfg.secrets {
+            Secrets::Platform => SecretStore::platform().await,
+            Secrets::Memory => SecretStore::memory(),
+        };
+        if let Some(n) = secrets.take_notice() {
+            ev.send(notice(NoticeLevel::Warning, n));
+        }
+        let client = build_client(&HttpOptions::default()).unwrap_or_else(|e| {
+            ev.send(notice(
+                NoticeLevel::Error,
+                format!("cannot build the HTTP client: {e}"),
+            ));
+            reqwest::Client::new()
+        });
+        let connector = Connector::new(
+            TokenCache::new(client.clone(), secrets.clone()),
+            Clients::new(client, secrets.clone()),
+            SessionRegistry::start(cfg.registry),
+        )
+        .with_browser(cfg.browser.clone())
+        .with_signin_timeout(cfg.signin_timeout);
+        let (internal_tx, internal_rx) = mpsc::unbounded_channel();
+        Driver {
+            ev,
+            store,
+            connector,
+            browser: cfg.browser,
+            internal_tx,
+            internal_rx,
+            signin: None,
+            generation: 0,
+            sessions: Vec::new(),
+            runs: HashMap::new(),
+            sim,
+        }
+    }
+
+    /// Until the window is gone: the next command, registry event, connect result or tick.
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<UiCommand>) {
+        let mut registry = self.connector.registry().subscribe();
+        let mut demo_tick = tokio::time::interval(Duration::from_secs(1));
+        let demo = self.sim.is_some();
+        loop {
+            let next = tokio::select! {
+                c = commands.recv() => Next::Command(c),
+                e = registry.recv() => Next::Registry(e),
+                Some(i) = self.internal_rx.recv() => Next::Internal(i),
+                _ = demo_tick.tick(), if demo => Next::DemoTick,
+            };
+            match next {
+                Next::Command(Some(c)) => self.command(c).await,
+                Next::Command(None) => break,
+                Next::Registry(Ok(e)) => self.registry_event(e),
+                Next::Registry(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    self.resync_sessions().await
+                }
+                Next::Registry(Err(broadcast::error::RecvError::Closed)) => break,
+                Next::Internal(i) => self.internal(i),
+                Next::DemoTick => self.demo_phone(),
+            }
+        }
+        self.cancel_sign_in();
+        let _ = self.connector.registry().disconnect_all(false).await;
+    }
+
+    fn send(&self, e: UiEvent) {
+        self.ev.send(e);
+    }
+
+    /// The keychain (proxy passwords) the connector's clients read.
+    fn secrets(&self) -> &SecretStore {
+        self.connector.clients().secrets()
+    }
+
+    /// One line per command: which job answers it.
+    async fn command(&mut self, cmd: UiCommand) {
+        match cmd {
+            UiCommand::LoadProfiles => self.load_profiles(),
+            UiCommand::SaveProfile(p) => self.save_profile(*p),
+            UiCommand::DeleteProfile { id } => self.delete_profile(id),
+            UiCommand::ImportProfiles { path } => self.import_profiles(&path),
+            UiCommand::ExportProfiles { path, ids } => self.export_profiles(&path, &ids),
+            UiCommand::SaveProxyPassword {
+                profile_id,
+                password,
+            } => self.save_proxy_password(profile_id, password),
+            UiCommand::Connect { profile_id } => self.connect(profile_id),
+            UiCommand::SubmitPassword { password } => {
+                self.answer(signin::Answer::Password(password))
+            }
+            UiCommand::NewDeviceCode => self.answer(signin::Answer::NewDeviceCode),
+            UiCommand::ContinueDespiteMismatch => self.answer(signin::Answer::Continue),
+            UiCommand::RetrySignIn => self.answer(signin::Answer::Retry),
+            UiCommand::CancelSignIn => self.cancel_sign_in(),
+            UiCommand::Disconnect { conn } => self.disconnect(conn).await,
+            UiCommand::DisconnectStale => self.disconnect_stale().await,
+            UiCommand::DisconnectAll => self.disconnect_all().await,
+            UiCommand::RefreshSession { conn } => self.refresh_session(conn),
+            UiCommand::Run { conn, line } => self.run_line(conn, line),
+            UiCommand::CancelRun { conn } => self.cancel_run(conn),
+            UiCommand::TestConnection { profile } => self.test_connection(*profile),
+            UiCommand::ResolveRoute { profile } => self.resolve_route(*profile),
+            UiCommand::OpenUrl { url } => self.open_url(url),
+        }
+    }
+
+    fn internal(&mut self, i: Internal) {
+        match i {
+            Internal::SignedIn {
+                generation,
+                profile_id,
+            } => self.signed_in(generation, profile_id),
+            Internal::Connected {
+                generation,
+                profile_id,
+                profile_name,
+                result,
+            } => self.connected(generation, (profile_id, &profile_name), *result),
+        }
+    }
+
+    /// Demo mode: what the "Demo phone" shows now.
+    fn demo_phone(&self) {
+        if let Some(h) = &self.sim {
+            self.send(UiEvent::DemoPhone(super::demo::phone(h)));
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The driver's profile jobs: the profile store (open, load, save, delete, import, export, the
+//! time a profile last connected) and the proxy password in the keychain.
+
+use std::path::Path;
+
+use uuid::Uuid;
+
+use super::{Driver, notice};
+use crate::engine::secrets::proxy_password_key;
+use crate::model::Profile;
+use crate::model::store::ProfileStore;
+use crate::ui::bridge::{EventSender, NoticeLevel, Secret, UiEvent};
+
+/// The store at `root` (a file that cannot be read is set aside with a warning; a folder that
+/// cannot be used gives a scratch store, with an error saying changes will not be saved). Demo
+/// mode points the demo profiles at the sim's current URLs.
+pub(super) fn open_store(
+    root: &Path,
+    ev: &EventSender,
+    sim: Option<&crate::sim::SimHandle>,
+) -> ProfileStore {
+    let mut store = match ProfileStore::open(root) {
+        Ok((s, n)) => {
+            if let Some(n) = n {
+                ev.send(notice(NoticeLevel::Warning, n.message));
+            }
+            s
+        }
+        Err(e) => {
+            ev.send(notice(
+                NoticeLevel::Error,
+                format!("{e} — changes will not be saved"),
+            ));
+            scratch_store()
+        }
+    };
+    if let Some(h) = sim {
+        match crate::ui::demo::seed_profiles(&mut store, h.urls()) {
+            Ok(n) => ev.send(notice(
+                NoticeLevel::Info,
+                format!("Demo mode: {n} demo profiles point at the simulated tenant"),
+            )),
+            Err(e) => ev.send(notice(
+                NoticeLevel::Error,
+                format!("Demo profiles not saved: {e}"),
+            )),
+        };
+    }
+    store
+}
+
+fn scratch_store() -> ProfileStore {
+    let scratch = std::env::temp_dir().join(format!("exo-connect-scratch-{}", std::process::id()));
+    ProfileStore::open(scratch)
+        .or_else(|_| ProfileStore::open(std::env::temp_dir().join("exo-connect-fallback")))
+        .map(|(s, _)| s)
+        .expect("a scratch profile store")
+}
+
+impl Driver {
+    pub(super) fn load_profiles(&self) {
+        self.send(UiEvent::ProfilesLoaded(self.store.profiles().to_vec()));
+    }
+
+    pub(super) fn save_profile(&mut self, p: Profile) {
+        let id = p.id;
+        let before = self.store.get(id).cloned();
+        let res = self.store.upsert(p).and_then(|w| {
+            self.store.save()?;
+            Ok(w)
+        });
+        match res {
+            Ok(_) => {
+                if let Some(saved) = self.store.get(id) {
+                    self.send(UiEvent::ProfileSaved(Box::new(saved.clone())));
+                }
+            }
+            Err(e) => {
+                if let Ok((s, _)) = ProfileStore::open(self.store.root().to_path_buf()) {
+                    self.store = s;
+                } else if let Some(b) = before {
+                    let _ = self.store.upsert(b);
+                }
+                self.send(notice(NoticeLevel::Error, format!("Not saved: {e}")));
+            }
+        }
+    }
+
+    pub(super) fn delete_profile(&mut self, id: Uuid) {
+        let Some(name) = self.store.get(id).map(|p| p.name.clone()) else {
+            self.send(UiEvent::ProfileDeleted { id });
+            return;
+        };
+        match self.store.remove(&name).and_then(|_| self.store.save()) {
+            Ok(()) => {
+                self.send(UiEvent::ProfileDeleted { id });
+                self.send(notice(NoticeLevel::Info, format!("Deleted profile {name}")));
+            }
+            Err(e) => self.send(notice(NoticeLevel::Error, format!("Not deleted: {e}"))),
+        }
+    }
+
+    pub(super) fn import_profiles(&mut self, path: &Path) {
+        let report = match self.store.import_file(path) {
+            Ok(r) => r,
+            Err(e) => {
+                self.send(notice(NoticeLevel::Error, format!("Import failed: {e}")));
+                return;
+            }
+        };
+        self.load_profiles();
+        let mut text = format!("Imported {} profiles", report.imported.len());
+        let level = if report.rejected.is_empty() {
+            NoticeLevel::Info
+        } else {
+            let why: Vec<String> = report.rejected.iter().map(|r| r.to_string()).collect();
+            text.push_str(&format!("; {} rejected: {}", why.len(), why.join("; ")));
+            NoticeLevel::Warning
+        };
+        self.send(notice(level, text));
+    }
+
+    /// These profiles (all when `ids` is empty) to a file.
+    pub(super) fn export_profiles(&self, path: &Path, ids: &[Uuid]) {
+        let names: Vec<String> = self
+            .store
+            .profiles()
+            .iter()
+            .filter(|p| ids.is_empty() || ids.contains(&p.id))
+            .map(|p| p.name.clone())
+            .collect();
+        match self.store.export_file(path, &names) {
+            Ok(n) => self.send(notice(
+                NoticeLevel::Info,
+                format!("Exported {n} profiles to {}", path.display()),
+            )),
+            Err(e) => self.send(notice(NoticeLevel::Error, format!("Export failed: {e}"))),
+        }
+    }
+
+    /// Into the keychain, off the loop (a keychain call can block).
+    pub(super) fn save_proxy_password(&self, profile_id: Uuid, password: Secret) {
+        let secrets = self.secrets().clone();
+        let ev = self.ev.clone();
+        tokio::spawn(async move {
+            secrets
+                .set(&proxy_password_key(&profile_id), password.expose())
+                .await;
+            ev.send(notice(
+                NoticeLevel::Info,
+                "Proxy password saved to the keychain",
+            ));
+        });
+    }
+
+    /// Remembers when the profile last connected (best effort).
+    pub(super) fn remember_connected(&mut self, profile_id: Uuid) {
+        if let Some(mut p) = self.store.get(profile_id).cloned() {
+            p.last_connected = Some(chrono::Utc::now());
+            if self.store.upsert(p).is_ok() {
+                let _ = self.store.save();
+            }
+        }
+    }
+}
