@@ -150,6 +150,41 @@ fn to_access(grant: &TokenGrant, resource: &str, fallback_account: Option<&str>)
     }
 }
 
+/// The password grant; when the account needs MFA (which a password sign-in cannot do), the
+/// device code instead, said with `MfaRequired` (21Vianet has no device code for MFA).
+async fn password_then_device_code(
+    ctx: &FlowCtx,
+    profile: &Profile,
+    (authority, scope): (&str, &str),
+    hint: Option<&str>,
+    password: &str,
+) -> Result<TokenGrant, SignInError> {
+    let user = hint.ok_or_else(|| {
+        SignInError::Config(format!(
+            "profile '{}': the password method needs the profile's UPN",
+            profile.name
+        ))
+    })?;
+    match flows::password(ctx, authority, scope, user, password).await {
+        Ok(g) => Ok(g),
+        Err(SignInError::Entra(e)) if e.needs_interactive_mfa() => {
+            if is_china(profile) {
+                return Err(SignInError::ChinaMfa);
+            }
+            ctx.events.emit(SignInEvent::MfaRequired {
+                explanation: format!(
+                    "{} Continuing with a device-code sign-in, which supports MFA.",
+                    e.known().map(|k| k.meaning).unwrap_or(
+                        "This account needs multi-factor authentication, which a password sign-in cannot do."
+                    )
+                ),
+            });
+            flows::device_code(ctx, authority, scope).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
 impl TokenCache {
     /// A cache over the shared HTTP client and a secret store.
     pub fn new(client: reqwest::Client, secrets: SecretStore) -> Arc<TokenCache> {
@@ -279,33 +314,10 @@ impl TokenCache {
                 browser::run(&ctx, opts.browser.as_ref(), &authority, &scope, hint).await?
             }
             SignInMethod::Password => {
-                let user = hint.ok_or_else(|| {
-                    SignInError::Config(format!(
-                        "profile '{}': the password method needs the profile's UPN",
-                        profile.name
-                    ))
-                })?;
                 let pw = opts.password.as_deref().ok_or_else(|| {
                     SignInError::Config("the password method needs a password".into())
                 })?;
-                match flows::password(&ctx, &authority, &scope, user, pw).await {
-                    Ok(g) => g,
-                    Err(SignInError::Entra(e)) if e.needs_interactive_mfa() => {
-                        if is_china(profile) {
-                            return Err(SignInError::ChinaMfa);
-                        }
-                        events.emit(SignInEvent::MfaRequired {
-                            explanation: format!(
-                                "{} Continuing with a device-code sign-in, which supports MFA.",
-                                e.known().map(|k| k.meaning).unwrap_or(
-                                    "This account needs multi-factor authentication, which a password sign-in cannot do."
-                                )
-                            ),
-                        });
-                        flows::device_code(&ctx, &authority, &scope).await?
-                    }
-                    Err(e) => return Err(e),
-                }
+                password_then_device_code(&ctx, profile, (&authority, &scope), hint, pw).await?
             }
             SignInMethod::Certificate => unreachable!("handled above"),
         };
@@ -479,8 +491,8 @@ impl TokenCache {
             .get(&app_key(authority, account))
             .cloned();
         let http = self.route_http(authority, account);
-        let grant = if let Some(app) = app {
-            flows::client_credentials(
+        let grant = match app {
+            Some(app) => flows::client_credentials(
                 &http,
                 authority,
                 &app_scope(resource),
@@ -491,45 +503,8 @@ impl TokenCache {
             .map_err(|e| TokenUnavailable {
                 message: e.explanation(),
                 needs_interactive: false,
-            })?
-        } else {
-            let rkey = refresh_key(authority, account);
-            let Some(rt) = self.secrets.get(&rkey).await else {
-                return Err(TokenUnavailable {
-                    message: format!(
-                        "There is no cached sign-in for {account} at {}; sign in first.",
-                        host_of(authority)
-                    ),
-                    needs_interactive: true,
-                });
-            };
-            match flows::refresh(&http, authority, &delegated_scope(resource), &rt).await {
-                Ok(g) => {
-                    if let Some(new_rt) = &g.refresh_token
-                        && *new_rt != rt
-                    {
-                        self.secrets.set(&rkey, new_rt).await;
-                    }
-                    g
-                }
-                Err(SignInError::Entra(e))
-                    if e.refresh_token_dead() || e.needs_interactive_mfa() =>
-                {
-                    if e.refresh_token_dead() {
-                        let _ = self.secrets.delete(&rkey).await;
-                    }
-                    return Err(TokenUnavailable {
-                        message: e.explanation(),
-                        needs_interactive: true,
-                    });
-                }
-                Err(e) => {
-                    return Err(TokenUnavailable {
-                        message: e.explanation(),
-                        needs_interactive: false,
-                    });
-                }
-            }
+            })?,
+            None => self.redeem(&http, authority, account, resource).await?,
         };
         let mut token = to_access(&grant, resource, Some(account));
         if self
@@ -542,6 +517,50 @@ impl TokenCache {
         }
         self.access.lock().unwrap().insert(key, token.clone());
         Ok(token)
+    }
+
+    /// Redeems the account's refresh token for `resource` (keeping a rotated one). A refresh
+    /// token that is gone for good is forgotten; then only an interactive sign-in helps.
+    async fn redeem(
+        &self,
+        http: &OAuthHttp,
+        authority: &str,
+        account: &str,
+        resource: &str,
+    ) -> Result<TokenGrant, TokenUnavailable> {
+        let rkey = refresh_key(authority, account);
+        let Some(rt) = self.secrets.get(&rkey).await else {
+            return Err(TokenUnavailable {
+                message: format!(
+                    "There is no cached sign-in for {account} at {}; sign in first.",
+                    host_of(authority)
+                ),
+                needs_interactive: true,
+            });
+        };
+        match flows::refresh(http, authority, &delegated_scope(resource), &rt).await {
+            Ok(g) => {
+                if let Some(new_rt) = &g.refresh_token
+                    && *new_rt != rt
+                {
+                    self.secrets.set(&rkey, new_rt).await;
+                }
+                Ok(g)
+            }
+            Err(SignInError::Entra(e)) if e.refresh_token_dead() || e.needs_interactive_mfa() => {
+                if e.refresh_token_dead() {
+                    let _ = self.secrets.delete(&rkey).await;
+                }
+                Err(TokenUnavailable {
+                    message: e.explanation(),
+                    needs_interactive: true,
+                })
+            }
+            Err(e) => Err(TokenUnavailable {
+                message: e.explanation(),
+                needs_interactive: false,
+            }),
+        }
     }
 
     /// A [`TokenProvider`] for a profile's resource (or `resource` to use the same sign-in for

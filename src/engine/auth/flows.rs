@@ -101,6 +101,13 @@ fn token_url(authority: &str) -> String {
     format!("{}/oauth2/v2.0/token", authority.trim_end_matches('/'))
 }
 
+/// A device code Entra issued.
+struct IssuedCode {
+    device_code: String,
+    expires_in: i64,
+    interval: u64,
+}
+
 /// Device code (RFC 8628): issue a code, report it, poll honouring `interval`, `slow_down`
 /// (+5 s), `authorization_pending`, `expired_token`, `access_denied` / `authorization_declined`.
 pub async fn device_code(
@@ -110,50 +117,27 @@ pub async fn device_code(
 ) -> Result<TokenGrant, SignInError> {
     let start = Instant::now();
     let overall = start + ctx.timeout;
-    let url = format!("{}/oauth2/v2.0/devicecode", authority.trim_end_matches('/'));
-    let form = [("client_id", PUBLIC_CLIENT_ID), ("scope", scope)];
-    let j = ctx
-        .bounded(
-            overall,
-            "requesting a device code",
-            ctx.http.post_form(&url, &form),
-        )
-        .await?;
-    let s = |k: &str| j.get(k).and_then(|v| v.as_str()).map(String::from);
-    let device_code = s("device_code")
-        .ok_or_else(|| SignInError::Network("the device-code answer has no device_code".into()))?;
-    let user_code = s("user_code")
-        .ok_or_else(|| SignInError::Network("the device-code answer has no user_code".into()))?;
-    let verification_uri = s("verification_uri")
-        .or_else(|| s("verification_url"))
-        .ok_or_else(|| {
-            SignInError::Network("the device-code answer has no verification_uri".into())
-        })?;
-    let expires_in = j.get("expires_in").and_then(num).unwrap_or(900).max(1);
-    let mut interval = j.get("interval").and_then(num).unwrap_or(5).clamp(0, 60) as u64;
-    let expires_at = Utc::now() + chrono::Duration::seconds(expires_in);
-    let message = s("message").unwrap_or_else(|| {
-        format!("To sign in, open {verification_uri} and enter the code {user_code}")
-    });
-    ctx.events.emit(SignInEvent::CodeIssued {
-        user_code,
-        verification_uri,
-        expires_at,
-        message,
-    });
+    let IssuedCode {
+        device_code,
+        expires_in,
+        mut interval,
+    } = issue_code(ctx, authority, scope, overall).await?;
     // The code's own expiry, plus a grace poll, bounded by the flow timeout.
     let code_deadline =
         start + Duration::from_secs(expires_in as u64) + Duration::from_secs(interval.max(1));
     let deadline = code_deadline.min(overall);
     let token_url = token_url(authority);
+    let expired = || {
+        ctx.events.emit(SignInEvent::Expired);
+        Err(SignInError::Expired)
+    };
     loop {
         let wait = Duration::from_secs(interval.max(1))
             .min(deadline.saturating_duration_since(Instant::now()));
         ctx.sleep(wait).await?;
         if Instant::now() >= deadline {
             if deadline >= code_deadline {
-                ctx.events.emit(SignInEvent::Expired);
-                return Err(SignInError::Expired);
+                return expired();
             }
             return Err(SignInError::TimedOut(
                 "waiting for the device-code sign-in".into(),
@@ -164,12 +148,9 @@ pub async fn device_code(
             ("client_id", PUBLIC_CLIENT_ID),
             ("device_code", device_code.as_str()),
         ];
+        let poll = ctx.http.post_form(&token_url, &form);
         match ctx
-            .bounded(
-                deadline,
-                "polling the token endpoint",
-                ctx.http.post_form(&token_url, &form),
-            )
+            .bounded(deadline, "polling the token endpoint", poll)
             .await
         {
             Ok(j) => return parse_grant(&j),
@@ -181,23 +162,58 @@ pub async fn device_code(
                         interval_secs: interval,
                     });
                 }
-                "expired_token" | "code_expired" => {
-                    ctx.events.emit(SignInEvent::Expired);
-                    return Err(SignInError::Expired);
-                }
+                "expired_token" | "code_expired" => return expired(),
                 "access_denied" | "authorization_declined" => {
                     ctx.events.emit(SignInEvent::Declined);
                     return Err(SignInError::Declined);
                 }
                 _ => return Err(SignInError::Entra(e)),
             },
-            Err(SignInError::TimedOut(_)) if deadline >= code_deadline => {
-                ctx.events.emit(SignInEvent::Expired);
-                return Err(SignInError::Expired);
-            }
+            Err(SignInError::TimedOut(_)) if deadline >= code_deadline => return expired(),
             Err(other) => return Err(other),
         }
     }
+}
+
+/// Asks for a device code and reports it (`CodeIssued`: the code and where to enter it).
+async fn issue_code(
+    ctx: &FlowCtx,
+    authority: &str,
+    scope: &str,
+    overall: Instant,
+) -> Result<IssuedCode, SignInError> {
+    let url = format!("{}/oauth2/v2.0/devicecode", authority.trim_end_matches('/'));
+    let form = [("client_id", PUBLIC_CLIENT_ID), ("scope", scope)];
+    let j = ctx
+        .bounded(
+            overall,
+            "requesting a device code",
+            ctx.http.post_form(&url, &form),
+        )
+        .await?;
+    let s = |k: &str| j.get(k).and_then(|v| v.as_str()).map(String::from);
+    let missing = |k: &str| SignInError::Network(format!("the device-code answer has no {k}"));
+    let device_code = s("device_code").ok_or_else(|| missing("device_code"))?;
+    let user_code = s("user_code").ok_or_else(|| missing("user_code"))?;
+    let verification_uri = s("verification_uri")
+        .or_else(|| s("verification_url"))
+        .ok_or_else(|| missing("verification_uri"))?;
+    let expires_in = j.get("expires_in").and_then(num).unwrap_or(900).max(1);
+    let interval = j.get("interval").and_then(num).unwrap_or(5).clamp(0, 60) as u64;
+    let message = s("message").unwrap_or_else(|| {
+        format!("To sign in, open {verification_uri} and enter the code {user_code}")
+    });
+    ctx.events.emit(SignInEvent::CodeIssued {
+        user_code,
+        verification_uri,
+        expires_at: Utc::now() + chrono::Duration::seconds(expires_in),
+        message,
+    });
+    Ok(IssuedCode {
+        device_code,
+        expires_in,
+        interval,
+    })
 }
 
 /// Resource-owner password grant. MFA answers come back as `SignInError::Entra` (the caller
