@@ -5,26 +5,33 @@
 
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::{CliError, CliResult};
 use crate::engine::connect::ConnectOptions;
 use crate::model::{AuthMethod, SignInMethod};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LoginMethod {
-    Browser,
-    DeviceCode,
-    Password,
+/// `--method`: browser, device-code or password (the model's sign-in method; a certificate
+/// sign-in is a profile's method, not an override).
+fn interactive_method(s: &str) -> Result<SignInMethod, String> {
+    let parsed = s.parse::<SignInMethod>().map_err(|_| {
+        format!("'{s}' is not a sign-in method: use browser, device-code or password")
+    })?;
+    match parsed {
+        SignInMethod::Certificate => Err(
+            "a certificate sign-in is the profile's own method (profile edit --auth certificate); --method takes browser, device-code or password".into(),
+        ),
+        m => Ok(m),
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
     /// Profile name.
     pub name: String,
-    /// Sign-in method (default: the profile's).
-    #[arg(long, value_enum)]
-    pub method: Option<LoginMethod>,
+    /// Sign-in method (default: the profile's): browser, device-code or password.
+    #[arg(long, value_parser = interactive_method)]
+    pub method: Option<SignInMethod>,
     /// Read the password from the first line of stdin (password method; for a certificate
     /// profile, the PFX password, which is then kept in the keychain).
     #[arg(long)]
@@ -53,12 +60,7 @@ pub struct LogoutArgs {
 
 pub fn run_login(args: LoginArgs) -> CliResult {
     let profile = super::find_profile(&args.name)?;
-    let method = match args.method {
-        Some(LoginMethod::Browser) => Some(SignInMethod::Browser),
-        Some(LoginMethod::DeviceCode) => Some(SignInMethod::DeviceCode),
-        Some(LoginMethod::Password) => Some(SignInMethod::Password),
-        None => None,
-    };
+    let method = args.method;
     if method.is_some() && matches!(profile.auth, AuthMethod::Certificate { .. }) {
         return Err(CliError::Usage(format!(
             "profile '{}' signs in app-only with a certificate: --method does not apply; drop it",
@@ -89,28 +91,7 @@ pub fn run_login(args: LoginArgs) -> CliResult {
     super::runtime()?.block_on(async move {
         let connector = super::signin::connector(Duration::from_secs(args.timeout.max(1))).await?;
         let secrets = connector.clients().secrets();
-        if let Some(pw) = proxy_password {
-            secrets
-                .set(
-                    &crate::engine::secrets::proxy_password_key(&profile.id),
-                    &pw,
-                )
-                .await;
-            eprintln!("Stored the proxy password in the keychain.");
-        }
-        // Certificate profiles: --password-stdin gives the PFX password, kept in the keychain.
-        let mut password = password;
-        if let AuthMethod::Certificate {
-            certificate_path: Some(path),
-            ..
-        } = &profile.auth
-            && let Some(pw) = password.take()
-        {
-            secrets
-                .set(&crate::engine::secrets::cert_password_key(path), &pw)
-                .await;
-            eprintln!("Stored the certificate password in the keychain.");
-        }
+        let password = store_secrets(secrets, &profile, password, proxy_password).await;
         // A cached sign-in (keychain) is used unless --force or an explicit --method.
         let opts = ConnectOptions {
             force_interactive: args.force || method.is_some(),
@@ -131,6 +112,38 @@ pub fn run_login(args: LoginArgs) -> CliResult {
         }
         Ok(())
     })
+}
+
+/// Keeps the given proxy password, and a certificate profile's PFX password (what
+/// `--password-stdin` gives there), in the keychain. Returns the sign-in password, if any.
+async fn store_secrets(
+    secrets: &crate::engine::secrets::SecretStore,
+    profile: &crate::model::Profile,
+    password: Option<String>,
+    proxy_password: Option<String>,
+) -> Option<String> {
+    if let Some(pw) = proxy_password {
+        secrets
+            .set(
+                &crate::engine::secrets::proxy_password_key(&profile.id),
+                &pw,
+            )
+            .await;
+        eprintln!("Stored the proxy password in the keychain.");
+    }
+    if let AuthMethod::Certificate {
+        certificate_path: Some(path),
+        ..
+    } = &profile.auth
+        && let Some(pw) = &password
+    {
+        secrets
+            .set(&crate::engine::secrets::cert_password_key(path), pw)
+            .await;
+        eprintln!("Stored the certificate password in the keychain.");
+        return None;
+    }
+    password
 }
 
 fn print_signed_in(s: &crate::engine::auth::SignedIn) {

@@ -9,11 +9,11 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{CliError, CliResult};
-use crate::model::parse::AuthKind;
 use crate::model::store::{Notice, ProfileStore, StoreError};
 use crate::model::validate::Severity;
 use crate::model::{
-    AuthMethod, Cloud, Profile, ProxyAccessType, ProxyAuthentication, Service, powershell,
+    AuthMethod, Cloud, Profile, ProxyAccessType, ProxyAuthentication, Service, SignInMethod,
+    powershell,
 };
 
 #[derive(Debug, Subcommand)]
@@ -189,7 +189,7 @@ fn opt(v: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_string())
 }
 
-/// Apply the field flags to `p`.
+/// Apply the field flags to `p`: the connection and proxy here, then the rest.
 fn apply(p: &mut Profile, f: &FieldArgs) -> CliResult {
     if let Some(v) = &f.service {
         p.service = parse::<Service>(v)?;
@@ -224,6 +224,11 @@ fn apply(p: &mut Profile, f: &FieldArgs) -> CliResult {
     if let Some(v) = &f.proxy_user {
         p.proxy.user = opt(v);
     }
+    apply_presentation(p, f)
+}
+
+/// Folder, tags, colour, page size, notes; then the sign-in method.
+fn apply_presentation(p: &mut Profile, f: &FieldArgs) -> CliResult {
     if let Some(v) = &f.folder {
         p.folder = v.trim().to_string();
     }
@@ -248,31 +253,29 @@ fn apply(p: &mut Profile, f: &FieldArgs) -> CliResult {
     if let Some(v) = &f.notes {
         p.notes = v.clone();
     }
+    apply_auth(p, f)
+}
 
-    // Sign-in method and certificate details.
+/// The sign-in method and the certificate's details (which need `--auth certificate`).
+fn apply_auth(p: &mut Profile, f: &FieldArgs) -> CliResult {
     let cert_flags = f.app_id.is_some()
         || f.certificate.is_some()
         || f.thumbprint.is_some()
         || f.organization.is_some();
     let kind = match &f.auth {
-        Some(v) => parse::<AuthKind>(v)?,
-        None => match &p.auth {
-            AuthMethod::Browser => AuthKind::Browser,
-            AuthMethod::DeviceCode => AuthKind::DeviceCode,
-            AuthMethod::Password => AuthKind::Password,
-            AuthMethod::Certificate { .. } => AuthKind::Certificate,
-        },
+        Some(v) => parse::<SignInMethod>(v)?,
+        None => p.auth.method(),
     };
     p.auth = match kind {
-        AuthKind::Browser | AuthKind::DeviceCode | AuthKind::Password if cert_flags => {
+        SignInMethod::Browser | SignInMethod::DeviceCode | SignInMethod::Password if cert_flags => {
             return Err(usage(
                 "auth: --app-id, --certificate, --thumbprint and --organization need --auth certificate",
             ));
         }
-        AuthKind::Browser => AuthMethod::Browser,
-        AuthKind::DeviceCode => AuthMethod::DeviceCode,
-        AuthKind::Password => AuthMethod::Password,
-        AuthKind::Certificate => {
+        SignInMethod::Browser => AuthMethod::Browser,
+        SignInMethod::DeviceCode => AuthMethod::DeviceCode,
+        SignInMethod::Password => AuthMethod::Password,
+        SignInMethod::Certificate => {
             let (mut app, mut path, mut thumb, mut org) = match &p.auth {
                 AuthMethod::Certificate {
                     app_id,
@@ -330,122 +333,137 @@ fn find(store: &ProfileStore, name: &str) -> Result<Profile, CliError> {
 
 pub fn run(cmd: ProfileCommand) -> CliResult {
     match cmd {
-        ProfileCommand::Add(a) => {
-            let mut store = open()?;
-            let mut p = Profile::new(a.name.trim(), a.upn.trim(), Service::ExchangeOnline);
-            apply(&mut p, &a.fields)?;
-            let name = p.name.clone();
-            save(&mut store, p)?;
-            println!("Added profile '{name}'.");
-            Ok(())
-        }
-        ProfileCommand::Edit(e) => {
-            let mut store = open()?;
-            let mut p = find(&store, &e.profile)?;
-            if let Some(n) = &e.name {
-                p.name = n.trim().to_string();
-            }
-            if let Some(u) = &e.upn {
-                p.upn = u.trim().to_string();
-            }
-            for c in &e.clear {
-                match c {
-                    ClearField::ConnectionUri => p.connection_uri = None,
-                    ClearField::AuthorizationEndpoint => p.authorization_endpoint = None,
-                    ClearField::Tenant => p.tenant = None,
-                    ClearField::DelegatedOrg => p.delegated_organization = None,
-                    ClearField::Proxy => p.proxy = Default::default(),
-                    ClearField::ProxyAuth => p.proxy.authentication = None,
-                    ClearField::ProxyUser => p.proxy.user = None,
-                    ClearField::Folder => p.folder.clear(),
-                    ClearField::Tags => p.tags.clear(),
-                    ClearField::Color => p.color = None,
-                    ClearField::Notes => p.notes.clear(),
-                }
-            }
-            apply(&mut p, &e.fields)?;
-            let name = p.name.clone();
-            save(&mut store, p)?;
-            println!("Updated profile '{name}'.");
-            Ok(())
-        }
-        ProfileCommand::List { format } => {
-            let store = open()?;
-            let mut ps: Vec<&Profile> = store.profiles().iter().collect();
-            ps.sort_by(|a, b| {
-                (a.folder.to_lowercase(), a.name.to_lowercase())
-                    .cmp(&(b.folder.to_lowercase(), b.name.to_lowercase()))
-            });
-            match format {
-                Format::Json => print_json(&ps)?,
-                Format::Table => print_table(&ps),
-            }
-            Ok(())
-        }
-        ProfileCommand::Show { name, format } => {
-            let store = open()?;
-            let p = find(&store, &name)?;
-            match format {
-                Format::Json => print_json(&p)?,
-                Format::Table => print_show(&p, store.profiles()),
-            }
-            Ok(())
-        }
-        ProfileCommand::Remove { name } => {
-            let mut store = open()?;
-            let p = store.remove(&name).map_err(store_err)?;
-            store.save().map_err(store_err)?;
-            println!("Removed profile '{}'.", p.name);
-            Ok(())
-        }
-        ProfileCommand::Import { file } => {
-            let mut store = open()?;
-            let report = store.import_file(&file).map_err(|e| match e {
-                StoreError::Format(m) => usage(format!("{}: {m}", file.display())),
-                other => store_err(other),
-            })?;
-            for (from, to) in &report.renamed {
-                println!("Renamed '{from}' to '{to}' (the name was taken).");
-            }
-            for w in &report.warnings {
-                eprintln!("warning: {w}");
-            }
-            println!(
-                "Imported {} profile(s){}.",
-                report.imported.len(),
-                if report.rejected.is_empty() {
-                    String::new()
-                } else {
-                    format!(", rejected {}", report.rejected.len())
-                }
-            );
-            if report.rejected.is_empty() {
-                Ok(())
-            } else {
-                Err(usage(format!(
-                    "some entries were not imported (the others were saved):\n{}",
-                    report
-                        .rejected
-                        .iter()
-                        .map(|r| format!("  {r}"))
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                )))
-            }
-        }
-        ProfileCommand::Export { file, names } => {
-            let store = open()?;
-            let n = store.export_file(&file, &names).map_err(store_err)?;
-            println!("Exported {n} profile(s) to {}.", file.display());
-            Ok(())
-        }
-        ProfileCommand::Ps { name, legacy } => {
-            let store = open()?;
-            let p = find(&store, &name)?;
-            println!("{}", powershell::preview(&p, legacy));
-            Ok(())
+        ProfileCommand::Add(a) => add(&a),
+        ProfileCommand::Edit(e) => edit(&e),
+        ProfileCommand::List { format } => list(format),
+        ProfileCommand::Show { name, format } => show(&name, format),
+        ProfileCommand::Remove { name } => remove(&name),
+        ProfileCommand::Import { file } => import(&file),
+        ProfileCommand::Export { file, names } => export(&file, &names),
+        ProfileCommand::Ps { name, legacy } => ps(&name, legacy),
+    }
+}
+
+fn add(a: &AddArgs) -> CliResult {
+    let mut store = open()?;
+    let mut p = Profile::new(a.name.trim(), a.upn.trim(), Service::ExchangeOnline);
+    apply(&mut p, &a.fields)?;
+    let name = p.name.clone();
+    save(&mut store, p)?;
+    println!("Added profile '{name}'.");
+    Ok(())
+}
+
+fn edit(e: &EditArgs) -> CliResult {
+    let mut store = open()?;
+    let mut p = find(&store, &e.profile)?;
+    if let Some(n) = &e.name {
+        p.name = n.trim().to_string();
+    }
+    if let Some(u) = &e.upn {
+        p.upn = u.trim().to_string();
+    }
+    for c in &e.clear {
+        match c {
+            ClearField::ConnectionUri => p.connection_uri = None,
+            ClearField::AuthorizationEndpoint => p.authorization_endpoint = None,
+            ClearField::Tenant => p.tenant = None,
+            ClearField::DelegatedOrg => p.delegated_organization = None,
+            ClearField::Proxy => p.proxy = Default::default(),
+            ClearField::ProxyAuth => p.proxy.authentication = None,
+            ClearField::ProxyUser => p.proxy.user = None,
+            ClearField::Folder => p.folder.clear(),
+            ClearField::Tags => p.tags.clear(),
+            ClearField::Color => p.color = None,
+            ClearField::Notes => p.notes.clear(),
         }
     }
+    apply(&mut p, &e.fields)?;
+    let name = p.name.clone();
+    save(&mut store, p)?;
+    println!("Updated profile '{name}'.");
+    Ok(())
+}
+
+fn list(format: Format) -> CliResult {
+    let store = open()?;
+    let mut ps: Vec<&Profile> = store.profiles().iter().collect();
+    ps.sort_by(|a, b| {
+        (a.folder.to_lowercase(), a.name.to_lowercase())
+            .cmp(&(b.folder.to_lowercase(), b.name.to_lowercase()))
+    });
+    match format {
+        Format::Json => print_json(&ps)?,
+        Format::Table => print_table(&ps),
+    }
+    Ok(())
+}
+
+fn show(name: &str, format: Format) -> CliResult {
+    let store = open()?;
+    let p = find(&store, name)?;
+    match format {
+        Format::Json => print_json(&p)?,
+        Format::Table => print_show(&p, store.profiles()),
+    }
+    Ok(())
+}
+
+fn remove(name: &str) -> CliResult {
+    let mut store = open()?;
+    let p = store.remove(name).map_err(store_err)?;
+    store.save().map_err(store_err)?;
+    println!("Removed profile '{}'.", p.name);
+    Ok(())
+}
+
+fn import(file: &std::path::Path) -> CliResult {
+    let mut store = open()?;
+    let report = store.import_file(file).map_err(|e| match e {
+        StoreError::Format(m) => usage(format!("{}: {m}", file.display())),
+        other => store_err(other),
+    })?;
+    for (from, to) in &report.renamed {
+        println!("Renamed '{from}' to '{to}' (the name was taken).");
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    println!(
+        "Imported {} profile(s){}.",
+        report.imported.len(),
+        if report.rejected.is_empty() {
+            String::new()
+        } else {
+            format!(", rejected {}", report.rejected.len())
+        }
+    );
+    if report.rejected.is_empty() {
+        return Ok(());
+    }
+    Err(usage(format!(
+        "some entries were not imported (the others were saved):\n{}",
+        report
+            .rejected
+            .iter()
+            .map(|r| format!("  {r}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    )))
+}
+
+fn export(file: &std::path::Path, names: &[String]) -> CliResult {
+    let store = open()?;
+    let n = store.export_file(file, names).map_err(store_err)?;
+    println!("Exported {n} profile(s) to {}.", file.display());
+    Ok(())
+}
+
+fn ps(name: &str, legacy: bool) -> CliResult {
+    let store = open()?;
+    let p = find(&store, name)?;
+    println!("{}", powershell::preview(&p, legacy));
+    Ok(())
 }
 
 fn print_json<T: serde::Serialize + ?Sized>(v: &T) -> CliResult {

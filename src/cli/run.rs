@@ -272,6 +272,34 @@ fn terminal_width() -> usize {
         .unwrap_or(120)
 }
 
+/// The end of a run's output: JSON's closing bracket, the CSV, or the table that fits.
+fn finish(format: OutputFormat, rows: &[Map<String, Value>], json_started: bool) -> CliResult {
+    let write_err = |e: std::io::Error| CliError::Failed(format!("cannot write the output: {e}"));
+    let mut out = std::io::stdout().lock();
+    match format {
+        OutputFormat::Json => {
+            let text = if json_started { "\n]\n" } else { "[]\n" };
+            out.write_all(text.as_bytes()).map_err(write_err)?;
+        }
+        OutputFormat::Csv => out.write_all(to_csv(rows)?.as_bytes()).map_err(write_err)?,
+        OutputFormat::Table => {
+            if rows.is_empty() {
+                return Ok(());
+            }
+            let (text, hidden) = to_table(rows, terminal_width());
+            out.write_all(text.as_bytes()).map_err(write_err)?;
+            if hidden > 0 {
+                eprintln!(
+                    "({hidden} more properties not shown: use --format json or csv to see every property)"
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Streams a run's events: JSON page by page, CSV and table at the end; progress, warnings and
+/// retries on stderr.
 async fn print_results(
     mut handle: crate::engine::rest::RunHandle,
     format: OutputFormat,
@@ -321,29 +349,7 @@ async fn print_results(
                 if progress {
                     eprintln!();
                 }
-                let mut out = stdout.lock();
-                match format {
-                    OutputFormat::Json => {
-                        let text = if json_started { "\n]\n" } else { "[]\n" };
-                        out.write_all(text.as_bytes()).map_err(write_err)?;
-                    }
-                    OutputFormat::Csv => out
-                        .write_all(to_csv(&rows)?.as_bytes())
-                        .map_err(write_err)?,
-                    OutputFormat::Table => {
-                        if rows.is_empty() {
-                            return Ok(());
-                        }
-                        let (text, hidden) = to_table(&rows, terminal_width());
-                        out.write_all(text.as_bytes()).map_err(write_err)?;
-                        if hidden > 0 {
-                            eprintln!(
-                                "({hidden} more properties not shown: use --format json or csv to see every property)"
-                            );
-                        }
-                    }
-                }
-                return Ok(());
+                return finish(format, &rows, json_started);
             }
             RunEvent::Failed(e) => {
                 if progress {

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::{CliError, CliResult};
 use crate::engine::auth::{authority_for, resource_for};
 use crate::engine::secrets::{REFRESH_PREFIX, refresh_key};
+use crate::model::Profile;
 
 #[derive(Debug, Args)]
 pub struct SessionsArgs {
@@ -36,66 +37,8 @@ struct Row {
 pub fn run(args: SessionsArgs) -> CliResult {
     let (store, _) = crate::model::store::ProfileStore::open_default()
         .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
-    let profiles: Vec<_> = store.profiles().to_vec();
-    let rt = super::runtime()?;
-    let rows = rt.block_on(async move {
-        let (cache, clients) = super::open_cache().await?;
-        let mut keys = cache.secrets().keys(REFRESH_PREFIX).await;
-        let mut rows = Vec::new();
-        for p in &profiles {
-            let Ok(authority) = authority_for(p) else {
-                continue;
-            };
-            let account = p.sign_in_account().to_string();
-            let key = refresh_key(&authority, &account);
-            let Some(pos) = keys.iter().position(|k| *k == key) else {
-                continue;
-            };
-            keys.remove(pos);
-            let mut row = Row {
-                profile: Some(p.name.clone()),
-                service: Some(p.service.short().to_string()),
-                account: account.clone(),
-                tenant: p.target_tenant().map(str::to_string),
-                expires: None,
-                status: "cached".into(),
-            };
-            if !args.offline && resource_for(p).is_ok() {
-                let signed = match clients.for_profile(p).await {
-                    Ok(http) => cache.sign_in_silent(p, Some(&http)).await,
-                    Err(e) => Err(crate::engine::auth::SignInError::Config(e.0)),
-                };
-                match signed {
-                    Ok(s) => {
-                        row.account = s.account;
-                        row.tenant = Some(s.tenant_id);
-                        row.expires = Some(
-                            s.expires_at
-                                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                        );
-                        row.status = "valid".into();
-                    }
-                    Err(e) => row.status = format!("not usable: {}", e.explanation()),
-                }
-            }
-            rows.push(row);
-        }
-        for k in keys {
-            // rt|host|tenant|account without a saved profile.
-            let parts: Vec<&str> = k.splitn(4, '|').collect();
-            if parts.len() == 4 {
-                rows.push(Row {
-                    profile: None,
-                    service: None,
-                    account: parts[3].to_string(),
-                    tenant: Some(parts[2].to_string()),
-                    expires: None,
-                    status: format!("cached (no saved profile; {})", parts[1]),
-                });
-            }
-        }
-        Ok::<_, CliError>(rows)
-    })?;
+    let profiles: Vec<Profile> = store.profiles().to_vec();
+    let rows = super::runtime()?.block_on(rows(&profiles, args.offline))?;
     if args.json {
         println!(
             "{}",
@@ -107,6 +50,71 @@ pub fn run(args: SessionsArgs) -> CliResult {
         println!("No cached sign-ins. `exo-connect login NAME` signs in and caches the sign-in.");
         return Ok(());
     }
+    print_table(&rows);
+    Ok(())
+}
+
+/// One row per cached sign-in: the saved profiles' first, then keys no profile names.
+async fn rows(profiles: &[Profile], offline: bool) -> Result<Vec<Row>, CliError> {
+    let (cache, clients) = super::open_cache().await?;
+    let mut keys = cache.secrets().keys(REFRESH_PREFIX).await;
+    let mut rows = Vec::new();
+    for p in profiles {
+        let Ok(authority) = authority_for(p) else {
+            continue;
+        };
+        let account = p.sign_in_account().to_string();
+        let key = refresh_key(&authority, &account);
+        let Some(pos) = keys.iter().position(|k| *k == key) else {
+            continue;
+        };
+        keys.remove(pos);
+        let mut row = Row {
+            profile: Some(p.name.clone()),
+            service: Some(p.service.short().to_string()),
+            account,
+            tenant: p.target_tenant().map(str::to_string),
+            expires: None,
+            status: "cached".into(),
+        };
+        if !offline && resource_for(p).is_ok() {
+            let signed = match clients.for_profile(p).await {
+                Ok(http) => cache.sign_in_silent(p, Some(&http)).await,
+                Err(e) => Err(crate::engine::auth::SignInError::Config(e.0)),
+            };
+            match signed {
+                Ok(s) => {
+                    row.account = s.account;
+                    row.tenant = Some(s.tenant_id);
+                    row.expires = Some(
+                        s.expires_at
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    );
+                    row.status = "valid".into();
+                }
+                Err(e) => row.status = format!("not usable: {}", e.explanation()),
+            }
+        }
+        rows.push(row);
+    }
+    for k in keys {
+        // rt|host|tenant|account without a saved profile.
+        let parts: Vec<&str> = k.splitn(4, '|').collect();
+        if parts.len() == 4 {
+            rows.push(Row {
+                profile: None,
+                service: None,
+                account: parts[3].to_string(),
+                tenant: Some(parts[2].to_string()),
+                expires: None,
+                status: format!("cached (no saved profile; {})", parts[1]),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+fn print_table(rows: &[Row]) {
     let table: Vec<serde_json::Map<String, serde_json::Value>> = rows
         .iter()
         .map(|r| {
@@ -134,5 +142,4 @@ pub fn run(args: SessionsArgs) -> CliResult {
         .and_then(|c| c.parse().ok())
         .unwrap_or(160);
     print!("{}", super::run::to_table(&table, width).0);
-    Ok(())
 }

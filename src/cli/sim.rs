@@ -132,6 +132,14 @@ fn print_banner(h: &SimHandle) {
     say!("devicelogin: {}/devicelogin", u.login);
     say!("client-id: {PUBLIC_CLIENT_ID}");
     say!("seed: {}", w.seed);
+    print_tenants(h);
+    print_accounts(h);
+    print_apps(h);
+    print_how_to_sign_in(h);
+}
+
+fn print_tenants(h: &SimHandle) {
+    let w = h.world();
     say!();
     say!("Simulated tenants:");
     for t in &w.tenants {
@@ -156,6 +164,10 @@ fn print_banner(h: &SimHandle) {
             }
         );
     }
+}
+
+fn print_accounts(h: &SimHandle) {
+    let w = h.world();
     say!();
     say!("Accounts (demo passwords; MFA accounts show their current authenticator code):");
     let now = totp::now_unix();
@@ -179,6 +191,10 @@ fn print_banner(h: &SimHandle) {
             user.roles.join(", ")
         );
     }
+}
+
+fn print_apps(h: &SimHandle) {
+    let w = h.world();
     say!();
     say!("App registrations (certificate sign-in; keys are in the handle, not printed):");
     for a in &w.apps {
@@ -201,6 +217,10 @@ fn print_banner(h: &SimHandle) {
             }
         );
     }
+}
+
+fn print_how_to_sign_in(h: &SimHandle) {
+    let u = h.urls();
     say!();
     say!("Sign in with the device code flow:");
     say!(

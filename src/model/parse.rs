@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::cloud::{Cloud, Service};
-use super::profile::{ProxyAccessType, ProxyAuthentication};
+use super::profile::{ProxyAccessType, ProxyAuthentication, SignInMethod};
 
 /// A value that is not one of the accepted spellings. Display names the field and the choices.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,23 +154,15 @@ impl fmt::Display for ProxyAuthentication {
     }
 }
 
-/// The kind of sign-in, without the certificate's details (what `--auth` names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AuthKind {
-    Browser,
-    DeviceCode,
-    Password,
-    Certificate,
-}
-
-impl FromStr for AuthKind {
+/// What `--auth` / `--method` name (the model's one sign-in method enum).
+impl FromStr for SignInMethod {
     type Err = ParseValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match norm(s).as_str() {
-            "browser" | "interactive" => Ok(AuthKind::Browser),
-            "devicecode" | "device" => Ok(AuthKind::DeviceCode),
-            "password" | "credential" => Ok(AuthKind::Password),
-            "certificate" | "cert" | "apponly" => Ok(AuthKind::Certificate),
+            "browser" | "interactive" => Ok(SignInMethod::Browser),
+            "devicecode" | "device" => Ok(SignInMethod::DeviceCode),
+            "password" | "credential" => Ok(SignInMethod::Password),
+            "certificate" | "cert" | "apponly" => Ok(SignInMethod::Certificate),
             _ => Err(ParseValueError {
                 field: "auth",
                 value: s.to_string(),
@@ -241,9 +233,9 @@ mod tests {
         );
         assert!("ntlm".parse::<ProxyAuthentication>().is_err());
         assert_eq!(
-            "device-code".parse::<AuthKind>().unwrap(),
-            AuthKind::DeviceCode
+            "device-code".parse::<SignInMethod>().unwrap(),
+            SignInMethod::DeviceCode
         );
-        assert!("sms".parse::<AuthKind>().is_err());
+        assert!("sms".parse::<SignInMethod>().is_err());
     }
 }
