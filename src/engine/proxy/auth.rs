@@ -88,10 +88,11 @@ impl ProxyAuthRequired {
     pub fn from_error(target: &url::Url, e: &(dyn std::error::Error + 'static)) -> Option<Self> {
         let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
         while let Some(err) = cur {
+            // Words, not a bare "407": an error's text names the URL, whose port may hold it.
             let s = err.to_string().to_ascii_lowercase();
-            if s.contains("407")
-                || s.contains("proxy authorization required")
+            if s.contains("proxy authorization required")
                 || s.contains("proxy authentication required")
+                || s.contains("407 proxy")
             {
                 let (proxy, sent_credential) = route_of(target)
                     .map(|(p, c)| (host_port(&p), c))
@@ -217,5 +218,16 @@ mod tests {
             "Bearer error=\"invalid_token\"".parse().unwrap(),
         );
         assert_eq!(ProxyAuthRequired::from_proxy_401(&t2, &bearer), None);
+    }
+
+    #[test]
+    fn a_port_with_407_in_it_is_not_a_proxy_refusal() {
+        let t = url::Url::parse("http://127.0.0.1:40723/adminapi").unwrap();
+        let reset = std::io::Error::other(
+            "error sending request for url (http://127.0.0.1:40723/adminapi): connection reset",
+        );
+        assert_eq!(ProxyAuthRequired::from_error(&t, &reset), None);
+        let tunnel = std::io::Error::other("proxy authorization required");
+        assert!(ProxyAuthRequired::from_error(&t, &tunnel).is_some());
     }
 }
