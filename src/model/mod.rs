@@ -9,6 +9,7 @@ pub mod parse;
 pub mod powershell;
 pub mod profile;
 pub mod store;
+pub mod text;
 pub mod transfer;
 pub mod validate;
 
