@@ -1,5 +1,6 @@
-//! App state, the per-frame logic (drain events, shortcuts) and the layout of the panes.
-//! Each pane lives in its own file as `impl App` methods.
+//! The app: its state (the panes, each a struct that owns its own state), the application of
+//! the driver's events (`apply`), the layout of the panes and the dispatch of what they ask
+//! (`dispatch`). The panes live in their own files and never see `App`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,12 +12,19 @@ use uuid::Uuid;
 
 use crate::model::Profile;
 
+use super::action::{Action, Actions, GuardChoice};
 use super::bridge::{
-    Backend, ConnId, LimitView, NoticeLevel, SessionView, SignInView, UiCommand, UiEvent,
+    Backend, ConnId, DemoAccountView, LimitView, NoticeLevel, SessionView, UiCommand, UiEvent,
 };
+use super::chrome::{self, TopBar};
 use super::dialogs::{DialogPurpose, DialogRequest, FileDialogs};
 use super::editor::EditorState;
+use super::nav::{Centre, Go};
 use super::output::OutputState;
+use super::profiles::{Palette, ProfileTree};
+use super::sessions::{self, SessionsPane};
+use super::signin::SignInDialog;
+use super::status::StatusBar;
 use super::theme::ThemeSetting;
 
 /// How the window was started.
@@ -36,21 +44,6 @@ pub struct Persisted {
 
 const STORAGE_KEY: &str = "exo-connect-ui";
 
-/// What the centre shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Centre {
-    Editor,
-    Output(ConnId),
-}
-
-/// A change of selection waiting for the unsaved-changes guard.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Pending {
-    Select(Option<Uuid>),
-    New,
-    Output(ConnId),
-}
-
 /// An answer of a background job (file dialog, export writer).
 pub enum Background {
     Dialog(DialogPurpose, Option<PathBuf>),
@@ -59,41 +52,38 @@ pub enum Background {
 
 /// The desktop app.
 pub struct App {
-    pub(crate) backend: Box<dyn Backend>,
-    pub(crate) dialogs: Box<dyn FileDialogs>,
-    pub(crate) bg_tx: Sender<Background>,
+    backend: Box<dyn Backend>,
+    dialogs: Box<dyn FileDialogs>,
+    bg_tx: Sender<Background>,
     bg_rx: Receiver<Background>,
     clock: Box<dyn Fn() -> DateTime<Utc>>,
-    pub(crate) options: AppOptions,
-    pub(crate) persisted: Persisted,
+    options: AppOptions,
+    persisted: Persisted,
     applied_theme: Option<ThemeSetting>,
+    /// What the panes asked during this frame; dispatched after each pane.
+    actions: Actions,
 
     pub profiles: Vec<Profile>,
-    pub(crate) profiles_loaded: bool,
+    profiles_loaded: bool,
+    /// Navigation: the profile selected in the tree and what the centre shows.
     pub selected: Option<Uuid>,
-    pub search: String,
-    pub(crate) palette: Option<String>,
-    /// The palette just opened: give its field the focus once.
-    pub(crate) palette_focus: bool,
-    pub(crate) editor: EditorState,
-    pub(crate) guard: Option<Pending>,
-
-    pub signin: Option<SignInView>,
-    pub(crate) signin_password: String,
-    /// The password step just appeared: focus its field once.
-    pub(crate) signin_password_focus: bool,
-
-    pub sessions: Vec<SessionView>,
-    pub(crate) confirm_disconnect_all: bool,
-    pub limit: Option<LimitView>,
-    pub(crate) outputs: HashMap<ConnId, OutputState>,
     pub centre: Centre,
+    /// A navigation waiting for the unsaved-changes guard.
+    guard: Option<Go>,
+
+    pub top_bar: TopBar,
+    pub tree: ProfileTree,
+    pub palette: Palette,
+    pub editor: EditorState,
+    pub signin: SignInDialog,
+    pub sessions: Vec<SessionView>,
+    pub sessions_pane: SessionsPane,
+    pub limit: Option<LimitView>,
+    outputs: HashMap<ConnId, OutputState>,
 
     pub notices: Vec<(NoticeLevel, String)>,
     /// Demo mode: what the "Demo phone" panel shows.
-    pub demo_phone: Vec<super::bridge::DemoAccountView>,
-    pub(crate) show_settings: bool,
-    pub(crate) show_about: bool,
+    pub demo_phone: Vec<DemoAccountView>,
 }
 
 impl App {
@@ -119,26 +109,23 @@ impl App {
             options,
             persisted,
             applied_theme: None,
+            actions: Actions::default(),
             profiles: Vec::new(),
             profiles_loaded: false,
             selected: None,
-            search: String::new(),
-            palette: None,
-            palette_focus: false,
-            editor: EditorState::default(),
+            centre: Centre::Editor,
             guard: None,
-            signin: None,
-            signin_password: String::new(),
-            signin_password_focus: false,
+            top_bar: TopBar::default(),
+            tree: ProfileTree::default(),
+            palette: Palette::default(),
+            editor: EditorState::default(),
+            signin: SignInDialog::default(),
             sessions: Vec::new(),
-            confirm_disconnect_all: false,
+            sessions_pane: SessionsPane::default(),
             limit: None,
             outputs: HashMap::new(),
-            centre: Centre::Editor,
             notices: Vec::new(),
             demo_phone: Vec::new(),
-            show_settings: false,
-            show_about: false,
         };
         app.send(UiCommand::LoadProfiles);
         app
@@ -153,11 +140,11 @@ impl App {
         (self.clock)()
     }
 
-    pub(crate) fn send(&mut self, cmd: UiCommand) {
+    fn send(&mut self, cmd: UiCommand) {
         self.backend.send(cmd);
     }
 
-    pub(crate) fn notice(&mut self, level: NoticeLevel, text: impl Into<String>) {
+    fn notice(&mut self, level: NoticeLevel, text: impl Into<String>) {
         self.notices.push((level, text.into()));
         if self.notices.len() > 200 {
             self.notices.remove(0);
@@ -168,18 +155,28 @@ impl App {
         self.profiles.iter().find(|p| p.id == id)
     }
 
-    /// Ask a file dialog; the answer comes back through the background channel.
-    pub(crate) fn ask_file(&self, req: DialogRequest) {
-        let tx = self.bg_tx.clone();
-        let purpose = req.purpose.clone();
-        self.dialogs.ask(
-            req,
-            Box::new(move |path| {
-                let _ = tx.send(Background::Dialog(purpose, path));
-            }),
-        );
+    /// Expired or stale sessions now.
+    pub fn stale_count(&self) -> usize {
+        sessions::stale_count(&self.sessions, self.now())
     }
 
+    /// Put a line in the cmdlet field of a session's output pane (tests, automation).
+    pub fn set_cmdlet_line(&mut self, conn: ConnId, line: &str) {
+        self.output_mut(conn).line = line.to_string();
+    }
+
+    /// The output state of a session (tests).
+    pub fn output(&self, conn: ConnId) -> Option<&OutputState> {
+        self.outputs.get(&conn)
+    }
+
+    fn output_mut(&mut self, conn: ConnId) -> &mut OutputState {
+        self.outputs.entry(conn).or_default()
+    }
+}
+
+/// Events: the driver's [`UiEvent`]s and the background answers, applied to the state.
+impl App {
     /// Drain the driver's events and background answers. Never blocks.
     pub fn handle_events(&mut self, ctx: &egui::Context) {
         for ev in self.backend.poll() {
@@ -198,45 +195,11 @@ impl App {
         }
     }
 
-    fn dialog_answered(&mut self, purpose: DialogPurpose, path: PathBuf) {
-        match purpose {
-            DialogPurpose::ImportProfiles => self.send(UiCommand::ImportProfiles { path }),
-            DialogPurpose::ExportProfiles => self.send(UiCommand::ExportProfiles {
-                path,
-                ids: Vec::new(),
-            }),
-            DialogPurpose::ExportCsv | DialogPurpose::ExportJson => {
-                if let Centre::Output(conn) = self.centre {
-                    self.export_results(conn, purpose == DialogPurpose::ExportCsv, path);
-                }
-            }
-        }
-    }
-
     /// Apply one event to the state.
     pub fn apply(&mut self, ev: UiEvent) {
         match ev {
-            UiEvent::ProfilesLoaded(list) => {
-                self.profiles = list;
-                if !self.profiles_loaded {
-                    self.profiles_loaded = true;
-                    if self.selected.is_none()
-                        && let Some(id) = self.persisted.last_selected
-                        && self.profile(id).is_some()
-                    {
-                        self.select_now(Some(id));
-                    }
-                }
-            }
-            UiEvent::ProfileSaved(p) => {
-                let p = *p;
-                match self.profiles.iter_mut().find(|x| x.id == p.id) {
-                    Some(slot) => *slot = p.clone(),
-                    None => self.profiles.push(p.clone()),
-                }
-                self.editor.saved(&p);
-                self.notice(NoticeLevel::Info, format!("Saved profile {}", p.name));
-            }
+            UiEvent::ProfilesLoaded(list) => self.profiles_loaded(list),
+            UiEvent::ProfileSaved(p) => self.profile_saved(*p),
             UiEvent::ProfileDeleted { id } => {
                 self.profiles.retain(|p| p.id != id);
                 if self.selected == Some(id) {
@@ -244,24 +207,9 @@ impl App {
                     self.editor = EditorState::default();
                 }
             }
-            UiEvent::SignIn(view) => {
-                if self.signin.as_ref().map(|v| v.profile_id) != Some(view.profile_id) {
-                    self.signin_password.clear();
-                }
-                let was_password = matches!(
-                    self.signin.as_ref().map(|v| &v.stage),
-                    Some(super::bridge::SignInStage::Password { .. })
-                );
-                if !was_password
-                    && matches!(view.stage, super::bridge::SignInStage::Password { .. })
-                {
-                    self.signin_password_focus = true;
-                }
-                self.signin = Some(view);
-            }
+            UiEvent::SignIn(view) => self.signin.show(view),
             UiEvent::SignInFinished { profile_id, result } => {
-                self.signin = None;
-                self.signin_password.clear();
+                self.signin.close();
                 let name = self
                     .profile(profile_id)
                     .map(|p| p.name.clone())
@@ -271,21 +219,7 @@ impl App {
                     Err(e) => self.notice(NoticeLevel::Error, format!("Sign-in failed: {e}")),
                 }
             }
-            UiEvent::SessionsChanged(list) => {
-                self.sessions = list;
-                if let Centre::Output(conn) = self.centre
-                    && !self.sessions.iter().any(|s| s.conn == conn)
-                {
-                    self.centre = Centre::Editor;
-                }
-                self.outputs
-                    .retain(|c, _| self.sessions.iter().any(|s| s.conn == *c));
-                if let Some(limit) = &mut self.limit {
-                    limit
-                        .sessions
-                        .retain(|s| self.sessions.iter().any(|x| x.conn == s.conn));
-                }
-            }
+            UiEvent::SessionsChanged(list) => self.sessions_changed(list),
             UiEvent::LimitReached(view) => self.limit = Some(view),
             UiEvent::RunStarted { conn, line } => self.output_mut(conn).started(line),
             UiEvent::RunRows { conn, rows } => self.output_mut(conn).add_rows(rows),
@@ -322,27 +256,122 @@ impl App {
         }
     }
 
-    pub(crate) fn output_mut(&mut self, conn: ConnId) -> &mut OutputState {
-        self.outputs.entry(conn).or_default()
+    fn profiles_loaded(&mut self, list: Vec<Profile>) {
+        self.profiles = list;
+        if !self.profiles_loaded {
+            self.profiles_loaded = true;
+            if self.selected.is_none()
+                && let Some(id) = self.persisted.last_selected
+                && self.profile(id).is_some()
+            {
+                self.select_now(Some(id));
+            }
+        }
     }
 
-    pub(crate) fn open_palette(&mut self) {
-        self.palette = Some(String::new());
-        self.palette_focus = true;
+    fn profile_saved(&mut self, p: Profile) {
+        match self.profiles.iter_mut().find(|x| x.id == p.id) {
+            Some(slot) => *slot = p.clone(),
+            None => self.profiles.push(p.clone()),
+        }
+        self.editor.saved(&p);
+        self.notice(NoticeLevel::Info, format!("Saved profile {}", p.name));
     }
 
-    /// Put a line in the cmdlet field of a session's output pane (tests, automation).
-    pub fn set_cmdlet_line(&mut self, conn: ConnId, line: &str) {
-        self.output_mut(conn).line = line.to_string();
+    fn sessions_changed(&mut self, list: Vec<SessionView>) {
+        self.sessions = list;
+        if let Centre::Output(conn) = self.centre
+            && !self.sessions.iter().any(|s| s.conn == conn)
+        {
+            self.centre = Centre::Editor;
+        }
+        self.outputs
+            .retain(|c, _| self.sessions.iter().any(|s| s.conn == *c));
+        if let Some(limit) = &mut self.limit {
+            limit
+                .sessions
+                .retain(|s| self.sessions.iter().any(|x| x.conn == s.conn));
+        }
     }
 
-    /// The output state of a session (tests).
-    pub fn output(&self, conn: ConnId) -> Option<&OutputState> {
-        self.outputs.get(&conn)
+    fn dialog_answered(&mut self, purpose: DialogPurpose, path: PathBuf) {
+        match purpose {
+            DialogPurpose::ImportProfiles => self.send(UiCommand::ImportProfiles { path }),
+            DialogPurpose::ExportProfiles => self.send(UiCommand::ExportProfiles {
+                path,
+                ids: Vec::new(),
+            }),
+            DialogPurpose::ExportCsv | DialogPurpose::ExportJson => {
+                if let Centre::Output(conn) = self.centre {
+                    self.export_results(conn, purpose == DialogPurpose::ExportCsv, path);
+                }
+            }
+        }
+    }
+
+    /// Write the shown results of `conn` to `path` on a thread; a notice says how it went.
+    fn export_results(&mut self, conn: ConnId, csv: bool, path: PathBuf) {
+        let Some(out) = self.outputs.get_mut(&conn) else {
+            return;
+        };
+        let (n, text) = out.export_text(csv);
+        let tx = self.bg_tx.clone();
+        // File I/O off the UI thread.
+        std::thread::spawn(move || {
+            let msg = text.and_then(|t| {
+                std::fs::write(&path, t)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            });
+            let _ = tx.send(match msg {
+                Ok(()) => Background::Notice(
+                    NoticeLevel::Info,
+                    format!("Exported {n} rows to {}", path.display()),
+                ),
+                Err(e) => Background::Notice(NoticeLevel::Error, format!("Export failed: {e}")),
+            });
+        });
+    }
+}
+
+/// Dispatch: what the panes asked, and navigation through the unsaved-changes guard.
+impl App {
+    /// Carry out every action the panes pushed since the last call, in order.
+    fn dispatch(&mut self) {
+        for action in self.actions.take() {
+            match action {
+                Action::Send(cmd) => self.send(cmd),
+                Action::Go(to) => self.request(to),
+                Action::SaveProfile => self.save_profile(),
+                Action::ClearSelection => self.selected = None,
+                Action::AskFile(req) => self.ask_file(req),
+                Action::OpenPalette => self.palette.open(),
+                Action::Guard(choice) => self.guard_answered(choice),
+            }
+        }
+    }
+
+    /// Ask a file dialog; the answer comes back through the background channel.
+    fn ask_file(&self, req: DialogRequest) {
+        let tx = self.bg_tx.clone();
+        let purpose = req.purpose.clone();
+        self.dialogs.ask(
+            req,
+            Box::new(move |path| {
+                let _ = tx.send(Background::Dialog(purpose, path));
+            }),
+        );
+    }
+
+    fn save_profile(&mut self) {
+        if let Some(d) = self.editor.to_save(&self.profiles) {
+            self.selected = Some(d.id);
+            self.persisted.last_selected = Some(d.id);
+            self.send(UiCommand::SaveProfile(Box::new(d)));
+        }
     }
 
     /// Change selection now (no guard).
-    pub(crate) fn select_now(&mut self, id: Option<Uuid>) {
+    fn select_now(&mut self, id: Option<Uuid>) {
         self.selected = id;
         self.persisted.last_selected = id;
         self.centre = Centre::Editor;
@@ -350,38 +379,55 @@ impl App {
         self.editor = EditorState::for_profile(p);
     }
 
-    /// Change selection, asking first when the editor has unsaved changes.
-    pub(crate) fn request(&mut self, what: Pending) {
-        let leaving_editor = match &what {
-            Pending::Select(id) => *id != self.selected || self.centre != Centre::Editor,
-            Pending::New | Pending::Output(_) => true,
+    /// Go somewhere, asking first when that leaves an editor with unsaved changes.
+    fn request(&mut self, to: Go) {
+        let leaving_editor = match &to {
+            Go::Select(id) => *id != self.selected || self.centre != Centre::Editor,
+            Go::New | Go::Output(_) => true,
+            Go::Editor => false,
         };
-        let same_profile_back = matches!(&what, Pending::Select(id) if *id == self.selected);
+        let same_profile_back = matches!(&to, Go::Select(id) if *id == self.selected);
         if self.editor.is_dirty() && leaving_editor && !same_profile_back {
-            self.guard = Some(what);
+            self.guard = Some(to);
         } else {
-            self.do_pending(what);
+            self.go(to);
         }
     }
 
-    pub(crate) fn do_pending(&mut self, what: Pending) {
-        match what {
-            Pending::Select(id) => {
+    fn go(&mut self, to: Go) {
+        match to {
+            Go::Select(id) => {
                 if id == self.selected && self.editor.draft.is_some() {
                     self.centre = Centre::Editor;
                 } else {
                     self.select_now(id);
                 }
             }
-            Pending::New => {
+            Go::New => {
                 self.selected = None;
                 self.centre = Centre::Editor;
                 self.editor = EditorState::new_profile();
             }
-            Pending::Output(conn) => {
+            Go::Output(conn) => {
                 self.centre = Centre::Output(conn);
                 self.outputs.entry(conn).or_default();
             }
+            Go::Editor => self.centre = Centre::Editor,
+        }
+    }
+
+    fn guard_answered(&mut self, choice: GuardChoice) {
+        let Some(to) = self.guard.take() else { return };
+        match choice {
+            GuardChoice::Save => {
+                self.save_profile();
+                self.go(to);
+            }
+            GuardChoice::Discard => {
+                self.editor.revert();
+                self.go(to);
+            }
+            GuardChoice::KeepEditing => {}
         }
     }
 
@@ -389,169 +435,60 @@ impl App {
         use egui::{Key, KeyboardShortcut, Modifiers};
         let ctrl_k = KeyboardShortcut::new(Modifiers::COMMAND, Key::K);
         let ctrl_s = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
-        if ctx.input_mut(|i| i.consume_shortcut(&ctrl_k)) && self.signin.is_none() {
-            self.open_palette();
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl_k)) && self.signin.view.is_none() {
+            self.palette.open();
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl_s)) && self.centre == Centre::Editor {
             self.save_profile();
         }
     }
-
-    fn top_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            ui.heading("exo-connect");
-            if self.options.demo {
-                ui.label(
-                    egui::RichText::new(" DEMO ")
-                        .strong()
-                        .color(egui::Color32::WHITE)
-                        .background_color(super::theme::AMBER),
-                );
-            }
-            ui.separator();
-            if ui.button("New profile").clicked() {
-                self.request(Pending::New);
-            }
-            if ui.button("Import profiles…").clicked() {
-                self.ask_file(DialogRequest {
-                    purpose: DialogPurpose::ImportProfiles,
-                    title: "Import profiles".into(),
-                    default_name: String::new(),
-                    filter: ("Profiles".into(), vec!["json".into()]),
-                    save: false,
-                });
-            }
-            if ui.button("Export profiles…").clicked() {
-                self.ask_file(DialogRequest {
-                    purpose: DialogPurpose::ExportProfiles,
-                    title: "Export profiles".into(),
-                    default_name: "exo-connect-profiles.json".into(),
-                    filter: ("Profiles".into(), vec!["json".into()]),
-                    save: true,
-                });
-            }
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui.button("About").clicked() {
-                    self.show_about = true;
-                }
-                if ui.button("Settings").clicked() {
-                    self.show_settings = true;
-                }
-                if ui
-                    .button("Quick connect (Ctrl+K)")
-                    .on_hover_text("Find a profile by name, UPN, tenant or tag and connect")
-                    .clicked()
-                {
-                    self.open_palette();
-                }
-            });
-        });
-    }
-
-    fn small_dialogs(&mut self, ctx: &egui::Context) {
-        if self.show_settings {
-            let r = egui::Modal::new(egui::Id::unique("settings")).show(ctx, |ui| {
-                ui.heading("Settings");
-                ui.label("Theme");
-                for t in ThemeSetting::ALL {
-                    ui.radio_value(&mut self.persisted.theme, t, t.label());
-                }
-                ui.add_space(8.0);
-                ui.button("Close").clicked()
-            });
-            if r.inner || r.should_close() {
-                self.show_settings = false;
-            }
-        }
-        if self.show_about {
-            let r = egui::Modal::new(egui::Id::unique("about")).show(ctx, |ui| {
-                ui.heading("exo-connect");
-                ui.label(format!("Version {}", env!("CARGO_PKG_VERSION")));
-                ui.label(
-                    "A connection manager for Exchange Online, Exchange Online Protection \
-                     and Security & Compliance.",
-                );
-                ui.button("Close").clicked()
-            });
-            if r.inner || r.should_close() {
-                self.show_about = false;
-            }
-        }
-        if let Some(pending) = self.guard.clone() {
-            let mut choice = None;
-            let r = egui::Modal::new(egui::Id::unique("unsaved_guard")).show(ctx, |ui| {
-                ui.heading("Unsaved changes");
-                ui.label("The profile you are editing has unsaved changes.");
-                ui.horizontal(|ui| {
-                    let valid = self.editor.is_valid(&self.profiles);
-                    if ui
-                        .add_enabled(valid, egui::Button::new("Save changes"))
-                        .clicked()
-                    {
-                        choice = Some(0);
-                    }
-                    if ui.button("Discard changes").clicked() {
-                        choice = Some(1);
-                    }
-                    if ui.button("Keep editing").clicked() {
-                        choice = Some(2);
-                    }
-                });
-            });
-            if r.should_close() {
-                choice = Some(2);
-            }
-            match choice {
-                Some(0) => {
-                    self.save_profile();
-                    self.guard = None;
-                    self.do_pending(pending);
-                }
-                Some(1) => {
-                    self.guard = None;
-                    self.editor.revert();
-                    self.do_pending(pending);
-                }
-                Some(_) => self.guard = None,
-                None => {}
-            }
-        }
-    }
 }
 
+/// Layout: where each pane goes; every pane's actions are dispatched right after it drew.
 impl App {
-    /// Demo mode: the current verification codes and the demo passwords.
-    fn demo_phone_ui(&mut self, ui: &mut egui::Ui) {
-        ui.add_space(4.0);
-        ui.strong("Demo phone");
-        ui.label(
-            egui::RichText::new("Made-up accounts of the simulated tenant")
-                .small()
-                .weak(),
-        );
-        for a in &self.demo_phone {
-            ui.add_space(2.0);
-            ui.label(egui::RichText::new(&a.upn).strong());
-            ui.horizontal(|ui| {
-                ui.label("Password:");
-                ui.label(egui::RichText::new(&a.password).monospace());
-            });
-            if let Some(code) = &a.code {
-                ui.horizontal(|ui| {
-                    ui.label("Code:");
-                    let l = ui.label(
-                        egui::RichText::new(code)
-                            .monospace()
-                            .strong()
-                            .size(18.0)
-                            .color(super::theme::AMBER),
-                    );
-                    l.on_hover_text("The verification code of this account's authenticator");
-                    ui.label(egui::RichText::new(format!("{} s", a.seconds_left)).weak());
-                });
-            }
+    fn centre_ui(&mut self, ui: &mut egui::Ui) {
+        let conn = match self.centre {
+            Centre::Editor => return self.editor.ui(ui, &self.profiles, &mut self.actions),
+            Centre::Output(conn) => conn,
+        };
+        let Some(session) = self.sessions.iter().find(|s| s.conn == conn) else {
+            ui.label("This session is closed.");
+            return;
+        };
+        let tags = self
+            .profiles
+            .iter()
+            .find(|p| p.id == session.profile_id)
+            .map(|p| p.tags.as_slice())
+            .unwrap_or_default();
+        let out = self.outputs.entry(conn).or_default();
+        out.ui(ui, session, tags, &mut self.actions);
+    }
+
+    /// The modal dialogs, in the order they stack.
+    fn dialogs(&mut self, ctx: &egui::Context) {
+        let now = self.now();
+        self.palette.ui(ctx, &self.profiles, &mut self.actions);
+        self.signin.ui(ctx, now, &mut self.actions);
+        sessions::limit_dialog(ctx, &mut self.limit, now, &mut self.actions);
+        let n = self.sessions.len();
+        self.sessions_pane.dialogs(ctx, n, &mut self.actions);
+        self.editor.dialogs(ctx, &mut self.actions);
+        if let Some((&conn, out)) = self
+            .outputs
+            .iter_mut()
+            .find(|(_, o)| o.confirm_prod.is_some())
+        {
+            let tenant = self.sessions.iter().find(|s| s.conn == conn);
+            let tenant = tenant.map(|s| s.tenant.as_str()).unwrap_or_default();
+            out.prod_dialog(ctx, conn, tenant, &mut self.actions);
         }
-        ui.add_space(4.0);
+        self.dispatch();
+        self.top_bar.dialogs(ctx, &mut self.persisted.theme);
+        if self.guard.is_some() {
+            chrome::guard_dialog(ctx, self.editor.is_valid(&self.profiles), &mut self.actions);
+            self.dispatch();
+        }
     }
 }
 
@@ -562,44 +499,51 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        let now = self.now();
         self.shortcuts(&ctx);
 
         egui::Panel::top("top_bar").show(ui, |ui| {
             ui.add_space(2.0);
-            self.top_bar(ui);
+            self.top_bar.ui(ui, self.options.demo, &mut self.actions);
             ui.add_space(2.0);
         });
-        egui::Panel::bottom("status_bar").show(ui, |ui| self.status_ui(ui));
+        self.dispatch();
+        let status = StatusBar {
+            notice: self.notices.last(),
+            profiles: self.profiles.len(),
+            sessions: self.sessions.len(),
+            stale: self.stale_count(),
+            demo: self.options.demo,
+        };
+        egui::Panel::bottom("status_bar").show(ui, |ui| status.ui(ui));
         egui::Panel::bottom("sessions")
             .resizable(true)
             .default_size(190.0)
             .min_size(90.0)
-            .show(ui, |ui| self.sessions_ui(ui));
+            .show(ui, |ui| {
+                let list = &self.sessions;
+                self.sessions_pane.ui(ui, list, now, &mut self.actions)
+            });
+        self.dispatch();
         egui::Panel::left("profiles")
             .resizable(true)
             .default_size(270.0)
             .min_size(180.0)
             .show(ui, |ui| {
                 if !self.demo_phone.is_empty() {
-                    egui::Panel::bottom("demo_phone").show(ui, |ui| self.demo_phone_ui(ui));
+                    egui::Panel::bottom("demo_phone")
+                        .show(ui, |ui| chrome::demo_phone(ui, &self.demo_phone));
                 }
-                self.profiles_ui(ui)
+                let (list, loaded, sel) = (&self.profiles, self.profiles_loaded, self.selected);
+                self.tree.ui(ui, list, loaded, sel, &mut self.actions)
             });
-        egui::CentralPanel::default().show(ui, |ui| match self.centre {
-            Centre::Editor => self.editor_ui(ui),
-            Centre::Output(conn) => self.output_ui(ui, conn),
-        });
-
-        self.palette_ui(&ctx);
-        self.signin_ui(&ctx);
-        self.limit_ui(&ctx);
-        self.sessions_dialogs(&ctx);
-        self.editor_dialogs(&ctx);
-        self.output_dialogs(&ctx);
-        self.small_dialogs(&ctx);
+        self.dispatch();
+        egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui));
+        self.dispatch();
+        self.dialogs(&ctx);
 
         // Countdowns tick once a second; no busy repaint.
-        if !self.sessions.is_empty() || self.signin.is_some() {
+        if !self.sessions.is_empty() || self.signin.view.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_secs(1));
         }
     }

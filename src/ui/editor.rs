@@ -6,9 +6,10 @@ use uuid::Uuid;
 
 use crate::model::{AuthMethod, Cloud, Profile, ProxyAccessType, ProxyAuthentication, Service};
 
-use super::app::App;
+use super::action::{Action, Actions};
 use super::bridge::{Secret, UiCommand};
 use super::checks::{self, field};
+use super::nav::Go;
 use super::theme;
 use crate::model::validate::Issue;
 
@@ -272,34 +273,47 @@ fn service_name(s: Service) -> String {
     .into()
 }
 
-impl App {
-    pub(crate) fn save_profile(&mut self) {
-        if !self.editor.is_valid(&self.profiles) || !self.editor.is_dirty() {
-            return;
+impl EditorState {
+    /// The draft to save: Some when it changed and nothing blocks saving.
+    pub fn to_save(&self, others: &[Profile]) -> Option<Profile> {
+        if !self.is_valid(others) || !self.is_dirty() {
+            return None;
         }
-        if let Some(d) = self.editor.draft.clone() {
-            self.selected = Some(d.id);
-            self.persisted.last_selected = Some(d.id);
-            self.send(UiCommand::SaveProfile(Box::new(d)));
+        self.draft.clone()
+    }
+
+    /// A new, unsaved copy of `p` (Duplicate).
+    fn copy_of(p: Profile) -> Self {
+        let mut copy = p;
+        copy.id = Uuid::new_v4();
+        copy.name = format!("{} (copy)", copy.name);
+        copy.created = chrono::Utc::now();
+        copy.modified = copy.created;
+        copy.last_connected = None;
+        EditorState {
+            tags_text: copy.tags.join(", "),
+            draft: Some(copy),
+            ..Default::default()
         }
     }
 
-    pub(crate) fn editor_ui(&mut self, ui: &mut Ui) {
-        if self.editor.draft.is_none() {
+    /// Draws the editor of the draft; `profiles` are the saved ones (validation).
+    pub fn ui(&mut self, ui: &mut Ui, profiles: &[Profile], actions: &mut Actions) {
+        if self.draft.is_none() {
             ui.vertical_centered(|ui| {
                 ui.add_space(60.0);
                 ui.heading("Select a profile or create a new one");
                 ui.label("Ctrl+K connects to a profile by name, UPN, tenant or tag.");
                 if ui.button("Create a profile").clicked() {
-                    self.request(super::app::Pending::New);
+                    actions.go(Go::New);
                 }
             });
             return;
         }
-        let errors = self.editor.issues(&self.profiles);
+        let errors = self.issues(profiles);
         let valid = checks::savable(&errors);
-        let dirty = self.editor.is_dirty();
-        let is_new = self.editor.original.is_none();
+        let dirty = self.is_dirty();
+        let is_new = self.original.is_none();
 
         // Toolbar
         let mut save = false;
@@ -309,7 +323,6 @@ impl App {
         let mut test = false;
         ui.horizontal(|ui| {
             let title = self
-                .editor
                 .draft
                 .as_ref()
                 .map(|d| d.name.clone())
@@ -327,7 +340,7 @@ impl App {
                     .add_enabled(!is_new, egui::Button::new("Delete"))
                     .clicked()
                 {
-                    self.editor.confirm_delete = true;
+                    self.confirm_delete = true;
                 }
                 duplicate = ui
                     .add_enabled(!is_new, egui::Button::new("Duplicate"))
@@ -350,7 +363,7 @@ impl App {
                     .clicked();
                 test = ui
                     .add_enabled(
-                        valid && !self.editor.doctor.running,
+                        valid && !self.doctor.running,
                         egui::Button::new("Test connection"),
                     )
                     .on_hover_text(
@@ -369,43 +382,33 @@ impl App {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                self.editor_fields(ui, &errors);
-                self.editor.doctor.ui(ui);
+                self.fields(ui, &errors, actions);
+                self.doctor.ui(ui);
             });
-        if test && let Some(d) = self.editor.draft.clone() {
-            self.editor.doctor.start(d.id);
-            self.send(UiCommand::TestConnection {
+        if test && let Some(d) = self.draft.clone() {
+            self.doctor.start(d.id);
+            actions.send(UiCommand::TestConnection {
                 profile: Box::new(d),
             });
         }
 
         if save {
-            self.save_profile();
+            actions.push(Action::SaveProfile);
         }
         if revert {
-            self.editor.revert();
+            self.revert();
         }
-        if duplicate && let Some(d) = self.editor.draft.clone() {
-            let mut copy = d;
-            copy.id = Uuid::new_v4();
-            copy.name = format!("{} (copy)", copy.name);
-            copy.created = chrono::Utc::now();
-            copy.modified = copy.created;
-            copy.last_connected = None;
-            self.selected = None;
-            self.editor = EditorState {
-                tags_text: copy.tags.join(", "),
-                draft: Some(copy),
-                ..Default::default()
-            };
+        if duplicate && let Some(d) = self.draft.clone() {
+            *self = EditorState::copy_of(d);
+            actions.push(Action::ClearSelection);
         }
-        if connect && let Some(id) = self.editor.original.as_ref().map(|p| p.id) {
-            self.send(UiCommand::Connect { profile_id: id });
+        if connect && let Some(id) = self.original.as_ref().map(|p| p.id) {
+            actions.send(UiCommand::Connect { profile_id: id });
         }
     }
 
-    fn editor_fields(&mut self, ui: &mut Ui, errors: &[Issue]) {
-        let ed = &mut self.editor;
+    fn fields(&mut self, ui: &mut Ui, errors: &[Issue], actions: &mut Actions) {
+        let ed = &mut *self;
         let Some(d) = ed.draft.as_mut() else { return };
         let mut save_proxy_password = None;
         let before = d.clone();
@@ -721,32 +724,32 @@ impl App {
             ui.ctx().request_repaint();
         }
         if let Some((profile_id, password)) = save_proxy_password {
-            if self.editor.draft.as_ref().map(|d| d.id) == Some(profile_id) {
-                self.editor.route.credential_needed = None;
+            if self.draft.as_ref().map(|d| d.id) == Some(profile_id) {
+                self.route.credential_needed = None;
             }
-            self.send(UiCommand::SaveProxyPassword {
+            actions.send(UiCommand::SaveProxyPassword {
                 profile_id,
                 password,
             });
         }
         let now = ui.input(|i| i.time);
-        if let Some(p) = self.editor.route_due(now) {
-            self.send(UiCommand::ResolveRoute {
+        if let Some(p) = self.route_due(now) {
+            actions.send(UiCommand::ResolveRoute {
                 profile: Box::new(p),
             });
         }
-        if self.editor.route.changed_at.is_some() {
+        if self.route.changed_at.is_some() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_secs_f64(ROUTE_DEBOUNCE_S));
         }
     }
 
-    pub(crate) fn editor_dialogs(&mut self, ctx: &egui::Context) {
-        if !self.editor.confirm_delete {
+    /// The delete confirmation, while it is showing.
+    pub fn dialogs(&mut self, ctx: &egui::Context, actions: &mut Actions) {
+        if !self.confirm_delete {
             return;
         }
         let name = self
-            .editor
             .original
             .as_ref()
             .map(|p| p.name.clone())
@@ -766,9 +769,9 @@ impl App {
             choice = Some(false);
         }
         if let Some(yes) = choice {
-            self.editor.confirm_delete = false;
-            if yes && let Some(id) = self.editor.original.as_ref().map(|p| p.id) {
-                self.send(UiCommand::DeleteProfile { id });
+            self.confirm_delete = false;
+            if yes && let Some(id) = self.original.as_ref().map(|p| p.id) {
+                actions.send(UiCommand::DeleteProfile { id });
             }
         }
     }

@@ -4,7 +4,6 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use egui::{RichText, Ui};
@@ -13,9 +12,10 @@ use serde_json::Value;
 
 use crate::model::Service;
 
-use super::app::{App, Background};
-use super::bridge::{ConnId, NoticeLevel, Row, UiCommand};
+use super::action::{Action, Actions};
+use super::bridge::{ConnId, Row, SessionView, UiCommand};
 use super::dialogs::{DialogPurpose, DialogRequest};
+use super::nav::Go;
 use super::theme;
 use super::widgets;
 
@@ -208,63 +208,59 @@ impl OutputState {
     }
 }
 
-impl App {
-    fn run_line(&mut self, conn: ConnId, line: String, confirmed: bool) {
+/// Is one of these profile tags "prod" (changing cmdlets ask first)?
+pub fn is_prod(tags: &[String]) -> bool {
+    tags.iter().any(|t| t.eq_ignore_ascii_case("prod"))
+}
+
+impl OutputState {
+    /// Run `line` in session `conn`; a changing cmdlet in a `prod` profile asks first unless
+    /// `confirmed`.
+    pub fn run_line(
+        &mut self,
+        conn: ConnId,
+        line: String,
+        prod: bool,
+        confirmed: bool,
+        actions: &mut Actions,
+    ) {
         let line = line.trim().to_string();
         if line.is_empty() {
             return;
         }
-        let prod = self
-            .sessions
-            .iter()
-            .find(|s| s.conn == conn)
-            .and_then(|s| self.profile(s.profile_id))
-            .is_some_and(|p| p.tags.iter().any(|t| t.eq_ignore_ascii_case("prod")));
         if prod && is_changing(&line) && !confirmed {
-            self.output_mut(conn).confirm_prod = Some(line);
+            self.confirm_prod = Some(line);
             return;
         }
-        let out = self.output_mut(conn);
-        if out.history.last() != Some(&line) {
-            out.history.push(line.clone());
+        if self.history.last() != Some(&line) {
+            self.history.push(line.clone());
         }
-        out.hist_pos = None;
-        out.begin(line.clone());
-        self.send(UiCommand::Run { conn, line });
+        self.hist_pos = None;
+        self.begin(line.clone());
+        actions.send(UiCommand::Run { conn, line });
     }
 
-    pub(crate) fn export_results(&mut self, conn: ConnId, csv: bool, path: PathBuf) {
-        let Some(out) = self.outputs.get_mut(&conn) else {
-            return;
+    /// What an export writes: (rows shown, the CSV or JSON text of the shown rows).
+    pub fn export_text(&mut self, csv: bool) -> (usize, Result<String, String>) {
+        let n = self.view().len();
+        let text = if csv {
+            self.to_csv()
+        } else {
+            Ok(self.to_json())
         };
-        let n = out.view().len();
-        let text = if csv { out.to_csv() } else { Ok(out.to_json()) };
-        let tx = self.bg_tx.clone();
-        // File I/O off the UI thread.
-        std::thread::spawn(move || {
-            let msg = text.and_then(|t| {
-                std::fs::write(&path, t)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
-            });
-            let _ = tx.send(match msg {
-                Ok(()) => Background::Notice(
-                    NoticeLevel::Info,
-                    format!("Exported {n} rows to {}", path.display()),
-                ),
-                Err(e) => Background::Notice(NoticeLevel::Error, format!("Export failed: {e}")),
-            });
-        });
+        (n, text)
     }
 
-    pub(crate) fn output_ui(&mut self, ui: &mut Ui, conn: ConnId) {
-        let Some(session) = self.sessions.iter().find(|s| s.conn == conn).cloned() else {
-            ui.label("This session is closed.");
-            return;
-        };
-        let tags = self
-            .profile(session.profile_id)
-            .map(|p| p.tags.clone())
-            .unwrap_or_default();
+    /// Draws the output pane of `session`; `tags` are its profile's (the banner shows them,
+    /// "prod" makes changing cmdlets ask first).
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        session: &SessionView,
+        tags: &[String],
+        actions: &mut Actions,
+    ) {
+        let conn = session.conn;
         let color = theme::parse_hex(session.color.as_deref());
         // Tenant banner: so nobody runs a command in the wrong tenant.
         egui::Frame::new()
@@ -279,7 +275,7 @@ impl App {
                     ui.label(RichText::new(&session.tenant).size(20.0).strong());
                     widgets::service_badge(ui, session.service);
                     ui.label(format!("{} · {}", session.profile_name, session.account));
-                    for t in &tags {
+                    for t in tags {
                         let prod = t.eq_ignore_ascii_case("prod");
                         ui.label(RichText::new(format!("#{t}")).strong().color(if prod {
                             theme::RED
@@ -289,7 +285,7 @@ impl App {
                     }
                     ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                         if ui.button("Close output").clicked() {
-                            self.centre = super::app::Centre::Editor;
+                            actions.go(Go::Editor);
                         }
                     });
                 });
@@ -301,7 +297,7 @@ impl App {
         let mut cancel = false;
         let mut export: Option<bool> = None;
         {
-            let out = self.outputs.entry(conn).or_default();
+            let out = &mut *self;
             let busy = out.running.is_some();
             ui.horizontal(|ui| {
                 if ui
@@ -425,10 +421,10 @@ impl App {
             grid(ui, out, conn);
         }
         if let Some(line) = run {
-            self.run_line(conn, line, false);
+            self.run_line(conn, line, is_prod(tags), false, actions);
         }
         if cancel {
-            self.send(UiCommand::CancelRun { conn });
+            actions.send(UiCommand::CancelRun { conn });
         }
         if let Some(csv) = export {
             let name = format!(
@@ -437,7 +433,7 @@ impl App {
                 if csv { "csv" } else { "json" }
             );
             let ext = if csv { "csv" } else { "json" };
-            self.ask_file(DialogRequest {
+            actions.push(Action::AskFile(DialogRequest {
                 purpose: if csv {
                     DialogPurpose::ExportCsv
                 } else {
@@ -447,22 +443,22 @@ impl App {
                 default_name: name,
                 filter: (ext.to_uppercase(), vec![ext.into()]),
                 save: true,
-            });
+            }));
         }
     }
 
-    pub(crate) fn output_dialogs(&mut self, ctx: &egui::Context) {
-        let pending: Option<(ConnId, String)> = self
-            .outputs
-            .iter()
-            .find_map(|(c, o)| o.confirm_prod.clone().map(|l| (*c, l)));
-        let Some((conn, line)) = pending else { return };
-        let tenant = self
-            .sessions
-            .iter()
-            .find(|s| s.conn == conn)
-            .map(|s| s.tenant.clone())
-            .unwrap_or_default();
+    /// The "Change a production tenant?" confirmation of session `conn` in `tenant`, while a
+    /// line waits for it.
+    pub fn prod_dialog(
+        &mut self,
+        ctx: &egui::Context,
+        conn: ConnId,
+        tenant: &str,
+        actions: &mut Actions,
+    ) {
+        let Some(line) = self.confirm_prod.clone() else {
+            return;
+        };
         let mut choice = None;
         let r = egui::Modal::new(egui::Id::unique("confirm_prod")).show(ctx, |ui| {
             ui.heading("Change a production tenant?");
@@ -476,9 +472,9 @@ impl App {
             choice = Some(false);
         }
         if let Some(yes) = choice {
-            self.output_mut(conn).confirm_prod = None;
+            self.confirm_prod = None;
             if yes {
-                self.run_line(conn, line, true);
+                self.run_line(conn, line, true, true, actions);
             }
         }
     }

@@ -1,9 +1,10 @@
 //! The modal sign-in dialog, driven entirely by the [`SignInView`] the engine sends.
 
+use chrono::{DateTime, Utc};
 use egui::{RichText, Ui};
 
-use super::app::App;
-use super::bridge::{DeviceCodeState, Secret, SignInMethod, SignInStage, UiCommand};
+use super::action::Actions;
+use super::bridge::{DeviceCodeState, Secret, SignInMethod, SignInStage, SignInView, UiCommand};
 use super::theme;
 use super::widgets;
 
@@ -16,12 +17,44 @@ fn method_name(m: SignInMethod) -> &'static str {
     }
 }
 
-impl App {
-    pub(crate) fn signin_ui(&mut self, ctx: &egui::Context) {
-        let Some(view) = self.signin.clone() else {
+/// The sign-in dialog: the engine's latest [`SignInView`] and the password being typed.
+#[derive(Debug, Clone, Default)]
+pub struct SignInDialog {
+    /// What the dialog shows; None = closed.
+    pub view: Option<SignInView>,
+    /// The password typed at the password step (cleared when the dialog closes).
+    password: String,
+    /// The password step just appeared: focus its field once.
+    password_focus: bool,
+}
+
+impl SignInDialog {
+    /// The engine sent a new state of the sign-in (opens the dialog if closed).
+    pub fn show(&mut self, view: SignInView) {
+        if self.view.as_ref().map(|v| v.profile_id) != Some(view.profile_id) {
+            self.password.clear();
+        }
+        let was_password = matches!(
+            self.view.as_ref().map(|v| &v.stage),
+            Some(SignInStage::Password { .. })
+        );
+        if !was_password && matches!(view.stage, SignInStage::Password { .. }) {
+            self.password_focus = true;
+        }
+        self.view = Some(view);
+    }
+
+    /// The sign-in ended (or was cancelled): close and forget the typed password.
+    pub fn close(&mut self) {
+        self.view = None;
+        self.password.clear();
+    }
+
+    /// Draws the dialog while it is open; `now` drives the device-code countdown.
+    pub fn ui(&mut self, ctx: &egui::Context, now: DateTime<Utc>, actions: &mut Actions) {
+        let Some(view) = self.view.clone() else {
             return;
         };
-        let now = self.now();
         let mut cmds: Vec<UiCommand> = Vec::new();
         egui::Modal::new(egui::Id::unique("signin")).show(ctx, |ui| {
             ui.set_width(440.0);
@@ -45,19 +78,19 @@ impl App {
                     let l = ui.label("Password");
                     let r = ui
                         .add(
-                            egui::TextEdit::singleline(&mut self.signin_password)
+                            egui::TextEdit::singleline(&mut self.password)
                                 .password(true)
                                 .desired_width(f32::INFINITY),
                         )
                         .labelled_by(l.id);
-                    if std::mem::take(&mut self.signin_password_focus) {
+                    if std::mem::take(&mut self.password_focus) {
                         r.request_focus();
                     }
                     let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                    let can = !self.signin_password.is_empty();
+                    let can = !self.password.is_empty();
                     if (ui.add_enabled(can, egui::Button::new("Sign in")).clicked() || enter) && can {
                         cmds.push(UiCommand::SubmitPassword {
-                            password: Secret::new(std::mem::take(&mut self.signin_password)),
+                            password: Secret::new(std::mem::take(&mut self.password)),
                         });
                     }
                 }
@@ -142,10 +175,9 @@ impl App {
         });
         for cmd in cmds {
             if cmd == UiCommand::CancelSignIn {
-                self.signin = None;
-                self.signin_password.clear();
+                self.close();
             }
-            self.send(cmd);
+            actions.send(cmd);
         }
     }
 }

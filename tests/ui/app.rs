@@ -196,11 +196,11 @@ fn search_filters_the_tree_by_name_upn_and_tag() {
     t.type_into("Search", "northwind");
     assert!(t.has("Northwind EOP"));
     assert!(!t.has("Contoso EXO") && !t.has("Fabrikam Gov"));
-    t.h.state_mut().search = "#prod".into();
+    t.h.state_mut().tree.search = "#prod".into();
     t.h.run();
     assert!(t.has("Contoso EXO"));
     assert!(!t.has("Northwind EOP"));
-    t.h.state_mut().search = "fabrikam.gov".into();
+    t.h.state_mut().tree.search = "fabrikam.gov".into();
     t.h.run();
     assert!(t.has("Fabrikam Gov") && !t.has("Contoso EXO"));
 }
@@ -359,7 +359,7 @@ fn signin_password_mfa_and_mismatch_steps() {
         profile_id: p.id,
         result: Ok(()),
     });
-    assert!(t.h.state().signin.is_none());
+    assert!(t.h.state().signin.view.is_none());
 }
 
 #[test]
