@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use egui::{Color32, RichText, Ui};
 
 use super::action::Actions;
-use super::bridge::{ConnId, LimitView, SessionState, SessionView, UiCommand};
+use super::bridge::{LimitView, SessionState, SessionView, UiCommand};
 use super::nav::Go;
 use super::theme;
 use super::widgets;
@@ -110,31 +110,8 @@ impl SessionsPane {
         now: DateTime<Utc>,
         actions: &mut Actions,
     ) {
-        let stale = stale_count(sessions, now);
-        let mut cmds: Vec<UiCommand> = Vec::new();
-        let mut open: Option<ConnId> = None;
         ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            ui.strong(format!("Sessions ({})", sessions.len()));
-            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui
-                    .add_enabled(!sessions.is_empty(), egui::Button::new("Disconnect all"))
-                    .clicked()
-                {
-                    self.confirm_disconnect_all = true;
-                }
-                if ui
-                    .add_enabled(
-                        stale > 0,
-                        egui::Button::new(format!("Disconnect stale ({stale})")),
-                    )
-                    .on_hover_text("Disconnect every expired or stale session")
-                    .clicked()
-                {
-                    cmds.push(UiCommand::DisconnectStale);
-                }
-            });
-        });
+        self.header(ui, sessions, stale_count(sessions, now), actions);
         ui.separator();
         if sessions.is_empty() {
             ui.label(RichText::new("No sessions. Connect a profile to open one.").weak());
@@ -157,45 +134,41 @@ impl SessionsPane {
                             ui.end_row();
                         }
                         for s in sessions {
-                            let shown = Shown::of(s, now);
-                            state_cell(ui, &shown);
-                            ui.horizontal(|ui| {
-                                widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
-                                ui.label(&s.profile_name);
-                            });
-                            widgets::service_badge(ui, s.service);
-                            ui.label(&s.account);
-                            ui.label(&s.tenant);
-                            ui.label(&s.endpoint_host);
-                            match s.token_expires_at {
-                                Some(t) if !matches!(shown, Shown::Failed(_)) => {
-                                    ui.label(widgets::mmss((t - now).num_seconds()))
-                                }
-                                _ => ui.label("—"),
-                            };
-                            ui.label(widgets::mmss((now - s.last_activity).num_seconds()));
-                            ui.label(s.requests.to_string());
-                            ui.horizontal(|ui| {
-                                if ui.button("Open output").clicked() {
-                                    open = Some(s.conn);
-                                }
-                                if ui.button("Refresh").clicked() {
-                                    cmds.push(UiCommand::RefreshSession { conn: s.conn });
-                                }
-                                if icon_button(ui, "×", "Disconnect") {
-                                    cmds.push(UiCommand::Disconnect { conn: s.conn });
-                                }
-                            });
-                            ui.end_row();
+                            session_row(ui, s, now, actions);
                         }
                     });
             });
-        for c in cmds {
-            actions.send(c);
-        }
-        if let Some(conn) = open {
-            actions.go(Go::Output(conn));
-        }
+    }
+
+    /// "Sessions (n)", Disconnect all, Disconnect stale (n).
+    fn header(
+        &mut self,
+        ui: &mut Ui,
+        sessions: &[SessionView],
+        stale: usize,
+        actions: &mut Actions,
+    ) {
+        ui.horizontal(|ui| {
+            ui.strong(format!("Sessions ({})", sessions.len()));
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui
+                    .add_enabled(!sessions.is_empty(), egui::Button::new("Disconnect all"))
+                    .clicked()
+                {
+                    self.confirm_disconnect_all = true;
+                }
+                if ui
+                    .add_enabled(
+                        stale > 0,
+                        egui::Button::new(format!("Disconnect stale ({stale})")),
+                    )
+                    .on_hover_text("Disconnect every expired or stale session")
+                    .clicked()
+                {
+                    actions.send(UiCommand::DisconnectStale);
+                }
+            });
+        });
     }
 
     /// The "Disconnect all" confirmation of `n` sessions, while it is showing.
@@ -221,6 +194,41 @@ impl SessionsPane {
             }
         }
     }
+}
+
+/// One row of the list: state, profile, service, account, tenant, endpoint, token and idle
+/// countdowns, requests, and Open output / Refresh / Disconnect.
+fn session_row(ui: &mut Ui, s: &SessionView, now: DateTime<Utc>, actions: &mut Actions) {
+    let shown = Shown::of(s, now);
+    state_cell(ui, &shown);
+    ui.horizontal(|ui| {
+        widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
+        ui.label(&s.profile_name);
+    });
+    widgets::service_badge(ui, s.service);
+    ui.label(&s.account);
+    ui.label(&s.tenant);
+    ui.label(&s.endpoint_host);
+    match s.token_expires_at {
+        Some(t) if !matches!(shown, Shown::Failed(_)) => {
+            ui.label(widgets::mmss((t - now).num_seconds()))
+        }
+        _ => ui.label("—"),
+    };
+    ui.label(widgets::mmss((now - s.last_activity).num_seconds()));
+    ui.label(s.requests.to_string());
+    ui.horizontal(|ui| {
+        if ui.button("Open output").clicked() {
+            actions.go(Go::Output(s.conn));
+        }
+        if ui.button("Refresh").clicked() {
+            actions.send(UiCommand::RefreshSession { conn: s.conn });
+        }
+        if icon_button(ui, "×", "Disconnect") {
+            actions.send(UiCommand::Disconnect { conn: s.conn });
+        }
+    });
+    ui.end_row();
 }
 
 /// The limit guard refused a session: list that tenant's sessions of that service, stale first.
