@@ -17,11 +17,10 @@ fn method_name(m: SignInMethod) -> &'static str {
     }
 }
 
-/// The sign-in dialog: the engine's latest [`SignInView`] and the password being typed.
+/// The sign-in dialog. What it shows is the engine's latest [`SignInView`] (kept by the app, as
+/// the driver sent it); the dialog owns what the user types.
 #[derive(Debug, Clone, Default)]
 pub struct SignInDialog {
-    /// What the dialog shows; None = closed.
-    pub view: Option<SignInView>,
     /// The password typed at the password step (cleared when the dialog closes).
     password: String,
     /// The password step just appeared: focus its field once.
@@ -29,43 +28,46 @@ pub struct SignInDialog {
 }
 
 impl SignInDialog {
-    /// The engine sent a new state of the sign-in (opens the dialog if closed).
-    pub fn show(&mut self, view: SignInView) {
-        if self.view.as_ref().map(|v| v.profile_id) != Some(view.profile_id) {
+    /// The engine's view of the sign-in goes from `old` (None: the dialog was closed) to `new`:
+    /// another profile forgets the typed password; the password step focuses its field once.
+    pub fn changed(&mut self, old: Option<&SignInView>, new: &SignInView) {
+        if old.map(|v| v.profile_id) != Some(new.profile_id) {
             self.password.clear();
         }
-        let was_password = matches!(
-            self.view.as_ref().map(|v| &v.stage),
-            Some(SignInStage::Password { .. })
-        );
-        if !was_password && matches!(view.stage, SignInStage::Password { .. }) {
+        let was_password = matches!(old.map(|v| &v.stage), Some(SignInStage::Password { .. }));
+        if !was_password && matches!(new.stage, SignInStage::Password { .. }) {
             self.password_focus = true;
         }
-        self.view = Some(view);
     }
 
-    /// The sign-in ended (or was cancelled): close and forget the typed password.
-    pub fn close(&mut self) {
-        self.view = None;
+    /// The sign-in ended (or was cancelled): forget the typed password.
+    pub fn closed(&mut self) {
         self.password.clear();
     }
 
-    /// Draws the dialog while it is open; `now` drives the device-code countdown.
-    pub fn ui(&mut self, ctx: &egui::Context, now: DateTime<Utc>, actions: &mut Actions) {
-        let Some(view) = self.view.clone() else {
+    /// Draws the dialog of `view` while it is Some; Cancel sets it to None. `now` drives the
+    /// device-code countdown.
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        view: &mut Option<SignInView>,
+        now: DateTime<Utc>,
+        actions: &mut Actions,
+    ) {
+        let Some(shown) = view.clone() else {
             return;
         };
         let mut cmds: Vec<UiCommand> = Vec::new();
         egui::Modal::new(egui::Id::unique("signin")).show(ctx, |ui| {
             ui.set_width(440.0);
-            ui.heading(format!("Sign in — {}", view.profile_name));
+            ui.heading(format!("Sign in — {}", shown.profile_name));
             ui.horizontal(|ui| {
                 ui.label("Account:");
-                ui.strong(&view.account);
+                ui.strong(&shown.account);
             });
-            ui.label(format!("Method: {}", method_name(view.method)));
+            ui.label(format!("Method: {}", method_name(shown.method)));
             ui.separator();
-            self.stage_ui(ui, &view.stage, now, &mut cmds);
+            self.stage_ui(ui, &shown.stage, now, &mut cmds);
             ui.separator();
             if ui.button("Cancel").clicked() {
                 cmds.push(UiCommand::CancelSignIn);
@@ -73,7 +75,8 @@ impl SignInDialog {
         });
         for cmd in cmds {
             if cmd == UiCommand::CancelSignIn {
-                self.close();
+                *view = None;
+                self.closed();
             }
             actions.send(cmd);
         }

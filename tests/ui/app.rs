@@ -366,7 +366,7 @@ fn signin_password_mfa_and_mismatch_steps() {
         profile_id: p.id,
         result: Ok(()),
     });
-    assert!(t.h.state().signin.view.is_none());
+    assert!(t.h.state().signin.is_none());
 }
 
 #[test]

@@ -199,7 +199,7 @@ impl E {
         self.click("Connect");
         self.wait("the password step", |a| {
             matches!(
-                a.signin.view.as_ref().map(|v| &v.stage),
+                a.signin.as_ref().map(|v| &v.stage),
                 Some(SignInStage::Password { .. })
             )
         });
@@ -207,7 +207,7 @@ impl E {
         self.click("Sign in");
     }
     fn device_code(&self) -> Option<String> {
-        match self.h.state().signin.view.as_ref().map(|v| &v.stage) {
+        match self.h.state().signin.as_ref().map(|v| &v.stage) {
             Some(SignInStage::DeviceCode { user_code, .. }) => Some(user_code.clone()),
             _ => None,
         }
@@ -254,7 +254,7 @@ fn device_code_sign_in_quick_test_grid_export_and_disconnect() {
     e.click("Connect");
     e.wait("the device code", |a| {
         matches!(
-            a.signin.view.as_ref().map(|v| &v.stage),
+            a.signin.as_ref().map(|v| &v.stage),
             Some(SignInStage::DeviceCode { .. })
         )
     });
@@ -286,7 +286,7 @@ fn device_code_sign_in_quick_test_grid_export_and_disconnect() {
         "verification page: {page}"
     );
     e.wait("the session", |a| {
-        a.signin.view.is_none() && {
+        a.signin.is_none() && {
             a.sessions
                 .iter()
                 .any(|s| s.state == SessionState::Connected)
@@ -352,7 +352,7 @@ fn device_code_sign_in_quick_test_grid_export_and_disconnect() {
             .count()
             == 2
     });
-    assert!(e.h.state().signin.view.is_none(), "no sign-in dialog");
+    assert!(e.h.state().signin.is_none(), "no sign-in dialog");
 
     // Disconnect one.
     e.h.get_all_by_label("Disconnect").next().unwrap().click();
@@ -372,7 +372,7 @@ fn password_sessions_turn_stale_and_disconnect_stale_removes_exactly_those() {
     );
     e.connect_with_password("Contoso EXO", "ops@contoso.com");
     e.wait("the Contoso session", |a| {
-        a.signin.view.is_none() && a.sessions.len() == 1
+        a.signin.is_none() && a.sessions.len() == 1
     });
     // Ctrl+K quick connect by name.
     e.h.key_press_modifiers(Modifiers::COMMAND, Key::K);
@@ -387,14 +387,13 @@ fn password_sessions_turn_stale_and_disconnect_stale_removes_exactly_those() {
     e.h.run_steps(2);
     e.wait("the Northwind password step", |a| {
         a.signin
-            .view
             .as_ref()
             .is_some_and(|v| v.profile_name == "Northwind EOP")
     });
     e.type_into("Password", &password_of("admin@northwind.com"));
     e.click("Sign in");
     e.wait("both connected", |a| {
-        a.signin.view.is_none()
+        a.signin.is_none()
             && a.sessions.len() == 2
             && a.sessions
                 .iter()
@@ -450,7 +449,7 @@ fn limit_guard_dialog_offers_to_disconnect() {
     );
     e.connect_with_password("Contoso EXO", "ops@contoso.com");
     e.wait("the session", |a| {
-        a.signin.view.is_none() && a.sessions.len() == 1 && {
+        a.signin.is_none() && a.sessions.len() == 1 && {
             a.sessions[0].state == SessionState::Connected
         }
     });
@@ -480,22 +479,22 @@ fn cancel_sign_in_and_wrong_password() {
     e.click("Connect");
     e.wait("the device code", |a| {
         matches!(
-            a.signin.view.as_ref().map(|v| &v.stage),
+            a.signin.as_ref().map(|v| &v.stage),
             Some(SignInStage::DeviceCode { .. })
         )
     });
     e.click("Cancel");
-    assert!(e.h.state().signin.view.is_none());
+    assert!(e.h.state().signin.is_none());
     e.connect_with_password("Northwind EOP", "nobody@northwind.com");
     e.wait("the explanation", |a| {
         matches!(
-            a.signin.view.as_ref().map(|v| &v.stage),
+            a.signin.as_ref().map(|v| &v.stage),
             Some(SignInStage::Password { error: Some(_) })
         )
     });
     assert!(e.h.state().sessions.is_empty());
     e.click("Cancel");
-    assert!(e.h.state().signin.view.is_none());
+    assert!(e.h.state().signin.is_none());
 }
 
 #[test]
@@ -516,19 +515,19 @@ fn password_sign_in_of_an_mfa_account_moves_to_the_verification_step() {
     e.click("Connect");
     e.wait("the password step", |a| {
         matches!(
-            a.signin.view.as_ref().map(|v| &v.stage),
+            a.signin.as_ref().map(|v| &v.stage),
             Some(SignInStage::Password { .. })
         )
     });
     assert_eq!(
-        e.h.state().signin.view.as_ref().unwrap().account,
+        e.h.state().signin.as_ref().unwrap().account,
         "admin@contoso.com"
     );
     e.type_into("Password", &password_of("admin@contoso.com"));
     e.click("Sign in");
     e.wait("the verification step with the MFA explanation", |a| {
         matches!(
-            a.signin.view.as_ref().map(|v| &v.stage),
+            a.signin.as_ref().map(|v| &v.stage),
             Some(SignInStage::DeviceCode {
                 mfa_explanation: Some(_),
                 ..
@@ -542,7 +541,7 @@ fn password_sign_in_of_an_mfa_account_moves_to_the_verification_step() {
         &UserAction::SignIn("admin@contoso.com".into()),
     ));
     e.wait("the session", |a| {
-        a.signin.view.is_none()
+        a.signin.is_none()
             && a.sessions.len() == 1
             && a.sessions[0].state == SessionState::Connected
             && a.sessions[0].profile_name == "Contoso EXO (copy)"
@@ -556,7 +555,7 @@ fn scc_quick_test_through_the_regional_redirect_and_cancel_run() {
     let mut e = start(|s| s.faults = "slow@3:ms=4000".into(), |_| {});
     e.connect_with_password("Contoso SCC", "ops@contoso.com");
     e.wait("the SCC session", |a| {
-        a.signin.view.is_none()
+        a.signin.is_none()
             && a.sessions.len() == 1
             && a.sessions[0].state == SessionState::Connected
     });

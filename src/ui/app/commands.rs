@@ -113,7 +113,7 @@ impl App {
         use egui::{Key, KeyboardShortcut, Modifiers};
         let ctrl_k = KeyboardShortcut::new(Modifiers::COMMAND, Key::K);
         let ctrl_s = KeyboardShortcut::new(Modifiers::COMMAND, Key::S);
-        if ctx.input_mut(|i| i.consume_shortcut(&ctrl_k)) && self.signin.view.is_none() {
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl_k)) && self.signin.is_none() {
             self.palette.open();
         }
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl_s)) && self.centre == Centre::Editor {

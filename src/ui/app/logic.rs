@@ -43,9 +43,13 @@ impl App {
                     self.editor = EditorState::default();
                 }
             }
-            UiEvent::SignIn(view) => self.signin.show(view),
+            UiEvent::SignIn(view) => {
+                self.signin_dialog.changed(self.signin.as_ref(), &view);
+                self.signin = Some(view);
+            }
             UiEvent::SignInFinished { profile_id, result } => {
-                self.signin.close();
+                self.signin = None;
+                self.signin_dialog.closed();
                 let name = self
                     .profile(profile_id)
                     .map(|p| p.name.clone())

@@ -15,7 +15,7 @@ use crate::model::Profile;
 
 use super::action::Actions;
 use super::bridge::{
-    Backend, ConnId, DemoAccountView, LimitView, NoticeLevel, SessionView, UiCommand,
+    Backend, ConnId, DemoAccountView, LimitView, NoticeLevel, SessionView, SignInView, UiCommand,
 };
 use super::chrome::{self, TopBar};
 use super::dialogs::{DialogPurpose, FileDialogs};
@@ -80,7 +80,9 @@ pub struct App {
     pub tree: ProfileTree,
     palette: Palette,
     editor: EditorState,
-    pub signin: SignInDialog,
+    /// The sign-in dialog's view as the driver sent it (None: closed).
+    pub signin: Option<SignInView>,
+    signin_dialog: SignInDialog,
     pub sessions: Vec<SessionView>,
     sessions_pane: SessionsPane,
     /// The limit guard's dialog, while it shows.
@@ -126,7 +128,8 @@ impl App {
             tree: ProfileTree::default(),
             palette: Palette::default(),
             editor: EditorState::default(),
-            signin: SignInDialog::default(),
+            signin: None,
+            signin_dialog: SignInDialog::default(),
             sessions: Vec::new(),
             sessions_pane: SessionsPane::default(),
             limit: None,
@@ -207,7 +210,7 @@ impl App {
     fn dialogs(&mut self, ctx: &egui::Context) {
         let now = self.now();
         self.palette.ui(ctx, &self.profiles, &mut self.actions);
-        self.signin.ui(ctx, now, &mut self.actions);
+        (self.signin_dialog).ui(ctx, &mut self.signin, now, &mut self.actions);
         sessions::limit_dialog(ctx, &mut self.limit, now, &mut self.actions);
         let n = self.sessions.len();
         self.sessions_pane.dialogs(ctx, n, &mut self.actions);
@@ -281,7 +284,7 @@ impl eframe::App for App {
         self.dialogs(&ctx);
 
         // Countdowns tick once a second; no busy repaint.
-        if !self.sessions.is_empty() || self.signin.view.is_some() {
+        if !self.sessions.is_empty() || self.signin.is_some() {
             ctx.request_repaint_after(std::time::Duration::from_secs(1));
         }
     }
