@@ -210,7 +210,8 @@ impl App {
     fn dialogs(&mut self, ctx: &egui::Context) {
         let now = self.now();
         self.palette.ui(ctx, &self.profiles, &mut self.actions);
-        (self.signin_dialog).ui(ctx, &mut self.signin, now, &mut self.actions);
+        self.signin_dialog
+            .ui(ctx, &mut self.signin, now, &mut self.actions);
         sessions::limit_dialog(ctx, &mut self.limit, now, &mut self.actions);
         let n = self.sessions.len();
         self.sessions_pane.dialogs(ctx, n, &mut self.actions);
