@@ -321,7 +321,11 @@ fn save(store: &mut ProfileStore, p: Profile) -> CliResult {
     for i in issues.iter().filter(|i| i.severity == Severity::Warning) {
         eprintln!("{i}");
     }
-    store.save().map_err(store_err)
+    store.save().map_err(store_err)?;
+    for n in store.take_notices() {
+        eprintln!("{n}");
+    }
+    Ok(())
 }
 
 fn find(store: &ProfileStore, name: &str) -> Result<Profile, CliError> {

@@ -10,6 +10,7 @@ pub mod powershell;
 pub mod profile;
 pub mod session;
 pub mod store;
+pub mod text;
 pub mod transfer;
 pub mod validate;
 

@@ -283,10 +283,18 @@ impl ProfileStore {
 
     /// Import a file: CSV when its extension is `.csv`, JSON otherwise.
     pub fn import_file(&mut self, path: &Path) -> Result<ImportReport> {
-        let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source,
+        let bytes = store::file::read_regular(path, store::MAX_FILE_BYTES)?.ok_or_else(|| {
+            StoreError::Io {
+                action: "read",
+                path: path.to_path_buf(),
+                source: std::io::ErrorKind::NotFound.into(),
+            }
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            StoreError::Format(format!(
+                "{} is not UTF-8 text: save it as UTF-8 (JSON export or CSV) and import it again",
+                path.display()
+            ))
         })?;
         let is_csv = path
             .extension()

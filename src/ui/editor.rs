@@ -1,21 +1,25 @@
 //! Centre pane: the profile editor, with validation messages beside each field as you type,
 //! the endpoints the cloud implies, the PowerShell equivalent, Save / Revert / Duplicate / Delete.
+//! This file holds the editor's state and its toolbar; `editor/fields.rs` draws the fields.
 
 use egui::{Color32, RichText, Ui};
 use uuid::Uuid;
 
-use crate::model::{AuthMethod, Cloud, Profile, ProxyAccessType, ProxyAuthentication, Service};
+use crate::model::{AuthMethod, Profile, Service};
 
-use super::app::App;
-use super::bridge::{Secret, UiCommand};
-use super::checks::{self, field};
+use super::action::{Action, Actions};
+use super::bridge::UiCommand;
+use super::checks;
+use super::nav::Go;
 use super::theme;
 use crate::model::validate::Issue;
 
-/// The editor's working copy.
+mod fields;
+
 /// Width of the label column, the same in every section so the fields line up.
 const LABEL_WIDTH: f32 = 190.0;
 
+/// The editor's working copy.
 #[derive(Debug, Clone, Default)]
 pub struct EditorState {
     /// What the fields show; None = nothing selected.
@@ -158,83 +162,6 @@ impl EditorState {
     }
 }
 
-/// The messages of one field beside it: errors in red, warnings in amber.
-fn error_label(ui: &mut Ui, issues: &[Issue], key: &str) {
-    let mine: Vec<&Issue> = issues.iter().filter(|i| i.field == key).collect();
-    if mine.is_empty() {
-        ui.label("");
-        return;
-    }
-    ui.vertical(|ui| {
-        for i in mine {
-            let (mark, color) = if checks::is_error(i) {
-                ("", theme::RED)
-            } else {
-                ("Note:", theme::AMBER)
-            };
-            ui.add(
-                egui::Label::new(
-                    RichText::new(format!("{mark} {}", i.message).trim_start().to_string())
-                        .color(color),
-                )
-                .wrap(),
-            );
-        }
-    });
-}
-
-fn text_row(ui: &mut Ui, label: &str, value: &mut String, errors: &[Issue], key: &str) {
-    let l = ui.label(label);
-    ui.add(egui::TextEdit::singleline(value).desired_width(300.0))
-        .labelled_by(l.id);
-    error_label(ui, errors, key);
-    ui.end_row();
-}
-
-fn opt_row(
-    ui: &mut Ui,
-    label: &str,
-    value: &mut Option<String>,
-    hint: &str,
-    errors: &[Issue],
-    key: &str,
-) {
-    let l = ui.label(label);
-    let mut s = value.clone().unwrap_or_default();
-    if ui
-        .add(
-            egui::TextEdit::singleline(&mut s)
-                .hint_text(hint)
-                .desired_width(300.0),
-        )
-        .labelled_by(l.id)
-        .changed()
-    {
-        *value = if s.trim().is_empty() { None } else { Some(s) };
-    }
-    error_label(ui, errors, key);
-    ui.end_row();
-}
-
-fn combo<T: PartialEq + Copy>(
-    ui: &mut Ui,
-    label: &str,
-    value: &mut T,
-    all: &[T],
-    name: impl Fn(T) -> String,
-) {
-    let l = ui.label(label);
-    let r = egui::ComboBox::from_id_salt(label)
-        .selected_text(name(*value))
-        .width(300.0)
-        .show_ui(ui, |ui| {
-            for &v in all {
-                ui.selectable_value(value, v, name(v));
-            }
-        });
-    r.response.labelled_by(l.id);
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum MethodKind {
     DeviceCode,
@@ -272,44 +199,66 @@ fn service_name(s: Service) -> String {
     .into()
 }
 
-impl App {
-    pub(crate) fn save_profile(&mut self) {
-        if !self.editor.is_valid(&self.profiles) || !self.editor.is_dirty() {
-            return;
+/// The buttons of the editor's toolbar clicked this frame.
+#[derive(Default)]
+struct Clicked {
+    save: bool,
+    revert: bool,
+    duplicate: bool,
+    connect: bool,
+    test: bool,
+    delete: bool,
+}
+
+impl EditorState {
+    /// The draft to save: Some when it changed and nothing blocks saving.
+    pub fn to_save(&self, others: &[Profile]) -> Option<Profile> {
+        if !self.is_valid(others) || !self.is_dirty() {
+            return None;
         }
-        if let Some(d) = self.editor.draft.clone() {
-            self.selected = Some(d.id);
-            self.persisted.last_selected = Some(d.id);
-            self.send(UiCommand::SaveProfile(Box::new(d)));
+        self.draft.clone()
+    }
+
+    /// A new, unsaved copy of `p` (Duplicate).
+    fn copy_of(p: Profile) -> Self {
+        let mut copy = p;
+        copy.id = Uuid::new_v4();
+        copy.name = format!("{} (copy)", copy.name);
+        copy.created = chrono::Utc::now();
+        copy.modified = copy.created;
+        copy.last_connected = None;
+        EditorState {
+            tags_text: copy.tags.join(", "),
+            draft: Some(copy),
+            ..Default::default()
         }
     }
 
-    pub(crate) fn editor_ui(&mut self, ui: &mut Ui) {
-        if self.editor.draft.is_none() {
-            ui.vertical_centered(|ui| {
-                ui.add_space(60.0);
-                ui.heading("Select a profile or create a new one");
-                ui.label("Ctrl+K connects to a profile by name, UPN, tenant or tag.");
-                if ui.button("Create a profile").clicked() {
-                    self.request(super::app::Pending::New);
-                }
-            });
+    /// Draws the editor of the draft; `profiles` are the saved ones (validation).
+    pub fn ui(&mut self, ui: &mut Ui, profiles: &[Profile], actions: &mut Actions) {
+        if self.draft.is_none() {
+            nothing_selected(ui, actions);
             return;
         }
-        let errors = self.editor.issues(&self.profiles);
-        let valid = checks::savable(&errors);
-        let dirty = self.editor.is_dirty();
-        let is_new = self.editor.original.is_none();
+        let errors = self.issues(profiles);
+        let clicked = self.toolbar(ui, checks::savable(&errors));
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                self.fields(ui, &errors, actions);
+                self.doctor.ui(ui);
+            });
+        self.clicked(clicked, actions);
+    }
 
-        // Toolbar
-        let mut save = false;
-        let mut revert = false;
-        let mut duplicate = false;
-        let mut connect = false;
-        let mut test = false;
+    /// The title and the buttons: Test connection, Connect, Save, Revert, Duplicate, Delete.
+    fn toolbar(&self, ui: &mut Ui, valid: bool) -> Clicked {
+        let dirty = self.is_dirty();
+        let is_new = self.original.is_none();
+        let mut c = Clicked::default();
         ui.horizontal(|ui| {
             let title = self
-                .editor
                 .draft
                 .as_ref()
                 .map(|d| d.name.clone())
@@ -323,34 +272,28 @@ impl App {
                 ui.label(RichText::new("• unsaved").color(theme::AMBER));
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                if ui
+                let fix_first = "Fix the fields marked in red first";
+                c.delete = ui
                     .add_enabled(!is_new, egui::Button::new("Delete"))
-                    .clicked()
-                {
-                    self.editor.confirm_delete = true;
-                }
-                duplicate = ui
+                    .clicked();
+                c.duplicate = ui
                     .add_enabled(!is_new, egui::Button::new("Duplicate"))
                     .clicked();
-                revert = ui
+                c.revert = ui
                     .add_enabled(dirty && !is_new, egui::Button::new("Revert"))
                     .clicked();
-                save = ui
+                c.save = ui
                     .add_enabled(valid && dirty, egui::Button::new("Save"))
                     .on_hover_text("Ctrl+S")
-                    .on_disabled_hover_text(if valid {
-                        "No changes"
-                    } else {
-                        "Fix the fields marked in red first"
-                    })
+                    .on_disabled_hover_text(if valid { "No changes" } else { fix_first })
                     .clicked();
-                connect = ui
+                c.connect = ui
                     .add_enabled(!is_new && !dirty, egui::Button::new("Connect"))
                     .on_disabled_hover_text("Save the profile first")
                     .clicked();
-                test = ui
+                c.test = ui
                     .add_enabled(
-                        valid && !self.editor.doctor.running,
+                        valid && !self.doctor.running,
                         egui::Button::new("Test connection"),
                     )
                     .on_hover_text(
@@ -359,394 +302,52 @@ impl App {
                     .on_disabled_hover_text(if valid {
                         "A test is running"
                     } else {
-                        "Fix the fields marked in red first"
+                        fix_first
                     })
                     .clicked();
             });
         });
-        ui.separator();
+        c
+    }
 
-        egui::ScrollArea::vertical()
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                self.editor_fields(ui, &errors);
-                self.editor.doctor.ui(ui);
-            });
-        if test && let Some(d) = self.editor.draft.clone() {
-            self.editor.doctor.start(d.id);
-            self.send(UiCommand::TestConnection {
+    /// What the toolbar's clicks do.
+    fn clicked(&mut self, c: Clicked, actions: &mut Actions) {
+        if c.delete {
+            self.confirm_delete = true;
+        }
+        if c.test
+            && let Some(d) = self.draft.clone()
+        {
+            self.doctor.start(d.id);
+            actions.send(UiCommand::TestConnection {
                 profile: Box::new(d),
             });
         }
-
-        if save {
-            self.save_profile();
+        if c.save {
+            actions.push(Action::SaveProfile);
         }
-        if revert {
-            self.editor.revert();
+        if c.revert {
+            self.revert();
         }
-        if duplicate && let Some(d) = self.editor.draft.clone() {
-            let mut copy = d;
-            copy.id = Uuid::new_v4();
-            copy.name = format!("{} (copy)", copy.name);
-            copy.created = chrono::Utc::now();
-            copy.modified = copy.created;
-            copy.last_connected = None;
-            self.selected = None;
-            self.editor = EditorState {
-                tags_text: copy.tags.join(", "),
-                draft: Some(copy),
-                ..Default::default()
-            };
+        if c.duplicate
+            && let Some(d) = self.draft.clone()
+        {
+            *self = EditorState::copy_of(d);
+            actions.push(Action::ClearSelection);
         }
-        if connect && let Some(id) = self.editor.original.as_ref().map(|p| p.id) {
-            self.send(UiCommand::Connect { profile_id: id });
+        if c.connect
+            && let Some(id) = self.original.as_ref().map(|p| p.id)
+        {
+            actions.send(UiCommand::Connect { profile_id: id });
         }
     }
 
-    fn editor_fields(&mut self, ui: &mut Ui, errors: &[Issue]) {
-        let ed = &mut self.editor;
-        let Some(d) = ed.draft.as_mut() else { return };
-        let mut save_proxy_password = None;
-        let before = d.clone();
-        let preview = checks::powershell_preview(d);
-
-        ui.strong("Profile");
-        egui::Grid::new("profile_grid")
-            .num_columns(3)
-            .min_col_width(LABEL_WIDTH)
-            .spacing([12.0, 6.0])
-            .show(ui, |ui| {
-                text_row(ui, "Name", &mut d.name, errors, field::NAME);
-                text_row(ui, "Folder", &mut d.folder, errors, "folder");
-                let l = ui.label("Tags");
-                if ui
-                    .add(
-                        egui::TextEdit::singleline(&mut ed.tags_text)
-                            .hint_text("prod, customer-a")
-                            .desired_width(300.0),
-                    )
-                    .labelled_by(l.id)
-                    .changed()
-                {
-                    d.tags = ed
-                        .tags_text
-                        .split(',')
-                        .map(|t| t.trim().to_string())
-                        .filter(|t| !t.is_empty())
-                        .collect();
-                }
-                ui.label("");
-                ui.end_row();
-
-                let l = ui.label("Colour");
-                ui.horizontal(|ui| {
-                    let mut c = theme::parse_hex(d.color.as_deref());
-                    if ui
-                        .color_edit_button_srgba(&mut c)
-                        .labelled_by(l.id)
-                        .changed()
-                    {
-                        d.color = Some(theme::to_hex(c));
-                    }
-                    if d.color.is_some() && ui.button("No colour").clicked() {
-                        d.color = None;
-                    }
-                });
-                error_label(ui, errors, field::COLOR);
-                ui.end_row();
-
-                text_row(ui, "UPN", &mut d.upn, errors, field::UPN);
-                combo(ui, "Service", &mut d.service, &Service::ALL, service_name);
-                ui.label("");
-                ui.end_row();
-                combo(ui, "Cloud", &mut d.cloud, &Cloud::ALL, |c| {
-                    c.as_str().to_string()
-                });
-                error_label(ui, errors, field::CLOUD);
-                ui.end_row();
-                opt_row(
-                    ui,
-                    "ConnectionUri override",
-                    &mut d.connection_uri,
-                    "from the cloud",
-                    errors,
-                    field::CONNECTION_URI,
-                );
-                opt_row(
-                    ui,
-                    "Authorization endpoint override",
-                    &mut d.authorization_endpoint,
-                    "from the cloud",
-                    errors,
-                    field::AUTHORIZATION_ENDPOINT,
-                );
-            });
-
-        // The endpoints the choice implies.
-        ui.add_space(4.0);
-        egui::Frame::group(ui.style()).show(ui, |ui| {
-            ui.label(RichText::new("Endpoints this profile uses").strong());
-            match d.effective_endpoints() {
-                Some(e) => {
-                    let mark = |o: bool| if o { "  (override)" } else { "  (from cloud)" };
-                    ui.label(format!(
-                        "ConnectionUri: {}{}",
-                        e.connection_uri,
-                        mark(d.connection_uri.is_some())
-                    ));
-                    ui.label(format!(
-                        "Authorization endpoint: {}{}",
-                        e.authority,
-                        mark(d.authorization_endpoint.is_some())
-                    ));
-                    ui.label(RichText::new(format!("REST: {}", e.invoke_command_url(d.target_tenant().unwrap_or("<tenant>")))).weak());
-                }
-                None => {
-                    ui.label(RichText::new("No endpoints: a Custom cloud needs ConnectionUri and authorization endpoint").color(theme::RED));
-                }
-            }
-        });
-
-        ui.add_space(6.0);
-        ui.horizontal(|ui| {
-            ui.strong("PowerShell equivalent");
-            if ui.button("Copy PowerShell").clicked() {
-                ui.ctx().copy_text(preview.clone());
-            }
-        });
-        let l =
-            ui.label(RichText::new("What you would type in PowerShell for this profile:").weak());
-        let mut text = preview.as_str();
-        ui.add(
-            egui::TextEdit::multiline(&mut text)
-                .code_editor()
-                .desired_rows(2)
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(l.id);
-
-        ui.add_space(6.0);
-        ui.strong("Sign-in");
-        egui::Grid::new("signin_grid")
-            .num_columns(3)
-            .min_col_width(LABEL_WIDTH)
-            .spacing([12.0, 6.0])
-            .show(ui, |ui| {
-                let mut kind = MethodKind::of(&d.auth);
-                let before = kind;
-                combo(
-                    ui,
-                    "Sign-in method",
-                    &mut kind,
-                    &[
-                        MethodKind::DeviceCode,
-                        MethodKind::Browser,
-                        MethodKind::Password,
-                        MethodKind::Certificate,
-                    ],
-                    MethodKind::name,
-                );
-                error_label(ui, errors, field::AUTH);
-                ui.end_row();
-                if kind != before {
-                    d.auth = match kind {
-                        MethodKind::DeviceCode => AuthMethod::DeviceCode,
-                        MethodKind::Browser => AuthMethod::Browser,
-                        MethodKind::Password => AuthMethod::Password,
-                        MethodKind::Certificate => AuthMethod::Certificate {
-                            app_id: String::new(),
-                            certificate_path: None,
-                            thumbprint: None,
-                            organization: d.tenant.clone().unwrap_or_default(),
-                        },
-                    };
-                }
-                if let AuthMethod::Certificate {
-                    app_id,
-                    certificate_path,
-                    thumbprint,
-                    organization,
-                } = &mut d.auth
-                {
-                    text_row(ui, "AppId", app_id, errors, field::APP_ID);
-                    opt_row(
-                        ui,
-                        "Certificate file",
-                        certificate_path,
-                        "C:\\certs\\app.pfx",
-                        errors,
-                        field::CERTIFICATE,
-                    );
-                    opt_row(
-                        ui,
-                        "Certificate thumbprint",
-                        thumbprint,
-                        "40 hex digits",
-                        errors,
-                        field::THUMBPRINT,
-                    );
-                    text_row(
-                        ui,
-                        "Organization",
-                        organization,
-                        errors,
-                        field::ORGANIZATION,
-                    );
-                }
-                opt_row(
-                    ui,
-                    "Tenant",
-                    &mut d.tenant,
-                    "contoso.onmicrosoft.com or GUID",
-                    errors,
-                    field::TENANT,
-                );
-                opt_row(
-                    ui,
-                    "DelegatedOrganization",
-                    &mut d.delegated_organization,
-                    "customer domain (partner access)",
-                    errors,
-                    field::DELEGATED_ORGANIZATION,
-                );
-            });
-
-        ui.add_space(6.0);
-        ui.strong("Proxy");
-        egui::Grid::new("proxy_grid")
-            .num_columns(3)
-            .min_col_width(LABEL_WIDTH)
-            .spacing([12.0, 6.0])
-            .show(ui, |ui| {
-                combo(
-                    ui,
-                    "Proxy access type",
-                    &mut d.proxy.access_type,
-                    &ProxyAccessType::ALL,
-                    |p| p.as_str().to_string(),
-                );
-                error_label(ui, errors, field::PROXY_ACCESS_TYPE);
-                ui.end_row();
-                let mut auth = d.proxy.authentication;
-                let l = ui.label("Proxy authentication");
-                let name = |a: Option<ProxyAuthentication>| {
-                    a.map(|a| a.as_str())
-                        .unwrap_or("Default (Negotiate)")
-                        .to_string()
-                };
-                let r = egui::ComboBox::from_id_salt("proxy_auth")
-                    .selected_text(name(auth))
-                    .width(300.0)
-                    .show_ui(ui, |ui| {
-                        for v in [
-                            None,
-                            Some(ProxyAuthentication::Basic),
-                            Some(ProxyAuthentication::Digest),
-                            Some(ProxyAuthentication::Negotiate),
-                        ] {
-                            ui.selectable_value(&mut auth, v, name(v));
-                        }
-                    });
-                r.response.labelled_by(l.id);
-                d.proxy.authentication = auth;
-                ui.label("");
-                ui.end_row();
-                opt_row(
-                    ui,
-                    "Proxy user",
-                    &mut d.proxy.user,
-                    "DOMAIN\\user",
-                    errors,
-                    field::PROXY_USER,
-                );
-                let l = ui.label("Proxy password");
-                ui.horizontal(|ui| {
-                    ui.add(
-                        egui::TextEdit::singleline(&mut ed.proxy_password)
-                            .password(true)
-                            .desired_width(190.0),
-                    )
-                    .labelled_by(l.id);
-                    let can = !ed.proxy_password.is_empty() && ed.original.is_some();
-                    if ui
-                        .add_enabled(can, egui::Button::new("Save to keychain"))
-                        .on_disabled_hover_text("Save the profile first, then type the password")
-                        .clicked()
-                    {
-                        save_proxy_password =
-                            Some((d.id, Secret::new(std::mem::take(&mut ed.proxy_password))));
-                    }
-                });
-                ui.label(RichText::new("kept in the OS keychain, never in the profile").weak());
-                ui.end_row();
-                let l = ui.label("Page size");
-                ui.add(egui::DragValue::new(&mut d.page_size).range(0..=5000))
-                    .labelled_by(l.id);
-                error_label(ui, errors, field::PAGE_SIZE);
-                ui.end_row();
-                let l = ui.label("Notes");
-                ui.add(
-                    egui::TextEdit::multiline(&mut d.notes)
-                        .desired_rows(2)
-                        .desired_width(300.0),
-                )
-                .labelled_by(l.id);
-                ui.label("");
-                ui.end_row();
-            });
-
-        if let Some(proxy) = &ed.route.credential_needed {
-            ui.colored_label(
-                ui.visuals().warn_fg_color,
-                format!(
-                    "The proxy {proxy} asked for credentials (407): set Proxy authentication to Basic, the proxy user, and save the proxy password above."
-                ),
-            );
-        }
-        ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new("Route").strong());
-            if ed.route.pending {
-                // A static word, not a spinner: the driver wakes the window when the route arrives.
-                ui.label(RichText::new("resolving…").weak());
-            }
-        });
-        for line in &ed.route.lines {
-            ui.label(RichText::new(line).weak());
-        }
-
-        // The preview and the messages above were drawn from the draft as it was at the start of
-        // this frame: draw once more when an edit changed it.
-        if *d != before {
-            ui.ctx().request_repaint();
-        }
-        if let Some((profile_id, password)) = save_proxy_password {
-            if self.editor.draft.as_ref().map(|d| d.id) == Some(profile_id) {
-                self.editor.route.credential_needed = None;
-            }
-            self.send(UiCommand::SaveProxyPassword {
-                profile_id,
-                password,
-            });
-        }
-        let now = ui.input(|i| i.time);
-        if let Some(p) = self.editor.route_due(now) {
-            self.send(UiCommand::ResolveRoute {
-                profile: Box::new(p),
-            });
-        }
-        if self.editor.route.changed_at.is_some() {
-            ui.ctx()
-                .request_repaint_after(std::time::Duration::from_secs_f64(ROUTE_DEBOUNCE_S));
-        }
-    }
-
-    pub(crate) fn editor_dialogs(&mut self, ctx: &egui::Context) {
-        if !self.editor.confirm_delete {
+    /// The delete confirmation, while it is showing.
+    pub fn dialogs(&mut self, ctx: &egui::Context, actions: &mut Actions) {
+        if !self.confirm_delete {
             return;
         }
         let name = self
-            .editor
             .original
             .as_ref()
             .map(|p| p.name.clone())
@@ -766,10 +367,22 @@ impl App {
             choice = Some(false);
         }
         if let Some(yes) = choice {
-            self.editor.confirm_delete = false;
-            if yes && let Some(id) = self.editor.original.as_ref().map(|p| p.id) {
-                self.send(UiCommand::DeleteProfile { id });
+            self.confirm_delete = false;
+            if yes && let Some(id) = self.original.as_ref().map(|p| p.id) {
+                actions.send(UiCommand::DeleteProfile { id });
             }
         }
     }
+}
+
+/// The centre when no profile is selected.
+fn nothing_selected(ui: &mut Ui, actions: &mut Actions) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(60.0);
+        ui.heading("Select a profile or create a new one");
+        ui.label("Ctrl+K connects to a profile by name, UPN, tenant or tag.");
+        if ui.button("Create a profile").clicked() {
+            actions.go(Go::New);
+        }
+    });
 }

@@ -2,16 +2,22 @@
 //! [`bridge::UiCommand`]s and drains [`bridge::UiEvent`]s once a frame.
 //!
 //! One file per pane: `profiles` (tree, search, Ctrl+K), `editor`, `signin`, `sessions`,
-//! `output`, `status`; `app` holds the state and layout; `bridge` is the contract with the engine.
+//! `output`, `status`, `chrome` (top bar, settings, guard, demo phone); each pane is a struct
+//! that owns its state and draws with `ui(...)` from what it is given, pushing
+//! [`action::Action`]s; `nav` holds the navigation types; `app` holds the state, applies events,
+//! lays the panes out and dispatches their actions; `bridge` is the contract with the engine.
 
+pub mod action;
 pub mod app;
 pub mod bridge;
 pub mod checks;
+pub mod chrome;
 pub mod demo;
 pub mod dialogs;
 pub mod doctor;
 pub mod driver;
 pub mod editor;
+pub mod nav;
 pub mod output;
 pub mod profiles;
 pub mod sessions;

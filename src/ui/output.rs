@@ -1,23 +1,25 @@
 //! The output pane of a session: tenant banner, quick test, cmdlet line with history, the
 //! virtualized result grid (columns chooser, sort, filter, copy, details, JSON view), progress,
-//! warnings and errors, export to CSV / JSON.
+//! warnings and errors, export to CSV / JSON. This file holds the state of one session's pane,
+//! the banner, the cmdlet line and the status lines; `output/grid.rs` draws the results.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use egui::{RichText, Ui};
-use egui_extras::{Column, TableBuilder};
 use serde_json::Value;
 
 use crate::model::Service;
 
-use super::app::{App, Background};
-use super::bridge::{ConnId, NoticeLevel, Row, UiCommand};
+use super::action::{Action, Actions};
+use super::bridge::{ConnId, Row, SessionView, UiCommand};
 use super::dialogs::{DialogPurpose, DialogRequest};
+use super::nav::Go;
 use super::theme;
 use super::widgets;
+
+mod grid;
 
 /// The quick test of a service.
 pub fn quick_test(service: Service) -> &'static str {
@@ -208,261 +210,189 @@ impl OutputState {
     }
 }
 
-impl App {
-    fn run_line(&mut self, conn: ConnId, line: String, confirmed: bool) {
+/// Is one of these profile tags "prod" (changing cmdlets ask first)?
+pub fn is_prod(tags: &[String]) -> bool {
+    tags.iter().any(|t| t.eq_ignore_ascii_case("prod"))
+}
+
+impl OutputState {
+    /// Run `line` in session `conn`; a changing cmdlet in a `prod` profile asks first unless
+    /// `confirmed`.
+    pub fn run_line(
+        &mut self,
+        conn: ConnId,
+        line: String,
+        prod: bool,
+        confirmed: bool,
+        actions: &mut Actions,
+    ) {
         let line = line.trim().to_string();
         if line.is_empty() {
             return;
         }
-        let prod = self
-            .sessions
-            .iter()
-            .find(|s| s.conn == conn)
-            .and_then(|s| self.profile(s.profile_id))
-            .is_some_and(|p| p.tags.iter().any(|t| t.eq_ignore_ascii_case("prod")));
         if prod && is_changing(&line) && !confirmed {
-            self.output_mut(conn).confirm_prod = Some(line);
+            self.confirm_prod = Some(line);
             return;
         }
-        let out = self.output_mut(conn);
-        if out.history.last() != Some(&line) {
-            out.history.push(line.clone());
+        if self.history.last() != Some(&line) {
+            self.history.push(line.clone());
         }
-        out.hist_pos = None;
-        out.begin(line.clone());
-        self.send(UiCommand::Run { conn, line });
+        self.hist_pos = None;
+        self.begin(line.clone());
+        actions.send(UiCommand::Run { conn, line });
     }
 
-    pub(crate) fn export_results(&mut self, conn: ConnId, csv: bool, path: PathBuf) {
-        let Some(out) = self.outputs.get_mut(&conn) else {
-            return;
+    /// What an export writes: (rows shown, the CSV or JSON text of the shown rows).
+    pub fn export_text(&mut self, csv: bool) -> (usize, Result<String, String>) {
+        let n = self.view().len();
+        let text = if csv {
+            self.to_csv()
+        } else {
+            Ok(self.to_json())
         };
-        let n = out.view().len();
-        let text = if csv { out.to_csv() } else { Ok(out.to_json()) };
-        let tx = self.bg_tx.clone();
-        // File I/O off the UI thread.
-        std::thread::spawn(move || {
-            let msg = text.and_then(|t| {
-                std::fs::write(&path, t)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
-            });
-            let _ = tx.send(match msg {
-                Ok(()) => Background::Notice(
-                    NoticeLevel::Info,
-                    format!("Exported {n} rows to {}", path.display()),
-                ),
-                Err(e) => Background::Notice(NoticeLevel::Error, format!("Export failed: {e}")),
-            });
-        });
+        (n, text)
     }
 
-    pub(crate) fn output_ui(&mut self, ui: &mut Ui, conn: ConnId) {
-        let Some(session) = self.sessions.iter().find(|s| s.conn == conn).cloned() else {
-            ui.label("This session is closed.");
-            return;
-        };
-        let tags = self
-            .profile(session.profile_id)
-            .map(|p| p.tags.clone())
-            .unwrap_or_default();
-        let color = theme::parse_hex(session.color.as_deref());
-        // Tenant banner: so nobody runs a command in the wrong tenant.
-        egui::Frame::new()
-            .fill(color.gamma_multiply(0.25))
-            .stroke(egui::Stroke::new(2.0, color))
-            .inner_margin(8)
-            .corner_radius(4.0)
-            .show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                ui.horizontal(|ui| {
-                    widgets::color_band(ui, color);
-                    ui.label(RichText::new(&session.tenant).size(20.0).strong());
-                    widgets::service_badge(ui, session.service);
-                    ui.label(format!("{} · {}", session.profile_name, session.account));
-                    for t in &tags {
-                        let prod = t.eq_ignore_ascii_case("prod");
-                        ui.label(RichText::new(format!("#{t}")).strong().color(if prod {
-                            theme::RED
-                        } else {
-                            theme::GREY
-                        }));
-                    }
-                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        if ui.button("Close output").clicked() {
-                            self.centre = super::app::Centre::Editor;
-                        }
-                    });
-                });
-            });
+    /// Draws the output pane of `session`; `tags` are its profile's (the banner shows them,
+    /// "prod" makes changing cmdlets ask first).
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        session: &SessionView,
+        tags: &[String],
+        actions: &mut Actions,
+    ) {
+        let conn = session.conn;
+        banner(ui, session, tags, actions);
         ui.add_space(4.0);
-
-        let quick = quick_test(session.service);
-        let mut run: Option<String> = None;
-        let mut cancel = false;
-        let mut export: Option<bool> = None;
-        {
-            let out = self.outputs.entry(conn).or_default();
-            let busy = out.running.is_some();
-            ui.horizontal(|ui| {
-                if ui
-                    .add_enabled(!busy, egui::Button::new(format!("Quick test: {quick}")))
-                    .clicked()
-                {
-                    run = Some(quick.to_string());
-                }
-            });
-            ui.horizontal(|ui| {
-                let l = ui.label("Cmdlet");
-                let has_focus =
-                    ui.memory(|m| m.focused()) == Some(egui::Id::unique(("cmdlet", conn)));
-                let mut run_now = false;
-                if has_focus {
-                    let (up, down, ctrl_enter) = ui.input_mut(|i| {
-                        (
-                            i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowUp),
-                            i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowDown),
-                            i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter),
-                        )
-                    });
-                    if up && !out.history.is_empty() {
-                        let p = out
-                            .hist_pos
-                            .map(|p| p.saturating_sub(1))
-                            .unwrap_or(out.history.len() - 1);
-                        out.hist_pos = Some(p);
-                        out.line = out.history[p].clone();
-                    }
-                    if down && let Some(p) = out.hist_pos {
-                        if p + 1 < out.history.len() {
-                            out.hist_pos = Some(p + 1);
-                            out.line = out.history[p + 1].clone();
-                        } else {
-                            out.hist_pos = None;
-                            out.line.clear();
-                        }
-                    }
-                    // Run after the field took this frame's typed text (see below).
-                    run_now = ctrl_enter && !busy;
-                }
-                let r = ui
-                    .add(
-                        egui::TextEdit::singleline(&mut out.line)
-                            .id(egui::Id::unique(("cmdlet", conn)))
-                            .hint_text(
-                                "Get-Mailbox -ResultSize 10   (Ctrl+Enter runs, Up/Down history)",
-                            )
-                            .code_editor()
-                            .desired_width(ui.available_width() - 70.0),
-                    )
-                    .labelled_by(l.id);
-                if run_now {
-                    run = Some(out.line.clone());
-                }
-                if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !busy {
-                    run = Some(out.line.clone());
-                }
-                if ui.add_enabled(!busy, egui::Button::new("Run")).clicked() {
-                    run = Some(out.line.clone());
-                }
-            });
-            if let Some(p) = &out.running {
-                ui.horizontal(|ui| {
-                    ui.label(format!(
-                        "Running {} — {} rows · {} pages · {:.0} s",
-                        p.line,
-                        out.rows.len(),
-                        p.pages,
-                        p.started.elapsed().as_secs_f64()
-                    ));
-                    cancel = ui.button("Cancel run").clicked();
-                });
-                ui.ctx().request_repaint_after(Duration::from_millis(500));
-            } else if let Some(s) = &out.summary {
-                ui.label(RichText::new(s).weak());
-            }
-            for w in &out.warnings {
-                ui.label(RichText::new(format!("Warning: {w}")).color(theme::AMBER));
-            }
-            if let Some(e) = &out.error {
-                ui.label(RichText::new(format!("Error: {e}")).color(theme::RED));
-            }
-            ui.separator();
-
-            // Grid toolbar.
-            ui.horizontal(|ui| {
-                let l = ui.label("Filter");
-                ui.add(egui::TextEdit::singleline(&mut out.filter).desired_width(200.0))
-                    .labelled_by(l.id);
-                ui.menu_button("Columns", |ui| {
-                    for c in out.columns.clone() {
-                        let mut shown = !out.hidden.contains(&c);
-                        if ui.checkbox(&mut shown, &c).changed() {
-                            if shown {
-                                out.hidden.remove(&c);
-                            } else {
-                                out.hidden.insert(c);
-                            }
-                        }
-                    }
-                });
-                ui.checkbox(&mut out.json_view, "JSON view");
-                let has = !out.rows.is_empty();
-                if ui
-                    .add_enabled(has, egui::Button::new("Export CSV…"))
-                    .clicked()
-                {
-                    export = Some(true);
-                }
-                if ui
-                    .add_enabled(has, egui::Button::new("Export JSON…"))
-                    .clicked()
-                {
-                    export = Some(false);
-                }
-                let shown = out.view().len();
-                ui.label(RichText::new(format!("{shown} of {} rows", out.rows.len())).weak());
-            });
-            grid(ui, out, conn);
-        }
+        let run = self.line_bar(ui, conn, session.service);
+        let cancel = self.status_lines(ui);
+        ui.separator();
+        let export = self.grid_toolbar(ui);
+        grid::grid(ui, self, conn);
         if let Some(line) = run {
-            self.run_line(conn, line, false);
+            self.run_line(conn, line, is_prod(tags), false, actions);
         }
         if cancel {
-            self.send(UiCommand::CancelRun { conn });
+            actions.send(UiCommand::CancelRun { conn });
         }
         if let Some(csv) = export {
-            let name = format!(
-                "{}-results.{}",
-                session.tenant.replace(' ', "-").to_lowercase(),
-                if csv { "csv" } else { "json" }
-            );
-            let ext = if csv { "csv" } else { "json" };
-            self.ask_file(DialogRequest {
-                purpose: if csv {
-                    DialogPurpose::ExportCsv
-                } else {
-                    DialogPurpose::ExportJson
-                },
-                title: "Export results".into(),
-                default_name: name,
-                filter: (ext.to_uppercase(), vec![ext.into()]),
-                save: true,
-            });
+            actions.push(Action::AskFile(export_request(&session.tenant, csv)));
         }
     }
 
-    pub(crate) fn output_dialogs(&mut self, ctx: &egui::Context) {
-        let pending: Option<(ConnId, String)> = self
-            .outputs
-            .iter()
-            .find_map(|(c, o)| o.confirm_prod.clone().map(|l| (*c, l)));
-        let Some((conn, line)) = pending else { return };
-        let tenant = self
-            .sessions
-            .iter()
-            .find(|s| s.conn == conn)
-            .map(|s| s.tenant.clone())
-            .unwrap_or_default();
+    /// The quick test and the cmdlet line with its history; returns the line to run.
+    fn line_bar(&mut self, ui: &mut Ui, conn: ConnId, service: Service) -> Option<String> {
+        let quick = quick_test(service);
+        let busy = self.running.is_some();
+        let mut run = None;
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(!busy, egui::Button::new(format!("Quick test: {quick}")))
+                .clicked()
+            {
+                run = Some(quick.to_string());
+            }
+        });
+        ui.horizontal(|ui| {
+            let l = ui.label("Cmdlet");
+            let id = egui::Id::unique(("cmdlet", conn));
+            // Run after the field took this frame's typed text (see below).
+            let run_now = ui.memory(|m| m.focused()) == Some(id) && self.history_keys(ui) && !busy;
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.line)
+                        .id(id)
+                        .hint_text(
+                            "Get-Mailbox -ResultSize 10   (Ctrl+Enter runs, Up/Down history)",
+                        )
+                        .code_editor()
+                        .desired_width(ui.available_width() - 70.0),
+                )
+                .labelled_by(l.id);
+            if run_now {
+                run = Some(self.line.clone());
+            }
+            if r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) && !busy {
+                run = Some(self.line.clone());
+            }
+            if ui.add_enabled(!busy, egui::Button::new("Run")).clicked() {
+                run = Some(self.line.clone());
+            }
+        });
+        run
+    }
+
+    /// Up / Down walk the history of the focused cmdlet field; returns whether Ctrl+Enter was
+    /// pressed.
+    fn history_keys(&mut self, ui: &mut Ui) -> bool {
+        let (up, down, ctrl_enter) = ui.input_mut(|i| {
+            (
+                i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowUp),
+                i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowDown),
+                i.consume_key(egui::Modifiers::COMMAND, egui::Key::Enter),
+            )
+        });
+        if up && !self.history.is_empty() {
+            let p = self
+                .hist_pos
+                .map(|p| p.saturating_sub(1))
+                .unwrap_or(self.history.len() - 1);
+            self.hist_pos = Some(p);
+            self.line = self.history[p].clone();
+        }
+        if down && let Some(p) = self.hist_pos {
+            if p + 1 < self.history.len() {
+                self.hist_pos = Some(p + 1);
+                self.line = self.history[p + 1].clone();
+            } else {
+                self.hist_pos = None;
+                self.line.clear();
+            }
+        }
+        ctrl_enter
+    }
+
+    /// Progress of the running command (with Cancel run) or the last summary, then warnings and
+    /// the error; returns whether Cancel run was clicked.
+    fn status_lines(&self, ui: &mut Ui) -> bool {
+        let mut cancel = false;
+        if let Some(p) = &self.running {
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "Running {} — {} rows · {} pages · {:.0} s",
+                    p.line,
+                    self.rows.len(),
+                    p.pages,
+                    p.started.elapsed().as_secs_f64()
+                ));
+                cancel = ui.button("Cancel run").clicked();
+            });
+            ui.ctx().request_repaint_after(Duration::from_millis(500));
+        } else if let Some(s) = &self.summary {
+            ui.label(RichText::new(s).weak());
+        }
+        for w in &self.warnings {
+            ui.label(RichText::new(format!("Warning: {w}")).color(theme::AMBER));
+        }
+        if let Some(e) = &self.error {
+            ui.label(RichText::new(format!("Error: {e}")).color(theme::RED));
+        }
+        cancel
+    }
+
+    /// The "Change a production tenant?" confirmation of session `conn` in `tenant`, while a
+    /// line waits for it.
+    pub fn prod_dialog(
+        &mut self,
+        ctx: &egui::Context,
+        conn: ConnId,
+        tenant: &str,
+        actions: &mut Actions,
+    ) {
+        let Some(line) = self.confirm_prod.clone() else {
+            return;
+        };
         let mut choice = None;
         let r = egui::Modal::new(egui::Id::unique("confirm_prod")).show(ctx, |ui| {
             ui.heading("Change a production tenant?");
@@ -476,170 +406,60 @@ impl App {
             choice = Some(false);
         }
         if let Some(yes) = choice {
-            self.output_mut(conn).confirm_prod = None;
+            self.confirm_prod = None;
             if yes {
-                self.run_line(conn, line, true);
+                self.run_line(conn, line, true, true, actions);
             }
         }
     }
 }
 
-fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
-    if out.rows.is_empty() {
-        if out.running.is_none() && out.error.is_none() {
-            ui.label(RichText::new("No results yet. Run the quick test or a cmdlet.").weak());
-        }
-        return;
-    }
-    let cols = out.visible_columns();
-    let view = out.view().to_vec();
-
-    // Details side panel: every property of the selected row.
-    if let Some(sel) = out.selected.filter(|&i| i < out.rows.len()) {
-        egui::Panel::right(egui::Id::unique(("details", conn)))
-            .resizable(true)
-            .default_size(280.0)
-            .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    ui.strong("Details");
-                    if ui.button("Close details").clicked() {
-                        out.selected = None;
-                    }
-                });
-                egui::ScrollArea::vertical().show(ui, |ui| {
-                    egui::Grid::new(("details_grid", conn))
-                        .num_columns(2)
-                        .striped(true)
-                        .show(ui, |ui| {
-                            for (k, v) in &out.rows[sel] {
-                                ui.label(RichText::new(k).strong());
-                                ui.label(cell_text(Some(v)));
-                                ui.end_row();
-                            }
-                        });
-                });
-            });
-    }
-
-    if out.json_view {
-        let row_h = ui.text_style_height(&egui::TextStyle::Monospace);
-        egui::ScrollArea::both()
-            .auto_shrink([false, false])
-            .show_rows(ui, row_h, view.len(), |ui, range| {
-                for &i in &view[range] {
-                    let text = serde_json::to_string(&out.rows[i]).unwrap_or_default();
-                    ui.label(RichText::new(text).monospace());
+/// The tenant banner in the profile's colour, so nobody runs a command in the wrong tenant.
+fn banner(ui: &mut Ui, session: &SessionView, tags: &[String], actions: &mut Actions) {
+    let color = theme::parse_hex(session.color.as_deref());
+    egui::Frame::new()
+        .fill(color.gamma_multiply(0.25))
+        .stroke(egui::Stroke::new(2.0, color))
+        .inner_margin(8)
+        .corner_radius(4.0)
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                widgets::color_band(ui, color);
+                ui.label(RichText::new(&session.tenant).size(20.0).strong());
+                widgets::service_badge(ui, session.service);
+                ui.label(format!("{} · {}", session.profile_name, session.account));
+                for t in tags {
+                    let prod = t.eq_ignore_ascii_case("prod");
+                    ui.label(RichText::new(format!("#{t}")).strong().color(if prod {
+                        theme::RED
+                    } else {
+                        theme::GREY
+                    }));
                 }
-            });
-        return;
-    }
-
-    // Initial widths from the text length of the header and the first rows (resizable after).
-    let char_w = 6.8;
-    let widths: Vec<f32> = cols
-        .iter()
-        .map(|c| {
-            let longest = view
-                .iter()
-                .take(200)
-                .map(|&i| cell_text(out.rows[i].get(c)).chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(c.chars().count() + 7);
-            (longest as f32 * char_w + 12.0).clamp(60.0, 380.0)
-        })
-        .collect();
-    let mut clicked_header: Option<String> = None;
-    let mut clicked_row: Option<usize> = None;
-    let mut copy: Option<String> = None;
-    egui::ScrollArea::horizontal().show(ui, |ui| {
-        let mut table = TableBuilder::new(ui);
-        for w in &widths {
-            table = table.column(Column::initial(*w).at_least(40.0).clip(true));
-        }
-        table
-            .id_salt(("results", conn, cols.join("\u{1f}")))
-            .striped(true)
-            .resizable(true)
-            .sense(egui::Sense::click())
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .header(22.0, |mut header| {
-                for c in &cols {
-                    header.col(|ui| {
-                        let arrow = match &out.sort {
-                            Some((s, true)) if s == c => " (up)",
-                            Some((s, false)) if s == c => " (down)",
-                            _ => "",
-                        };
-                        let r = ui
-                            .add(
-                                egui::Button::new(RichText::new(format!("{c}{arrow}")).strong())
-                                    .frame(false),
-                            )
-                            .accessible_name(c.as_str())
-                            .on_hover_text("Sort by this column");
-                        if r.clicked() {
-                            clicked_header = Some(c.clone());
-                        }
-                    });
-                }
-            })
-            .body(|body| {
-                body.rows(20.0, view.len(), |mut row| {
-                    let i = view[row.index()];
-                    row.set_selected(out.selected == Some(i));
-                    for c in &cols {
-                        let text = cell_text(out.rows[i].get(c));
-                        row.col(|ui| {
-                            let r = ui.add(
-                                egui::Label::new(&text)
-                                    .truncate()
-                                    .sense(egui::Sense::click()),
-                            );
-                            if r.clicked() {
-                                clicked_row = Some(i);
-                            }
-                            r.context_menu(|ui| {
-                                if ui.button("Copy cell").clicked() {
-                                    copy = Some(text.clone());
-                                    ui.close();
-                                }
-                                if ui.button("Copy row").clicked() {
-                                    copy = Some(out_row_tsv(&out.rows[i], &cols));
-                                    ui.close();
-                                }
-                            });
-                        });
-                    }
-                    if row.response().clicked() {
-                        clicked_row = Some(i);
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui.button("Close output").clicked() {
+                        actions.go(Go::Editor);
                     }
                 });
             });
-    });
-    if let Some(c) = clicked_header {
-        out.sort = match &out.sort {
-            Some((s, true)) if *s == c => Some((c, false)),
-            _ => Some((c, true)),
-        };
-    }
-    if let Some(i) = clicked_row {
-        out.selected = if out.selected == Some(i) {
-            None
-        } else {
-            Some(i)
-        };
-    }
-    if let Some(t) = copy {
-        ui.ctx().copy_text(t);
-    }
+        });
 }
 
-fn out_row_tsv(row: &Row, cols: &[String]) -> String {
-    cols.iter()
-        .map(|c| cell_text(row.get(c)))
-        .collect::<Vec<_>>()
-        .join("\t")
+/// The save dialog of Export CSV… (`csv`) or Export JSON…, named after the tenant.
+fn export_request(tenant: &str, csv: bool) -> DialogRequest {
+    let ext = if csv { "csv" } else { "json" };
+    DialogRequest {
+        purpose: if csv {
+            DialogPurpose::ExportCsv
+        } else {
+            DialogPurpose::ExportJson
+        },
+        title: "Export results".into(),
+        default_name: format!("{}-results.{ext}", tenant.replace(' ', "-").to_lowercase()),
+        filter: (ext.to_uppercase(), vec![ext.into()]),
+        save: true,
+    }
 }
 
 #[cfg(test)]
@@ -670,6 +490,6 @@ mod tests {
         assert_eq!(o.to_csv().unwrap(), "Name,Size\na,9\n");
         assert!(is_changing("Set-Mailbox x"));
         assert!(!is_changing("Get-Mailbox"));
-        assert_eq!(out_row_tsv(&o.rows[0], &o.visible_columns()), "b\t10");
+        assert_eq!(grid::row_tsv(&o.rows[0], &o.visible_columns()), "b\t10");
     }
 }

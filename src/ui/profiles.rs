@@ -8,8 +8,9 @@ use uuid::Uuid;
 
 use crate::model::Profile;
 
-use super::app::{App, Pending};
+use super::action::Actions;
 use super::bridge::UiCommand;
+use super::nav::Go;
 use super::theme;
 use super::widgets;
 
@@ -34,8 +35,24 @@ pub fn matches(p: &Profile, query: &str) -> bool {
     })
 }
 
-impl App {
-    pub(crate) fn profiles_ui(&mut self, ui: &mut Ui) {
+/// The profile tree and its search box.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileTree {
+    /// The search text (name, UPN, tenant, tag words).
+    pub search: String,
+}
+
+impl ProfileTree {
+    /// Draws the search box and the tree of `profiles` (`loaded`: the first list arrived);
+    /// a click selects, a double-click or Enter connects.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        profiles: &[Profile],
+        loaded: bool,
+        selected: Option<Uuid>,
+        actions: &mut Actions,
+    ) {
         ui.add_space(4.0);
         ui.horizontal(|ui| {
             let l = ui.label("Search");
@@ -49,7 +66,7 @@ impl App {
         ui.separator();
 
         let mut folders: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, p) in self.profiles.iter().enumerate() {
+        for (i, p) in profiles.iter().enumerate() {
             if matches(p, &self.search) {
                 folders.entry(p.folder.clone()).or_default().push(i);
             }
@@ -59,8 +76,8 @@ impl App {
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                if self.profiles.is_empty() {
-                    ui.label(if self.profiles_loaded {
+                if profiles.is_empty() {
+                    ui.label(if loaded {
                         "No profiles yet. Use “New profile” to add one."
                     } else {
                         "Loading profiles…"
@@ -72,8 +89,8 @@ impl App {
                 for (folder, idxs) in &folders {
                     let mut rows = |ui: &mut Ui| {
                         for &i in idxs {
-                            let p = &self.profiles[i];
-                            let (c, k) = profile_row(ui, p, self.selected == Some(p.id));
+                            let p = &profiles[i];
+                            let (c, k) = profile_row(ui, p, selected == Some(p.id));
                             if c {
                                 clicked = Some(p.id);
                             }
@@ -94,22 +111,41 @@ impl App {
                 }
             });
         if let Some(id) = clicked {
-            self.request(Pending::Select(Some(id)));
+            actions.go(Go::Select(Some(id)));
         }
         if let Some(id) = connect {
-            self.send(UiCommand::Connect { profile_id: id });
+            actions.send(UiCommand::Connect { profile_id: id });
         }
     }
+}
 
-    /// Ctrl+K: type to filter, Enter (or click) connects.
-    pub(crate) fn palette_ui(&mut self, ctx: &egui::Context) {
-        let Some(mut query) = self.palette.take() else {
+/// The Ctrl+K quick-connect palette: type to filter, Enter (or click) connects.
+#[derive(Debug, Clone, Default)]
+pub struct Palette {
+    /// The typed text while the palette is open; None = closed.
+    query: Option<String>,
+    /// The palette just opened: give its field the focus once.
+    focus: bool,
+}
+
+impl Palette {
+    pub fn open(&mut self) {
+        self.query = Some(String::new());
+        self.focus = true;
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.query.is_some()
+    }
+
+    /// Draws the palette over the window while it is open.
+    pub fn ui(&mut self, ctx: &egui::Context, profiles: &[Profile], actions: &mut Actions) {
+        let Some(mut query) = self.query.take() else {
             return;
         };
         let mut connect: Option<Uuid> = None;
         let mut close = false;
-        let hits: Vec<(Uuid, String, String)> = self
-            .profiles
+        let hits: Vec<(Uuid, String, String)> = profiles
             .iter()
             .filter(|p| matches(p, &query))
             .take(12)
@@ -126,7 +162,7 @@ impl App {
                         .desired_width(f32::INFINITY),
                 )
                 .labelled_by(l.id);
-            if std::mem::take(&mut self.palette_focus) {
+            if std::mem::take(&mut self.focus) {
                 edit.request_focus();
             }
             if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
@@ -150,11 +186,11 @@ impl App {
             }
         });
         if let Some(id) = connect {
-            self.send(UiCommand::Connect { profile_id: id });
+            actions.send(UiCommand::Connect { profile_id: id });
             close = true;
         }
         if !(close || r.should_close()) {
-            self.palette = Some(query);
+            self.query = Some(query);
         }
     }
 }

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use egui::{Color32, RichText, Ui};
 
-use super::app::{App, Pending};
-use super::bridge::{ConnId, SessionState, SessionView, UiCommand};
+use super::action::Actions;
+use super::bridge::{LimitView, SessionState, SessionView, UiCommand};
+use super::nav::Go;
 use super::theme;
 use super::widgets;
 
@@ -87,26 +88,71 @@ fn icon_button(ui: &mut Ui, glyph: &str, name: &str) -> bool {
         .clicked()
 }
 
-impl App {
-    /// Sessions "Disconnect stale" closes (the registry's rule: expired, idle or failed).
-    pub fn stale_count(&self) -> usize {
-        self.sessions.iter().filter(|s| s.state.is_stale()).count()
+/// How many of `sessions` "Disconnect stale" closes (the registry's rule: expired, idle or
+/// failed).
+pub fn stale_count(sessions: &[SessionView]) -> usize {
+    sessions.iter().filter(|s| s.state.is_stale()).count()
+}
+
+/// The session list at the bottom of the window.
+#[derive(Debug, Clone, Default)]
+pub struct SessionsPane {
+    /// "Disconnect all" was clicked: the confirmation is showing.
+    confirm_disconnect_all: bool,
+}
+
+impl SessionsPane {
+    /// Draws the list of `sessions` with their countdowns at `now`.
+    pub fn ui(
+        &mut self,
+        ui: &mut Ui,
+        sessions: &[SessionView],
+        now: DateTime<Utc>,
+        actions: &mut Actions,
+    ) {
+        ui.add_space(4.0);
+        self.header(ui, sessions, stale_count(sessions), actions);
+        ui.separator();
+        if sessions.is_empty() {
+            ui.label(RichText::new("No sessions. Connect a profile to open one.").weak());
+        }
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                egui::Grid::new("sessions_grid")
+                    .striped(true)
+                    .num_columns(10)
+                    .spacing([14.0, 4.0])
+                    .show(ui, |ui| {
+                        if !sessions.is_empty() {
+                            for h in [
+                                "State", "Profile", "Service", "Account", "Tenant", "Endpoint",
+                                "Token", "Idle", "Requests", "",
+                            ] {
+                                ui.label(RichText::new(h).weak());
+                            }
+                            ui.end_row();
+                        }
+                        for s in sessions {
+                            session_row(ui, s, now, actions);
+                        }
+                    });
+            });
     }
 
-    pub(crate) fn sessions_ui(&mut self, ui: &mut Ui) {
-        let now = self.now();
-        let stale = self.stale_count();
-        let mut cmds: Vec<UiCommand> = Vec::new();
-        let mut open: Option<ConnId> = None;
-        ui.add_space(4.0);
+    /// "Sessions (n)", Disconnect all, Disconnect stale (n).
+    fn header(
+        &mut self,
+        ui: &mut Ui,
+        sessions: &[SessionView],
+        stale: usize,
+        actions: &mut Actions,
+    ) {
         ui.horizontal(|ui| {
-            ui.strong(format!("Sessions ({})", self.sessions.len()));
+            ui.strong(format!("Sessions ({})", sessions.len()));
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui
-                    .add_enabled(
-                        !self.sessions.is_empty(),
-                        egui::Button::new("Disconnect all"),
-                    )
+                    .add_enabled(!sessions.is_empty(), egui::Button::new("Disconnect all"))
                     .clicked()
                 {
                     self.confirm_disconnect_all = true;
@@ -119,78 +165,17 @@ impl App {
                     .on_hover_text("Disconnect every expired or stale session")
                     .clicked()
                 {
-                    cmds.push(UiCommand::DisconnectStale);
+                    actions.send(UiCommand::DisconnectStale);
                 }
             });
         });
-        ui.separator();
-        if self.sessions.is_empty() {
-            ui.label(RichText::new("No sessions. Connect a profile to open one.").weak());
-        }
-        egui::ScrollArea::vertical()
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                egui::Grid::new("sessions_grid")
-                    .striped(true)
-                    .num_columns(10)
-                    .spacing([14.0, 4.0])
-                    .show(ui, |ui| {
-                        if !self.sessions.is_empty() {
-                            for h in [
-                                "State", "Profile", "Service", "Account", "Tenant", "Endpoint",
-                                "Token", "Idle", "Requests", "",
-                            ] {
-                                ui.label(RichText::new(h).weak());
-                            }
-                            ui.end_row();
-                        }
-                        for s in &self.sessions {
-                            let shown = Shown::of(s, now);
-                            state_cell(ui, &shown);
-                            ui.horizontal(|ui| {
-                                widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
-                                ui.label(&s.profile_name);
-                            });
-                            widgets::service_badge(ui, s.service);
-                            ui.label(&s.account);
-                            ui.label(&s.tenant);
-                            ui.label(&s.endpoint_host);
-                            match s.token_expires_at {
-                                Some(t) if !matches!(shown, Shown::Failed(_)) => {
-                                    ui.label(widgets::mmss((t - now).num_seconds()))
-                                }
-                                _ => ui.label("—"),
-                            };
-                            ui.label(widgets::mmss((now - s.last_activity).num_seconds()));
-                            ui.label(s.requests.to_string());
-                            ui.horizontal(|ui| {
-                                if ui.button("Open output").clicked() {
-                                    open = Some(s.conn);
-                                }
-                                if ui.button("Refresh").clicked() {
-                                    cmds.push(UiCommand::RefreshSession { conn: s.conn });
-                                }
-                                if icon_button(ui, "×", "Disconnect") {
-                                    cmds.push(UiCommand::Disconnect { conn: s.conn });
-                                }
-                            });
-                            ui.end_row();
-                        }
-                    });
-            });
-        for c in cmds {
-            self.send(c);
-        }
-        if let Some(conn) = open {
-            self.request(Pending::Output(conn));
-        }
     }
 
-    pub(crate) fn sessions_dialogs(&mut self, ctx: &egui::Context) {
+    /// The "Disconnect all" confirmation of `n` sessions, while it is showing.
+    pub fn dialogs(&mut self, ctx: &egui::Context, n: usize, actions: &mut Actions) {
         if !self.confirm_disconnect_all {
             return;
         }
-        let n = self.sessions.len();
         let mut choice = None;
         let r = egui::Modal::new(egui::Id::unique("confirm_disconnect_all")).show(ctx, |ui| {
             ui.heading("Disconnect all sessions?");
@@ -205,60 +190,98 @@ impl App {
         if let Some(yes) = choice {
             self.confirm_disconnect_all = false;
             if yes {
-                self.send(UiCommand::DisconnectAll);
+                actions.send(UiCommand::DisconnectAll);
             }
         }
     }
+}
 
-    /// The limit guard refused a session: list that tenant's sessions of that service, stale first.
-    pub(crate) fn limit_ui(&mut self, ctx: &egui::Context) {
-        let Some(limit) = self.limit.clone() else {
-            return;
-        };
-        let now = self.now();
-        let mut list = limit.sessions.clone();
-        list.sort_by_key(|s| !s.state.is_stale());
-        let mut disconnect = None;
-        let mut close = false;
-        let r = egui::Modal::new(egui::Id::unique("limit_guard")).show(ctx, |ui| {
-            ui.set_width(520.0);
-            ui.heading("Session limit reached");
-            ui.label(format!(
-                "{} allows {} open {} sessions. Disconnect one to connect another:",
-                limit.tenant,
-                limit.limit,
-                limit.service.short()
-            ));
-            ui.separator();
-            egui::Grid::new("limit_grid")
-                .num_columns(4)
-                .spacing([12.0, 4.0])
-                .show(ui, |ui| {
-                    for s in &list {
-                        let shown = Shown::of(s, now);
-                        state_cell(ui, &shown);
-                        ui.label(&s.profile_name);
-                        ui.label(&s.account);
-                        if ui.button("Disconnect").clicked() {
-                            disconnect = Some(s.conn);
-                        }
-                        ui.end_row();
+/// One row of the list: state, profile, service, account, tenant, endpoint, token and idle
+/// countdowns, requests, and Open output / Refresh / Disconnect.
+fn session_row(ui: &mut Ui, s: &SessionView, now: DateTime<Utc>, actions: &mut Actions) {
+    let shown = Shown::of(s, now);
+    state_cell(ui, &shown);
+    ui.horizontal(|ui| {
+        widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
+        ui.label(&s.profile_name);
+    });
+    widgets::service_badge(ui, s.service);
+    ui.label(&s.account);
+    ui.label(&s.tenant);
+    ui.label(&s.endpoint_host);
+    match s.token_expires_at {
+        Some(t) if !matches!(shown, Shown::Failed(_)) => {
+            ui.label(widgets::mmss((t - now).num_seconds()))
+        }
+        _ => ui.label("—"),
+    };
+    ui.label(widgets::mmss((now - s.last_activity).num_seconds()));
+    ui.label(s.requests.to_string());
+    ui.horizontal(|ui| {
+        if ui.button("Open output").clicked() {
+            actions.go(Go::Output(s.conn));
+        }
+        if ui.button("Refresh").clicked() {
+            actions.send(UiCommand::RefreshSession { conn: s.conn });
+        }
+        if icon_button(ui, "×", "Disconnect") {
+            actions.send(UiCommand::Disconnect { conn: s.conn });
+        }
+    });
+    ui.end_row();
+}
+
+/// The limit guard refused a session: list that tenant's sessions of that service, stale first.
+/// Closing the dialog sets `limit` to None.
+pub fn limit_dialog(
+    ctx: &egui::Context,
+    limit: &mut Option<LimitView>,
+    now: DateTime<Utc>,
+    actions: &mut Actions,
+) {
+    let Some(view) = limit.as_mut() else {
+        return;
+    };
+    let mut list = view.sessions.clone();
+    list.sort_by_key(|s| !s.state.is_stale());
+    let mut disconnect = None;
+    let mut close = false;
+    let r = egui::Modal::new(egui::Id::unique("limit_guard")).show(ctx, |ui| {
+        ui.set_width(520.0);
+        ui.heading("Session limit reached");
+        ui.label(format!(
+            "{} allows {} open {} sessions. Disconnect one to connect another:",
+            view.tenant,
+            view.limit,
+            view.service.short()
+        ));
+        ui.separator();
+        egui::Grid::new("limit_grid")
+            .num_columns(4)
+            .spacing([12.0, 4.0])
+            .show(ui, |ui| {
+                for s in &list {
+                    let shown = Shown::of(s, now);
+                    state_cell(ui, &shown);
+                    ui.label(&s.profile_name);
+                    ui.label(&s.account);
+                    if ui.button("Disconnect").clicked() {
+                        disconnect = Some(s.conn);
                     }
-                });
-            if list.is_empty() {
-                ui.label("All of them are closed now; you can connect again.");
-            }
-            ui.separator();
-            close = ui.button("Close").clicked();
-        });
-        if let Some(conn) = disconnect {
-            self.send(UiCommand::Disconnect { conn });
-            if let Some(l) = &mut self.limit {
-                l.sessions.retain(|s| s.conn != conn);
-            }
+                    ui.end_row();
+                }
+            });
+        if list.is_empty() {
+            ui.label("All of them are closed now; you can connect again.");
         }
-        if close || r.should_close() {
-            self.limit = None;
-        }
+        ui.separator();
+        close = ui.button("Close").clicked();
+    });
+    if let Some(conn) = disconnect {
+        actions.send(UiCommand::Disconnect { conn });
+        view.sessions.retain(|s| s.conn != conn);
+    }
+    if close || r.should_close() {
+        *limit = None;
     }
 }

@@ -1,9 +1,10 @@
 //! The modal sign-in dialog, driven entirely by the [`SignInView`] the engine sends.
 
+use chrono::{DateTime, Utc};
 use egui::{RichText, Ui};
 
-use super::app::App;
-use super::bridge::{DeviceCodeState, Secret, SignInMethod, SignInStage, UiCommand};
+use super::action::Actions;
+use super::bridge::{DeviceCodeState, Secret, SignInMethod, SignInStage, SignInView, UiCommand};
 use super::theme;
 use super::widgets;
 
@@ -16,125 +17,57 @@ fn method_name(m: SignInMethod) -> &'static str {
     }
 }
 
-impl App {
-    pub(crate) fn signin_ui(&mut self, ctx: &egui::Context) {
-        let Some(view) = self.signin.clone() else {
+/// The sign-in dialog. What it shows is the engine's latest [`SignInView`] (kept by the app, as
+/// the driver sent it); the dialog owns what the user types.
+#[derive(Debug, Clone, Default)]
+pub struct SignInDialog {
+    /// The password typed at the password step (cleared when the dialog closes).
+    password: String,
+    /// The password step just appeared: focus its field once.
+    password_focus: bool,
+}
+
+impl SignInDialog {
+    /// The engine's view of the sign-in goes from `old` (None: the dialog was closed) to `new`:
+    /// another profile forgets the typed password; the password step focuses its field once.
+    pub fn changed(&mut self, old: Option<&SignInView>, new: &SignInView) {
+        if old.map(|v| v.profile_id) != Some(new.profile_id) {
+            self.password.clear();
+        }
+        let was_password = matches!(old.map(|v| &v.stage), Some(SignInStage::Password { .. }));
+        if !was_password && matches!(new.stage, SignInStage::Password { .. }) {
+            self.password_focus = true;
+        }
+    }
+
+    /// The sign-in ended (or was cancelled): forget the typed password.
+    pub fn closed(&mut self) {
+        self.password.clear();
+    }
+
+    /// Draws the dialog of `view` while it is Some; Cancel sets it to None. `now` drives the
+    /// device-code countdown.
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        view: &mut Option<SignInView>,
+        now: DateTime<Utc>,
+        actions: &mut Actions,
+    ) {
+        let Some(shown) = view.clone() else {
             return;
         };
-        let now = self.now();
         let mut cmds: Vec<UiCommand> = Vec::new();
         egui::Modal::new(egui::Id::unique("signin")).show(ctx, |ui| {
             ui.set_width(440.0);
-            ui.heading(format!("Sign in — {}", view.profile_name));
+            ui.heading(format!("Sign in — {}", shown.profile_name));
             ui.horizontal(|ui| {
                 ui.label("Account:");
-                ui.strong(&view.account);
+                ui.strong(&shown.account);
             });
-            ui.label(format!("Method: {}", method_name(view.method)));
+            ui.label(format!("Method: {}", method_name(shown.method)));
             ui.separator();
-            match &view.stage {
-                SignInStage::Starting => {
-                    ui.horizontal(|ui| {
-                        ui.label("Contacting the sign-in service…");
-                    });
-                }
-                SignInStage::Password { error } => {
-                    if let Some(e) = error {
-                        ui.label(RichText::new(e).color(theme::RED));
-                    }
-                    let l = ui.label("Password");
-                    let r = ui
-                        .add(
-                            egui::TextEdit::singleline(&mut self.signin_password)
-                                .password(true)
-                                .desired_width(f32::INFINITY),
-                        )
-                        .labelled_by(l.id);
-                    if std::mem::take(&mut self.signin_password_focus) {
-                        r.request_focus();
-                    }
-                    let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-                    let can = !self.signin_password.is_empty();
-                    if (ui.add_enabled(can, egui::Button::new("Sign in")).clicked() || enter) && can {
-                        cmds.push(UiCommand::SubmitPassword {
-                            password: Secret::new(std::mem::take(&mut self.signin_password)),
-                        });
-                    }
-                }
-                SignInStage::Browser { url } => {
-                    ui.label(RichText::new("Continue in your browser").size(18.0).strong());
-                    ui.label("Finish signing in in the browser window. If no browser opened, copy this address into one:");
-                    let l = ui.label("Sign-in address");
-                    let mut u = url.as_str();
-                    ui.add(egui::TextEdit::singleline(&mut u).desired_width(f32::INFINITY))
-                        .labelled_by(l.id);
-                    ui.horizontal(|ui| {
-                        if ui.button("Copy address").clicked() {
-                            ui.ctx().copy_text(url.clone());
-                        }
-                        if ui.button("Open browser").clicked() {
-                            cmds.push(UiCommand::OpenUrl { url: url.clone() });
-                        }
-                    });
-                }
-                SignInStage::DeviceCode {
-                    user_code,
-                    verification_uri,
-                    expires_at,
-                    state,
-                    mfa_explanation,
-                } => {
-                    if let Some(m) = mfa_explanation {
-                        ui.label(RichText::new(m).color(theme::AMBER));
-                        ui.add_space(4.0);
-                    }
-                    ui.label(format!("Open {verification_uri} and enter this code:"));
-                    ui.horizontal(|ui| {
-                        ui.label(RichText::new(user_code).size(34.0).monospace().strong());
-                        if ui.button("Copy code").clicked() {
-                            ui.ctx().copy_text(user_code.clone());
-                        }
-                    });
-                    if ui.button("Open verification page").clicked() {
-                        cmds.push(UiCommand::OpenUrl {
-                            url: verification_uri.clone(),
-                        });
-                    }
-                    let left = (*expires_at - now).num_seconds();
-                    let effective = if left <= 0 && *state != DeviceCodeState::Declined {
-                        DeviceCodeState::Expired
-                    } else {
-                        *state
-                    };
-                    device_state(ui, effective, left);
-                    if effective == DeviceCodeState::Expired && ui.button("Get a new code").clicked() {
-                        cmds.push(UiCommand::NewDeviceCode);
-                    }
-                }
-                SignInStage::UpnMismatch { expected, actual } => {
-                    ui.label(
-                        RichText::new(format!(
-                            "Warning: you signed in as {actual}, but this profile is for {expected}."
-                        ))
-                        .color(theme::AMBER),
-                    );
-                    ui.label("Continue with this account, or retry with the right one.");
-                    ui.horizontal(|ui| {
-                        if ui.button("Continue").clicked() {
-                            cmds.push(UiCommand::ContinueDespiteMismatch);
-                        }
-                        if ui.button("Retry").clicked() {
-                            cmds.push(UiCommand::RetrySignIn);
-                        }
-                    });
-                }
-                SignInStage::Failed { explanation } => {
-                    ui.label(RichText::new(format!("Sign-in failed: {explanation}")).color(theme::RED));
-                    if ui.button("Retry").clicked() {
-                        cmds.push(UiCommand::RetrySignIn);
-                    }
-                }
-            }
+            self.stage_ui(ui, &shown.stage, now, &mut cmds);
             ui.separator();
             if ui.button("Cancel").clicked() {
                 cmds.push(UiCommand::CancelSignIn);
@@ -142,11 +75,150 @@ impl App {
         });
         for cmd in cmds {
             if cmd == UiCommand::CancelSignIn {
-                self.signin = None;
-                self.signin_password.clear();
+                *view = None;
+                self.closed();
             }
-            self.send(cmd);
+            actions.send(cmd);
         }
+    }
+
+    /// The body of the dialog for the current step; the buttons push their commands to `cmds`.
+    fn stage_ui(
+        &mut self,
+        ui: &mut Ui,
+        stage: &SignInStage,
+        now: DateTime<Utc>,
+        cmds: &mut Vec<UiCommand>,
+    ) {
+        match stage {
+            SignInStage::Starting => {
+                ui.horizontal(|ui| {
+                    ui.label("Contacting the sign-in service…");
+                });
+            }
+            SignInStage::Password { error } => self.password_step(ui, error.as_deref(), cmds),
+            SignInStage::Browser { url } => browser_step(ui, url, cmds),
+            SignInStage::DeviceCode { .. } => device_code_step(ui, stage, now, cmds),
+            SignInStage::UpnMismatch { expected, actual } => {
+                ui.label(
+                    RichText::new(format!(
+                        "Warning: you signed in as {actual}, but this profile is for {expected}."
+                    ))
+                    .color(theme::AMBER),
+                );
+                ui.label("Continue with this account, or retry with the right one.");
+                ui.horizontal(|ui| {
+                    if ui.button("Continue").clicked() {
+                        cmds.push(UiCommand::ContinueDespiteMismatch);
+                    }
+                    if ui.button("Retry").clicked() {
+                        cmds.push(UiCommand::RetrySignIn);
+                    }
+                });
+            }
+            SignInStage::Failed { explanation } => {
+                ui.label(RichText::new(format!("Sign-in failed: {explanation}")).color(theme::RED));
+                if ui.button("Retry").clicked() {
+                    cmds.push(UiCommand::RetrySignIn);
+                }
+            }
+        }
+    }
+
+    /// The password field (focused when the step appears) and Sign in (or Enter).
+    fn password_step(&mut self, ui: &mut Ui, error: Option<&str>, cmds: &mut Vec<UiCommand>) {
+        if let Some(e) = error {
+            ui.label(RichText::new(e).color(theme::RED));
+        }
+        let l = ui.label("Password");
+        let r = ui
+            .add(
+                egui::TextEdit::singleline(&mut self.password)
+                    .password(true)
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(l.id);
+        if std::mem::take(&mut self.password_focus) {
+            r.request_focus();
+        }
+        let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        let can = !self.password.is_empty();
+        if (ui.add_enabled(can, egui::Button::new("Sign in")).clicked() || enter) && can {
+            cmds.push(UiCommand::SubmitPassword {
+                password: Secret::new(std::mem::take(&mut self.password)),
+            });
+        }
+    }
+}
+
+/// The browser step: the address to copy, and Open browser.
+fn browser_step(ui: &mut Ui, url: &str, cmds: &mut Vec<UiCommand>) {
+    ui.label(
+        RichText::new("Continue in your browser")
+            .size(18.0)
+            .strong(),
+    );
+    ui.label(
+        "Finish signing in in the browser window. If no browser opened, copy this address into one:",
+    );
+    let l = ui.label("Sign-in address");
+    let mut u = url;
+    ui.add(egui::TextEdit::singleline(&mut u).desired_width(f32::INFINITY))
+        .labelled_by(l.id);
+    ui.horizontal(|ui| {
+        if ui.button("Copy address").clicked() {
+            ui.ctx().copy_text(url.to_string());
+        }
+        if ui.button("Open browser").clicked() {
+            cmds.push(UiCommand::OpenUrl {
+                url: url.to_string(),
+            });
+        }
+    });
+}
+
+/// The verification step: the code to type, the page to open, the countdown at `now`.
+fn device_code_step(
+    ui: &mut Ui,
+    stage: &SignInStage,
+    now: DateTime<Utc>,
+    cmds: &mut Vec<UiCommand>,
+) {
+    let SignInStage::DeviceCode {
+        user_code,
+        verification_uri,
+        expires_at,
+        state,
+        mfa_explanation,
+    } = stage
+    else {
+        return;
+    };
+    if let Some(m) = mfa_explanation {
+        ui.label(RichText::new(m).color(theme::AMBER));
+        ui.add_space(4.0);
+    }
+    ui.label(format!("Open {verification_uri} and enter this code:"));
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(user_code).size(34.0).monospace().strong());
+        if ui.button("Copy code").clicked() {
+            ui.ctx().copy_text(user_code.clone());
+        }
+    });
+    if ui.button("Open verification page").clicked() {
+        cmds.push(UiCommand::OpenUrl {
+            url: verification_uri.clone(),
+        });
+    }
+    let left = (*expires_at - now).num_seconds();
+    let effective = if left <= 0 && *state != DeviceCodeState::Declined {
+        DeviceCodeState::Expired
+    } else {
+        *state
+    };
+    device_state(ui, effective, left);
+    if effective == DeviceCodeState::Expired && ui.button("Get a new code").clicked() {
+        cmds.push(UiCommand::NewDeviceCode);
     }
 }
 

@@ -2,14 +2,26 @@
 
 use egui::{RichText, Ui};
 
-use super::app::App;
 use super::bridge::NoticeLevel;
 use super::theme;
 
-impl App {
-    pub(crate) fn status_ui(&mut self, ui: &mut Ui) {
+/// What the status bar shows; built by the app each frame (the bar keeps no state).
+#[derive(Debug, Clone, Copy)]
+pub struct StatusBar<'a> {
+    /// The latest notice (None: "Ready").
+    pub notice: Option<&'a (NoticeLevel, String)>,
+    pub profiles: usize,
+    pub sessions: usize,
+    /// Expired or stale sessions.
+    pub stale: usize,
+    /// Demo mode: say the demo config folder is in use.
+    pub demo: bool,
+}
+
+impl StatusBar<'_> {
+    pub fn ui(self, ui: &mut Ui) {
         ui.horizontal(|ui| {
-            match self.notices.last() {
+            match self.notice {
                 Some((level, text)) => {
                     let color = match level {
                         NoticeLevel::Info => ui.visuals().text_color(),
@@ -23,18 +35,18 @@ impl App {
                 }
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                let stale = self.stale_count();
+                let stale = self.stale;
                 ui.label(format!(
                     "{} profiles · {} sessions{}",
-                    self.profiles.len(),
-                    self.sessions.len(),
+                    self.profiles,
+                    self.sessions,
                     if stale > 0 {
                         format!(" · {stale} stale")
                     } else {
                         String::new()
                     }
                 ));
-                if self.options.demo {
+                if self.demo {
                     ui.label(RichText::new("demo config folder").weak());
                 }
             });

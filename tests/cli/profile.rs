@@ -664,3 +664,76 @@ fn broken_store_is_set_aside_and_reported() {
     .success();
     assert!(store_text(h).contains("fresh"));
 }
+
+/// Two scripts adding profiles at the same time (2 × 30 `profile add`) keep all 60: saves take
+/// the store's lock, re-read the file and merge.
+#[test]
+fn concurrent_adds_from_two_processes_lose_nothing() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().to_path_buf();
+    let writers: Vec<_> = ["p", "q"]
+        .into_iter()
+        .map(|prefix| {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                for i in 0..30 {
+                    let name = format!("{prefix}{i}");
+                    let upn = format!("admin@{prefix}{i}.example.com");
+                    run(&h, &["profile", "add", "--name", &name, "--upn", &upn]).success();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let v: Value = serde_json::from_str(&store_text(&h)).unwrap();
+    assert_eq!(v["profiles"].as_array().unwrap().len(), 60);
+}
+
+/// `profile add` killed at random moments (kill -9) never leaves a broken store, and the temp
+/// files of the interrupted saves are gone after the next command.
+#[cfg(unix)]
+#[test]
+fn saves_killed_midway_leave_a_valid_store_and_no_temp_files() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    for i in 0..40u64 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_exo-connect"))
+            .env("EXO_CONNECT_HOME", h)
+            .args(["profile", "add", "--name", &format!("k{i}")])
+            .args(["--upn", "admin@contoso.com"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(500 * (i % 12)));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // A stale temp file as a kill between write and rename leaves it.
+    fs::write(h.join(".profiles.json.tmp-deadbeef"), "{\"version\":").unwrap();
+    let out = stdout(h, &["profile", "list"]);
+    let left: Vec<_> = fs::read_dir(h)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-") || n.contains(".broken-"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}\n{out}");
+    if h.join("profiles.json").exists() {
+        serde_json::from_str::<Value>(&store_text(h)).expect("a valid store");
+    }
+}
+
+/// A profile file that is not a regular file (a symlink to /dev/zero) is refused with a clear
+/// error instead of being read until memory runs out.
+#[cfg(unix)]
+#[test]
+fn a_profile_file_that_is_a_device_is_refused() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    std::os::unix::fs::symlink("/dev/zero", h.join("profiles.json")).unwrap();
+    run(h, &["profile", "list"])
+        .failure()
+        .stderr(predicate::str::contains("not a regular file"));
+}

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/../.."
 need=()
 command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
 command -v xdotool >/dev/null 2>&1 || need+=(xdotool)
+command -v xwininfo >/dev/null 2>&1 || need+=(x11-utils)
 command -v import >/dev/null 2>&1 || need+=(imagemagick)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 for p in libegl-mesa0 libgl1-mesa-dri mesa-vulkan-drivers libvulkan1 fonts-dejavu-core; do
@@ -87,9 +88,18 @@ for _ in $(seq 100); do
 done
 [ -n "$WIN" ] || fail "no exo-connect window"
 xdotool windowmove "$WIN" 0 0 windowsize "$WIN" 1400 900
+# No window manager under Xvfb: give the window the keyboard focus directly, once it is mapped
+# (focusing an unmapped window is an X error; on a loaded machine mapping can take seconds).
+focus() {
+    for _ in $(seq 100); do
+        xwininfo -id "$WIN" 2>/dev/null | grep -q 'IsViewable' \
+            && xdotool windowfocus --sync "$WIN" 2>/dev/null && return 0
+        sleep 0.2
+    done
+    fail "could not focus the window"
+}
+focus
 sleep 2
-# No window manager under Xvfb: give the window the keyboard focus directly.
-xdotool windowfocus --sync "$WIN"
 
 shot() { # name
     sleep "${2:-1}"
@@ -133,7 +143,7 @@ sleep 1
 
 # A second session through the password profile (no MFA): double-click "Northwind EOP" in the
 # tree (fixed layout at 1400×900), the password field has the focus, type it, Enter.
-xdotool windowfocus --sync "$WIN"
+focus
 xdotool mousemove 92 196 click --repeat 2 --delay 80 1
 sleep 1.5
 xdotool type --delay 20 'admin-Demo-2026!'

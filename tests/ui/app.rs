@@ -1,4 +1,5 @@
 //! The real desktop app driven by accessible label (egui_kittest) against a scripted backend.
+//! The harness (`app`, `T`) and the fixtures here are shared with `panes`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -18,21 +19,21 @@ use exo_connect::ui::dialogs::FakeDialogs;
 use exo_connect::ui::{App, AppOptions};
 
 /// The window's id of session `n` (the registry's Uuid in the real driver).
-fn cid(n: u64) -> ConnId {
+pub(crate) fn cid(n: u64) -> ConnId {
     ConnId(uuid::Uuid::from_u128(n as u128))
 }
 
-fn now() -> DateTime<Utc> {
+pub(crate) fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, 0).unwrap()
 }
 
-struct T {
-    h: Harness<'static, App>,
-    fake: FakeHandle,
-    dialogs: FakeDialogs,
+pub(crate) struct T {
+    pub(crate) h: Harness<'static, App>,
+    pub(crate) fake: FakeHandle,
+    pub(crate) dialogs: FakeDialogs,
 }
 
-fn app() -> T {
+pub(crate) fn app() -> T {
     let (backend, fake) = FakeBackend::new();
     let dialogs = FakeDialogs::default();
     let d = dialogs.clone();
@@ -47,21 +48,21 @@ fn app() -> T {
 }
 
 impl T {
-    fn push(&mut self, ev: UiEvent) {
+    pub(crate) fn push(&mut self, ev: UiEvent) {
         self.fake.push(ev);
         self.h.run();
     }
-    fn click(&mut self, label: &str) {
+    pub(crate) fn click(&mut self, label: &str) {
         self.h.get_by_label(label).click();
         self.h.run();
     }
-    fn type_into(&mut self, label: &str, text: &str) {
+    pub(crate) fn type_into(&mut self, label: &str, text: &str) {
         self.h.get_by_label(label).click();
         self.h.run();
         self.h.get_by_label(label).type_text(text);
         self.h.run();
     }
-    fn has(&self, label: &str) -> bool {
+    pub(crate) fn has(&self, label: &str) -> bool {
         self.h.query_all_by_label(label).next().is_some()
     }
     fn has_containing(&self, part: &str) -> bool {
@@ -75,7 +76,13 @@ impl T {
     }
 }
 
-fn profile(name: &str, upn: &str, service: Service, folder: &str, tags: &[&str]) -> Profile {
+pub(crate) fn profile(
+    name: &str,
+    upn: &str,
+    service: Service,
+    folder: &str,
+    tags: &[&str],
+) -> Profile {
     let mut p = Profile::new(name, upn, service);
     p.folder = folder.into();
     p.tags = tags.iter().map(|t| t.to_string()).collect();
@@ -83,7 +90,7 @@ fn profile(name: &str, upn: &str, service: Service, folder: &str, tags: &[&str])
     p
 }
 
-fn three_profiles() -> Vec<Profile> {
+pub(crate) fn three_profiles() -> Vec<Profile> {
     vec![
         profile(
             "Contoso EXO",
@@ -109,7 +116,7 @@ fn three_profiles() -> Vec<Profile> {
     ]
 }
 
-fn session(conn: u64, p: &Profile, state: SessionState, token_secs: i64) -> SessionView {
+pub(crate) fn session(conn: u64, p: &Profile, state: SessionState, token_secs: i64) -> SessionView {
     SessionView {
         conn: cid(conn),
         profile_id: p.id,
@@ -202,11 +209,11 @@ fn search_filters_the_tree_by_name_upn_and_tag() {
     t.type_into("Search", "northwind");
     assert!(t.has("Northwind EOP"));
     assert!(!t.has("Contoso EXO") && !t.has("Fabrikam Gov"));
-    t.h.state_mut().search = "#prod".into();
+    t.h.state_mut().tree.search = "#prod".into();
     t.h.run();
     assert!(t.has("Contoso EXO"));
     assert!(!t.has("Northwind EOP"));
-    t.h.state_mut().search = "fabrikam.gov".into();
+    t.h.state_mut().tree.search = "fabrikam.gov".into();
     t.h.run();
     assert!(t.has("Fabrikam Gov") && !t.has("Contoso EXO"));
 }
@@ -263,7 +270,7 @@ fn unsaved_changes_guard_and_delete_confirmation() {
     assert!(t.sent(|c| *c == UiCommand::DeleteProfile { id: northwind }));
 }
 
-fn device_code_view(p: &Profile, state: DeviceCodeState) -> SignInView {
+pub(crate) fn device_code_view(p: &Profile, state: DeviceCodeState) -> SignInView {
     SignInView {
         profile_id: p.id,
         profile_name: p.name.clone(),
@@ -445,7 +452,7 @@ fn limit_guard_lists_stale_sessions_first() {
     assert!(!t.has("Session limit reached"));
 }
 
-fn mailbox(name: &str, smtp: &str, items: u64) -> Row {
+pub(crate) fn mailbox(name: &str, smtp: &str, items: u64) -> Row {
     json!({"DisplayName": name, "PrimarySmtpAddress": smtp, "ItemCount": items})
         .as_object()
         .unwrap()

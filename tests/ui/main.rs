@@ -7,5 +7,6 @@ mod app;
 mod cli;
 mod doctor;
 mod engine;
+mod panes;
 mod proxy_route;
 mod screens;

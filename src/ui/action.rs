@@ -1,0 +1,55 @@
+//! What a pane asks the app to do. Panes draw from the state they own plus what they are given,
+//! and push [`Action`]s; the app dispatches them (`App::dispatch`) right after the pane drew.
+
+use super::bridge::UiCommand;
+use super::dialogs::DialogRequest;
+use super::nav::Go;
+
+/// One request of a pane to the app.
+#[derive(Debug)]
+pub enum Action {
+    /// Send a command to the driver.
+    Send(UiCommand),
+    /// Navigate (through the unsaved-changes guard).
+    Go(Go),
+    /// Save the editor's draft (the Save button, Ctrl+S, the guard's "Save changes").
+    SaveProfile,
+    /// The editor now holds an unsaved copy: nothing is selected in the tree.
+    ClearSelection,
+    /// Ask a file dialog; the answer comes back to the app by its purpose.
+    AskFile(DialogRequest),
+    /// Open the Ctrl+K quick-connect palette.
+    OpenPalette,
+    /// The unsaved-changes guard was answered.
+    Guard(GuardChoice),
+}
+
+/// The answer of the unsaved-changes guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardChoice {
+    Save,
+    Discard,
+    KeepEditing,
+}
+
+/// The actions a pane pushed during one frame, in order.
+#[derive(Debug, Default)]
+pub struct Actions(Vec<Action>);
+
+impl Actions {
+    pub fn push(&mut self, a: Action) {
+        self.0.push(a);
+    }
+    /// Shorthand for `push(Action::Send(cmd))`.
+    pub fn send(&mut self, cmd: UiCommand) {
+        self.0.push(Action::Send(cmd));
+    }
+    /// Shorthand for `push(Action::Go(to))`.
+    pub fn go(&mut self, to: Go) {
+        self.0.push(Action::Go(to));
+    }
+    /// Everything pushed so far, leaving the list empty.
+    pub fn take(&mut self) -> Vec<Action> {
+        std::mem::take(&mut self.0)
+    }
+}

@@ -1,0 +1,174 @@
+//! The app's per-frame work that draws nothing: drain the driver's events and the background
+//! answers (file dialogs, the export writer) and apply each to the state.
+
+use std::path::PathBuf;
+
+use crate::model::Profile;
+use crate::ui::bridge::{ConnId, NoticeLevel, SessionView, UiCommand, UiEvent};
+use crate::ui::dialogs::DialogPurpose;
+use crate::ui::editor::EditorState;
+use crate::ui::nav::Centre;
+
+use super::{App, Background};
+
+/// Events: the driver's [`UiEvent`]s and the background answers, applied to the state.
+impl App {
+    /// Drain the driver's events and background answers. Never blocks.
+    pub fn handle_events(&mut self, ctx: &egui::Context) {
+        for ev in self.backend.poll() {
+            self.apply(ev);
+        }
+        while let Ok(bg) = self.bg_rx.try_recv() {
+            match bg {
+                Background::Dialog(purpose, Some(path)) => self.dialog_answered(purpose, path),
+                Background::Dialog(_, None) => {}
+                Background::Notice(level, text) => self.notice(level, text),
+            }
+        }
+        if self.applied_theme != Some(self.persisted.theme) {
+            self.persisted.theme.apply(ctx);
+            self.applied_theme = Some(self.persisted.theme);
+        }
+    }
+
+    /// Apply one event to the state.
+    pub fn apply(&mut self, ev: UiEvent) {
+        match ev {
+            UiEvent::ProfilesLoaded(list) => self.profiles_loaded(list),
+            UiEvent::ProfileSaved(p) => self.profile_saved(*p),
+            UiEvent::ProfileDeleted { id } => {
+                self.profiles.retain(|p| p.id != id);
+                if self.selected == Some(id) {
+                    self.selected = None;
+                    self.editor = EditorState::default();
+                }
+            }
+            UiEvent::SignIn(view) => {
+                self.signin_dialog.changed(self.signin.as_ref(), &view);
+                self.signin = Some(view);
+            }
+            UiEvent::SignInFinished { profile_id, result } => {
+                self.signin = None;
+                self.signin_dialog.closed();
+                let name = self
+                    .profile(profile_id)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_default();
+                match result {
+                    Ok(()) => self.notice(NoticeLevel::Info, format!("Signed in: {name}")),
+                    Err(e) => self.notice(NoticeLevel::Error, format!("Sign-in failed: {e}")),
+                }
+            }
+            UiEvent::SessionsChanged(list) => self.sessions_changed(list),
+            UiEvent::LimitReached(view) => self.limit = Some(view),
+            UiEvent::RunStarted { conn, line } => self.output_mut(conn).started(line),
+            UiEvent::RunRows { conn, rows } => self.output_mut(conn).add_rows(rows),
+            UiEvent::RunWarning { conn, text } => self.output_mut(conn).warnings.push(text),
+            UiEvent::RunDone {
+                conn,
+                rows,
+                pages,
+                elapsed,
+            } => self.output_mut(conn).done(rows, pages, elapsed),
+            UiEvent::RunFailed { conn, explanation } => self.output_mut(conn).failed(explanation),
+            UiEvent::Notice { level, text } => self.notice(level, text),
+            UiEvent::DoctorStep { profile_id, step } => self.editor.doctor.step(profile_id, step),
+            UiEvent::DoctorDone {
+                profile_id,
+                passed,
+                summary,
+            } => self.editor.doctor.done(profile_id, passed, summary),
+            UiEvent::RouteResolved { profile_id, lines } => {
+                self.editor.route_resolved(profile_id, lines)
+            }
+            UiEvent::ProxyCredentialNeeded {
+                profile_id,
+                proxy,
+                explanation,
+            } => {
+                if self.profile(profile_id).is_some() && self.selected != Some(profile_id) {
+                    self.select_now(Some(profile_id));
+                }
+                self.editor.proxy_credential_needed(profile_id, &proxy);
+                self.notice(NoticeLevel::Warning, explanation);
+            }
+            UiEvent::DemoPhone(list) => self.demo_phone = list,
+        }
+    }
+
+    fn profiles_loaded(&mut self, list: Vec<Profile>) {
+        self.profiles = list;
+        if !self.profiles_loaded {
+            self.profiles_loaded = true;
+            if self.selected.is_none()
+                && let Some(id) = self.persisted.last_selected
+                && self.profile(id).is_some()
+            {
+                self.select_now(Some(id));
+            }
+        }
+    }
+
+    fn profile_saved(&mut self, p: Profile) {
+        match self.profiles.iter_mut().find(|x| x.id == p.id) {
+            Some(slot) => *slot = p.clone(),
+            None => self.profiles.push(p.clone()),
+        }
+        self.editor.saved(&p);
+        self.notice(NoticeLevel::Info, format!("Saved profile {}", p.name));
+    }
+
+    fn sessions_changed(&mut self, list: Vec<SessionView>) {
+        self.sessions = list;
+        if let Centre::Output(conn) = self.centre
+            && !self.sessions.iter().any(|s| s.conn == conn)
+        {
+            self.centre = Centre::Editor;
+        }
+        self.outputs
+            .retain(|c, _| self.sessions.iter().any(|s| s.conn == *c));
+        if let Some(limit) = &mut self.limit {
+            limit
+                .sessions
+                .retain(|s| self.sessions.iter().any(|x| x.conn == s.conn));
+        }
+    }
+
+    fn dialog_answered(&mut self, purpose: DialogPurpose, path: PathBuf) {
+        match purpose {
+            DialogPurpose::ImportProfiles => self.send(UiCommand::ImportProfiles { path }),
+            DialogPurpose::ExportProfiles => self.send(UiCommand::ExportProfiles {
+                path,
+                ids: Vec::new(),
+            }),
+            DialogPurpose::ExportCsv | DialogPurpose::ExportJson => {
+                if let Centre::Output(conn) = self.centre {
+                    self.export_results(conn, purpose == DialogPurpose::ExportCsv, path);
+                }
+            }
+        }
+    }
+
+    /// Write the shown results of `conn` to `path` on a thread; a notice says how it went.
+    fn export_results(&mut self, conn: ConnId, csv: bool, path: PathBuf) {
+        let Some(out) = self.outputs.get_mut(&conn) else {
+            return;
+        };
+        let (n, text) = out.export_text(csv);
+        let tx = self.bg_tx.clone();
+        // File I/O off the UI thread.
+        std::thread::spawn(move || {
+            let msg = text.and_then(|t| {
+                std::fs::write(&path, t)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            });
+            let _ = tx.send(match msg {
+                Ok(()) => Background::Notice(
+                    NoticeLevel::Info,
+                    format!("Exported {n} rows to {}", path.display()),
+                ),
+                Err(e) => Background::Notice(NoticeLevel::Error, format!("Export failed: {e}")),
+            });
+        });
+    }
+}

@@ -1,0 +1,296 @@
+//! The app: its state (the panes, each a struct that owns its own state) and the layout of the
+//! panes, here; the application of the driver's events (`apply`) in `logic.rs`; the dispatch of
+//! what the panes ask (`dispatch`) and navigation in `commands.rs`. The panes live in their own
+//! files and never see `App`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, Sender};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::model::Profile;
+
+use super::action::Actions;
+use super::bridge::{
+    Backend, ConnId, DemoAccountView, LimitView, NoticeLevel, SessionView, SignInView, UiCommand,
+};
+use super::chrome::{self, TopBar};
+use super::dialogs::{DialogPurpose, FileDialogs};
+use super::editor::EditorState;
+use super::nav::{Centre, Go};
+use super::output::OutputState;
+use super::profiles::{Palette, ProfileTree};
+use super::sessions::{self, SessionsPane};
+use super::signin::SignInDialog;
+use super::status::StatusBar;
+use super::theme::ThemeSetting;
+
+/// How the window was started.
+#[derive(Debug, Clone, Default)]
+pub struct AppOptions {
+    /// Demo mode: a separate config folder, a DEMO badge.
+    pub demo: bool,
+}
+
+/// UI state remembered between runs (eframe storage). Profiles are NOT stored here.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Persisted {
+    pub theme: ThemeSetting,
+    pub last_selected: Option<Uuid>,
+}
+
+mod commands;
+mod logic;
+
+const STORAGE_KEY: &str = "exo-connect-ui";
+
+/// An answer of a background job (file dialog, export writer).
+pub enum Background {
+    Dialog(DialogPurpose, Option<PathBuf>),
+    Notice(NoticeLevel, String),
+}
+
+/// The desktop app.
+pub struct App {
+    backend: Box<dyn Backend>,
+    dialogs: Box<dyn FileDialogs>,
+    bg_tx: Sender<Background>,
+    bg_rx: Receiver<Background>,
+    clock: Box<dyn Fn() -> DateTime<Utc>>,
+    options: AppOptions,
+    persisted: Persisted,
+    applied_theme: Option<ThemeSetting>,
+    /// What the panes asked during this frame; dispatched after each pane.
+    actions: Actions,
+
+    pub profiles: Vec<Profile>,
+    profiles_loaded: bool,
+    /// Navigation: the profile selected in the tree and what the centre shows.
+    pub selected: Option<Uuid>,
+    pub centre: Centre,
+    /// A navigation waiting for the unsaved-changes guard.
+    guard: Option<Go>,
+
+    // The panes, each owning its state.
+    top_bar: TopBar,
+    pub tree: ProfileTree,
+    palette: Palette,
+    editor: EditorState,
+    /// The sign-in dialog's view as the driver sent it (None: closed).
+    pub signin: Option<SignInView>,
+    signin_dialog: SignInDialog,
+    pub sessions: Vec<SessionView>,
+    sessions_pane: SessionsPane,
+    /// The limit guard's dialog, while it shows.
+    pub limit: Option<LimitView>,
+    /// The output pane of each open session (kept while the session lives).
+    outputs: HashMap<ConnId, OutputState>,
+
+    pub notices: Vec<(NoticeLevel, String)>,
+    /// Demo mode: what the "Demo phone" panel shows.
+    pub demo_phone: Vec<DemoAccountView>,
+}
+
+impl App {
+    /// The app for eframe (or a kittest harness) with its driver and file dialogs.
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        mut backend: Box<dyn Backend>,
+        dialogs: Box<dyn FileDialogs>,
+        options: AppOptions,
+    ) -> App {
+        backend.set_waker(cc.egui_ctx.clone());
+        let persisted: Persisted = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, STORAGE_KEY))
+            .unwrap_or_default();
+        let (bg_tx, bg_rx) = mpsc::channel();
+        let mut app = App {
+            backend,
+            dialogs,
+            bg_tx,
+            bg_rx,
+            clock: Box::new(Utc::now),
+            options,
+            persisted,
+            applied_theme: None,
+            actions: Actions::default(),
+            profiles: Vec::new(),
+            profiles_loaded: false,
+            selected: None,
+            centre: Centre::Editor,
+            guard: None,
+            top_bar: TopBar::default(),
+            tree: ProfileTree::default(),
+            palette: Palette::default(),
+            editor: EditorState::default(),
+            signin: None,
+            signin_dialog: SignInDialog::default(),
+            sessions: Vec::new(),
+            sessions_pane: SessionsPane::default(),
+            limit: None,
+            outputs: HashMap::new(),
+            notices: Vec::new(),
+            demo_phone: Vec::new(),
+        };
+        app.send(UiCommand::LoadProfiles);
+        app
+    }
+
+    /// Replace the clock the countdowns use (tests).
+    pub fn set_clock(&mut self, clock: impl Fn() -> DateTime<Utc> + 'static) {
+        self.clock = Box::new(clock);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.clock)()
+    }
+
+    fn send(&mut self, cmd: UiCommand) {
+        self.backend.send(cmd);
+    }
+
+    fn notice(&mut self, level: NoticeLevel, text: impl Into<String>) {
+        self.notices.push((level, text.into()));
+        if self.notices.len() > 200 {
+            self.notices.remove(0);
+        }
+    }
+
+    pub fn profile(&self, id: Uuid) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.id == id)
+    }
+
+    /// Expired or stale sessions now.
+    pub fn stale_count(&self) -> usize {
+        sessions::stale_count(&self.sessions)
+    }
+
+    /// Put a line in the cmdlet field of a session's output pane (tests, automation).
+    pub fn set_cmdlet_line(&mut self, conn: ConnId, line: &str) {
+        self.output_mut(conn).line = line.to_string();
+    }
+
+    /// The output state of a session (tests).
+    pub fn output(&self, conn: ConnId) -> Option<&OutputState> {
+        self.outputs.get(&conn)
+    }
+
+    fn output_mut(&mut self, conn: ConnId) -> &mut OutputState {
+        self.outputs.entry(conn).or_default()
+    }
+}
+
+/// Layout: where each pane goes; every pane's actions are dispatched right after it drew.
+impl App {
+    fn centre_ui(&mut self, ui: &mut egui::Ui) {
+        let conn = match self.centre {
+            Centre::Editor => return self.editor.ui(ui, &self.profiles, &mut self.actions),
+            Centre::Output(conn) => conn,
+        };
+        let Some(session) = self.sessions.iter().find(|s| s.conn == conn) else {
+            ui.label("This session is closed.");
+            return;
+        };
+        let tags = self
+            .profiles
+            .iter()
+            .find(|p| p.id == session.profile_id)
+            .map(|p| p.tags.as_slice())
+            .unwrap_or_default();
+        let out = self.outputs.entry(conn).or_default();
+        out.ui(ui, session, tags, &mut self.actions);
+    }
+
+    /// The modal dialogs, in the order they stack.
+    fn dialogs(&mut self, ctx: &egui::Context) {
+        let now = self.now();
+        self.palette.ui(ctx, &self.profiles, &mut self.actions);
+        self.signin_dialog
+            .ui(ctx, &mut self.signin, now, &mut self.actions);
+        sessions::limit_dialog(ctx, &mut self.limit, now, &mut self.actions);
+        let n = self.sessions.len();
+        self.sessions_pane.dialogs(ctx, n, &mut self.actions);
+        self.editor.dialogs(ctx, &mut self.actions);
+        if let Some((&conn, out)) = self
+            .outputs
+            .iter_mut()
+            .find(|(_, o)| o.confirm_prod.is_some())
+        {
+            let tenant = self.sessions.iter().find(|s| s.conn == conn);
+            let tenant = tenant.map(|s| s.tenant.as_str()).unwrap_or_default();
+            out.prod_dialog(ctx, conn, tenant, &mut self.actions);
+        }
+        self.dispatch();
+        self.top_bar.dialogs(ctx, &mut self.persisted.theme);
+        if self.guard.is_some() {
+            chrome::guard_dialog(ctx, self.editor.is_valid(&self.profiles), &mut self.actions);
+            self.dispatch();
+        }
+    }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.handle_events(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let ctx = ui.ctx().clone();
+        let now = self.now();
+        self.shortcuts(&ctx);
+
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            ui.add_space(2.0);
+            self.top_bar.ui(ui, self.options.demo, &mut self.actions);
+            ui.add_space(2.0);
+        });
+        self.dispatch();
+        let status = StatusBar {
+            notice: self.notices.last(),
+            profiles: self.profiles.len(),
+            sessions: self.sessions.len(),
+            stale: self.stale_count(),
+            demo: self.options.demo,
+        };
+        egui::Panel::bottom("status_bar").show(ui, |ui| status.ui(ui));
+        egui::Panel::bottom("sessions")
+            .resizable(true)
+            .default_size(190.0)
+            .min_size(90.0)
+            .show(ui, |ui| {
+                let list = &self.sessions;
+                self.sessions_pane.ui(ui, list, now, &mut self.actions)
+            });
+        self.dispatch();
+        egui::Panel::left("profiles")
+            .resizable(true)
+            .default_size(270.0)
+            .min_size(180.0)
+            .show(ui, |ui| {
+                if !self.demo_phone.is_empty() {
+                    egui::Panel::bottom("demo_phone")
+                        .show(ui, |ui| chrome::demo_phone(ui, &self.demo_phone));
+                }
+                let (list, loaded, sel) = (&self.profiles, self.profiles_loaded, self.selected);
+                self.tree.ui(ui, list, loaded, sel, &mut self.actions)
+            });
+        self.dispatch();
+        egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui));
+        self.dispatch();
+        self.dialogs(&ctx);
+
+        // Countdowns tick once a second; no busy repaint.
+        if !self.sessions.is_empty() || self.signin.is_some() {
+            ctx.request_repaint_after(std::time::Duration::from_secs(1));
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.persisted);
+    }
+}

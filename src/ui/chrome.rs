@@ -1,0 +1,179 @@
+//! The window's chrome around the panes: the top bar with the Settings and About dialogs it
+//! opens, the unsaved-changes guard and the demo phone panel.
+
+use egui::{RichText, Ui};
+
+use super::action::{Action, Actions, GuardChoice};
+use super::bridge::DemoAccountView;
+use super::dialogs::{DialogPurpose, DialogRequest};
+use super::nav::Go;
+use super::theme::{self, ThemeSetting};
+
+/// The top bar: New profile, Import / Export, Quick connect, Settings, About.
+#[derive(Debug, Clone, Default)]
+pub struct TopBar {
+    show_settings: bool,
+    show_about: bool,
+}
+
+impl TopBar {
+    /// Draws the bar; `demo` shows the DEMO badge.
+    pub fn ui(&mut self, ui: &mut Ui, demo: bool, actions: &mut Actions) {
+        ui.horizontal(|ui| {
+            ui.heading("exo-connect");
+            if demo {
+                ui.label(
+                    RichText::new(" DEMO ")
+                        .strong()
+                        .color(egui::Color32::WHITE)
+                        .background_color(theme::AMBER),
+                );
+            }
+            ui.separator();
+            if ui.button("New profile").clicked() {
+                actions.go(Go::New);
+            }
+            if ui.button("Import profiles…").clicked() {
+                actions.push(Action::AskFile(profiles_file(false)));
+            }
+            if ui.button("Export profiles…").clicked() {
+                actions.push(Action::AskFile(profiles_file(true)));
+            }
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                if ui.button("About").clicked() {
+                    self.show_about = true;
+                }
+                if ui.button("Settings").clicked() {
+                    self.show_settings = true;
+                }
+                if ui
+                    .button("Quick connect (Ctrl+K)")
+                    .on_hover_text("Find a profile by name, UPN, tenant or tag and connect")
+                    .clicked()
+                {
+                    actions.push(Action::OpenPalette);
+                }
+            });
+        });
+    }
+
+    /// The Settings (theme) and About dialogs, while one is open.
+    pub fn dialogs(&mut self, ctx: &egui::Context, theme: &mut ThemeSetting) {
+        if self.show_settings {
+            let r = egui::Modal::new(egui::Id::unique("settings")).show(ctx, |ui| {
+                ui.heading("Settings");
+                ui.label("Theme");
+                for t in ThemeSetting::ALL {
+                    ui.radio_value(theme, t, t.label());
+                }
+                ui.add_space(8.0);
+                ui.button("Close").clicked()
+            });
+            if r.inner || r.should_close() {
+                self.show_settings = false;
+            }
+        }
+        if self.show_about {
+            let r = egui::Modal::new(egui::Id::unique("about")).show(ctx, |ui| {
+                ui.heading("exo-connect");
+                ui.label(format!("Version {}", env!("CARGO_PKG_VERSION")));
+                ui.label(
+                    "A connection manager for Exchange Online, Exchange Online Protection \
+                     and Security & Compliance.",
+                );
+                ui.button("Close").clicked()
+            });
+            if r.inner || r.should_close() {
+                self.show_about = false;
+            }
+        }
+    }
+}
+
+/// The file dialog of Import profiles… (`save` = false) or Export profiles… (`save` = true).
+fn profiles_file(save: bool) -> DialogRequest {
+    DialogRequest {
+        purpose: if save {
+            DialogPurpose::ExportProfiles
+        } else {
+            DialogPurpose::ImportProfiles
+        },
+        title: if save {
+            "Export profiles"
+        } else {
+            "Import profiles"
+        }
+        .into(),
+        default_name: if save {
+            "exo-connect-profiles.json".into()
+        } else {
+            String::new()
+        },
+        filter: ("Profiles".into(), vec!["json".into()]),
+        save,
+    }
+}
+
+/// The unsaved-changes guard (shown while a navigation waits for it); `valid` = the draft can
+/// be saved. The answer is pushed as [`Action::Guard`].
+pub fn guard_dialog(ctx: &egui::Context, valid: bool, actions: &mut Actions) {
+    let mut choice = None;
+    let r = egui::Modal::new(egui::Id::unique("unsaved_guard")).show(ctx, |ui| {
+        ui.heading("Unsaved changes");
+        ui.label("The profile you are editing has unsaved changes.");
+        ui.horizontal(|ui| {
+            if ui
+                .add_enabled(valid, egui::Button::new("Save changes"))
+                .clicked()
+            {
+                choice = Some(GuardChoice::Save);
+            }
+            if ui.button("Discard changes").clicked() {
+                choice = Some(GuardChoice::Discard);
+            }
+            if ui.button("Keep editing").clicked() {
+                choice = Some(GuardChoice::KeepEditing);
+            }
+        });
+    });
+    if r.should_close() {
+        choice = Some(GuardChoice::KeepEditing);
+    }
+    if let Some(c) = choice {
+        actions.push(Action::Guard(c));
+    }
+}
+
+/// Demo mode: the current verification codes and the demo passwords.
+pub fn demo_phone(ui: &mut Ui, accounts: &[DemoAccountView]) {
+    ui.add_space(4.0);
+    ui.strong("Demo phone");
+    ui.label(
+        RichText::new("Made-up accounts of the simulated tenant")
+            .small()
+            .weak(),
+    );
+    for a in accounts {
+        ui.add_space(2.0);
+        ui.label(RichText::new(&a.upn).strong());
+        ui.horizontal(|ui| {
+            ui.label("Password:");
+            ui.label(RichText::new(&a.password).monospace());
+        });
+        if let Some(code) = &a.code {
+            ui.horizontal(|ui| {
+                ui.label("Code:");
+                let l = ui.label(
+                    RichText::new(code)
+                        .monospace()
+                        .strong()
+                        .size(18.0)
+                        .color(theme::AMBER),
+                );
+                l.on_hover_text("The verification code of this account's authenticator");
+                ui.label(RichText::new(format!("{} s", a.seconds_left)).weak());
+            });
+        }
+    }
+    ui.add_space(4.0);
+}
