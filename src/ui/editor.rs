@@ -5,7 +5,7 @@
 use egui::{Color32, RichText, Ui};
 use uuid::Uuid;
 
-use crate::model::{AuthMethod, Profile, Service};
+use crate::model::{Profile, Service, SignInMethod};
 
 use super::action::{Action, Actions};
 use super::bridge::UiCommand;
@@ -162,32 +162,15 @@ impl EditorState {
     }
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum MethodKind {
-    DeviceCode,
-    Browser,
-    Password,
-    Certificate,
-}
-
-impl MethodKind {
-    fn of(a: &AuthMethod) -> Self {
-        match a {
-            AuthMethod::DeviceCode => MethodKind::DeviceCode,
-            AuthMethod::Browser => MethodKind::Browser,
-            AuthMethod::Password => MethodKind::Password,
-            AuthMethod::Certificate { .. } => MethodKind::Certificate,
-        }
+/// The editor's words for a sign-in method.
+fn method_name(m: SignInMethod) -> String {
+    match m {
+        SignInMethod::DeviceCode => "Device code (verification step)",
+        SignInMethod::Browser => "Browser",
+        SignInMethod::Password => "Password (no MFA)",
+        SignInMethod::Certificate => "Certificate (app-only)",
     }
-    fn name(self) -> String {
-        match self {
-            MethodKind::DeviceCode => "Device code (verification step)",
-            MethodKind::Browser => "Browser",
-            MethodKind::Password => "Password (no MFA)",
-            MethodKind::Certificate => "Certificate (app-only)",
-        }
-        .into()
-    }
+    .into()
 }
 
 fn service_name(s: Service) -> String {

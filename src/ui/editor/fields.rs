@@ -7,9 +7,11 @@
 use egui::{RichText, Ui};
 
 use crate::model::validate::Issue;
-use crate::model::{AuthMethod, Cloud, Profile, ProxyAccessType, ProxyAuthentication, Service};
+use crate::model::{
+    AuthMethod, Cloud, Profile, ProxyAccessType, ProxyAuthentication, Service, SignInMethod,
+};
 
-use super::{EditorState, LABEL_WIDTH, MethodKind, ROUTE_DEBOUNCE_S, RouteView, service_name};
+use super::{EditorState, LABEL_WIDTH, ROUTE_DEBOUNCE_S, RouteView, method_name, service_name};
 use crate::ui::action::Actions;
 use crate::ui::bridge::{Secret, UiCommand};
 use crate::ui::checks::{self, field};
@@ -264,28 +266,23 @@ fn signin_rows(ui: &mut Ui, d: &mut Profile, errors: &[Issue]) {
 
 /// The sign-in method; a change starts that method's fields empty.
 fn method_row(ui: &mut Ui, d: &mut Profile, errors: &[Issue]) {
-    let mut kind = MethodKind::of(&d.auth);
+    let mut kind = d.auth.method();
     let before = kind;
     combo(
         ui,
         "Sign-in method",
         &mut kind,
-        &[
-            MethodKind::DeviceCode,
-            MethodKind::Browser,
-            MethodKind::Password,
-            MethodKind::Certificate,
-        ],
-        MethodKind::name,
+        &SignInMethod::ALL,
+        method_name,
     );
     error_label(ui, errors, field::AUTH);
     ui.end_row();
     if kind != before {
         d.auth = match kind {
-            MethodKind::DeviceCode => AuthMethod::DeviceCode,
-            MethodKind::Browser => AuthMethod::Browser,
-            MethodKind::Password => AuthMethod::Password,
-            MethodKind::Certificate => AuthMethod::Certificate {
+            SignInMethod::DeviceCode => AuthMethod::DeviceCode,
+            SignInMethod::Browser => AuthMethod::Browser,
+            SignInMethod::Password => AuthMethod::Password,
+            SignInMethod::Certificate => AuthMethod::Certificate {
                 app_id: String::new(),
                 certificate_path: None,
                 thumbprint: None,
