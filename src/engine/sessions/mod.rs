@@ -135,7 +135,7 @@ pub struct ConnectRequest {
     pub page_size: u32,
     pub tokens: Arc<dyn TokenProvider>,
     pub sign_out: Option<Arc<dyn SignOut>>,
-    /// The profile's HTTP client (its proxy route, from `TokenCache::client_for_profile` /
+    /// The profile's HTTP client (its proxy route, from `engine::proxy::Clients::for_profile` /
     /// `engine::proxy::client_for`); None: the registry's shared settings.
     pub http: Option<reqwest::Client>,
 }
