@@ -122,6 +122,19 @@ fn kind(k: TenantKind) -> &'static str {
 }
 
 fn print_banner(h: &SimHandle) {
+    print_urls(h);
+    say!();
+    print_tenants(h);
+    say!();
+    print_accounts(h);
+    say!();
+    print_apps(h);
+    say!();
+    print_how_to_sign_in(h);
+}
+
+/// The machine-readable `key: value` lines.
+fn print_urls(h: &SimHandle) {
     let u = h.urls();
     let w = h.world();
     say!("login: {}", u.login);
@@ -132,7 +145,10 @@ fn print_banner(h: &SimHandle) {
     say!("devicelogin: {}/devicelogin", u.login);
     say!("client-id: {PUBLIC_CLIENT_ID}");
     say!("seed: {}", w.seed);
-    say!();
+}
+
+fn print_tenants(h: &SimHandle) {
+    let w = h.world();
     say!("Simulated tenants:");
     for t in &w.tenants {
         let delegated: Vec<String> = t
@@ -156,7 +172,10 @@ fn print_banner(h: &SimHandle) {
             }
         );
     }
-    say!();
+}
+
+fn print_accounts(h: &SimHandle) {
+    let w = h.world();
     say!("Accounts (demo passwords; MFA accounts show their current authenticator code):");
     let now = totp::now_unix();
     for user in &w.users {
@@ -179,7 +198,10 @@ fn print_banner(h: &SimHandle) {
             user.roles.join(", ")
         );
     }
-    say!();
+}
+
+fn print_apps(h: &SimHandle) {
+    let w = h.world();
     say!("App registrations (certificate sign-in; keys are in the handle, not printed):");
     for a in &w.apps {
         let tenant = w
@@ -201,7 +223,10 @@ fn print_banner(h: &SimHandle) {
             }
         );
     }
-    say!();
+}
+
+fn print_how_to_sign_in(h: &SimHandle) {
+    let u = h.urls();
     say!("Sign in with the device code flow:");
     say!(
         "  curl -s {}/organizations/oauth2/v2.0/devicecode -d client_id={PUBLIC_CLIENT_ID} \

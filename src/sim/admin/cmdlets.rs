@@ -336,23 +336,29 @@ pub fn parse_filter(
     if t.is_empty() {
         return Err(bad("The filter is empty."));
     }
-    let lower = t.to_ascii_lowercase();
+    split_and(t)
+        .iter()
+        .map(|part| parse_clause(part, sample).map_err(|why| bad(&why)))
+        .collect()
+}
+
+/// Splits on ` -and ` outside quotes (case-insensitive).
+fn split_and(t: &str) -> Vec<String> {
+    let chars: Vec<char> = t.chars().collect();
+    let lower: Vec<char> = t.to_ascii_lowercase().chars().collect();
     let mut parts = Vec::new();
-    let mut start = 0;
+    let (mut start, mut i) = (0, 0);
     let mut in_quote: Option<char> = None;
-    let bytes: Vec<char> = t.chars().collect();
-    let lower_chars: Vec<char> = lower.chars().collect();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
+    while i < chars.len() {
+        let c = chars[i];
         match in_quote {
             Some(q) if c == q => in_quote = None,
             Some(_) => {}
             None if c == '\'' || c == '"' => in_quote = Some(c),
             None => {
-                let rest: String = lower_chars[i..].iter().take(6).collect();
+                let rest: String = lower[i..].iter().take(6).collect();
                 if rest.starts_with(" -and ") {
-                    parts.push(bytes[start..i].iter().collect::<String>());
+                    parts.push(chars[start..i].iter().collect::<String>());
                     start = i + 6;
                     i += 6;
                     continue;
@@ -361,52 +367,51 @@ pub fn parse_filter(
         }
         i += 1;
     }
-    parts.push(bytes[start..].iter().collect::<String>());
-    let mut clauses = Vec::new();
-    for part in parts {
-        let part = part
-            .trim()
-            .trim_start_matches('(')
-            .trim_end_matches(')')
-            .trim();
-        let mut it = part.splitn(3, char::is_whitespace);
-        let prop = it.next().unwrap_or_default();
-        let op = it.next().unwrap_or_default().to_ascii_lowercase();
-        let value = it.next().unwrap_or_default().trim();
-        let op = match op.as_str() {
-            "-eq" => Op::Eq,
-            "-ne" => Op::Ne,
-            "-like" => Op::Like,
-            "-notlike" => Op::NotLike,
-            "" => return Err(bad(&format!("'{part}' has no operator."))),
-            other => return Err(bad(&format!("The operator '{other}' is not supported."))),
-        };
-        let Some(canonical) = sample.keys().find(|k| k.eq_ignore_ascii_case(prop)) else {
-            return Err(bad(&format!(
-                "'{prop}' is not a recognized filterable property."
-            )));
-        };
-        let value = if value.eq_ignore_ascii_case("$null") {
-            String::new()
-        } else if value.eq_ignore_ascii_case("$true") {
-            "True".into()
-        } else if value.eq_ignore_ascii_case("$false") {
-            "False".into()
-        } else if value.len() >= 2
-            && ((value.starts_with('\'') && value.ends_with('\''))
-                || (value.starts_with('"') && value.ends_with('"')))
-        {
-            value[1..value.len() - 1].to_string()
-        } else {
-            return Err(bad(&format!("The value {value} must be quoted.")));
-        };
-        clauses.push(Clause {
-            prop: canonical.clone(),
-            op,
-            value,
-        });
-    }
-    Ok(clauses)
+    parts.push(chars[start..].iter().collect::<String>());
+    parts
+}
+
+/// One `Prop -op 'value'` clause; Err = why it is invalid.
+fn parse_clause(part: &str, sample: &Map<String, Value>) -> Result<Clause, String> {
+    let part = part
+        .trim()
+        .trim_start_matches('(')
+        .trim_end_matches(')')
+        .trim();
+    let mut it = part.splitn(3, char::is_whitespace);
+    let prop = it.next().unwrap_or_default();
+    let op = it.next().unwrap_or_default().to_ascii_lowercase();
+    let value = it.next().unwrap_or_default().trim();
+    let op = match op.as_str() {
+        "-eq" => Op::Eq,
+        "-ne" => Op::Ne,
+        "-like" => Op::Like,
+        "-notlike" => Op::NotLike,
+        "" => return Err(format!("'{part}' has no operator.")),
+        other => return Err(format!("The operator '{other}' is not supported.")),
+    };
+    let Some(canonical) = sample.keys().find(|k| k.eq_ignore_ascii_case(prop)) else {
+        return Err(format!("'{prop}' is not a recognized filterable property."));
+    };
+    let value = if value.eq_ignore_ascii_case("$null") {
+        String::new()
+    } else if value.eq_ignore_ascii_case("$true") {
+        "True".into()
+    } else if value.eq_ignore_ascii_case("$false") {
+        "False".into()
+    } else if value.len() >= 2
+        && ((value.starts_with('\'') && value.ends_with('\''))
+            || (value.starts_with('"') && value.ends_with('"')))
+    {
+        value[1..value.len() - 1].to_string()
+    } else {
+        return Err(format!("The value {value} must be quoted."));
+    };
+    Ok(Clause {
+        prop: canonical.clone(),
+        op,
+        value,
+    })
 }
 
 fn as_text(v: Option<&Value>) -> Vec<String> {
@@ -504,6 +509,34 @@ fn find_in(
 /// How many rows an identity lookup scans at most when the identity does not encode an index.
 const SCAN_LIMIT: usize = 10_000;
 
+fn list(rows: Vec<Map<String, Value>>) -> Output {
+    Output {
+        source: Source::List(rows),
+        warnings: Vec::new(),
+        limit: None,
+    }
+}
+
+/// The rows of a list, or only those `-Identity` names (404 when none).
+fn by_identity(
+    rows: Vec<Map<String, Value>>,
+    params: &Map<String, Value>,
+) -> Result<Output, ApiError> {
+    match param_str(params, "Identity") {
+        Some(id) => Ok(list(find_in(rows, &id)?)),
+        None => Ok(list(rows)),
+    }
+}
+
+fn missing_mandatory(cmdlet: &str, name: &str) -> ApiError {
+    param_error(
+        cmdlet,
+        format!(
+            "Cannot process command because of one or more missing mandatory parameters: {name}."
+        ),
+    )
+}
+
 /// Runs an authorized cmdlet.
 pub fn run(
     api: &AdminApi,
@@ -512,112 +545,18 @@ pub fn run(
     params: &Map<String, Value>,
 ) -> Result<Output, ApiError> {
     let seed = api.shared.config.seed;
-    let list = |rows: Vec<Map<String, Value>>| Output {
-        source: Source::List(rows),
-        warnings: Vec::new(),
-        limit: None,
-    };
     match spec_name {
-        "Get-Mailbox" | "Get-User" => {
-            let make: fn(u64, &Tenant, usize) -> Map<String, Value> = if spec_name == "Get-Mailbox"
-            {
-                dataset::mailbox
-            } else {
-                dataset::user
-            };
-            let total = tenant.mailboxes;
-            if let Some(identity) = param_str(params, "Identity") {
-                if let Some(i) = dataset::index_hint(&identity).filter(|i| *i < total) {
-                    let row = make(seed, tenant, i);
-                    if dataset::matches_identity(&row, &identity) {
-                        return Ok(list(vec![row]));
-                    }
-                }
-                let found = (0..total.min(SCAN_LIMIT))
-                    .map(|i| make(seed, tenant, i))
-                    .find(|r| dataset::matches_identity(r, &identity));
-                return found
-                    .map(|r| list(vec![r]))
-                    .ok_or_else(|| not_found(&identity));
-            }
-            let size = result_size(spec_name, params)?;
-            let filter = match param_str(params, "Filter") {
-                Some(f) => parse_filter(spec_name, &f, &make(seed, tenant, 0))?,
-                None => Vec::new(),
-            };
-            let (limit, warnings) = match size {
-                None => (Some(1000), vec![RESULT_SIZE_WARNING.to_string()]),
-                Some(l) => (l, Vec::new()),
-            };
-            Ok(Output {
-                source: Source::Generated {
-                    total,
-                    make,
-                    filter,
-                    types: recipient_types(params),
-                },
-                warnings,
-                limit,
-            })
-        }
-        "Get-AcceptedDomain" => {
-            let rows = dataset::accepted_domains(tenant);
-            match param_str(params, "Identity") {
-                Some(id) => Ok(list(find_in(rows, &id)?)),
-                None => Ok(list(rows)),
-            }
-        }
+        "Get-Mailbox" | "Get-User" => recipients(seed, spec_name, tenant, params),
+        "Get-AcceptedDomain" => by_identity(dataset::accepted_domains(tenant), params),
         "Get-OrganizationConfig" => Ok(list(vec![dataset::organization_config(
             tenant,
             tenant.kind == TenantKind::EopStandalone,
         )])),
-        "Get-TransportRule" => {
-            let rows = api.rules_of(tenant);
-            let rows = match param_str(params, "State") {
-                Some(s) => rows
-                    .into_iter()
-                    .filter(|r| {
-                        r.get("State")
-                            .and_then(Value::as_str)
-                            .is_some_and(|v| v.eq_ignore_ascii_case(&s))
-                    })
-                    .collect(),
-                None => rows,
-            };
-            match param_str(params, "Identity") {
-                Some(id) => Ok(list(find_in(rows, &id)?)),
-                None => Ok(list(rows)),
-            }
-        }
-        "New-TransportRule" => {
-            let Some(name) = param_str(params, "Name").filter(|n| !n.trim().is_empty()) else {
-                return Err(param_error(
-                    spec_name,
-                    "Cannot process command because of one or more missing mandatory parameters: Name.".into(),
-                ));
-            };
-            let mode = param_str(params, "Mode").unwrap_or_else(|| "Enforce".into());
-            if !["Enforce", "Audit", "AuditAndNotify"]
-                .iter()
-                .any(|m| m.eq_ignore_ascii_case(&mode))
-            {
-                return Err(param_error(
-                    spec_name,
-                    format!(
-                        "Cannot bind parameter 'Mode'. Cannot convert value \"{mode}\": use Enforce, Audit or AuditAndNotify."
-                    ),
-                ));
-            }
-            let row = api.add_rule(tenant, &name, &mode, param_str(params, "Comments"))?;
-            Ok(list(vec![row]))
-        }
+        "Get-TransportRule" => get_transport_rules(api, tenant, params),
+        "New-TransportRule" => new_transport_rule(api, spec_name, tenant, params),
         "Remove-TransportRule" => {
-            let Some(id) = param_str(params, "Identity") else {
-                return Err(param_error(
-                    spec_name,
-                    "Cannot process command because of one or more missing mandatory parameters: Identity.".into(),
-                ));
-            };
+            let id = param_str(params, "Identity")
+                .ok_or_else(|| missing_mandatory(spec_name, "Identity"))?;
             if api.remove_rule(tenant, &id) {
                 Ok(list(Vec::new()))
             } else {
@@ -625,22 +564,112 @@ pub fn run(
             }
         }
         "Get-RetentionCompliancePolicy" | "Get-ComplianceSearch" => {
-            let rows = if tenant.kind == TenantKind::Full {
-                if spec_name == "Get-ComplianceSearch" {
-                    dataset::compliance_searches(seed, tenant)
-                } else {
-                    dataset::retention_policies(seed, tenant)
-                }
-            } else {
+            let rows = if tenant.kind != TenantKind::Full {
                 Vec::new()
+            } else if spec_name == "Get-ComplianceSearch" {
+                dataset::compliance_searches(seed, tenant)
+            } else {
+                dataset::retention_policies(seed, tenant)
             };
-            match param_str(params, "Identity") {
-                Some(id) => Ok(list(find_in(rows, &id)?)),
-                None => Ok(list(rows)),
-            }
+            by_identity(rows, params)
         }
         other => Err(not_recognized(other, "")),
     }
+}
+
+/// Get-Mailbox / Get-User: generated rows by index; `-Identity` (a direct hit when the name
+/// encodes the index, else a bounded scan), `-Filter`, `-RecipientTypeDetails`, `-ResultSize`
+/// (1000 and the service's warning when absent).
+fn recipients(
+    seed: u64,
+    spec_name: &str,
+    tenant: &Tenant,
+    params: &Map<String, Value>,
+) -> Result<Output, ApiError> {
+    let make: fn(u64, &Tenant, usize) -> Map<String, Value> = if spec_name == "Get-Mailbox" {
+        dataset::mailbox
+    } else {
+        dataset::user
+    };
+    let total = tenant.mailboxes;
+    if let Some(identity) = param_str(params, "Identity") {
+        if let Some(i) = dataset::index_hint(&identity).filter(|i| *i < total) {
+            let row = make(seed, tenant, i);
+            if dataset::matches_identity(&row, &identity) {
+                return Ok(list(vec![row]));
+            }
+        }
+        let found = (0..total.min(SCAN_LIMIT))
+            .map(|i| make(seed, tenant, i))
+            .find(|r| dataset::matches_identity(r, &identity));
+        return found
+            .map(|r| list(vec![r]))
+            .ok_or_else(|| not_found(&identity));
+    }
+    let size = result_size(spec_name, params)?;
+    let filter = match param_str(params, "Filter") {
+        Some(f) => parse_filter(spec_name, &f, &make(seed, tenant, 0))?,
+        None => Vec::new(),
+    };
+    let (limit, warnings) = match size {
+        None => (Some(1000), vec![RESULT_SIZE_WARNING.to_string()]),
+        Some(l) => (l, Vec::new()),
+    };
+    Ok(Output {
+        source: Source::Generated {
+            total,
+            make,
+            filter,
+            types: recipient_types(params),
+        },
+        warnings,
+        limit,
+    })
+}
+
+fn get_transport_rules(
+    api: &AdminApi,
+    tenant: &Tenant,
+    params: &Map<String, Value>,
+) -> Result<Output, ApiError> {
+    let rows = api.rules_of(tenant);
+    let rows = match param_str(params, "State") {
+        Some(s) => rows
+            .into_iter()
+            .filter(|r| {
+                r.get("State")
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(&s))
+            })
+            .collect(),
+        None => rows,
+    };
+    by_identity(rows, params)
+}
+
+fn new_transport_rule(
+    api: &AdminApi,
+    spec_name: &str,
+    tenant: &Tenant,
+    params: &Map<String, Value>,
+) -> Result<Output, ApiError> {
+    let name = param_str(params, "Name")
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| missing_mandatory(spec_name, "Name"))?;
+    let mode = param_str(params, "Mode").unwrap_or_else(|| "Enforce".into());
+    if !["Enforce", "Audit", "AuditAndNotify"]
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(&mode))
+    {
+        return Err(param_error(
+            spec_name,
+            format!(
+                "Cannot bind parameter 'Mode'. Cannot convert value \"{mode}\": use Enforce, Audit or AuditAndNotify."
+            ),
+        ));
+    }
+    let row = api.add_rule(tenant, &name, &mode, param_str(params, "Comments"))?;
+    Ok(list(vec![row]))
 }
 
 /// One page: rows from `cursor`, at most `page` and at most `remaining`; the cursor of the next

@@ -138,101 +138,141 @@ pub fn parse_spec(spec: &str) -> Result<Vec<Fault>, String> {
     let mut out = Vec::new();
     for raw in spec.split(',') {
         let item: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
-        if item.is_empty() {
-            continue;
+        if !item.is_empty() {
+            out.push(parse_item(&item)?);
         }
-        let mut parts = item.split(':');
-        let head = parts.next().unwrap_or_default();
-        let (kind, at) = match head.split_once('@') {
-            Some((k, n)) => {
-                let n: u64 = n.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                    format!(
-                        "--faults item '{item}': '@{n}' must be a request number ≥ 1 (e.g. 429@3)"
-                    )
-                })?;
-                (k, Some(n))
-            }
-            None => (head, None),
-        };
-        let mut opts = Vec::new();
-        for o in parts {
-            let (k, v) = o.split_once('=').ok_or_else(|| {
-                format!("--faults item '{item}': option '{o}' must look like name=value")
-            })?;
-            opts.push((k.to_ascii_lowercase(), v.to_string()));
-        }
-        let num = |name: &str, default: u64| -> Result<u64, String> {
-            match opts.iter().find(|(k, _)| k == name) {
-                Some((_, v)) => v.parse().map_err(|_| {
-                    format!("--faults item '{item}': {name}={v} must be a whole number")
-                }),
-                None => Ok(default),
-            }
-        };
-        let allowed: &[&str] = match kind.to_ascii_lowercase().as_str() {
-            "429" => &["retry", "times"],
-            "slow" => &["ms", "times"],
-            "reset" => &["after", "times"],
-            "concurrency" => &["status", "times"],
-            _ => &["times"],
-        };
-        if let Some((k, _)) = opts.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
-            return Err(format!(
-                "--faults item '{item}': unknown option '{k}' (allowed here: {})",
-                allowed.join(", ")
-            ));
-        }
-        let kind = match kind.to_ascii_lowercase().as_str() {
-            "429" => {
-                let retry = match opts.iter().find(|(k, _)| k == "retry") {
-                    Some((_, v)) if v.eq_ignore_ascii_case("none") => None,
-                    _ => Some(num("retry", 2)?),
-                };
-                FaultKind::TooManyRequests { retry_after: retry }
-            }
-            "500" => FaultKind::Status(500),
-            "503" => FaultKind::Status(503),
-            "504" => FaultKind::Status(504),
-            "408" => FaultKind::Status(408),
-            "401" => FaultKind::Unauthorized,
-            "concurrency" => {
-                let status = num("status", 429)?;
-                if status != 429 && status != 503 {
-                    return Err(format!("--faults item '{item}': status must be 429 or 503"));
-                }
-                FaultKind::Concurrency {
-                    status: status as u16,
-                }
-            }
-            "slow" => FaultKind::Slow {
-                ms: num("ms", 1500)?,
-            },
-            "reset" => FaultKind::Reset {
-                after_bytes: num("after", 200)? as usize,
-            },
-            "garbage403" => FaultKind::Garbage403 { empty: false },
-            "empty403" => FaultKind::Garbage403 { empty: true },
-            "redirectcase" => FaultKind::RedirectPathCase,
-            "pipe" => FaultKind::ErrorForm(DetailForm::Pipe),
-            "json" => FaultKind::ErrorForm(DetailForm::Json),
-            other => {
-                return Err(format!(
-                    "--faults item '{item}': unknown fault kind '{other}' (use 429, 500, 503, 504, 408, \
-                     concurrency, 401, slow, reset, garbage403, empty403, pipe, json or redirectcase)"
-                ));
-            }
-        };
-        let times = num("times", 1)?;
-        if times == 0 {
-            return Err(format!("--faults item '{item}': times must be ≥ 1"));
-        }
-        out.push(Fault {
-            at,
-            times: times as u32,
-            kind,
-        });
     }
     Ok(out)
+}
+
+/// The `name=value` options of one item.
+struct Opts<'a> {
+    item: &'a str,
+    opts: Vec<(String, String)>,
+}
+
+impl Opts<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.opts
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn num(&self, name: &str, default: u64) -> Result<u64, String> {
+        match self.get(name) {
+            Some(v) => v.parse().map_err(|_| {
+                format!(
+                    "--faults item '{}': {name}={v} must be a whole number",
+                    self.item
+                )
+            }),
+            None => Ok(default),
+        }
+    }
+
+    fn only(&self, allowed: &[&str]) -> Result<(), String> {
+        match self
+            .opts
+            .iter()
+            .find(|(k, _)| !allowed.contains(&k.as_str()))
+        {
+            Some((k, _)) => Err(format!(
+                "--faults item '{}': unknown option '{k}' (allowed here: {})",
+                self.item,
+                allowed.join(", ")
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `kind[@N](:opt=v)*`.
+fn parse_item(item: &str) -> Result<Fault, String> {
+    let mut parts = item.split(':');
+    let head = parts.next().unwrap_or_default();
+    let (kind, at) = match head.split_once('@') {
+        Some((k, n)) => {
+            let n: u64 = n.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                format!("--faults item '{item}': '@{n}' must be a request number ≥ 1 (e.g. 429@3)")
+            })?;
+            (k, Some(n))
+        }
+        None => (head, None),
+    };
+    let mut opts = Opts {
+        item,
+        opts: Vec::new(),
+    };
+    for o in parts {
+        let (k, v) = o.split_once('=').ok_or_else(|| {
+            format!("--faults item '{item}': option '{o}' must look like name=value")
+        })?;
+        opts.opts.push((k.to_ascii_lowercase(), v.to_string()));
+    }
+    let kind = kind_of(&kind.to_ascii_lowercase(), &opts)?;
+    let times = opts.num("times", 1)?;
+    if times == 0 {
+        return Err(format!("--faults item '{item}': times must be ≥ 1"));
+    }
+    Ok(Fault {
+        at,
+        times: times as u32,
+        kind,
+    })
+}
+
+/// The fault kind named `kind` with its options (each kind allows its own and `times`).
+fn kind_of(kind: &str, o: &Opts) -> Result<FaultKind, String> {
+    let item = o.item;
+    let allowed: &[&str] = match kind {
+        "429" => &["retry", "times"],
+        "slow" => &["ms", "times"],
+        "reset" => &["after", "times"],
+        "concurrency" => &["status", "times"],
+        _ => &["times"],
+    };
+    o.only(allowed)?;
+    Ok(match kind {
+        "429" => {
+            let retry = match o.get("retry") {
+                Some(v) if v.eq_ignore_ascii_case("none") => None,
+                _ => Some(o.num("retry", 2)?),
+            };
+            FaultKind::TooManyRequests { retry_after: retry }
+        }
+        "500" => FaultKind::Status(500),
+        "503" => FaultKind::Status(503),
+        "504" => FaultKind::Status(504),
+        "408" => FaultKind::Status(408),
+        "401" => FaultKind::Unauthorized,
+        "concurrency" => {
+            let status = o.num("status", 429)?;
+            if status != 429 && status != 503 {
+                return Err(format!("--faults item '{item}': status must be 429 or 503"));
+            }
+            FaultKind::Concurrency {
+                status: status as u16,
+            }
+        }
+        "slow" => FaultKind::Slow {
+            ms: o.num("ms", 1500)?,
+        },
+        "reset" => FaultKind::Reset {
+            after_bytes: o.num("after", 200)? as usize,
+        },
+        "garbage403" => FaultKind::Garbage403 { empty: false },
+        "empty403" => FaultKind::Garbage403 { empty: true },
+        "redirectcase" => FaultKind::RedirectPathCase,
+        "pipe" => FaultKind::ErrorForm(DetailForm::Pipe),
+        "json" => FaultKind::ErrorForm(DetailForm::Json),
+        other => {
+            return Err(format!(
+                "--faults item '{item}': unknown fault kind '{other}' (use 429, 500, 503, 504, 408, \
+                 concurrency, 401, slow, reset, garbage403, empty403, pipe, json or redirectcase)"
+            ));
+        }
+    })
 }
 
 /// Takes the fault (if any) that fires on request number `n`.
