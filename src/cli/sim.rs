@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, CliResult};
+use crate::sim::admin::FAULTS_HELP;
 use crate::sim::auth::{PUBLIC_CLIENT_ID, totp};
 use crate::sim::world::TenantKind;
 use crate::sim::{SimConfig, SimHandle};
@@ -36,12 +37,24 @@ pub struct SimArgs {
     /// Access token lifetime in seconds.
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     pub token_lifetime: u64,
-    /// Fault injection spec for the admin API (see the sim's documentation).
-    #[arg(long, default_value = "", value_name = "SPEC")]
+    /// Fault injection spec for the admin API (`--help` lists the kinds).
+    #[arg(long, default_value = "", value_name = "SPEC", long_help = FAULTS_HELP)]
     pub faults: String,
     /// Device-code polling interval in seconds (a faster poll answers slow_down).
     #[arg(long, default_value_t = 5, value_name = "SECS")]
     pub device_code_interval: u64,
+    /// Requests of one tenant served at once; one more answers "maximum number of concurrent
+    /// requests per tenant" (0 = no limit).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub tenant_concurrency: usize,
+    /// Status of that refusal: 429 or 503.
+    #[arg(long, default_value_t = 429, value_name = "STATUS")]
+    pub tenant_concurrency_status: u16,
+    /// Also simulate the RETIRED remote PowerShell connection count (3 EXO, 5 EOP/SCC per 15
+    /// minutes: "exceeded the maximum number of connections allowed"). Off by default: the REST
+    /// API has no such count.
+    #[arg(long)]
+    pub legacy_connection_limits: bool,
 }
 
 pub fn run(args: SimArgs) -> CliResult {
@@ -50,6 +63,12 @@ pub fn run(args: SimArgs) -> CliResult {
             "--listen {}: the simulated tenant serves plain http, so it only listens on a loopback \
              address (for example 127.0.0.1:0 or [::1]:8400)",
             args.listen
+        )));
+    }
+    if ![429, 503].contains(&args.tenant_concurrency_status) {
+        return Err(CliError::Usage(format!(
+            "--tenant-concurrency-status {}: use 429 or 503",
+            args.tenant_concurrency_status
         )));
     }
     if args.token_lifetime == 0 {
@@ -64,6 +83,9 @@ pub fn run(args: SimArgs) -> CliResult {
         token_lifetime: Duration::from_secs(args.token_lifetime),
         faults: args.faults,
         device_code_interval: Duration::from_secs(args.device_code_interval),
+        tenant_concurrency: args.tenant_concurrency,
+        tenant_concurrency_status: args.tenant_concurrency_status,
+        legacy_connection_limits: args.legacy_connection_limits,
         ..SimConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -24,8 +24,18 @@ pub struct SimConfig {
     pub token_lifetime: Duration,
     /// Fault injection spec (see `faults` once it exists); empty = none.
     pub faults: String,
-    /// Distinct connection ids allowed per (tenant, user, service) within `connection_window`
-    /// before the "maximum number of connections" error. None = the service defaults (3 EXO, 5 EOP/SCC).
+    /// Requests of one tenant the admin API serves at once (0 = no limit; default 10). One more
+    /// answers "You have reached the maximum number of concurrent requests per tenant. Please
+    /// wait and try again" with `tenant_concurrency_status`.
+    pub tenant_concurrency: usize,
+    /// 429 (default) or 503: the status of the concurrency refusal.
+    pub tenant_concurrency_status: u16,
+    /// Simulate the RETIRED remote PowerShell connection count (off by default: the REST API
+    /// has none): distinct `connection-id`s per (tenant, user, service) within
+    /// `connection_window`; one more than the cap answers 400 "Fail to create a runspace because
+    /// you have exceeded the maximum number of connections allowed : N".
+    pub legacy_connection_limits: bool,
+    /// The legacy cap (None = 3 EXO, 5 EOP/SCC). Some(n) also turns the legacy count on.
     pub connection_cap: Option<usize>,
     pub connection_window: Duration,
     /// Device codes expire after this long (`expires_in`; default 900 s).
@@ -44,6 +54,9 @@ impl Default for SimConfig {
             seed: 1,
             token_lifetime: Duration::from_secs(3600),
             faults: String::new(),
+            tenant_concurrency: 10,
+            tenant_concurrency_status: 429,
+            legacy_connection_limits: false,
             connection_cap: None,
             connection_window: Duration::from_secs(15 * 60),
             device_code_lifetime: Duration::from_secs(900),
@@ -123,11 +136,22 @@ impl Drop for SimHandle {
     }
 }
 
+/// Refuses a configuration that cannot work, saying what to fix.
+fn check_config(config: &SimConfig) -> Result<(), String> {
+    admin::parse_spec(&config.faults)?;
+    if ![429, 503].contains(&config.tenant_concurrency_status) {
+        return Err(format!(
+            "tenant_concurrency_status {} must be 429 or 503",
+            config.tenant_concurrency_status
+        ));
+    }
+    Ok(())
+}
+
 /// Starts the sim on loopback: four listeners (sign-in, EXO, SCC global, SCC regional) on the
 /// IP of `config.listen` (the sign-in listener takes its port, the others random ones).
 pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
-    admin::parse_spec(&config.faults)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    check_config(&config).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let ip = config.listen.ip();
     let login = TcpListener::bind(config.listen).await?;
     let exo = TcpListener::bind((ip, 0)).await?;

@@ -5,3 +5,5 @@ mod common;
 
 mod admin;
 mod auth;
+mod limits;
+mod support;

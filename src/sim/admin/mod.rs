@@ -9,11 +9,11 @@
 //! - `X-AnchorMailbox` required → 400. `{tenant}` in the path = the token's `tid` (GUID or any of
 //!   its domains) or a customer delegated to it → else 403.
 //! - A user with `RemotePowerShellEnabled = false` → 403 on every call.
-//! - Connection counting: distinct `connection-id` per (tenant, user or app, EXO|SCC) within
-//!   `config.connection_window`; one more than the cap (default 3 EXO, 5 EOP/SCC) answers
-//!   **400** "Fail to create a runspace because you have exceeded the maximum number of
-//!   connections allowed : N for the policy party : MaxConcurrency..." (400 not 429: waiting a
-//!   few seconds does not help, the client must close connections or wait for the window).
+//! - Limits ([`limits`]): at most `tenant_concurrency` requests per tenant in flight (the REST
+//!   API's real limit; one more answers 429 — or 503 — "You have reached the maximum number of
+//!   concurrent requests per tenant. Please wait and try again"). The retired remote PowerShell
+//!   connection count ("exceeded the maximum number of connections allowed : 3") only when
+//!   `legacy_connection_limits` (or `connection_cap`) is set.
 //! - Paging: `Prefer: odata.maxpagesize=N` (1..=1000; larger values are clamped to 1000; 0 or
 //!   garbage → 400), echoed in `Preference-Applied`; `@odata.nextLink` is an absolute URL on the
 //!   same host with an opaque `$skiptoken` that carries the cmdlet and parameters, so it accepts
@@ -43,6 +43,7 @@
 pub mod cmdlets;
 pub mod dataset;
 pub mod faults;
+mod limits;
 pub mod odata;
 mod pipeline;
 mod reply;
@@ -50,7 +51,6 @@ mod reply;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Instant;
 
 use axum::Router;
 use axum::extract::State;
@@ -62,9 +62,10 @@ use uuid::Uuid;
 
 use self::odata::ApiError;
 use super::SimShared;
-use super::world::{Tenant, TenantKind};
+use super::world::Tenant;
 
 pub use self::faults::{DetailForm, FAULTS_HELP, Fault, FaultKind, parse_spec};
+pub use self::limits::ConnectionCount;
 
 /// Which listener a router serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -95,27 +96,14 @@ pub struct LoggedRequest {
     pub client_request_id: Option<String>,
     /// The fault that fired, if any (e.g. "429:retry=2 @3").
     pub fault: Option<String>,
+    /// The limit that refused the request, if any: "tenant-concurrency".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<String>,
 }
-
-/// Distinct connection ids currently counted for one (tenant, principal, service).
-#[derive(Debug, Clone, Serialize)]
-pub struct ConnectionCount {
-    pub tenant: String,
-    /// UPN, or `app:<appid>`.
-    pub principal: String,
-    /// "EXO" or "SCC".
-    pub service: String,
-    pub connections: usize,
-}
-
-/// (tenant, principal, service)
-type ConnKey = (Uuid, String, &'static str);
 
 #[derive(Debug, Default)]
 struct Inner {
     log: Vec<LoggedRequest>,
-    /// (tenant, principal, service) → (connection id, last seen)
-    connections: HashMap<ConnKey, Vec<(String, Instant)>>,
     /// Transport rules per tenant, seeded lazily.
     rules: HashMap<Uuid, Vec<Map<String, Value>>>,
     rules_created: usize,
@@ -127,6 +115,7 @@ pub struct AdminApi {
     pub shared: Arc<SimShared>,
     faults: Mutex<Vec<Fault>>,
     inner: Mutex<Inner>,
+    limits: limits::Limits,
     seq: AtomicU64,
 }
 
@@ -145,6 +134,7 @@ impl AdminApi {
             shared,
             faults: Mutex::new(faults),
             inner: Mutex::new(Inner::default()),
+            limits: limits::Limits::default(),
             seq: AtomicU64::new(0),
         })
     }
@@ -197,32 +187,6 @@ impl AdminApi {
         self.seq.load(Ordering::SeqCst)
     }
 
-    /// Connection ids currently counted (within the window).
-    pub fn connection_counts(&self) -> Vec<ConnectionCount> {
-        let window = self.shared.config.connection_window;
-        let inner = self.inner();
-        let mut out: Vec<_> = inner
-            .connections
-            .iter()
-            .map(|((t, p, s), ids)| ConnectionCount {
-                tenant: t.to_string(),
-                principal: p.clone(),
-                service: s.to_string(),
-                connections: ids.iter().filter(|(_, at)| at.elapsed() < window).count(),
-            })
-            .filter(|c| c.connections > 0)
-            .collect();
-        out.sort_by(|a, b| {
-            (&a.tenant, &a.principal, &a.service).cmp(&(&b.tenant, &b.principal, &b.service))
-        });
-        out
-    }
-
-    /// Forgets every counted connection.
-    pub fn clear_connections(&self) {
-        self.inner().connections.clear();
-    }
-
     /// Number of transport rules of a tenant (GUID or domain), seeding it if needed.
     pub fn transport_rule_count(&self, tenant: &str) -> Option<usize> {
         let t = self.shared.world.tenant(tenant)?;
@@ -250,6 +214,7 @@ impl AdminApi {
             "invoke_count": self.invoke_count(),
             "requests": inner.log,
             "connections": counts,
+            "legacy_connection_limits": self.legacy_connection_limits(),
             "pending_faults": pending,
             "transport_rules": rules,
         })
@@ -324,40 +289,6 @@ impl AdminApi {
         if inner.log.len() > 10_000 {
             inner.log.drain(..1000);
         }
-    }
-
-    /// Counts `connection_id`; Err(cap) if it is one too many.
-    fn count_connection(
-        &self,
-        tenant: &Tenant,
-        principal: &str,
-        service: &'static str,
-        connection_id: &str,
-    ) -> Result<(), usize> {
-        let cfg = &self.shared.config;
-        let cap = cfg.connection_cap.unwrap_or(match service {
-            "EXO" if tenant.kind != TenantKind::EopStandalone => 3,
-            _ => 5,
-        });
-        let window = cfg.connection_window;
-        let mut inner = self.inner();
-        let ids = inner
-            .connections
-            .entry((tenant.id, principal.to_ascii_lowercase(), service))
-            .or_default();
-        ids.retain(|(_, at)| at.elapsed() < window);
-        if let Some(e) = ids
-            .iter_mut()
-            .find(|(id, _)| id.eq_ignore_ascii_case(connection_id))
-        {
-            e.1 = Instant::now();
-            return Ok(());
-        }
-        if ids.len() >= cap {
-            return Err(cap);
-        }
-        ids.push((connection_id.to_string(), Instant::now()));
-        Ok(())
     }
 }
 

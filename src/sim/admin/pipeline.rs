@@ -16,7 +16,8 @@ use super::cmdlets::{self, Caller};
 use super::faults::{self, DetailForm, Fault, FaultKind};
 use super::odata::{self, ApiError, SkipToken};
 use super::reply::{
-    Reply, bad_request, be_target, fault_reply, forbidden, header_str, into_response, unauthorized,
+    Reply, bad_request, be_target, concurrency_refused, fault_reply, forbidden, header_str,
+    into_response, unauthorized,
 };
 use super::{AdminApi, AdminHost, Ctx, LoggedRequest};
 use crate::sim::tokens::{AccessClaims, TokenError};
@@ -63,6 +64,31 @@ pub(super) async fn invoke(
 ) -> Response {
     let seq = api.seq.fetch_add(1, Ordering::SeqCst) + 1;
     let time = chrono::Utc::now().to_rfc3339();
+    // The tenant's concurrency budget comes first: a refused request consumes no fault.
+    let tenant = (host != AdminHost::SccGlobal)
+        .then(|| api.shared.world.tenant(&tenant_in_path))
+        .flatten();
+    let _slot = match tenant.map(|t| api.enter(t.id)) {
+        Some(Err(status)) => {
+            let reply = concurrency_refused(status);
+            api.log(LoggedRequest {
+                seq,
+                time,
+                host,
+                method: method.to_string(),
+                path: uri.path().to_string(),
+                cmdlet: None,
+                status: reply.status,
+                connection_id: header_str(&headers, "connection-id"),
+                client_request_id: header_str(&headers, "client-request-id"),
+                fault: None,
+                limit: Some("tenant-concurrency".into()),
+            });
+            return into_response(reply, &headers, None);
+        }
+        Some(Ok(slot)) => Some(slot),
+        None => None,
+    };
     let fault = faults::take_fault(&mut api.faults(), seq);
     let fault_label = fault.as_ref().map(|k| {
         Fault {
@@ -117,6 +143,7 @@ pub(super) async fn invoke(
         connection_id: header_str(&headers, "connection-id"),
         client_request_id: header_str(&headers, "client-request-id"),
         fault: fault_label,
+        limit: None,
     });
     into_response(reply, &headers, mods.reset_after)
 }
@@ -319,7 +346,8 @@ fn check_remote_powershell(caller: &Caller) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Step 5: connection counting by `connection-id`.
+/// Step 5: the retired remote PowerShell connection count by `connection-id` (legacy mode
+/// only, see [`super::limits`]).
 fn count_connection(
     api: &AdminApi,
     req: &Req,
