@@ -12,7 +12,7 @@ use clap::Args;
 use super::{CliError, CliResult};
 use crate::sim::admin::FAULTS_HELP;
 use crate::sim::auth::{PUBLIC_CLIENT_ID, totp};
-use crate::sim::world::TenantKind;
+use crate::sim::world::{Tenant, TenantBehaviour, TenantKind, User, World};
 use crate::sim::{SimConfig, SimHandle};
 
 /// `println!` that ignores a closed stdout (`exo-connect sim | head` must not panic).
@@ -55,6 +55,29 @@ pub struct SimArgs {
     /// API has no such count.
     #[arg(long)]
     pub legacy_connection_limits: bool,
+    /// Generated customer tenants (cust001.onmicrosoft.com…), each with a non-MFA admin, plus
+    /// the partner partner@litware.com (no MFA) delegated to all of them.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub tenants: usize,
+    /// Mailboxes of each generated customer tenant.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub customer_mailboxes: usize,
+    /// How many generated customers answer slowly [default: 5 %, at least 1 from 4 customers].
+    #[arg(long, value_name = "N")]
+    pub slow_tenants: Option<usize>,
+    /// Delay of every admin API answer of a slow tenant, in milliseconds.
+    #[arg(long, default_value_t = 1500, value_name = "MS")]
+    pub slow_tenant_delay_ms: u64,
+    /// How many generated customers throttle (429 with Retry-After) [default: 5 %, at least 1
+    /// from 4 customers].
+    #[arg(long, value_name = "N")]
+    pub throttle_tenants: Option<usize>,
+    /// Retry-After (and length) of a throttling tenant's throttle periods, in seconds.
+    #[arg(long, default_value_t = 2, value_name = "SECS")]
+    pub throttle_retry_after: u64,
+    /// Also write every tenant and account (the JSON of GET <exo>/sim/world) to this file.
+    #[arg(long, value_name = "PATH")]
+    pub tenants_file: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: SimArgs) -> CliResult {
@@ -76,6 +99,7 @@ pub fn run(args: SimArgs) -> CliResult {
             "--token-lifetime must be at least 1 second".into(),
         ));
     }
+    let args_file = args.tenants_file.clone();
     let config = SimConfig {
         listen: args.listen,
         mailboxes: args.mailboxes,
@@ -86,6 +110,12 @@ pub fn run(args: SimArgs) -> CliResult {
         tenant_concurrency: args.tenant_concurrency,
         tenant_concurrency_status: args.tenant_concurrency_status,
         legacy_connection_limits: args.legacy_connection_limits,
+        customer_tenants: args.tenants,
+        customer_mailboxes: args.customer_mailboxes,
+        slow_tenants: args.slow_tenants,
+        slow_tenant_delay: Duration::from_millis(args.slow_tenant_delay_ms),
+        throttled_tenants: args.throttle_tenants,
+        throttle_retry_after: Duration::from_secs(args.throttle_retry_after),
         ..SimConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -100,7 +130,10 @@ pub fn run(args: SimArgs) -> CliResult {
                 config.listen
             ))
         })?;
-        print_banner(&handle);
+        if let Some(path) = &args_file {
+            write_tenants_file(&handle, path)?;
+        }
+        print_banner(&handle, args_file.as_deref());
         let printer = tokio::spawn(print_codes_forever(
             handle
                 .world()
@@ -117,6 +150,18 @@ pub fn run(args: SimArgs) -> CliResult {
         say!("stopped");
         Ok(())
     })
+}
+
+/// Writes the JSON of `GET <exo>/sim/world` to `path` (the `tenants-file:` line names it).
+fn write_tenants_file(h: &SimHandle, path: &std::path::Path) -> CliResult {
+    let text = serde_json::to_string_pretty(&h.world_json()).unwrap_or_default();
+    std::fs::write(path, text + "\n").map_err(|e| {
+        CliError::Failed(format!(
+            "cannot write --tenants-file {}: {e}",
+            path.display()
+        ))
+    })?;
+    Ok(())
 }
 
 /// Ctrl-C (or SIGTERM on Unix).
@@ -143,8 +188,11 @@ fn kind(k: TenantKind) -> &'static str {
     }
 }
 
-fn print_banner(h: &SimHandle) {
+fn print_banner(h: &SimHandle, tenants_file: Option<&std::path::Path>) {
     print_urls(h);
+    if let Some(p) = tenants_file {
+        say!("tenants-file: {}", p.display());
+    }
     say!();
     print_tenants(h);
     say!();
@@ -169,38 +217,94 @@ fn print_urls(h: &SimHandle) {
     say!("seed: {}", w.seed);
 }
 
+/// With more generated customers than this, the banner lists only the first few of them.
+const LIST_ALL_UP_TO: usize = 10;
+const LIST_FIRST: usize = 5;
+
+/// The customers the banner lists: all of them, or the first [`LIST_FIRST`].
+fn listed(count: usize) -> usize {
+    if count <= LIST_ALL_UP_TO {
+        count
+    } else {
+        LIST_FIRST
+    }
+}
+
 fn print_tenants(h: &SimHandle) {
     let w = h.world();
     say!("Simulated tenants:");
-    for t in &w.tenants {
-        let delegated: Vec<String> = t
-            .delegated_customers
-            .iter()
-            .filter_map(|id| w.tenants.iter().find(|x| x.id == *id))
-            .map(|x| x.domains[0].clone())
-            .collect();
+    let fixed = w.tenants.iter().filter(|t| t.customer.is_none());
+    let customers: Vec<&Tenant> = w.customers().collect();
+    for t in fixed.chain(customers.iter().copied().take(listed(customers.len()))) {
+        print_tenant(w, t);
+    }
+    if customers.len() > listed(customers.len()) {
         say!(
-            "tenant: {} | {} | id {} | {} | {:?} | mailboxes {}{}",
-            t.display_name,
-            t.domains.join(", "),
-            t.id,
-            kind(t.kind),
-            t.cloud,
-            t.mailboxes,
-            if delegated.is_empty() {
-                String::new()
-            } else {
-                format!(" | delegated: {}", delegated.join(", "))
-            }
+            "tenants-more: {} more generated customer tenants, up to {}; every tenant and account: GET {}/sim/world",
+            customers.len() - LIST_FIRST,
+            customers
+                .last()
+                .map(|t| t.domains[0].as_str())
+                .unwrap_or(""),
+            h.urls().exo
         );
     }
+    for b in [TenantBehaviour::Slow, TenantBehaviour::Throttling] {
+        let these: Vec<&str> = customers
+            .iter()
+            .filter(|t| t.behaviour == b)
+            .map(|t| t.domains[0].as_str())
+            .collect();
+        if !these.is_empty() {
+            say!("tenants-{}: {}", b.label(), these.join(", "));
+        }
+    }
+}
+
+fn print_tenant(w: &World, t: &Tenant) {
+    let delegated: Vec<&str> = t
+        .delegated_customers
+        .iter()
+        .filter_map(|id| w.tenants.iter().find(|x| x.id == *id))
+        .map(|x| x.domains[0].as_str())
+        .collect();
+    let delegated = match delegated.len() {
+        0 => String::new(),
+        n if n > LIST_ALL_UP_TO => format!(
+            " | delegated: {}, … ({n} customers)",
+            delegated[..LIST_FIRST].join(", ")
+        ),
+        _ => format!(" | delegated: {}", delegated.join(", ")),
+    };
+    let behaviour = match t.behaviour {
+        TenantBehaviour::Normal => String::new(),
+        b => format!(" | {}", b.label()),
+    };
+    say!(
+        "tenant: {} | {} | id {} | {} | {:?} | mailboxes {}{delegated}{behaviour}",
+        t.display_name,
+        t.domains.join(", "),
+        t.id,
+        kind(t.kind),
+        t.cloud,
+        t.mailboxes,
+    );
 }
 
 fn print_accounts(h: &SimHandle) {
     let w = h.world();
     say!("Accounts (demo passwords; MFA accounts show their current authenticator code):");
     let now = totp::now_unix();
-    for user in &w.users {
+    let is_customer_admin = |u: &User| {
+        w.tenants
+            .iter()
+            .any(|t| t.id == u.tenant_id && t.customer.is_some())
+    };
+    let customer_admins = w.users.iter().filter(|u| is_customer_admin(u)).count();
+    let shown = listed(customer_admins);
+    let others = w.users.iter().filter(|u| !is_customer_admin(u));
+    let admins = w.users.iter().filter(|u| is_customer_admin(u)).take(shown);
+    for user in others.chain(admins) {
         let code = if user.mfa {
             totp::totp(&user.totp_secret, now).unwrap_or_default()
         } else {
@@ -218,6 +322,14 @@ fn print_accounts(h: &SimHandle) {
                 "no"
             },
             user.roles.join(", ")
+        );
+    }
+    if customer_admins > shown {
+        say!(
+            "accounts-more: {} more customer admins (admin@custNNN.onmicrosoft.com, password {}); every account: GET {}/sim/world",
+            customer_admins - shown,
+            crate::sim::world::demo_password("admin@"),
+            h.urls().exo
         );
     }
 }

@@ -4,6 +4,7 @@
 //! Rule: nothing in `src/sim` imports client-side code (`crate::engine`, `crate::model`,
 //! `crate::cli`, `crate::ui`). If both sides shared a parser, a bug in it would be invisible.
 
+pub mod summary;
 pub mod tokens;
 pub mod world;
 
@@ -38,12 +39,42 @@ pub struct SimConfig {
     /// The legacy cap (None = 3 EXO, 5 EOP/SCC). Some(n) also turns the legacy count on.
     pub connection_cap: Option<usize>,
     pub connection_window: Duration,
+    /// Generated customer tenants (`--tenants N`, default 0): `cust001.onmicrosoft.com`… each
+    /// with an admin account, plus the partner `partner@litware.com` delegated to all of them
+    /// (see [`world::customers`]).
+    pub customer_tenants: usize,
+    /// Mailboxes of each generated customer tenant (default 50).
+    pub customer_mailboxes: usize,
+    /// How many generated customers answer slowly (None = 5 %, at least 1 from 4 customers).
+    pub slow_tenants: Option<usize>,
+    /// The delay of every admin API request of a slow tenant (default 1500 ms).
+    pub slow_tenant_delay: Duration,
+    /// How many generated customers throttle (None = 5 %, at least 1 from 4 customers).
+    pub throttled_tenants: Option<usize>,
+    /// A throttling tenant's period: 429 with `Retry-After` (whole seconds left) for this long
+    /// (default 2 s), from its first request and again after every `throttle_every` requests
+    /// served (default 25).
+    pub throttle_retry_after: Duration,
+    pub throttle_every: u32,
     /// Device codes expire after this long (`expires_in`; default 900 s).
     pub device_code_lifetime: Duration,
     /// Device-code polling `interval` (default 5 s; a faster poll answers `slow_down`; 0 = no limit).
     pub device_code_interval: Duration,
     /// Authorization codes (PKCE flow) expire after this long (default 60 s).
     pub auth_code_lifetime: Duration,
+}
+
+impl SimConfig {
+    /// The generated customers this configuration asks for.
+    pub fn customer_spec(&self) -> world::CustomerSpec {
+        let share = world::CustomerSpec::default_share(self.customer_tenants);
+        world::CustomerSpec {
+            tenants: self.customer_tenants,
+            mailboxes: self.customer_mailboxes,
+            slow: self.slow_tenants.unwrap_or(share),
+            throttling: self.throttled_tenants.unwrap_or(share),
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -59,6 +90,13 @@ impl Default for SimConfig {
             legacy_connection_limits: false,
             connection_cap: None,
             connection_window: Duration::from_secs(15 * 60),
+            customer_tenants: 0,
+            customer_mailboxes: 50,
+            slow_tenants: None,
+            slow_tenant_delay: Duration::from_millis(1500),
+            throttled_tenants: None,
+            throttle_retry_after: Duration::from_secs(2),
+            throttle_every: 25,
             device_code_lifetime: Duration::from_secs(900),
             device_code_interval: Duration::from_secs(5),
             auth_code_lifetime: Duration::from_secs(60),
@@ -121,6 +159,11 @@ impl SimHandle {
     pub fn world(&self) -> &World {
         &self.shared.world
     }
+    /// The description served at `GET <exo>/sim/world` (every tenant and account; see
+    /// [`summary`]).
+    pub fn world_json(&self) -> serde_json::Value {
+        summary::world(&self.shared)
+    }
     /// Stops the listeners and waits for them.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
@@ -139,6 +182,9 @@ impl Drop for SimHandle {
 /// Refuses a configuration that cannot work, saying what to fix.
 fn check_config(config: &SimConfig) -> Result<(), String> {
     admin::parse_spec(&config.faults)?;
+    if config.throttle_every == 0 {
+        return Err("throttle_every must be at least 1".into());
+    }
     if ![429, 503].contains(&config.tenant_concurrency_status) {
         return Err(format!(
             "tenant_concurrency_status {} must be 429 or 503",
@@ -171,6 +217,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         scc_regional: url(&scc_regional)?,
     };
     let mut world = World::seeded(config.seed, config.mailboxes);
+    world.add_customers(&config.customer_spec());
     let apps = auth::certs::seeded_apps(config.seed, &world);
     world.apps.extend(apps);
     let keys = tokens::SimKeys::generate(config.seed);

@@ -7,3 +7,4 @@ mod admin;
 mod auth;
 mod limits;
 mod support;
+mod tenants;

@@ -13,13 +13,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::AdminApi;
-use crate::sim::world::{Tenant, TenantKind};
+use crate::sim::world::{Tenant, TenantBehaviour, TenantKind};
 
 /// Distinct connection ids currently counted for one (tenant, principal, service) (legacy
 /// remote PowerShell limit only).
@@ -43,6 +43,16 @@ pub(super) struct Limits {
     in_flight: Mutex<HashMap<Uuid, usize>>,
     /// (tenant, principal, service) → (connection id, last seen), legacy mode only.
     connections: Mutex<HashMap<ConnKey, Vec<(String, Instant)>>>,
+    /// Throttling tenants' periods.
+    throttle: Mutex<HashMap<Uuid, Throttle>>,
+}
+
+/// A throttling tenant's state: requests served, when the next period starts, the current one.
+#[derive(Debug, Default)]
+struct Throttle {
+    served: u32,
+    next_period_at: u32,
+    until: Option<Instant>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -82,6 +92,34 @@ impl AdminApi {
             limits: &self.limits,
             tenant,
         })
+    }
+
+    /// A throttling tenant (see [`TenantBehaviour::Throttling`]): Err(whole seconds left, at
+    /// least 1) during a throttle period; a period starts at the first request and again after
+    /// every `throttle_every` requests served. Ok for every other tenant.
+    pub(super) fn throttle(&self, tenant: &Tenant) -> Result<(), u64> {
+        if tenant.behaviour != TenantBehaviour::Throttling {
+            return Ok(());
+        }
+        let cfg = &self.shared.config;
+        let now = Instant::now();
+        let mut m = lock(&self.limits.throttle);
+        let st = m.entry(tenant.id).or_default();
+        let left = |until: Instant| (until - now).as_secs_f64().ceil().max(1.0) as u64;
+        if let Some(until) = st.until {
+            if now < until {
+                return Err(left(until));
+            }
+            st.until = None;
+        }
+        if st.served == st.next_period_at {
+            let until = now + cfg.throttle_retry_after.max(Duration::from_millis(1));
+            st.until = Some(until);
+            st.next_period_at = st.served + cfg.throttle_every.max(1);
+            return Err(left(until));
+        }
+        st.served += 1;
+        Ok(())
     }
 
     /// Requests of a tenant (GUID or domain) in flight right now.

@@ -38,7 +38,12 @@
 //!   mismatch, 405 GET without `$skiptoken`; headers `request-id`, `X-CalculatedBETarget`
 //!   (when an anchor was sent), `x-ExceptionType` (short type name) on errors, `Date`.
 //! - Request log ([`AdminApi::requests`], never a token or header value of Authorization) and
-//!   `GET /sim/state` on the EXO listener (JSON, read-only).
+//!   `GET /sim/state` on the EXO listener (JSON, read-only); `GET /sim/world` there lists every
+//!   tenant and account ([`crate::sim::summary`]).
+//! - Generated customer tenants (`--tenants N`): a slow one waits `slow_tenant_delay` before
+//!   each answer; a throttling one answers 429 with `Retry-After` during its throttle periods
+//!   (logged with `limit: "tenant-throttling"`). Their transport rules differ a little from
+//!   tenant to tenant ([`dataset::customer_transport_rules`]).
 
 pub mod cmdlets;
 pub mod dataset;
@@ -96,7 +101,7 @@ pub struct LoggedRequest {
     pub client_request_id: Option<String>,
     /// The fault that fired, if any (e.g. "429:retry=2 @3").
     pub fault: Option<String>,
-    /// The limit that refused the request, if any: "tenant-concurrency".
+    /// The limit that refused the request, if any: "tenant-concurrency", "tenant-throttling".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
 }
@@ -150,7 +155,9 @@ impl AdminApi {
                 get(pipeline::invoke).post(pipeline::invoke),
             );
         if host == AdminHost::Exo {
-            r = r.route("/sim/state", get(state));
+            r = r
+                .route("/sim/state", get(state))
+                .route("/sim/world", get(world));
         }
         r.with_state((self.clone(), host))
     }
@@ -282,6 +289,23 @@ impl AdminApi {
         before != rules.len()
     }
 
+    /// A log entry for a request that just arrived (status filled in later).
+    fn log_entry(&self, seq: u64, req: &pipeline::Req) -> LoggedRequest {
+        LoggedRequest {
+            seq,
+            time: chrono::Utc::now().to_rfc3339(),
+            host: req.host,
+            method: req.method.to_string(),
+            path: req.uri.path().to_string(),
+            cmdlet: None,
+            status: 0,
+            connection_id: reply::header_str(req.headers, "connection-id"),
+            client_request_id: reply::header_str(req.headers, "client-request-id"),
+            fault: None,
+            limit: None,
+        }
+    }
+
     fn log(&self, entry: LoggedRequest) {
         let mut inner = self.inner();
         inner.log.push(entry);
@@ -296,4 +320,8 @@ type Ctx = State<(Arc<AdminApi>, AdminHost)>;
 
 async fn state(State((api, _)): Ctx) -> Response {
     axum::Json(api.state()).into_response()
+}
+
+async fn world(State((api, _)): Ctx) -> Response {
+    axum::Json(crate::sim::summary::world(&api.shared)).into_response()
 }

@@ -14,14 +14,15 @@ use serde_json::{Map, Value, json};
 
 use super::cmdlets::{self, Caller};
 use super::faults::{self, DetailForm, Fault, FaultKind};
+use super::limits::Slot;
 use super::odata::{self, ApiError, SkipToken};
 use super::reply::{
     Reply, bad_request, be_target, concurrency_refused, fault_reply, forbidden, header_str,
-    into_response, unauthorized,
+    into_response, throttled, unauthorized,
 };
-use super::{AdminApi, AdminHost, Ctx, LoggedRequest};
+use super::{AdminApi, AdminHost, Ctx};
 use crate::sim::tokens::{AccessClaims, TokenError};
-use crate::sim::world::Tenant;
+use crate::sim::world::{Tenant, TenantBehaviour};
 
 /// One request to an admin host, as the steps see it.
 pub(super) struct Req<'a> {
@@ -63,41 +64,6 @@ pub(super) async fn invoke(
     body: Bytes,
 ) -> Response {
     let seq = api.seq.fetch_add(1, Ordering::SeqCst) + 1;
-    let time = chrono::Utc::now().to_rfc3339();
-    // The tenant's concurrency budget comes first: a refused request consumes no fault.
-    let tenant = (host != AdminHost::SccGlobal)
-        .then(|| api.shared.world.tenant(&tenant_in_path))
-        .flatten();
-    let _slot = match tenant.map(|t| api.enter(t.id)) {
-        Some(Err(status)) => {
-            let reply = concurrency_refused(status);
-            api.log(LoggedRequest {
-                seq,
-                time,
-                host,
-                method: method.to_string(),
-                path: uri.path().to_string(),
-                cmdlet: None,
-                status: reply.status,
-                connection_id: header_str(&headers, "connection-id"),
-                client_request_id: header_str(&headers, "client-request-id"),
-                fault: None,
-                limit: Some("tenant-concurrency".into()),
-            });
-            return into_response(reply, &headers, None);
-        }
-        Some(Ok(slot)) => Some(slot),
-        None => None,
-    };
-    let fault = faults::take_fault(&mut api.faults(), seq);
-    let fault_label = fault.as_ref().map(|k| {
-        Fault {
-            at: Some(seq),
-            times: 1,
-            kind: k.clone(),
-        }
-        .to_string()
-    });
     let req = Req {
         host,
         tenant_in_path: &tenant_in_path,
@@ -106,6 +72,33 @@ pub(super) async fn invoke(
         headers: &headers,
         body: &body,
     };
+    let mut log = api.log_entry(seq, &req);
+    // The tenant's limits come first: a refused request consumes no fault.
+    let tenant = (host != AdminHost::SccGlobal)
+        .then(|| api.shared.world.tenant(&tenant_in_path))
+        .flatten();
+    let _slot = match tenant.map(|t| admit(&api, t)) {
+        Some(Err((reply, limit))) => {
+            log.status = reply.status;
+            log.limit = Some(limit.into());
+            api.log(log);
+            return into_response(reply, &headers, None);
+        }
+        Some(Ok(slot)) => Some(slot),
+        None => None,
+    };
+    if tenant.is_some_and(|t| t.behaviour == TenantBehaviour::Slow) {
+        tokio::time::sleep(api.shared.config.slow_tenant_delay).await;
+    }
+    let fault = faults::take_fault(&mut api.faults(), seq);
+    log.fault = fault.as_ref().map(|k| {
+        Fault {
+            at: Some(seq),
+            times: 1,
+            kind: k.clone(),
+        }
+        .to_string()
+    });
     let mut mods = Modifiers::default();
     let replaced = match fault {
         Some(FaultKind::Slow { ms }) => {
@@ -127,25 +120,24 @@ pub(super) async fn invoke(
         Some(other) => Some(fault_reply(&api, &other)),
         None => None,
     };
-    let mut cmdlet = None;
     let reply = match replaced {
         Some(r) => r,
-        None => handle(&api, &req, &mods, &mut cmdlet),
+        None => handle(&api, &req, &mods, &mut log.cmdlet),
     };
-    api.log(LoggedRequest {
-        seq,
-        time,
-        host,
-        method: method.to_string(),
-        path: uri.path().to_string(),
-        cmdlet,
-        status: reply.status,
-        connection_id: header_str(&headers, "connection-id"),
-        client_request_id: header_str(&headers, "client-request-id"),
-        fault: fault_label,
-        limit: None,
-    });
+    log.status = reply.status;
+    api.log(log);
     into_response(reply, &headers, mods.reset_after)
+}
+
+/// The tenant's concurrency slot, unless it is full or the tenant is throttling: then the
+/// refusal and the name of the limit (for the log).
+fn admit<'a>(api: &'a AdminApi, tenant: &Tenant) -> Result<Slot<'a>, (Reply, &'static str)> {
+    let slot = api
+        .enter(tenant.id)
+        .map_err(|status| (concurrency_refused(status), "tenant-concurrency"))?;
+    api.throttle(tenant)
+        .map_err(|secs| (throttled(Some(&secs.to_string())), "tenant-throttling"))?;
+    Ok(slot)
 }
 
 /// The SCC global host's redirect, or the pipeline's answer with the routing header.

@@ -52,8 +52,11 @@ pub fn organization_config(tenant: &Tenant, eop: bool) -> Map<String, Value> {
     m
 }
 
-/// The seeded transport rules of a tenant.
+/// The seeded transport rules of a tenant (the generated customers': [`customer_transport_rules`]).
 pub fn seeded_transport_rules(seed: u64, tenant: &Tenant) -> Vec<Map<String, Value>> {
+    if tenant.customer.is_some() {
+        return customer_transport_rules(seed, tenant);
+    }
     let mut rng = rng_for(seed, tenant, usize::MAX, 0x5452);
     [
         ("Block executable attachments", "Enforce", "Reject the message if attachment extension matches exe, bat, cmd"),
@@ -64,6 +67,96 @@ pub fn seeded_transport_rules(seed: u64, tenant: &Tenant) -> Vec<Map<String, Val
     .enumerate()
     .map(|(i, (name, mode, desc))| transport_rule(&mut rng, name, i, mode, desc, None))
     .collect()
+}
+
+/// The baseline rule set of the generated customers (name, mode, description).
+const CUSTOMER_RULES: &[(&str, &str, &str)] = &[
+    (
+        "Block executable attachments",
+        "Enforce",
+        "Reject the message if attachment extension matches exe, bat, cmd, js",
+    ),
+    (
+        "External sender disclaimer",
+        "Enforce",
+        "Prepend the subject with '[EXTERNAL]' if the message is received from 'NotInOrganization'",
+    ),
+    (
+        "Block auto-forwarding to external domains",
+        "Enforce",
+        "Reject the message if the message type is 'AutoForward' and it is sent to 'NotInOrganization'",
+    ),
+    (
+        "Encrypt mail to finance partners",
+        "Enforce",
+        "Apply Office 365 Message Encryption if the recipient domain is in the finance partner list",
+    ),
+    (
+        "Quarantine CEO impersonation",
+        "Enforce",
+        "Deliver the message to the hosted quarantine if the sender display name matches the CEO's and the sender is 'NotInOrganization'",
+    ),
+    (
+        "Journal legal department",
+        "Audit",
+        "Send a copy to legal-archive@ if sent to members of Legal",
+    ),
+];
+
+/// A generated customer's transport rules: the baseline set, a little different per tenant so
+/// a comparison has something to show. Customer 1 has the baseline exactly; customer 2 lacks
+/// "Encrypt mail to finance partners"; customer 3 has "Quarantine CEO impersonation" Disabled and
+/// the first two rules' priorities swapped; every other customer (seeded): each rule missing
+/// with 10 %, Disabled with 10 %, in Audit mode with 5 %, neighbours' priorities swapped with
+/// 15 %, and one extra local rule with 20 %.
+pub fn customer_transport_rules(seed: u64, tenant: &Tenant) -> Vec<Map<String, Value>> {
+    let n = tenant.customer.unwrap_or(0);
+    let mut rng = rng_for(seed, tenant, usize::MAX, 0x4355_5354);
+    let mut rows = Vec::new();
+    for (name, mode, desc) in CUSTOMER_RULES {
+        let (missing, disabled, audit) = match n {
+            1 => (false, false, false),
+            2 => (*name == "Encrypt mail to finance partners", false, false),
+            3 => (false, *name == "Quarantine CEO impersonation", false),
+            _ => (rng.gen_bool(0.10), rng.gen_bool(0.10), rng.gen_bool(0.05)),
+        };
+        if missing {
+            continue;
+        }
+        let mode = if audit { "Audit" } else { *mode };
+        let mut row = transport_rule(&mut rng, name, rows.len(), mode, desc, None);
+        if disabled {
+            row.insert("State".into(), "Disabled".into());
+        }
+        rows.push(row);
+    }
+    let swaps: Vec<usize> = match n {
+        1 | 2 => Vec::new(),
+        3 => vec![0],
+        _ => (0..rows.len().saturating_sub(1))
+            .filter(|_| rng.gen_bool(0.15))
+            .collect(),
+    };
+    for i in swaps {
+        let (a, b) = (rows[i]["Priority"].clone(), rows[i + 1]["Priority"].clone());
+        rows[i].insert("Priority".into(), b);
+        rows[i + 1].insert("Priority".into(), a);
+    }
+    // Listed in priority order, like the service.
+    rows.sort_by_key(|r| r["Priority"].as_u64().unwrap_or(u64::MAX));
+    if n > 3 && rng.gen_bool(0.20) {
+        let name = format!("Tag mail from {}", primary_domain(tenant));
+        let row = transport_rule(
+            &mut rng,
+            &name,
+            rows.len(),
+            "Enforce",
+            "Append a disclaimer to messages sent from the vanity domain",
+            Some("Local rule".into()),
+        );
+        rows.push(row);
+    }
+    rows
 }
 
 /// A transport rule object.

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use crate::sim::world::Tenant;
 
 pub use self::config::{
-    accepted_domains, compliance_searches, organization_config, retention_policies, runtime_rng,
-    seeded_transport_rules, transport_rule,
+    accepted_domains, compliance_searches, customer_transport_rules, organization_config,
+    retention_policies, runtime_rng, seeded_transport_rules, transport_rule,
 };
 pub use self::recipients::{mailbox, quota, user};
 

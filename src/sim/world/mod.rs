@@ -1,7 +1,12 @@
 //! The seeded world of the simulated tenant: tenants, users, app registrations.
-//! Deterministic from the seed.
+//! Deterministic from the seed. The fixed tenants and accounts are below ([`World::seeded`]);
+//! generated customer tenants for partner-scale tests are in [`customers`].
+
+pub mod customers;
 
 use uuid::Uuid;
+
+pub use self::customers::CustomerSpec;
 
 /// Which cloud a simulated tenant pretends to live in (only changes names and labels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +39,32 @@ pub struct Tenant {
     pub mailboxes: usize,
     /// Tenant ids of customers this (partner) tenant has delegated access to.
     pub delegated_customers: Vec<Uuid>,
+    /// Generated customer tenant number (1-based, `--tenants N`); None for the fixed tenants.
+    pub customer: Option<usize>,
+    /// How the admin API answers for this tenant (generated tenants may be slow or throttle).
+    pub behaviour: TenantBehaviour,
+}
+
+/// How the admin API answers a tenant's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantBehaviour {
+    Normal,
+    /// Every request waits `SimConfig::slow_tenant_delay` before it is answered.
+    Slow,
+    /// Throttle periods of `SimConfig::throttle_retry_after`: 429 with `Retry-After` during a
+    /// period; one starts at the tenant's first request and after every `throttle_every`
+    /// requests served.
+    Throttling,
+}
+
+impl TenantBehaviour {
+    pub fn label(self) -> &'static str {
+        match self {
+            TenantBehaviour::Normal => "normal",
+            TenantBehaviour::Slow => "slow",
+            TenantBehaviour::Throttling => "throttling",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -138,6 +169,8 @@ impl World {
                 kind: t.kind,
                 mailboxes: t.mailboxes.unwrap_or(mailboxes),
                 delegated_customers: Vec::new(),
+                customer: None,
+                behaviour: TenantBehaviour::Normal,
             })
             .collect();
         for (i, t) in SEEDED_TENANTS.iter().enumerate() {
