@@ -132,11 +132,23 @@ impl SimUrls {
     }
 }
 
+/// The extra listeners the faults use (see `admin::faults`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultUrls {
+    /// A second EXO listener (same IP, another port, same token audience as `exo`), like the
+    /// prefixed host the service may redirect to: the `redirect` fault's target.
+    pub exo_alt: String,
+    /// A listener on ANOTHER loopback host (127.0.0.2, or `localhost`): the target of the
+    /// `evilredirect` and `foreignnext` faults. A client must never send it a token.
+    pub trap: String,
+}
+
 /// Everything the two halves of the sim share (read-only after start).
 #[derive(Debug)]
 pub struct SimShared {
     pub config: SimConfig,
     pub urls: SimUrls,
+    pub fault_urls: FaultUrls,
     pub world: World,
     pub keys: tokens::SimKeys,
 }
@@ -155,6 +167,10 @@ pub use world::World;
 impl SimHandle {
     pub fn urls(&self) -> &SimUrls {
         &self.shared.urls
+    }
+    /// The alternate EXO host and the trap host (the redirect faults' targets).
+    pub fn fault_urls(&self) -> &FaultUrls {
+        &self.shared.fault_urls
     }
     pub fn world(&self) -> &World {
         &self.shared.world
@@ -194,8 +210,9 @@ fn check_config(config: &SimConfig) -> Result<(), String> {
     Ok(())
 }
 
-/// Starts the sim on loopback: four listeners (sign-in, EXO, SCC global, SCC regional) on the
-/// IP of `config.listen` (the sign-in listener takes its port, the others random ones).
+/// Starts the sim on loopback: six listeners on the IP of `config.listen` (sign-in — on its
+/// port —, EXO, SCC global, SCC regional, the alternate EXO host; random ports) and the trap on
+/// another loopback host (see [`FaultUrls`]).
 pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     check_config(&config).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
     let ip = config.listen.ip();
@@ -203,18 +220,17 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     let exo = TcpListener::bind((ip, 0)).await?;
     let scc = TcpListener::bind((ip, 0)).await?;
     let scc_regional = TcpListener::bind((ip, 0)).await?;
-    let url = |l: &TcpListener| -> std::io::Result<String> {
-        let a = l.local_addr()?;
-        Ok(match a {
-            SocketAddr::V4(v4) => format!("http://{}:{}", v4.ip(), v4.port()),
-            SocketAddr::V6(v6) => format!("http://[{}]:{}", v6.ip(), v6.port()),
-        })
-    };
+    let exo_alt = TcpListener::bind((ip, 0)).await?;
+    let (trap, trap_host) = bind_trap(ip).await?;
     let urls = SimUrls {
-        login: url(&login)?,
-        exo: url(&exo)?,
-        scc: url(&scc)?,
-        scc_regional: url(&scc_regional)?,
+        login: origin(&login, None)?,
+        exo: origin(&exo, None)?,
+        scc: origin(&scc, None)?,
+        scc_regional: origin(&scc_regional, None)?,
+    };
+    let fault_urls = FaultUrls {
+        exo_alt: origin(&exo_alt, None)?,
+        trap: origin(&trap, trap_host)?,
     };
     let mut world = World::seeded(config.seed, config.mailboxes);
     world.add_customers(&config.customer_spec());
@@ -224,13 +240,13 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     let shared = Arc::new(SimShared {
         config,
         urls,
+        fault_urls,
         world,
         keys,
     });
     let auth_state = auth::AuthState::new(shared.clone());
     let admin_api = admin::AdminApi::new(shared.clone());
     let (stop, stop_rx) = watch::channel(false);
-    let mut tasks = Vec::new();
     let routers = [
         (login, auth::router(auth_state.clone())),
         (exo, admin_api.router(admin::AdminHost::Exo)),
@@ -239,25 +255,56 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
             scc_regional,
             admin_api.router(admin::AdminHost::SccRegional),
         ),
+        (exo_alt, admin_api.router(admin::AdminHost::ExoAlt)),
+        (trap, admin_api.trap_router()),
     ];
-    for (listener, router) in routers {
-        let mut rx = stop_rx.clone();
-        tasks.push(tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = rx.wait_for(|stopped| *stopped).await;
-            })
-            .await;
-        }));
-    }
+    let tasks = routers
+        .into_iter()
+        .map(|(listener, router)| serve(listener, router, stop_rx.clone()))
+        .collect();
     Ok(SimHandle {
         shared,
         auth: auth_state,
         admin: admin_api,
         stop,
         tasks,
+    })
+}
+
+/// `http://ip:port` of a listener (or `http://<host>:port` when given).
+fn origin(l: &TcpListener, host: Option<&str>) -> std::io::Result<String> {
+    let a = l.local_addr()?;
+    Ok(match (host, a) {
+        (Some(h), a) => format!("http://{h}:{}", a.port()),
+        (None, SocketAddr::V4(v4)) => format!("http://{}:{}", v4.ip(), v4.port()),
+        (None, SocketAddr::V6(v6)) => format!("http://[{}]:{}", v6.ip(), v6.port()),
+    })
+}
+
+/// The trap listens on another loopback host: 127.0.0.2 next to 127.0.0.1 (Linux has all of
+/// 127/8), else the same address under the name `localhost`.
+async fn bind_trap(ip: std::net::IpAddr) -> std::io::Result<(TcpListener, Option<&'static str>)> {
+    if ip == std::net::IpAddr::from([127, 0, 0, 1])
+        && let Ok(l) = TcpListener::bind(SocketAddr::from(([127, 0, 0, 2], 0))).await
+    {
+        return Ok((l, None));
+    }
+    Ok((TcpListener::bind((ip, 0)).await?, Some("localhost")))
+}
+
+fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        })
+        .await;
     })
 }

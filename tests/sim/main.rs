@@ -5,6 +5,7 @@ mod common;
 
 mod admin;
 mod auth;
+mod faults;
 mod limits;
 mod support;
 mod tenants;

@@ -200,7 +200,7 @@ pub fn authorize(
     cmdlet: &str,
     params: &Map<String, Value>,
 ) -> Result<&'static Spec, ApiError> {
-    let scc = host != AdminHost::Exo;
+    let scc = !host.is_exo();
     let spec = CMDLETS
         .iter()
         .find(|s| s.name.eq_ignore_ascii_case(cmdlet) && s.scc == scc)

@@ -52,6 +52,7 @@ mod limits;
 pub mod odata;
 mod pipeline;
 mod reply;
+mod trap;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,6 +72,7 @@ use super::world::Tenant;
 
 pub use self::faults::{DetailForm, FAULTS_HELP, Fault, FaultKind, parse_spec};
 pub use self::limits::ConnectionCount;
+pub use self::trap::TrapHit;
 
 /// Which listener a router serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -81,6 +83,16 @@ pub enum AdminHost {
     SccGlobal,
     /// Security & Compliance regional host.
     SccRegional,
+    /// The alternate EXO host (`FaultUrls::exo_alt`): EXO's API on another port, where the
+    /// `redirect` fault sends clients.
+    ExoAlt,
+}
+
+impl AdminHost {
+    /// Exchange Online (either EXO listener), as opposed to Security & Compliance.
+    pub fn is_exo(self) -> bool {
+        matches!(self, AdminHost::Exo | AdminHost::ExoAlt)
+    }
 }
 
 /// One request to an admin host, as logged. Never holds a token or any Authorization value.
@@ -121,6 +133,7 @@ pub struct AdminApi {
     faults: Mutex<Vec<Fault>>,
     inner: Mutex<Inner>,
     limits: limits::Limits,
+    trap: Mutex<Vec<trap::TrapHit>>,
     seq: AtomicU64,
 }
 
@@ -140,6 +153,7 @@ impl AdminApi {
             faults: Mutex::new(faults),
             inner: Mutex::new(Inner::default()),
             limits: limits::Limits::default(),
+            trap: Mutex::new(Vec::new()),
             seq: AtomicU64::new(0),
         })
     }
@@ -222,6 +236,7 @@ impl AdminApi {
             "requests": inner.log,
             "connections": counts,
             "legacy_connection_limits": self.legacy_connection_limits(),
+            "trap_hits": self.trap_hits(),
             "pending_faults": pending,
             "transport_rules": rules,
         })

@@ -13,12 +13,12 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::cmdlets::{self, Caller};
-use super::faults::{self, DetailForm, Fault, FaultKind};
+use super::faults::{self, DetailForm, Fault, FaultKind, FireOn};
 use super::limits::Slot;
 use super::odata::{self, ApiError, SkipToken};
 use super::reply::{
-    Reply, bad_request, be_target, concurrency_refused, fault_reply, forbidden, header_str,
-    into_response, throttled, unauthorized,
+    Delivery, Reply, bad_request, be_target, concurrency_refused, fault_reply, forbidden,
+    header_str, into_response, throttled, unauthorized,
 };
 use super::{AdminApi, AdminHost, Ctx};
 use crate::sim::tokens::{AccessClaims, TokenError};
@@ -51,8 +51,18 @@ impl From<ApiError> for Failure {
 #[derive(Default)]
 struct Modifiers {
     forced_form: Option<DetailForm>,
-    reset_after: Option<usize>,
     redirect_case: bool,
+    /// How the body goes out (whole, reset, truncated, oversized).
+    delivery: Delivery,
+    /// A change to a 200 page.
+    page: Option<PageFault>,
+}
+
+#[derive(Clone, Copy)]
+enum PageFault {
+    CutJson,
+    ForeignNext,
+    NextLoop,
 }
 
 pub(super) async fn invoke(
@@ -82,7 +92,7 @@ pub(super) async fn invoke(
             log.status = reply.status;
             log.limit = Some(limit.into());
             api.log(log);
-            return into_response(reply, &headers, None);
+            return into_response(reply, &headers, Delivery::Whole);
         }
         Some(Ok(slot)) => Some(slot),
         None => None,
@@ -90,35 +100,19 @@ pub(super) async fn invoke(
     if tenant.is_some_and(|t| t.behaviour == TenantBehaviour::Slow) {
         tokio::time::sleep(api.shared.config.slow_tenant_delay).await;
     }
-    let fault = faults::take_fault(&mut api.faults(), seq);
+    let paging = uri.query().is_some_and(|q| q.contains("skiptoken"));
+    let seed = api.shared.config.seed;
+    let fault = faults::take_fault(&mut api.faults(), seq, paging, seed);
     log.fault = fault.as_ref().map(|k| {
-        Fault {
-            at: Some(seq),
-            times: 1,
-            kind: k.clone(),
+        let mut f = Fault::at(seq, k.clone());
+        if paging {
+            f = f.on(FireOn::Page);
         }
-        .to_string()
+        f.to_string()
     });
-    let mut mods = Modifiers::default();
-    let replaced = match fault {
-        Some(FaultKind::Slow { ms }) => {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            None
-        }
-        Some(FaultKind::Reset { after_bytes }) => {
-            mods.reset_after = Some(after_bytes);
-            None
-        }
-        Some(FaultKind::RedirectPathCase) => {
-            mods.redirect_case = true;
-            None
-        }
-        Some(FaultKind::ErrorForm(f)) => {
-            mods.forced_form = Some(f);
-            None
-        }
-        Some(other) => Some(fault_reply(&api, &other)),
-        None => None,
+    let (replaced, mods) = match fault {
+        Some(kind) => fault_effect(&api, &req, kind).await,
+        None => (None, Modifiers::default()),
     };
     let reply = match replaced {
         Some(r) => r,
@@ -126,7 +120,128 @@ pub(super) async fn invoke(
     };
     log.status = reply.status;
     api.log(log);
-    into_response(reply, &headers, mods.reset_after)
+    into_response(reply, &headers, mods.delivery)
+}
+
+/// What a fault does: an answer that replaces the request's (it is then not executed), or
+/// changes to how the request is answered.
+async fn fault_effect(
+    api: &AdminApi,
+    req: &Req<'_>,
+    kind: FaultKind,
+) -> (Option<Reply>, Modifiers) {
+    let mut mods = Modifiers::default();
+    let replaced = match kind {
+        FaultKind::Slow { ms } => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            None
+        }
+        FaultKind::Reset { after_bytes } => {
+            mods.delivery = Delivery::Reset(after_bytes);
+            None
+        }
+        FaultKind::Truncate { after_bytes } => {
+            mods.delivery = Delivery::Truncate(after_bytes);
+            None
+        }
+        FaultKind::Huge { mb, declared } => {
+            mods.delivery = Delivery::Huge { mb, declared };
+            Some(Reply::json(200, &json!({})))
+        }
+        FaultKind::CutJson => {
+            mods.page = Some(PageFault::CutJson);
+            None
+        }
+        FaultKind::ForeignNextLink => {
+            mods.page = Some(PageFault::ForeignNext);
+            None
+        }
+        FaultKind::NextLinkLoop => {
+            mods.page = Some(PageFault::NextLoop);
+            None
+        }
+        FaultKind::RedirectPathCase => {
+            mods.redirect_case = true;
+            None
+        }
+        FaultKind::ErrorForm(f) => {
+            mods.forced_form = Some(f);
+            None
+        }
+        FaultKind::Redirect => Some(redirect_elsewhere(api, req, false)),
+        FaultKind::HostileRedirect => Some(redirect_elsewhere(api, req, true)),
+        other => Some(fault_reply(api, &other)),
+    };
+    (replaced, mods)
+}
+
+/// 302 to the same path and query on the host's other listener (EXO ↔ its alternate host; SCC
+/// regional: the other path case on the same listener), or to the trap host.
+fn redirect_elsewhere(api: &AdminApi, req: &Req, hostile: bool) -> Reply {
+    let pq = req
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .to_string();
+    let fault_urls = &api.shared.fault_urls;
+    let location = match req.host {
+        _ if hostile => format!("{}{pq}", fault_urls.trap),
+        AdminHost::Exo => format!("{}{pq}", fault_urls.exo_alt),
+        AdminHost::ExoAlt => format!("{}{pq}", api.shared.urls.exo),
+        AdminHost::SccGlobal | AdminHost::SccRegional => {
+            let swapped = if pq.starts_with("/adminapi/beta/") {
+                pq.replacen("/adminapi/beta/", "/AdminApi/Beta/", 1)
+            } else {
+                pq.replacen("/AdminApi/Beta/", "/adminapi/beta/", 1)
+            };
+            format!("{}{swapped}", origin(api, req.host))
+        }
+    };
+    Reply::json(302, &json!({})).header("location", location)
+}
+
+/// A 200 page changed by a fault: its JSON cut in the middle of `value`, or its nextLink
+/// pointed at the trap host or at the URL just requested.
+fn page_fault(api: &AdminApi, req: &Req, reply: Reply, fault: PageFault) -> Reply {
+    if reply.status != 200 {
+        return reply;
+    }
+    let Reply {
+        status,
+        headers,
+        body,
+    } = reply;
+    let body = match fault {
+        PageFault::CutJson => cut_json(body),
+        PageFault::ForeignNext | PageFault::NextLoop => {
+            let mut v: Value = serde_json::from_slice(&body).unwrap_or_else(|_| json!({}));
+            let pq = req.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+            let link = match fault {
+                PageFault::ForeignNext => format!("{}{pq}", api.shared.fault_urls.trap),
+                _ => format!("{}{pq}", origin(api, req.host)),
+            };
+            v["@odata.nextLink"] = Value::String(link);
+            serde_json::to_vec(&v).unwrap_or_default()
+        }
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// The body cut in the middle of its `value` array (or in the middle, without one).
+fn cut_json(body: Vec<u8>) -> Vec<u8> {
+    let marker = b"\"value\":[";
+    let start = body
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .map(|i| i + marker.len())
+        .unwrap_or(0);
+    let cut = start + (body.len() - start) / 2;
+    body[..cut.max(1).min(body.len())].to_vec()
 }
 
 /// The tenant's concurrency slot, unless it is full or the tenant is throttling: then the
@@ -150,6 +265,9 @@ fn handle(api: &AdminApi, req: &Req, mods: &Modifiers, cmdlet: &mut Option<Strin
         Err(Failure::Api(e)) => Reply::error(&e, mods.forced_form),
         Err(Failure::Raw(r)) => r,
     };
+    if let Some(fault) = mods.page {
+        reply = page_fault(api, req, reply, fault);
+    }
     if let Some(anchor) = header_str(req.headers, "x-anchormailbox") {
         reply = reply.header("x-calculatedbetarget", be_target(&anchor));
     }
@@ -197,7 +315,7 @@ fn pipeline(api: &AdminApi, req: &Req, cmdlet_name: &mut Option<String>) -> Resu
 /// Step 1: the bearer token (signature, expiry, audience = the host's service).
 fn authenticate(api: &AdminApi, req: &Req) -> Result<AccessClaims, Failure> {
     let urls = &api.shared.urls;
-    let audience = if req.host == AdminHost::Exo {
+    let audience = if req.host.is_exo() {
         &urls.exo
     } else {
         &urls.scc
@@ -346,11 +464,7 @@ fn count_connection(
     tenant: &Tenant,
     principal: &str,
 ) -> Result<(), Failure> {
-    let service = if req.host == AdminHost::Exo {
-        "EXO"
-    } else {
-        "SCC"
-    };
+    let service = if req.host.is_exo() { "EXO" } else { "SCC" };
     if let Some(cid) = header_str(req.headers, "connection-id")
         && let Err(cap) = api.count_connection(tenant, principal, service, &cid)
     {
@@ -557,15 +671,24 @@ pub(super) fn run_page(
     Ok(Reply::json(200, &Value::Object(obj)))
 }
 
+/// The origin of the listener that answers.
+pub(super) fn origin(api: &AdminApi, host: AdminHost) -> &str {
+    let shared = &api.shared;
+    match host {
+        AdminHost::Exo => &shared.urls.exo,
+        AdminHost::ExoAlt => &shared.fault_urls.exo_alt,
+        AdminHost::SccGlobal => &shared.urls.scc,
+        AdminHost::SccRegional => &shared.urls.scc_regional,
+    }
+}
+
 /// `<origin>/adminapi/beta/<tenant as in the path>` of the host that answers.
 fn api_base(api: &AdminApi, req: &Req) -> String {
-    let urls = &api.shared.urls;
-    let origin = if req.host == AdminHost::Exo {
-        &urls.exo
-    } else {
-        &urls.scc_regional
-    };
-    format!("{origin}/adminapi/beta/{}", req.tenant_in_path)
+    format!(
+        "{}/adminapi/beta/{}",
+        origin(api, req.host),
+        req.tenant_in_path
+    )
 }
 
 fn next_link(base: &str, select: &[String], token: &SkipToken) -> String {

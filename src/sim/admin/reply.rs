@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 use super::AdminApi;
@@ -145,11 +146,9 @@ fn status_fault(status: u16) -> Reply {
 /// The answer of a fault that replaces the response.
 pub(super) fn fault_reply(api: &AdminApi, kind: &FaultKind) -> Reply {
     match kind {
-        FaultKind::TooManyRequests { retry_after } => {
-            throttled(retry_after.map(|s| s.to_string()).as_deref())
-                .header("rate-limit-limit", "100")
-                .header("rate-limit-remaining", "0")
-        }
+        FaultKind::TooManyRequests { retry_after } => throttled(retry_after.as_deref())
+            .header("rate-limit-limit", "100")
+            .header("rate-limit-remaining", "0"),
         FaultKind::Status(s) => status_fault(*s),
         FaultKind::Concurrency { status } => concurrency_refused(*status),
         FaultKind::Unauthorized => unauthorized(
@@ -168,11 +167,19 @@ pub(super) fn fault_reply(api: &AdminApi, kind: &FaultKind) -> Reply {
                 b"\x1f\x8b\x08\x00not-really-gzip\xff\xfe<html>Forbidden".to_vec()
             },
         },
-        // Handled before (they don't replace the answer).
+        // Handled by the pipeline (they change the answer or need the request).
         FaultKind::Slow { .. }
         | FaultKind::Reset { .. }
+        | FaultKind::Truncate { .. }
+        | FaultKind::CutJson
+        | FaultKind::Redirect
+        | FaultKind::HostileRedirect
+        | FaultKind::ForeignNextLink
+        | FaultKind::NextLinkLoop
+        | FaultKind::Huge { .. }
         | FaultKind::ErrorForm(_)
-        | FaultKind::RedirectPathCase => Reply::json(500, &json!({})),
+        | FaultKind::RedirectPathCase
+        | FaultKind::Random(_) => Reply::json(500, &json!({})),
     }
 }
 
@@ -230,13 +237,26 @@ pub(super) fn be_target(anchor: &str) -> String {
     )
 }
 
+/// How a body goes out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) enum Delivery {
+    #[default]
+    Whole,
+    /// The first N bytes, then the connection is aborted (a reset mid-body).
+    Reset(usize),
+    /// The full Content-Length declared, only N bytes (None = half) sent, then the connection
+    /// closes: a broken Content-Length promise.
+    Truncate(Option<usize>),
+    /// A valid but oversized JSON page of `mb` MiB, streamed; with or without Content-Length.
+    Huge { mb: u64, declared: bool },
+}
+
 /// The HTTP response: `Date`, `request-id`, the echoed `client-request-id`, the reply's headers
-/// and body; with a reset fault, the body is cut after `reset_after` bytes and the connection
-/// aborted.
+/// and the body as `delivery` says.
 pub(super) fn into_response(
     reply: Reply,
     request_headers: &HeaderMap,
-    reset_after: Option<usize>,
+    delivery: Delivery,
 ) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
     let mut builder = Response::builder()
@@ -259,10 +279,20 @@ pub(super) fn into_response(
                 h.append(k.clone(), v);
             }
         }
+        let declared = match delivery {
+            Delivery::Truncate(_) => Some(reply.body.len() as u64),
+            Delivery::Huge { mb, declared: true } => Some(huge_len(mb)),
+            _ => None,
+        };
+        if let Some(n) = declared {
+            h.insert(header::CONTENT_LENGTH, HeaderValue::from(n));
+        }
     }
-    let body = match reset_after {
-        None => Body::from(reply.body),
-        Some(after) => reset_body(reply.body, after),
+    let body = match delivery {
+        Delivery::Whole => Body::from(reply.body),
+        Delivery::Reset(after) => reset_body(reply.body, after),
+        Delivery::Truncate(after) => truncated_body(reply.body, after),
+        Delivery::Huge { mb, .. } => huge_body(mb),
     };
     builder
         .body(body)
@@ -293,4 +323,58 @@ fn reset_body(body: Vec<u8>, after: usize) -> Body {
         }
     });
     Body::from_stream(stream)
+}
+
+/// The first `after` bytes (default half) of a body whose full length was declared; after a
+/// pause that lets hyper flush them with the headers the stream ends, so hyper closes the
+/// connection short of the promised length.
+fn truncated_body(body: Vec<u8>, after: Option<usize>) -> Body {
+    let cut = after
+        .unwrap_or(body.len() / 2)
+        .min(body.len().saturating_sub(1));
+    let head = Bytes::copy_from_slice(&body[..cut]);
+    let stream = futures_util::stream::unfold(Some(head), |state| async move {
+        let head = state?;
+        Some((Ok::<Bytes, std::io::Error>(head), None))
+    })
+    .chain(futures_util::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        Ok::<Bytes, std::io::Error>(Bytes::new())
+    }));
+    Body::from_stream(stream)
+}
+
+/// One padding row of the oversized page (1 KiB with its comma).
+fn pad_row(i: u64) -> Vec<u8> {
+    let head = format!("{{\"Name\":\"pad{i:09}\",\"Padding\":\"");
+    let tail = "\"},";
+    let fill = 1024 - head.len() - tail.len();
+    let mut row = head.into_bytes();
+    row.resize(row.len() + fill, b'x');
+    row.extend_from_slice(tail.as_bytes());
+    row
+}
+
+const HUGE_HEAD: &[u8] = b"{\"@odata.context\":\"sim-huge\",\"value\":[";
+const HUGE_TAIL: &[u8] = b"{\"Name\":\"end\"}]}";
+
+fn huge_len(mb: u64) -> u64 {
+    HUGE_HEAD.len() as u64 + mb * 1024 * 1024 + HUGE_TAIL.len() as u64
+}
+
+/// A valid JSON page of `mb` MiB of padding rows, streamed in 64 KiB chunks (never held whole).
+fn huge_body(mb: u64) -> Body {
+    let rows = mb * 1024;
+    let chunks = std::iter::once(Bytes::from_static(HUGE_HEAD))
+        .chain((0..rows).step_by(64).map(move |start| {
+            let mut chunk = Vec::with_capacity(64 * 1024);
+            for i in start..(start + 64).min(rows) {
+                chunk.extend_from_slice(&pad_row(i));
+            }
+            Bytes::from(chunk)
+        }))
+        .chain(std::iter::once(Bytes::from_static(HUGE_TAIL)));
+    Body::from_stream(futures_util::stream::iter(
+        chunks.map(Ok::<Bytes, std::io::Error>),
+    ))
 }
