@@ -75,6 +75,14 @@ pub struct SimArgs {
     /// Retry-After (and length) of a throttling tenant's throttle periods, in seconds.
     #[arg(long, default_value_t = 2, value_name = "SECS")]
     pub throttle_retry_after: u64,
+    /// Advertise this origin for the sign-in side (metadata, issuers, verification page)
+    /// instead of the listener's, e.g. https://localhost:8443 behind a TLS front.
+    #[arg(long, value_name = "URL")]
+    pub public_login: Option<String>,
+    /// Conditional access refuses the device-code flow for this account (AADSTS53003);
+    /// repeatable.
+    #[arg(long, value_name = "UPN")]
+    pub block_device_code: Vec<String>,
     /// Also write every tenant and account (the JSON of GET <exo>/sim/world) to this file.
     #[arg(long, value_name = "PATH")]
     pub tenants_file: Option<std::path::PathBuf>,
@@ -116,6 +124,8 @@ pub fn run(args: SimArgs) -> CliResult {
         slow_tenant_delay: Duration::from_millis(args.slow_tenant_delay_ms),
         throttled_tenants: args.throttle_tenants,
         throttle_retry_after: Duration::from_secs(args.throttle_retry_after),
+        public_login: args.public_login,
+        device_code_blocked: args.block_device_code,
         ..SimConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -125,10 +135,14 @@ pub fn run(args: SimArgs) -> CliResult {
         .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(async move {
         let handle = crate::sim::start(config.clone()).await.map_err(|e| {
-            CliError::Failed(format!(
-                "cannot listen on {}: {e} (pick another --listen port)",
-                config.listen
-            ))
+            if e.kind() == std::io::ErrorKind::InvalidInput {
+                CliError::Usage(e.to_string())
+            } else {
+                CliError::Failed(format!(
+                    "cannot listen on {}: {e} (pick another --listen port)",
+                    config.listen
+                ))
+            }
         })?;
         if let Some(path) = &args_file {
             write_tenants_file(&handle, path)?;

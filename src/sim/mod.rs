@@ -4,6 +4,7 @@
 //! Rule: nothing in `src/sim` imports client-side code (`crate::engine`, `crate::model`,
 //! `crate::cli`, `crate::ui`). If both sides shared a parser, a bug in it would be invisible.
 
+pub mod cae;
 pub mod summary;
 pub mod tokens;
 pub mod world;
@@ -56,6 +57,13 @@ pub struct SimConfig {
     /// served (default 25).
     pub throttle_retry_after: Duration,
     pub throttle_every: u32,
+    /// The origin the sign-in side advertises instead of its listener's (OpenID metadata,
+    /// issuers, `verification_uri`), for a TLS front in front of it: e.g.
+    /// `https://localhost:8443` (`--public-login`). The listener still binds `listen`.
+    pub public_login: Option<String>,
+    /// Accounts (UPNs) for which conditional access blocks the device-code flow (AADSTS53003;
+    /// `--block-device-code UPN`, or `SimHandle::auth.block_device_code` at run time).
+    pub device_code_blocked: Vec<String>,
     /// Device codes expire after this long (`expires_in`; default 900 s).
     pub device_code_lifetime: Duration,
     /// Device-code polling `interval` (default 5 s; a faster poll answers `slow_down`; 0 = no limit).
@@ -97,6 +105,8 @@ impl Default for SimConfig {
             throttled_tenants: None,
             throttle_retry_after: Duration::from_secs(2),
             throttle_every: 25,
+            public_login: None,
+            device_code_blocked: Vec::new(),
             device_code_lifetime: Duration::from_secs(900),
             device_code_interval: Duration::from_secs(5),
             auth_code_lifetime: Duration::from_secs(60),
@@ -150,12 +160,15 @@ pub struct SimShared {
     pub urls: SimUrls,
     pub fault_urls: FaultUrls,
     pub world: World,
+    /// Sign-in sessions and their revocations (continuous access evaluation).
+    pub cae: cae::Cae,
     pub keys: tokens::SimKeys,
 }
 
 /// A running sim. Dropping the handle (or calling [`SimHandle::shutdown`]) stops every listener.
 pub struct SimHandle {
     pub shared: Arc<SimShared>,
+    auth_listener: String,
     pub auth: Arc<auth::AuthState>,
     pub admin: Arc<admin::AdminApi>,
     stop: watch::Sender<bool>,
@@ -167,6 +180,10 @@ pub use world::World;
 impl SimHandle {
     pub fn urls(&self) -> &SimUrls {
         &self.shared.urls
+    }
+    /// The sign-in listener's own origin (differs from `urls().login` with `public_login`).
+    pub fn auth_listener(&self) -> String {
+        self.auth_listener.clone()
     }
     /// The alternate EXO host and the trap host (the redirect faults' targets).
     pub fn fault_urls(&self) -> &FaultUrls {
@@ -180,6 +197,35 @@ impl SimHandle {
     pub fn world_json(&self) -> serde_json::Value {
         summary::world(&self.shared)
     }
+    /// Continuous access evaluation: revokes every current session of an account (its later
+    /// admin API requests answer 401 `insufficient_claims`); returns the claims challenge JSON a
+    /// new token request must carry (see [`cae`]).
+    pub fn revoke_account(&self, upn: &str) -> String {
+        self.shared.cae.revoke_account(upn).challenge()
+    }
+
+    /// Revokes the session an access token belongs to (tokens without a session: the account);
+    /// returns the claims challenge JSON.
+    pub fn revoke_token(&self, access_token: &str) -> Result<String, String> {
+        let t = self
+            .shared
+            .keys
+            .decode_token(access_token)
+            .map_err(|e| format!("not a token of this sim: {e}"))?;
+        if let Some(r) = t
+            .sid
+            .as_deref()
+            .and_then(|s| self.shared.cae.revoke_session(s))
+        {
+            return Ok(r.challenge());
+        }
+        let upn = t
+            .claims
+            .upn
+            .ok_or("an app-only token has no session to revoke")?;
+        Ok(self.revoke_account(&upn))
+    }
+
     /// Stops the listeners and waits for them.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
@@ -198,6 +244,16 @@ impl Drop for SimHandle {
 /// Refuses a configuration that cannot work, saying what to fix.
 fn check_config(config: &SimConfig) -> Result<(), String> {
     admin::parse_spec(&config.faults)?;
+    if let Some(p) = &config.public_login {
+        let ok = url::Url::parse(p).is_ok_and(|u| {
+            matches!(u.scheme(), "https" | "http") && u.host().is_some() && u.path() == "/"
+        });
+        if !ok {
+            return Err(format!(
+                "public_login {p}: give an origin such as https://localhost:8443 (no path)"
+            ));
+        }
+    }
     if config.throttle_every == 0 {
         return Err("throttle_every must be at least 1".into());
     }
@@ -222,8 +278,12 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
     let scc_regional = TcpListener::bind((ip, 0)).await?;
     let exo_alt = TcpListener::bind((ip, 0)).await?;
     let (trap, trap_host) = bind_trap(ip).await?;
+    let auth_listener = origin(&login, None)?;
     let urls = SimUrls {
-        login: origin(&login, None)?,
+        login: match &config.public_login {
+            Some(p) => p.trim_end_matches('/').to_string(),
+            None => origin(&login, None)?,
+        },
         exo: origin(&exo, None)?,
         scc: origin(&scc, None)?,
         scc_regional: origin(&scc_regional, None)?,
@@ -242,6 +302,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         urls,
         fault_urls,
         world,
+        cae: cae::Cae::default(),
         keys,
     });
     let auth_state = auth::AuthState::new(shared.clone());
@@ -264,6 +325,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         .collect();
     Ok(SimHandle {
         shared,
+        auth_listener,
         auth: auth_state,
         admin: admin_api,
         stop,

@@ -7,5 +7,6 @@ mod admin;
 mod auth;
 mod faults;
 mod limits;
+mod signin_compat;
 mod support;
 mod tenants;

@@ -18,9 +18,10 @@ use super::limits::Slot;
 use super::odata::{self, ApiError, SkipToken};
 use super::reply::{
     Delivery, Reply, bad_request, be_target, concurrency_refused, fault_reply, forbidden,
-    header_str, into_response, throttled, unauthorized,
+    header_str, insufficient_claims, into_response, throttled, unauthorized,
 };
 use super::{AdminApi, AdminHost, Ctx};
+use crate::sim::cae::TokenView;
 use crate::sim::tokens::{AccessClaims, TokenError};
 use crate::sim::world::{Tenant, TenantBehaviour};
 
@@ -166,6 +167,16 @@ async fn fault_effect(
         }
         FaultKind::ErrorForm(f) => {
             mods.forced_form = Some(f);
+            None
+        }
+        FaultKind::Revoke { upn } => {
+            let caller = || {
+                let token = bearer(req)?;
+                api.shared.keys.decode_token(&token).ok()?.claims.upn
+            };
+            if let Some(upn) = upn.or_else(caller) {
+                api.shared.cae.revoke_account(&upn);
+            }
             None
         }
         FaultKind::Redirect => Some(redirect_elsewhere(api, req, false)),
@@ -320,25 +331,16 @@ fn authenticate(api: &AdminApi, req: &Req) -> Result<AccessClaims, Failure> {
     } else {
         &urls.scc
     };
-    let token = req
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, t) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| t.trim().to_string())
-        });
-    let Some(token) = token else {
+    let Some(token) = bearer(req) else {
         return Err(Failure::Raw(unauthorized(
             api,
             "No bearer token: send 'Authorization: Bearer <access token>'.",
         )));
     };
-    api.shared
+    let verified = api
+        .shared
         .keys
-        .verify_access_token(&token, audience)
+        .verify_token(&token, audience)
         .map_err(|e| {
             let why = match e {
                 TokenError::Expired => {
@@ -352,6 +354,29 @@ fn authenticate(api: &AdminApi, req: &Req) -> Result<AccessClaims, Failure> {
                 }
             };
             Failure::Raw(unauthorized(api, &why))
+        })?;
+    let view = TokenView {
+        upn: verified.claims.upn.as_deref(),
+        sid: verified.sid.as_deref(),
+        iat: verified.claims.iat,
+        acrs: &verified.acrs,
+    };
+    if let Err(r) = api.shared.cae.check(&view) {
+        return Err(Failure::Raw(insufficient_claims(api, &r.challenge_b64())));
+    }
+    Ok(verified.claims)
+}
+
+/// The bearer token of the request, if any.
+fn bearer(req: &Req) -> Option<String> {
+    req.headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, t) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| t.trim().to_string())
         })
 }
 

@@ -179,6 +179,7 @@ pub(super) fn fault_reply(api: &AdminApi, kind: &FaultKind) -> Reply {
         | FaultKind::Huge { .. }
         | FaultKind::ErrorForm(_)
         | FaultKind::RedirectPathCase
+        | FaultKind::Revoke { .. }
         | FaultKind::Random(_) => Reply::json(500, &json!({})),
     }
 }
@@ -197,6 +198,26 @@ pub(super) fn unauthorized(api: &AdminApi, why: &str) -> Reply {
         "www-authenticate",
         format!(
             "Bearer client_id=\"00000002-0000-0ff1-ce00-000000000000\", trusted_issuers=\"00000001-0000-0000-c000-000000000000@*\", token_types=\"app_asserted_user_v1 service_asserted_app_v1\", authorization_uri=\"{}/common/oauth2/authorize\", error=\"invalid_token\", error_description=\"{desc}\"",
+            api.shared.urls.login
+        ),
+    )
+}
+
+/// 401 for a revoked session (continuous access evaluation): `WWW-Authenticate` with
+/// `error="insufficient_claims"` and the base64 claims challenge.
+pub(super) fn insufficient_claims(api: &AdminApi, challenge_b64: &str) -> Reply {
+    let e = ApiError::new(
+        401,
+        "Unauthorized",
+        "Microsoft.Exchange.Security.Authentication.InsufficientClaimsException",
+        "Ex2C9D41",
+        DetailForm::Json,
+        "The session was revoked by a continuous access evaluation event: request a new token with the claims of the challenge.".to_string(),
+    );
+    Reply::error(&e, None).header(
+        "www-authenticate",
+        format!(
+            "Bearer realm=\"\", authorization_uri=\"{}/common/oauth2/authorize\", client_id=\"00000002-0000-0ff1-ce00-000000000000\", error=\"insufficient_claims\", claims=\"{challenge_b64}\"",
             api.shared.urls.login
         ),
     )

@@ -10,12 +10,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::proto::{
-    EntraError, bad, check_public_client, normalize_user_code, parse_form, random_token,
-    valid_redirect_uri,
+    EntraError, bad, check_public_client, normalize_user_code, parse_claims, parse_form,
+    random_token, valid_redirect_uri,
 };
 use super::{
-    AuthCode, AuthState, DeviceStatus, FLOW_LIFETIME, Flow, FlowKind, Inner, Shared, SignedIn,
-    Step, page, totp,
+    AuthCode, AuthState, CA_BLOCKED, DeviceStatus, FLOW_LIFETIME, Flow, FlowKind, Inner, Shared,
+    SignedIn, Step, page, totp,
 };
 
 pub(super) fn html(status: StatusCode, body: String) -> Response {
@@ -132,7 +132,9 @@ fn authorize_request(
             "response_type must be 'code'.",
         ));
     }
-    let request = s.parse_scopes(q.get("scope"))?;
+    let mut request = s.parse_scopes(q.get("scope"))?;
+    request.claims = parse_claims(q)?;
+    request.nonce = q.get("nonce").cloned();
     let challenge = q.get("code_challenge").map(|s| s.trim()).unwrap_or("");
     if challenge.is_empty() {
         return Err(bad(
@@ -352,6 +354,7 @@ fn account_step(
     let who = SignedIn {
         upn: user.upn.clone(),
         tid,
+        sid: None,
     };
     if let Some(fl) = inner.flows.get_mut(flow_id) {
         fl.step = Step::Password(who.clone());
@@ -433,6 +436,19 @@ fn finish_flow(
     let flow = inner.flows.remove(flow_id).expect("flow present");
     match flow.kind {
         FlowKind::Device { device_code } => {
+            if s.device_code_blocked_for(&signed_in.upn) {
+                if let Some(g) = inner.device.get_mut(&device_code) {
+                    g.status = DeviceStatus::Blocked;
+                }
+                return html(
+                    StatusCode::OK,
+                    page::message(
+                        "You cannot access this right now",
+                        &format!("AADSTS{}: {}", CA_BLOCKED.0, CA_BLOCKED.1),
+                        true,
+                    ),
+                );
+            }
             if let Some(g) = inner.device.get_mut(&device_code) {
                 g.status = DeviceStatus::Approved(signed_in.clone());
             }

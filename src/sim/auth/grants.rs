@@ -11,42 +11,95 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::proto::{
-    EntraError, bad, check_public_client, field, parse_form, pkce_s256, random_token,
+    EntraError, bad, check_public_client, field, parse_claims, parse_form, pkce_s256, random_token,
     random_user_code,
 };
 use super::{
-    AuthState, Authority, DEVICE_CODE_GRANT, DeviceGrant, DeviceStatus, Inner, JWT_BEARER,
-    RefreshGrant, ScopeRequest, Shared, SignedIn, certs,
+    AuthState, Authority, CA_BLOCKED, DEVICE_CODE_GRANT, DeviceGrant, DeviceStatus, Inner,
+    JWT_BEARER, RefreshGrant, ScopeRequest, Shared, SignedIn, certs,
 };
-use crate::sim::tokens::{AccessClaims, IdClaims};
+use crate::sim::cae;
+use crate::sim::tokens::{AccessClaims, IdClaims, IssuedAccessClaims, pairwise_subject};
 use crate::sim::world::AppRegistration;
+
+/// What the token request itself asks for besides the grant.
+#[derive(Default)]
+struct TokenOptions {
+    /// `client_info=1`: answer with `client_info` (base64url `{"uid","utid"}`).
+    client_info: bool,
+    /// The `claims` parameter (a claims challenge's answer, client capabilities).
+    claims: Option<Value>,
+    /// Always hand out a refresh token (refresh grants rotate theirs).
+    always_refresh: bool,
+}
+
+impl TokenOptions {
+    fn from_form(f: &HashMap<String, String>) -> Result<TokenOptions, EntraError> {
+        Ok(TokenOptions {
+            client_info: f.get("client_info").is_some_and(|v| v.trim() == "1"),
+            claims: parse_claims(f)?,
+            always_refresh: false,
+        })
+    }
+}
+
+/// `client_info`: base64url JSON `{"uid": <object id>, "utid": <home tenant id>}` (what MSAL
+/// keys its account cache by).
+fn client_info(uid: &str, utid: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(json!({"uid": uid, "utid": utid}).to_string())
+}
 
 impl AuthState {
     /// Issues access (+ refresh, + ID) tokens for a signed-in user; the JSON body of the answer.
+    /// The first tokens of a sign-in start its session (`sid`); the request's `claims` (or the
+    /// devicecode/authorize request's) answer a claims challenge ([`crate::sim::cae`]).
     fn user_tokens(
         &self,
         inner: &mut Inner,
         client_id: &str,
         who: &SignedIn,
         req: &ScopeRequest,
-        always_refresh: bool,
+        opts: &TokenOptions,
     ) -> Result<Value, EntraError> {
         let user = self.user(&who.upn)?;
         let now = chrono::Utc::now().timestamp();
         let lifetime = self.shared.config.token_lifetime.as_secs() as i64;
-        let access = self.shared.keys.issue_access_token(&AccessClaims {
-            aud: req.resource.clone(),
-            iss: self.issuer(who.tid),
-            tid: who.tid.to_string(),
-            oid: user.oid.to_string(),
-            upn: Some(user.upn.clone()),
-            scp: Some(self.scp_for(&req.resource).to_string()),
-            roles: None,
-            appid: client_id.to_string(),
-            iat: now,
-            nbf: now,
-            exp: now + lifetime,
-        });
+        let mut who = who.clone();
+        let sid = who
+            .sid
+            .get_or_insert_with(|| self.shared.cae.new_session(&user.upn))
+            .clone();
+        let claims = opts.claims.as_ref().or(req.claims.as_ref());
+        let acrs = self.shared.cae.answer_claims(Some(&sid), claims, now);
+        let access = self
+            .shared
+            .keys
+            .issue_full_access_token(&IssuedAccessClaims {
+                core: AccessClaims {
+                    aud: req.resource.clone(),
+                    iss: self.issuer(who.tid),
+                    tid: who.tid.to_string(),
+                    oid: user.oid.to_string(),
+                    upn: Some(user.upn.clone()),
+                    scp: Some(self.scp_for(&req.resource).to_string()),
+                    roles: None,
+                    appid: client_id.to_string(),
+                    iat: now,
+                    nbf: now,
+                    exp: now + lifetime,
+                },
+                ver: "1.0".into(),
+                sub: pairwise_subject(&user.oid.to_string(), client_id),
+                uti: random_token(16),
+                name: Some(user.display_name.clone()),
+                unique_name: Some(user.upn.clone()),
+                idtyp: "user".into(),
+                sid: Some(sid),
+                acrs,
+                xms_cc: cae::requested_capabilities(claims),
+            });
         let mut body = json!({
             "token_type": "Bearer",
             "scope": req.scope_string(),
@@ -54,7 +107,7 @@ impl AuthState {
             "ext_expires_in": lifetime,
             "access_token": access,
         });
-        if req.offline || always_refresh {
+        if req.offline || opts.always_refresh {
             let rt = random_token(48);
             inner.refresh.insert(
                 rt.clone(),
@@ -67,18 +120,39 @@ impl AuthState {
             body["refresh_token"] = json!(rt);
         }
         if req.openid {
-            body["id_token"] = json!(self.shared.keys.issue_id_token(&IdClaims {
-                aud: client_id.to_string(),
-                iss: self.issuer(who.tid),
-                tid: who.tid.to_string(),
-                oid: user.oid.to_string(),
-                preferred_username: user.upn.clone(),
-                name: user.display_name.clone(),
-                iat: now,
-                exp: now + lifetime,
-            }));
+            body["id_token"] = json!(self.id_token(client_id, &who, req, now));
+        }
+        if opts.client_info {
+            body["client_info"] = json!(client_info(
+                &user.oid.to_string(),
+                &user.tenant_id.to_string()
+            ));
         }
         Ok(body)
+    }
+
+    /// The ID token: Microsoft's documented v2.0 claims, `nonce` echoed.
+    fn id_token(&self, client_id: &str, who: &SignedIn, req: &ScopeRequest, now: i64) -> String {
+        let user = self
+            .shared
+            .world
+            .user(&who.upn)
+            .expect("signed-in user exists");
+        let oid = user.oid.to_string();
+        self.shared.keys.issue_id_token(&IdClaims {
+            aud: client_id.to_string(),
+            iss: self.issuer(who.tid),
+            tid: who.tid.to_string(),
+            sub: pairwise_subject(&oid, client_id),
+            oid,
+            preferred_username: user.upn.clone(),
+            name: user.display_name.clone(),
+            ver: "2.0".into(),
+            iat: now,
+            nbf: now,
+            exp: now + self.shared.config.token_lifetime.as_secs() as i64,
+            nonce: req.nonce.clone(),
+        })
     }
 
     fn token_response(body: Value) -> Response {
@@ -93,6 +167,7 @@ impl AuthState {
     fn device_code_grant(&self, f: &HashMap<String, String>) -> Result<Value, EntraError> {
         let client_id = field(f, "client_id")?;
         check_public_client(client_id)?;
+        let opts = TokenOptions::from_form(f)?;
         let code = f
             .get("device_code")
             .or_else(|| f.get("code"))
@@ -138,6 +213,7 @@ impl AuthState {
                 65004,
                 "The user declined the sign-in request on the verification page.",
             )),
+            DeviceStatus::Blocked => Err(bad("invalid_grant", CA_BLOCKED.0, CA_BLOCKED.1)),
             DeviceStatus::Pending => {
                 let too_soon = grant
                     .last_poll
@@ -165,7 +241,7 @@ impl AuthState {
                 let req = grant.request.clone();
                 let client = grant.client_id.clone();
                 grant.status = DeviceStatus::Redeemed;
-                self.user_tokens(&mut inner, &client, &who, &req, false)
+                self.user_tokens(&mut inner, &client, &who, &req, &opts)
             }
             DeviceStatus::Redeemed => Err(unknown()),
         }
@@ -174,6 +250,7 @@ impl AuthState {
     fn authorization_code_grant(&self, f: &HashMap<String, String>) -> Result<Value, EntraError> {
         let client_id = field(f, "client_id")?;
         check_public_client(client_id)?;
+        let opts = TokenOptions::from_form(f)?;
         let code = field(f, "code")?;
         let redirect_uri = field(f, "redirect_uri")?;
         let verifier = field(f, "code_verifier").map_err(|_| {
@@ -232,7 +309,7 @@ impl AuthState {
         let who = c.who.clone();
         let req = c.request.clone();
         let client = c.client_id.clone();
-        self.user_tokens(&mut inner, &client, &who, &req, false)
+        self.user_tokens(&mut inner, &client, &who, &req, &opts)
     }
 
     fn password_grant(
@@ -242,6 +319,7 @@ impl AuthState {
     ) -> Result<Value, EntraError> {
         let client_id = field(f, "client_id")?;
         check_public_client(client_id)?;
+        let opts = TokenOptions::from_form(f)?;
         let req = self.parse_scopes(f.get("scope"))?;
         let username = field(f, "username")?;
         let password = f.get("password").map(String::as_str).unwrap_or("");
@@ -267,9 +345,10 @@ impl AuthState {
         let who = SignedIn {
             upn: user.upn.clone(),
             tid,
+            sid: None,
         };
         let mut inner = self.lock();
-        self.user_tokens(&mut inner, client_id, &who, &req, false)
+        self.user_tokens(&mut inner, client_id, &who, &req, &opts)
     }
 
     fn refresh_grant(
@@ -279,6 +358,7 @@ impl AuthState {
     ) -> Result<Value, EntraError> {
         let client_id = field(f, "client_id")?;
         check_public_client(client_id)?;
+        let opts = TokenOptions::from_form(f)?;
         let rt = field(f, "refresh_token")?;
         let req = self.parse_scopes(f.get("scope"))?;
         let mut inner = self.lock();
@@ -304,7 +384,11 @@ impl AuthState {
             who.tid = self.token_tenant(authority, user)?;
         }
         inner.refresh.remove(rt);
-        self.user_tokens(&mut inner, client_id, &who, &req, true)
+        let opts = TokenOptions {
+            always_refresh: true,
+            ..opts
+        };
+        self.user_tokens(&mut inner, client_id, &who, &req, &opts)
     }
 
     fn client_credentials_grant(
@@ -514,7 +598,8 @@ pub(super) async fn devicecode(
     s.authority(&tenant)?;
     let client_id = field(&f, "client_id")?;
     check_public_client(client_id)?;
-    let request = s.parse_scopes(f.get("scope"))?;
+    let mut request = s.parse_scopes(f.get("scope"))?;
+    request.claims = parse_claims(&f)?;
     let device_code = random_token(48);
     let user_code = random_user_code();
     let lifetime = s.shared.config.device_code_lifetime;

@@ -1,4 +1,7 @@
-//! Metadata of the simulated Entra: OpenID configuration, signing keys, the index page.
+//! Metadata of the simulated Entra: OpenID configuration, signing keys, the index page, and
+//! what Microsoft's client libraries (MSAL) ask an authority host first: account type discovery
+//! (`/common/userrealm/<upn>?api-version=1.0`: "Managed" for the sim's domains, "Unknown"
+//! otherwise) and instance discovery (`/common/discovery/instance`).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -37,7 +40,10 @@ pub(super) async fn openid_configuration(
         "id_token_signing_alg_values_supported": ["RS256"],
         "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["aud", "iss", "iat", "exp", "tid", "oid", "upn", "preferred_username", "name"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "nbf", "tid", "oid", "upn", "preferred_username",
+            "name", "ver", "nonce", "sid", "acrs"
+        ],
         "tenant_region_scope": "WW",
         "cloud_instance_name": "sim.exo-connect.invalid",
     }))
@@ -78,4 +84,32 @@ pub(super) async fn index(State(s): Shared) -> Response {
             ),
         ),
     )
+}
+
+/// `GET /common/userrealm/{upn}?api-version=1.0`: account type discovery (MSAL asks it before a
+/// password grant): "Managed" for a domain of a sim tenant, "Unknown" otherwise.
+pub(super) async fn userrealm(State(s): Shared, Path(upn): Path<String>) -> Response {
+    let domain = upn.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+    let known = s.shared.world.tenant(&domain).is_some();
+    axum::Json(json!({
+        "ver": "1.0",
+        "account_type": if known { "Managed" } else { "Unknown" },
+        "domain_name": domain,
+        "cloud_instance_name": "microsoftonline.com",
+        "cloud_audience_urn": "urn:federation:MicrosoftOnline",
+    }))
+    .into_response()
+}
+
+/// `GET /common/discovery/instance`: instance discovery, answering that the sim's host is its
+/// own (only) alias.
+pub(super) async fn instance_discovery(State(s): Shared) -> Response {
+    let login = &s.shared.urls.login;
+    let host = login.split("://").nth(1).unwrap_or(login);
+    axum::Json(json!({
+        "tenant_discovery_endpoint": format!("{login}/{{tenant}}/v2.0/.well-known/openid-configuration"),
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": host, "preferred_cache": host, "aliases": [host]}],
+    }))
+    .into_response()
 }

@@ -33,6 +33,20 @@ use super::world::{AppRegistration, User};
 
 /// The public client id of the Exchange Online PowerShell module (accepted in every tenant).
 pub const PUBLIC_CLIENT_ID: &str = "fb78d390-0c51-40cd-8e17-fdbfab77341b";
+/// What Entra answers when conditional access refuses a sign-in, e.g. a policy that blocks the
+/// device-code authentication flow. Microsoft documents the code in "Microsoft Entra
+/// authentication and authorization error codes" (learn.microsoft.com/entra/identity-platform/
+/// reference-error-codes: "AADSTS53003 BlockedByConditionalAccess - Access has been blocked by
+/// Conditional Access policies. The access policy does not allow token issuance."); the policy
+/// itself is described in "Block authentication flows with Conditional Access policy"
+/// (learn.microsoft.com/entra/identity/conditional-access/policy-block-authentication-flows),
+/// and Microsoft Q&A answers name it the same way ("Error 53003 (BlockedByConditionalAccess)
+/// indicates that Conditional Access policies are blocking sign-in"). The fix for the user is
+/// another flow: browser sign-in (authorization code with PKCE).
+pub const CA_BLOCKED: (u32, &str) = (
+    53003,
+    "Access has been blocked by Conditional Access policies. The access policy does not allow token issuance. (The device code flow is blocked for this account: sign in with the browser instead.)",
+);
 /// A half-finished page sign-in is forgotten after this long.
 const FLOW_LIFETIME: Duration = Duration::from_secs(15 * 60);
 
@@ -43,6 +57,8 @@ const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer
 pub struct AuthState {
     pub shared: Arc<SimShared>,
     inner: Mutex<Inner>,
+    /// Accounts for which conditional access blocks the device-code flow (lower case).
+    device_code_blocked: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -72,6 +88,8 @@ struct Inner {
 struct SignedIn {
     upn: String,
     tid: Uuid,
+    /// The sign-in session (`sid`), set when its first tokens are issued; refreshes keep it.
+    sid: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -81,6 +99,10 @@ struct ScopeRequest {
     offline: bool,
     openid: bool,
     profile: bool,
+    /// The `claims` request parameter of the devicecode/authorize request (JSON).
+    claims: Option<serde_json::Value>,
+    /// The authorize request's `nonce` (echoed in the ID token).
+    nonce: Option<String>,
 }
 
 impl ScopeRequest {
@@ -104,6 +126,8 @@ enum DeviceStatus {
     Pending,
     Approved(SignedIn),
     Declined,
+    /// Conditional access refused the device-code flow for the account (AADSTS53003).
+    Blocked,
     Redeemed,
 }
 
@@ -171,9 +195,16 @@ enum Authority {
 
 impl AuthState {
     pub fn new(shared: Arc<SimShared>) -> Arc<AuthState> {
+        let blocked = shared
+            .config
+            .device_code_blocked
+            .iter()
+            .map(|u| u.to_ascii_lowercase())
+            .collect();
         Arc::new(AuthState {
             shared,
             inner: Mutex::new(Inner::default()),
+            device_code_blocked: Mutex::new(blocked),
         })
     }
 
@@ -192,6 +223,28 @@ impl AuthState {
                     && matches!(g.status, DeviceStatus::Pending | DeviceStatus::Approved(_))
             })
             .count()
+    }
+
+    /// Conditional access: refuse (true) or allow again (false) the device-code flow for an
+    /// account. A refused account can still finish the page, which then says "You cannot access
+    /// this right now", and the app's poll answers `invalid_grant` AADSTS53003 (see [`CA_BLOCKED`]).
+    pub fn block_device_code(&self, upn: &str, blocked: bool) {
+        let mut set = self
+            .device_code_blocked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if blocked {
+            set.insert(upn.to_ascii_lowercase());
+        } else {
+            set.remove(&upn.to_ascii_lowercase());
+        }
+    }
+
+    fn device_code_blocked_for(&self, upn: &str) -> bool {
+        self.device_code_blocked
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&upn.to_ascii_lowercase())
     }
 
     /// Refresh tokens currently redeemable.
@@ -226,12 +279,17 @@ impl AuthState {
             .authority(&grant.authority)
             .map_err(|e| e.description())?;
         let user = self.user(upn).map_err(|e| e.description())?;
+        if self.device_code_blocked_for(&user.upn) {
+            grant.status = DeviceStatus::Blocked;
+            return Err(format!("AADSTS{}: {}", CA_BLOCKED.0, CA_BLOCKED.1));
+        }
         let tid = self
             .token_tenant(authority, user)
             .map_err(|e| e.description())?;
         grant.status = DeviceStatus::Approved(SignedIn {
             upn: user.upn.clone(),
             tid,
+            sid: None,
         });
         Ok(())
     }
@@ -318,6 +376,8 @@ impl AuthState {
             offline: false,
             openid: false,
             profile: false,
+            claims: None,
+            nonce: None,
         };
         let mut resources = Vec::new();
         for s in scope.split_whitespace() {
@@ -384,9 +444,11 @@ type Shared = State<Arc<AuthState>>;
 pub fn router(state: Arc<AuthState>) -> Router {
     use flows::{authorize, devicelogin_get, devicelogin_post, login_step};
     use grants::{devicecode, token};
-    use metadata::{index, jwks, openid_configuration};
+    use metadata::{index, instance_discovery, jwks, openid_configuration, userrealm};
     Router::new()
         .route("/", get(index))
+        .route("/common/userrealm/{upn}", get(userrealm))
+        .route("/common/discovery/instance", get(instance_discovery))
         .route(
             "/{tenant}/v2.0/.well-known/openid-configuration",
             get(openid_configuration),

@@ -134,3 +134,20 @@ pub(super) fn pkce_s256(verifier: &str) -> String {
     use sha2::Digest;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
 }
+
+/// The `claims` request parameter (a JSON object), if any.
+pub(super) fn parse_claims(
+    f: &HashMap<String, String>,
+) -> Result<Option<serde_json::Value>, EntraError> {
+    match f.get("claims").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(text) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) if v.is_object() => Ok(Some(v)),
+            _ => Err(bad(
+                "invalid_request",
+                90014,
+                "The claims parameter is not a valid JSON object (e.g. {\"access_token\":{\"acrs\":{\"essential\":true,\"value\":\"c1\"}}}).",
+            )),
+        },
+    }
+}

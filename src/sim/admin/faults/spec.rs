@@ -110,7 +110,7 @@ fn parse_item(item: &str) -> Result<Fault, String> {
 
 const KINDS: &str = "429, 500, 503, 504, 408, concurrency, 401, slow, reset, truncate, cutjson, \
 redirect, evilredirect, foreignnext, nextloop, huge, garbage403, empty403, pipe, json, \
-redirectcase or random";
+redirectcase, revoke or random";
 
 /// The fault kind named `kind` with its options (each kind allows its own, `times` and `on`).
 fn kind_of(kind: &str, o: &Opts) -> Result<FaultKind, String> {
@@ -121,6 +121,7 @@ fn kind_of(kind: &str, o: &Opts) -> Result<FaultKind, String> {
         "concurrency" => &["status"],
         "huge" => &["mb", "length"],
         "random" => &["p", "seed", "kinds"],
+        "revoke" => &["upn"],
         _ => &[],
     };
     let mut allowed = own.to_vec();
@@ -168,6 +169,9 @@ fn kind_of(kind: &str, o: &Opts) -> Result<FaultKind, String> {
         "pipe" => FaultKind::ErrorForm(DetailForm::Pipe),
         "json" => FaultKind::ErrorForm(DetailForm::Json),
         "random" => FaultKind::Random(random(o)?),
+        "revoke" => FaultKind::Revoke {
+            upn: o.get("upn").map(str::to_string),
+        },
         other => return Err(o.err(format!("unknown fault kind '{other}' (use {KINDS})"))),
     })
 }
