@@ -64,6 +64,10 @@ pub struct SimConfig {
     /// Accounts (UPNs) for which conditional access blocks the device-code flow (AADSTS53003;
     /// `--block-device-code UPN`, or `SimHandle::auth.block_device_code` at run time).
     pub device_code_blocked: Vec<String>,
+    /// Most requests in one `$batch` (default 20; more answers 400).
+    pub batch_max_requests: usize,
+    /// Refuse `$batch` with this status (404 or 501; `--refuse-batch`), None = supported.
+    pub batch_refusal: Option<u16>,
     /// Device codes expire after this long (`expires_in`; default 900 s).
     pub device_code_lifetime: Duration,
     /// Device-code polling `interval` (default 5 s; a faster poll answers `slow_down`; 0 = no limit).
@@ -106,6 +110,8 @@ impl Default for SimConfig {
             throttle_retry_after: Duration::from_secs(2),
             throttle_every: 25,
             public_login: None,
+            batch_max_requests: 20,
+            batch_refusal: None,
             device_code_blocked: Vec::new(),
             device_code_lifetime: Duration::from_secs(900),
             device_code_interval: Duration::from_secs(5),
@@ -253,6 +259,12 @@ fn check_config(config: &SimConfig) -> Result<(), String> {
                 "public_login {p}: give an origin such as https://localhost:8443 (no path)"
             ));
         }
+    }
+    if let Some(s) = config.batch_refusal
+        && s != 404
+        && s != 501
+    {
+        return Err(format!("batch_refusal {s} must be 404 or 501"));
     }
     if config.throttle_every == 0 {
         return Err("throttle_every must be at least 1".into());

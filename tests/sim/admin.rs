@@ -425,14 +425,14 @@ async fn transport_rules_new_get_remove_and_state() {
     assert_eq!(count(&v), 3);
     let nb = body(
         "New-TransportRule",
-        json!({"Name": "Tag Ø external", "Mode": "Audit", "Comments": "test"}),
+        json!({"Name": "Tag Ø external", "Mode": "Audit", "Comments": "test", "Confirm": false}),
     );
     let (s, v) = json_of(call.post(&u, &nb).await).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["value"][0]["Mode"], "Audit");
     assert_eq!(call.post(&u, &nb).await.status(), 400);
     assert_eq!(
-        call.post(&u, &body("New-TransportRule", json!({})))
+        call.post(&u, &body("New-TransportRule", json!({"Confirm": false})))
             .await
             .status(),
         400

@@ -317,7 +317,7 @@ async fn the_banner_stays_short_and_the_world_lists_every_tenant() {
     let _ = child.wait();
     let starting = |p: &str| lines.iter().filter(|l| l.starts_with(p)).count();
     assert_eq!(starting("tenant: "), 6 + 1 + 5, "{lines:#?}");
-    assert_eq!(starting("account: "), 9 + 1 + 5);
+    assert_eq!(starting("account: "), 10 + 1 + 5);
     let more = lines
         .iter()
         .find(|l| l.starts_with("tenants-more: "))

@@ -45,6 +45,8 @@
 //!   (logged with `limit: "tenant-throttling"`). Their transport rules differ a little from
 //!   tenant to tenant ([`dataset::customer_transport_rules`]).
 
+mod batch;
+pub mod catalogue;
 pub mod cmdlets;
 pub mod dataset;
 pub mod faults;
@@ -52,6 +54,7 @@ mod limits;
 pub mod odata;
 mod pipeline;
 mod reply;
+mod state;
 mod trap;
 
 use std::collections::HashMap;
@@ -61,14 +64,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use self::odata::ApiError;
 use super::SimShared;
-use super::world::Tenant;
 
 pub use self::faults::{DetailForm, FAULTS_HELP, Fault, FaultKind, parse_spec};
 pub use self::limits::ConnectionCount;
@@ -123,6 +124,8 @@ struct Inner {
     log: Vec<LoggedRequest>,
     /// Transport rules per tenant, seeded lazily.
     rules: HashMap<Uuid, Vec<Map<String, Value>>>,
+    /// Set-Mailbox changes per tenant, by mailbox index.
+    mailbox_changes: HashMap<Uuid, HashMap<usize, Map<String, Value>>>,
     rules_created: usize,
 }
 
@@ -134,6 +137,8 @@ pub struct AdminApi {
     inner: Mutex<Inner>,
     limits: limits::Limits,
     trap: Mutex<Vec<trap::TrapHit>>,
+    /// 0 = `$batch` supported, else the status that refuses it (404 or 501).
+    batch_refusal: std::sync::atomic::AtomicU16,
     seq: AtomicU64,
 }
 
@@ -148,12 +153,14 @@ impl AdminApi {
                 Vec::new()
             }
         };
+        let batch_refusal = shared.config.batch_refusal.unwrap_or(0);
         Arc::new(AdminApi {
             shared,
             faults: Mutex::new(faults),
             inner: Mutex::new(Inner::default()),
             limits: limits::Limits::default(),
             trap: Mutex::new(Vec::new()),
+            batch_refusal: std::sync::atomic::AtomicU16::new(batch_refusal),
             seq: AtomicU64::new(0),
         })
     }
@@ -167,6 +174,16 @@ impl AdminApi {
             .route(
                 "/AdminApi/Beta/{tenant}/InvokeCommand",
                 get(pipeline::invoke).post(pipeline::invoke),
+            )
+            .route("/adminapi/beta/{tenant}/$batch", post(pipeline::batch))
+            .route("/AdminApi/Beta/{tenant}/$batch", post(pipeline::batch))
+            .route(
+                "/AdminApi/v1.0/{tenant}/EXOModuleFile",
+                get(pipeline::module_file),
+            )
+            .route(
+                "/adminapi/v1.0/{tenant}/EXOModuleFile",
+                get(pipeline::module_file),
             );
         if host == AdminHost::Exo {
             r = r
@@ -180,6 +197,18 @@ impl AdminApi {
     /// Don't hold the guard across an await.
     pub fn faults(&self) -> MutexGuard<'_, Vec<Fault>> {
         self.faults.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Refuse `$batch` with 404 or 501 (a service without it; the client must fall back to one
+    /// InvokeCommand per row), or accept it again (None).
+    pub fn refuse_batch(&self, status: Option<u16>) {
+        self.batch_refusal
+            .store(status.unwrap_or(0), Ordering::SeqCst);
+    }
+
+    /// The status `$batch` is refused with, if it is.
+    pub fn batch_refusal(&self) -> Option<u16> {
+        Some(self.batch_refusal.load(Ordering::SeqCst)).filter(|s| *s != 0)
     }
 
     /// Adds a pending fault.
@@ -240,68 +269,6 @@ impl AdminApi {
             "pending_faults": pending,
             "transport_rules": rules,
         })
-    }
-
-    fn rules_of(&self, tenant: &Tenant) -> Vec<Map<String, Value>> {
-        let seed = self.shared.config.seed;
-        self.inner()
-            .rules
-            .entry(tenant.id)
-            .or_insert_with(|| dataset::seeded_transport_rules(seed, tenant))
-            .clone()
-    }
-
-    fn add_rule(
-        &self,
-        tenant: &Tenant,
-        name: &str,
-        mode: &str,
-        comments: Option<String>,
-    ) -> Result<Map<String, Value>, ApiError> {
-        let seed = self.shared.config.seed;
-        let mut inner = self.inner();
-        inner.rules_created += 1;
-        let counter = inner.rules_created;
-        let rules = inner
-            .rules
-            .entry(tenant.id)
-            .or_insert_with(|| dataset::seeded_transport_rules(seed, tenant));
-        if rules.iter().any(|r| dataset::matches_identity(r, name)) {
-            return Err(ApiError::new(
-                400,
-                "BadRequest",
-                "Microsoft.Exchange.MessagingPolicies.Rules.Tasks.RuleNameAlreadyExistsException",
-                "Ex4E2C11",
-                DetailForm::Pipe,
-                format!(
-                    "A transport rule with the name '{name}' already exists. Choose another name."
-                ),
-            )
-            .target(name.to_string()));
-        }
-        let mut rng = dataset::runtime_rng(seed, tenant, counter);
-        let row = dataset::transport_rule(
-            &mut rng,
-            name,
-            rules.len(),
-            mode,
-            &format!("Created by New-TransportRule (mode {mode})"),
-            comments,
-        );
-        rules.push(row.clone());
-        Ok(row)
-    }
-
-    fn remove_rule(&self, tenant: &Tenant, identity: &str) -> bool {
-        let seed = self.shared.config.seed;
-        let mut inner = self.inner();
-        let rules = inner
-            .rules
-            .entry(tenant.id)
-            .or_insert_with(|| dataset::seeded_transport_rules(seed, tenant));
-        let before = rules.len();
-        rules.retain(|r| !dataset::matches_identity(r, identity));
-        before != rules.len()
     }
 
     /// A log entry for a request that just arrived (status filled in later).

@@ -27,6 +27,7 @@ use crate::sim::world::{Tenant, TenantBehaviour};
 
 /// One request to an admin host, as the steps see it.
 pub(super) struct Req<'a> {
+    pub endpoint: Endpoint,
     pub host: AdminHost,
     /// The `{tenant}` segment of the path (GUID or domain).
     pub tenant_in_path: &'a str,
@@ -34,6 +35,17 @@ pub(super) struct Req<'a> {
     pub uri: &'a Uri,
     pub headers: &'a HeaderMap,
     pub body: &'a [u8],
+}
+
+/// Which admin API endpoint a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Endpoint {
+    /// `…/adminapi/beta/{tenant}/InvokeCommand`
+    Invoke,
+    /// `…/adminapi/beta/{tenant}/$batch`
+    Batch,
+    /// `…/AdminApi/v1.0/{tenant}/EXOModuleFile`
+    ModuleFile,
 }
 
 /// Why a step stopped the request: an OData error, or a finished answer (401, 302, …).
@@ -57,6 +69,8 @@ struct Modifiers {
     delivery: Delivery,
     /// A change to a 200 page.
     page: Option<PageFault>,
+    /// `$batch`: the (1-based) item that fails, with this status.
+    batch_item: Option<(usize, u16)>,
 }
 
 #[derive(Clone, Copy)]
@@ -67,6 +81,50 @@ enum PageFault {
 }
 
 pub(super) async fn invoke(
+    ctx: Ctx,
+    tenant: Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve(Endpoint::Invoke, ctx, tenant, method, uri, headers, body).await
+}
+
+pub(super) async fn batch(
+    ctx: Ctx,
+    tenant: Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve(Endpoint::Batch, ctx, tenant, method, uri, headers, body).await
+}
+
+pub(super) async fn module_file(
+    ctx: Ctx,
+    tenant: Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve(
+        Endpoint::ModuleFile,
+        ctx,
+        tenant,
+        method,
+        uri,
+        headers,
+        body,
+    )
+    .await
+}
+
+/// Every admin API request: the tenant's limits, faults, the pipeline, the log.
+async fn serve(
+    endpoint: Endpoint,
     State((api, host)): Ctx,
     Path(tenant_in_path): Path<String>,
     method: Method,
@@ -76,6 +134,7 @@ pub(super) async fn invoke(
 ) -> Response {
     let seq = api.seq.fetch_add(1, Ordering::SeqCst) + 1;
     let req = Req {
+        endpoint,
         host,
         tenant_in_path: &tenant_in_path,
         method: &method,
@@ -163,6 +222,10 @@ async fn fault_effect(
         }
         FaultKind::RedirectPathCase => {
             mods.redirect_case = true;
+            None
+        }
+        FaultKind::BatchItem { item, status } => {
+            mods.batch_item = Some((item, status));
             None
         }
         FaultKind::ErrorForm(f) => {
@@ -271,7 +334,7 @@ fn handle(api: &AdminApi, req: &Req, mods: &Modifiers, cmdlet: &mut Option<Strin
     if req.host == AdminHost::SccGlobal {
         return regional_redirect(api, req, mods.redirect_case);
     }
-    let mut reply = match pipeline(api, req, cmdlet) {
+    let mut reply = match pipeline(api, req, mods, cmdlet) {
         Ok(r) => r,
         Err(Failure::Api(e)) => Reply::error(&e, mods.forced_form),
         Err(Failure::Raw(r)) => r,
@@ -303,13 +366,23 @@ fn regional_redirect(api: &AdminApi, req: &Req, redirect_case: bool) -> Reply {
     )
 }
 
-fn pipeline(api: &AdminApi, req: &Req, cmdlet_name: &mut Option<String>) -> Result<Reply, Failure> {
+fn pipeline(
+    api: &AdminApi,
+    req: &Req,
+    mods: &Modifiers,
+    cmdlet_name: &mut Option<String>,
+) -> Result<Reply, Failure> {
     let claims = authenticate(api, req)?;
     require_anchor(req)?;
     let tenant = resolve_tenant(api, req, &claims)?;
     let (caller, principal) = identify_caller(api, &claims)?;
     check_remote_powershell(&caller)?;
     count_connection(api, req, tenant, &principal)?;
+    match req.endpoint {
+        Endpoint::Invoke => {}
+        Endpoint::Batch => return super::batch::run(api, req, tenant, &caller, mods.batch_item),
+        Endpoint::ModuleFile => return Ok(module_file_reply(api, req, tenant, &caller)),
+    }
     let query = QueryParts::parse(req.uri, tenant)?;
     let (cmdlet, params) = cmdlet_input(req, query.skip.as_ref())?;
     *cmdlet_name = Some(cmdlet.clone());
@@ -321,6 +394,25 @@ fn pipeline(api: &AdminApi, req: &Req, cmdlet_name: &mut Option<String>) -> Resu
         reply = reply.header("preference-applied", a);
     }
     Ok(reply)
+}
+
+/// `EXOModuleFile`: the catalogue of the caller's cmdlets on this host (see
+/// [`super::catalogue`]); `?Version=` is echoed as the module version.
+fn module_file_reply(api: &AdminApi, req: &Req, tenant: &Tenant, caller: &Caller) -> Reply {
+    let version = url::form_urlencoded::parse(req.uri.query().unwrap_or("").as_bytes())
+        .find(|(k, _)| k.eq_ignore_ascii_case("version"))
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty() && v.len() < 40)
+        .unwrap_or_else(|| "3.9.0".into());
+    let context = format!(
+        "{}/AdminApi/v1.0/{}/$metadata#EXOModuleFile",
+        origin(api, req.host),
+        req.tenant_in_path
+    );
+    Reply::json(
+        200,
+        &super::catalogue::module_file(req.host, tenant, caller.roles(), &version, &context),
+    )
 }
 
 /// Step 1: the bearer token (signature, expiry, audience = the host's service).
@@ -509,6 +601,7 @@ fn count_connection(
 }
 
 /// Step 6a: `$select` and `$skiptoken` of the query string.
+#[derive(Clone)]
 pub(super) struct QueryParts {
     pub select: Vec<String>,
     pub skip: Option<SkipToken>,
@@ -647,7 +740,7 @@ pub(super) fn run_page(
     page_size: usize,
 ) -> Result<Reply, Failure> {
     let spec = cmdlets::authorize(req.host, tenant, caller, cmdlet, params)?;
-    let out = cmdlets::run(api, spec.name, tenant, params)?;
+    let out = cmdlets::run(api, spec, tenant, params)?;
     let skip = query.skip.as_ref();
     let (cursor, emitted) = skip.map_or((0, 0), |t| (t.k, t.n));
     let remaining = out.limit.map(|l| l.saturating_sub(emitted));
@@ -686,7 +779,13 @@ pub(super) fn run_page(
     if !warnings.is_empty() {
         obj.insert("@adminapi.warnings".into(), json!(warnings));
     }
-    if !rows.is_empty() || warnings.is_empty() {
+    if let Some(question) = &out.confirmation {
+        obj.insert("@adminapi.confirmationmessage".into(), json!(question));
+    }
+    if !out.errors.is_empty() {
+        obj.insert("@adminapi.errors".into(), Value::Array(out.errors));
+    }
+    if out.confirmation.is_none() && (!rows.is_empty() || warnings.is_empty()) {
         let rows: Vec<Value> = rows
             .into_iter()
             .map(|r| Value::Object(odata::select(r, &query.select)))

@@ -180,6 +180,7 @@ pub(super) fn fault_reply(api: &AdminApi, kind: &FaultKind) -> Reply {
         | FaultKind::ErrorForm(_)
         | FaultKind::RedirectPathCase
         | FaultKind::Revoke { .. }
+        | FaultKind::BatchItem { .. }
         | FaultKind::Random(_) => Reply::json(500, &json!({})),
     }
 }

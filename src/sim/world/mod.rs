@@ -153,7 +153,8 @@ impl World {
     ///
     /// Users (password = local part + [`DEMO_PASSWORD_SUFFIX`], e.g. `admin-Demo-2026!`):
     /// admin@contoso.com (MFA), ops@contoso.com (no MFA), helpdesk@contoso.com (no MFA, not
-    /// enabled for remote PowerShell), compliance@contoso.com (MFA, Compliance Administrator only),
+    /// enabled for remote PowerShell), servicedesk@contoso.com (no MFA, Help Desk only: sees
+    /// fewer cmdlets), compliance@contoso.com (MFA, Compliance Administrator only),
     /// admin@fabrikam.gov (MFA), admin@northwind.com (no MFA), partner@adatum.com (MFA, partner),
     /// admin@tailspintoys.com (no MFA), admin@woodgrovebank.com (MFA).
     pub fn seeded(seed: u64, mailboxes: usize) -> World {
@@ -366,6 +367,15 @@ const SEEDED_PEOPLE: &[PersonSeed] = &[
         mfa: true,
         remote_powershell: true,
         roles: ADMIN_ROLES,
+    },
+    // Last, so the accounts above keep their seeded secrets.
+    PersonSeed {
+        upn: "servicedesk@contoso.com",
+        name: "Contoso Service Desk",
+        tenant: 0,
+        mfa: false,
+        remote_powershell: true,
+        roles: &["Help Desk"],
     },
 ];
 

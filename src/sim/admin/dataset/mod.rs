@@ -3,6 +3,7 @@
 
 mod config;
 mod recipients;
+mod security;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -16,6 +17,10 @@ pub use self::config::{
     retention_policies, runtime_rng, seeded_transport_rules, transport_rule,
 };
 pub use self::recipients::{mailbox, quota, user};
+pub use self::security::{
+    content_filter_policies, dlp_policies, inbound_connectors, malware_filter_policies,
+    message_trace, outbound_connectors, quarantine_messages,
+};
 
 pub(super) fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);

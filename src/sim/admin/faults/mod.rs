@@ -48,6 +48,9 @@
 //!         | "pipe" | "json" forces the `details[].message` form of an error this request produces
 //!         | "redirectcase" (SCC global host only) the 302 Location has a different path case
 //!                          (`/AdminApi/Beta/...`); the regional host accepts both. No effect elsewhere.
+//!         | "batchitem"    a `$batch` request: item `item=` (1-based, default 1) fails with
+//!                          `status=` (default 503) while the others run (a whole-batch 429 is
+//!                          the plain `429` fault on the $batch request)
 //!         | "revoke"       continuous access evaluation: revokes the sessions of `upn=` (default:
 //!                          the calling account) before this request is checked, so it and the
 //!                          account's later requests answer 401 error="insufficient_claims" with a
@@ -80,7 +83,7 @@ KIND = 429 (retry=SECS|none; fractional 1.5 or huge 1e20 allowed), 500, 503, 504
 401, slow (ms=), reset (after=BYTES), truncate (after=BYTES: Content-Length promise broken), cutjson (JSON cut mid-array),
 redirect (302 to the same host's other port/path), evilredirect (302 to another loopback host: the trap),
 foreignnext (nextLink to the trap host), nextloop (nextLink to itself), huge (mb=MIB, length=declared|none),
-garbage403, empty403, pipe, json, redirectcase, revoke (upn=: a CAE revocation, then 401 insufficient_claims),
+garbage403, empty403, pipe, json, redirectcase, batchitem (item=K:status=S: one $batch item fails), revoke (upn=: a CAE revocation, then 401 insufficient_claims),
 random (p=PROB, seed=S, kinds=K+K...: a seeded random fault per request, never used up).
 Options for every kind: times=K repeats, on=page|first|any (page = only nextLink requests, i.e. mid-paging).
 Examples: 429@3:retry=2,slow@6:ms=1500,reset@8   401:on=page   random:p=0.1,seed=7";
@@ -120,6 +123,8 @@ pub enum FaultKind {
     ErrorForm(DetailForm),
     /// On the SCC global host: the 302 Location uses `/AdminApi/Beta/...` (other hosts: no effect).
     RedirectPathCase,
+    /// `$batch`: item `item` (1-based) of the batch fails with `status` (an OData error body).
+    BatchItem { item: usize, status: u16 },
     /// Revokes the sessions of `upn` (None = the calling account) before the request is
     /// checked: it and the account's later requests get the claims challenge (see `sim::cae`).
     Revoke { upn: Option<String> },
@@ -268,6 +273,9 @@ impl fmt::Display for FaultKind {
             FaultKind::RedirectPathCase => write!(f, "redirectcase"),
             FaultKind::ErrorForm(DetailForm::Json) => write!(f, "json"),
             FaultKind::ErrorForm(DetailForm::Pipe) => write!(f, "pipe"),
+            FaultKind::BatchItem { item, status } => {
+                write!(f, "batchitem:item={item}:status={status}")
+            }
             FaultKind::Revoke { upn: None } => write!(f, "revoke"),
             FaultKind::Revoke { upn: Some(u) } => write!(f, "revoke:upn={u}"),
             FaultKind::Random(r) => {

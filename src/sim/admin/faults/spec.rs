@@ -110,7 +110,7 @@ fn parse_item(item: &str) -> Result<Fault, String> {
 
 const KINDS: &str = "429, 500, 503, 504, 408, concurrency, 401, slow, reset, truncate, cutjson, \
 redirect, evilredirect, foreignnext, nextloop, huge, garbage403, empty403, pipe, json, \
-redirectcase, revoke or random";
+redirectcase, batchitem, revoke or random";
 
 /// The fault kind named `kind` with its options (each kind allows its own, `times` and `on`).
 fn kind_of(kind: &str, o: &Opts) -> Result<FaultKind, String> {
@@ -122,6 +122,7 @@ fn kind_of(kind: &str, o: &Opts) -> Result<FaultKind, String> {
         "huge" => &["mb", "length"],
         "random" => &["p", "seed", "kinds"],
         "revoke" => &["upn"],
+        "batchitem" => &["item", "status"],
         _ => &[],
     };
     let mut allowed = own.to_vec();
@@ -169,6 +170,17 @@ fn kind_of(kind: &str, o: &Opts) -> Result<FaultKind, String> {
         "pipe" => FaultKind::ErrorForm(DetailForm::Pipe),
         "json" => FaultKind::ErrorForm(DetailForm::Json),
         "random" => FaultKind::Random(random(o)?),
+        "batchitem" => {
+            let item = o.num("item", 1)?;
+            let status = o.num("status", 503)?;
+            if item == 0 || !(400..600).contains(&status) {
+                return Err(o.err("item must be ≥ 1 and status an error status (400-599)"));
+            }
+            FaultKind::BatchItem {
+                item: item as usize,
+                status: status as u16,
+            }
+        }
         "revoke" => FaultKind::Revoke {
             upn: o.get("upn").map(str::to_string),
         },
