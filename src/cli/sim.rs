@@ -83,6 +83,26 @@ pub struct SimArgs {
     /// repeatable.
     #[arg(long, value_name = "UPN")]
     pub block_device_code: Vec<String>,
+    /// Rate limit: requests a tenant's token bucket holds (0 = no limit and no Rate-Limit-*
+    /// headers).
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub rate_limit: u32,
+    /// Rate limit: requests per second the bucket refills (fractions allowed).
+    #[arg(long, default_value_t = 50.0, value_name = "R")]
+    pub rate_limit_per_second: f64,
+    /// One rate-limit bucket per account instead of per tenant.
+    #[arg(long)]
+    pub rate_limit_per_account: bool,
+    /// Security & Compliance affinity: the regional redirect sets a cookie; requests without it
+    /// get a second, slower redirect.
+    #[arg(long)]
+    pub scc_affinity: bool,
+    /// Most requests in one $batch.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub batch_max_requests: usize,
+    /// Refuse $batch with this status (404 or 501), like a service without it.
+    #[arg(long, value_name = "STATUS")]
+    pub refuse_batch: Option<u16>,
     /// Also write every tenant and account (the JSON of GET <exo>/sim/world) to this file.
     #[arg(long, value_name = "PATH")]
     pub tenants_file: Option<std::path::PathBuf>,
@@ -126,6 +146,16 @@ pub fn run(args: SimArgs) -> CliResult {
         throttle_retry_after: Duration::from_secs(args.throttle_retry_after),
         public_login: args.public_login,
         device_code_blocked: args.block_device_code,
+        rate_limit_capacity: args.rate_limit,
+        rate_limit_per_second: args.rate_limit_per_second,
+        rate_limit_scope: if args.rate_limit_per_account {
+            crate::sim::RateScope::Account
+        } else {
+            crate::sim::RateScope::Tenant
+        },
+        scc_affinity: args.scc_affinity,
+        batch_max_requests: args.batch_max_requests,
+        batch_refusal: args.refuse_batch,
         ..SimConfig::default()
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

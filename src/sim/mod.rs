@@ -12,6 +12,16 @@ pub mod world;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+/// Whose requests share a rate-limit bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RateScope {
+    /// One bucket per tenant.
+    #[default]
+    Tenant,
+    /// One bucket per (tenant, account).
+    Account,
+}
+
 /// How a simulated tenant is started (the `exo-connect sim` flags map onto this).
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -64,6 +74,19 @@ pub struct SimConfig {
     /// Accounts (UPNs) for which conditional access blocks the device-code flow (AADSTS53003;
     /// `--block-device-code UPN`, or `SimHandle::auth.block_device_code` at run time).
     pub device_code_blocked: Vec<String>,
+    /// Requests a rate-limit bucket holds (default 1000; 0 = no rate limit and no
+    /// `Rate-Limit-*` headers); see `admin::limits`.
+    pub rate_limit_capacity: u32,
+    /// Requests per second the bucket refills (default 50).
+    pub rate_limit_per_second: f64,
+    /// One bucket per tenant (default) or per account.
+    pub rate_limit_scope: RateScope,
+    /// Security & Compliance affinity (off by default; the handle's `admin.set_scc_affinity`
+    /// turns it on too): the global host's redirect sets an `ExoAffinity` cookie; a request on
+    /// the regional host without it waits `scc_affinity_penalty` and gets a second redirect.
+    pub scc_affinity: bool,
+    /// The misrouted request's extra wait (default 300 ms).
+    pub scc_affinity_penalty: Duration,
     /// Most requests in one `$batch` (default 20; more answers 400).
     pub batch_max_requests: usize,
     /// Refuse `$batch` with this status (404 or 501; `--refuse-batch`), None = supported.
@@ -110,6 +133,11 @@ impl Default for SimConfig {
             throttle_retry_after: Duration::from_secs(2),
             throttle_every: 25,
             public_login: None,
+            rate_limit_capacity: 1000,
+            rate_limit_per_second: 50.0,
+            rate_limit_scope: RateScope::Tenant,
+            scc_affinity: false,
+            scc_affinity_penalty: Duration::from_millis(300),
             batch_max_requests: 20,
             batch_refusal: None,
             device_code_blocked: Vec::new(),
@@ -265,6 +293,14 @@ fn check_config(config: &SimConfig) -> Result<(), String> {
         && s != 501
     {
         return Err(format!("batch_refusal {s} must be 404 or 501"));
+    }
+    if config.rate_limit_capacity > 0
+        && !(config.rate_limit_per_second.is_finite() && config.rate_limit_per_second > 0.0)
+    {
+        return Err("rate_limit_per_second must be a positive number".into());
+    }
+    if config.batch_max_requests == 0 {
+        return Err("batch_max_requests must be at least 1".into());
     }
     if config.throttle_every == 0 {
         return Err("throttle_every must be at least 1".into());

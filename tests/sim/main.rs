@@ -8,6 +8,7 @@ mod auth;
 mod changes;
 mod faults;
 mod limits;
+mod pacing;
 mod signin_compat;
 mod support;
 mod tenants;

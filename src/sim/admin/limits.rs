@@ -4,6 +4,12 @@
 //!   `slow` fault counts); one more answers `tenant_concurrency_status` (429 by default, or 503)
 //!   with "You have reached the maximum number of concurrent requests per tenant. Please wait and
 //!   try again". 0 = no limit.
+//! - **Request rate** (`SimConfig::rate_limit_*`): a token bucket per tenant (or per account
+//!   with `RateScope::Account`) of `rate_limit_capacity` requests (default 1000; 0 = off),
+//!   refilled at `rate_limit_per_second` (default 50). Every admin API answer carries
+//!   `Rate-Limit-Limit` (the capacity), `Rate-Limit-Remaining` (whole requests left) and
+//!   `Rate-Limit-Reset` (seconds until full); a request with the bucket empty answers 429 with
+//!   `Retry-After` = the time until the next request is allowed, in tenths of a second ("1.5").
 //! - **The retired remote PowerShell connection count**, only when asked for
 //!   (`SimConfig::legacy_connection_limits` or `connection_cap`): distinct `connection-id`s per
 //!   (tenant, principal, EXO|SCC) within `connection_window`; one more than the cap (3 EXO, 5 EOP
@@ -45,6 +51,46 @@ pub(super) struct Limits {
     connections: Mutex<HashMap<ConnKey, Vec<(String, Instant)>>>,
     /// Throttling tenants' periods.
     throttle: Mutex<HashMap<Uuid, Throttle>>,
+    /// Rate buckets by (tenant, account or "" for the tenant scope).
+    buckets: Mutex<HashMap<(Uuid, String), Bucket>>,
+}
+
+/// A token bucket: `tokens` of `capacity`, refilled at `rate_limit_per_second`.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+}
+
+/// What the `Rate-Limit-*` headers say after a request (and, refused, when to retry).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RateInfo {
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the bucket is full again.
+    pub reset: u64,
+    /// Seconds until one request is allowed (refused requests).
+    pub wait: f64,
+}
+
+impl RateInfo {
+    /// `Retry-After`: the wait rounded up to a tenth of a second ("2", "1.5").
+    pub fn retry_after(&self) -> String {
+        let tenths = (self.wait * 10.0).ceil().max(1.0) as u64;
+        if tenths.is_multiple_of(10) {
+            (tenths / 10).to_string()
+        } else {
+            format!("{}.{}", tenths / 10, tenths % 10)
+        }
+    }
+
+    /// Adds the `Rate-Limit-Limit`, `-Remaining`, `-Reset` headers.
+    pub fn headers(&self, reply: super::reply::Reply) -> super::reply::Reply {
+        reply
+            .header("rate-limit-limit", self.limit.to_string())
+            .header("rate-limit-remaining", self.remaining.to_string())
+            .header("rate-limit-reset", self.reset.to_string())
+    }
 }
 
 /// A throttling tenant's state: requests served, when the next period starts, the current one.
@@ -92,6 +138,49 @@ impl AdminApi {
             limits: &self.limits,
             tenant,
         })
+    }
+
+    /// Takes one request from the tenant's (or, with `RateScope::Account`, the account's)
+    /// token bucket: Ok(the headers' values) or Err(when to retry); Ok(None) when the rate limit
+    /// is off (`rate_limit_capacity` 0).
+    pub(super) fn take_rate(
+        &self,
+        tenant: &Tenant,
+        account: Option<&str>,
+    ) -> Result<Option<RateInfo>, RateInfo> {
+        let cfg = &self.shared.config;
+        let cap = cfg.rate_limit_capacity as f64;
+        let rate = cfg.rate_limit_per_second.max(0.001);
+        if cap <= 0.0 {
+            return Ok(None);
+        }
+        let key = match cfg.rate_limit_scope {
+            crate::sim::RateScope::Tenant => String::new(),
+            crate::sim::RateScope::Account => account.unwrap_or("").to_ascii_lowercase(),
+        };
+        let now = Instant::now();
+        let mut buckets = lock(&self.limits.buckets);
+        let b = buckets.entry((tenant.id, key)).or_insert(Bucket {
+            tokens: cap,
+            last: now,
+        });
+        b.tokens = (b.tokens + now.duration_since(b.last).as_secs_f64() * rate).min(cap);
+        b.last = now;
+        let allowed = b.tokens >= 1.0;
+        if allowed {
+            b.tokens -= 1.0;
+        }
+        let info = RateInfo {
+            limit: cfg.rate_limit_capacity,
+            remaining: b.tokens.floor() as u32,
+            reset: ((cap - b.tokens) / rate).ceil() as u64,
+            wait: if allowed {
+                0.0
+            } else {
+                (1.0 - b.tokens) / rate
+            },
+        };
+        if allowed { Ok(Some(info)) } else { Err(info) }
     }
 
     /// A throttling tenant (see [`TenantBehaviour::Throttling`]): Err(whole seconds left, at

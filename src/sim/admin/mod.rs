@@ -54,6 +54,7 @@ mod limits;
 pub mod odata;
 mod pipeline;
 mod reply;
+mod serve;
 mod state;
 mod trap;
 
@@ -114,7 +115,8 @@ pub struct LoggedRequest {
     pub client_request_id: Option<String>,
     /// The fault that fired, if any (e.g. "429:retry=2 @3").
     pub fault: Option<String>,
-    /// The limit that refused the request, if any: "tenant-concurrency", "tenant-throttling".
+    /// The limit that refused the request, if any: "rate-limit", "tenant-concurrency",
+    /// "tenant-throttling".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<String>,
 }
@@ -137,6 +139,8 @@ pub struct AdminApi {
     inner: Mutex<Inner>,
     limits: limits::Limits,
     trap: Mutex<Vec<trap::TrapHit>>,
+    /// The SCC affinity check (see `serve`).
+    scc_affinity: std::sync::atomic::AtomicBool,
     /// 0 = `$batch` supported, else the status that refuses it (404 or 501).
     batch_refusal: std::sync::atomic::AtomicU16,
     seq: AtomicU64,
@@ -154,6 +158,7 @@ impl AdminApi {
             }
         };
         let batch_refusal = shared.config.batch_refusal.unwrap_or(0);
+        let affinity = shared.config.scc_affinity;
         Arc::new(AdminApi {
             shared,
             faults: Mutex::new(faults),
@@ -161,6 +166,7 @@ impl AdminApi {
             limits: limits::Limits::default(),
             trap: Mutex::new(Vec::new()),
             batch_refusal: std::sync::atomic::AtomicU16::new(batch_refusal),
+            scc_affinity: std::sync::atomic::AtomicBool::new(affinity),
             seq: AtomicU64::new(0),
         })
     }
@@ -169,21 +175,21 @@ impl AdminApi {
         let mut r = Router::new()
             .route(
                 "/adminapi/beta/{tenant}/InvokeCommand",
-                get(pipeline::invoke).post(pipeline::invoke),
+                get(serve::invoke).post(serve::invoke),
             )
             .route(
                 "/AdminApi/Beta/{tenant}/InvokeCommand",
-                get(pipeline::invoke).post(pipeline::invoke),
+                get(serve::invoke).post(serve::invoke),
             )
-            .route("/adminapi/beta/{tenant}/$batch", post(pipeline::batch))
-            .route("/AdminApi/Beta/{tenant}/$batch", post(pipeline::batch))
+            .route("/adminapi/beta/{tenant}/$batch", post(serve::batch))
+            .route("/AdminApi/Beta/{tenant}/$batch", post(serve::batch))
             .route(
                 "/AdminApi/v1.0/{tenant}/EXOModuleFile",
-                get(pipeline::module_file),
+                get(serve::module_file),
             )
             .route(
                 "/adminapi/v1.0/{tenant}/EXOModuleFile",
-                get(pipeline::module_file),
+                get(serve::module_file),
             );
         if host == AdminHost::Exo {
             r = r
@@ -209,6 +215,16 @@ impl AdminApi {
     /// The status `$batch` is refused with, if it is.
     pub fn batch_refusal(&self) -> Option<u16> {
         Some(self.batch_refusal.load(Ordering::SeqCst)).filter(|s| *s != 0)
+    }
+
+    /// Turns the Security & Compliance affinity check on or off.
+    pub fn set_scc_affinity(&self, on: bool) {
+        self.scc_affinity.store(on, Ordering::SeqCst);
+    }
+
+    /// Whether the affinity check is on.
+    pub fn scc_affinity(&self) -> bool {
+        self.scc_affinity.load(Ordering::SeqCst)
     }
 
     /// Adds a pending fault.
