@@ -1,6 +1,15 @@
 //! The simulated tenant: an independent server implementation of the wire protocol in
 //! `shared/reference/exchange-online-protocol.md` (Entra v2 sign-in + the Exchange admin API).
 //!
+//! Parts: [`world`] (tenants, accounts, `--tenants N` customers), [`tokens`], [`cae`]
+//! (sessions and revocations), [`auth`] (sign-in), [`admin`] (the admin API, its faults,
+//! limits, cmdlet catalogue, `$batch`), [`summary`] (`GET <exo>/sim/world`). Everything is
+//! deterministic from `SimConfig::seed` except the random token strings. Tests and demo mode
+//! start it in-process with [`start`]; the handle ([`SimHandle`]) reaches its state
+//! (`admin.inject_spec`, `admin.requests`, `admin.trap_hits`, `admin.refuse_batch`,
+//! `admin.set_scc_affinity`, `auth.block_device_code`, `revoke_account`, `revoke_token`,
+//! `world_json`, `fault_urls`, …).
+//!
 //! Rule: nothing in `src/sim` imports client-side code (`crate::engine`, `crate::model`,
 //! `crate::cli`, `crate::ui`). If both sides shared a parser, a bug in it would be invisible.
 

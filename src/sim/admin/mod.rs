@@ -1,6 +1,9 @@
 //! The Exchange admin API side of the sim: `POST /adminapi/beta/{tenant}/InvokeCommand`
-//! (reference page §2), on three listeners: EXO (+EOP), SCC global (always 302 to the regional
-//! host) and SCC regional.
+//! (reference page §2), `POST …/$batch` (`batch`) and `GET …/AdminApi/v1.0/{tenant}/EXOModuleFile`
+//! ([`catalogue`]), on four listeners: EXO (+EOP), its alternate host (`FaultUrls::exo_alt`,
+//! the `redirect` fault's target), SCC global (always 302 to the regional host) and SCC
+//! regional; plus the trap on another loopback host (`trap`). Requests enter through
+//! `serve` (limits, faults, affinity, the log) and run through `pipeline`.
 //!
 //! Behaviour in short (details on each item):
 //! - Bearer validation (signature, expiry, audience = `urls.exo` on EXO, the GLOBAL `urls.scc` on
@@ -9,7 +12,7 @@
 //! - `X-AnchorMailbox` required → 400. `{tenant}` in the path = the token's `tid` (GUID or any of
 //!   its domains) or a customer delegated to it → else 403.
 //! - A user with `RemotePowerShellEnabled = false` → 403 on every call.
-//! - Limits ([`limits`]): at most `tenant_concurrency` requests per tenant in flight (the REST
+//! - Limits (`limits`): at most `tenant_concurrency` requests per tenant in flight (the REST
 //!   API's real limit; one more answers 429 — or 503 — "You have reached the maximum number of
 //!   concurrent requests per tenant. Please wait and try again"). The retired remote PowerShell
 //!   connection count ("exceeded the maximum number of connections allowed : 3") only when
@@ -26,13 +29,17 @@
 //! - SCC global host: every InvokeCommand (GET or POST) answers 302 (before any auth check) with
 //!   `Location` = the same path and query on the regional host; the regional host also serves
 //!   `/AdminApi/Beta/...` (see the `redirectcase` fault).
-//! - Cmdlets and roles (a missing role looks like the real RBAC: 403 "not recognized", plus which
-//!   roles would do): Get-Mailbox, Get-User (Organization Management, View-Only Organization
-//!   Management, Help Desk, Recipient Management; Get-Mailbox not in standalone EOP),
-//!   Get-AcceptedDomain, Get-OrganizationConfig, Get-TransportRule (Organization Management or
-//!   View-Only), New-/Remove-TransportRule (Organization Management) on EXO;
-//!   Get-RetentionCompliancePolicy, Get-ComplianceSearch (Organization Management, Compliance
-//!   Administrator, eDiscovery Manager) on SCC. App-only tokens may run everything.
+//! - Cmdlets and roles: the table in [`catalogue`] (a missing role looks like the real RBAC: 403
+//!   "is not recognized as the name of a cmdlet", plus which roles would do). App-only tokens
+//!   may run everything. Change cmdlets ask for confirmation, honour WhatIf and change the
+//!   tenant's `state` (see `cmdlets::changes`).
+//! - Continuous access evaluation: a revoked session ([`crate::sim::cae`]) answers 401
+//!   `error="insufficient_claims"` with a claims challenge.
+//! - Rate limits (`limits`): `Rate-Limit-Limit/Remaining/Reset` on every answer, 429 with a
+//!   (sometimes fractional) `Retry-After` when the bucket is empty.
+//! - Security & Compliance affinity (off by default, `set_scc_affinity`): the global redirect
+//!   sets an `ExoAffinity` cookie; a regional request without it gets a second redirect after
+//!   `scc_affinity_penalty`.
 //! - Errors: 404 missing identity (pipe form), 400 unknown/missing parameter (JSON form), 403
 //!   unknown cmdlet or role (JSON form), 403 RemotePowerShellEnabled (pipe form), 403 tenant
 //!   mismatch, 405 GET without `$skiptoken`; headers `request-id`, `X-CalculatedBETarget`

@@ -9,6 +9,18 @@
 //!   admin API would refuse it; refusing early gives the clearer message).
 //! - Client credentials need a tenant-specific authority (AADSTS50059 at organizations/common).
 //! - Device codes: a poll sooner than `interval` after the previous poll answers `slow_down`.
+//! - Tokens as Microsoft's client libraries expect them: ID tokens carry `sub` (pairwise),
+//!   `oid`, `tid`, `preferred_username`, `name`, `ver` 2.0, `aud`, `iss`, `iat`, `nbf`, `exp`
+//!   and the authorize request's `nonce`; access tokens also `sub`, `uti`, `ver`, `sid`
+//!   (sign-in session), `acrs`/`xms_cc` from a `claims` parameter; `client_info` (base64url
+//!   `{"uid","utid"}`) when the request has `client_info=1`. `GET /common/userrealm/<upn>`
+//!   (account type discovery) and `/common/discovery/instance` answer what MSAL asks first.
+//! - `claims` is accepted on devicecode, authorize and every token grant: it answers a
+//!   continuous access evaluation challenge ([`crate::sim::cae`]).
+//! - Conditional access can refuse the device-code flow per account ([`CA_BLOCKED`],
+//!   AADSTS53003; `SimConfig::device_code_blocked`, [`AuthState::block_device_code`]).
+//! - `SimConfig::public_login` advertises another origin (a TLS front) in metadata, issuers and
+//!   the verification URI.
 
 pub mod certs;
 mod flows;

@@ -1,6 +1,6 @@
 //! Running the catalogue's cmdlets ([`super::catalogue`]): who may run what where, parameter
 //! checks, what each cmdlet returns (generated recipients, seeded configuration, the tenant's
-//! own state), the change cmdlets ([`changes`]: confirmation, `-WhatIf`, non-terminating
+//! own state), the change cmdlets (`changes`: confirmation, `-WhatIf`, non-terminating
 //! errors), and paging.
 
 mod changes;
