@@ -1,7 +1,11 @@
 //! `exo-connect sim ...` (issue: simulated tenant): runs the sim on loopback until Ctrl-C.
 //!
-//! The first lines are machine-readable (`key: value`), then the tenants, accounts and apps as
-//! `tenant:` / `account:` / `app:` lines with `|`-separated fields, then how to sign in.
+//! The first lines are machine-readable (`key: value`: login, authority, exo, scc, scc-regional,
+//! devicelogin, world — every tenant and account as JSON —, exo-alt and trap — the redirect
+//! faults' targets —, client-id, seed, tenants-file), then the tenants, accounts and apps as
+//! `tenant:` / `account:` / `app:` lines with `|`-separated fields (with many generated tenants
+//! only the first five, then `tenants-more:` / `accounts-more:` lines and `tenants-slow:` /
+//! `tenants-throttling:`), then how to sign in.
 //! Every 30 s (at each TOTP step) a `totp: <upn> <code>` line per MFA account follows.
 
 use std::net::SocketAddr;
@@ -103,7 +107,7 @@ pub struct SimArgs {
     /// Refuse $batch with this status (404 or 501), like a service without it.
     #[arg(long, value_name = "STATUS")]
     pub refuse_batch: Option<u16>,
-    /// Also write every tenant and account (the JSON of GET <exo>/sim/world) to this file.
+    /// Also write every tenant and account (the JSON of `GET <exo>/sim/world`) to this file.
     #[arg(long, value_name = "PATH")]
     pub tenants_file: Option<std::path::PathBuf>,
 }
@@ -257,6 +261,9 @@ fn print_urls(h: &SimHandle) {
     say!("scc: {}", u.scc);
     say!("scc-regional: {}", u.scc_regional);
     say!("devicelogin: {}/devicelogin", u.login);
+    say!("world: {}/sim/world", u.exo);
+    say!("exo-alt: {}", h.fault_urls().exo_alt);
+    say!("trap: {}", h.fault_urls().trap);
     say!("client-id: {PUBLIC_CLIENT_ID}");
     say!("seed: {}", w.seed);
 }
