@@ -26,17 +26,73 @@ pub struct AccessClaims {
     pub exp: i64,
 }
 
-/// Claims of an ID token.
+/// Every claim of an access token the sim's token endpoint issues: the ones the admin API
+/// checks ([`AccessClaims`]) and the other documented ones (Microsoft's access token claims
+/// reference): `ver` "1.0", `sub`, `uti` (token id), `name`, `unique_name`, `idtyp`, `sid`
+/// (sign-in session, see [`crate::sim::cae`]), `acrs` (answered claims challenge), `xms_cc`
+/// (client capabilities asked for).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IssuedAccessClaims {
+    #[serde(flatten)]
+    pub core: AccessClaims,
+    pub ver: String,
+    pub sub: String,
+    pub uti: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_name: Option<String>,
+    /// "user" or "app".
+    pub idtyp: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acrs: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub xms_cc: Vec<String>,
+}
+
+/// What the admin API reads of a verified token: the checked claims and the session ones.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct VerifiedToken {
+    #[serde(flatten)]
+    pub claims: AccessClaims,
+    #[serde(default)]
+    pub sid: Option<String>,
+    #[serde(default)]
+    pub uti: Option<String>,
+    #[serde(default)]
+    pub acrs: Vec<String>,
+}
+
+/// Claims of an ID token (Microsoft's documented v2.0 ID token claims that a client library
+/// checks: `sub`, `oid`, `tid`, `preferred_username`, `ver`, `aud`, `iss`, `iat`, `nbf`, `exp`,
+/// and `nonce` when the authorize request sent one).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IdClaims {
     pub aud: String,
     pub iss: String,
     pub tid: String,
     pub oid: String,
+    /// Pairwise subject: stable per (user, application).
+    pub sub: String,
     pub preferred_username: String,
     pub name: String,
+    /// "2.0".
+    pub ver: String,
     pub iat: i64,
+    pub nbf: i64,
     pub exp: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+}
+
+/// The pairwise `sub` of a user for an application (base64url SHA-256 of both ids).
+pub fn pairwise_subject(oid: &str, client_id: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{oid}|{}", client_id.to_ascii_lowercase()));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..32])
 }
 
 /// Why a bearer token was refused.
@@ -102,6 +158,11 @@ impl SimKeys {
         jsonwebtoken::encode(&self.header(), claims, &self.encoding).expect("sign access token")
     }
 
+    /// An access token with every documented claim (what the token endpoint hands out).
+    pub fn issue_full_access_token(&self, claims: &IssuedAccessClaims) -> String {
+        jsonwebtoken::encode(&self.header(), claims, &self.encoding).expect("sign access token")
+    }
+
     pub fn issue_id_token(&self, claims: &IdClaims) -> String {
         jsonwebtoken::encode(&self.header(), claims, &self.encoding).expect("sign id token")
     }
@@ -112,20 +173,36 @@ impl SimKeys {
         token: &str,
         expected_audience: &str,
     ) -> Result<AccessClaims, TokenError> {
-        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
-        v.validate_aud = false;
-        v.validate_exp = false;
-        v.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &v)
-            .map_err(|_| TokenError::Invalid)?;
-        let claims = data.claims;
+        self.verify_token(token, expected_audience)
+            .map(|v| v.claims)
+    }
+
+    /// [`SimKeys::verify_access_token`], with the session claims.
+    pub fn verify_token(
+        &self,
+        token: &str,
+        expected_audience: &str,
+    ) -> Result<VerifiedToken, TokenError> {
+        let verified = self.decode_token(token)?;
+        let claims = &verified.claims;
         if claims.exp <= chrono::Utc::now().timestamp() {
             return Err(TokenError::Expired);
         }
         if claims.aud.trim_end_matches('/') != expected_audience.trim_end_matches('/') {
-            return Err(TokenError::WrongAudience(claims.aud));
+            return Err(TokenError::WrongAudience(claims.aud.clone()));
         }
-        Ok(claims)
+        Ok(verified)
+    }
+
+    /// The claims of a token signed by this key (signature only; expiry and audience unchecked).
+    pub fn decode_token(&self, token: &str) -> Result<VerifiedToken, TokenError> {
+        let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        v.validate_aud = false;
+        v.validate_exp = false;
+        v.required_spec_claims.clear();
+        jsonwebtoken::decode::<VerifiedToken>(token, &self.decoding, &v)
+            .map(|d| d.claims)
+            .map_err(|_| TokenError::Invalid)
     }
 }
 

@@ -475,8 +475,11 @@ async fn scc_session_pins_the_regional_host() {
 #[tokio::test]
 async fn sim_limit_guard_refuses_before_the_service_does() {
     use connections_fixture::SimTokens;
+    // The sim simulates the retired remote PowerShell connection count (3 for EXO) only when
+    // asked for: the REST API itself has none.
     let h = exo_connect::sim::start(exo_connect::sim::SimConfig {
         mailboxes: 10,
+        legacy_connection_limits: true,
         connection_window: Duration::from_millis(1500),
         ..Default::default()
     })

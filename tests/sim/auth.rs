@@ -12,10 +12,10 @@ use exo_connect::sim::{SimConfig, SimHandle};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-const CLIENT: &str = "fb78d390-0c51-40cd-8e17-fdbfab77341b";
-const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub(super) const CLIENT: &str = "fb78d390-0c51-40cd-8e17-fdbfab77341b";
+pub(super) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
-async fn sim_with(f: impl FnOnce(&mut SimConfig)) -> SimHandle {
+pub(super) async fn sim_with(f: impl FnOnce(&mut SimConfig)) -> SimHandle {
     let mut c = SimConfig {
         mailboxes: 10,
         device_code_interval: Duration::ZERO,
@@ -29,7 +29,7 @@ async fn sim() -> SimHandle {
     sim_with(|_| {}).await
 }
 
-fn client() -> reqwest::Client {
+pub(super) fn client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -37,27 +37,35 @@ fn client() -> reqwest::Client {
         .expect("client")
 }
 
-fn token_url(h: &SimHandle, tenant: &str) -> String {
+pub(super) fn token_url(h: &SimHandle, tenant: &str) -> String {
     format!("{}/{tenant}/oauth2/v2.0/token", h.urls().login)
 }
 
-fn exo_scope(h: &SimHandle) -> String {
+pub(super) fn exo_scope(h: &SimHandle) -> String {
     format!("{}/.default offline_access openid profile", h.urls().exo)
 }
 
-async fn post(c: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+pub(super) async fn post(
+    c: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
     let r = c.post(url).form(form).send().await.expect("request");
     let status = r.status();
     (status, r.json().await.expect("json body"))
 }
 
-async fn post_page(c: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, String) {
+pub(super) async fn post_page(
+    c: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, String) {
     let r = c.post(url).form(form).send().await.expect("request");
     (r.status(), r.text().await.expect("text"))
 }
 
 /// Asserts the Entra error shape and returns the AADSTS code.
-fn entra_error(body: &Value, error: &str, code: u64) {
+pub(super) fn entra_error(body: &Value, error: &str, code: u64) {
     assert_eq!(body["error"], error, "{body}");
     assert_eq!(body["error_codes"][0], code, "{body}");
     let desc = body["error_description"].as_str().unwrap();
@@ -67,7 +75,7 @@ fn entra_error(body: &Value, error: &str, code: u64) {
     }
 }
 
-fn claims(jwt: &str) -> Value {
+pub(super) fn claims(jwt: &str) -> Value {
     let payload = jwt.split('.').nth(1).expect("JWT payload");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload)
@@ -76,7 +84,7 @@ fn claims(jwt: &str) -> Value {
 }
 
 /// The value of a hidden (or any) input by name.
-fn input_value(html: &str, name: &str) -> String {
+pub(super) fn input_value(html: &str, name: &str) -> String {
     let needle = format!("name=\"{name}\" value=\"");
     let start = html
         .find(&needle)
@@ -86,7 +94,7 @@ fn input_value(html: &str, name: &str) -> String {
     html[start..end].to_string()
 }
 
-fn tenant_id(h: &SimHandle, domain: &str) -> String {
+pub(super) fn tenant_id(h: &SimHandle, domain: &str) -> String {
     h.world().tenant(domain).unwrap().id.to_string()
 }
 
@@ -104,7 +112,7 @@ fn wrong_totp(h: &SimHandle, upn: &str) -> String {
         .unwrap()
 }
 
-async fn device_code(c: &reqwest::Client, h: &SimHandle, tenant: &str) -> Value {
+pub(super) async fn device_code(c: &reqwest::Client, h: &SimHandle, tenant: &str) -> Value {
     let (s, body) = post(
         c,
         &format!("{}/{tenant}/oauth2/v2.0/devicecode", h.urls().login),
@@ -115,7 +123,12 @@ async fn device_code(c: &reqwest::Client, h: &SimHandle, tenant: &str) -> Value 
     body
 }
 
-async fn poll(c: &reqwest::Client, h: &SimHandle, tenant: &str, dc: &Value) -> (StatusCode, Value) {
+pub(super) async fn poll(
+    c: &reqwest::Client,
+    h: &SimHandle,
+    tenant: &str,
+    dc: &Value,
+) -> (StatusCode, Value) {
     post(
         c,
         &token_url(h, tenant),
@@ -129,7 +142,12 @@ async fn poll(c: &reqwest::Client, h: &SimHandle, tenant: &str, dc: &Value) -> (
 }
 
 /// Plays the browser through /devicelogin: code → account → password → (MFA) code.
-async fn complete_page(c: &reqwest::Client, h: &SimHandle, user_code: &str, upn: &str) -> String {
+pub(super) async fn complete_page(
+    c: &reqwest::Client,
+    h: &SimHandle,
+    user_code: &str,
+    upn: &str,
+) -> String {
     let login = &h.urls().login;
     let (_, html) = post_page(c, &format!("{login}/devicelogin"), &[("otc", user_code)]).await;
     let flow = input_value(&html, "flow");

@@ -5,3 +5,10 @@ mod common;
 
 mod admin;
 mod auth;
+mod changes;
+mod faults;
+mod limits;
+mod pacing;
+mod signin_compat;
+mod support;
+mod tenants;

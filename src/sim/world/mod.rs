@@ -1,7 +1,12 @@
 //! The seeded world of the simulated tenant: tenants, users, app registrations.
-//! Deterministic from the seed.
+//! Deterministic from the seed. The fixed tenants and accounts are below ([`World::seeded`]);
+//! generated customer tenants for partner-scale tests are in [`customers`].
+
+pub mod customers;
 
 use uuid::Uuid;
+
+pub use self::customers::CustomerSpec;
 
 /// Which cloud a simulated tenant pretends to live in (only changes names and labels).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +39,32 @@ pub struct Tenant {
     pub mailboxes: usize,
     /// Tenant ids of customers this (partner) tenant has delegated access to.
     pub delegated_customers: Vec<Uuid>,
+    /// Generated customer tenant number (1-based, `--tenants N`); None for the fixed tenants.
+    pub customer: Option<usize>,
+    /// How the admin API answers for this tenant (generated tenants may be slow or throttle).
+    pub behaviour: TenantBehaviour,
+}
+
+/// How the admin API answers a tenant's requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantBehaviour {
+    Normal,
+    /// Every request waits `SimConfig::slow_tenant_delay` before it is answered.
+    Slow,
+    /// Throttle periods of `SimConfig::throttle_retry_after`: 429 with `Retry-After` during a
+    /// period; one starts at the tenant's first request and after every `throttle_every`
+    /// requests served.
+    Throttling,
+}
+
+impl TenantBehaviour {
+    pub fn label(self) -> &'static str {
+        match self {
+            TenantBehaviour::Normal => "normal",
+            TenantBehaviour::Slow => "slow",
+            TenantBehaviour::Throttling => "throttling",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -122,180 +153,51 @@ impl World {
     ///
     /// Users (password = local part + [`DEMO_PASSWORD_SUFFIX`], e.g. `admin-Demo-2026!`):
     /// admin@contoso.com (MFA), ops@contoso.com (no MFA), helpdesk@contoso.com (no MFA, not
-    /// enabled for remote PowerShell), compliance@contoso.com (MFA, Compliance Administrator only),
+    /// enabled for remote PowerShell), servicedesk@contoso.com (no MFA, Help Desk only: sees
+    /// fewer cmdlets), compliance@contoso.com (MFA, Compliance Administrator only),
     /// admin@fabrikam.gov (MFA), admin@northwind.com (no MFA), partner@adatum.com (MFA, partner),
     /// admin@tailspintoys.com (no MFA), admin@woodgrovebank.com (MFA).
     pub fn seeded(seed: u64, mailboxes: usize) -> World {
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-        let guid = |rng: &mut rand_chacha::ChaCha20Rng| {
-            let b: [u8; 16] = rng.r#gen();
-            uuid::Builder::from_random_bytes(b).into_uuid()
-        };
-        let tenant = |rng: &mut rand_chacha::ChaCha20Rng,
-                      name: &str,
-                      domains: &[&str],
-                      cloud: SimCloud,
-                      kind: TenantKind,
-                      mailboxes: usize| Tenant {
-            id: guid(rng),
-            display_name: name.to_string(),
-            domains: domains.iter().map(|d| d.to_string()).collect(),
-            cloud,
-            kind,
-            mailboxes,
-            delegated_customers: Vec::new(),
-        };
-        let contoso = tenant(
-            &mut rng,
-            "Contoso",
-            &["contoso.onmicrosoft.com", "contoso.com"],
-            SimCloud::Worldwide,
-            TenantKind::Full,
-            mailboxes,
-        );
-        let fabrikam = tenant(
-            &mut rng,
-            "Fabrikam Government",
-            &["fabrikamgov.onmicrosoft.us", "fabrikam.gov"],
-            SimCloud::GccHigh,
-            TenantKind::Full,
-            120,
-        );
-        let northwind = tenant(
-            &mut rng,
-            "Northwind Traders",
-            &["northwind.onmicrosoft.com", "northwind.com"],
-            SimCloud::Worldwide,
-            TenantKind::EopStandalone,
-            0,
-        );
-        let mut adatum = tenant(
-            &mut rng,
-            "Adatum Partners",
-            &["adatumpartners.onmicrosoft.com", "adatum.com"],
-            SimCloud::Worldwide,
-            TenantKind::Partner,
-            0,
-        );
-        let tailspin = tenant(
-            &mut rng,
-            "Tailspin Toys",
-            &["tailspin.onmicrosoft.com", "tailspintoys.com"],
-            SimCloud::Worldwide,
-            TenantKind::Full,
-            300,
-        );
-        let woodgrove = tenant(
-            &mut rng,
-            "Woodgrove Bank",
-            &["woodgrove.onmicrosoft.com", "woodgrovebank.com"],
-            SimCloud::Worldwide,
-            TenantKind::Full,
-            150,
-        );
-        adatum.delegated_customers = vec![tailspin.id, woodgrove.id];
-
-        // (upn, display name, tenant, mfa, remote PowerShell enabled, roles)
-        type Person<'a> = (&'a str, &'a str, Uuid, bool, bool, &'a [&'a str]);
-        let people: [Person; 9] = [
-            (
-                "admin@contoso.com",
-                "Contoso Admin",
-                contoso.id,
-                true,
-                true,
-                &["Organization Management", "Compliance Administrator"],
-            ),
-            (
-                "ops@contoso.com",
-                "Contoso Operations",
-                contoso.id,
-                false,
-                true,
-                &["Organization Management", "Compliance Administrator"],
-            ),
-            (
-                "helpdesk@contoso.com",
-                "Contoso Helpdesk",
-                contoso.id,
-                false,
-                false,
-                &["Help Desk"],
-            ),
-            (
-                "compliance@contoso.com",
-                "Contoso Compliance",
-                contoso.id,
-                true,
-                true,
-                &["Compliance Administrator"],
-            ),
-            (
-                "admin@fabrikam.gov",
-                "Fabrikam Gov Admin",
-                fabrikam.id,
-                true,
-                true,
-                &["Organization Management", "Compliance Administrator"],
-            ),
-            (
-                "admin@northwind.com",
-                "Northwind Admin",
-                northwind.id,
-                false,
-                true,
-                &["Organization Management"],
-            ),
-            (
-                "partner@adatum.com",
-                "Adatum Partner Admin",
-                adatum.id,
-                true,
-                true,
-                &["Organization Management", "Compliance Administrator"],
-            ),
-            (
-                "admin@tailspintoys.com",
-                "Tailspin Admin",
-                tailspin.id,
-                false,
-                true,
-                &["Organization Management", "Compliance Administrator"],
-            ),
-            (
-                "admin@woodgrovebank.com",
-                "Woodgrove Admin",
-                woodgrove.id,
-                true,
-                true,
-                &["Organization Management", "Compliance Administrator"],
-            ),
-        ];
-        let users = people
+        let mut tenants: Vec<Tenant> = SEEDED_TENANTS
             .iter()
-            .map(|(upn, name, tid, mfa, rps, roles)| {
+            .map(|t| Tenant {
+                id: random_guid(&mut rng),
+                display_name: t.name.to_string(),
+                domains: t.domains.iter().map(|d| d.to_string()).collect(),
+                cloud: t.cloud,
+                kind: t.kind,
+                mailboxes: t.mailboxes.unwrap_or(mailboxes),
+                delegated_customers: Vec::new(),
+                customer: None,
+                behaviour: TenantBehaviour::Normal,
+            })
+            .collect();
+        for (i, t) in SEEDED_TENANTS.iter().enumerate() {
+            tenants[i].delegated_customers =
+                t.delegates_to.iter().map(|c| tenants[*c].id).collect();
+        }
+        let users = SEEDED_PEOPLE
+            .iter()
+            .map(|p| {
                 let secret: [u8; 20] = rng.r#gen();
                 User {
-                    upn: upn.to_string(),
-                    display_name: name.to_string(),
-                    password: format!(
-                        "{}{}",
-                        upn.split('@').next().unwrap_or(upn),
-                        DEMO_PASSWORD_SUFFIX
-                    ),
-                    tenant_id: *tid,
-                    oid: guid(&mut rng),
-                    mfa: *mfa,
+                    upn: p.upn.to_string(),
+                    display_name: p.name.to_string(),
+                    password: demo_password(p.upn),
+                    tenant_id: tenants[p.tenant].id,
+                    oid: random_guid(&mut rng),
+                    mfa: p.mfa,
                     totp_secret: base32_encode(&secret),
-                    remote_powershell_enabled: *rps,
-                    roles: roles.iter().map(|r| r.to_string()).collect(),
+                    remote_powershell_enabled: p.remote_powershell,
+                    roles: p.roles.iter().map(|r| r.to_string()).collect(),
                 }
             })
             .collect();
         World {
             seed,
-            tenants: vec![contoso, fabrikam, northwind, adatum, tailspin, woodgrove],
+            tenants,
             users,
             apps: Vec::new(),
         }
@@ -315,6 +217,181 @@ impl World {
             .iter()
             .find(|u| u.upn.eq_ignore_ascii_case(upn.trim()))
     }
+}
+
+/// A fixed tenant of the seeded world.
+struct TenantSeed {
+    name: &'static str,
+    domains: &'static [&'static str],
+    cloud: SimCloud,
+    kind: TenantKind,
+    /// None = the configured mailbox count (the big tenant).
+    mailboxes: Option<usize>,
+    /// Indexes (in [`SEEDED_TENANTS`]) of the customers this partner is delegated to.
+    delegates_to: &'static [usize],
+}
+
+const SEEDED_TENANTS: &[TenantSeed] = &[
+    TenantSeed {
+        name: "Contoso",
+        domains: &["contoso.onmicrosoft.com", "contoso.com"],
+        cloud: SimCloud::Worldwide,
+        kind: TenantKind::Full,
+        mailboxes: None,
+        delegates_to: &[],
+    },
+    TenantSeed {
+        name: "Fabrikam Government",
+        domains: &["fabrikamgov.onmicrosoft.us", "fabrikam.gov"],
+        cloud: SimCloud::GccHigh,
+        kind: TenantKind::Full,
+        mailboxes: Some(120),
+        delegates_to: &[],
+    },
+    TenantSeed {
+        name: "Northwind Traders",
+        domains: &["northwind.onmicrosoft.com", "northwind.com"],
+        cloud: SimCloud::Worldwide,
+        kind: TenantKind::EopStandalone,
+        mailboxes: Some(0),
+        delegates_to: &[],
+    },
+    TenantSeed {
+        name: "Adatum Partners",
+        domains: &["adatumpartners.onmicrosoft.com", "adatum.com"],
+        cloud: SimCloud::Worldwide,
+        kind: TenantKind::Partner,
+        mailboxes: Some(0),
+        delegates_to: &[4, 5],
+    },
+    TenantSeed {
+        name: "Tailspin Toys",
+        domains: &["tailspin.onmicrosoft.com", "tailspintoys.com"],
+        cloud: SimCloud::Worldwide,
+        kind: TenantKind::Full,
+        mailboxes: Some(300),
+        delegates_to: &[],
+    },
+    TenantSeed {
+        name: "Woodgrove Bank",
+        domains: &["woodgrove.onmicrosoft.com", "woodgrovebank.com"],
+        cloud: SimCloud::Worldwide,
+        kind: TenantKind::Full,
+        mailboxes: Some(150),
+        delegates_to: &[],
+    },
+];
+
+/// A fixed account of the seeded world.
+struct PersonSeed {
+    upn: &'static str,
+    name: &'static str,
+    /// Index of the home tenant in [`SEEDED_TENANTS`].
+    tenant: usize,
+    mfa: bool,
+    remote_powershell: bool,
+    roles: &'static [&'static str],
+}
+
+const ADMIN_ROLES: &[&str] = &["Organization Management", "Compliance Administrator"];
+
+const SEEDED_PEOPLE: &[PersonSeed] = &[
+    PersonSeed {
+        upn: "admin@contoso.com",
+        name: "Contoso Admin",
+        tenant: 0,
+        mfa: true,
+        remote_powershell: true,
+        roles: ADMIN_ROLES,
+    },
+    PersonSeed {
+        upn: "ops@contoso.com",
+        name: "Contoso Operations",
+        tenant: 0,
+        mfa: false,
+        remote_powershell: true,
+        roles: ADMIN_ROLES,
+    },
+    PersonSeed {
+        upn: "helpdesk@contoso.com",
+        name: "Contoso Helpdesk",
+        tenant: 0,
+        mfa: false,
+        remote_powershell: false,
+        roles: &["Help Desk"],
+    },
+    PersonSeed {
+        upn: "compliance@contoso.com",
+        name: "Contoso Compliance",
+        tenant: 0,
+        mfa: true,
+        remote_powershell: true,
+        roles: &["Compliance Administrator"],
+    },
+    PersonSeed {
+        upn: "admin@fabrikam.gov",
+        name: "Fabrikam Gov Admin",
+        tenant: 1,
+        mfa: true,
+        remote_powershell: true,
+        roles: ADMIN_ROLES,
+    },
+    PersonSeed {
+        upn: "admin@northwind.com",
+        name: "Northwind Admin",
+        tenant: 2,
+        mfa: false,
+        remote_powershell: true,
+        roles: &["Organization Management"],
+    },
+    PersonSeed {
+        upn: "partner@adatum.com",
+        name: "Adatum Partner Admin",
+        tenant: 3,
+        mfa: true,
+        remote_powershell: true,
+        roles: ADMIN_ROLES,
+    },
+    PersonSeed {
+        upn: "admin@tailspintoys.com",
+        name: "Tailspin Admin",
+        tenant: 4,
+        mfa: false,
+        remote_powershell: true,
+        roles: ADMIN_ROLES,
+    },
+    PersonSeed {
+        upn: "admin@woodgrovebank.com",
+        name: "Woodgrove Admin",
+        tenant: 5,
+        mfa: true,
+        remote_powershell: true,
+        roles: ADMIN_ROLES,
+    },
+    // Last, so the accounts above keep their seeded secrets.
+    PersonSeed {
+        upn: "servicedesk@contoso.com",
+        name: "Contoso Service Desk",
+        tenant: 0,
+        mfa: false,
+        remote_powershell: true,
+        roles: &["Help Desk"],
+    },
+];
+
+/// The demo password of an account: its local part + [`DEMO_PASSWORD_SUFFIX`].
+pub fn demo_password(upn: &str) -> String {
+    format!(
+        "{}{}",
+        upn.split('@').next().unwrap_or(upn),
+        DEMO_PASSWORD_SUFFIX
+    )
+}
+
+fn random_guid(rng: &mut rand_chacha::ChaCha20Rng) -> Uuid {
+    use rand::Rng;
+    let b: [u8; 16] = rng.r#gen();
+    uuid::Builder::from_random_bytes(b).into_uuid()
 }
 
 /// RFC 4648 base32, no padding (the form authenticator apps take).

@@ -1,11 +1,10 @@
-//! Generated objects: mailboxes and users are computed from (seed, tenant, index) on demand, so
-//! a 100 000-mailbox tenant costs nothing until a page of it is asked for.
+//! Generated recipients: Get-Mailbox and Get-User rows computed from (seed, tenant, index).
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use rand::Rng;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::{dn, guid, initial_domain, iso, primary_domain, rng_for};
 use crate::sim::world::Tenant;
 
 /// (display first name, ASCII form for aliases)
@@ -96,43 +95,6 @@ const LOCATIONS: &[(&str, &str)] = &[
     ("AE", "ar-AE"),
 ];
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-fn rng_for(seed: u64, tenant: &Tenant, index: usize, salt: u64) -> ChaCha8Rng {
-    let (a, b) = tenant.id.as_u64_pair();
-    let s = splitmix(seed ^ splitmix(a ^ b.rotate_left(17)) ^ splitmix(index as u64) ^ salt);
-    ChaCha8Rng::seed_from_u64(s)
-}
-
-fn guid(rng: &mut ChaCha8Rng) -> Uuid {
-    let b: [u8; 16] = rng.r#gen();
-    uuid::Builder::from_random_bytes(b).into_uuid()
-}
-
-/// The primary (vanity) domain of a tenant: its second domain, else its initial one.
-pub fn primary_domain(tenant: &Tenant) -> &str {
-    tenant
-        .domains
-        .get(1)
-        .or(tenant.domains.first())
-        .map(String::as_str)
-        .unwrap_or("example.com")
-}
-
-fn initial_domain(tenant: &Tenant) -> &str {
-    tenant
-        .domains
-        .first()
-        .map(String::as_str)
-        .unwrap_or("example.onmicrosoft.com")
-}
-
 /// The part of a row every cmdlet about a recipient shares.
 struct Person {
     display: String,
@@ -207,17 +169,6 @@ fn person(seed: u64, tenant: &Tenant, index: usize) -> Person {
     }
 }
 
-fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
-}
-
-fn dn(tenant: &Tenant, name: &str) -> String {
-    format!(
-        "CN={name},OU={},OU=Microsoft Exchange Hosted Organizations,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
-        initial_domain(tenant)
-    )
-}
-
 /// Formats a quota like the service: `99 GB (106,300,440,576 bytes)`.
 pub fn quota(gb: f64) -> String {
     let bytes = (gb * 1024.0 * 1024.0 * 1024.0) as u64;
@@ -237,9 +188,22 @@ pub fn quota(gb: f64) -> String {
     format!("{shown} GB ({grouped} bytes)")
 }
 
-/// Get-Mailbox row `index` (0-based) of `tenant`: 90+ properties, deterministic from the seed.
-pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
-    let p = person(seed, tenant, index);
+/// The random choices of one mailbox row, drawn in a fixed order (so a row depends only on
+/// (seed, tenant, index)).
+struct MailboxDraws {
+    addresses: Vec<Value>,
+    litigation: bool,
+    /// The archive's GUID when the mailbox has one.
+    archive: Option<Uuid>,
+    forwarding: Value,
+    custom: Vec<Value>,
+    db: String,
+    dir_synced: bool,
+    /// Rooms: how many people fit.
+    capacity: Option<i32>,
+}
+
+fn mailbox_draws(seed: u64, tenant: &Tenant, index: usize, p: &Person) -> MailboxDraws {
     let mut rng = rng_for(seed, tenant, index, 0x4D42_5850);
     let domain = primary_domain(tenant);
     let initial = initial_domain(tenant);
@@ -272,9 +236,44 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
     if rng.gen_range(0..8) == 0 {
         custom[4] = Value::from(p.department);
     }
-    let (usage, lang) = p.location;
     let db = format!("NAMPR01DG{:03}-db{:03}", index % 97, rng.gen_range(0..400));
+    let archive = archive.then(|| guid(&mut rng));
+    let dir_synced = rng.gen_range(0..2) == 0;
+    let capacity = (p.details == "RoomMailbox").then(|| rng.gen_range(4..40));
+    MailboxDraws {
+        addresses,
+        litigation,
+        archive,
+        forwarding,
+        custom,
+        db,
+        dir_synced,
+        capacity,
+    }
+}
+
+/// Get-Mailbox row `index` (0-based) of `tenant`: 90+ properties, deterministic from the seed.
+pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
+    let p = person(seed, tenant, index);
+    let d = mailbox_draws(seed, tenant, index, &p);
     let mut m = Map::new();
+    mailbox_identity(&mut m, tenant, index, &p, &d);
+    mailbox_quotas(&mut m);
+    mailbox_holds(&mut m, tenant, &p, &d);
+    mailbox_delivery(&mut m, &p, &d);
+    mailbox_profile(&mut m, tenant, &p, &d);
+    mailbox_policies(&mut m, tenant, &p);
+    m
+}
+
+/// Names, ids, addresses, type, database, dates.
+fn mailbox_identity(
+    m: &mut Map<String, Value>,
+    tenant: &Tenant,
+    index: usize,
+    p: &Person,
+    d: &MailboxDraws,
+) {
     let mut put = |k: &str, v: Value| {
         m.insert(k.to_string(), v);
     };
@@ -291,17 +290,24 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
     put("UserPrincipalName", p.upn.clone().into());
     put("WindowsEmailAddress", p.upn.clone().into());
     put("MicrosoftOnlineServicesID", p.upn.clone().into());
-    put("EmailAddresses", Value::Array(addresses));
+    put("EmailAddresses", Value::Array(d.addresses.clone()));
     put("RecipientType", "UserMailbox".into());
     put("RecipientTypeDetails", p.details.into());
-    put("OrganizationalUnit", initial.into());
-    put("Database", db.into());
+    put("OrganizationalUnit", initial_domain(tenant).into());
+    put("Database", d.db.clone().into());
     put("ServerName", format!("dm6pr01mb{:04}", index % 9973).into());
     put("WhenCreated", iso(p.created).into());
     put("WhenChanged", iso(p.changed).into());
     put("WhenCreatedUTC", iso(p.created).into());
     put("WhenChangedUTC", iso(p.changed).into());
     put("WhenMailboxCreated", iso(p.created).into());
+}
+
+/// Quotas and size limits (the service defaults).
+fn mailbox_quotas(m: &mut Map<String, Value>) {
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
     put("ProhibitSendQuota", quota(99.0).into());
     put("ProhibitSendReceiveQuota", quota(100.0).into());
     put("IssueWarningQuota", quota(98.0).into());
@@ -311,22 +317,29 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
     put("MaxSendSize", "35 MB (36,700,160 bytes)".into());
     put("MaxReceiveSize", "36 MB (37,748,736 bytes)".into());
     put("UseDatabaseQuotaDefaults", false.into());
+}
+
+/// Archive, litigation and retention holds.
+fn mailbox_holds(m: &mut Map<String, Value>, tenant: &Tenant, p: &Person, d: &MailboxDraws) {
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
     put(
         "ArchiveStatus",
-        if archive { "Active" } else { "None" }.into(),
-    );
-    put(
-        "ArchiveGuid",
-        if archive {
-            guid(&mut rng).to_string()
+        if d.archive.is_some() {
+            "Active"
         } else {
-            Uuid::nil().to_string()
+            "None"
         }
         .into(),
     );
     put(
+        "ArchiveGuid",
+        d.archive.unwrap_or(Uuid::nil()).to_string().into(),
+    );
+    put(
         "ArchiveName",
-        if archive {
+        if d.archive.is_some() {
             json!([format!("In-Place Archive - {}", p.display)])
         } else {
             json!([])
@@ -334,21 +347,36 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
     );
     put(
         "ArchiveQuota",
-        if archive { quota(100.0) } else { quota(50.0) }.into(),
+        if d.archive.is_some() {
+            quota(100.0)
+        } else {
+            quota(50.0)
+        }
+        .into(),
     );
     put(
         "ArchiveWarningQuota",
-        if archive { quota(90.0) } else { quota(45.0) }.into(),
+        if d.archive.is_some() {
+            quota(90.0)
+        } else {
+            quota(45.0)
+        }
+        .into(),
     );
     put(
         "ArchiveState",
-        if archive { "HostedProvisioned" } else { "None" }.into(),
+        if d.archive.is_some() {
+            "HostedProvisioned"
+        } else {
+            "None"
+        }
+        .into(),
     );
     put("AutoExpandingArchiveEnabled", false.into());
-    put("LitigationHoldEnabled", litigation.into());
+    put("LitigationHoldEnabled", d.litigation.into());
     put(
         "LitigationHoldDate",
-        if litigation {
+        if d.litigation {
             Value::from(iso(p.changed))
         } else {
             Value::Null
@@ -356,8 +384,8 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
     );
     put(
         "LitigationHoldOwner",
-        if litigation {
-            Value::from(format!("admin@{domain}"))
+        if d.litigation {
+            Value::from(format!("admin@{}", primary_domain(tenant)))
         } else {
             Value::Null
         },
@@ -370,12 +398,19 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
     put("InPlaceHolds", json!([]));
     put("ComplianceTagHoldApplied", false.into());
     put("DelayHoldApplied", false.into());
+}
+
+/// Delivery options, forwarding and custom attributes.
+fn mailbox_delivery(m: &mut Map<String, Value>, p: &Person, d: &MailboxDraws) {
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
     put(
         "HiddenFromAddressListsEnabled",
         (p.details == "EquipmentMailbox").into(),
     );
     put("ForwardingAddress", Value::Null);
-    put("ForwardingSmtpAddress", forwarding);
+    put("ForwardingSmtpAddress", d.forwarding.clone());
     put("DeliverToMailboxAndForward", false.into());
     put("GrantSendOnBehalfTo", json!([]));
     put("AcceptMessagesOnlyFrom", json!([]));
@@ -386,13 +421,20 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
         (p.details == "SharedMailbox").into(),
     );
     put("MessageCopyForSendOnBehalfEnabled", false.into());
-    for (i, v) in custom.into_iter().enumerate() {
-        put(&format!("CustomAttribute{}", i + 1), v);
+    for (i, v) in d.custom.iter().enumerate() {
+        put(&format!("CustomAttribute{}", i + 1), v.clone());
     }
     put("ExtensionCustomAttribute1", json!([]));
     put("ExtensionCustomAttribute2", json!([]));
-    put("Languages", json!([lang]));
-    put("UsageLocation", usage.into());
+}
+
+/// Language, office, flags, audit, plan and resource properties.
+fn mailbox_profile(m: &mut Map<String, Value>, tenant: &Tenant, p: &Person, d: &MailboxDraws) {
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
+    put("Languages", json!([p.location.1]));
+    put("UsageLocation", p.location.0.into());
     put("Office", p.office.into());
     put("Department", p.department.into());
     put("FirstName", p.first.clone().into());
@@ -404,7 +446,7 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
         matches!(p.details, "RoomMailbox" | "EquipmentMailbox").into(),
     );
     put("IsLinked", false.into());
-    put("IsDirSynced", (rng.gen_range(0..2) == 0).into());
+    put("IsDirSynced", d.dir_synced.into());
     put("IsInactiveMailbox", false.into());
     put("IsSoftDeletedByRemove", false.into());
     put("AccountDisabled", (p.details != "UserMailbox").into());
@@ -427,12 +469,15 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
     );
     put(
         "ResourceCapacity",
-        if p.details == "RoomMailbox" {
-            Value::from(rng.gen_range(4..40))
-        } else {
-            Value::Null
-        },
+        d.capacity.map(Value::from).unwrap_or(Value::Null),
     );
+}
+
+/// Policies and directory bookkeeping.
+fn mailbox_policies(m: &mut Map<String, Value>, tenant: &Tenant, p: &Person) {
+    let mut put = |k: &str, v: Value| {
+        m.insert(k.to_string(), v);
+    };
     put("AddressBookPolicy", Value::Null);
     put("SharingPolicy", "Default Sharing Policy".into());
     put(
@@ -464,10 +509,9 @@ pub fn mailbox(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
         "ObjectClass",
         json!(["top", "person", "organizationalPerson", "user"]),
     );
-    put("OrganizationId", format!("NAMPR01A001.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/{initial} - NAMPR01A001.PROD.OUTLOOK.COM/ConfigurationUnits/{initial}/Configuration").into());
+    put("OrganizationId", format!("NAMPR01A001.PROD.OUTLOOK.COM/Microsoft Exchange Hosted Organizations/{0} - NAMPR01A001.PROD.OUTLOOK.COM/ConfigurationUnits/{0}/Configuration", initial_domain(tenant)).into());
     put("IsValid", true.into());
     put("ObjectState", "Unchanged".into());
-    m
 }
 
 /// Get-User row `index` of `tenant` (same people as Get-Mailbox, fewer properties).
@@ -507,249 +551,4 @@ pub fn user(seed: u64, tenant: &Tenant, index: usize) -> Map<String, Value> {
     put("WhenCreated", iso(p.created).into());
     put("WhenChanged", iso(p.changed).into());
     m
-}
-
-/// Accepted domains of a tenant.
-pub fn accepted_domains(tenant: &Tenant) -> Vec<Map<String, Value>> {
-    let mut rng = ChaCha8Rng::seed_from_u64(splitmix(tenant.id.as_u64_pair().0));
-    tenant
-        .domains
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let mut m = Map::new();
-            m.insert("Name".into(), d.clone().into());
-            m.insert("Identity".into(), d.clone().into());
-            m.insert("DomainName".into(), d.clone().into());
-            m.insert("DomainType".into(), "Authoritative".into());
-            m.insert(
-                "Default".into(),
-                (i == 1 || tenant.domains.len() == 1).into(),
-            );
-            m.insert("InitialDomain".into(), (i == 0).into());
-            m.insert("AddressBookEnabled".into(), true.into());
-            m.insert("Guid".into(), guid(&mut rng).to_string().into());
-            m.insert("WhenCreated".into(), "2019-03-01T08:00:00+00:00".into());
-            m
-        })
-        .collect()
-}
-
-/// Get-OrganizationConfig.
-pub fn organization_config(tenant: &Tenant, eop: bool) -> Map<String, Value> {
-    let initial = initial_domain(tenant);
-    let mut m = Map::new();
-    m.insert("Name".into(), initial.into());
-    m.insert("Identity".into(), initial.into());
-    m.insert("DisplayName".into(), tenant.display_name.clone().into());
-    m.insert("Guid".into(), tenant.id.to_string().into());
-    m.insert("IsDehydrated".into(), eop.into());
-    m.insert("OAuth2ClientProfileEnabled".into(), true.into());
-    m.insert("AuditDisabled".into(), false.into());
-    m.insert("DefaultPublicFolderMailbox".into(), Value::Null);
-    m.insert("MailTipsAllTipsEnabled".into(), true.into());
-    m.insert("ExchangeVersion".into(), "0.20 (15.0.0.0)".into());
-    m.insert("ObjectVersion".into(), 16133.into());
-    m
-}
-
-/// The seeded transport rules of a tenant.
-pub fn seeded_transport_rules(seed: u64, tenant: &Tenant) -> Vec<Map<String, Value>> {
-    let mut rng = rng_for(seed, tenant, usize::MAX, 0x5452);
-    [
-        ("Block executable attachments", "Enforce", "Reject the message if attachment extension matches exe, bat, cmd"),
-        ("External sender disclaimer", "Enforce", "Prepend the subject with '[EXTERNAL]' if the message is received from 'NotInOrganization'"),
-        ("Journal legal department", "Audit", "Send a copy to legal-archive@ if sent to members of Legal"),
-    ]
-    .iter()
-    .enumerate()
-    .map(|(i, (name, mode, desc))| transport_rule(&mut rng, name, i, mode, desc, None))
-    .collect()
-}
-
-/// A transport rule object.
-pub fn transport_rule(
-    rng: &mut ChaCha8Rng,
-    name: &str,
-    priority: usize,
-    mode: &str,
-    description: &str,
-    comments: Option<String>,
-) -> Map<String, Value> {
-    let id = guid(rng);
-    let mut m = Map::new();
-    m.insert("Name".into(), name.into());
-    m.insert("Identity".into(), name.into());
-    m.insert("Guid".into(), id.to_string().into());
-    m.insert("ImmutableId".into(), id.to_string().into());
-    m.insert("Priority".into(), priority.into());
-    m.insert("State".into(), "Enabled".into());
-    m.insert("Mode".into(), mode.into());
-    m.insert("Description".into(), description.into());
-    m.insert(
-        "Comments".into(),
-        comments.map(Value::from).unwrap_or(Value::Null),
-    );
-    m.insert("RuleVersion".into(), "15.0.5.0".into());
-    m.insert("SenderAddressLocation".into(), "Header".into());
-    m.insert("StopRuleProcessing".into(), false.into());
-    m.insert("WhenChanged".into(), "2024-05-14T10:12:00+00:00".into());
-    m
-}
-
-/// A fresh generator for objects created at runtime (rules added by New-TransportRule).
-pub fn runtime_rng(seed: u64, tenant: &Tenant, counter: usize) -> ChaCha8Rng {
-    rng_for(seed, tenant, counter, 0x4E45_5752)
-}
-
-/// Seeded retention compliance policies (Security & Compliance).
-pub fn retention_policies(seed: u64, tenant: &Tenant) -> Vec<Map<String, Value>> {
-    let mut rng = rng_for(seed, tenant, usize::MAX - 1, 0x5250);
-    [
-        (
-            "Default Exchange retention",
-            "Exchange mailboxes: retain 7 years",
-        ),
-        ("Finance records (10 years)", "SharePoint finance sites"),
-        ("Teams chats 2 years", "Teams chats and channel messages"),
-    ]
-    .iter()
-    .map(|(name, comment)| {
-        let mut m = Map::new();
-        m.insert("Name".into(), (*name).into());
-        m.insert("Identity".into(), (*name).into());
-        m.insert("Guid".into(), guid(&mut rng).to_string().into());
-        m.insert("Comment".into(), (*comment).into());
-        m.insert("Enabled".into(), true.into());
-        m.insert("Mode".into(), "Enforce".into());
-        m.insert("DistributionStatus".into(), "Success".into());
-        m.insert("ExchangeLocation".into(), json!(["All"]));
-        m.insert("SharePointLocation".into(), json!([]));
-        m.insert("TeamsChatLocation".into(), json!([]));
-        m.insert("WhenCreatedUTC".into(), "2023-01-10T09:00:00+00:00".into());
-        m
-    })
-    .collect()
-}
-
-/// Seeded compliance searches (Security & Compliance).
-pub fn compliance_searches(seed: u64, tenant: &Tenant) -> Vec<Map<String, Value>> {
-    let mut rng = rng_for(seed, tenant, usize::MAX - 2, 0x4353);
-    [
-        (
-            "Phishing cleanup 2025-11",
-            "subject:\"Invoice overdue\"",
-            "Completed",
-        ),
-        ("Legal hold — Projekt Ø", "from:legal@", "NotStarted"),
-    ]
-    .iter()
-    .map(|(name, query, status)| {
-        let mut m = Map::new();
-        m.insert("Name".into(), (*name).into());
-        m.insert("Identity".into(), guid(&mut rng).to_string().into());
-        m.insert("ContentMatchQuery".into(), (*query).into());
-        m.insert("Status".into(), (*status).into());
-        m.insert("ExchangeLocation".into(), json!(["All"]));
-        m.insert("Items".into(), rng.gen_range(0..5000).into());
-        m.insert(
-            "CreatedBy".into(),
-            format!("admin@{}", primary_domain(tenant)).into(),
-        );
-        m
-    })
-    .collect()
-}
-
-/// The index a Name/Alias/UPN/SMTP of a generated mailbox encodes (its trailing digits).
-pub fn index_hint(identity: &str) -> Option<usize> {
-    let s = identity.trim();
-    let s = s
-        .strip_prefix("SMTP:")
-        .or(s.strip_prefix("smtp:"))
-        .unwrap_or(s);
-    let local = s.split('@').next().unwrap_or(s);
-    let digits: String = local
-        .chars()
-        .rev()
-        .take_while(|c| c.is_ascii_digit())
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    digits.parse().ok()
-}
-
-/// Case-insensitive comparison, Unicode-aware (`Ø` = `ø`).
-fn eq_ci(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b) || a.to_lowercase() == b.to_lowercase()
-}
-
-/// Whether `row` is the object `identity` names (Name, Alias, Identity, UPN, SMTP, any address,
-/// Guid, ExternalDirectoryObjectId, DisplayName; case-insensitive).
-pub fn matches_identity(row: &Map<String, Value>, identity: &str) -> bool {
-    let id = identity.trim();
-    let id_nosmtp = id
-        .strip_prefix("SMTP:")
-        .or(id.strip_prefix("smtp:"))
-        .unwrap_or(id);
-    for key in [
-        "Name",
-        "Alias",
-        "Identity",
-        "UserPrincipalName",
-        "PrimarySmtpAddress",
-        "Guid",
-        "ExternalDirectoryObjectId",
-        "DisplayName",
-        "DomainName",
-    ] {
-        if let Some(Value::String(v)) = row.get(key)
-            && (eq_ci(v, id) || eq_ci(v, id_nosmtp))
-        {
-            return true;
-        }
-    }
-    if let Some(Value::Array(a)) = row.get("EmailAddresses") {
-        return a.iter().filter_map(Value::as_str).any(|addr| {
-            let bare = addr.split_once(':').map(|(_, b)| b).unwrap_or(addr);
-            bare.eq_ignore_ascii_case(id_nosmtp)
-        });
-    }
-    false
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sim::world::World;
-
-    #[test]
-    fn quota_text_is_shaped_like_the_service() {
-        assert_eq!(quota(99.0), "99 GB (106,300,440,576 bytes)");
-        assert_eq!(quota(100.0), "100 GB (107,374,182,400 bytes)");
-    }
-
-    #[test]
-    fn mailboxes_are_deterministic_and_rich() {
-        let w = World::seeded(3, 100);
-        let t = &w.tenants[0];
-        let a = mailbox(3, t, 42);
-        assert_eq!(a, mailbox(3, t, 42));
-        assert_ne!(a, mailbox(4, t, 42));
-        assert!(a.len() >= 80, "{} properties", a.len());
-        assert_eq!(
-            index_hint(a["PrimarySmtpAddress"].as_str().unwrap()),
-            Some(42)
-        );
-        assert!(matches_identity(&a, a["Alias"].as_str().unwrap()));
-        assert!(matches_identity(
-            &a,
-            &a["Guid"].as_str().unwrap().to_uppercase()
-        ));
-        assert!(!matches_identity(
-            &mailbox(3, t, 43),
-            a["Alias"].as_str().unwrap()
-        ));
-    }
 }
