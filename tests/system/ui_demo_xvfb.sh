@@ -141,10 +141,15 @@ curl -sf -X POST -d "flow=$FLOW" -d "otc=$TOTP" -d action=next "$LOGIN/login" \
 wait_for "demo: session connected: Contoso EXO (MFA)" "$WORK/app.err" 20
 sleep 1
 
-# A second session through the password profile (no MFA): double-click "Northwind EOP" in the
-# tree (fixed layout at 1400×900), the password field has the focus, type it, Enter.
+# A second session through the password profile (no MFA): quick connect to "Northwind" (the
+# keyboard, not a double-click, whose timing a loaded machine breaks); the password field has
+# the focus, type it, Enter.
 focus
-xdotool mousemove 92 196 click --repeat 2 --delay 80 1
+xdotool key ctrl+k
+sleep 0.5
+xdotool type --delay 40 "Northwind"
+sleep 0.5
+xdotool key Return
 sleep 1.5
 xdotool type --delay 20 'admin-Demo-2026!'
 sleep 0.3
