@@ -10,11 +10,13 @@
 //! - Each row keeps its own key order as a shared "shape" (the distinct key sequences of a
 //!   result are few), so a row's JSON object comes back exactly as it was received.
 //!
-//! Pages are parsed straight into a store by [`page::parse_page`].
+//! Pages are parsed straight into a store by [`page::parse_page`]; [`write`] writes JSON, CSV
+//! and the terminal table from it.
 
 mod column;
 pub mod page;
 mod text;
+pub mod write;
 
 #[cfg(test)]
 mod tests;
