@@ -302,9 +302,14 @@ impl Column {
     }
 
     /// Number of distinct entries a dictionary column holds (rows when plain).
-    #[cfg(test)]
     pub fn entry_count(&self) -> usize {
         self.entries.len()
+    }
+
+    /// Entry `e`'s tag and text.
+    #[inline]
+    pub fn entry(&self, e: usize) -> (u8, &str) {
+        self.entries.get(e)
     }
 
     /// The entry row `row` refers to.

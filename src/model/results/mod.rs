@@ -11,11 +11,12 @@
 //!   result are few), so a row's JSON object comes back exactly as it was received.
 //!
 //! Pages are parsed straight into a store by [`page::parse_page`]; [`write`] writes JSON, CSV
-//! and the terminal table from it.
+//! and the terminal table from it; [`view`] sorts and filters it into index permutations.
 
 mod column;
 pub mod page;
 mod text;
+pub mod view;
 pub mod write;
 
 #[cfg(test)]
@@ -353,6 +354,10 @@ impl ResultStore {
     /// The column ids of row `row`'s keys, in the order received.
     pub(crate) fn shape_of(&self, row: usize) -> &[u32] {
         &self.shapes[self.row_shape.get(row) as usize]
+    }
+
+    pub(in crate::model::results) fn column_data(&self, col: usize) -> &Column {
+        &self.columns[col]
     }
 
     /// The column named `name`, created (absent in every row so far) when new. `hint` is the
