@@ -8,6 +8,7 @@ pub mod failures;
 pub mod parse;
 pub mod powershell;
 pub mod profile;
+pub mod results;
 pub mod session;
 pub mod store;
 pub mod text;

@@ -8,3 +8,4 @@ mod login;
 mod profile;
 mod proxy;
 mod run;
+mod store_output;

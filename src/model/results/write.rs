@@ -1,0 +1,404 @@
+//! Writers from a [`ResultStore`] to any `std::io::Write`, with the command line's formats:
+//! JSON (an array of the row objects, serde_json's pretty formatter, rows streamed: no text of a
+//! row is built and then re-indented), CSV (the `csv` crate; header = the columns given, cells
+//! as the CLI's cell text), and the terminal table (leading properties first, as many columns as
+//! fit the width, long cells cut with `…`, control characters shown as spaces).
+//!
+//! Give the writers a buffered writer (`BufWriter`, or a locked stdout behind one): they issue
+//! many small writes.
+
+use std::io::{self, Write};
+
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::ser::{Formatter, PrettyFormatter};
+
+use super::column::tag;
+use super::{ResultStore, text};
+
+/// Properties a table shows first when present (what PowerShell's default views lead with).
+pub const TABLE_LEADING: &[&str] = &[
+    "Name",
+    "DisplayName",
+    "Identity",
+    "PrimarySmtpAddress",
+    "DomainName",
+    "RecipientTypeDetails",
+    "State",
+    "Mode",
+    "Priority",
+    "Enabled",
+];
+
+/// Widest a table column gets (characters).
+const TABLE_MAX_COL: usize = 40;
+
+/// A JSON array of row objects written as rows arrive (page by page): `[`, the rows, `]` and a
+/// newline, exactly what `serde_json::to_string_pretty` of the whole array gives.
+pub struct JsonWriter<W: Write> {
+    out: W,
+    fmt: PrettyFormatter<'static>,
+    first: bool,
+}
+
+impl<W: Write> JsonWriter<W> {
+    /// Starts the array.
+    pub fn new(mut out: W) -> io::Result<Self> {
+        let mut fmt = PrettyFormatter::new();
+        fmt.begin_array(&mut out)?;
+        Ok(JsonWriter {
+            out,
+            fmt,
+            first: true,
+        })
+    }
+
+    /// Writes these rows of `store` (indices in range).
+    pub fn write_rows(
+        &mut self,
+        store: &ResultStore,
+        rows: impl IntoIterator<Item = usize>,
+    ) -> io::Result<()> {
+        for row in rows {
+            self.fmt.begin_array_value(&mut self.out, self.first)?;
+            self.first = false;
+            let mut ser =
+                serde_json::Serializer::with_formatter(&mut self.out, Shared(&mut self.fmt));
+            RowSer { store, row }
+                .serialize(&mut ser)
+                .map_err(io::Error::other)?;
+            self.fmt.end_array_value(&mut self.out)?;
+        }
+        Ok(())
+    }
+
+    /// Ends the array (and the line); gives the writer back, flushed.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.fmt.end_array(&mut self.out)?;
+        self.out.write_all(b"\n")?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Writes these rows of `store` as one JSON array (see [`JsonWriter`]).
+pub fn write_json<W: Write>(
+    store: &ResultStore,
+    rows: impl IntoIterator<Item = usize>,
+    out: W,
+) -> io::Result<W> {
+    let mut w = JsonWriter::new(out)?;
+    w.write_rows(store, rows)?;
+    w.finish()
+}
+
+/// A formatter borrowed by each row's serializer, so the array's indentation carries over.
+struct Shared<'f>(&'f mut PrettyFormatter<'static>);
+
+impl Formatter for Shared<'_> {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
+/// A row as a JSON object, keys in the order received.
+struct RowSer<'a> {
+    store: &'a ResultStore,
+    row: usize,
+}
+
+impl Serialize for RowSer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let keys = self.store.shape_of(self.row);
+        let mut m = s.serialize_map(Some(keys.len()))?;
+        for &c in keys {
+            let (t, text) = self.store.raw(self.row, c as usize);
+            m.serialize_entry(self.store.column_name(c as usize), &CellSer(t, text))?;
+        }
+        m.end()
+    }
+}
+
+/// A stored cell as JSON.
+struct CellSer<'a>(u8, &'a str);
+
+impl Serialize for CellSer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::Error;
+        let CellSer(t, text) = *self;
+        match t {
+            tag::FALSE => s.serialize_bool(false),
+            tag::TRUE => s.serialize_bool(true),
+            tag::INT => s.serialize_i64(text.parse().map_err(S::Error::custom)?),
+            tag::UINT => s.serialize_u64(text.parse().map_err(S::Error::custom)?),
+            tag::FLOAT => s.serialize_f64(text.parse().map_err(S::Error::custom)?),
+            tag::FLOAT_TEXT => serde_json::value::RawValue::from_string(text.to_string())
+                .map_err(S::Error::custom)?
+                .serialize(s),
+            tag::STR => s.serialize_str(text),
+            tag::JSON => match text::string_elements(text) {
+                Some(items) => {
+                    // No length: serde_json writes `[]` for no items all the same.
+                    let mut seq = s.serialize_seq(None)?;
+                    for i in items {
+                        seq.serialize_element(i)?;
+                    }
+                    seq.end()
+                }
+                None => serde_json::from_str::<serde_json::Value>(text)
+                    .map_err(S::Error::custom)?
+                    .serialize(s),
+            },
+            _ => s.serialize_unit(), // null (absent cells are not listed)
+        }
+    }
+}
+
+/// CSV of these rows and columns of `store`: a header of the column names (none when there
+/// are no columns), then one record per row with the CLI's cell text (absent = empty).
+pub fn write_csv<W: Write>(
+    store: &ResultStore,
+    rows: impl IntoIterator<Item = usize>,
+    columns: &[usize],
+    out: W,
+) -> io::Result<W> {
+    let mut w = csv::Writer::from_writer(out);
+    if !columns.is_empty() {
+        w.write_record(columns.iter().map(|&c| store.column_name(c)))?;
+    }
+    let mut cell = String::new();
+    for row in rows {
+        for &c in columns {
+            cell.clear();
+            store.cell_text(row, c, &mut cell);
+            w.write_field(&cell)?;
+        }
+        w.write_record(None::<&[u8]>)?;
+    }
+    w.flush()?;
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+}
+
+/// CSV of the whole store (every row, every column in first-seen order).
+pub fn write_csv_all<W: Write>(store: &ResultStore, out: W) -> io::Result<W> {
+    let cols: Vec<usize> = (0..store.column_count()).collect();
+    write_csv(store, 0..store.len(), &cols, out)
+}
+
+/// The table's columns: [`TABLE_LEADING`] ones first, then the others in order.
+fn table_order(store: &ResultStore) -> Vec<usize> {
+    let mut order: Vec<usize> = TABLE_LEADING
+        .iter()
+        .filter_map(|l| store.column_index(l))
+        .collect();
+    order.extend(
+        (0..store.column_count()).filter(|&c| !TABLE_LEADING.contains(&store.column_name(c))),
+    );
+    order
+}
+
+/// A table of every row no wider than `width` characters: the leading properties, then the
+/// others in order, as many as fit; long cells cut with `…`. Returns how many properties were
+/// left out.
+pub fn write_table<W: Write>(store: &ResultStore, width: usize, mut out: W) -> io::Result<usize> {
+    let order = table_order(store);
+    let mut buf = String::new();
+    let mut natural = |c: usize| {
+        let mut w = store.column_name(c).chars().count();
+        for r in 0..store.len() {
+            buf.clear();
+            store.cell_text(r, c, &mut buf);
+            w = w.max(buf.chars().count());
+        }
+        w.clamp(1, TABLE_MAX_COL)
+    };
+    let mut shown: Vec<(usize, usize)> = Vec::new();
+    let mut used = 0usize;
+    for &c in &order {
+        let w = natural(c);
+        let sep = usize::from(!shown.is_empty());
+        if used + sep + w > width {
+            if shown.is_empty() {
+                shown.push((c, width.max(1)));
+            }
+            break;
+        }
+        used += sep + w;
+        shown.push((c, w));
+    }
+    let mut line = String::new();
+    let mut cell = String::new();
+    let end_line = |line: &mut String, out: &mut W| {
+        let trimmed = line.trim_end().len();
+        line.truncate(trimmed);
+        line.push('\n');
+        let r = out.write_all(line.as_bytes());
+        line.clear();
+        r
+    };
+    for (i, &(c, w)) in shown.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        cut(store.column_name(c), w, &mut line);
+    }
+    end_line(&mut line, &mut out)?;
+    for (i, &(_, w)) in shown.iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        line.extend(std::iter::repeat_n('-', w));
+    }
+    end_line(&mut line, &mut out)?;
+    for r in 0..store.len() {
+        for (i, &(c, w)) in shown.iter().enumerate() {
+            if i > 0 {
+                line.push(' ');
+            }
+            cell.clear();
+            store.cell_text(r, c, &mut cell);
+            cut(&cell, w, &mut line);
+        }
+        end_line(&mut line, &mut out)?;
+    }
+    out.flush()?;
+    Ok(order.len() - shown.len())
+}
+
+/// Appends `s` in exactly `w` characters: control characters as spaces, padded, or cut with `…`.
+fn cut(s: &str, w: usize, out: &mut String) {
+    let clean = |c: char| if c.is_control() { ' ' } else { c };
+    let n = s.chars().count();
+    if n <= w {
+        out.extend(s.chars().map(clean));
+        out.extend(std::iter::repeat_n(' ', w - n));
+    } else if w > 0 {
+        out.extend(s.chars().take(w - 1).map(clean));
+        out.push('…');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn store(rows: &[Value]) -> ResultStore {
+        let mut s = ResultStore::new();
+        for r in rows {
+            s.push_value(r);
+        }
+        s
+    }
+
+    fn text(b: Vec<u8>) -> String {
+        String::from_utf8(b).unwrap()
+    }
+
+    #[test]
+    fn json_is_serde_json_pretty_of_the_rows() {
+        let rows = [
+            json!({"@odata.id": "x", "Name": "a", "Emails": ["p@x", "q@x"], "N": 1, "Z": null,
+                   "Big": u64::MAX, "F": 0.5, "Nested": {"A": [1, {"B": []}], "C": "é\n"}, "E": []}),
+            json!({}),
+            json!({"Name": "b,c", "Other": true, "Nested@odata.type": "t"}),
+        ];
+        let s = store(&rows);
+        let got = text(write_json(&s, 0..s.len(), Vec::new()).unwrap());
+        let cleaned: Vec<Value> = (0..s.len())
+            .map(|r| Value::Object(s.row_object(r)))
+            .collect();
+        assert_eq!(got, serde_json::to_string_pretty(&cleaned).unwrap() + "\n");
+        assert!(got.contains("\"Emails\": [\n      \"p@x\",\n      \"q@x\"\n    ],"));
+        // Page by page gives the same text; no rows gives `[]`.
+        let mut w = JsonWriter::new(Vec::new()).unwrap();
+        w.write_rows(&s, 0..1).unwrap();
+        w.write_rows(&s, 1..3).unwrap();
+        assert_eq!(text(w.finish().unwrap()), got);
+        assert_eq!(text(write_json(&s, 0..0, Vec::new()).unwrap()), "[]\n");
+    }
+
+    #[test]
+    fn json_keeps_a_float_text_that_would_change() {
+        let mut s = ResultStore::new();
+        super::super::parse_page(br#"{"value":[{"F":1.50}]}"#, &mut s, None, &mut |_| {}).unwrap();
+        assert_eq!(
+            text(write_json(&s, 0..1, Vec::new()).unwrap()),
+            "[\n  {\n    \"F\": 1.50\n  }\n]\n"
+        );
+    }
+
+    #[test]
+    fn csv_has_the_union_of_columns_and_the_cell_text() {
+        let s = store(&[
+            json!({"@odata.id": "x", "Name": "a", "Emails": ["p@x", "q@x"], "N": 1, "Z": null}),
+            json!({"Name": "b,c", "Other": true, "Nested@odata.type": "t"}),
+        ]);
+        assert_eq!(
+            text(write_csv_all(&s, Vec::new()).unwrap()),
+            "Name,Emails,N,Z,Other\na,p@x;q@x,1,,\n\"b,c\",,,,true\n"
+        );
+        assert_eq!(
+            text(write_csv(&s, [1, 0], &[4, 0], Vec::new()).unwrap()),
+            "Other,Name\ntrue,\"b,c\"\n,a\n"
+        );
+        assert_eq!(
+            text(write_csv_all(&ResultStore::new(), Vec::new()).unwrap()),
+            ""
+        );
+    }
+
+    #[test]
+    fn table_fits_the_width() {
+        let s = store(&[
+            json!({"@odata.id": "x", "Name": "a", "Emails": ["p@x", "q@x"], "N": 1, "Z": null}),
+            json!({"Name": "b,c", "Other": true, "Nested@odata.type": "t"}),
+        ]);
+        let mut out = Vec::new();
+        let hidden = write_table(&s, 14, &mut out).unwrap();
+        let t = text(out);
+        assert!(t.lines().all(|l| l.chars().count() <= 14), "{t}");
+        assert!(t.starts_with("Name Emails  N"), "{t}");
+        assert_eq!(hidden, 2);
+        let mut out = Vec::new();
+        assert_eq!(write_table(&s, 200, &mut out).unwrap(), 0);
+        assert_eq!(text(out).lines().count(), 4);
+        let long = store(&[json!({"Id": 1, "Name": format!("{}\u{1b}[31m", "x".repeat(100))})]);
+        let mut out = Vec::new();
+        write_table(&long, 30, &mut out).unwrap();
+        let t = text(out);
+        assert!(t.starts_with("Name"), "leading first: {t}");
+        assert!(t.lines().nth(2).unwrap().ends_with('…'));
+        assert!(t.lines().all(|l| l.chars().count() <= 30));
+        let short = store(&[json!({"Name": "a\u{7}b\tc"})]);
+        let mut out = Vec::new();
+        write_table(&short, 30, &mut out).unwrap();
+        assert_eq!(text(out).lines().nth(2).unwrap(), "a b c");
+    }
+}
