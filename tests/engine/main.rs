@@ -11,6 +11,7 @@ mod keychain_system;
 mod model_import;
 mod model_powershell;
 mod model_rules;
+mod paging;
 mod proxy;
 mod proxy_system;
 mod rest;

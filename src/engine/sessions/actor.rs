@@ -477,7 +477,7 @@ impl Actor {
             }
         };
         let mut inner = rest.start(request);
-        let (tx, rx) = mpsc::channel(64);
+        let (tx, rx) = mpsc::channel(crate::engine::rest::RUN_EVENTS_BUFFER);
         let task = tokio::spawn(async move {
             let mut error = None;
             while let Some(ev) = inner.events.recv().await {
