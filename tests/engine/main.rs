@@ -15,5 +15,6 @@ mod paging;
 mod proxy;
 mod proxy_system;
 mod rest;
+mod rest_hardening;
 mod sessions;
 mod signin;

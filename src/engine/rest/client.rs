@@ -22,6 +22,8 @@ pub struct RestClient {
     pub(super) http: reqwest::Client,
     tokens: Arc<dyn TokenProvider>,
     pub(super) target: RestTarget,
+    /// The REST base as checked: the host the token belongs to (see `policy.rs`).
+    pub(super) base: url::Url,
     pub(super) config: RestConfig,
     pub(super) connection_id: Uuid,
     /// Pinned origin (after a redirect) or the REST base.
@@ -71,6 +73,7 @@ impl RestClient {
             http,
             tokens,
             pinned: Mutex::new(origin(&base)),
+            base,
             target,
             config,
             connection_id,

@@ -14,15 +14,16 @@
 
 //!
 //! Pages are parsed straight into a [`ResultStore`] (no `Value` tree) and delivered, moved, in
-//! [`RunEvent::Page`]; the next page travels while one is parsed (see `paging.rs`). Every body
-//! is read with a cap.
+//! [`RunEvent::Page`]; the next page travels while one is parsed (see `paging.rs`). The bearer
+//! token goes only to the session's own host or its cloud's admin-API hosts (`policy.rs`);
+//! every body is read with a cap.
 //!
 //! One file per job: `client` (a connection: its client, token, pinned host, a run's task),
 //! `paging` (a run's pages, pipelined, in order; the row cap; next-page links),
 //! `request` (one page: the request, the 401 refresh, the answer read), `body` (a page body
 //! read with its cap, cut after the wanted rows), `scan` (what a body shows while it downloads),
-//! `redirect` (following 3xx and next-page links, pinning the host), `retry` (backoff,
-//! `Retry-After`), `error` (typed errors and the error bodies).
+//! `redirect` (following 3xx and next-page links, pinning the host), `policy` (where the token
+//! may go), `retry` (backoff, `Retry-After`), `error` (typed errors and the error bodies).
 
 // `RestError` carries everything a diagnostics view shows; errors are rare, so its size is fine.
 #![allow(clippy::result_large_err)]
@@ -31,6 +32,7 @@ mod body;
 mod client;
 mod error;
 mod paging;
+mod policy;
 mod redirect;
 mod request;
 mod retry;
@@ -47,6 +49,7 @@ use crate::model::results::ResultStore;
 
 pub use client::RestClient;
 pub use error::{ParsedError, RestError, RestErrorKind, parse_error_body};
+pub use policy::token_may_go;
 pub use redirect::rewrite_redirect;
 pub use retry::parse_retry_after;
 

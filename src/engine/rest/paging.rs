@@ -15,8 +15,9 @@
 //! cap may be reached on this page the body is cut once those rows arrived (`body.rs`), and no
 //! next page is asked for until it is known not to be reached.
 //!
-//! A next-page link that cannot be followed ends the run with a plain error, after the rows of
-//! the page that sent it.
+//! Next-page links are followed only where the token may go (`policy.rs`); one that cannot be
+//! followed ends the run with a plain error naming its host, after the rows of the page that
+//! sent it, and nothing is sent there.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -1,0 +1,142 @@
+//! Issue 13's defects in the REST client's fetch loop, each against the simulated tenant's
+//! faults: the bearer token never follows a redirect or a next-page link to another host (the
+//! sim's trap records any request that reaches it), a huge `Retry-After` is clamped, bodies are
+//! read with caps (a huge page is not downloaded for the access check's one row, nor beyond
+//! 64 MiB), and a next-page loop ends with a plain error.
+
+use crate::common::connections_fixture;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use connections_fixture::SimTokens;
+use exo_connect::engine::rest::{
+    CmdletRequest, RestClient, RestConfig, RestError, RestErrorKind, RestTarget, RunEvent,
+};
+use exo_connect::sim::{SimConfig, SimHandle};
+
+fn config(page_size: u32) -> RestConfig {
+    RestConfig {
+        page_size,
+        max_attempts: 4,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(500),
+        ..Default::default()
+    }
+}
+
+async fn sim(mailboxes: usize) -> SimHandle {
+    exo_connect::sim::start(SimConfig {
+        mailboxes,
+        connection_cap: Some(1000),
+        ..Default::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn client(h: &SimHandle, cfg: RestConfig) -> Arc<RestClient> {
+    let tokens = SimTokens::new(h, &h.urls().exo, "admin@contoso.com");
+    RestClient::new(
+        RestTarget {
+            rest_base: h.urls().exo.clone(),
+            tenant_override: None,
+            app_only_organization: None,
+        },
+        tokens,
+        cfg,
+    )
+    .unwrap()
+}
+
+/// `host:port` of a URL.
+fn host_port(u: &str) -> String {
+    let u = url::Url::parse(u).unwrap();
+    format!("{}:{}", u.host_str().unwrap(), u.port().unwrap())
+}
+
+/// Runs a cmdlet to its end: the rows delivered, and the error if it failed.
+async fn run(c: &Arc<RestClient>, request: CmdletRequest) -> (usize, Option<RestError>) {
+    let mut run = c.start(request);
+    let mut rows = 0;
+    while let Some(ev) = run.events.recv().await {
+        match ev {
+            RunEvent::Page { rows: r, .. } => rows += r.len(),
+            RunEvent::Done { .. } => return (rows, None),
+            RunEvent::Failed(e) => return (rows, Some(e)),
+            _ => {}
+        }
+    }
+    panic!("the run ended without Done or Failed");
+}
+
+fn all_mailboxes() -> CmdletRequest {
+    CmdletRequest::new("Get-Mailbox").param("ResultSize", "Unlimited")
+}
+
+// ---- 13.1: the token goes only to the session's host or its cloud's admin-API hosts --------
+
+#[tokio::test]
+async fn a_redirect_to_another_host_is_not_followed_with_the_token() {
+    let h = sim(120).await;
+    let trap = host_port(&h.fault_urls().trap);
+    let c = client(&h, config(50));
+    for spec in ["evilredirect", "evilredirect:on=page"] {
+        h.admin.inject_spec(spec).unwrap();
+        let (rows, e) = run(&c, all_mailboxes()).await;
+        let e = e.unwrap_or_else(|| panic!("{spec}: the redirect to the trap was followed"));
+        assert_eq!(e.kind, RestErrorKind::Redirect, "{spec}: {e:?}");
+        assert!(e.message.contains(&trap), "{spec}: {}", e.message);
+        assert!(
+            h.admin.trap_hits().is_empty(),
+            "{spec}: {:?}",
+            h.admin.trap_hits()
+        );
+        // The session is not pinned to the foreign host, and goes on working.
+        assert_eq!(c.endpoint(), h.urls().exo, "{spec}");
+        assert_eq!(rows, if spec.contains("page") { 50 } else { 0 }, "{spec}");
+    }
+    let (rows, e) = run(&c, all_mailboxes()).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(rows, 120);
+    assert!(h.admin.trap_hits().is_empty());
+}
+
+#[tokio::test]
+async fn a_next_page_link_to_another_host_is_not_followed() {
+    let h = sim(120).await;
+    let trap = host_port(&h.fault_urls().trap);
+    let c = client(&h, config(50));
+    for spec in ["foreignnext", "foreignnext:on=page"] {
+        h.admin.inject_spec(spec).unwrap();
+        let (rows, e) = run(&c, all_mailboxes()).await;
+        let e = e.unwrap_or_else(|| panic!("{spec}: the foreign link was followed"));
+        assert_eq!(e.kind, RestErrorKind::Redirect, "{spec}: {e:?}");
+        assert!(e.message.contains(&trap), "{spec}: {}", e.message);
+        assert!(
+            e.message.contains("next-page link"),
+            "{spec}: {}",
+            e.message
+        );
+        // The rows of the pages before (and of the page with the link) were delivered.
+        assert_eq!(rows, if spec.contains("page") { 100 } else { 50 }, "{spec}");
+        assert!(
+            h.admin.trap_hits().is_empty(),
+            "{spec}: {:?}",
+            h.admin.trap_hits()
+        );
+        assert_eq!(c.endpoint(), h.urls().exo);
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_to_the_same_host_on_another_port_is_followed_and_pinned() {
+    let h = sim(120).await;
+    let c = client(&h, config(50));
+    h.admin.inject_spec("redirect").unwrap();
+    let (rows, e) = run(&c, all_mailboxes()).await;
+    assert!(e.is_none(), "{e:?}");
+    assert_eq!(rows, 120);
+    assert_eq!(c.endpoint(), h.fault_urls().exo_alt);
+    assert!(h.admin.trap_hits().is_empty());
+}
