@@ -140,3 +140,28 @@ async fn a_redirect_to_the_same_host_on_another_port_is_followed_and_pinned() {
     assert_eq!(c.endpoint(), h.fault_urls().exo_alt);
     assert!(h.admin.trap_hits().is_empty());
 }
+
+// ---- 13.3: a huge Retry-After is clamped, not a panic -----------------------------------------
+
+#[tokio::test]
+async fn a_huge_retry_after_waits_the_longest_delay_and_goes_on() {
+    let h = sim(120).await;
+    let c = client(&h, config(50));
+    for spec in ["429:retry=1e20", "429:on=page:retry=1e20", "429:retry=1.5"] {
+        h.admin.inject_spec(spec).unwrap();
+        let mut run = c.start(all_mailboxes());
+        let (mut rows, mut delays) = (0, Vec::new());
+        loop {
+            match run.events.recv().await.expect("the run ended without Done") {
+                RunEvent::Page { rows: r, .. } => rows += r.len(),
+                RunEvent::Retrying { delay, .. } => delays.push(delay),
+                RunEvent::Done { .. } => break,
+                RunEvent::Failed(e) => panic!("{spec}: {e:?}"),
+                _ => {}
+            }
+        }
+        assert_eq!(rows, 120, "{spec}");
+        // The delay is the server's, capped by max_delay (500 ms here).
+        assert_eq!(delays, [Duration::from_millis(500)], "{spec}");
+    }
+}

@@ -51,7 +51,7 @@ pub use client::RestClient;
 pub use error::{ParsedError, RestError, RestErrorKind, parse_error_body};
 pub use policy::token_may_go;
 pub use redirect::rewrite_redirect;
-pub use retry::parse_retry_after;
+pub use retry::{MAX_RETRY_AFTER, parse_retry_after};
 
 /// The system mailbox app-only clients anchor on.
 pub const APP_ANCHOR_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
