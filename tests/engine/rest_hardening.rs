@@ -165,3 +165,48 @@ async fn a_huge_retry_after_waits_the_longest_delay_and_goes_on() {
         assert_eq!(delays, [Duration::from_millis(500)], "{spec}");
     }
 }
+
+// ---- 13.5: a next-page loop ends ---------------------------------------------------------------
+
+#[tokio::test]
+async fn a_next_page_link_loop_ends_with_a_plain_error() {
+    let h = sim(120).await;
+    let c = client(&h, config(50));
+    for (spec, rows_before) in [
+        ("nextloop", 50),
+        ("nextloop:on=page", 100),
+        // A page that points at itself every time (37 requests/s until the 20-minute timeout
+        // before the fix).
+        ("nextloop:times=100000", 50),
+    ] {
+        h.admin.faults().clear();
+        let before = h.admin.invoke_count();
+        h.admin.inject_spec(spec).unwrap();
+        let (rows, e) = tokio::time::timeout(Duration::from_secs(30), run(&c, all_mailboxes()))
+            .await
+            .unwrap_or_else(|_| panic!("{spec}: the loop did not end"));
+        let e = e.unwrap_or_else(|| panic!("{spec}: no error"));
+        assert_eq!(e.kind, RestErrorKind::Protocol, "{spec}: {e:?}");
+        assert!(e.message.contains("sent before"), "{spec}: {}", e.message);
+        assert_eq!(rows, rows_before, "{spec}");
+        // The looping link is not asked for again (an early start is dropped too).
+        let asked = h.admin.invoke_count() - before;
+        assert!(
+            asked <= rows_before as u64 / 50 + 1,
+            "{spec}: {asked} requests"
+        );
+    }
+}
+
+#[tokio::test]
+async fn paging_stops_at_the_page_cap() {
+    let h = sim(120).await;
+    let mut cfg = config(10);
+    cfg.max_pages = 5;
+    let c = client(&h, cfg);
+    let (rows, e) = run(&c, all_mailboxes()).await;
+    let e = e.expect("more pages than the cap");
+    assert!(e.message.contains("after 5 pages"), "{}", e.message);
+    assert_eq!(rows, 50);
+    assert_eq!(h.admin.invoke_count(), 5);
+}

@@ -19,7 +19,7 @@
 //! every body is read with a cap.
 //!
 //! One file per job: `client` (a connection: its client, token, pinned host, a run's task),
-//! `paging` (a run's pages, pipelined, in order; the row cap; next-page links),
+//! `paging` (a run's pages, pipelined, in order; the row cap; next-page links, loops),
 //! `request` (one page: the request, the 401 refresh, the answer read), `body` (a page body
 //! read with its cap, cut after the wanted rows), `scan` (what a body shows while it downloads),
 //! `redirect` (following 3xx and next-page links, pinning the host), `policy` (where the token
@@ -82,6 +82,8 @@ pub struct RestConfig {
     pub overall_timeout: Option<Duration>,
     /// Largest page body read (a bigger one ends the run with an error).
     pub max_page_bytes: usize,
+    /// Most pages of one run (a service still sending next-page links after that is looping).
+    pub max_pages: usize,
 }
 
 impl Default for RestConfig {
@@ -95,6 +97,7 @@ impl Default for RestConfig {
             http: HttpOptions::default(),
             overall_timeout: Some(Duration::from_secs(20 * 60)),
             max_page_bytes: PAGE_BODY_CAP,
+            max_pages: 100_000,
         }
     }
 }

@@ -16,9 +16,12 @@
 //! next page is asked for until it is known not to be reached.
 //!
 //! Next-page links are followed only where the token may go (`policy.rs`); one that cannot be
-//! followed ends the run with a plain error naming its host, after the rows of the page that
-//! sent it, and nothing is sent there.
+//! followed (nothing is sent there), a link already seen (a loop: the service would page
+//! forever) and more than `RestConfig::max_pages` pages end the run with a plain error, after
+//! the rows of the page that sent it.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -47,6 +50,32 @@ struct InFlight {
     early: Option<oneshot::Receiver<String>>,
 }
 
+/// The next-page links seen in a run (hashes: a run may have many thousand pages).
+struct Links {
+    hasher: RandomState,
+    seen: HashSet<u64>,
+}
+
+impl Links {
+    fn new() -> Links {
+        Links {
+            hasher: RandomState::new(),
+            seen: HashSet::new(),
+        }
+    }
+    fn key(&self, u: &url::Url) -> u64 {
+        self.hasher.hash_one(u.as_str())
+    }
+    fn contains(&self, u: &url::Url) -> bool {
+        self.seen.contains(&self.key(u))
+    }
+    /// False when it was seen before.
+    fn insert(&mut self, u: &url::Url) -> bool {
+        let k = self.key(u);
+        self.seen.insert(k)
+    }
+}
+
 /// One run's paging state.
 struct Pager {
     client: Arc<RestClient>,
@@ -63,6 +92,7 @@ struct Pager {
     /// Rows delivered.
     total: usize,
     pages: usize,
+    links: Links,
 }
 
 impl RestClient {
@@ -94,7 +124,9 @@ impl RestClient {
             started: Instant::now(),
             total: 0,
             pages: 0,
+            links: Links::new(),
         };
+        pager.links.insert(&first);
         let current = pager.fetch(first, false, 1);
         pager.pages_from(current).await
     }
@@ -263,17 +295,35 @@ impl Pager {
     /// Starts the next page early for `link`, when none is in flight and the link is one to
     /// follow (the parser's link is checked again, with errors, once the page is read).
     fn prefetch(&mut self, page_url: &url::Url, link: &str, next: &mut Option<InFlight>) {
-        if next.is_some() {
+        if next.is_some() || self.pages + 1 >= self.client.config.max_pages {
             return;
         }
-        if let Ok(u) = self.client.resolve_link(&self.cmdlet, page_url, link) {
+        if let Ok(u) = self.client.resolve_link(&self.cmdlet, page_url, link)
+            && !self.links.contains(&u)
+        {
             *next = Some(self.fetch(u, true, 1));
         }
     }
 
-    /// The parser's next-page link, resolved.
+    /// The parser's next-page link: resolved, allowed by the token policy, not seen before
+    /// (a loop), within the page cap.
     fn accept_link(&mut self, page_url: &url::Url, link: &str) -> Result<url::Url, RestError> {
-        self.client.resolve_link(&self.cmdlet, page_url, link)
+        let u = self.client.resolve_link(&self.cmdlet, page_url, link)?;
+        let stop = |message: String| RestError::new(RestErrorKind::Protocol, &self.cmdlet, message);
+        if !self.links.insert(&u) {
+            return Err(stop(format!(
+                "the service sent a next-page link it had sent before ({}): paging stopped after {} pages, as it would never end",
+                shortened(u.as_str()),
+                self.pages
+            )));
+        }
+        if self.pages >= self.client.config.max_pages {
+            return Err(stop(format!(
+                "the service was still sending next-page links after {} pages: paging stopped (the most exo-connect follows)",
+                self.pages
+            )));
+        }
+        Ok(u)
     }
 
     /// A body that did not parse: the same page again (one more attempt), or the error.
@@ -355,4 +405,13 @@ async fn early_link(rx: &mut Option<oneshot::Receiver<String>>) -> Option<String
         }
         None => std::future::pending().await,
     }
+}
+
+/// A URL for a message: at most 120 characters.
+fn shortened(u: &str) -> String {
+    if u.chars().count() <= 120 {
+        return u.to_string();
+    }
+    let head: String = u.chars().take(119).collect();
+    format!("{head}…")
 }
