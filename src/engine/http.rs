@@ -122,10 +122,12 @@ pub enum Flow {
 
 /// Reads a body chunk by chunk into one buffer, at most `cap` bytes; after each chunk `each`
 /// sees everything read so far and may stop the read. Returns the bytes and whether `each`
-/// stopped it. A declared `Content-Length` above the cap fails before reading.
+/// stopped it. A declared `Content-Length` above the cap fails before reading, unless
+/// `may_stop_early` (the caller expects to stop before the end: then only what is read counts).
 pub async fn read_body_with(
     mut resp: reqwest::Response,
     cap: usize,
+    may_stop_early: bool,
     mut each: impl FnMut(&[u8]) -> Flow,
 ) -> Result<(Vec<u8>, bool), BodyError> {
     let host = resp
@@ -138,10 +140,11 @@ pub async fn read_body_with(
         .unwrap_or_default();
     let too_large = |host: String| BodyError::TooLarge { host, cap };
     let declared = resp.content_length();
-    if declared.is_some_and(|n| n > cap as u64) {
+    if declared.is_some_and(|n| n > cap as u64) && !may_stop_early {
         return Err(too_large(host));
     }
-    let mut buf = Vec::with_capacity(declared.unwrap_or(0) as usize);
+    let room = if may_stop_early { SMALL_BODY_CAP } else { cap };
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(room as u64) as usize);
     loop {
         let chunk = match resp.chunk().await {
             Ok(Some(c)) => c,
@@ -165,7 +168,7 @@ pub async fn read_body_with(
 
 /// Reads a whole body of at most `cap` bytes (see [`read_body_with`]).
 pub async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
-    read_body_with(resp, cap, |_| Flow::More)
+    read_body_with(resp, cap, false, |_| Flow::More)
         .await
         .map(|(b, _)| b)
 }

@@ -13,6 +13,8 @@ use connections_fixture::SimTokens;
 use exo_connect::engine::rest::{
     CmdletRequest, RestClient, RestConfig, RestError, RestErrorKind, RestTarget, RunEvent,
 };
+use exo_connect::engine::sessions::probe_request;
+use exo_connect::model::Service;
 use exo_connect::sim::{SimConfig, SimHandle};
 
 fn config(page_size: u32) -> RestConfig {
@@ -209,4 +211,87 @@ async fn paging_stops_at_the_page_cap() {
     assert!(e.message.contains("after 5 pages"), "{}", e.message);
     assert_eq!(rows, 50);
     assert_eq!(h.admin.invoke_count(), 5);
+}
+
+// ---- 13.4: bodies are read with caps -----------------------------------------------------------
+
+const MIB: u64 = 1024 * 1024;
+
+#[tokio::test]
+async fn the_access_check_reads_one_row_of_a_huge_page_and_stops() {
+    let h = sim(10).await;
+    let c = client(&h, config(1000));
+    for spec in ["huge:mb=80", "huge:mb=80:length=none"] {
+        let before = c.stats().bytes_received;
+        h.admin.inject_spec(spec).unwrap();
+        let out = c
+            .invoke(probe_request(Service::ExchangeOnline))
+            .await
+            .unwrap_or_else(|e| panic!("{spec}: {e:?}"));
+        assert_eq!(out.rows.len(), 1, "{spec}");
+        assert!(out.truncated, "{spec}");
+        let read = c.stats().bytes_received - before;
+        assert!(read < MIB, "{spec}: {read} bytes read for one row");
+    }
+}
+
+#[tokio::test]
+async fn a_page_over_64_mib_ends_the_run_and_is_downloaded_at_most_once() {
+    let h = sim(10).await;
+    let c = client(&h, config(1000));
+    // The access check and the cmdlet both get a 200 MB answer.
+    h.admin
+        .inject_spec("huge:mb=200:length=none:times=2")
+        .unwrap();
+    let probe = c.invoke(probe_request(Service::ExchangeOnline)).await;
+    assert_eq!(probe.unwrap().rows.len(), 1);
+    let e = c.invoke(all_mailboxes()).await.unwrap_err();
+    assert_eq!(e.kind, RestErrorKind::Protocol, "{e:?}");
+    assert!(e.message.contains("larger than 64 MiB"), "{}", e.message);
+    // Not retried: that would download it again.
+    assert_eq!(h.admin.invoke_count(), 2);
+    let read = c.stats().bytes_received;
+    assert!(read <= 65 * MIB, "{read} bytes read");
+    // A declared length over the cap: refused before reading.
+    h.admin.inject_spec("huge:mb=100").unwrap();
+    let e = c.invoke(all_mailboxes()).await.unwrap_err();
+    assert!(e.message.contains("larger than 64 MiB"), "{}", e.message);
+    assert_eq!(c.stats().bytes_received, read);
+}
+
+#[tokio::test]
+async fn a_sign_in_answer_is_read_only_up_to_one_mib() {
+    use axum::body::Body;
+    let app = axum::Router::new()
+        .route(
+            "/token",
+            axum::routing::post(|| async { Body::from(vec![b' '; 5 * 1024 * 1024]) }),
+        )
+        .route(
+            "/endless",
+            axum::routing::post(|| async {
+                let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+                Body::from_stream(futures_util::stream::repeat_with(move || {
+                    Ok::<_, std::io::Error>(chunk.clone())
+                }))
+            }),
+        );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", l.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    let http = exo_connect::engine::auth::transport::OAuthHttp::new(
+        exo_connect::engine::http::build_client(&Default::default()).unwrap(),
+    );
+    for path in ["/token", "/endless"] {
+        let t = std::time::Instant::now();
+        let e = http
+            .post_form(&format!("{base}{path}"), &[("grant_type", "x")])
+            .await
+            .unwrap_err();
+        assert!(
+            e.explanation().contains("larger than 1 MiB"),
+            "{path}: {e:?}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(10), "{path}");
+    }
 }

@@ -36,7 +36,7 @@ pub(super) async fn read_page_body(
     let mut scan = PageScan::new(want_rows);
     let mut watch = early.is_some() || want_rows.is_some();
     let mut counted = 0;
-    let (mut bytes, stopped) = read_body_with(resp, cap, |buf| {
+    let (mut bytes, stopped) = read_body_with(resp, cap, want_rows.is_some(), |buf| {
         received.fetch_add((buf.len() - counted) as u64, Ordering::Relaxed);
         counted = buf.len();
         if !watch {
