@@ -323,7 +323,7 @@ async fn print_results(
                         elapsed.as_secs_f64()
                     );
                 }
-                let page: Vec<Map<String, Value>> = page.into_iter().map(clean_row).collect();
+                let page: Vec<Map<String, Value>> = page.rows().map(|r| r.to_object()).collect();
                 if format == OutputFormat::Json {
                     // Streamed: each page is printed as it arrives.
                     let mut out = stdout.lock();

@@ -11,7 +11,8 @@ use super::CliError;
 use crate::engine::auth::{CancellationToken, SignInError, SignInEvent};
 use crate::engine::connect::{ConnectError, Connector, OnFailure, OnMismatch, SignInPrompt};
 use crate::engine::rest::RestError;
-use crate::engine::sessions::{RegistrySettings, SessionError, SessionRegistry};
+use crate::engine::sessions::{ConnectProgress, RegistrySettings, SessionError, SessionRegistry};
+use crate::model::text::printable_line;
 
 /// The connector of one command: token cache and profile clients over the OS keychain (or
 /// memory, with the notice on stderr), a session registry, the system browser (unless
@@ -73,6 +74,11 @@ impl SignInPrompt for TerminalPrompt {
 
     fn failed<'a>(&'a self, _: &'a SignInError) -> BoxFuture<'a, OnFailure> {
         Box::pin(async { OnFailure::GiveUp })
+    }
+
+    fn connecting(&self, progress: &ConnectProgress) {
+        // "retrying in 4.0 s: <the service's words>": server text, made safe to print.
+        eprintln!("{}", printable_line(&progress.to_string()));
     }
 }
 

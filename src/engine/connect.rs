@@ -11,7 +11,8 @@
 //!    command line through the terminal.
 //! 3. The session registry opens the session over the same client and proves access with one
 //!    cheap cmdlet ([`crate::engine::sessions::probe_request`]); its refusal (the limit guard) or
-//!    the probe's failure come back here as [`ConnectError::Session`].
+//!    the probe's failure come back here as [`ConnectError::Session`]; its retries are shown to
+//!    the prompt as they happen ([`SignInPrompt::connecting`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,7 +26,9 @@ use crate::engine::auth::{
 };
 use crate::engine::proxy::Clients;
 use crate::engine::rest::RestErrorKind;
-use crate::engine::sessions::{ConnectRequest, SessionError, SessionInfo, SessionRegistry};
+use crate::engine::sessions::{
+    ConnectProgress, ConnectRequest, SessionError, SessionInfo, SessionRegistry,
+};
 use crate::model::{Profile, SignInMethod};
 
 /// What a sign-in shows and asks the person in front of it. Every question can be left
@@ -44,6 +47,9 @@ pub trait SignInPrompt: Send + Sync {
     fn failed<'a>(&'a self, error: &'a SignInError) -> BoxFuture<'a, OnFailure>;
     /// Signed in (silently or not); the session opens next.
     fn signed_in(&self, _signed: &SignedIn) {}
+    /// The new session's access check retries (a throttled or unavailable service can keep it
+    /// going for minutes) or was redirected: say so.
+    fn connecting(&self, _progress: &ConnectProgress) {}
 }
 
 /// The answer to a UPN mismatch.
@@ -188,7 +194,7 @@ impl Connector {
             return Err(ConnectError::SignIn(SignInError::Cancelled));
         }
         prompt.signed_in(&signed_in);
-        let session = self.open_session(profile, &signed_in, http).await?;
+        let session = self.open_session(profile, &signed_in, http, prompt).await?;
         Ok(Connected { session, signed_in })
     }
 
@@ -324,22 +330,36 @@ impl Connector {
         }
     }
 
+    /// Opens the session; the access check's retries go to the prompt while it runs.
     async fn open_session(
         &self,
         profile: &Profile,
         signed_in: &SignedIn,
         http: reqwest::Client,
+        prompt: &dyn SignInPrompt,
     ) -> Result<SessionInfo, ConnectError> {
         let tokens = self
             .cache
             .provider(profile, Some(&signed_in.account), None)
             .map_err(ConnectError::SignIn)?;
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let request = ConnectRequest::for_profile(profile, Arc::new(tokens), None)
             .map_err(ConnectError::Config)?
-            .with_http(http);
-        self.registry
-            .connect(request)
-            .await
-            .map_err(ConnectError::Session)
+            .with_http(http)
+            .with_progress(tx);
+        let connect = self.registry.connect(request);
+        tokio::pin!(connect);
+        loop {
+            tokio::select! {
+                biased;
+                Some(p) = rx.recv() => prompt.connecting(&p),
+                r = &mut connect => {
+                    while let Ok(p) = rx.try_recv() {
+                        prompt.connecting(&p);
+                    }
+                    return r.map_err(ConnectError::Session);
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! The HTTP client every engine request goes through (reqwest 0.13, rustls with the system's CA
 //! roots through the platform verifier). It never follows redirects on its own: the REST client
-//! follows 3xx itself (re-sending the token, pinning the host) and OAuth must not be redirected.
+//! follows 3xx itself (re-sending the token only where its policy allows, pinning the host) and
+//! OAuth must not be redirected. Every response body the engine reads goes through
+//! [`read_body_with`] / [`read_capped`]: read chunk by chunk, never more than a cap (a declared
+//! `Content-Length` over the cap is refused before reading anything).
 
 use std::time::Duration;
 
@@ -73,6 +76,101 @@ pub fn plain_error(e: &reqwest::Error) -> String {
         src = inner.source();
     }
     s
+}
+
+/// Cap of a small answer: a token response, OpenID metadata, a PAC script, an error body.
+pub const SMALL_BODY_CAP: usize = 1024 * 1024;
+
+/// Cap of one admin-API page (a page of 1,000 mailboxes with every property is ~5 MB).
+pub const PAGE_BODY_CAP: usize = 64 * 1024 * 1024;
+
+/// A body that could not be read whole.
+#[derive(Debug, Error)]
+pub enum BodyError {
+    /// Longer than the cap (declared, or counted while reading): nothing more was read.
+    #[error("the answer of {host} is larger than {} (the most exo-connect reads); it was not read", size_text(*.cap))]
+    TooLarge { host: String, cap: usize },
+    /// The connection failed while the body was read.
+    #[error("reading the answer of {host} failed: {detail}")]
+    Read { host: String, detail: String },
+}
+
+impl BodyError {
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, BodyError::TooLarge { .. })
+    }
+}
+
+/// `64 MiB`, `1 MiB`, `512 KiB`, `300 bytes`.
+pub fn size_text(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// What [`read_body_with`]'s observer wants after a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    More,
+    /// Enough was read: stop here (the rest of the body is not downloaded).
+    Stop,
+}
+
+/// Reads a body chunk by chunk into one buffer, at most `cap` bytes; after each chunk `each`
+/// sees everything read so far and may stop the read. Returns the bytes and whether `each`
+/// stopped it. A declared `Content-Length` above the cap fails before reading, unless
+/// `may_stop_early` (the caller expects to stop before the end: then only what is read counts).
+pub async fn read_body_with(
+    mut resp: reqwest::Response,
+    cap: usize,
+    may_stop_early: bool,
+    mut each: impl FnMut(&[u8]) -> Flow,
+) -> Result<(Vec<u8>, bool), BodyError> {
+    let host = resp
+        .url()
+        .host_str()
+        .map(|h| match resp.url().port() {
+            Some(p) => format!("{h}:{p}"),
+            None => h.to_string(),
+        })
+        .unwrap_or_default();
+    let too_large = |host: String| BodyError::TooLarge { host, cap };
+    let declared = resp.content_length();
+    if declared.is_some_and(|n| n > cap as u64) && !may_stop_early {
+        return Err(too_large(host));
+    }
+    let room = if may_stop_early { SMALL_BODY_CAP } else { cap };
+    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(room as u64) as usize);
+    loop {
+        let chunk = match resp.chunk().await {
+            Ok(Some(c)) => c,
+            Ok(None) => return Ok((buf, false)),
+            Err(e) => {
+                return Err(BodyError::Read {
+                    detail: plain_error(&e),
+                    host,
+                });
+            }
+        };
+        if buf.len() + chunk.len() > cap {
+            return Err(too_large(host));
+        }
+        buf.extend_from_slice(&chunk);
+        if each(&buf) == Flow::Stop {
+            return Ok((buf, true));
+        }
+    }
+}
+
+/// Reads a whole body of at most `cap` bytes (see [`read_body_with`]).
+pub async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
+    read_body_with(resp, cap, false, |_| Flow::More)
+        .await
+        .map(|(b, _)| b)
 }
 
 /// Options of a client. Proxy selection per profile arrives with the proxy issue.

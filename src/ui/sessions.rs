@@ -11,10 +11,11 @@ use super::theme;
 use super::widgets;
 
 /// What a row shows as its state: the registry's state as it is, with the countdown of an
-/// expiring token and the reason of a failure.
+/// expiring token, the reason of a failure, and what a connect waits for (its access check
+/// retrying: "retrying in 4.0 s: …").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Shown {
-    Connecting,
+    Connecting(Option<String>),
     Connected,
     Expiring(i64),
     Expired,
@@ -26,7 +27,7 @@ pub enum Shown {
 impl Shown {
     pub fn of(s: &SessionView, now: DateTime<Utc>) -> Shown {
         match s.state {
-            SessionState::Connecting => Shown::Connecting,
+            SessionState::Connecting => Shown::Connecting(s.last_error.clone()),
             SessionState::Connected => Shown::Connected,
             SessionState::Expiring => Shown::Expiring(
                 s.token_expires_at
@@ -45,27 +46,31 @@ impl Shown {
     }
     pub fn text(&self) -> String {
         match self {
-            Shown::Connecting => "Connecting".into(),
+            Shown::Connecting(None) => "Connecting".into(),
+            Shown::Connecting(Some(note)) => format!("Connecting, {}", short(note)),
             Shown::Connected => "Connected".into(),
             Shown::Expiring(l) => format!("Expiring in {}", widgets::mmss(*l)),
             Shown::Expired => "Expired".into(),
             Shown::Stale => "Stale".into(),
             Shown::Disconnected => "Disconnected".into(),
-            Shown::Failed(r) => {
-                let short: String = r.chars().take(32).collect();
-                let more = if r.chars().count() > 32 { "…" } else { "" };
-                format!("Failed: {short}{more}")
-            }
+            Shown::Failed(r) => format!("Failed: {}", short(r)),
         }
     }
     pub fn color(&self) -> Color32 {
         match self {
-            Shown::Connecting | Shown::Disconnected => theme::GREY,
+            Shown::Connecting(_) | Shown::Disconnected => theme::GREY,
             Shown::Connected => theme::GREEN,
             Shown::Expiring(_) => theme::AMBER,
             Shown::Expired | Shown::Stale | Shown::Failed(_) => theme::RED,
         }
     }
+}
+
+/// A reason cut to 32 characters.
+fn short(r: &str) -> String {
+    let cut: String = r.chars().take(32).collect();
+    let more = if r.chars().count() > 32 { "…" } else { "" };
+    format!("{cut}{more}")
 }
 
 fn state_cell(ui: &mut Ui, shown: &Shown) {
@@ -74,7 +79,7 @@ fn state_cell(ui: &mut Ui, shown: &Shown) {
         ui.painter()
             .circle_filled(rect.center(), 4.5, shown.color());
         let r = ui.label(RichText::new(shown.text()).color(shown.color()));
-        if let Shown::Failed(reason) = shown {
+        if let Shown::Failed(reason) | Shown::Connecting(Some(reason)) = shown {
             r.on_hover_text(reason);
         }
     });
@@ -283,5 +288,38 @@ pub fn limit_dialog(
     }
     if close || r.should_close() {
         *limit = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connecting_session_shows_what_it_waits_for() {
+        let now = Utc::now();
+        let mut s = SessionView {
+            conn: crate::ui::bridge::ConnId(uuid::Uuid::nil()),
+            profile_id: uuid::Uuid::nil(),
+            profile_name: "Contoso".into(),
+            color: None,
+            service: crate::model::Service::ExchangeOnline,
+            account: "ops@contoso.com".into(),
+            tenant: "Contoso".into(),
+            endpoint_host: "outlook.office365.com".into(),
+            state: SessionState::Connecting,
+            last_error: None,
+            token_expires_at: None,
+            last_activity: now,
+            requests: 0,
+        };
+        assert_eq!(Shown::of(&s, now).text(), "Connecting");
+        s.last_error = Some("retrying in 4.0 s: HTTP 503: the service is unavailable".into());
+        let shown = Shown::of(&s, now);
+        assert_eq!(
+            shown.text(),
+            "Connecting, retrying in 4.0 s: HTTP 503: the…"
+        );
+        assert_eq!(shown.color(), theme::GREY);
     }
 }

@@ -476,3 +476,40 @@ async fn run_signs_in_with_the_device_code_first() {
     let rows: Vec<serde_json::Value> = serde_json::from_str(&out_task.await.unwrap()).unwrap();
     assert_eq!(rows.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connect_whose_access_check_retries_says_so_on_stderr() {
+    let (h, home) = setup(20).await;
+    // The first two admin requests are the access check's.
+    h.admin.inject_spec("503@1,429@2:retry=0.5").unwrap();
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "Contoso EXO",
+            "--format",
+            "json",
+            "--password-stdin",
+            "--",
+            "Get-Mailbox -ResultSize 5",
+        ],
+        &pw("ops@contoso.com"),
+        None,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let retries: Vec<&str> = o
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("retrying in "))
+        .collect();
+    assert_eq!(retries.len(), 2, "{}", o.stderr);
+    assert!(retries[0].contains("503"), "{}", o.stderr);
+    assert!(
+        retries[1].starts_with("retrying in 0.5 s: "),
+        "{}",
+        o.stderr
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(rows.len(), 5);
+}

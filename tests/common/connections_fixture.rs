@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration as ChronoDuration, Utc};
 use exo_connect::engine::token::{AccessToken, TokenProvider, TokenUnavailable};
+use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
 
@@ -58,6 +59,13 @@ pub struct MockState {
     pub seen: usize,
     /// Redirect every request on the global host to the regional one (Location host to use).
     pub regional_origin: String,
+    /// `@odata.nextLink` before `value` (as the service and the sim send it); default: after.
+    pub link_first: bool,
+    /// The first page's body is sent in two parts: up to the middle of its rows, then — once
+    /// the next request has arrived, or after 5 s — the rest.
+    pub hold_first_page: bool,
+    /// A request arrived while the first page's body was held.
+    pub overlapped: bool,
 }
 
 pub struct Mock {
@@ -273,13 +281,24 @@ async fn handle(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let mut page = json!({"@odata.context": "ctx", "value": rows});
-    if end < st.rows {
+    let mut page = json!({"@odata.context": "ctx"});
+    let link = (end < st.rows).then(|| {
         let mut next = format!("http://{host}{}?skip={end}", uri.path());
         if let Some(sel) = qp.get("$select") {
             next.push_str(&format!("&%24select={sel}"));
         }
-        page["@odata.nextLink"] = json!(next);
+        next
+    });
+    if st.link_first
+        && let Some(l) = &link
+    {
+        page["@odata.nextLink"] = json!(l);
+    }
+    page["value"] = json!(rows);
+    if !st.link_first
+        && let Some(l) = &link
+    {
+        page["@odata.nextLink"] = json!(l);
     }
     if skip == 0 && !st.warnings.is_empty() {
         page["@adminapi.warnings"] = json!(st.warnings);
@@ -294,6 +313,33 @@ async fn handle(
                 "reset",
             )),
         ]);
+        return respond!(
+            200,
+            Body::from_stream(stream),
+            vec![("content-length", text.len().to_string())],
+        );
+    }
+    if skip == 0 && st.hold_first_page {
+        let (head, tail) = text.as_bytes().split_at(text.len() / 2);
+        let (head, tail) = (Bytes::from(head.to_vec()), Bytes::from(tail.to_vec()));
+        let shared = state.clone();
+        let rest = async move {
+            let t = std::time::Instant::now();
+            while t.elapsed() < std::time::Duration::from_secs(5) {
+                let arrived = {
+                    let mut st = shared.lock().unwrap();
+                    st.overlapped |= st.seen > n;
+                    st.overlapped
+                };
+                if arrived {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            Ok::<Bytes, std::io::Error>(tail)
+        };
+        let stream = futures_util::stream::iter(vec![Ok::<Bytes, std::io::Error>(head)])
+            .chain(futures_util::stream::once(rest));
         return respond!(
             200,
             Body::from_stream(stream),

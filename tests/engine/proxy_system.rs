@@ -85,11 +85,10 @@ async fn sign_in_and_run(
         .map_err(|e| e.to_string())?;
     Ok(out
         .rows
-        .iter()
-        .filter_map(|r| {
-            r.get("DomainName")
-                .and_then(|v| v.as_str())
-                .map(String::from)
+        .rows()
+        .filter_map(|r| match r.get("DomainName") {
+            exo_connect::model::results::Cell::Str(s) => Some(s.to_string()),
+            _ => None,
         })
         .collect())
 }

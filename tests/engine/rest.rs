@@ -11,6 +11,8 @@ use connections_fixture::{ACCOUNT, Fault, SeqTokens, TENANT, start_mock};
 use exo_connect::engine::rest::{
     CmdletRequest, RestClient, RestConfig, RestErrorKind, RestTarget, RunEvent,
 };
+use exo_connect::model::results::ResultStore;
+use serde_json::Value;
 
 fn fast_config(page_size: u32) -> RestConfig {
     RestConfig {
@@ -35,7 +37,12 @@ fn client(base: &str, tokens: Arc<SeqTokens>, page_size: u32) -> Arc<RestClient>
     .unwrap()
 }
 
-fn indices(rows: &[serde_json::Value]) -> Vec<u64> {
+/// A page's (or a run's) rows as JSON objects.
+fn values(rows: &ResultStore) -> Vec<Value> {
+    rows.rows().map(|r| Value::Object(r.to_object())).collect()
+}
+
+fn indices(rows: &[Value]) -> Vec<u64> {
     rows.iter().map(|r| r["Index"].as_u64().unwrap()).collect()
 }
 
@@ -56,7 +63,7 @@ async fn pages_thousands_of_rows_in_order_with_headers() {
                 ..
             } => {
                 page_events += 1;
-                rows.extend(r);
+                rows.extend(values(&r));
                 assert_eq!(total_rows, rows.len());
                 assert_eq!(pages, page_events);
             }
@@ -108,9 +115,9 @@ async fn result_size_stops_paging_early_and_select_trims() {
     let mut req = CmdletRequest::new("Get-Mailbox").param("ResultSize", 2500);
     req.select = vec!["Name".into(), "Index".into()];
     let out = c.invoke(req).await.unwrap();
-    assert_eq!(indices(&out.rows), (0..2500).collect::<Vec<_>>());
+    assert_eq!(indices(&values(&out.rows)), (0..2500).collect::<Vec<_>>());
     assert!(out.truncated);
-    assert!(out.rows[0].get("EmailAddresses").is_none());
+    assert!(values(&out.rows)[0].get("EmailAddresses").is_none());
     // 3 pages of 1000 were needed, not 5.
     let log = mock.log();
     assert_eq!(log.len(), 3);
@@ -149,7 +156,7 @@ async fn throttling_and_concurrency_are_retried_honouring_retry_after() {
     let mut retries = Vec::new();
     loop {
         match run.events.recv().await.unwrap() {
-            RunEvent::Page { rows: r, .. } => rows.extend(r),
+            RunEvent::Page { rows: r, .. } => rows.extend(values(&r)),
             RunEvent::Retrying { delay, reason, .. } => retries.push((delay, reason)),
             RunEvent::Done { .. } => break,
             RunEvent::Failed(e) => panic!("{e:?}"),
@@ -230,7 +237,7 @@ async fn unauthorized_mid_paging_refreshes_once_and_loses_nothing() {
     let tokens = SeqTokens::new();
     let c = client(&mock.url, tokens.clone(), 200);
     let out = c.invoke(CmdletRequest::new("Get-Mailbox")).await.unwrap();
-    assert_eq!(indices(&out.rows), (0..1000).collect::<Vec<_>>());
+    assert_eq!(indices(&values(&out.rows)), (0..1000).collect::<Vec<_>>());
     assert_eq!(tokens.refreshes.load(Ordering::SeqCst), 1);
     let log = mock.log();
     assert_eq!(log.len(), 6);
@@ -271,7 +278,7 @@ async fn reset_mid_page_retries_that_page_only() {
     mock.fault(2, Fault::ResetMidBody);
     let c = client(&mock.url, SeqTokens::new(), 300);
     let out = c.invoke(CmdletRequest::new("Get-Mailbox")).await.unwrap();
-    assert_eq!(indices(&out.rows), (0..900).collect::<Vec<_>>());
+    assert_eq!(indices(&values(&out.rows)), (0..900).collect::<Vec<_>>());
     let log = mock.log();
     assert_eq!(log.len(), 4);
     assert_eq!(log[1].query, log[2].query);
@@ -284,7 +291,7 @@ async fn next_link_falls_back_to_get_when_post_is_refused() {
     mock.state.lock().unwrap().next_link_get_only = true;
     let c = client(&mock.url, SeqTokens::new(), 100);
     let out = c.invoke(CmdletRequest::new("Get-Mailbox")).await.unwrap();
-    assert_eq!(indices(&out.rows), (0..250).collect::<Vec<_>>());
+    assert_eq!(indices(&values(&out.rows)), (0..250).collect::<Vec<_>>());
     let methods: Vec<String> = mock
         .log()
         .iter()
@@ -472,8 +479,9 @@ mod sim {
         .unwrap()
     }
 
-    fn guids(rows: &[serde_json::Value]) -> Vec<String> {
-        rows.iter()
+    fn guids(rows: &ResultStore) -> Vec<String> {
+        values(rows)
+            .iter()
             .map(|r| r["Guid"].as_str().unwrap().to_string())
             .collect()
     }

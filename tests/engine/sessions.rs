@@ -61,6 +61,7 @@ fn request(
         tokens,
         sign_out,
         http: None,
+        progress: None,
     }
 }
 
@@ -468,6 +469,86 @@ async fn scc_session_pins_the_regional_host() {
     .unwrap();
     let hosts: Vec<String> = mock.log().iter().map(|l| l.host.clone()).collect();
     assert_eq!(hosts, ["global", "regional", "regional"]);
+}
+
+#[tokio::test]
+async fn an_access_check_that_retries_says_so_while_connecting() {
+    use exo_connect::engine::sessions::ConnectProgress;
+    let mock = start_mock(3, &["tok-1"]).await;
+    mock.fault(1, Fault::Status(503));
+    mock.fault(
+        2,
+        Fault::TooMany {
+            retry_after: Some(0),
+        },
+    );
+    let reg = SessionRegistry::start(settings());
+    let mut events = reg.subscribe();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let req = request(
+        "EXO",
+        &mock.url,
+        Service::ExchangeOnline,
+        SeqTokens::new(),
+        None,
+    )
+    .with_progress(tx);
+    let info = reg.connect(req).await.unwrap();
+    assert_eq!(info.state, SessionState::Connected);
+    assert_eq!(
+        info.last_error, None,
+        "the retries' notes end with the connect"
+    );
+    // The connect's progress: both retries, with the service's reason.
+    let mut told = Vec::new();
+    while let Ok(p) = rx.try_recv() {
+        told.push(p);
+    }
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert!(
+        matches!(&told[0], ConnectProgress::Retrying { attempt: 1, reason, .. } if reason.contains("503")),
+        "{told:?}"
+    );
+    assert!(told[1].to_string().starts_with("retrying in "), "{told:?}");
+    assert!(told[1].to_string().contains("429"), "{told:?}");
+    // The window's view: the Connecting session shows the retry.
+    let mut notes = Vec::new();
+    while let Ok(ev) = events.try_recv() {
+        if let SessionEvent::Changed(i) = ev
+            && i.state == SessionState::Connecting
+            && let Some(n) = i.last_error
+        {
+            notes.push(n);
+        }
+    }
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[0].starts_with("retrying in ") && notes[0].contains("503"),
+        "{notes:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_access_check_reads_one_row_of_a_huge_answer() {
+    use connections_fixture::SimTokens;
+    let h = exo_connect::sim::start(exo_connect::sim::SimConfig {
+        mailboxes: 10,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    h.admin.inject_spec("huge:mb=200:length=none").unwrap();
+    let reg = SessionRegistry::start(settings());
+    let exo = h.urls().exo.clone();
+    let tokens = SimTokens::new(&h, &exo, "admin@contoso.com");
+    let t = std::time::Instant::now();
+    let i = reg
+        .connect(request("EXO", &exo, Service::ExchangeOnline, tokens, None))
+        .await
+        .unwrap();
+    assert_eq!(i.state, SessionState::Connected);
+    assert_eq!(i.requests, 1);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
 }
 
 // ---- against the simulated tenant ------------------------------------------------------------

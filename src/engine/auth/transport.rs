@@ -1,6 +1,7 @@
 //! The one HTTP path of sign-in: oauth2's `AsyncHttpClient` over the shared reqwest 0.13 client
 //! (built by `engine::http::build_client`, which never follows redirects), plus the raw form POST
-//! the device-code, password, refresh and client-credentials grants use.
+//! the device-code, password, refresh and client-credentials grants use. Every answer is read
+//! with the engine's 1 MiB cap (`engine::http::read_capped`).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,7 +10,7 @@ use oauth2::{HttpRequest, HttpResponse};
 
 use super::SignInError;
 use super::entra::EntraError;
-use crate::engine::http::host_of;
+use crate::engine::http::{SMALL_BODY_CAP, host_of, read_capped};
 
 /// Adapter: oauth2 5 requests sent through our reqwest client.
 #[derive(Clone, Debug)]
@@ -67,14 +68,15 @@ impl OAuthHttp {
         {
             return Err(SignInError::ProxyAuth(p));
         }
-        let bytes = resp.bytes().await.map_err(|e| {
-            SignInError::Network(format!("reading the answer of {}: {}", host_of(&url), e))
-        })?;
+        // A sign-in answer is small: never more than 1 MiB is read of it.
+        let bytes = read_capped(resp, SMALL_BODY_CAP)
+            .await
+            .map_err(|e| SignInError::Network(e.to_string()))?;
         let mut out = oauth2::http::Response::builder().status(status);
         for (name, value) in headers.iter() {
             out = out.header(name, value);
         }
-        out.body(bytes.to_vec())
+        out.body(bytes)
             .map_err(|e| SignInError::Network(e.to_string()))
     }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 
 use super::Run;
-use crate::engine::http::plain_error;
+use crate::engine::http::{SMALL_BODY_CAP, plain_error, read_capped};
 use crate::model::diagnosis::{Outcome, StepKind};
 use crate::model::failures::ids;
 
@@ -51,9 +51,15 @@ pub(super) async fn openid_step(
     let host = resp.url().host_str().unwrap_or("").to_string();
     let date = date_header(&resp).map(|d| (d, mid, host));
     let status = resp.status();
-    let body = resp.bytes().await;
+    let body = read_capped(resp, SMALL_BODY_CAP).await;
     if !status.is_success() {
         fail(run, format!("answered HTTP {status}"));
+        return date;
+    }
+    if let Err(e) = &body
+        && e.is_too_large()
+    {
+        fail(run, e.to_string());
         return date;
     }
     let json = body

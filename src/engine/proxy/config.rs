@@ -12,6 +12,7 @@ use super::{
     Os, ProxyConfig, Rule, SystemProxy, SystemSource, desktop, env, macos, pac, split_list,
     wininet, wpad,
 };
+use crate::engine::http::{BodyError, SMALL_BODY_CAP, read_capped, size_text};
 use crate::model::ProxyAccessType;
 
 /// What reading the settings needs next.
@@ -322,15 +323,19 @@ async fn fetch_pac(url: &url::Url, addr: Option<IpAddr>) -> Result<String, Strin
             resp.status()
         ));
     }
-    let text = resp
-        .text()
+    // Read with the cap: an endless or huge answer is not read past 1 MiB.
+    let bytes = read_capped(resp, SMALL_BODY_CAP)
         .await
-        .map_err(|e| format!("could not read the proxy script {url}: {e}"))?;
-    if text.len() > 1024 * 1024 {
-        return Err(format!(
-            "the proxy script {url} is larger than 1 MiB; not used"
-        ));
-    }
+        .map_err(|e| match e {
+            BodyError::TooLarge { .. } => format!(
+                "the proxy script {url} is larger than {}; not used",
+                size_text(SMALL_BODY_CAP)
+            ),
+            BodyError::Read { detail, .. } => {
+                format!("could not read the proxy script {url}: {detail}")
+            }
+        })?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
     Ok(text)
 }
 
@@ -413,5 +418,49 @@ pub async fn load_config(access: ProxyAccessType, sys: Arc<dyn SystemSource>) ->
                 notes,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A loopback server answering `/wpad.dat` with `body`.
+    async fn serve(body: axum::body::Body) -> url::Url {
+        let body = Arc::new(Mutex::new(Some(body)));
+        let app = axum::Router::new().route(
+            "/wpad.dat",
+            axum::routing::get(move || {
+                let b = body.lock().unwrap().take().unwrap_or_default();
+                async move { b }
+            }),
+        );
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+        url::Url::parse(&format!("http://127.0.0.1:{port}/wpad.dat")).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_proxy_script_is_read_only_up_to_one_mib() {
+        // An endless script: refused once 1 MiB arrived, not read until the timeout.
+        let chunk = axum::body::Bytes::from(vec![b'/'; 64 * 1024]);
+        let endless =
+            futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+        let url = serve(axum::body::Body::from_stream(endless)).await;
+        let t = Instant::now();
+        let e = fetch_pac(&url, None).await.unwrap_err();
+        assert!(e.contains("larger than 1 MiB"), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        // A declared length over the cap is refused before reading.
+        let url = serve(axum::body::Body::from(vec![b' '; 2 * 1024 * 1024])).await;
+        let e = fetch_pac(&url, None).await.unwrap_err();
+        assert!(e.contains("larger than 1 MiB"), "{e}");
+        // Under the cap: the script.
+        let url = serve(axum::body::Body::from(
+            "function FindProxyForURL(u, h) { return 'DIRECT'; }",
+        ))
+        .await;
+        assert!(fetch_pac(&url, None).await.unwrap().contains("DIRECT"));
     }
 }

@@ -12,18 +12,31 @@
 //! [`CmdletRequest::limit`] is the same cap without sending anything (for cmdlets that have no
 //! ResultSize parameter, like the registry's access check).
 
+//!
+//! Pages are parsed straight into a [`ResultStore`] (no `Value` tree) and delivered, moved, in
+//! [`RunEvent::Page`]; the next page travels while one is parsed (see `paging.rs`). The bearer
+//! token goes only to the session's own host or its cloud's admin-API hosts (`policy.rs`);
+//! every body is read with a cap.
+//!
+//! One file per job: `client` (a connection: its client, token, pinned host, a run's task),
+//! `paging` (a run's pages, pipelined, in order; the row cap; next-page links, loops),
+//! `request` (one page: the request, the 401 refresh, the answer read), `body` (a page body
+//! read with its cap, cut after the wanted rows), `scan` (what a body shows while it downloads),
+//! `redirect` (following 3xx and next-page links, pinning the host), `policy` (where the token
+//! may go), `retry` (backoff, `Retry-After`), `error` (typed errors and the error bodies).
+
 // `RestError` carries everything a diagnostics view shows; errors are rare, so its size is fine.
 #![allow(clippy::result_large_err)]
-//!
-//! One file per job: `client` (a connection and its paging), `request` (one page: the request,
-//! the 401 refresh, the answer read), `redirect` (following 3xx and next-page links, pinning the
-//! host), `retry` (backoff, `Retry-After`), `error` (typed errors and the error bodies).
 
+mod body;
 mod client;
 mod error;
+mod paging;
+mod policy;
 mod redirect;
 mod request;
 mod retry;
+mod scan;
 
 use std::time::Duration;
 
@@ -31,17 +44,22 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::http::HttpOptions;
+use super::http::{HttpOptions, PAGE_BODY_CAP};
+use crate::model::results::ResultStore;
 
 pub use client::RestClient;
 pub use error::{ParsedError, RestError, RestErrorKind, parse_error_body};
+pub use policy::token_may_go;
 pub use redirect::rewrite_redirect;
-pub use retry::parse_retry_after;
+pub use retry::{MAX_RETRY_AFTER, parse_retry_after};
 
 /// The system mailbox app-only clients anchor on.
 pub const APP_ANCHOR_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
 /// `X-ClientApplication` we send.
 pub const CLIENT_APPLICATION: &str = "exo-connect";
+/// Events a run's channel holds before the run waits for its listener: with pages a few MB
+/// each, a listener that falls behind holds the paging back instead of piling pages up.
+pub const RUN_EVENTS_BUFFER: usize = 2;
 /// The tenant-concurrency refusal the service sends in a body (retried like 429).
 pub const TENANT_CONCURRENCY_TEXT: &str = "maximum number of concurrent requests per tenant";
 
@@ -62,6 +80,10 @@ pub struct RestConfig {
     pub http: HttpOptions,
     /// Whole-run timeout (None = none; the service itself stops cmdlets after 15 minutes).
     pub overall_timeout: Option<Duration>,
+    /// Largest page body read (a bigger one ends the run with an error).
+    pub max_page_bytes: usize,
+    /// Most pages of one run (a service still sending next-page links after that is looping).
+    pub max_pages: usize,
 }
 
 impl Default for RestConfig {
@@ -74,6 +96,8 @@ impl Default for RestConfig {
             max_redirects: 5,
             http: HttpOptions::default(),
             overall_timeout: Some(Duration::from_secs(20 * 60)),
+            max_page_bytes: PAGE_BODY_CAP,
+            max_pages: 100_000,
         }
     }
 }
@@ -182,9 +206,12 @@ impl CmdletRequest {
 /// Progress and results of a run, in order. The last event is `Done` or `Failed`.
 #[derive(Debug, Clone)]
 pub enum RunEvent {
-    /// One page arrived (after the ResultSize cut): its rows, and the totals so far.
+    /// One page arrived (after the ResultSize cut): its rows as a store of their own (moved to
+    /// the listener, which may keep it, append it to another or write it and drop it; rows
+    /// cleaned as the command line always did: `@` annotations dropped, a scalar as
+    /// `{"Value": v}`), and the totals so far.
     Page {
-        rows: Vec<Value>,
+        rows: ResultStore,
         total_rows: usize,
         pages: usize,
         elapsed: Duration,
@@ -236,7 +263,11 @@ impl RunHandle {
             match ev {
                 RunEvent::Page { rows, .. } => {
                     out.pages += 1;
-                    out.rows.extend(rows)
+                    if out.rows.is_empty() && out.rows.column_count() == 0 {
+                        out.rows = rows;
+                    } else {
+                        out.rows.append(&rows, &[]);
+                    }
                 }
                 RunEvent::Warning(w) => out.warnings.push(w),
                 RunEvent::Done { truncated, .. } => {
@@ -264,7 +295,8 @@ impl Drop for RunHandle {
 /// Everything a run returned.
 #[derive(Debug, Clone, Default)]
 pub struct CmdletOutput {
-    pub rows: Vec<Value>,
+    /// Every page's rows in one store.
+    pub rows: ResultStore,
     pub warnings: Vec<String>,
     pub pages: usize,
     pub truncated: bool,
@@ -274,6 +306,8 @@ pub struct CmdletOutput {
 #[derive(Debug, Clone)]
 pub struct RestStats {
     pub requests: u64,
+    /// Page bytes read (after decompression).
+    pub bytes_received: u64,
     pub last_activity: Option<DateTime<Utc>>,
     /// Origin requests go to (after redirects).
     pub endpoint: String,

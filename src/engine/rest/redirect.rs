@@ -1,12 +1,15 @@
-//! Redirects: a 3xx is followed by the client itself (the token re-sent only to a host our URL
-//! policy allows, the regional SCC host rewritten as the reference page says) and the new host is
-//! pinned for the rest of the connection; next-page links are resolved against the page's URL
-//! under the same policy.
+//! Redirects: a 3xx is followed by the client itself (the token re-sent only where
+//! `policy::token_may_go` allows — the session's own host or its cloud's admin-API hosts, never
+//! https → http —, the regional SCC host rewritten as the reference page says) and the new host
+//! is pinned for the rest of the connection; next-page links are resolved against the page's URL
+//! under the same policy. A refused target ends the run with an error naming the host; nothing
+//! is sent there and nothing is pinned.
 
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use tokio::sync::mpsc;
 
+use super::policy::token_may_go;
 use super::request::{Attempt, header};
 use super::{RestClient, RestError, RestErrorKind, RunEvent};
 use crate::engine::http::check_url;
@@ -74,6 +77,12 @@ impl RestClient {
         })?;
         let new = check_url(new.as_str())
             .map_err(|e| RestError::new(RestErrorKind::Redirect, cmdlet, e.to_string()))?;
+        token_may_go(&self.base, &new).map_err(|why| {
+            refused(format!(
+                "the service redirected to {}, which was not followed: {why}",
+                super::policy::host_port(&new)
+            ))
+        })?;
         let new_origin = origin(&new);
         let changed = {
             let mut p = self.pinned.lock().unwrap();
@@ -102,8 +111,19 @@ impl RestClient {
                 format!("the service sent a next-page link that is not a URL: {link}"),
             )
         })?;
-        check_url(u.as_str())
-            .map_err(|e| RestError::new(RestErrorKind::Redirect, cmdlet, e.to_string()))
+        let u = check_url(u.as_str())
+            .map_err(|e| RestError::new(RestErrorKind::Redirect, cmdlet, e.to_string()))?;
+        token_may_go(&self.base, &u).map_err(|why| {
+            RestError::new(
+                RestErrorKind::Redirect,
+                cmdlet,
+                format!(
+                    "the service's next-page link points at {}, which was not followed: {why}",
+                    super::policy::host_port(&u)
+                ),
+            )
+        })?;
+        Ok(u)
     }
 }
 

@@ -1,41 +1,81 @@
 //! One page: the `InvokeCommand` request (bearer token, anchor mailbox, page size, the
-//! connection's ids), sent until it gets an answer that ends the page — redirects followed,
-//! the token refreshed once after a 401, a next-page link retried with GET when the service
-//! wants it, transient failures retried with backoff — and the answer read (rows and warnings,
-//! or the service's error).
+//! connection's ids), sent until it gets an answer that ends the page — redirects followed
+//! where the token may go, the token refreshed once after a 401, a next-page link retried with
+//! GET when the service wants it, transient failures retried with backoff — and the answer read:
+//! the page's body (capped, see `body.rs`; parsed by the caller, `paging.rs`) and its header
+//! warnings, or the service's error. A page is fetched by a task of its own ([`spawn_fetch`]),
+//! so the next page can be on its way while this one is parsed.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::body::read_page_body;
 use super::error::default_message;
 use super::retry::parse_retry_after;
 use super::{
     APP_ANCHOR_MAILBOX, CLIENT_APPLICATION, RestClient, RestError, RestErrorKind, RunEvent,
     TENANT_CONCURRENCY_TEXT, parse_error_body,
 };
-use crate::engine::http::{check_url, plain_error};
+use crate::engine::http::{BodyError, SMALL_BODY_CAP, check_url, plain_error, read_capped};
 use crate::engine::proxy::ProxyAuthRequired;
 use crate::engine::token::AccessToken;
 
+/// The token of a run, shared by its page fetches: a 401 on one page refreshes it for all.
+pub(super) struct TokenSlot(Mutex<AccessToken>);
+
+impl TokenSlot {
+    pub fn new(t: AccessToken) -> Arc<TokenSlot> {
+        Arc::new(TokenSlot(Mutex::new(t)))
+    }
+    fn get(&self) -> AccessToken {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn set(&self, t: AccessToken) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = t;
+    }
+}
+
 /// What stays the same over one page's attempts.
-pub(super) struct PageCall<'a> {
-    pub cmdlet: &'a str,
+pub(super) struct PageCall {
+    pub cmdlet: Arc<str>,
     /// The `InvokeCommand` body (POST).
-    pub body: &'a [u8],
+    pub body: Arc<[u8]>,
     pub page_size: u32,
     /// A next-page link (not the first request): the service may want it fetched with GET.
     pub is_next_link: bool,
     pub use_get: bool,
+    /// Count the rows while reading and stop once this many are complete.
+    pub want_rows: Option<usize>,
+    /// The number of the first attempt (a page whose body did not parse is fetched again).
+    pub first_attempt: u32,
 }
 
-/// Where one page's request is: its URL (after redirects), attempt, what was tried.
+/// A page's answer, not parsed yet.
+#[derive(Debug)]
+pub(super) struct Fetched {
+    pub body: Vec<u8>,
+    /// Cut after `want_rows` rows (more rows followed).
+    pub cut: bool,
+    /// `X-Warnings`.
+    pub warnings: Vec<String>,
+    /// The service wanted this next-page link fetched with GET.
+    pub used_get: bool,
+    /// The URL that answered (after redirects).
+    pub url: url::Url,
+    /// The attempt that answered.
+    pub attempt: u32,
+    pub status: u16,
+    pub request_id: Option<String>,
+}
+
+/// Where one page's request is: its URL (after redirects), attempt, what was tried, the token.
 pub(super) struct Attempt {
     pub url: url::Url,
     pub attempt: u32,
@@ -43,13 +83,7 @@ pub(super) struct Attempt {
     refreshed: bool,
     use_get: bool,
     tried_get: bool,
-}
-
-/// A page's answer: the JSON, the warnings, and whether it had to be fetched with GET.
-pub(super) struct Page {
-    pub json: Value,
-    pub warnings: Vec<String>,
-    pub used_get: bool,
+    token: AccessToken,
 }
 
 /// A header's value as text.
@@ -82,47 +116,62 @@ fn proxy_refusal(
     })
 }
 
+/// Fetches one page in a task of its own (aborted when the handle is dropped); the next-page
+/// link goes to `early` as soon as the body shows it.
+pub(super) fn spawn_fetch(
+    client: Arc<RestClient>,
+    call: PageCall,
+    url: url::Url,
+    tokens: Arc<TokenSlot>,
+    early: Option<oneshot::Sender<String>>,
+    tx: mpsc::Sender<RunEvent>,
+) -> tokio::task::JoinHandle<Result<Fetched, RestError>> {
+    tokio::spawn(async move {
+        let mut early = early;
+        client.page(&call, &url, &tokens, &mut early, &tx).await
+    })
+}
+
 impl RestClient {
     /// Fetches one page (see the module's description).
     pub(super) async fn page(
         &self,
-        call: &PageCall<'_>,
+        call: &PageCall,
         url: &url::Url,
-        token: &mut AccessToken,
+        tokens: &TokenSlot,
+        early: &mut Option<oneshot::Sender<String>>,
         tx: &mpsc::Sender<RunEvent>,
-    ) -> Result<Page, RestError> {
+    ) -> Result<Fetched, RestError> {
         let mut at = Attempt {
             url: url.clone(),
-            attempt: 1,
+            attempt: call.first_attempt.max(1),
             redirects: 0,
             refreshed: false,
             use_get: call.use_get,
             tried_get: call.use_get,
+            token: tokens.get(),
         };
         loop {
-            check_url(at.url.as_str())
-                .map_err(|e| RestError::new(RestErrorKind::Redirect, call.cmdlet, e.to_string()))?;
-            let rb = self.request(call, &at, token);
+            check_url(at.url.as_str()).map_err(|e| {
+                RestError::new(RestErrorKind::Redirect, &call.cmdlet, e.to_string())
+            })?;
+            let rb = self.request(call, &at);
             self.requests.fetch_add(1, Ordering::Relaxed);
             *self.last_activity.lock().unwrap() = Some(Utc::now());
             match rb.send().await {
                 Ok(resp) => {
-                    if let Some(page) = self.answer(call, &mut at, resp, token, tx).await? {
+                    if let Some(page) = self.answer(call, &mut at, resp, tokens, early, tx).await? {
                         return Ok(page);
                     }
                 }
-                Err(e) => self.no_answer(call.cmdlet, &mut at, &e, tx).await?,
+                Err(e) => self.no_answer(&call.cmdlet, &mut at, &e, tx).await?,
             }
         }
     }
 
     /// The request of this attempt: POST with the body, or GET for a next-page link.
-    fn request(
-        &self,
-        call: &PageCall<'_>,
-        at: &Attempt,
-        token: &AccessToken,
-    ) -> reqwest::RequestBuilder {
+    fn request(&self, call: &PageCall, at: &Attempt) -> reqwest::RequestBuilder {
+        let token = &at.token;
         let anchor = match &self.target.app_only_organization {
             Some(org) => format!("APP:{APP_ANCHOR_MAILBOX}@{org}"),
             None => format!("UPN:{}", token.account.clone().unwrap_or_default()),
@@ -139,7 +188,7 @@ impl RestClient {
             .header("Accept", "application/json")
             .header("connection-id", self.connection_id.to_string())
             .header("client-request-id", Uuid::new_v4().to_string())
-            .header("X-CmdletName", call.cmdlet)
+            .header("X-CmdletName", &*call.cmdlet)
             .header("X-ClientApplication", CLIENT_APPLICATION)
             .header("X-ResponseFormat", "json")
     }
@@ -195,34 +244,24 @@ impl RestClient {
     /// What an answer means: the page, or None to send again (redirected, refreshed, GET).
     async fn answer(
         &self,
-        call: &PageCall<'_>,
+        call: &PageCall,
         at: &mut Attempt,
         resp: reqwest::Response,
-        token: &mut AccessToken,
+        tokens: &TokenSlot,
+        early: &mut Option<oneshot::Sender<String>>,
         tx: &mpsc::Sender<RunEvent>,
-    ) -> Result<Option<Page>, RestError> {
+    ) -> Result<Option<Fetched>, RestError> {
         let status = resp.status();
         let headers = resp.headers().clone();
-        proxy_refusal(call.cmdlet, &at.url, status, &headers)?;
+        proxy_refusal(&call.cmdlet, &at.url, status, &headers)?;
         if status.is_redirection() {
-            self.follow_redirect(call.cmdlet, at, status, &headers, tx)
+            self.follow_redirect(&call.cmdlet, at, status, &headers, tx)
                 .await?;
             return Ok(None);
         }
         if status == StatusCode::UNAUTHORIZED {
-            if at.refreshed {
-                return Err(RestError {
-                    status: Some(401),
-                    request_id: header(&headers, "request-id"),
-                    ..RestError::new(
-                        RestErrorKind::Auth,
-                        call.cmdlet,
-                        "the service refused the sign-in even after a token refresh; sign in again",
-                    )
-                });
-            }
-            at.refreshed = true;
-            *token = self.get_token(call.cmdlet, true).await?;
+            self.refresh_after_401(&call.cmdlet, at, &headers, tokens)
+                .await?;
             return Ok(None);
         }
         if call.is_next_link
@@ -235,50 +274,100 @@ impl RestClient {
             at.tried_get = true;
             return Ok(None);
         }
+        if status.is_success() {
+            return self.read_page(call, at, resp, early, tx).await;
+        }
         let retry_after =
             header(&headers, "retry-after").and_then(|v| parse_retry_after(&v, Utc::now()));
-        let bytes = resp.bytes().await;
-        if status.is_success() {
-            return self
-                .read_page(call.cmdlet, at, status, &headers, bytes, tx)
-                .await;
-        }
-        let body = bytes.map(|b| b.to_vec()).unwrap_or_default();
-        self.service_error(call.cmdlet, at, (status, &headers, &body), retry_after, tx)
+        // An error body is small; a bigger one (or one cut off) is not worth reading.
+        let body = read_capped(resp, SMALL_BODY_CAP).await.unwrap_or_default();
+        self.service_error(&call.cmdlet, at, (status, &headers, &body), retry_after, tx)
             .await
     }
 
-    /// A 2xx: the page's JSON and warnings; a body that cannot be read is retried.
-    async fn read_page<B: AsRef<[u8]>>(
+    /// A 401: the token refreshed once per page (another page's fetch may have done it
+    /// already: then its token), a second 401 ends the run.
+    async fn refresh_after_401(
         &self,
         cmdlet: &str,
         at: &mut Attempt,
-        status: StatusCode,
         headers: &HeaderMap,
-        bytes: reqwest::Result<B>,
-        tx: &mpsc::Sender<RunEvent>,
-    ) -> Result<Option<Page>, RestError> {
-        let parsed = match bytes {
-            Ok(b) => serde_json::from_slice::<Value>(b.as_ref())
-                .map_err(|e| format!("the page could not be read as JSON ({e})")),
-            Err(e) => Err(format!("the page was cut off ({})", plain_error(&e))),
-        };
-        match parsed {
-            Ok(json) => {
-                let warnings = warnings_of(headers, &json);
-                Ok(Some(Page {
-                    json,
-                    warnings,
-                    used_get: at.use_get,
-                }))
-            }
-            Err(reason) if at.attempt >= self.config.max_attempts => Err(RestError {
-                status: Some(status.as_u16()),
+        tokens: &TokenSlot,
+    ) -> Result<(), RestError> {
+        if at.refreshed {
+            return Err(RestError {
+                status: Some(401),
                 request_id: header(headers, "request-id"),
-                ..RestError::new(RestErrorKind::Protocol, cmdlet, reason)
+                ..RestError::new(
+                    RestErrorKind::Auth,
+                    cmdlet,
+                    "the service refused the sign-in even after a token refresh; sign in again",
+                )
+            });
+        }
+        at.refreshed = true;
+        let shared = tokens.get();
+        at.token = if shared.secret != at.token.secret {
+            shared
+        } else {
+            let fresh = self.get_token(cmdlet, true).await?;
+            tokens.set(fresh.clone());
+            fresh
+        };
+        Ok(())
+    }
+
+    /// A 2xx: the page's body (capped; cut after the wanted rows) and header warnings. A body
+    /// that is cut off is retried; one over the cap ends the run (fetching it again would
+    /// download it again).
+    async fn read_page(
+        &self,
+        call: &PageCall,
+        at: &mut Attempt,
+        resp: reqwest::Response,
+        early: &mut Option<oneshot::Sender<String>>,
+        tx: &mpsc::Sender<RunEvent>,
+    ) -> Result<Option<Fetched>, RestError> {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let cap = self.config.max_page_bytes;
+        let received = &self.bytes_received;
+        match read_page_body(resp, cap, call.want_rows, early, received).await {
+            Ok(body) => Ok(Some(Fetched {
+                body: body.bytes,
+                cut: body.cut,
+                warnings: header_warnings(&headers),
+                used_get: at.use_get,
+                url: at.url.clone(),
+                attempt: at.attempt,
+                status,
+                request_id: header(&headers, "request-id"),
+            })),
+            Err(e @ BodyError::TooLarge { .. }) => Err(RestError {
+                status: Some(status),
+                request_id: header(&headers, "request-id"),
+                ..RestError::new(
+                    RestErrorKind::Protocol,
+                    &call.cmdlet,
+                    format!(
+                        "{e}. A page that big is not a normal answer: ask for fewer rows per page (--page-size) or fewer properties"
+                    ),
+                )
             }),
-            Err(reason) => {
-                self.retry(at, reason, None, tx).await;
+            Err(BodyError::Read { detail, .. }) if at.attempt >= self.config.max_attempts => {
+                Err(RestError {
+                    status: Some(status),
+                    request_id: header(&headers, "request-id"),
+                    ..RestError::new(
+                        RestErrorKind::Protocol,
+                        &call.cmdlet,
+                        format!("the page was cut off ({detail})"),
+                    )
+                })
+            }
+            Err(BodyError::Read { detail, .. }) => {
+                self.retry(at, format!("the page was cut off ({detail})"), None, tx)
+                    .await;
                 Ok(None)
             }
         }
@@ -293,7 +382,7 @@ impl RestClient {
         (status, headers, body): (StatusCode, &HeaderMap, &[u8]),
         retry_after: Option<Duration>,
         tx: &mpsc::Sender<RunEvent>,
-    ) -> Result<Option<Page>, RestError> {
+    ) -> Result<Option<Fetched>, RestError> {
         let parsed = parse_error_body(body);
         let concurrency = parsed
             .message
@@ -328,22 +417,15 @@ impl RestClient {
     }
 }
 
-/// `X-Warnings` (newline or `|` separated) and `@adminapi.warnings`.
-fn warnings_of(headers: &HeaderMap, json: &Value) -> Vec<String> {
-    let mut warnings = Vec::new();
-    if let Some(h) = header(headers, "x-warnings") {
-        warnings.extend(
+/// `X-Warnings` (newline or `|` separated).
+fn header_warnings(headers: &HeaderMap) -> Vec<String> {
+    header(headers, "x-warnings")
+        .map(|h| {
             h.split(['\n', '|'])
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
-                .map(str::to_string),
-        );
-    }
-    if let Some(Value::Array(ws)) = json.get("@adminapi.warnings") {
-        warnings.extend(ws.iter().map(|w| match w {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }));
-    }
-    warnings
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }

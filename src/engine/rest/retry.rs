@@ -41,18 +41,24 @@ impl RestClient {
     }
 }
 
-/// `Retry-After` is either delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past
-/// means "now".
+/// The longest `Retry-After` taken as given (a day); a longer one is clamped to it before it
+/// becomes a `Duration` (`1e20` seconds does not fit one), and the backoff caps it again.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After` is either delay-seconds (fractions allowed: the service sends `1.5`) or an HTTP
+/// date (RFC 9110 §10.2.3); a date in the past means "now". Clamped to [`MAX_RETRY_AFTER`].
 pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
     }
     let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     Some(
         (when.with_timezone(&chrono::Utc) - now)
             .to_std()
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
     )
 }
 
@@ -78,6 +84,24 @@ mod tests {
             parse_retry_after("Sun, 22 Nov 2026 00:59:00 GMT", now),
             Some(Duration::ZERO)
         );
+        assert_eq!(
+            parse_retry_after("1.5", now),
+            Some(Duration::from_millis(1500))
+        );
+        // Huge values are clamped, not a panic ("cannot convert float seconds to Duration").
+        for huge in ["1e20", "18446744073709551616", "1e308"] {
+            assert_eq!(
+                parse_retry_after(huge, now),
+                Some(MAX_RETRY_AFTER),
+                "{huge}"
+            );
+        }
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        assert_eq!(parse_retry_after("inf", now), None);
+        assert_eq!(parse_retry_after("NaN", now), None);
         assert_eq!(parse_retry_after("-3", now), None);
         assert_eq!(parse_retry_after("soon", now), None);
     }

@@ -12,8 +12,8 @@ use tokio::sync::{broadcast, mpsc};
 use uuid::Uuid;
 
 use super::{
-    ConnectRequest, LimitReached, RegistrySettings, Reply, SessionCommand, SessionError,
-    SessionEvent, SessionInfo, SignOut, derive_state, probe_request,
+    ConnectProgress, ConnectRequest, LimitReached, RegistrySettings, Reply, SessionCommand,
+    SessionError, SessionEvent, SessionInfo, SignOut, derive_state, probe_request,
 };
 use crate::engine::rest::{
     CmdletRequest, RestClient, RestError, RestErrorKind, RunEvent, RunHandle,
@@ -45,6 +45,11 @@ enum Internal {
     Probe {
         id: Uuid,
         result: Result<(), RestError>,
+    },
+    /// The access check is retrying (or was redirected): shown on the Connecting session.
+    ProbeNote {
+        id: Uuid,
+        note: String,
     },
     RunFinished {
         id: Uuid,
@@ -267,6 +272,7 @@ impl Actor {
                 Ok(token) => self.token_ready(id, token),
             },
             Internal::Probe { id, result } => self.probed(id, result),
+            Internal::ProbeNote { id, note } => self.probe_note(id, note),
             Internal::RunFinished { id, error } => self.run_finished(id, error),
             Internal::Refreshed { id, result } => self.refreshed(id, result),
         }
@@ -280,6 +286,7 @@ impl Actor {
             Ok(()) => {
                 s.info.state = SessionState::Connected;
                 s.info.last_activity = Utc::now();
+                s.info.last_error = None; // the retries' notes
                 let info = s.info.clone();
                 let reply = s.connect_reply.take();
                 self.emit(SessionEvent::Changed(info.clone()));
@@ -292,6 +299,18 @@ impl Actor {
                 self.fail(id, msg, SessionError::Service(e));
             }
         }
+    }
+
+    /// A retry of the access check, told on the session while it is connecting.
+    fn probe_note(&mut self, id: Uuid, note: String) {
+        let Some(s) = self.find(id) else { return };
+        if s.info.state != SessionState::Connecting {
+            return;
+        }
+        Self::refresh_stats(s);
+        s.info.last_error = Some(note);
+        let info = s.info.clone();
+        self.emit(SessionEvent::Changed(info));
     }
 
     /// A run ended: its error (a lost sign-in marks the refresh failed) and the state now.
@@ -396,11 +415,12 @@ impl Actor {
         };
         s.rest = Some(rest.clone());
         let info = s.info.clone();
+        let progress = s.request.progress.clone();
         self.emit(SessionEvent::Changed(info));
         let itx = self.internal.clone();
-        let probe = probe_request(service);
+        let probe = rest.start(probe_request(service));
         let h = tokio::spawn(async move {
-            let result = rest.invoke(probe).await.map(|_| ());
+            let result = watch_probe(id, probe, progress, &itx).await;
             let _ = itx.send(Internal::Probe { id, result });
         });
         if let Some(s) = self.find(id) {
@@ -477,7 +497,7 @@ impl Actor {
             }
         };
         let mut inner = rest.start(request);
-        let (tx, rx) = mpsc::channel(64);
+        let (tx, rx) = mpsc::channel(crate::engine::rest::RUN_EVENTS_BUFFER);
         let task = tokio::spawn(async move {
             let mut error = None;
             while let Some(ev) = inner.events.recv().await {
@@ -574,4 +594,42 @@ impl Actor {
             self.emit(SessionEvent::Changed(c));
         }
     }
+}
+
+/// Follows the access check to its end, telling its retries and redirects on the way.
+async fn watch_probe(
+    id: Uuid,
+    mut probe: RunHandle,
+    progress: Option<mpsc::UnboundedSender<ConnectProgress>>,
+    itx: &mpsc::UnboundedSender<Internal>,
+) -> Result<(), RestError> {
+    while let Some(ev) = probe.events.recv().await {
+        let told = match ev {
+            RunEvent::Done { .. } => return Ok(()),
+            RunEvent::Failed(e) => return Err(e),
+            RunEvent::Retrying {
+                attempt,
+                delay,
+                reason,
+            } => ConnectProgress::Retrying {
+                attempt,
+                delay,
+                reason,
+            },
+            RunEvent::Redirected { host } => ConnectProgress::Redirected { host },
+            RunEvent::Page { .. } | RunEvent::Warning(_) => continue,
+        };
+        let _ = itx.send(Internal::ProbeNote {
+            id,
+            note: told.to_string(),
+        });
+        if let Some(p) = &progress {
+            let _ = p.send(told);
+        }
+    }
+    Err(RestError::new(
+        RestErrorKind::Transport,
+        "",
+        "the access check stopped before it finished",
+    ))
 }

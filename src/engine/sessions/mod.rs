@@ -10,7 +10,10 @@
 //! cmdlet that proves access (see [`probe_request`]): `Get-AcceptedDomain` for Exchange Online
 //! and EOP (exists in both, small objects), `Get-RetentionCompliancePolicy` for Security &
 //! Compliance, each with a one-row page and a client-side cap of one row (it also makes the regional redirect happen at once,
-//! so the session shows its pinned regional host).
+//! so the session shows its pinned regional host). While the check retries (a throttled or
+//! unavailable service can keep it going for minutes), each retry is told: as the Connecting
+//! session's `last_error` ("retrying in 4.0 s: HTTP 503: …", cleared once connected) and, when
+//! the connect asked for it, as a [`ConnectProgress`] on [`ConnectRequest::progress`].
 //!
 //! States ([`SessionState`], defined once in `model`): Connecting → Connected; Expiring = the
 //! token ends within `expiring_window` and a refresh failed; Expired = the token ended and cannot
@@ -138,6 +141,32 @@ pub struct ConnectRequest {
     /// The profile's HTTP client (its proxy route, from `engine::proxy::Clients::for_profile` /
     /// `engine::proxy::client_for`); None: the registry's shared settings.
     pub http: Option<reqwest::Client>,
+    /// Where the access check's progress goes (its retries), while the connect waits.
+    pub progress: Option<mpsc::UnboundedSender<ConnectProgress>>,
+}
+
+/// What the access check of a connect says while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConnectProgress {
+    /// A request of the check is retried after `delay` (attempt `attempt` failed).
+    Retrying {
+        attempt: u32,
+        delay: Duration,
+        reason: String,
+    },
+    /// The service moved the session to another host (pinned).
+    Redirected { host: String },
+}
+
+impl std::fmt::Display for ConnectProgress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectProgress::Retrying { delay, reason, .. } => {
+                write!(f, "retrying in {:.1} s: {reason}", delay.as_secs_f64())
+            }
+            ConnectProgress::Redirected { host } => write!(f, "redirected to {host}"),
+        }
+    }
 }
 
 impl std::fmt::Debug for ConnectRequest {
@@ -183,12 +212,19 @@ impl ConnectRequest {
             tokens,
             sign_out,
             http: None,
+            progress: None,
         })
     }
 
     /// Routes this session's REST traffic through the profile's client.
     pub fn with_http(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// Sends the access check's progress (its retries) to `tx`.
+    pub fn with_progress(mut self, tx: mpsc::UnboundedSender<ConnectProgress>) -> Self {
+        self.progress = Some(tx);
         self
     }
 }

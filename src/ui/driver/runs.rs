@@ -55,7 +55,7 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
     while let Some(e) = handle.events.recv().await {
         match e {
             RunEvent::Page { rows, .. } => {
-                let rows: Vec<Row> = rows.into_iter().map(to_row).collect();
+                let rows: Vec<Row> = rows.rows().map(|r| r.to_object()).collect();
                 ev.send(UiEvent::RunRows { conn, rows });
             }
             RunEvent::Warning(text) => {
@@ -97,21 +97,6 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
                 ev.send(UiEvent::RunFailed { conn, explanation });
                 return;
             }
-        }
-    }
-}
-
-/// A result object as a grid row (a scalar becomes `{"Value": …}`).
-fn to_row(v: serde_json::Value) -> Row {
-    match v {
-        serde_json::Value::Object(m) => m
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with('@') && !k.contains("@odata"))
-            .collect(),
-        other => {
-            let mut m = Row::new();
-            m.insert("Value".into(), other);
-            m
         }
     }
 }
