@@ -10,9 +10,10 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use serde_json::json;
 
+use exo_connect::model::results::ResultStore;
 use exo_connect::model::{Profile, Service};
 use exo_connect::ui::bridge::{
-    ConnId, DeviceCodeState, FakeBackend, FakeHandle, LimitView, Row, SessionState, SessionView,
+    ConnId, DeviceCodeState, FakeBackend, FakeHandle, LimitView, SessionState, SessionView,
     SignInMethod, SignInStage, SignInView, UiCommand, UiEvent,
 };
 use exo_connect::ui::dialogs::FakeDialogs;
@@ -452,11 +453,17 @@ fn limit_guard_lists_stale_sessions_first() {
     assert!(!t.has("Session limit reached"));
 }
 
-pub(crate) fn mailbox(name: &str, smtp: &str, items: u64) -> Row {
+pub(crate) fn mailbox(name: &str, smtp: &str, items: u64) -> serde_json::Value {
     json!({"DisplayName": name, "PrimarySmtpAddress": smtp, "ItemCount": items})
-        .as_object()
-        .unwrap()
-        .clone()
+}
+
+/// A page of rows as the driver sends it: a result store.
+pub(crate) fn page(rows: impl IntoIterator<Item = serde_json::Value>) -> ResultStore {
+    let mut s = ResultStore::new();
+    for r in rows {
+        s.push_value(&r);
+    }
+    s
 }
 
 fn output_app() -> (T, Profile) {
@@ -478,14 +485,14 @@ fn output_app() -> (T, Profile) {
             },
             UiEvent::RunRows {
                 conn: *conn,
-                rows: vec![
+                rows: page([
                     mailbox("Bob Jones", "bob@contoso.com", 20),
                     mailbox("Alice Smith", "alice@contoso.com", 300),
-                ],
+                ]),
             },
             UiEvent::RunRows {
                 conn: *conn,
-                rows: vec![mailbox("Carol White", "carol@contoso.com", 5)],
+                rows: page([mailbox("Carol White", "carol@contoso.com", 5)]),
             },
             UiEvent::RunDone {
                 conn: *conn,
@@ -641,9 +648,9 @@ fn failed_run_shows_the_explanation_and_warnings() {
 fn hundred_thousand_rows_render_only_what_is_visible() {
     let (mut t, _) = output_app();
     t.click("Quick test: Get-Mailbox -ResultSize 10");
-    let rows: Vec<Row> = (0..100_000)
-        .map(|i| mailbox(&format!("User {i:06}"), &format!("user{i}@contoso.com"), i))
-        .collect();
+    let rows = page(
+        (0..100_000).map(|i| mailbox(&format!("User {i:06}"), &format!("user{i}@contoso.com"), i)),
+    );
     t.push(UiEvent::RunRows { conn: cid(1), rows });
     assert!(t.has("User 000000"));
     let shown = t.h.query_all_by_label_contains("User 0").count();
@@ -869,7 +876,7 @@ fn progress_while_pages_stream_and_cancel() {
     t.click("Run");
     t.push(UiEvent::RunRows {
         conn: cid(1),
-        rows: vec![mailbox("Bob Jones", "bob@contoso.com", 20)],
+        rows: page([mailbox("Bob Jones", "bob@contoso.com", 20)]),
     });
     assert!(t.has_containing("Running Get-Recipient — 1 rows · 1 pages"));
     assert!(t.disabled("Run"), "one run at a time");

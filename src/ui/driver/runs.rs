@@ -5,7 +5,8 @@
 use super::Driver;
 use crate::engine::rest::{CmdletRequest, RestErrorKind, RunEvent, RunHandle};
 use crate::model::cmdline::parse_cmdlet_line;
-use crate::ui::bridge::{ConnId, EventSender, Row, UiEvent};
+use crate::model::results::ResultStore;
+use crate::ui::bridge::{ConnId, EventSender, UiEvent};
 
 impl Driver {
     pub(super) fn run_line(&mut self, conn: ConnId, line: String) {
@@ -55,7 +56,10 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
     while let Some(e) = handle.events.recv().await {
         match e {
             RunEvent::Page { rows, .. } => {
-                let rows: Vec<Row> = rows.into_iter().map(to_row).collect();
+                // Stop-gap until the engine hands over the page as a store: the page's rows
+                // put into one here, off the UI thread (`@` keys dropped, a scalar becomes
+                // `{"Value": …}`, as the command line has always cleaned them).
+                let rows = page_store(&rows);
                 ev.send(UiEvent::RunRows { conn, rows });
             }
             RunEvent::Warning(text) => {
@@ -101,17 +105,11 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
     }
 }
 
-/// A result object as a grid row (a scalar becomes `{"Value": …}`).
-fn to_row(v: serde_json::Value) -> Row {
-    match v {
-        serde_json::Value::Object(m) => m
-            .into_iter()
-            .filter(|(k, _)| !k.starts_with('@') && !k.contains("@odata"))
-            .collect(),
-        other => {
-            let mut m = Row::new();
-            m.insert("Value".into(), other);
-            m
-        }
+/// The rows of one page as a result store.
+fn page_store(rows: &[serde_json::Value]) -> ResultStore {
+    let mut store = ResultStore::new();
+    for r in rows {
+        store.push_value(r);
     }
+    store
 }
