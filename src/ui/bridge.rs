@@ -202,7 +202,8 @@ pub enum UiEvent {
         proxy: String,
         explanation: String,
     },
-    /// Demo mode only: what the "Demo phone" panel shows (sent about once a second).
+    /// Demo mode only: what the "Demo phone" panel shows (sent when it changes: at start and
+    /// when the codes change, every 30 s; the window counts the seconds down itself).
     DemoPhone(Vec<DemoAccountView>),
 }
 
@@ -214,15 +215,15 @@ pub struct DemoAccountView {
     pub password: String,
     /// The current verification (TOTP) code of an MFA account; None without MFA.
     pub code: Option<String>,
-    /// Seconds until the code changes.
-    pub seconds_left: u64,
+    /// When the code changes.
+    pub valid_until: DateTime<Utc>,
 }
 
 impl fmt::Debug for DemoAccountView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DemoAccountView")
             .field("upn", &self.upn)
-            .field("seconds_left", &self.seconds_left)
+            .field("valid_until", &self.valid_until)
             .finish_non_exhaustive()
     }
 }

@@ -425,7 +425,7 @@ fn driver_visits(p: &Profile) -> Vec<Visit> {
                     upn: "adele@demo.example".into(),
                     password: "demo-password".into(),
                     code: Some("246810".into()),
-                    seconds_left: 17,
+                    valid_until: super::app::now() + chrono::Duration::seconds(17),
                 }]))
             },
             &[
