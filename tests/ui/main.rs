@@ -10,4 +10,5 @@ mod engine;
 mod idle;
 mod panes;
 mod proxy_route;
+mod scale;
 mod screens;
