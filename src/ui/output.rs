@@ -155,6 +155,11 @@ impl OutputState {
             && self.results.view.is_current(self.results.store().len())
     }
 
+    /// How long the last sort or filter took on its worker.
+    pub fn last_view_job(&self) -> Option<Duration> {
+        self.results.view.last_job()
+    }
+
     /// "sorting…" / "filtering…" while the rows shown are being worked out.
     pub fn busy(&self) -> Option<&'static str> {
         self.results.view.busy()

@@ -183,6 +183,11 @@ impl App {
         self.outputs.get(&conn)
     }
 
+    /// The output state of a session, to change (tests and benchmarks).
+    pub fn output_state_mut(&mut self, conn: ConnId) -> Option<&mut OutputState> {
+        self.outputs.get_mut(&conn)
+    }
+
     /// Whether the text cursor blinks now (tests).
     pub fn caret_blinks(&self) -> bool {
         self.caret.blinking()

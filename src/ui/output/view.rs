@@ -158,6 +158,11 @@ impl RowsView {
         }
     }
 
+    /// How long the last job that answered took.
+    pub fn last_job(&self) -> Option<Duration> {
+        self.last.map(|(took, _)| took)
+    }
+
     /// "sorting…" / "filtering…" while a job runs.
     pub fn busy(&self) -> Option<&'static str> {
         self.job.as_ref().map(|j| j.spec.doing())
