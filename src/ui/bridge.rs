@@ -18,6 +18,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::model::results::ResultStore;
 use crate::model::{Profile, Service};
 /// The model's types the contract carries as they are: a session's state (derived once, by the
 /// engine's session registry; the window only formats it) and the sign-in method.
@@ -47,9 +48,6 @@ impl fmt::Debug for Secret {
         f.write_str("Secret(***)")
     }
 }
-
-/// One result row: property name → value, in the order the service sent them.
-pub type Row = serde_json::Map<String, serde_json::Value>;
 
 /// What the window asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,10 +150,11 @@ pub enum UiEvent {
         conn: ConnId,
         line: String,
     },
-    /// One page of rows of the running command.
+    /// One page of rows of the running command, as the compact result store of that page (the
+    /// output pane appends it to the result it holds).
     RunRows {
         conn: ConnId,
-        rows: Vec<Row>,
+        rows: ResultStore,
     },
     /// A warning the service returned while running.
     RunWarning {
@@ -203,7 +202,8 @@ pub enum UiEvent {
         proxy: String,
         explanation: String,
     },
-    /// Demo mode only: what the "Demo phone" panel shows (sent about once a second).
+    /// Demo mode only: what the "Demo phone" panel shows (sent when it changes: at start and
+    /// when the codes change, every 30 s; the window counts the seconds down itself).
     DemoPhone(Vec<DemoAccountView>),
 }
 
@@ -215,15 +215,15 @@ pub struct DemoAccountView {
     pub password: String,
     /// The current verification (TOTP) code of an MFA account; None without MFA.
     pub code: Option<String>,
-    /// Seconds until the code changes.
-    pub seconds_left: u64,
+    /// When the code changes.
+    pub valid_until: DateTime<Utc>,
 }
 
 impl fmt::Debug for DemoAccountView {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DemoAccountView")
             .field("upn", &self.upn)
-            .field("seconds_left", &self.seconds_left)
+            .field("valid_until", &self.valid_until)
             .finish_non_exhaustive()
     }
 }

@@ -1,10 +1,14 @@
 //! The window's chrome around the panes: the top bar with the Settings and About dialogs it
 //! opens, the unsaved-changes guard and the demo phone panel.
 
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 use egui::{RichText, Ui};
 
 use super::action::{Action, Actions, GuardChoice};
 use super::bridge::DemoAccountView;
+use super::countdown;
 use super::dialogs::{DialogPurpose, DialogRequest};
 use super::nav::Go;
 use super::theme::{self, ThemeSetting};
@@ -144,8 +148,10 @@ pub fn guard_dialog(ctx: &egui::Context, valid: bool, actions: &mut Actions) {
     }
 }
 
-/// Demo mode: the current verification codes and the demo passwords.
-pub fn demo_phone(ui: &mut Ui, accounts: &[DemoAccountView]) {
+/// Demo mode: the current verification codes and the demo passwords, with the seconds each code
+/// has left at `now`. While the phone is on screen it asks for a repaint when that count
+/// changes (and only then: a hidden phone costs nothing).
+pub fn demo_phone(ui: &mut Ui, accounts: &[DemoAccountView], now: DateTime<Utc>) {
     ui.add_space(4.0);
     ui.strong("Demo phone");
     ui.label(
@@ -153,6 +159,7 @@ pub fn demo_phone(ui: &mut Ui, accounts: &[DemoAccountView]) {
             .small()
             .weak(),
     );
+    let mut next = None;
     for a in accounts {
         ui.add_space(2.0);
         ui.label(RichText::new(&a.upn).strong());
@@ -171,9 +178,19 @@ pub fn demo_phone(ui: &mut Ui, accounts: &[DemoAccountView]) {
                         .color(theme::AMBER),
                 );
                 l.on_hover_text("The verification code of this account's authenticator");
-                ui.label(RichText::new(format!("{} s", a.seconds_left)).weak());
+                let left = (a.valid_until - now).num_milliseconds().max(0);
+                let secs = ui.label(RichText::new(format!("{} s", (left + 999) / 1000)).weak());
+                if left > 0 && ui.is_rect_visible(secs.rect) {
+                    // The count shows whole seconds rounded up: it changes when `left` crosses
+                    // the next multiple of 1000 ms below it.
+                    let to_next = left - (left - 1) / 1000 * 1000;
+                    next = countdown::sooner(next, Some(Duration::from_millis(to_next as u64)));
+                }
             });
         }
+    }
+    if let Some(next) = next {
+        ui.ctx().request_repaint_after(next);
     }
     ui.add_space(4.0);
 }

@@ -117,12 +117,9 @@ pub fn seed_profiles(store: &mut ProfileStore, urls: &SimUrls) -> Result<usize> 
     Ok(specs.len())
 }
 
-/// What the "Demo phone" shows now.
+/// What the "Demo phone" shows now. Codes change every [`CODE_PERIOD`] seconds of UNIX time.
 pub fn phone(h: &SimHandle) -> Vec<DemoAccountView> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let valid_until = next_code_change(chrono::Utc::now());
     DEMO_ACCOUNTS
         .iter()
         .filter_map(|upn| {
@@ -131,15 +128,44 @@ pub fn phone(h: &SimHandle) -> Vec<DemoAccountView> {
                 upn: u.upn.clone(),
                 password: u.password.clone(),
                 code: if u.mfa { h.current_totp(upn) } else { None },
-                seconds_left: 30 - now % 30,
+                valid_until,
             })
         })
         .collect()
 }
 
+/// Seconds a demo verification (TOTP) code lasts.
+pub const CODE_PERIOD: i64 = 30;
+
+/// When the demo phone's codes next change after `now` (the next multiple of
+/// [`CODE_PERIOD`] seconds of UNIX time).
+pub fn next_code_change(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    let next = (now.timestamp().div_euclid(CODE_PERIOD) + 1) * CODE_PERIOD;
+    chrono::DateTime::from_timestamp(next, 0).unwrap_or(now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_change_on_the_half_minute() {
+        use chrono::TimeZone;
+        let at = |s: u32, ms: u32| {
+            chrono::Utc.with_ymd_and_hms(2026, 11, 22, 9, 0, s).unwrap()
+                + chrono::Duration::milliseconds(ms as i64)
+        };
+        assert_eq!(next_code_change(at(0, 0)), at(30, 0));
+        assert_eq!(next_code_change(at(29, 999)), at(30, 0));
+        assert_eq!(
+            next_code_change(at(30, 0)),
+            at(0, 0) + chrono::Duration::minutes(1)
+        );
+        assert_eq!(
+            next_code_change(at(45, 500)),
+            at(0, 0) + chrono::Duration::minutes(1)
+        );
+    }
 
     #[tokio::test]
     async fn seeds_and_rewrites_urls() {

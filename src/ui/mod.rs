@@ -12,6 +12,7 @@ pub mod app;
 pub mod bridge;
 pub mod checks;
 pub mod chrome;
+pub mod countdown;
 pub mod demo;
 pub mod dialogs;
 pub mod doctor;

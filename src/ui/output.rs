@@ -1,25 +1,32 @@
 //! The output pane of a session: tenant banner, quick test, cmdlet line with history, the
 //! virtualized result grid (columns chooser, sort, filter, copy, details, JSON view), progress,
 //! warnings and errors, export to CSV / JSON. This file holds the state of one session's pane,
-//! the banner, the cmdlet line and the status lines; `output/grid.rs` draws the results.
+//! the banner, the cmdlet line and the status lines. The result itself is one compact
+//! `ResultStore` (`output/results.rs`, pages appended as they arrive); `output/columns.rs` keeps
+//! the grid's columns and widths, `output/view.rs` the rows shown and the worker that sorts and
+//! filters them off the UI thread, and `output/grid.rs` draws only the rows and columns in view.
 
-use std::cmp::Ordering;
-use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use egui::{RichText, Ui};
-use serde_json::Value;
 
 use crate::model::Service;
+use crate::model::results::ResultStore;
 
 use super::action::{Action, Actions};
-use super::bridge::{ConnId, Row, SessionView, UiCommand};
+use super::bridge::{ConnId, SessionView, UiCommand};
 use super::dialogs::{DialogPurpose, DialogRequest};
 use super::nav::Go;
 use super::theme;
 use super::widgets;
 
+mod columns;
 mod grid;
+mod results;
+mod view;
+
+pub use results::ExportJob;
+use results::Results;
 
 /// The quick test of a service.
 pub fn quick_test(service: Service) -> &'static str {
@@ -41,33 +48,7 @@ pub fn is_changing(line: &str) -> bool {
     matches!(verb.as_str(), "set" | "new" | "remove" | "add")
 }
 
-/// A cell as text: strings bare, null empty, everything else as JSON.
-pub fn cell_text(v: Option<&Value>) -> String {
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
-}
-
-/// Sort key of a cell, computed once per row: numbers before text, numbers numerically, text
-/// case-insensitively.
-#[derive(Debug, PartialEq, PartialOrd)]
-enum SortKey {
-    Num(f64),
-    Text(String),
-}
-
-fn sort_key(v: Option<&Value>) -> SortKey {
-    match v {
-        Some(Value::Number(n)) => SortKey::Num(n.as_f64().unwrap_or(0.0)),
-        other => SortKey::Text(cell_text(other).to_lowercase()),
-    }
-}
-
-/// What the cached view was computed from: (row count, filter, sort).
-type ViewKey = (usize, String, Option<(String, bool)>);
-
+/// Progress of the running command.
 #[derive(Debug, Clone)]
 pub struct Progress {
     pub line: String,
@@ -76,19 +57,18 @@ pub struct Progress {
 }
 
 /// Everything the output pane of one session shows.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct OutputState {
     pub line: String,
     pub history: Vec<String>,
     hist_pos: Option<usize>,
-    pub rows: Vec<Row>,
-    pub columns: Vec<String>,
-    pub hidden: HashSet<String>,
+    /// The rows of the last run, the grid's columns and the rows shown.
+    results: Results,
+    /// The filter as typed.
+    pub filter: String,
     /// (column name, ascending)
     pub sort: Option<(String, bool)>,
-    pub filter: String,
-    view: Vec<usize>,
-    view_key: Option<ViewKey>,
+    /// The selected row (a row of the store).
     pub selected: Option<usize>,
     pub json_view: bool,
     pub running: Option<Progress>,
@@ -100,19 +80,23 @@ pub struct OutputState {
 
 impl OutputState {
     pub(crate) fn begin(&mut self, line: String) {
-        self.rows.clear();
-        self.columns.clear();
-        self.view.clear();
-        self.view_key = None;
-        self.selected = None;
-        self.warnings.clear();
-        self.error = None;
-        self.summary = None;
+        self.clear_results();
         self.running = Some(Progress {
             line,
             started: Instant::now(),
             pages: 0,
         });
+    }
+
+    /// Forgets the rows (their memory goes as soon as no worker reads them), the selection
+    /// and the last run's messages; the cmdlet line, its history, the filter, the sort and the
+    /// columns chosen stay.
+    pub(crate) fn clear_results(&mut self) {
+        self.results.clear();
+        self.selected = None;
+        self.warnings.clear();
+        self.error = None;
+        self.summary = None;
     }
 
     pub(crate) fn started(&mut self, line: String) {
@@ -121,16 +105,9 @@ impl OutputState {
         }
     }
 
-    pub(crate) fn add_rows(&mut self, rows: Vec<Row>) {
-        let mut seen: HashSet<String> = self.columns.iter().cloned().collect();
-        for r in &rows {
-            for k in r.keys() {
-                if seen.insert(k.clone()) {
-                    self.columns.push(k.clone());
-                }
-            }
-        }
-        self.rows.extend(rows);
+    /// One page of rows of the running command.
+    pub(crate) fn add_rows(&mut self, page: ResultStore) {
+        self.results.add_page(page);
         if let Some(p) = &mut self.running {
             p.pages += 1;
         }
@@ -138,6 +115,7 @@ impl OutputState {
 
     pub(crate) fn done(&mut self, rows: u64, pages: u32, elapsed: Duration) {
         self.running = None;
+        self.results.finish();
         self.summary = Some(format!(
             "{rows} rows · {pages} {} · {:.1} s",
             if pages == 1 { "page" } else { "pages" },
@@ -147,66 +125,55 @@ impl OutputState {
 
     pub(crate) fn failed(&mut self, explanation: String) {
         self.running = None;
+        self.results.finish();
         self.error = Some(explanation);
     }
 
-    pub fn visible_columns(&self) -> Vec<String> {
-        self.columns
-            .iter()
-            .filter(|c| !self.hidden.contains(*c))
-            .cloned()
+    /// The rows held (the last run's result).
+    pub fn results(&self) -> &ResultStore {
+        self.results.store()
+    }
+
+    /// Rows received, counting pages not yet in the store (a worker was reading it).
+    pub fn rows_received(&self) -> usize {
+        self.results.received()
+    }
+
+    /// The rows shown now (store rows, filtered and sorted), in order.
+    pub fn shown_rows(&self) -> Vec<usize> {
+        (0..self.results.shown_len())
+            .map(|i| self.results.shown_row(i))
             .collect()
     }
 
-    /// Indices of the rows shown, filtered and sorted; recomputed only when something changed.
-    pub fn view(&mut self) -> &[usize] {
-        let key = (self.rows.len(), self.filter.clone(), self.sort.clone());
-        if self.view_key.as_ref() != Some(&key) {
-            let f = self.filter.trim().to_lowercase();
-            let mut v: Vec<usize> = (0..self.rows.len())
-                .filter(|&i| {
-                    f.is_empty()
-                        || self.rows[i]
-                            .values()
-                            .any(|val| cell_text(Some(val)).to_lowercase().contains(&f))
-                })
-                .collect();
-            if let Some((col, asc)) = &self.sort {
-                let mut keyed: Vec<(SortKey, usize)> = v
-                    .into_iter()
-                    .map(|i| (sort_key(self.rows[i].get(col)), i))
-                    .collect();
-                // Stable: equal keys keep arrival order.
-                keyed.sort_by(|a, b| {
-                    let o = a.0.partial_cmp(&b.0).unwrap_or(Ordering::Equal);
-                    if *asc { o } else { o.reverse() }
-                });
-                v = keyed.into_iter().map(|(_, i)| i).collect();
-            }
-            self.view = v;
-            self.view_key = Some(key);
-        }
-        &self.view
+    /// Whether the rows shown are the filter and sort asked for, over every row received.
+    pub fn view_settled(&self) -> bool {
+        let spec = self.results.spec();
+        spec.filter == self.filter
+            && spec.sort == self.sort
+            && self.results.received() == self.results.store().len()
+            && self.results.view.is_current(self.results.store().len())
     }
 
-    /// CSV of the shown rows and columns.
-    pub fn to_csv(&mut self) -> Result<String, String> {
-        let cols = self.visible_columns();
-        let view = self.view().to_vec();
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(&cols).map_err(|e| e.to_string())?;
-        for i in view {
-            w.write_record(cols.iter().map(|c| cell_text(self.rows[i].get(c))))
-                .map_err(|e| e.to_string())?;
-        }
-        String::from_utf8(w.into_inner().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    /// How long the last sort or filter took on its worker.
+    pub fn last_view_job(&self) -> Option<Duration> {
+        self.results.view.last_job()
     }
 
-    /// JSON array of the shown rows (all properties).
-    pub fn to_json(&mut self) -> String {
-        let view = self.view().to_vec();
-        let rows: Vec<&Row> = view.iter().map(|&i| &self.rows[i]).collect();
-        serde_json::to_string_pretty(&rows).unwrap_or_default()
+    /// "sorting…" / "filtering…" while the rows shown are being worked out.
+    pub fn busy(&self) -> Option<&'static str> {
+        self.results.view.busy()
+    }
+
+    /// Hides (or shows again) a column, by name.
+    pub fn set_hidden(&mut self, column: &str, hidden: bool) {
+        self.results.columns.set_hidden(column, hidden);
+    }
+
+    /// A snapshot of the rows and columns shown, for an export on a worker thread.
+    pub fn export_job(&mut self) -> ExportJob {
+        self.results.flush();
+        self.results.export_job()
     }
 }
 
@@ -242,17 +209,6 @@ impl OutputState {
         actions.send(UiCommand::Run { conn, line });
     }
 
-    /// What an export writes: (rows shown, the CSV or JSON text of the shown rows).
-    pub fn export_text(&mut self, csv: bool) -> (usize, Result<String, String>) {
-        let n = self.view().len();
-        let text = if csv {
-            self.to_csv()
-        } else {
-            Ok(self.to_json())
-        };
-        (n, text)
-    }
-
     /// Draws the output pane of `session`; `tags` are its profile's (the banner shows them,
     /// "prod" makes changing cmdlets ask first).
     pub fn ui(
@@ -263,7 +219,10 @@ impl OutputState {
         actions: &mut Actions,
     ) {
         let conn = session.conn;
-        banner(ui, session, tags, actions);
+        if banner(ui, session, tags, actions) {
+            // Closing the output drops its rows.
+            self.clear_results();
+        }
         ui.add_space(4.0);
         let run = self.line_bar(ui, conn, session.service);
         let cancel = self.status_lines(ui);
@@ -358,17 +317,21 @@ impl OutputState {
     fn status_lines(&self, ui: &mut Ui) -> bool {
         let mut cancel = false;
         if let Some(p) = &self.running {
+            let elapsed = p.started.elapsed();
             ui.horizontal(|ui| {
                 ui.label(format!(
                     "Running {} — {} rows · {} pages · {:.0} s",
                     p.line,
-                    self.rows.len(),
+                    self.results.received(),
                     p.pages,
-                    p.started.elapsed().as_secs_f64()
+                    elapsed.as_secs_f64().floor()
                 ));
                 cancel = ui.button("Cancel run").clicked();
             });
-            ui.ctx().request_repaint_after(Duration::from_millis(500));
+            // The seconds shown change at the next whole second (pages wake the window too).
+            let to_next = 1_000 - elapsed.as_millis() % 1_000;
+            ui.ctx()
+                .request_repaint_after(Duration::from_millis(to_next as u64 + 1));
         } else if let Some(s) = &self.summary {
             ui.label(RichText::new(s).weak());
         }
@@ -415,8 +378,10 @@ impl OutputState {
 }
 
 /// The tenant banner in the profile's colour, so nobody runs a command in the wrong tenant.
-fn banner(ui: &mut Ui, session: &SessionView, tags: &[String], actions: &mut Actions) {
+/// Returns whether "Close output" was clicked.
+fn banner(ui: &mut Ui, session: &SessionView, tags: &[String], actions: &mut Actions) -> bool {
     let color = theme::parse_hex(session.color.as_deref());
+    let mut closed = false;
     egui::Frame::new()
         .fill(color.gamma_multiply(0.25))
         .stroke(egui::Stroke::new(2.0, color))
@@ -439,11 +404,13 @@ fn banner(ui: &mut Ui, session: &SessionView, tags: &[String], actions: &mut Act
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if ui.button("Close output").clicked() {
+                        closed = true;
                         actions.go(Go::Editor);
                     }
                 });
             });
         });
+    closed
 }
 
 /// The save dialog of Export CSV… (`csv`) or Export JSON…, named after the tenant.
@@ -467,29 +434,36 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn row(v: Value) -> Row {
-        v.as_object().unwrap().clone()
+    fn page(rows: &[serde_json::Value]) -> ResultStore {
+        let mut s = ResultStore::new();
+        for r in rows {
+            s.push_value(r);
+        }
+        s
     }
 
     #[test]
-    fn sort_filter_and_csv() {
+    fn pages_add_up_and_a_new_run_or_close_drops_them() {
         let mut o = OutputState::default();
-        o.add_rows(vec![
-            row(json!({"Name": "b", "Size": 10})),
-            row(json!({"Name": "a", "Size": 9, "Extra": true})),
-            row(json!({"Name": "c", "Size": 100})),
-        ]);
-        assert_eq!(o.columns, vec!["Name", "Size", "Extra"]);
-        o.sort = Some(("Size".into(), true));
-        assert_eq!(o.view(), &[1, 0, 2]);
-        o.sort = Some(("Name".into(), false));
-        assert_eq!(o.view(), &[2, 0, 1]);
-        o.filter = "A".into();
-        assert_eq!(o.view(), &[1]);
-        o.hidden.insert("Extra".into());
-        assert_eq!(o.to_csv().unwrap(), "Name,Size\na,9\n");
+        o.begin("Get-Mailbox".into());
+        o.add_rows(page(&[json!({"Name": "b", "Size": 10})]));
+        o.add_rows(page(&[json!({"Name": "a", "Size": 9, "Extra": true})]));
+        assert_eq!(o.results().len(), 2);
+        assert_eq!(
+            o.results().columns().collect::<Vec<_>>(),
+            ["Name", "Size", "Extra"]
+        );
+        assert_eq!(o.running.as_ref().unwrap().pages, 2);
+        o.done(2, 2, Duration::from_millis(300));
+        assert_eq!(o.summary.as_deref(), Some("2 rows · 2 pages · 0.3 s"));
+        assert_eq!(o.shown_rows(), [0, 1]);
+        o.selected = Some(1);
+        o.begin("Get-Mailbox".into());
+        assert!(o.results().is_empty() && o.selected.is_none() && o.summary.is_none());
+        o.add_rows(page(&[json!({"Name": "c"})]));
+        o.clear_results();
+        assert_eq!(o.rows_received(), 0);
         assert!(is_changing("Set-Mailbox x"));
         assert!(!is_changing("Get-Mailbox"));
-        assert_eq!(grid::row_tsv(&o.rows[0], &o.visible_columns()), "b\t10");
     }
 }

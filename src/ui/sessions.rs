@@ -1,11 +1,14 @@
 //! The session list: state, countdowns, per-row actions, "Disconnect stale (n)", "Disconnect all"
 //! and the limit-guard dialog.
 
+use std::time::Duration;
+
 use chrono::{DateTime, Utc};
 use egui::{Color32, RichText, Ui};
 
 use super::action::Actions;
-use super::bridge::{LimitView, SessionState, SessionView, UiCommand};
+use super::bridge::{ConnId, LimitView, SessionState, SessionView, UiCommand};
+use super::countdown;
 use super::nav::Go;
 use super::theme;
 use super::widgets;
@@ -17,23 +20,64 @@ use super::widgets;
 pub enum Shown {
     Connecting(Option<String>),
     Connected,
-    Expiring(i64),
+    /// The countdown as shown ("4 min", "03:59").
+    Expiring(String),
     Expired,
     Stale,
     Failed(String),
     Disconnected,
 }
 
+/// A row's times as shown at `now` (seconds when `seconds`: a hovered row), and when any of
+/// them changes next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowTimes {
+    pub state: Shown,
+    /// The token's countdown (None: no token, or a failed session).
+    pub token: Option<String>,
+    pub idle: String,
+    /// When the token's countdown (and an Expiring state's) shows something else.
+    pub token_next: Option<Duration>,
+    /// When any of the row's times shows something else.
+    pub next: Option<Duration>,
+}
+
+impl RowTimes {
+    pub fn of(s: &SessionView, now: DateTime<Utc>, seconds: bool) -> RowTimes {
+        let state = Shown::of(s);
+        let token = s
+            .token_expires_at
+            .filter(|_| !matches!(state, Shown::Failed(_)))
+            .map(|t| countdown::left(t, now, seconds));
+        let idle = countdown::since(s.last_activity, now, seconds);
+        let token_next = token.as_ref().and_then(|t| t.next);
+        let next = countdown::sooner(token_next, idle.next);
+        let state = match state {
+            Shown::Expiring(_) => Shown::Expiring(
+                token
+                    .as_ref()
+                    .map(|t| t.text.clone())
+                    .unwrap_or_else(|| countdown::mmss(0)),
+            ),
+            other => other,
+        };
+        RowTimes {
+            state,
+            token: token.map(|t| t.text),
+            idle: idle.text,
+            token_next,
+            next,
+        }
+    }
+}
+
 impl Shown {
-    pub fn of(s: &SessionView, now: DateTime<Utc>) -> Shown {
+    /// The row's state (an Expiring countdown is filled in by [`RowTimes::of`]).
+    fn of(s: &SessionView) -> Shown {
         match s.state {
             SessionState::Connecting => Shown::Connecting(s.last_error.clone()),
             SessionState::Connected => Shown::Connected,
-            SessionState::Expiring => Shown::Expiring(
-                s.token_expires_at
-                    .map(|t| (t - now).num_seconds().max(0))
-                    .unwrap_or(0),
-            ),
+            SessionState::Expiring => Shown::Expiring(String::new()),
             SessionState::Expired => Shown::Expired,
             SessionState::Stale => Shown::Stale,
             SessionState::Failed => Shown::Failed(
@@ -49,7 +93,7 @@ impl Shown {
             Shown::Connecting(None) => "Connecting".into(),
             Shown::Connecting(Some(note)) => format!("Connecting, {}", short(note)),
             Shown::Connected => "Connected".into(),
-            Shown::Expiring(l) => format!("Expiring in {}", widgets::mmss(*l)),
+            Shown::Expiring(l) => format!("Expiring in {l}"),
             Shown::Expired => "Expired".into(),
             Shown::Stale => "Stale".into(),
             Shown::Disconnected => "Disconnected".into(),
@@ -73,7 +117,7 @@ fn short(r: &str) -> String {
     format!("{cut}{more}")
 }
 
-fn state_cell(ui: &mut Ui, shown: &Shown) {
+fn state_cell(ui: &mut Ui, shown: &Shown) -> egui::Response {
     ui.horizontal(|ui| {
         let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
         ui.painter()
@@ -82,7 +126,8 @@ fn state_cell(ui: &mut Ui, shown: &Shown) {
         if let Shown::Failed(reason) | Shown::Connecting(Some(reason)) = shown {
             r.on_hover_text(reason);
         }
-    });
+    })
+    .response
 }
 
 /// A button with a visible glyph and an accessible name.
@@ -104,10 +149,13 @@ pub fn stale_count(sessions: &[SessionView]) -> usize {
 pub struct SessionsPane {
     /// "Disconnect all" was clicked: the confirmation is showing.
     confirm_disconnect_all: bool,
+    /// The row under the pointer (its times show seconds).
+    hovered: Option<ConnId>,
 }
 
 impl SessionsPane {
-    /// Draws the list of `sessions` with their countdowns at `now`.
+    /// Draws the list of `sessions` with their countdowns at `now`, and asks for a repaint when
+    /// one of them shows something else (no sooner).
     pub fn ui(
         &mut self,
         ui: &mut Ui,
@@ -121,9 +169,12 @@ impl SessionsPane {
         if sessions.is_empty() {
             ui.label(RichText::new("No sessions. Connect a profile to open one.").weak());
         }
+        let mut next = None;
+        let mut hovered = None;
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .show(ui, |ui| {
+                let (left, right) = (ui.max_rect().left(), ui.max_rect().right());
                 egui::Grid::new("sessions_grid")
                     .striped(true)
                     .num_columns(10)
@@ -139,10 +190,24 @@ impl SessionsPane {
                             ui.end_row();
                         }
                         for s in sessions {
-                            session_row(ui, s, now, actions);
+                            let times = RowTimes::of(s, now, self.hovered == Some(s.conn));
+                            next = countdown::sooner(next, times.next);
+                            let (top, bottom) = session_row(ui, s, &times, actions);
+                            let row = egui::Rect::from_x_y_ranges(left..=right, top..=bottom);
+                            if ui.rect_contains_pointer(row) {
+                                hovered = Some(s.conn);
+                            }
                         }
                     });
             });
+        if hovered != self.hovered {
+            // The row's times switch between minutes and seconds: show it now.
+            self.hovered = hovered;
+            ui.ctx().request_repaint();
+        }
+        if let Some(next) = next {
+            ui.ctx().request_repaint_after(next);
+        }
     }
 
     /// "Sessions (n)", Disconnect all, Disconnect stale (n).
@@ -202,10 +267,15 @@ impl SessionsPane {
 }
 
 /// One row of the list: state, profile, service, account, tenant, endpoint, token and idle
-/// countdowns, requests, and Open output / Refresh / Disconnect.
-fn session_row(ui: &mut Ui, s: &SessionView, now: DateTime<Utc>, actions: &mut Actions) {
-    let shown = Shown::of(s, now);
-    state_cell(ui, &shown);
+/// countdowns, requests, and Open output / Refresh / Disconnect. Returns the row's top and
+/// bottom.
+fn session_row(
+    ui: &mut Ui,
+    s: &SessionView,
+    times: &RowTimes,
+    actions: &mut Actions,
+) -> (f32, f32) {
+    let first = state_cell(ui, &times.state);
     ui.horizontal(|ui| {
         widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
         ui.label(&s.profile_name);
@@ -214,15 +284,10 @@ fn session_row(ui: &mut Ui, s: &SessionView, now: DateTime<Utc>, actions: &mut A
     ui.label(&s.account);
     ui.label(&s.tenant);
     ui.label(&s.endpoint_host);
-    match s.token_expires_at {
-        Some(t) if !matches!(shown, Shown::Failed(_)) => {
-            ui.label(widgets::mmss((t - now).num_seconds()))
-        }
-        _ => ui.label("—"),
-    };
-    ui.label(widgets::mmss((now - s.last_activity).num_seconds()));
+    ui.label(times.token.as_deref().unwrap_or("—"));
+    ui.label(&times.idle);
     ui.label(s.requests.to_string());
-    ui.horizontal(|ui| {
+    let last = ui.horizontal(|ui| {
         if ui.button("Open output").clicked() {
             actions.go(Go::Output(s.conn));
         }
@@ -234,6 +299,10 @@ fn session_row(ui: &mut Ui, s: &SessionView, now: DateTime<Utc>, actions: &mut A
         }
     });
     ui.end_row();
+    (
+        first.rect.top().min(last.response.rect.top()),
+        first.rect.bottom().max(last.response.rect.bottom()),
+    )
 }
 
 /// The limit guard refused a session: list that tenant's sessions of that service, stale first.
@@ -251,6 +320,7 @@ pub fn limit_dialog(
     list.sort_by_key(|s| !s.state.is_stale());
     let mut disconnect = None;
     let mut close = false;
+    let mut next = None;
     let r = egui::Modal::new(egui::Id::unique("limit_guard")).show(ctx, |ui| {
         ui.set_width(520.0);
         ui.heading("Session limit reached");
@@ -266,8 +336,11 @@ pub fn limit_dialog(
             .spacing([12.0, 4.0])
             .show(ui, |ui| {
                 for s in &list {
-                    let shown = Shown::of(s, now);
-                    state_cell(ui, &shown);
+                    let times = RowTimes::of(s, now, false);
+                    if matches!(times.state, Shown::Expiring(_)) {
+                        next = countdown::sooner(next, times.token_next);
+                    }
+                    state_cell(ui, &times.state);
                     ui.label(&s.profile_name);
                     ui.label(&s.account);
                     if ui.button("Disconnect").clicked() {
@@ -282,6 +355,9 @@ pub fn limit_dialog(
         ui.separator();
         close = ui.button("Close").clicked();
     });
+    if let Some(next) = next {
+        ctx.request_repaint_after(next);
+    }
     if let Some(conn) = disconnect {
         actions.send(UiCommand::Disconnect { conn });
         view.sessions.retain(|s| s.conn != conn);
@@ -313,9 +389,9 @@ mod tests {
             last_activity: now,
             requests: 0,
         };
-        assert_eq!(Shown::of(&s, now).text(), "Connecting");
+        assert_eq!(Shown::of(&s).text(), "Connecting");
         s.last_error = Some("retrying in 4.0 s: HTTP 503: the service is unavailable".into());
-        let shown = Shown::of(&s, now);
+        let shown = Shown::of(&s);
         assert_eq!(
             shown.text(),
             "Connecting, retrying in 4.0 s: HTTP 503: the…"

@@ -5,8 +5,8 @@ use egui::{RichText, Ui};
 
 use super::action::Actions;
 use super::bridge::{DeviceCodeState, Secret, SignInMethod, SignInStage, SignInView, UiCommand};
+use super::countdown;
 use super::theme;
-use super::widgets;
 
 fn method_name(m: SignInMethod) -> &'static str {
     match m {
@@ -210,32 +210,30 @@ fn device_code_step(
             url: verification_uri.clone(),
         });
     }
-    let left = (*expires_at - now).num_seconds();
-    let effective = if left <= 0 && *state != DeviceCodeState::Declined {
+    let left = countdown::left(*expires_at, now, false);
+    let effective = if left.next.is_none() && *state != DeviceCodeState::Declined {
         DeviceCodeState::Expired
     } else {
         *state
     };
-    device_state(ui, effective, left);
+    device_state(ui, effective, &left.text);
+    if let Some(next) = left.next {
+        // The countdown's next change (and the code's expiry): no repaint before.
+        ui.ctx().request_repaint_after(next);
+    }
     if effective == DeviceCodeState::Expired && ui.button("Get a new code").clicked() {
         cmds.push(UiCommand::NewDeviceCode);
     }
 }
 
-fn device_state(ui: &mut Ui, state: DeviceCodeState, left: i64) {
+fn device_state(ui: &mut Ui, state: DeviceCodeState, left: &str) {
     let (text, color) = match state {
         DeviceCodeState::Waiting => (
-            format!(
-                "Waiting for you to finish… code expires in {}",
-                widgets::mmss(left)
-            ),
+            format!("Waiting for you to finish… code expires in {left}"),
             ui.visuals().text_color(),
         ),
         DeviceCodeState::SlowedDown => (
-            format!(
-                "Waiting (the service asked us to check less often)… code expires in {}",
-                widgets::mmss(left)
-            ),
+            format!("Waiting (the service asked us to check less often)… code expires in {left}"),
             theme::AMBER,
         ),
         DeviceCodeState::Expired => ("The code expired.".to_string(), theme::RED),
@@ -245,7 +243,7 @@ fn device_state(ui: &mut Ui, state: DeviceCodeState, left: i64) {
         ),
     };
     ui.horizontal(|ui| {
-        // No spinner: it would repaint every frame; the countdown ticks once a second.
+        // No spinner: it would repaint every frame; the countdown asks for its own repaints.
         ui.label(RichText::new(text).color(color));
     });
 }

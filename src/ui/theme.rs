@@ -66,3 +66,41 @@ mod tests {
         assert_eq!(parse_hex(None), GREY);
     }
 }
+
+/// Seconds without input after which the text cursor stops blinking.
+pub const CARET_BLINK_FOR: f64 = 10.0;
+
+/// The text cursor blinks while the user works and stays on once nothing happened for
+/// [`CARET_BLINK_FOR`] seconds (as GTK does): a blinking cursor repaints the whole window twice
+/// a second, and a field left focused would keep an idle window busy forever.
+#[derive(Debug, Default)]
+pub struct Caret {
+    /// egui time of the last input event.
+    last_input: f64,
+    blinking: Option<bool>,
+}
+
+impl Caret {
+    /// Call once a frame.
+    pub fn update(&mut self, ctx: &egui::Context) {
+        let (now, input) = ctx.input(|i| (i.time, !i.events.is_empty()));
+        if input || self.blinking.is_none() {
+            self.last_input = now;
+        }
+        let idle = now - self.last_input;
+        let blink = idle < CARET_BLINK_FOR;
+        if self.blinking != Some(blink) {
+            self.blinking = Some(blink);
+            ctx.all_styles_mut(|s| s.visuals.text_cursor.blink = blink);
+        }
+        if blink && ctx.memory(|m| m.focused().is_some()) {
+            // Stop blinking on time even if no blink repaint comes then.
+            ctx.request_repaint_after_secs((CARET_BLINK_FOR - idle) as f32 + 0.05);
+        }
+    }
+
+    /// Whether the cursor blinks now.
+    pub fn blinking(&self) -> bool {
+        self.blinking.unwrap_or(true)
+    }
+}

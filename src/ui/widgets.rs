@@ -1,5 +1,4 @@
-//! Small shared widgets: colour band, service badge, labelled text fields, the confirm row,
-//! time formatting.
+//! Small shared widgets: colour band, service badge, labelled text fields, the confirm row.
 
 use egui::{Color32, Response, RichText, Ui, Vec2, WidgetText};
 
@@ -40,16 +39,6 @@ pub fn labelled_text(ui: &mut Ui, label: &str, value: &mut String) -> Response {
         .labelled_by(l.id)
 }
 
-/// `mm:ss` (or `h:mm:ss`) of a number of seconds; negative counts as zero.
-pub fn mmss(secs: i64) -> String {
-    let s = secs.max(0);
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, (s % 3600) / 60, s % 60)
-    } else {
-        format!("{:02}:{:02}", s / 60, s % 60)
-    }
-}
-
 /// The button row of a confirmation dialog: `yes` then Cancel. Some(true) = confirmed,
 /// Some(false) = cancelled, None = nothing clicked this frame.
 pub fn confirm_row(ui: &mut Ui, yes: impl Into<WidgetText>) -> Option<bool> {
@@ -63,15 +52,4 @@ pub fn confirm_row(ui: &mut Ui, yes: impl Into<WidgetText>) -> Option<bool> {
         }
     })
     .inner
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn mmss_formats() {
-        assert_eq!(super::mmss(0), "00:00");
-        assert_eq!(super::mmss(-5), "00:00");
-        assert_eq!(super::mmss(125), "02:05");
-        assert_eq!(super::mmss(3725), "1:02:05");
-    }
 }

@@ -10,9 +10,10 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use serde_json::json;
 
+use exo_connect::model::results::ResultStore;
 use exo_connect::model::{Profile, Service};
 use exo_connect::ui::bridge::{
-    ConnId, DeviceCodeState, FakeBackend, FakeHandle, LimitView, Row, SessionState, SessionView,
+    ConnId, DeviceCodeState, FakeBackend, FakeHandle, LimitView, SessionState, SessionView,
     SignInMethod, SignInStage, SignInView, UiCommand, UiEvent,
 };
 use exo_connect::ui::dialogs::FakeDialogs;
@@ -34,12 +35,19 @@ pub(crate) struct T {
 }
 
 pub(crate) fn app() -> T {
+    app_with(|b| b)
+}
+
+/// [`app`] with a tweaked harness (e.g. `allow_missing_glyphs` for the sim's names in other
+/// scripts, which the harness's bundled font cannot draw).
+pub(crate) fn app_with(
+    tweak: impl FnOnce(egui_kittest::HarnessBuilder<App>) -> egui_kittest::HarnessBuilder<App>,
+) -> T {
     let (backend, fake) = FakeBackend::new();
     let dialogs = FakeDialogs::default();
     let d = dialogs.clone();
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| {
+    let mut h =
+        tweak(Harness::builder().with_size(egui::vec2(1400.0, 900.0))).build_eframe(move |cc| {
             App::new(cc, Box::new(backend), Box::new(d), AppOptions::default())
         });
     h.state_mut().set_clock(now);
@@ -65,7 +73,7 @@ impl T {
     pub(crate) fn has(&self, label: &str) -> bool {
         self.h.query_all_by_label(label).next().is_some()
     }
-    fn has_containing(&self, part: &str) -> bool {
+    pub(crate) fn has_containing(&self, part: &str) -> bool {
         self.h.query_all_by_label_contains(part).next().is_some()
     }
     fn sent(&self, pred: impl Fn(&UiCommand) -> bool) -> bool {
@@ -301,7 +309,7 @@ fn signin_dialog_shows_the_device_code_and_cancel_sends_cancel() {
         DeviceCodeState::Waiting,
     )));
     assert!(t.has("ABCD-EFGH"), "the code in large type");
-    assert!(t.has_containing("code expires in 10:00"));
+    assert!(t.has_containing("code expires in 10 min"));
     assert!(t.has("Copy code") && t.has("Open verification page"));
 
     t.push(UiEvent::SignIn(device_code_view(
@@ -387,17 +395,21 @@ fn session_rows_countdowns_and_disconnects() {
         session(4, &profiles[0], SessionState::Expired, -5),
     ]));
     assert!(t.has("Connected"));
-    assert!(t.has("45:00"), "token countdown");
+    assert!(t.has("45 min"), "token countdown in minutes");
+    assert!(t.has("50 min"));
     assert!(
         t.has("Expiring in 02:00"),
-        "the registry's Expiring, with the countdown"
+        "the registry's Expiring, with the countdown in seconds (the last five minutes)"
     );
     assert!(t.has("Stale"));
     assert!(t.has("Expired"));
-    assert!(
-        !t.h.get_all_by_label("01:30").collect::<Vec<_>>().is_empty(),
-        "idle time"
-    );
+    assert_eq!(t.h.get_all_by_label("1 min").count(), 4, "idle time");
+    // A hovered row shows seconds.
+    t.h.get_by_label("Stale").hover();
+    t.h.run();
+    assert!(t.has("50:00"), "the hovered row's token in seconds");
+    assert_eq!(t.h.get_all_by_label("01:30").count(), 1, "its idle time");
+    assert!(t.has("45 min"), "the other rows stay in minutes");
     assert!(t.has("Disconnect stale (2)"));
 
     t.click("Disconnect stale (2)");
@@ -452,11 +464,17 @@ fn limit_guard_lists_stale_sessions_first() {
     assert!(!t.has("Session limit reached"));
 }
 
-pub(crate) fn mailbox(name: &str, smtp: &str, items: u64) -> Row {
+pub(crate) fn mailbox(name: &str, smtp: &str, items: u64) -> serde_json::Value {
     json!({"DisplayName": name, "PrimarySmtpAddress": smtp, "ItemCount": items})
-        .as_object()
-        .unwrap()
-        .clone()
+}
+
+/// A page of rows as the driver sends it: a result store.
+pub(crate) fn page(rows: impl IntoIterator<Item = serde_json::Value>) -> ResultStore {
+    let mut s = ResultStore::new();
+    for r in rows {
+        s.push_value(&r);
+    }
+    s
 }
 
 fn output_app() -> (T, Profile) {
@@ -478,14 +496,14 @@ fn output_app() -> (T, Profile) {
             },
             UiEvent::RunRows {
                 conn: *conn,
-                rows: vec![
+                rows: page([
                     mailbox("Bob Jones", "bob@contoso.com", 20),
                     mailbox("Alice Smith", "alice@contoso.com", 300),
-                ],
+                ]),
             },
             UiEvent::RunRows {
                 conn: *conn,
-                rows: vec![mailbox("Carol White", "carol@contoso.com", 5)],
+                rows: page([mailbox("Carol White", "carol@contoso.com", 5)]),
             },
             UiEvent::RunDone {
                 conn: *conn,
@@ -641,9 +659,9 @@ fn failed_run_shows_the_explanation_and_warnings() {
 fn hundred_thousand_rows_render_only_what_is_visible() {
     let (mut t, _) = output_app();
     t.click("Quick test: Get-Mailbox -ResultSize 10");
-    let rows: Vec<Row> = (0..100_000)
-        .map(|i| mailbox(&format!("User {i:06}"), &format!("user{i}@contoso.com"), i))
-        .collect();
+    let rows = page(
+        (0..100_000).map(|i| mailbox(&format!("User {i:06}"), &format!("user{i}@contoso.com"), i)),
+    );
     t.push(UiEvent::RunRows { conn: cid(1), rows });
     assert!(t.has("User 000000"));
     let shown = t.h.query_all_by_label_contains("User 0").count();
@@ -869,7 +887,7 @@ fn progress_while_pages_stream_and_cancel() {
     t.click("Run");
     t.push(UiEvent::RunRows {
         conn: cid(1),
-        rows: vec![mailbox("Bob Jones", "bob@contoso.com", 20)],
+        rows: page([mailbox("Bob Jones", "bob@contoso.com", 20)]),
     });
     assert!(t.has_containing("Running Get-Recipient — 1 rows · 1 pages"));
     assert!(t.disabled("Run"), "one run at a time");

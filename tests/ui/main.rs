@@ -7,6 +7,8 @@ mod app;
 mod cli;
 mod doctor;
 mod engine;
+mod idle;
 mod panes;
 mod proxy_route;
+mod scale;
 mod screens;

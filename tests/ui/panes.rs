@@ -13,7 +13,7 @@ use exo_connect::ui::bridge::{
     UiEvent,
 };
 
-use super::app::{T, app, cid, device_code_view, mailbox, profile, session, three_profiles};
+use super::app::{T, app, cid, device_code_view, mailbox, page, profile, session, three_profiles};
 
 /// One pane: how to get there, what it shows, how to leave it.
 struct Visit {
@@ -70,11 +70,11 @@ fn answer_get_mailbox(t: &T) {
             },
             UiEvent::RunRows {
                 conn: *conn,
-                rows: vec![
+                rows: page([
                     mailbox("Bob Jones", "bob@contoso.com", 20),
                     mailbox("Alice Smith", "alice@contoso.com", 300),
                     mailbox("Carol White", "carol@contoso.com", 5),
-                ],
+                ]),
             },
             UiEvent::RunDone {
                 conn: *conn,
@@ -425,7 +425,7 @@ fn driver_visits(p: &Profile) -> Vec<Visit> {
                     upn: "adele@demo.example".into(),
                     password: "demo-password".into(),
                     code: Some("246810".into()),
-                    seconds_left: 17,
+                    valid_until: super::app::now() + chrono::Duration::seconds(17),
                 }]))
             },
             &[

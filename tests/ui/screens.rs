@@ -208,11 +208,12 @@ fn screenshots() {
                 "ItemCount": (i * 37 + 120) % 5000,
                 "ProhibitSendQuota": "99 GB (106,300,440,576 bytes)",
             })
-            .as_object()
-            .unwrap()
-            .clone()
-        })
-        .collect();
+        });
+    let mut rows_store = exo_connect::model::results::ResultStore::new();
+    for r in rows {
+        rows_store.push_value(&r);
+    }
+    let rows = rows_store;
     fake.push(UiEvent::RunStarted {
         conn: cid(1),
         line: "Get-Mailbox -ResultSize 10".into(),

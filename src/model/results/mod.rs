@@ -379,6 +379,23 @@ impl ResultStore {
     }
 }
 
+/// Two stores are equal when they hold the same rows: the same columns in the same order and,
+/// row by row, the same keys in the same order with the same cells (however each column happens
+/// to be encoded).
+impl PartialEq for ResultStore {
+    fn eq(&self, other: &ResultStore) -> bool {
+        self.len() == other.len()
+            && self.names == other.names
+            && (0..self.len()).all(|r| {
+                let keys = self.shape_of(r);
+                keys == other.shape_of(r)
+                    && keys
+                        .iter()
+                        .all(|&c| self.raw(r, c as usize) == other.raw(r, c as usize))
+            })
+    }
+}
+
 /// One row of a store.
 #[derive(Debug, Clone, Copy)]
 pub struct RowRef<'a> {

@@ -353,3 +353,40 @@ fn values_pushed_directly_match_serde_json() {
         Cell::Json(r#"{"a":1.5}"#)
     );
 }
+
+#[test]
+fn equal_stores_hold_the_same_rows_whatever_their_encoding() {
+    let rows = [
+        json!({"Name": "a", "N": 1, "Tags": ["x"]}),
+        json!({"N": 2, "Name": "b"}),
+        json!({"Name": null}),
+    ];
+    let mut one = ResultStore::new();
+    let mut two = ResultStore::new();
+    for r in &rows {
+        one.push_value(r);
+    }
+    // The same rows through a page and an append: other internals, the same contents.
+    let page = serde_json::to_string(&json!({ "value": rows })).unwrap();
+    let mut parsed = ResultStore::new();
+    parse(&page, &mut parsed);
+    two.append(&parsed, &[]);
+    assert_eq!(one, two);
+    let mut three = two.clone();
+    three.push_value(&json!({"Name": "c"}));
+    assert_ne!(one, three, "one row more");
+    let mut reordered = ResultStore::new();
+    for r in [&rows[1], &rows[0], &rows[2]] {
+        reordered.push_value(r);
+    }
+    assert_ne!(one, reordered, "rows in another order");
+    let mut other_cell = ResultStore::new();
+    for r in [
+        json!({"Name": "a", "N": 1, "Tags": ["y"]}),
+        rows[1].clone(),
+        rows[2].clone(),
+    ] {
+        other_cell.push_value(&r);
+    }
+    assert_ne!(one, other_cell, "one cell differs");
+}

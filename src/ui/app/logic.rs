@@ -149,20 +149,20 @@ impl App {
         }
     }
 
-    /// Write the shown results of `conn` to `path` on a thread; a notice says how it went.
+    /// Write the shown results of `conn` to `path` on a thread (the store's writers over a
+    /// snapshot of the store); a notice says how it went.
     fn export_results(&mut self, conn: ConnId, csv: bool, path: PathBuf) {
         let Some(out) = self.outputs.get_mut(&conn) else {
             return;
         };
-        let (n, text) = out.export_text(csv);
+        let job = out.export_job();
         let tx = self.bg_tx.clone();
         // File I/O off the UI thread.
         std::thread::spawn(move || {
-            let msg = text.and_then(|t| {
-                std::fs::write(&path, t)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
-            });
-            let _ = tx.send(match msg {
+            let n = job.len();
+            let written = job.write(csv, &path);
+            drop(job); // the snapshot: pages that arrived meanwhile can go in now
+            let _ = tx.send(match written {
                 Ok(()) => Background::Notice(
                     NoticeLevel::Info,
                     format!("Exported {n} rows to {}", path.display()),

@@ -26,7 +26,7 @@ use super::profiles::{Palette, ProfileTree};
 use super::sessions::{self, SessionsPane};
 use super::signin::SignInDialog;
 use super::status::StatusBar;
-use super::theme::ThemeSetting;
+use super::theme::{Caret, ThemeSetting};
 
 /// How the window was started.
 #[derive(Debug, Clone, Default)]
@@ -64,6 +64,8 @@ pub struct App {
     options: AppOptions,
     persisted: Persisted,
     applied_theme: Option<ThemeSetting>,
+    /// Stops the text cursor blinking when nothing happens.
+    caret: Caret,
     /// What the panes asked during this frame; dispatched after each pane.
     actions: Actions,
 
@@ -118,6 +120,7 @@ impl App {
             options,
             persisted,
             applied_theme: None,
+            caret: Caret::default(),
             actions: Actions::default(),
             profiles: Vec::new(),
             profiles_loaded: false,
@@ -178,6 +181,16 @@ impl App {
     /// The output state of a session (tests).
     pub fn output(&self, conn: ConnId) -> Option<&OutputState> {
         self.outputs.get(&conn)
+    }
+
+    /// The output state of a session, to change (tests and benchmarks).
+    pub fn output_state_mut(&mut self, conn: ConnId) -> Option<&mut OutputState> {
+        self.outputs.get_mut(&conn)
+    }
+
+    /// Whether the text cursor blinks now (tests).
+    pub fn caret_blinks(&self) -> bool {
+        self.caret.blinking()
     }
 
     fn output_mut(&mut self, conn: ConnId) -> &mut OutputState {
@@ -274,7 +287,7 @@ impl eframe::App for App {
             .show(ui, |ui| {
                 if !self.demo_phone.is_empty() {
                     egui::Panel::bottom("demo_phone")
-                        .show(ui, |ui| chrome::demo_phone(ui, &self.demo_phone));
+                        .show(ui, |ui| chrome::demo_phone(ui, &self.demo_phone, now));
                 }
                 let (list, loaded, sel) = (&self.profiles, self.profiles_loaded, self.selected);
                 self.tree.ui(ui, list, loaded, sel, &mut self.actions)
@@ -283,11 +296,8 @@ impl eframe::App for App {
         egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui));
         self.dispatch();
         self.dialogs(&ctx);
-
-        // Countdowns tick once a second; no busy repaint.
-        if !self.sessions.is_empty() || self.signin.is_some() {
-            ctx.request_repaint_after(std::time::Duration::from_secs(1));
-        }
+        // No blanket repaint: each countdown asks for a repaint when what it shows changes.
+        self.caret.update(&ctx);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

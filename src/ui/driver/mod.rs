@@ -1,9 +1,10 @@
 //! The engine driver: the window's real backend. One background thread owns a tokio runtime;
 //! on it a [`Driver`] owns the profile store and the engine's [`Connector`] (token cache, the
 //! profiles' HTTP clients, the session registry). Its loop takes what comes next — a
-//! [`UiCommand`] from the bridge, a registry event, the end of a connect, the demo phone's tick —
-//! and answers with [`UiEvent`]s (waking the window through the bridge's waker). Nothing here
-//! runs on the UI thread: file I/O, keychain calls and network all happen on the runtime.
+//! [`UiCommand`] from the bridge, a registry event, the end of a connect, a change of the demo
+//! phone's codes — and answers with [`UiEvent`]s (waking the window through the bridge's
+//! waker). Nothing here runs on the UI thread: file I/O, keychain calls and network all happen
+//! on the runtime.
 //!
 //! One file per job: `signin` (Connect through the engine's connector, the sign-in dialog as its
 //! prompt), `sessions` (the registry's sessions as the window's rows, disconnects), `runs`
@@ -119,6 +120,15 @@ pub fn spawn(cfg: DriverConfig) -> Result<Started, String> {
     Ok(Started { backend: ui, sim })
 }
 
+/// When the demo phone's codes change next (a little after, so the new code is the sim's).
+fn next_demo_tick() -> tokio::time::Instant {
+    let now = chrono::Utc::now();
+    let wait = (super::demo::next_code_change(now) - now)
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::Instant::now() + wait + Duration::from_millis(20)
+}
+
 /// What the driver's own tasks report back to its loop.
 enum Internal {
     /// The sign-in of connect `generation` finished: the dialog closes, the session opens next.
@@ -216,14 +226,20 @@ impl Driver {
     /// Until the window is gone: the next command, registry event, connect result or tick.
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<UiCommand>) {
         let mut registry = self.connector.registry().subscribe();
-        let mut demo_tick = tokio::time::interval(Duration::from_secs(1));
+        // Demo mode: the phone's codes are sent now and whenever they change (every 30 s), not
+        // on a 1 s tick: an event wakes the window, and the window counts the seconds itself.
         let demo = self.sim.is_some();
+        let demo_tick = tokio::time::sleep(Duration::ZERO);
+        tokio::pin!(demo_tick);
         loop {
             let next = tokio::select! {
                 c = commands.recv() => Next::Command(c),
                 e = registry.recv() => Next::Registry(e),
                 Some(i) = self.internal_rx.recv() => Next::Internal(i),
-                _ = demo_tick.tick(), if demo => Next::DemoTick,
+                _ = &mut demo_tick, if demo => {
+                    demo_tick.as_mut().reset(next_demo_tick());
+                    Next::DemoTick
+                }
             };
             match next {
                 Next::Command(Some(c)) => self.command(c).await,

@@ -5,7 +5,7 @@
 use super::Driver;
 use crate::engine::rest::{CmdletRequest, RestErrorKind, RunEvent, RunHandle};
 use crate::model::cmdline::parse_cmdlet_line;
-use crate::ui::bridge::{ConnId, EventSender, Row, UiEvent};
+use crate::ui::bridge::{ConnId, EventSender, UiEvent};
 
 impl Driver {
     pub(super) fn run_line(&mut self, conn: ConnId, line: String) {
@@ -55,7 +55,6 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
     while let Some(e) = handle.events.recv().await {
         match e {
             RunEvent::Page { rows, .. } => {
-                let rows: Vec<Row> = rows.rows().map(|r| r.to_object()).collect();
                 ev.send(UiEvent::RunRows { conn, rows });
             }
             RunEvent::Warning(text) => {

@@ -1,16 +1,29 @@
 //! The result grid of an output pane: its toolbar (filter, columns chooser, JSON view, export,
-//! row count), the virtualized table (sort by header, select a row, copy from the context
-//! menu), the details panel of the selected row and the JSON view.
+//! row count, "sorting…"), the table, the details panel of the selected row and the JSON view.
+//!
+//! The table is virtualized both ways: a frame lays out only the rows and the columns in view
+//! (a cell is an interactive rect with its text painted in it and an accessible label), and
+//! finds them by arithmetic (rows all have one height) and by a binary search over the cached
+//! column edges. Nothing per frame grows with the result's rows or columns: columns, widths and
+//! the rows shown are cached in `columns.rs` and `view.rs`, and brought up to date here only
+//! when something changed.
 
-use egui::{RichText, Ui};
-use egui_extras::{Column, TableBuilder, TableRow};
+use egui::{Id, Rect, RichText, Sense, TextStyle, TextWrapMode, Ui, WidgetText, pos2, vec2};
 
-use crate::ui::bridge::{ConnId, Row};
+use crate::model::results::ResultStore;
+use crate::ui::bridge::ConnId;
 
-use super::{OutputState, cell_text};
+use super::OutputState;
+use super::columns::{Columns, MIN_W};
+use super::view::Spec;
 
-/// Pixels per character of the initial column widths.
-const CHAR_W: f32 = 6.8;
+/// Height of a row and of the header.
+const ROW_H: f32 = 20.0;
+const HEADER_H: f32 = 22.0;
+/// Space left and right of a cell's text.
+const PAD: f32 = 4.0;
+/// Width of a column's resize grip (either side of its right edge).
+const GRIP: f32 = 3.0;
 
 /// What was clicked in the table this frame.
 #[derive(Default)]
@@ -18,31 +31,36 @@ struct TableClicks {
     header: Option<String>,
     row: Option<usize>,
     copy: Option<String>,
+    /// (column, its new width)
+    resize: Option<(usize, f32)>,
 }
 
 impl OutputState {
-    /// Filter, Columns, JSON view, Export CSV… / Export JSON…, "n of m rows"; returns
-    /// Some(true) for a CSV export, Some(false) for JSON.
+    /// Filter, Columns, JSON view, Export CSV… / Export JSON…, "n of m rows" and what the
+    /// worker is doing; returns Some(true) for a CSV export, Some(false) for JSON.
     pub(super) fn grid_toolbar(&mut self, ui: &mut Ui) -> Option<bool> {
         let mut export = None;
         ui.horizontal(|ui| {
             let l = ui.label("Filter");
             ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(200.0))
-                .labelled_by(l.id);
+                .labelled_by(l.id)
+                .on_hover_text("Text in any column, or Column:text");
+            let store = self.results.shared().clone();
+            let columns = &mut self.results.columns;
             ui.menu_button("Columns", |ui| {
-                for c in self.columns.clone() {
-                    let mut shown = !self.hidden.contains(&c);
-                    if ui.checkbox(&mut shown, &c).changed() {
-                        if shown {
-                            self.hidden.remove(&c);
-                        } else {
-                            self.hidden.insert(c);
+                egui::ScrollArea::vertical()
+                    .max_height(ui.ctx().content_rect().height() * 0.7)
+                    .show(ui, |ui| {
+                        for name in store.columns() {
+                            let mut shown = !columns.is_hidden(name);
+                            if ui.checkbox(&mut shown, name).changed() {
+                                columns.set_hidden(name, !shown);
+                            }
                         }
-                    }
-                }
+                    });
             });
             ui.checkbox(&mut self.json_view, "JSON view");
-            let has = !self.rows.is_empty();
+            let has = !self.results.store().is_empty();
             if ui
                 .add_enabled(has, egui::Button::new("Export CSV…"))
                 .clicked()
@@ -55,36 +73,68 @@ impl OutputState {
             {
                 export = Some(false);
             }
-            let shown = self.view().len();
-            ui.label(RichText::new(format!("{shown} of {} rows", self.rows.len())).weak());
+            let total = self.results.store().len();
+            let shown = self.results.shown_len();
+            ui.label(RichText::new(format!("{shown} of {total} rows")).weak());
+            if let Some(doing) = self.results.view.busy() {
+                ui.label(RichText::new(doing).italics());
+            }
         });
         export
+    }
+
+    /// Brings what the grid shows up to date: pages that waited go in, the wanted filter and
+    /// sort go to the view, a finished job's rows are taken and the next job started. Cheap
+    /// when nothing changed.
+    fn sync_view(&mut self, ui: &Ui) {
+        self.results.flush();
+        let spec = self.results.spec();
+        if spec.filter != self.filter || spec.sort != self.sort {
+            self.results.view.want(Spec {
+                filter: self.filter.clone(),
+                sort: self.sort.clone(),
+            });
+        }
+        let ctx = ui.ctx().clone();
+        let store = self.results.shared().clone();
+        if let Some(wait) = self
+            .results
+            .view
+            .update(&store, move || ctx.request_repaint())
+        {
+            ui.ctx().request_repaint_after(wait);
+        }
+        drop(store);
+        self.results.flush();
+        let store = self.results.shared().clone();
+        self.results.columns.refresh(&store);
     }
 }
 
 /// The rows of `out`: the details panel of the selected row, then the JSON view or the table.
 pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
-    if out.rows.is_empty() {
+    out.sync_view(ui);
+    if out.results.is_empty() {
         if out.running.is_none() && out.error.is_none() {
             ui.label(RichText::new("No results yet. Run the quick test or a cmdlet.").weak());
         }
         return;
     }
-    let cols = out.visible_columns();
-    let view = out.view().to_vec();
-    if let Some(sel) = out.selected.filter(|&i| i < out.rows.len()) {
-        details(ui, out, sel, conn);
+    let store = out.results.shared().clone();
+    if let Some(sel) = out.selected.filter(|&i| i < store.len()) {
+        details(ui, out, &store, sel, conn);
     }
     if out.json_view {
-        json_rows(ui, &out.rows, &view);
+        json_rows(ui, out, &store);
         return;
     }
-    let clicks = table(ui, out, &cols, &view, conn);
+    let clicks = table(ui, out, &store, conn);
     if let Some(c) = clicks.header {
         out.sort = match &out.sort {
             Some((s, true)) if *s == c => Some((c, false)),
             _ => Some((c, true)),
         };
+        ui.ctx().request_repaint(); // the next frame hands the sort to the worker
     }
     if let Some(i) = clicks.row {
         out.selected = if out.selected == Some(i) {
@@ -93,14 +143,19 @@ pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
             Some(i)
         };
     }
+    if let Some((col, w)) = clicks.resize {
+        out.results
+            .columns
+            .set_width(col, store.column_name(col), w);
+    }
     if let Some(t) = clicks.copy {
         ui.ctx().copy_text(t);
     }
 }
 
-/// Details side panel: every property of the selected row.
-fn details(ui: &mut Ui, out: &mut OutputState, sel: usize, conn: ConnId) {
-    egui::Panel::right(egui::Id::unique(("details", conn)))
+/// Details side panel: every property of the selected row (only the ones in view laid out).
+fn details(ui: &mut Ui, out: &mut OutputState, store: &ResultStore, sel: usize, conn: ConnId) {
+    egui::Panel::right(Id::unique(("details", conn)))
         .resizable(true)
         .default_size(280.0)
         .show(ui, |ui| {
@@ -110,138 +165,231 @@ fn details(ui: &mut Ui, out: &mut OutputState, sel: usize, conn: ConnId) {
                     out.selected = None;
                 }
             });
-            egui::ScrollArea::vertical().show(ui, |ui| {
-                egui::Grid::new(("details_grid", conn))
-                    .num_columns(2)
-                    .striped(true)
-                    .show(ui, |ui| {
-                        for (k, v) in &out.rows[sel] {
-                            ui.label(RichText::new(k).strong());
-                            ui.label(cell_text(Some(v)));
-                            ui.end_row();
-                        }
-                    });
-            });
+            let row = store.row(sel);
+            let keys: Vec<usize> = row.columns().collect();
+            let row_h = ui.text_style_height(&TextStyle::Body);
+            egui::ScrollArea::vertical()
+                .id_salt(("details_rows", conn))
+                .show_rows(ui, row_h, keys.len(), |ui, range| {
+                    egui::Grid::new(("details_grid", conn))
+                        .num_columns(2)
+                        .striped(true)
+                        .show(ui, |ui| {
+                            for &c in &keys[range] {
+                                ui.label(RichText::new(store.column_name(c)).strong());
+                                ui.label(store.cell_string(sel, c));
+                                ui.end_row();
+                            }
+                        });
+                });
         });
 }
 
-/// One JSON line per shown row, only the visible ones laid out.
-fn json_rows(ui: &mut Ui, rows: &[Row], view: &[usize]) {
-    let row_h = ui.text_style_height(&egui::TextStyle::Monospace);
+/// One JSON line per shown row, only the rows in view laid out.
+fn json_rows(ui: &mut Ui, out: &OutputState, store: &ResultStore) {
+    let row_h = ui.text_style_height(&TextStyle::Monospace);
     egui::ScrollArea::both()
         .auto_shrink([false, false])
-        .show_rows(ui, row_h, view.len(), |ui, range| {
-            for &i in &view[range] {
-                let text = serde_json::to_string(&rows[i]).unwrap_or_default();
+        .show_rows(ui, row_h, out.results.shown_len(), |ui, range| {
+            for i in range {
+                let r = out.results.shown_row(i);
+                let text = serde_json::to_string(&store.row_object(r)).unwrap_or_default();
                 ui.label(RichText::new(text).monospace());
             }
         });
 }
 
-/// Initial widths from the text length of the header and the first rows (resizable after).
-fn column_widths(rows: &[Row], cols: &[String], view: &[usize]) -> Vec<f32> {
-    cols.iter()
-        .map(|c| {
-            let longest = view
-                .iter()
-                .take(200)
-                .map(|&i| cell_text(rows[i].get(c)).chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(c.chars().count() + 7);
-            (longest as f32 * CHAR_W + 12.0).clamp(60.0, 380.0)
-        })
-        .collect()
-}
-
-/// The virtualized table of the shown rows and columns.
-fn table(
-    ui: &mut Ui,
-    out: &OutputState,
-    cols: &[String],
-    view: &[usize],
-    conn: ConnId,
-) -> TableClicks {
-    let widths = column_widths(&out.rows, cols, view);
+/// The table of the shown rows and columns: only the ones in view are laid out.
+fn table(ui: &mut Ui, out: &OutputState, store: &ResultStore, conn: ConnId) -> TableClicks {
+    let cols = &out.results.columns;
+    let n = out.results.shown_len();
     let mut clicks = TableClicks::default();
-    egui::ScrollArea::horizontal().show(ui, |ui| {
-        let mut table = TableBuilder::new(ui);
-        for w in &widths {
-            table = table.column(Column::initial(*w).at_least(40.0).clip(true));
-        }
-        table
-            .id_salt(("results", conn, cols.join("\u{1f}")))
-            .striped(true)
-            .resizable(true)
-            .sense(egui::Sense::click())
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .header(22.0, |mut header| {
-                for c in cols {
-                    header.col(|ui| {
-                        if header_cell(ui, c, &out.sort) {
-                            clicks.header = Some(c.clone());
-                        }
+    egui::ScrollArea::both()
+        .id_salt(("results", conn))
+        .auto_shrink([false, false])
+        .show_viewport(ui, |ui, vp| {
+            ui.set_min_size(vec2(cols.total_width(), HEADER_H + n as f32 * ROW_H));
+            let origin = ui.max_rect().min;
+            let in_view = cols.in_view(vp.min.x, vp.max.x);
+            // Row `pos` spans HEADER_H + pos·ROW_H ..+ROW_H; the header covers the top of the view.
+            let first = (vp.min.y / ROW_H).floor().max(0.0) as usize;
+            let end = (((vp.max.y - HEADER_H) / ROW_H).ceil().max(0.0) as usize).min(n);
+            let x_range = (origin.x + vp.min.x)..=(origin.x + vp.max.x.min(cols.total_width()));
+            let mut text = String::new();
+            for pos in first..end.max(first) {
+                let r = out.results.shown_row(pos);
+                let y = origin.y + HEADER_H + pos as f32 * ROW_H;
+                let row_rect = Rect::from_x_y_ranges(x_range.clone(), y..=y + ROW_H);
+                row_background(
+                    ui,
+                    row_rect,
+                    pos,
+                    out.selected == Some(r),
+                    origin.y + vp.min.y,
+                );
+                for i in in_view.clone() {
+                    let c = cols.shown()[i];
+                    let cell = Rect::from_x_y_ranges(
+                        origin.x + cols.left(i)..=origin.x + cols.left(i + 1),
+                        y..=y + ROW_H,
+                    );
+                    text.clear();
+                    store.cell_text(r, c, &mut text);
+                    body_cell(ui, cell, &text, (conn, r, c), &mut clicks, || {
+                        row_tsv(store, r, cols.shown())
                     });
                 }
-            })
-            .body(|body| {
-                body.rows(20.0, view.len(), |mut row| {
-                    let i = view[row.index()];
-                    row.set_selected(out.selected == Some(i));
-                    body_row(&mut row, &out.rows[i], cols, i, &mut clicks);
-                });
-            });
-    });
+            }
+            header(ui, out, store, conn, origin, vp, &mut clicks);
+        });
     clicks
 }
 
-/// A column header: a frameless button named after the column; returns whether it was clicked.
-fn header_cell(ui: &mut Ui, c: &str, sort: &Option<(String, bool)>) -> bool {
-    let arrow = match sort {
-        Some((s, true)) if s == c => " (up)",
-        Some((s, false)) if s == c => " (down)",
-        _ => "",
+/// Stripes, the selected row and the row under the pointer (not under the header).
+fn row_background(ui: &Ui, row: Rect, pos: usize, selected: bool, header_top: f32) {
+    let v = ui.visuals();
+    let hovered = ui.rect_contains_pointer(row)
+        && ui
+            .ctx()
+            .pointer_hover_pos()
+            .is_some_and(|p| p.y > header_top + HEADER_H);
+    let fill = if selected {
+        Some(v.selection.bg_fill)
+    } else if hovered {
+        Some(v.widgets.hovered.weak_bg_fill)
+    } else if pos % 2 == 1 {
+        Some(v.faint_bg_color)
+    } else {
+        None
     };
-    ui.add(egui::Button::new(RichText::new(format!("{c}{arrow}")).strong()).frame(false))
-        .accessible_name(c)
-        .on_hover_text("Sort by this column")
-        .clicked()
+    if let Some(fill) = fill {
+        ui.painter().rect_filled(row, 0.0, fill);
+    }
 }
 
-/// The cells of row `i`; a click selects it, the context menu copies the cell or the row.
-fn body_row(row: &mut TableRow, data: &Row, cols: &[String], i: usize, clicks: &mut TableClicks) {
-    for c in cols {
-        let text = cell_text(data.get(c));
-        row.col(|ui| {
-            let r = ui.add(
-                egui::Label::new(&text)
-                    .truncate()
-                    .sense(egui::Sense::click()),
-            );
-            if r.clicked() {
-                clicks.row = Some(i);
-            }
-            r.context_menu(|ui| {
-                if ui.button("Copy cell").clicked() {
-                    clicks.copy = Some(text.clone());
-                    ui.close();
-                }
-                if ui.button("Copy row").clicked() {
-                    clicks.copy = Some(row_tsv(data, cols));
-                    ui.close();
-                }
-            });
-        });
+/// One cell: its text (cut with "…" when it does not fit, the whole text on hover), a click
+/// selects the row, the context menu copies the cell or the row.
+fn body_cell(
+    ui: &mut Ui,
+    cell: Rect,
+    text: &str,
+    id: (ConnId, usize, usize),
+    clicks: &mut TableClicks,
+    row_text: impl FnOnce() -> String,
+) {
+    let mut r = ui.interact(cell, Id::unique(("cell", id)), Sense::click());
+    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, text));
+    let galley = WidgetText::from(text).into_galley(
+        ui,
+        Some(TextWrapMode::Truncate),
+        (cell.width() - 2.0 * PAD).max(0.0),
+        TextStyle::Body,
+    );
+    let at = pos2(cell.left() + PAD, cell.center().y - galley.size().y / 2.0);
+    let clip = cell.intersect(ui.clip_rect());
+    let color = ui.visuals().text_color();
+    let elided = galley.elided;
+    ui.painter().with_clip_rect(clip).galley(at, galley, color);
+    if elided {
+        r = r.on_hover_text(text);
     }
-    if row.response().clicked() {
-        clicks.row = Some(i);
+    if r.clicked() {
+        clicks.row = Some(id.1);
+    }
+    r.context_menu(|ui| {
+        if ui.button("Copy cell").clicked() {
+            clicks.copy = Some(text.to_string());
+            ui.close();
+        }
+        if ui.button("Copy row").clicked() {
+            clicks.copy = Some(row_text());
+            ui.close();
+        }
+    });
+}
+
+/// The header, kept at the top of the view: a sort button per column in view and a grip on
+/// its right edge to resize it.
+fn header(
+    ui: &mut Ui,
+    out: &OutputState,
+    store: &ResultStore,
+    conn: ConnId,
+    origin: egui::Pos2,
+    vp: Rect,
+    clicks: &mut TableClicks,
+) {
+    let cols: &Columns = &out.results.columns;
+    let top = origin.y + vp.min.y;
+    let band = Rect::from_x_y_ranges(
+        origin.x + vp.min.x..=origin.x + vp.max.x,
+        top..=top + HEADER_H,
+    );
+    let v = ui.visuals();
+    ui.painter().rect_filled(band, 0.0, v.panel_fill);
+    ui.painter().hline(
+        band.x_range(),
+        band.bottom(),
+        v.widgets.noninteractive.bg_stroke,
+    );
+    for i in cols.in_view(vp.min.x, vp.max.x) {
+        let c = cols.shown()[i];
+        let name = store.column_name(c);
+        let (left, right) = (origin.x + cols.left(i), origin.x + cols.left(i + 1));
+        let cell = Rect::from_x_y_ranges(left..=right - GRIP, top..=top + HEADER_H);
+        let arrow = match &out.sort {
+            Some((s, true)) if s == name => " (up)",
+            Some((s, false)) if s == name => " (down)",
+            _ => "",
+        };
+        let r = ui
+            .interact(cell, Id::unique(("header", conn, c)), Sense::click())
+            .on_hover_text("Sort by this column");
+        r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, name));
+        if r.hovered() {
+            ui.painter()
+                .rect_filled(cell, 0.0, ui.visuals().widgets.hovered.weak_bg_fill);
+        }
+        let galley = WidgetText::from(RichText::new(format!("{name}{arrow}")).strong())
+            .into_galley(
+                ui,
+                Some(TextWrapMode::Truncate),
+                (cell.width() - 2.0 * PAD).max(0.0),
+                TextStyle::Body,
+            );
+        let at = pos2(left + PAD, cell.center().y - galley.size().y / 2.0);
+        let color = ui.visuals().strong_text_color();
+        ui.painter()
+            .with_clip_rect(cell.intersect(ui.clip_rect()))
+            .galley(at, galley, color);
+        if r.clicked() {
+            clicks.header = Some(name.to_string());
+        }
+        let grip = Rect::from_x_y_ranges(right - GRIP..=right + GRIP, top..=top + HEADER_H);
+        let g = ui.interact(grip, Id::unique(("resize", conn, c)), Sense::drag());
+        if g.hovered() || g.dragged() {
+            ui.ctx().set_cursor_icon(egui::CursorIcon::ResizeColumn);
+        }
+        if g.dragged() {
+            let w = (cols.width(c) + g.drag_delta().x).max(MIN_W);
+            clicks.resize = Some((c, w));
+        }
+        ui.painter().vline(
+            right,
+            top + 4.0..=top + HEADER_H - 4.0,
+            ui.visuals().widgets.noninteractive.bg_stroke,
+        );
     }
 }
 
 /// A row as tab-separated values of the shown columns (Copy row).
-pub(super) fn row_tsv(row: &Row, cols: &[String]) -> String {
-    cols.iter()
-        .map(|c| cell_text(row.get(c)))
-        .collect::<Vec<_>>()
-        .join("\t")
+pub(super) fn row_tsv(store: &ResultStore, row: usize, cols: &[usize]) -> String {
+    let mut out = String::new();
+    for (i, &c) in cols.iter().enumerate() {
+        if i > 0 {
+            out.push('\t');
+        }
+        store.cell_text(row, c, &mut out);
+    }
+    out
 }

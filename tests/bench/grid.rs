@@ -1,0 +1,391 @@
+//! P4 (issue 11): the result grid at real size. The window's own code — the app in a headless
+//! egui_kittest harness, no GPU — with the real driver and engine, signs in to a sim process and
+//! runs `Get-Mailbox -ResultSize Unlimited`, then scrolls, sorts and filters like a user while
+//! this program measures:
+//!
+//! - load: from Run to the frame that shows every row (and from the first page to it), frames
+//!   stepped at 60 Hz while pages arrive, as a window woken by each page would;
+//! - memory: resident set before the run, once every row is shown, and after "Close output"
+//!   (the script counts the JSON bytes of the same result);
+//! - CPU of the UI thread per frame (`/proc/thread-self/schedstat`) while scrolling a mouse
+//!   wheel step per frame, down and across;
+//! - sort and filter: from the click (or keystroke) to the frame that shows the new order, with
+//!   frames stepped at 60 Hz meanwhile (how many were produced, the slowest one), and the
+//!   worker's own time.
+//!
+//! `tests/bench/p4_grid.sh` starts the sim and the profile this needs and runs it in release:
+//! `bench_grid --home DIR --profile NAME --password PASSWORD [--rows N]`. Prints `key=value`
+//! lines.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use egui::{Event, Modifiers, MouseWheelSource, MouseWheelUnit, TouchPhase, vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT as _, Queryable};
+
+use exo_connect::ui::bridge::{SessionState, SignInStage};
+use exo_connect::ui::dialogs::FakeDialogs;
+use exo_connect::ui::driver::{self, DriverConfig, Secrets};
+use exo_connect::ui::{App, AppOptions};
+
+type H = Harness<'static, App>;
+
+const FRAME: Duration = Duration::from_millis(16);
+
+struct Args {
+    home: PathBuf,
+    profile: String,
+    password: String,
+    rows: usize,
+}
+
+fn args() -> Args {
+    let mut a = std::env::args().skip(1);
+    let (mut home, mut profile, mut password, mut rows) = (None, None, None, 100_000);
+    while let Some(k) = a.next() {
+        let v = a
+            .next()
+            .unwrap_or_else(|| fail(&format!("{k} needs a value")));
+        match k.as_str() {
+            "--home" => home = Some(PathBuf::from(v)),
+            "--profile" => profile = Some(v),
+            "--password" => password = Some(v),
+            "--rows" => rows = v.parse().unwrap_or_else(|_| fail("--rows N")),
+            _ => fail(&format!("unknown argument {k}")),
+        }
+    }
+    Args {
+        home: home.unwrap_or_else(|| fail("--home DIR is required")),
+        profile: profile.unwrap_or_else(|| fail("--profile NAME is required")),
+        password: password.unwrap_or_else(|| fail("--password P is required")),
+        rows,
+    }
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("bench_grid: {msg}");
+    std::process::exit(2)
+}
+
+/// Resident set (bytes).
+fn rss() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu() -> Duration {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    Duration::from_nanos(
+        s.split_whitespace()
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    )
+}
+
+/// One frame; its UI-thread CPU time.
+fn frame(h: &mut H) -> Duration {
+    let c = thread_cpu();
+    h.step();
+    thread_cpu() - c
+}
+
+/// Frames at 60 Hz until `done` (bounded); returns (wall, frames, slowest frame CPU).
+fn frames_until(
+    h: &mut H,
+    limit: Duration,
+    done: impl Fn(&H) -> bool,
+) -> (Duration, u32, Duration) {
+    let start = Instant::now();
+    let (mut n, mut slowest) = (0, Duration::ZERO);
+    loop {
+        let next = Instant::now() + FRAME;
+        slowest = slowest.max(frame(h));
+        n += 1;
+        if done(h) {
+            return (start.elapsed(), n, slowest);
+        }
+        if start.elapsed() > limit {
+            fail("timed out");
+        }
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+}
+
+fn wait(h: &mut H, what: &str, done: impl Fn(&App) -> bool) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        if start.elapsed() > Duration::from_secs(60) {
+            fail(&format!("timed out waiting for {what}"));
+        }
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Steps until a widget of that label is there (the driver's answer may take a frame or two).
+fn wait_label(h: &mut H, label: &str) {
+    let start = Instant::now();
+    while h.query_all_by_label(label).next().is_none() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let labels: Vec<String> = h
+                .root()
+                .children_recursive()
+                .filter_map(|n| n.accesskit_node().label().or(n.accesskit_node().value()))
+                .collect();
+            eprintln!("centre {:?}; labels: {labels:?}", h.state().centre);
+            fail(&format!("timed out waiting for {label:?}"));
+        }
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn click(h: &mut H, label: &str) {
+    wait_label(h, label);
+    h.get_all_by_label(label)
+        .next()
+        .unwrap_or_else(|| fail(label))
+        .click();
+    h.step();
+    h.step();
+}
+
+fn percentile(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+fn main() {
+    let a = args();
+    let mut cfg = DriverConfig::new(a.home.clone());
+    cfg.secrets = Secrets::Memory;
+    let started = driver::spawn(cfg).unwrap_or_else(|e| fail(&e));
+    let backend = started.backend;
+    let mut h: H = Harness::builder()
+        .with_size(vec2(1400.0, 900.0))
+        // The sim's names include scripts the harness's one bundled font cannot draw.
+        .allow_missing_glyphs()
+        .with_accessibility_check(false)
+        .build_eframe(move |cc| {
+            App::new(
+                cc,
+                Box::new(backend),
+                Box::new(FakeDialogs::default()),
+                AppOptions::default(),
+            )
+        });
+    wait(&mut h, "the profiles", |app| !app.profiles.is_empty());
+    sign_in(&mut h, &a);
+    let conn = h.state().sessions[0].conn;
+    click(&mut h, "Open output");
+
+    // Load.
+    let rss0 = rss();
+    wait_label(&mut h, "Cmdlet");
+    h.get_by_label("Cmdlet").click();
+    h.step();
+    h.get_by_label("Cmdlet")
+        .type_text("Get-Mailbox -ResultSize Unlimited");
+    h.step();
+    let t0 = Instant::now();
+    click(&mut h, "Run");
+    let mut first_page = None;
+    let mut load_frames = Vec::new();
+    let want = format!("{} of {} rows", a.rows, a.rows);
+    loop {
+        let next = Instant::now() + FRAME;
+        load_frames.push(frame(&mut h));
+        let out = h.state().output(conn).unwrap();
+        if first_page.is_none() && out.rows_received() > 0 {
+            first_page = Some(Instant::now());
+        }
+        if let Some(e) = &out.error {
+            fail(&format!("the run failed: {e}"));
+        }
+        if out.summary.is_some() && h.query_by_label(&want).is_some() {
+            break;
+        }
+        if t0.elapsed() > Duration::from_secs(300) {
+            fail("the result did not arrive");
+        }
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    let shown = Instant::now();
+    let rss1 = rss();
+    let store_bytes = h.state().output(conn).unwrap().results().memory_bytes();
+    let columns = h.state().output(conn).unwrap().results().column_count();
+    println!("rows={}", a.rows);
+    println!("columns={columns}");
+    println!("load_run_to_shown_ms={}", ms(shown - t0));
+    println!(
+        "load_first_page_to_shown_ms={}",
+        ms(shown - first_page.unwrap_or(t0))
+    );
+    println!(
+        "load_frame_cpu_median_ms={}",
+        ms(percentile(&mut load_frames, 0.5))
+    );
+    println!("rss_before={rss0}");
+    println!("rss_loaded={rss1}");
+    println!("rss_added={}", rss1.saturating_sub(rss0));
+    println!("store_memory_bytes={store_bytes}");
+
+    scroll(&mut h, &a);
+    sort_and_filter(&mut h, conn);
+
+    // Close the output: its rows go.
+    click(&mut h, "Close output");
+    for _ in 0..5 {
+        h.step();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    println!("rss_after_close={}", rss());
+}
+
+fn sign_in(h: &mut H, a: &Args) {
+    let node = h
+        .get_all_by_label(&a.profile)
+        .min_by(|x, y| x.rect().min.x.total_cmp(&y.rect().min.x))
+        .unwrap_or_else(|| fail(&format!("no profile {}", a.profile)));
+    node.click();
+    h.step();
+    h.step();
+    click(h, "Connect");
+    wait(h, "the password step", |app| {
+        matches!(
+            app.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::Password { .. })
+        )
+    });
+    wait_label(h, "Password");
+    h.get_by_label("Password").click();
+    h.step();
+    h.get_by_label("Password").type_text(&a.password);
+    h.step();
+    click(h, "Sign in");
+    wait(h, "the session", |app| {
+        app.signin.is_none()
+            && app
+                .sessions
+                .iter()
+                .any(|s| s.state == SessionState::Connected)
+    });
+}
+
+/// A wheel event over the grid (below the toolbar's Filter field).
+fn wheel(h: &mut H, delta: egui::Vec2) {
+    let at = h.get_by_label("Filter").rect().center() + vec2(300.0, 200.0);
+    h.hover_at(at);
+    h.event(Event::MouseWheel {
+        unit: MouseWheelUnit::Point,
+        delta,
+        phase: TouchPhase::Move,
+        source: MouseWheelSource::Unknown,
+        modifiers: Modifiers::NONE,
+    });
+}
+
+/// Back to the first row and column (the scroll animates over a few frames).
+fn to_top_left(h: &mut H) {
+    wheel(h, vec2(1e9, 1e9));
+    for _ in 0..30 {
+        h.step();
+    }
+}
+
+/// A mouse wheel step (50 points) per frame: down through the rows, then across the columns.
+fn scroll(h: &mut H, a: &Args) {
+    let per = |h: &mut H, delta: egui::Vec2, n: usize| {
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            wheel(h, delta);
+            v.push(frame(h));
+        }
+        v
+    };
+    let mut down = per(h, vec2(0.0, -50.0), 400);
+    let mut jump = per(h, vec2(0.0, -(a.rows as f32) * 4.0), 20);
+    let mut across = per(h, vec2(-50.0, 0.0), 300);
+    for (name, v) in [
+        ("down", &mut down),
+        ("jump", &mut jump),
+        ("across", &mut across),
+    ] {
+        println!("scroll_{name}_frames={}", v.len());
+        println!("scroll_{name}_cpu_median_ms={}", ms(percentile(v, 0.5)));
+        println!("scroll_{name}_cpu_p95_ms={}", ms(percentile(v, 0.95)));
+        println!("scroll_{name}_cpu_max_ms={}", ms(percentile(v, 1.0)));
+    }
+}
+
+fn sort_and_filter(h: &mut H, conn: exo_connect::ui::bridge::ConnId) {
+    let settled = move |h: &H| {
+        h.state()
+            .output(conn)
+            .is_some_and(|o| o.view_settled() && o.busy().is_none())
+    };
+    let worker = |h: &H| {
+        h.state()
+            .output(conn)
+            .and_then(|o| o.last_view_job())
+            .unwrap_or_default()
+    };
+    to_top_left(h);
+    // A header click (DisplayName is in view), then columns further right set as a click would.
+    for (label, what) in [
+        ("DisplayName", "sort_text"),
+        ("DisplayName", "sort_text_desc"),
+        ("WhenCreated", "sort_date"),
+        ("RecipientLimits", "sort_number"),
+    ] {
+        if label == "DisplayName" {
+            h.get_all_by_label(label)
+                .next()
+                .unwrap_or_else(|| fail(label))
+                .click();
+        } else {
+            let out = h
+                .state_mut()
+                .output_state_mut(conn)
+                .unwrap_or_else(|| fail("output"));
+            out.sort = Some((label.to_string(), true));
+        }
+        let (wall, n, slowest) = frames_until(h, Duration::from_secs(60), settled);
+        println!("{what}_ms={}", ms(wall));
+        println!("{what}_worker_ms={}", ms(worker(h)));
+        println!("{what}_frames_meanwhile={n}");
+        println!("{what}_slowest_frame_cpu_ms={}", ms(slowest));
+    }
+    for (typed, what) in [
+        ("sales", "filter_any"),
+        ("Department:legal", "filter_column"),
+        ("", "filter_cleared"),
+    ] {
+        h.get_by_label("Filter").click();
+        h.step();
+        h.key_press_modifiers(Modifiers::COMMAND, egui::Key::A);
+        h.key_press(egui::Key::Backspace);
+        if !typed.is_empty() {
+            h.event(Event::Text(typed.to_string()));
+        }
+        let (wall, n, slowest) = frames_until(h, Duration::from_secs(60), settled);
+        println!("{what}_ms={}", ms(wall));
+        println!("{what}_worker_ms={}", ms(worker(h)));
+        println!("{what}_frames_meanwhile={n}");
+        println!("{what}_slowest_frame_cpu_ms={}", ms(slowest));
+        println!(
+            "{what}_rows={}",
+            h.state().output(conn).map_or(0, |o| o.shown_rows().len())
+        );
+    }
+}

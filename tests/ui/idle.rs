@@ -1,0 +1,172 @@
+//! Idle means idle (issue 11): once nothing moves, the window asks to be repainted only for the
+//! next moment something it shows changes — a countdown's next minute, a hovered row's next
+//! second, the demo phone's code count while the phone is on screen — and not at all when
+//! nothing it shows will change. Read from the delay egui's last frame asked for.
+
+use std::time::Duration;
+
+use egui::ViewportId;
+use egui_kittest::kittest::Queryable;
+
+use exo_connect::ui::bridge::{
+    DemoAccountView, DeviceCodeState, SessionState, SessionView, SignInStage, UiEvent,
+};
+
+use super::app::{
+    T, app, app_with, cid, device_code_view, mailbox, now, page, session, three_profiles,
+};
+
+/// How long until the window repaints by itself (Duration::MAX: never).
+fn repaint_delay(t: &T) -> Duration {
+    t.h.output().viewport_output[&ViewportId::ROOT].repaint_delay
+}
+
+/// `session` with `token_secs` left and idle for 90 s.
+fn at(conn: u64, token_secs: i64) -> SessionView {
+    session(
+        conn,
+        &three_profiles()[0],
+        SessionState::Connected,
+        token_secs,
+    )
+}
+
+/// Settles with the pointer outside the window.
+fn settle(t: &mut T) {
+    t.h.remove_cursor();
+    t.h.run();
+}
+
+#[test]
+fn sessions_and_a_100k_grid_left_alone_repaint_at_the_next_minute() {
+    let mut t = app();
+    let profiles = three_profiles();
+    t.push(UiEvent::ProfilesLoaded(profiles));
+    // 45.5 minutes of token left and 90 s idle: both show minutes, both change in 30 s.
+    t.push(UiEvent::SessionsChanged(vec![
+        at(1, 2730),
+        at(2, 3000 + 45),
+    ]));
+    t.h.get_all_by_label("Open output").next().unwrap().click();
+    t.h.run();
+    t.push(UiEvent::RunStarted {
+        conn: cid(1),
+        line: "Get-Mailbox".into(),
+    });
+    t.push(UiEvent::RunRows {
+        conn: cid(1),
+        rows: page(
+            (0..100_000).map(|i| mailbox(&format!("User {i:06}"), &format!("u{i}@x.com"), i)),
+        ),
+    });
+    t.push(UiEvent::RunDone {
+        conn: cid(1),
+        rows: 100_000,
+        pages: 1,
+        elapsed: Duration::from_secs(3),
+    });
+    settle(&mut t);
+    assert!(t.has("100000 of 100000 rows"));
+    assert!(t.has("45 min") && t.has("50 min"), "countdowns in minutes");
+    let d = repaint_delay(&t);
+    assert!(
+        d >= Duration::from_secs(29) && d <= Duration::from_millis(30_002),
+        "the next repaint is the next minute change, not a 1 s tick: {d:?}"
+    );
+
+    // A row under the pointer shows seconds, and asks for the next second.
+    t.h.get_by_label("45 min").hover();
+    t.h.run();
+    assert!(
+        t.has("45:30") && t.has("01:30"),
+        "the hovered row in seconds"
+    );
+    let d = repaint_delay(&t);
+    assert!(d <= Duration::from_millis(1_001), "{d:?}");
+    settle(&mut t);
+    assert!(t.has("45 min"), "back to minutes");
+    assert!(repaint_delay(&t) >= Duration::from_secs(29));
+}
+
+#[test]
+fn nothing_shown_changes_no_repaint_at_all() {
+    let mut t = app();
+    t.push(UiEvent::ProfilesLoaded(three_profiles()));
+    settle(&mut t);
+    assert_eq!(repaint_delay(&t), Duration::MAX);
+}
+
+#[test]
+fn the_last_five_minutes_count_seconds() {
+    let mut t = app();
+    t.push(UiEvent::ProfilesLoaded(three_profiles()));
+    let mut s = at(1, 240);
+    s.state = SessionState::Expiring;
+    t.push(UiEvent::SessionsChanged(vec![s]));
+    settle(&mut t);
+    assert!(t.has("Expiring in 04:00"));
+    assert!(repaint_delay(&t) <= Duration::from_millis(1_001));
+}
+
+#[test]
+fn the_device_code_countdown_shows_minutes_until_its_last_five() {
+    let mut t = app();
+    let p = three_profiles()[0].clone();
+    let mut view = device_code_view(&p, DeviceCodeState::Waiting);
+    if let SignInStage::DeviceCode { expires_at, .. } = &mut view.stage {
+        *expires_at = now() + chrono::Duration::seconds(630);
+    }
+    t.push(UiEvent::SignIn(view));
+    settle(&mut t);
+    assert!(t.has_containing("code expires in 10 min"));
+    let d = repaint_delay(&t);
+    assert!(d >= Duration::from_secs(29), "{d:?}");
+}
+
+#[test]
+fn the_demo_phone_counts_seconds_only_while_it_is_shown() {
+    let mut t = app();
+    t.push(UiEvent::ProfilesLoaded(three_profiles()));
+    let phone = |left: i64| {
+        UiEvent::DemoPhone(vec![DemoAccountView {
+            upn: "admin@contoso.com".into(),
+            password: "demo".into(),
+            code: Some("123456".into()),
+            valid_until: now() + chrono::Duration::milliseconds(left),
+        }])
+    };
+    t.push(phone(17_400));
+    settle(&mut t);
+    assert!(t.has("18 s"), "whole seconds, rounded up");
+    assert_eq!(repaint_delay(&t), Duration::from_millis(400));
+    // No phone, nothing ticking.
+    t.push(UiEvent::DemoPhone(Vec::new()));
+    settle(&mut t);
+    assert_eq!(repaint_delay(&t), Duration::MAX);
+    // A code at its end waits for the next one (the driver sends it): no repaint.
+    t.push(phone(0));
+    settle(&mut t);
+    assert!(t.has("0 s"));
+    assert_eq!(repaint_delay(&t), Duration::MAX);
+}
+
+#[test]
+fn a_focused_field_stops_blinking_after_ten_seconds() {
+    let mut t = app_with(|b| b.with_step_dt(0.5));
+    t.push(UiEvent::ProfilesLoaded(three_profiles()));
+    t.click("Contoso EXO");
+    t.h.get_by_label("Name").focus();
+    t.h.run();
+    assert!(t.h.state().caret_blinks());
+    assert!(repaint_delay(&t) <= Duration::from_millis(500), "blinking");
+    for _ in 0..22 {
+        t.h.step();
+    }
+    t.h.run();
+    assert!(!t.h.state().caret_blinks(), "ten seconds without input");
+    assert_eq!(repaint_delay(&t), Duration::MAX);
+    // Typing blinks again.
+    t.h.get_by_label("Name").type_text("x");
+    t.h.run();
+    assert!(t.h.state().caret_blinks());
+}
