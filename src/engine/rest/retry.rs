@@ -41,12 +41,17 @@ impl RestClient {
     }
 }
 
+/// The longest `Retry-After` taken as given (a day); a bigger one (`1e20`) is cut to it before
+/// it becomes a `Duration` (the retry loop caps it further at `RestConfig::max_delay`).
+const MAX_RETRY_AFTER_SECS: f64 = 86_400.0;
+
 /// `Retry-After` is either delay-seconds or an HTTP date (RFC 9110 §10.2.3); a date in the past
 /// means "now".
 pub fn parse_retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        return (secs.is_finite() && secs >= 0.0)
+            .then(|| Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER_SECS)));
     }
     let when = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     Some(
