@@ -5,7 +5,8 @@
 //! - `Verb-Noun` cmdlet name, then `-Name value`, `-Name:value`, `-Switch` (= `true`);
 //! - one positional value right after the cmdlet name, sent as `Identity`;
 //! - strings: `'single'` (`''` escapes a quote), `"double"` (`""` and backtick escapes),
-//!   bare words; numbers (`10`, `-3`, `1.5`, `10GB`-style sizes become bytes);
+//!   the typographic quotes ‘ ’ ‚ ‛ and “ ” „ counting as quotes as in PowerShell, bare
+//!   words; numbers (`10`, `-3`, `1.5`, `10GB`-style sizes become bytes);
 //! - `$true`, `$false`, `$null`; arrays `a,b` and `@('a','b')`; hashtables
 //!   `@{Add='x';Remove='y'}` (sent with `"@odata.type":"#Exchange.GenericHashTable"`).
 //!
@@ -287,8 +288,8 @@ impl Parser {
                 message: "A value is missing at the end of the line".into(),
                 position: at,
             }),
-            Some('\'') => self.single_quoted().map(Value::String),
-            Some('"') => self.double_quoted().map(Value::String),
+            Some(c) if is_single_quote(c) => self.single_quoted().map(Value::String),
+            Some(c) if is_double_quote(c) => self.double_quoted().map(Value::String),
             Some('@') if self.peek_at(1) == Some('(') => self.array_literal(),
             Some('@') if self.peek_at(1) == Some('{') => self.hashtable(),
             Some('$') => {
@@ -317,7 +318,7 @@ impl Parser {
                     if c == '$' {
                         return Err(self.variable_error());
                     }
-                    if c == '\'' || c == '"' {
+                    if is_single_quote(c) || is_double_quote(c) {
                         return Err(CmdlineError {
                             message: format!(
                                 "A quote inside the bare word starting at {at}: quote the whole value, like 'it''s'"
@@ -347,11 +348,12 @@ impl Parser {
                         position: at,
                     });
                 }
-                Some('\'') if self.peek_at(1) == Some('\'') => {
-                    out.push('\'');
+                // Two quotes in a row (any of PowerShell's single-quote forms) are one literal quote.
+                Some(c) if is_single_quote(c) && self.peek_at(1).is_some_and(is_single_quote) => {
+                    out.push(self.peek_at(1).unwrap_or(c));
                     self.i += 2;
                 }
-                Some('\'') => {
+                Some(c) if is_single_quote(c) => {
                     self.i += 1;
                     return Ok(out);
                 }
@@ -377,11 +379,11 @@ impl Parser {
                         position: at,
                     });
                 }
-                Some('"') if self.peek_at(1) == Some('"') => {
-                    out.push('"');
+                Some(c) if is_double_quote(c) && self.peek_at(1).is_some_and(is_double_quote) => {
+                    out.push(self.peek_at(1).unwrap_or(c));
                     self.i += 2;
                 }
-                Some('"') => {
+                Some(c) if is_double_quote(c) => {
                     self.i += 1;
                     return Ok(out);
                 }
@@ -486,8 +488,8 @@ impl Parser {
             }
             let key_at = self.i;
             let key = match self.peek() {
-                Some('\'') => self.single_quoted()?,
-                Some('"') => self.double_quoted()?,
+                Some(c) if is_single_quote(c) => self.single_quoted()?,
+                Some(c) if is_double_quote(c) => self.double_quoted()?,
                 _ => {
                     let s = self.i;
                     while self
@@ -547,6 +549,17 @@ impl Parser {
             }
         }
     }
+}
+
+/// PowerShell's single quotes: `'` and the typographic ‘ ’ ‚ ‛ (text pasted from Word or a
+/// web page), which `model::powershell::quote` escapes too.
+fn is_single_quote(c: char) -> bool {
+    matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}')
+}
+
+/// PowerShell's double quotes: `"` and the typographic “ ” „.
+fn is_double_quote(c: char) -> bool {
+    matches!(c, '"' | '\u{201C}' | '\u{201D}' | '\u{201E}')
 }
 
 /// `Verb-Noun`: letters, a dash, then letters/digits.

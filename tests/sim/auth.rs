@@ -10,7 +10,7 @@ use base64::Engine;
 use exo_connect::sim::auth::totp;
 use exo_connect::sim::{SimConfig, SimHandle};
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 pub(super) const CLIENT: &str = "fb78d390-0c51-40cd-8e17-fdbfab77341b";
 pub(super) const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -1246,4 +1246,59 @@ async fn authorization_codes_expire() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     entra_error(&body, "invalid_grant", 70008);
+}
+
+/// `/sim/issued` lists every token and code handed out, with the passwords and TOTP secrets
+/// (what the secret scan looks for in a client's files); a refreshed-away token stays listed.
+#[tokio::test]
+async fn issued_secrets_are_listed_for_the_secret_scan() {
+    let h = sim().await;
+    let c = client();
+    let scope = format!("{}/.default offline_access openid", h.urls().exo);
+    let (s, first) = password(
+        &c,
+        &h,
+        "organizations",
+        "ops@contoso.com",
+        "ops-Demo-2026!",
+        &scope,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    let rt = first["refresh_token"].as_str().unwrap();
+    let (s, second) = post(
+        &c,
+        &token_url(&h, "organizations"),
+        &[
+            ("client_id", CLIENT),
+            ("grant_type", "refresh_token"),
+            ("refresh_token", rt),
+            ("scope", &scope),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{second}");
+    let listed: Value = c
+        .get(format!("{}/sim/issued", h.urls().login))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let has = |kind: &str, v: &Value| listed[kind].as_array().unwrap().contains(v);
+    for body in [&first, &second] {
+        assert!(has("access_tokens", &body["access_token"]));
+        assert!(has("refresh_tokens", &body["refresh_token"]));
+        assert!(has("id_tokens", &body["id_token"]));
+    }
+    assert!(has("passwords", &json!("ops-Demo-2026!")));
+    let secret = h
+        .world()
+        .user("admin@contoso.com")
+        .unwrap()
+        .totp_secret
+        .clone();
+    assert!(!secret.is_empty() && has("totp_secrets", &json!(secret)));
+    assert_eq!(h.auth.issued_secrets().len(), 6);
 }

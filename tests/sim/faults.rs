@@ -301,3 +301,27 @@ async fn random_faults_lose_and_duplicate_nothing_and_repeat_by_seed() {
     }
     assert_eq!(logs[0], logs[1]);
 }
+
+/// `PUT /sim/faults` replaces the pending faults from outside the process (a soak's per-run
+/// seed); a bad spec answers 400 with the parser's words and changes nothing.
+#[tokio::test]
+async fn faults_are_set_over_http_for_a_soak() {
+    let e = env(10).await;
+    e.fault("503@99");
+    let put = |spec: &str| {
+        e.c.put(format!("{}/sim/faults", e.h.urls().exo))
+            .body(spec.to_string())
+            .send()
+    };
+    let r = put("random:p=1,seed=3:kinds=503").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["pending_faults"].as_array().unwrap().len(), 1, "{v}");
+    assert_eq!(e.call().post(&e.url, &all_mailboxes()).await.status(), 503);
+    let r = put("bogus@1").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("bogus"));
+    assert_eq!(e.call().post(&e.url, &all_mailboxes()).await.status(), 503);
+    assert_eq!(put("").await.unwrap().status(), 200);
+    assert_eq!(e.call().post(&e.url, &all_mailboxes()).await.status(), 200);
+}

@@ -7,6 +7,9 @@
 # adds a second session. Screenshots (import -window root) are checked for existence and not
 # being blank, then copied to $SHOTS (default target/system-tests/ui_demo).
 # Installs what it needs (Xvfb, xdotool, ImageMagick, Mesa GL, fonts) if missing.
+# UI_DEMO_KEEP=DIR keeps the work folder there (the demo's config folder, the app's stdout and
+# stderr) and saves the demo sim's issued secrets as DIR/../sim-issued.json before the app
+# closes: tests/system/secret_scan.sh scans the folder for them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -31,7 +34,13 @@ cargo build --quiet --bin exo-connect
 BIN="${EXO_CONNECT_BIN:-$PWD/target/debug/exo-connect}"
 SHOTS="${SHOTS:-$PWD/target/system-tests/ui_demo}"
 mkdir -p "$SHOTS"
-WORK="$(mktemp -d)"
+if [ -n "${UI_DEMO_KEEP:-}" ]; then
+    rm -rf "$UI_DEMO_KEEP"
+    mkdir -p "$UI_DEMO_KEEP"
+    WORK="$UI_DEMO_KEEP"
+else
+    WORK="$(mktemp -d)"
+fi
 APP_PID=""
 X_PID=""
 cleanup() {
@@ -41,7 +50,7 @@ cleanup() {
     set +e
     if [ -n "$APP_PID" ]; then kill "$APP_PID" 2>/dev/null; wait "$APP_PID" 2>/dev/null; fi
     if [ -n "$X_PID" ]; then kill "$X_PID" 2>/dev/null; wait "$X_PID" 2>/dev/null; fi
-    rm -rf "$WORK"
+    [ -n "${UI_DEMO_KEEP:-}" ] || rm -rf "$WORK"
     exit "$status"
 }
 trap cleanup EXIT
@@ -168,6 +177,9 @@ xdotool key ctrl+Return
 shot sessions-grid 3
 
 kill -0 "$APP_PID" 2>/dev/null || fail "the app exited"
+if [ -n "${UI_DEMO_KEEP:-}" ]; then
+    curl -sf "$LOGIN/sim/issued" >"$UI_DEMO_KEEP/../sim-issued.json" || fail "no /sim/issued"
+fi
 if grep -qiE 'eyJ[A-Za-z0-9_-]{10,}' "$WORK/app.err" "$WORK/app.out"; then
     fail "something that looks like a token was printed"
 fi

@@ -345,13 +345,13 @@ pub async fn redeem_code(
         })?;
     let secs = resp
         .expires_in()
-        .map(|d| d.as_secs() as i64)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(3600);
     Ok(TokenGrant {
         access_token: resp.access_token().secret().clone(),
         refresh_token: resp.refresh_token().map(|r| r.secret().clone()),
         id_token: resp.extra_fields().id_token.clone(),
-        expires_at: chrono::Utc::now() + chrono::Duration::seconds(secs),
+        expires_at: super::flows::expires_after(secs),
     })
 }
 

@@ -36,6 +36,16 @@ fn num(v: &serde_json::Value) -> Option<i64> {
         .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
+/// The longest lifetime believed of a token or a device code (a week; Entra's are hours): a
+/// bigger, absurd or negative `expires_in` from a server is cut into `0..=` this, so computing
+/// the expiry cannot overflow the clock.
+pub const MAX_LIFETIME_SECS: i64 = 7 * 24 * 3600;
+
+/// `now + secs`, with `secs` cut to `0..=MAX_LIFETIME_SECS`.
+pub fn expires_after(secs: i64) -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::seconds(secs.clamp(0, MAX_LIFETIME_SECS))
+}
+
 /// Parses a token response (`expires_in` may be a number or a string, as Entra v1 sent it).
 pub fn parse_grant(json: &serde_json::Value) -> Result<TokenGrant, SignInError> {
     let access_token = json
@@ -57,7 +67,7 @@ pub fn parse_grant(json: &serde_json::Value) -> Result<TokenGrant, SignInError> 
             .get("id_token")
             .and_then(|v| v.as_str())
             .map(String::from),
-        expires_at: Utc::now() + chrono::Duration::seconds(expires_in),
+        expires_at: expires_after(expires_in),
     })
 }
 
@@ -198,7 +208,11 @@ async fn issue_code(
     let verification_uri = s("verification_uri")
         .or_else(|| s("verification_url"))
         .ok_or_else(|| missing("verification_uri"))?;
-    let expires_in = j.get("expires_in").and_then(num).unwrap_or(900).max(1);
+    let expires_in = j
+        .get("expires_in")
+        .and_then(num)
+        .unwrap_or(900)
+        .clamp(1, MAX_LIFETIME_SECS);
     let interval = j.get("interval").and_then(num).unwrap_or(5).clamp(0, 60) as u64;
     let message = s("message").unwrap_or_else(|| {
         format!("To sign in, open {verification_uri} and enter the code {user_code}")
@@ -206,7 +220,7 @@ async fn issue_code(
     ctx.events.emit(SignInEvent::CodeIssued {
         user_code,
         verification_uri,
-        expires_at: Utc::now() + chrono::Duration::seconds(expires_in),
+        expires_at: expires_after(expires_in),
         message,
     });
     Ok(IssuedCode {

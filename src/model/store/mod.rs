@@ -263,6 +263,33 @@ impl ProfileStore {
     }
 }
 
+/// Why the bytes of a store file are not a usable profile list (see [`parse_file`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Written by a newer exo-connect: refuse it, and leave the file alone.
+    Newer(u64),
+    /// Not a store file (bad JSON, bad fields, duplicate ids or names): set it aside.
+    Broken(String),
+}
+
+/// Parses the bytes of a store file (a byte-order mark is accepted). Pure: the parser the
+/// store's reads use, and what the fuzz target and the property tests drive.
+pub fn parse_file(bytes: &[u8]) -> std::result::Result<Vec<Profile>, Unreadable> {
+    // Notepad may add a byte-order mark to a hand-edited file.
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // A newer schema is not "broken": refuse, and leave it alone.
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(text)
+        && let Some(found) = v.get("version").and_then(|v| v.as_u64())
+        && found > u64::from(SCHEMA_VERSION)
+    {
+        return Err(Unreadable::Newer(found));
+    }
+    let file =
+        serde_json::from_slice::<StoreFile>(text).map_err(|e| Unreadable::Broken(e.to_string()))?;
+    check_loaded(&file.profiles).map_err(Unreadable::Broken)?;
+    Ok(file.profiles)
+}
+
 /// Read and parse the file under `root`; an unreadable file is set aside (see [`set_aside`]).
 fn load(root: &Path) -> Result<Loaded> {
     let path = root.join(FILE_NAME);
@@ -272,31 +299,17 @@ fn load(root: &Path) -> Result<Loaded> {
             notice: None,
         });
     };
-    // Notepad may add a byte-order mark to a hand-edited file.
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
-    // A newer schema is not "broken": refuse, and leave it alone.
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(text)
-        && let Some(found) = v.get("version").and_then(|v| v.as_u64())
-        && found > u64::from(SCHEMA_VERSION)
-    {
-        return Err(StoreError::NewerVersion { path, found });
+    match parse_file(&bytes) {
+        Ok(profiles) => Ok(Loaded {
+            profiles,
+            notice: None,
+        }),
+        Err(Unreadable::Newer(found)) => Err(StoreError::NewerVersion { path, found }),
+        Err(Unreadable::Broken(problem)) => Ok(Loaded {
+            profiles: Vec::new(),
+            notice: Some(set_aside(root, &problem)?),
+        }),
     }
-    let problem = match serde_json::from_slice::<StoreFile>(text) {
-        Ok(file) => match check_loaded(&file.profiles) {
-            Ok(()) => {
-                return Ok(Loaded {
-                    profiles: file.profiles,
-                    notice: None,
-                });
-            }
-            Err(msg) => msg,
-        },
-        Err(e) => e.to_string(),
-    };
-    Ok(Loaded {
-        profiles: Vec::new(),
-        notice: Some(set_aside(root, &problem)?),
-    })
 }
 
 /// Rename an unreadable file to `profiles.json.broken-<time>` (never overwritten). When another

@@ -45,7 +45,8 @@
 //!   mismatch, 405 GET without `$skiptoken`; headers `request-id`, `X-CalculatedBETarget`
 //!   (when an anchor was sent), `x-ExceptionType` (short type name) on errors, `Date`.
 //! - Request log ([`AdminApi::requests`], never a token or header value of Authorization) and
-//!   `GET /sim/state` on the EXO listener (JSON, read-only); `GET /sim/world` there lists every
+//!   `GET /sim/state` on the EXO listener (JSON, read-only); `PUT /sim/faults` there (loopback
+//!   only) replaces the pending faults with the spec in the body (a soak's per-run seed); `GET /sim/world` there lists every
 //!   tenant and account ([`crate::sim::summary`]).
 //! - Generated customer tenants (`--tenants N`): a slow one waits `slow_tenant_delay` before
 //!   each answer; a throttling one answers 429 with `Retry-After` during its throttle periods
@@ -202,6 +203,10 @@ impl AdminApi {
             r = r
                 .route("/sim/state", get(state))
                 .route("/sim/world", get(world));
+            // A soak sets each run's faults from outside the process: loopback only.
+            if self.shared.config.listen.ip().is_loopback() {
+                r = r.route("/sim/faults", axum::routing::put(set_faults));
+            }
         }
         r.with_state((self.clone(), host))
     }
@@ -325,6 +330,19 @@ type Ctx = State<(Arc<AdminApi>, AdminHost)>;
 
 async fn state(State((api, _)): Ctx) -> Response {
     axum::Json(api.state()).into_response()
+}
+
+/// `PUT /sim/faults` with a fault spec as the body: replaces the pending faults (an empty body
+/// clears them); 400 with the parser's message for a bad spec.
+async fn set_faults(State((api, _)): Ctx, body: String) -> Response {
+    match faults::parse_spec(body.trim()) {
+        Ok(f) => {
+            *api.faults() = f;
+            let now: Vec<String> = api.faults().iter().map(|f| f.to_string()).collect();
+            axum::Json(json!({ "pending_faults": now })).into_response()
+        }
+        Err(e) => (axum::http::StatusCode::BAD_REQUEST, e).into_response(),
+    }
 }
 
 async fn world(State((api, _)): Ctx) -> Response {

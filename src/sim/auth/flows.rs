@@ -472,6 +472,7 @@ fn finish_flow(
             request,
         } => {
             let code = random_token(48);
+            s.record_issued("authorization_codes", &code);
             inner.codes.retain(|_, c| c.expires > now);
             inner.codes.insert(
                 code.clone(),

@@ -122,6 +122,15 @@ impl AuthState {
         if req.openid {
             body["id_token"] = json!(self.id_token(client_id, &who, req, now));
         }
+        for (field, kind) in [
+            ("access_token", "access_tokens"),
+            ("refresh_token", "refresh_tokens"),
+            ("id_token", "id_tokens"),
+        ] {
+            if let Some(v) = body[field].as_str() {
+                self.record_issued(kind, v);
+            }
+        }
         if opts.client_info {
             body["client_info"] = json!(client_info(
                 &user.oid.to_string(),
@@ -452,6 +461,7 @@ impl AuthState {
             nbf: now,
             exp: now + lifetime,
         });
+        self.record_issued("access_tokens", &access);
         Ok(json!({
             "token_type": "Bearer",
             "expires_in": lifetime,
@@ -601,6 +611,7 @@ pub(super) async fn devicecode(
     let mut request = s.parse_scopes(f.get("scope"))?;
     request.claims = parse_claims(&f)?;
     let device_code = random_token(48);
+    s.record_issued("device_codes", &device_code);
     let user_code = random_user_code();
     let lifetime = s.shared.config.device_code_lifetime;
     let interval = s.shared.config.device_code_interval;

@@ -25,6 +25,7 @@
 pub mod certs;
 mod flows;
 mod grants;
+pub mod issued;
 mod metadata;
 mod page;
 mod proto;
@@ -71,6 +72,8 @@ pub struct AuthState {
     inner: Mutex<Inner>,
     /// Accounts for which conditional access blocks the device-code flow (lower case).
     device_code_blocked: Mutex<std::collections::HashSet<String>>,
+    /// Every token and code handed out (see [`issued`]).
+    issued: Mutex<issued::Issued>,
 }
 
 impl std::fmt::Debug for AuthState {
@@ -217,6 +220,7 @@ impl AuthState {
             shared,
             inner: Mutex::new(Inner::default()),
             device_code_blocked: Mutex::new(blocked),
+            issued: Mutex::new(issued::Issued::default()),
         })
     }
 
@@ -457,7 +461,7 @@ pub fn router(state: Arc<AuthState>) -> Router {
     use flows::{authorize, devicelogin_get, devicelogin_post, login_step};
     use grants::{devicecode, token};
     use metadata::{index, instance_discovery, jwks, openid_configuration, userrealm};
-    Router::new()
+    let router = Router::new()
         .route("/", get(index))
         .route("/common/userrealm/{upn}", get(userrealm))
         .route("/common/discovery/instance", get(instance_discovery))
@@ -470,8 +474,14 @@ pub fn router(state: Arc<AuthState>) -> Router {
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize))
         .route("/{tenant}/oauth2/v2.0/token", post(token))
         .route("/devicelogin", get(devicelogin_get).post(devicelogin_post))
-        .route("/login", post(login_step))
-        .with_state(state)
+        .route("/login", post(login_step));
+    // The issued secrets, for tests that scan a client's files for them: loopback only.
+    let router = if state.shared.config.listen.ip().is_loopback() {
+        router.route("/sim/issued", get(issued::issued))
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 impl super::SimHandle {

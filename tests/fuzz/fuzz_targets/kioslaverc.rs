@@ -1,0 +1,14 @@
+//! KDE proxy settings (`engine::proxy::desktop::parse_kioslaverc` on `kioslaverc`). No panic;
+//! the exception list is matched against a host.
+#![no_main]
+use exo_connect::engine::proxy::desktop::parse_kioslaverc;
+use libfuzzer_sys::fuzz_target;
+
+mod common;
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    if let Some(p) = parse_kioslaverc(&text) {
+        common::use_system_proxy(&p);
+    }
+});
