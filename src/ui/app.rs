@@ -562,6 +562,7 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        super::exit_after_first_frame(&ctx);
         self.shortcuts(&ctx);
 
         egui::Panel::top("top_bar").show(ui, |ui| {
