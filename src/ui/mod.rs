@@ -90,6 +90,24 @@ pub fn run_with(
     .map_err(|e| format!("cannot open the window: {e}"))
 }
 
+/// Benchmarks only (`tests/bench/start.py`): with `EXO_CONNECT_EXIT_AFTER_FIRST_FRAME=1` the
+/// process exits as soon as its second frame begins, i.e. once the first one has been painted,
+/// so the process's wall time is its time to first frame. Does nothing otherwise.
+pub fn exit_after_first_frame(ctx: &egui::Context) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let on = ON.get_or_init(|| {
+        std::env::var_os("EXO_CONNECT_EXIT_AFTER_FIRST_FRAME").is_some_and(|v| v == "1")
+    });
+    if !*on {
+        return;
+    }
+    // Frames, not passes: egui may run the UI twice within one frame.
+    if ctx.cumulative_frame_nr() >= 1 {
+        std::process::exit(0);
+    }
+    ctx.request_repaint();
+}
+
 /// The id the desktop matches the window to its entry with: the Wayland `app_id`, and on X11 the
 /// class part of `WM_CLASS` (egui-winit passes it to winit's `with_name`; the desktop file repeats it
 /// as `StartupWMClass`). The same reverse-DNS id names the desktop file, the AppStream metainfo, the

@@ -254,6 +254,7 @@ impl eframe::App for App {
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
+        super::exit_after_first_frame(&ctx);
         let now = self.now();
         self.shortcuts(&ctx);
 
