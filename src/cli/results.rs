@@ -7,13 +7,20 @@
 
 use std::io::{BufWriter, IsTerminal, StdoutLock, Write};
 
-use super::run::OutputFormat;
 use super::signin::rest_message;
 use super::{CliError, CliResult};
 use crate::engine::rest::{RunEvent, RunHandle};
 use crate::model::results::ResultStore;
 use crate::model::results::write::{JsonWriter, write_csv_all, write_table};
 use crate::model::text::{printable, printable_line};
+
+/// How `run` prints its rows (`--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
 
 /// Bytes buffered before a write to stdout.
 const STDOUT_BUFFER: usize = 256 * 1024;

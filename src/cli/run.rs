@@ -10,20 +10,14 @@
 
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
+pub use super::results::OutputFormat;
 use super::signin::{connect_error, session_error};
 use super::{CliError, CliResult};
 use crate::engine::connect::ConnectOptions;
 use crate::engine::rest::CmdletRequest;
 use crate::model::cmdline::parse_cmdlet_line;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Table,
-    Json,
-    Csv,
-}
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
