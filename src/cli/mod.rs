@@ -6,6 +6,7 @@
 pub mod doctor;
 pub mod login;
 pub mod profile;
+mod results;
 pub mod run;
 pub mod sessions;
 pub mod signin;

@@ -115,31 +115,27 @@ async fn rows(profiles: &[Profile], offline: bool) -> Result<Vec<Row>, CliError>
 }
 
 fn print_table(rows: &[Row]) {
-    let table: Vec<serde_json::Map<String, serde_json::Value>> = rows
-        .iter()
-        .map(|r| {
-            let mut m = serde_json::Map::new();
-            m.insert(
-                "Profile".into(),
-                r.profile.clone().unwrap_or_default().into(),
-            );
-            m.insert(
-                "Service".into(),
-                r.service.clone().unwrap_or_default().into(),
-            );
-            m.insert("Account".into(), r.account.clone().into());
-            m.insert("Tenant".into(), r.tenant.clone().unwrap_or_default().into());
-            m.insert(
-                "Expires".into(),
-                r.expires.clone().unwrap_or_default().into(),
-            );
-            m.insert("Status".into(), r.status.clone().into());
-            m
-        })
-        .collect();
+    use crate::model::results::{Cell, ResultStore, write::write_table};
+    let mut table = ResultStore::new();
+    for r in rows {
+        let mut w = table.begin_row();
+        let text = |s: &Option<String>| s.clone().unwrap_or_default();
+        for (name, value) in [
+            ("Profile", text(&r.profile)),
+            ("Service", text(&r.service)),
+            ("Account", r.account.clone()),
+            ("Tenant", text(&r.tenant)),
+            ("Expires", text(&r.expires)),
+            ("Status", r.status.clone()),
+        ] {
+            w.push(name, Cell::Str(&value));
+        }
+        w.finish();
+    }
     let width = std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(160);
-    print!("{}", super::run::to_table(&table, width).0);
+    let mut out = std::io::stdout().lock();
+    let _ = write_table(&table, width, &mut out);
 }

@@ -4,6 +4,7 @@
 mod common;
 
 mod doctor;
+mod legacy_output;
 mod login;
 mod profile;
 mod proxy;

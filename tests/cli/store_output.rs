@@ -1,10 +1,10 @@
-//! The result store's writers (`model::results::write`) against today's command-line code
-//! (`cli::run`'s `clean_row`, `to_csv`, `to_table`, and the JSON that `run --format json`
-//! streams) on the sim's mailboxes, users and transport rules, sent as pages the sim's way and
+//! The result store's writers (`model::results::write`) against the command line's code before
+//! the store (`legacy_output`: `clean_row`, `to_csv`, `to_table`, and the JSON that
+//! `run --format json` streamed) on the sim's mailboxes, users and transport rules, sent as pages the sim's way and
 //! parsed page by page. The store keeps each row's own key order, so the outputs are equal byte
 //! for byte (not just modulo key order).
 
-use exo_connect::cli::run::{clean_row, to_csv, to_table};
+use super::legacy_output::{clean_row, to_csv, to_json, to_table};
 use exo_connect::model::results::{ResultStore, parse_page, write};
 use exo_connect::sim::World;
 use exo_connect::sim::admin::dataset;
@@ -47,22 +47,6 @@ fn today_rows(pages: &[Vec<u8>]) -> Vec<Map<String, Value>> {
     rows
 }
 
-/// What `run --format json` prints today (its streaming loop, verbatim).
-fn today_json(rows: &[Map<String, Value>]) -> String {
-    let mut out = String::new();
-    let mut started = false;
-    for r in rows {
-        let sep = if started { ",\n  " } else { "[\n  " };
-        started = true;
-        let text = serde_json::to_string_pretty(&Value::Object(r.clone()))
-            .unwrap()
-            .replace('\n', "\n  ");
-        out.push_str(&format!("{sep}{text}"));
-    }
-    out.push_str(if started { "\n]\n" } else { "[]\n" });
-    out
-}
-
 fn store_of(pages: &[Vec<u8>]) -> ResultStore {
     let mut s = ResultStore::new();
     for body in pages {
@@ -78,12 +62,12 @@ fn assert_same_output(rows: &[Map<String, Value>], page_size: usize) {
     assert_eq!(store.len(), today.len());
     let json = write::write_json(&store, 0..store.len(), Vec::new()).unwrap();
     assert!(
-        String::from_utf8(json).unwrap() == today_json(&today),
+        String::from_utf8(json).unwrap() == to_json(&today),
         "JSON differs"
     );
     let csv = write::write_csv_all(&store, Vec::new()).unwrap();
     assert!(
-        String::from_utf8(csv).unwrap() == to_csv(&today).unwrap(),
+        String::from_utf8(csv).unwrap() == to_csv(&today),
         "CSV differs"
     );
     for width in [40, 120, 400] {

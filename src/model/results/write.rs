@@ -2,7 +2,8 @@
 //! JSON (an array of the row objects, serde_json's pretty formatter, rows streamed: no text of a
 //! row is built and then re-indented), CSV (the `csv` crate; header = the columns given, cells
 //! as the CLI's cell text), and the terminal table (leading properties first, as many columns as
-//! fit the width, long cells cut with `…`, control characters shown as spaces).
+//! fit the width, long cells cut with `…`, cells made safe for a terminal by
+//! `model::text::printable_line`).
 //!
 //! Give the writers a buffered writer (`BufWriter`, or a locked stdout behind one): they issue
 //! many small writes.
@@ -69,6 +70,11 @@ impl<W: Write> JsonWriter<W> {
             self.fmt.end_array_value(&mut self.out)?;
         }
         Ok(())
+    }
+
+    /// Flushes what was written so far (a page's rows, to show them before the next page).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
     }
 
     /// Ends the array (and the line); gives the writer back, flushed.
@@ -291,8 +297,11 @@ pub fn write_table<W: Write>(store: &ResultStore, width: usize, mut out: W) -> i
     Ok(order.len() - shown.len())
 }
 
-/// Appends `s` in exactly `w` characters: control characters as spaces, padded, or cut with `…`.
+/// Appends `s` in exactly `w` characters, made safe for a terminal (`model::text::printable_line`:
+/// escape sequences and bidirectional overrides removed, line breaks and tabs as spaces;
+/// any other control character as a space), padded, or cut with `…`.
 fn cut(s: &str, w: usize, out: &mut String) {
+    let s = &*crate::model::text::printable_line(s);
     let clean = |c: char| if c.is_control() { ' ' } else { c };
     let n = s.chars().count();
     if n <= w {
@@ -399,6 +408,12 @@ mod tests {
         let short = store(&[json!({"Name": "a\u{7}b\tc"})]);
         let mut out = Vec::new();
         write_table(&short, 30, &mut out).unwrap();
-        assert_eq!(text(out).lines().nth(2).unwrap(), "a b c");
+        // printable_line: a bell is dropped, a tab is a space.
+        assert_eq!(text(out).lines().nth(2).unwrap(), "ab c");
+        // A server's escape sequences and bidirectional overrides never reach the terminal.
+        let hostile = store(&[json!({"Name": "a\u{1b}[31mred\u{1b}]0;title\u{7}\u{202e}x"})]);
+        let mut out = Vec::new();
+        write_table(&hostile, 30, &mut out).unwrap();
+        assert_eq!(text(out).lines().nth(2).unwrap(), "aredx");
     }
 }
