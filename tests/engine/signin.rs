@@ -231,28 +231,54 @@ async fn browser_without_a_browser_reports_the_url_to_copy() {
     assert_eq!(run.await.unwrap().unwrap().account, "ops@contoso.com");
 }
 
-#[tokio::test]
-async fn browser_wrong_state_is_refused_without_a_token_request() {
-    let h = start_sim(|_| {}).await;
-    let c = cache();
-    let p = profile(&h, "ops@contoso.com");
-    let b = Arc::new(TestBrowser {
-        tamper: Tamper::WrongState,
+fn tampering_browser(h: &Arc<exo_connect::sim::SimHandle>, tamper: Tamper) -> Arc<TestBrowser> {
+    Arc::new(TestBrowser {
+        tamper,
         ..Arc::try_unwrap(TestBrowser::new(
             h.clone(),
             UserAction::SignIn("ops@contoso.com".into()),
         ))
         .ok()
         .unwrap()
-    });
+    })
+}
+
+#[tokio::test]
+async fn browser_wrong_state_is_refused_without_a_token_request() {
+    let h = start_sim(|_| {}).await;
+    let c = cache();
+    let p = profile(&h, "ops@contoso.com");
     let (mut opts, _rx) = opts_with_events();
     opts.method = Some(SignInMethod::Browser);
-    opts.browser = b;
+    opts.browser = tampering_browser(&h, Tamper::WrongState);
+    opts.timeout = Duration::from_secs(3);
+    // The forged answer does not end the wait: only the real redirect could, and none comes.
     let e = c.sign_in(&p, opts).await.unwrap_err();
-    assert!(matches!(e, SignInError::StateMismatch), "{e:?}");
-    assert!(e.to_string().contains("refused"), "{e}");
+    assert!(matches!(e, SignInError::TimedOut(_)), "{e:?}");
     // The code was never redeemed.
     assert_eq!(h.auth.authorization_codes_outstanding(), 1);
+}
+
+#[tokio::test]
+async fn a_forged_state_gets_400_and_the_listener_waits_for_the_real_redirect() {
+    let h = start_sim(|_| {}).await;
+    let c = cache();
+    let p = profile(&h, "ops@contoso.com");
+    let b = tampering_browser(&h, Tamper::WrongStateThenReal);
+    let (mut opts, _rx) = opts_with_events();
+    opts.method = Some(SignInMethod::Browser);
+    opts.browser = b.clone();
+    let s = c.sign_in(&p, opts).await.unwrap();
+    assert_eq!(s.account, "ops@contoso.com");
+    let (status, page) = b
+        .forged_answer
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("forged sent");
+    assert_eq!(status, 400, "{page}");
+    assert!(!page.contains("Sign-in complete"), "{page}");
+    assert_eq!(h.auth.authorization_codes_outstanding(), 0);
 }
 
 #[tokio::test]
@@ -281,7 +307,9 @@ async fn an_authorization_code_is_single_use() {
     let prep = browser::prepare(&h.urls().authority(), &scope, None)
         .await
         .unwrap();
-    let listener_task = tokio::spawn(browser::receive_redirect(prep.listener));
+    let expected = prep.state.secret().clone();
+    let listener_task =
+        tokio::spawn(async move { browser::receive_redirect(prep.listener, &expected).await });
     let b = TestBrowser::new(h.clone(), UserAction::SignIn("ops@contoso.com".into()));
     b.drive(&prep.url).await.unwrap();
     let r = listener_task.await.unwrap().unwrap();
