@@ -83,11 +83,18 @@ pub fn render(e: &SignInEvent) -> Option<String> {
             user_code,
             verification_uri,
             expires_at,
+            verification_warning,
             ..
-        } => format!(
-            "To sign in, open {verification_uri} and enter the code {user_code}\n(the code expires at {} UTC; waiting for you to finish in the browser...)",
-            expires_at.format("%H:%M:%S")
-        ),
+        } => {
+            let mut t = format!(
+                "To sign in, open {verification_uri} and enter the code {user_code}\n(the code expires at {} UTC; waiting for you to finish in the browser...)",
+                expires_at.format("%H:%M:%S")
+            );
+            if let Some(w) = verification_warning {
+                t.push_str(&format!("\nwarning: {w}"));
+            }
+            t
+        }
         SignInEvent::SlowedDown { interval_secs } => {
             format!("The sign-in service asked to poll more slowly (every {interval_secs} s).")
         }
@@ -155,6 +162,7 @@ mod tests {
             verification_uri: "https://microsoft.com/devicelogin".into(),
             expires_at: chrono::Utc::now(),
             message: String::new(),
+            verification_warning: None,
         })
         .unwrap();
         let first = t.lines().next().unwrap();

@@ -265,6 +265,9 @@ pub enum SignInStage {
         state: DeviceCodeState,
         /// Set when Entra demanded MFA during a password sign-in (why we are here).
         mfa_explanation: Option<String>,
+        /// Set when the verification page is neither on the authority's host nor a Microsoft
+        /// sign-in page: the address is shown with this warning and never offered to open.
+        warning: Option<String>,
     },
     /// Signed in as another account than the profile's UPN.
     UpnMismatch { expected: String, actual: String },

@@ -778,3 +778,89 @@ async fn a_cancelled_sign_in_stops_before_any_request() {
         "{seen:?}"
     );
 }
+
+/// A hostile sign-in service on loopback: its device code names a foreign verification page and
+/// its message carries terminal escape sequences; polling stays pending.
+async fn hostile_device_code_authority(verification_uri: &'static str) -> String {
+    let app = axum::Router::new()
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            axum::routing::post(move || async move {
+                axum::Json(serde_json::json!({
+                    "device_code": "dc", "user_code": "EVIL-CODE",
+                    "verification_uri": verification_uri,
+                    "expires_in": 900, "interval": 1,
+                    "message": "\u{1b}]0;pwned\u{7}\u{1b}[2JTo sign in, open the page"
+                }))
+            }),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            axum::routing::post(|| async {
+                (
+                    axum::http::StatusCode::BAD_REQUEST,
+                    axum::Json(serde_json::json!({"error": "authorization_pending"})),
+                )
+            }),
+        );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    format!("http://127.0.0.1:{port}/organizations")
+}
+
+async fn issued_code(authority: &str) -> SignInEvent {
+    let http = exo_connect::engine::auth::transport::OAuthHttp::new(
+        build_client(&HttpOptions::default()).unwrap(),
+    );
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ctx = exo_connect::engine::auth::flows::FlowCtx {
+        http,
+        events: exo_connect::engine::auth::Events(Some(tx)),
+        cancel: CancellationToken::new(),
+        timeout: Duration::from_secs(3),
+    };
+    let a = authority.to_string();
+    let flow =
+        tokio::spawn(
+            async move { exo_connect::engine::auth::flows::device_code(&ctx, &a, "s").await },
+        );
+    let e = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    flow.abort();
+    e
+}
+
+#[tokio::test]
+async fn a_foreign_verification_page_comes_with_a_warning() {
+    let authority = hostile_device_code_authority("https://evil.example.net/devicelogin").await;
+    let SignInEvent::CodeIssued {
+        verification_warning,
+        ..
+    } = issued_code(&authority).await
+    else {
+        panic!("a code first")
+    };
+    let w = verification_warning.expect("a warning for a foreign page");
+    assert!(
+        w.contains("evil.example.net") && w.contains("does not open it"),
+        "{w}"
+    );
+    // Microsoft's own page and the authority's own host need no warning.
+    for ok in [
+        "https://microsoft.com/devicelogin",
+        "http://127.0.0.1/devicelogin",
+    ] {
+        let authority = hostile_device_code_authority(ok).await;
+        let SignInEvent::CodeIssued {
+            verification_warning,
+            ..
+        } = issued_code(&authority).await
+        else {
+            panic!("a code first")
+        };
+        assert_eq!(verification_warning, None, "{ok}");
+    }
+}

@@ -282,6 +282,7 @@ pub(crate) fn device_code_view(p: &Profile, state: DeviceCodeState) -> SignInVie
             expires_at: now() + chrono::Duration::seconds(600),
             state,
             mfa_explanation: None,
+            warning: None,
         },
     }
 }
@@ -695,6 +696,27 @@ fn column_chooser_and_json_view() {
     assert!(t.has_containing(
         r#"{"DisplayName":"Alice Smith","PrimarySmtpAddress":"alice@contoso.com","ItemCount":300}"#
     ));
+}
+
+#[test]
+fn a_foreign_verification_page_is_shown_with_a_warning_and_never_offered_to_open() {
+    let mut t = app();
+    let p = three_profiles()[0].clone();
+    let mut view = device_code_view(&p, DeviceCodeState::Waiting);
+    if let SignInStage::DeviceCode {
+        verification_uri,
+        warning,
+        ..
+    } = &mut view.stage
+    {
+        *verification_uri = "https://evil.example.net/devicelogin".into();
+        *warning = Some("The sign-in service named https://evil.example.net/devicelogin as the page to enter the code; exo-connect does not open it.".into());
+    }
+    t.push(UiEvent::SignIn(view));
+    assert!(t.has_containing("https://evil.example.net/devicelogin"));
+    assert!(t.has_containing("exo-connect does not open it"));
+    assert!(!t.has("Open verification page"));
+    assert!(t.has("Copy code"), "the code can still be copied");
 }
 
 #[test]

@@ -584,6 +584,45 @@ fn scc_quick_test_through_the_regional_redirect_and_cancel_run() {
 }
 
 #[test]
+fn the_driver_opens_only_https_or_loopback_pages() {
+    use exo_connect::ui::bridge::{Backend, UiCommand, UiEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let browser = FakeBrowser::default();
+    let mut cfg = DriverConfig::new(dir.path().to_path_buf());
+    cfg.secrets = Secrets::Memory;
+    cfg.browser = Arc::new(browser.clone());
+    let mut b = driver::spawn(cfg).unwrap().backend;
+    for url in [
+        "file:///etc/passwd",
+        "http://evil.example.net/devicelogin",
+        "javascript:alert(1)",
+        "http://127.0.0.1:9/devicelogin",
+    ] {
+        b.send(UiCommand::OpenUrl { url: url.into() });
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut refused = Vec::new();
+    while refused.len() < 3 && Instant::now() < deadline {
+        for e in b.poll() {
+            if let UiEvent::Notice { text, .. } = e
+                && text.contains("not opened")
+            {
+                refused.push(text);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while browser.0.lock().unwrap().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        *browser.0.lock().unwrap(),
+        vec!["http://127.0.0.1:9/devicelogin".to_string()]
+    );
+    assert_eq!(refused.len(), 3, "{refused:?}");
+}
+
+#[test]
 fn the_real_driver_answers_route_and_test_connection_against_the_sim() {
     let mut e = start(|_| {}, |_| {});
     e.click_profile("Contoso EXO");

@@ -30,39 +30,14 @@ pub trait BrowserLauncher: Send + Sync {
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), String>>;
 }
 
-/// The system browser (`xdg-open` on Linux, `open` on macOS, `start` on Windows).
+/// The system browser, without a shell (see [`super::open`]): only `https:` (or loopback
+/// `http:`) addresses are opened.
 #[derive(Debug, Default, Clone)]
 pub struct SystemBrowser;
 
 impl BrowserLauncher for SystemBrowser {
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            let mut cmd = if cfg!(target_os = "macos") {
-                let mut c = tokio::process::Command::new("open");
-                c.arg(url);
-                c
-            } else if cfg!(windows) {
-                let mut c = tokio::process::Command::new("cmd");
-                c.args(["/C", "start", "", url]);
-                c
-            } else {
-                let mut c = tokio::process::Command::new("xdg-open");
-                c.arg(url);
-                c
-            };
-            cmd.stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null());
-            let status = tokio::time::timeout(Duration::from_secs(10), cmd.status())
-                .await
-                .map_err(|_| "the browser launcher did not return".to_string())?
-                .map_err(|e| format!("no browser could be started: {e}"))?;
-            if status.success() {
-                Ok(())
-            } else {
-                Err(format!("the browser launcher failed ({status})"))
-            }
-        })
+        Box::pin(super::open::open_in_browser(url))
     }
 }
 

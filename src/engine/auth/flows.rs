@@ -203,9 +203,12 @@ async fn issue_code(
     let message = s("message").unwrap_or_else(|| {
         format!("To sign in, open {verification_uri} and enter the code {user_code}")
     });
+    let verification_warning =
+        super::open::check_verification_uri(&verification_uri, authority).err();
     ctx.events.emit(SignInEvent::CodeIssued {
         user_code,
         verification_uri,
+        verification_warning,
         expires_at: Utc::now() + chrono::Duration::seconds(expires_in),
         message,
     });

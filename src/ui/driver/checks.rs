@@ -31,7 +31,12 @@ impl Driver {
         });
     }
 
+    /// Only `https:` (or loopback `http:`) addresses reach the launcher.
     pub(super) fn open_url(&self, url: String) {
+        if let Err(why) = crate::engine::auth::open::openable(&url) {
+            self.send(notice(NoticeLevel::Warning, why));
+            return;
+        }
         let browser = self.browser.clone();
         let ev = self.ev.clone();
         tokio::spawn(async move {
