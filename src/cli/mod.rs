@@ -85,6 +85,14 @@ pub(crate) fn find_profile(name: &str) -> Result<crate::model::Profile, CliError
     })
 }
 
+/// Every saved profile (to find the keychain entries profiles share, and those of
+/// `logout --all`).
+pub(crate) fn saved_profiles() -> Result<Vec<crate::model::Profile>, CliError> {
+    let (store, _) = crate::model::store::ProfileStore::open_default()
+        .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
+    Ok(store.profiles().to_vec())
+}
+
 /// The async runtime a command runs the engine on.
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()

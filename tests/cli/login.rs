@@ -308,3 +308,28 @@ async fn login_app_only_with_a_certificate_profile() {
     .await;
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// With no keychain reachable (no D-Bus session bus on Linux), a logout cannot delete what the
+/// keychain holds: it says so and exits 1 instead of reporting success.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn logout_without_a_reachable_keychain_fails_plainly() {
+    let h = start_sim(|_| {}).await;
+    let home = home_with(&[named(profile(&h, "ops@contoso.com"), "ops")]);
+    for args in [&["logout", "ops"][..], &["logout", "--all"][..]] {
+        let mut c = cmd(&home, args);
+        c.env_remove("EXO_CONNECT_SECRETS")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS");
+        let r = run(c, None, |_| async {}).await;
+        assert_eq!(r.code, 1, "{args:?}: {} {}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("could not be opened"), "{}", r.stderr);
+        assert!(!r.stdout.contains("Signed out"), "{}", r.stdout);
+    }
+    // Removing the profile still works; the warning says what could not be checked.
+    let mut c = cmd(&home, &["profile", "remove", "ops"]);
+    c.env_remove("EXO_CONNECT_SECRETS")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let r = run(c, None, |_| async {}).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("logout --all"), "{}", r.stderr);
+}

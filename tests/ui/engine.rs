@@ -622,6 +622,69 @@ fn the_driver_opens_only_https_or_loopback_pages() {
     assert_eq!(refused.len(), 3, "{refused:?}");
 }
 
+/// Events from the driver until `pred` holds (10 s at most).
+fn events_until(
+    b: &mut impl exo_connect::ui::bridge::Backend,
+    pred: impl Fn(&[exo_connect::ui::bridge::UiEvent]) -> bool,
+) -> Vec<exo_connect::ui::bridge::UiEvent> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !pred(&seen) && Instant::now() < deadline {
+        seen.extend(b.poll());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    seen
+}
+
+#[test]
+fn deleting_a_profile_removes_its_keychain_entries_and_says_so() {
+    use exo_connect::ui::bridge::{Backend, NoticeLevel, Secret, UiCommand, UiEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = DriverConfig::new(dir.path().to_path_buf());
+    cfg.secrets = Secrets::Memory;
+    let mut b = driver::spawn(cfg).unwrap().backend;
+    let p = exo_connect::model::Profile::new(
+        "Fabrikam",
+        "admin@fabrikam.com",
+        exo_connect::model::Service::ExchangeOnline,
+    );
+    b.send(UiCommand::SaveProfile(Box::new(p.clone())));
+    b.send(UiCommand::SaveProxyPassword {
+        profile_id: p.id,
+        password: Secret::new("proxy-secret"),
+    });
+    let saved = |e: &[UiEvent]| {
+        e.iter().any(
+            |e| matches!(e, UiEvent::Notice { text, .. } if text.contains("Proxy password saved")),
+        )
+    };
+    assert!(saved(&events_until(&mut b, saved)));
+    b.send(UiCommand::DeleteProfile { id: p.id });
+    let deleted = |e: &[UiEvent]| {
+        e.iter().any(
+            |e| matches!(e, UiEvent::Notice { text, .. } if text.starts_with("Deleted profile")),
+        )
+    };
+    let seen = events_until(&mut b, deleted);
+    let text = seen
+        .iter()
+        .find_map(|e| match e {
+            UiEvent::Notice { level, text } if text.starts_with("Deleted profile") => {
+                Some((*level, text.clone()))
+            }
+            _ => None,
+        })
+        .expect("a notice");
+    assert_eq!(text.0, NoticeLevel::Info, "{}", text.1);
+    assert!(
+        text.1
+            .contains("removed from the keychain: the proxy password"),
+        "{}",
+        text.1
+    );
+    assert!(!text.1.contains("proxy-secret"));
+}
+
 #[test]
 fn the_real_driver_answers_route_and_test_connection_against_the_sim() {
     let mut e = start(|_| {}, |_| {});

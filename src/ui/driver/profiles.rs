@@ -49,6 +49,28 @@ pub(super) fn open_store(
     store
 }
 
+/// The notice after a profile's deletion: what left the keychain with it, what could not.
+fn deleted_notice(name: &str, done: &crate::engine::secrets::Forgotten) -> (NoticeLevel, String) {
+    let mut text = format!("Deleted profile {name}");
+    if !done.removed.is_empty() {
+        text.push_str(&format!(
+            "; removed from the keychain: {}",
+            done.removed.join(", ")
+        ));
+    }
+    if !done.kept.is_empty() {
+        text.push_str(&format!("; kept {}", done.kept.join(", ")));
+    }
+    if done.is_complete() {
+        return (NoticeLevel::Info, text);
+    }
+    text.push_str(&format!(
+        ". Not removed from the keychain: {}",
+        done.failed.join("; ")
+    ));
+    (NoticeLevel::Warning, text)
+}
+
 fn scratch_store() -> ProfileStore {
     let scratch = std::env::temp_dir().join(format!("exo-connect-scratch-{}", std::process::id()));
     ProfileStore::open(scratch)
@@ -86,15 +108,30 @@ impl Driver {
         }
     }
 
+    /// Removes the profile from the store, then (off the loop) what it owns in the keychain;
+    /// the notice says what was removed.
     pub(super) fn delete_profile(&mut self, id: Uuid) {
-        let Some(name) = self.store.get(id).map(|p| p.name.clone()) else {
+        let Some(profile) = self.store.get(id).cloned() else {
             self.send(UiEvent::ProfileDeleted { id });
             return;
         };
+        let name = profile.name.clone();
         match self.store.remove(&name).and_then(|_| self.store.save()) {
             Ok(()) => {
                 self.send(UiEvent::ProfileDeleted { id });
-                self.send(notice(NoticeLevel::Info, format!("Deleted profile {name}")));
+                let others = self.store.profiles().to_vec();
+                let cache = self.connector.cache().clone();
+                let ev = self.ev.clone();
+                tokio::spawn(async move {
+                    if cache.secrets().unreachable().is_some() {
+                        // No keychain (the start-up notice said so): nothing to clean there.
+                        ev.send(notice(NoticeLevel::Info, format!("Deleted profile {name}")));
+                        return;
+                    }
+                    let done = cache.forget_profile(&profile, &others, true).await;
+                    let (level, text) = deleted_notice(&name, &done);
+                    ev.send(notice(level, text));
+                });
             }
             Err(e) => self.send(notice(NoticeLevel::Error, format!("Not deleted: {e}"))),
         }
@@ -144,7 +181,11 @@ impl Driver {
         let ev = self.ev.clone();
         tokio::spawn(async move {
             secrets
-                .set(&proxy_password_key(&profile_id), password.expose())
+                .set_owned(
+                    &proxy_password_key(&profile_id),
+                    password.expose(),
+                    Some(profile_id),
+                )
                 .await;
             ev.send(notice(
                 NoticeLevel::Info,
