@@ -152,8 +152,10 @@ async fn store_secrets(
 }
 
 fn print_signed_in(s: &crate::engine::auth::SignedIn) {
-    println!("account: {}", s.account);
-    println!("tenant: {}", s.tenant_id);
+    use crate::model::text::printable_line;
+    // Both come from the token's claims: the server's words.
+    println!("account: {}", printable_line(&s.account));
+    println!("tenant: {}", printable_line(&s.tenant_id));
     println!(
         "expires: {}",
         s.expires_at
@@ -208,14 +210,16 @@ pub fn run_logout(args: LogoutArgs) -> CliResult {
 /// Prints what was removed (stdout) and what could not be (stderr); Err (exit 1) when anything
 /// could not be removed.
 pub(crate) fn report_forgotten(done: &crate::engine::secrets::Forgotten) -> CliResult {
+    use crate::model::text::printable_line;
+    // The lines name accounts from tokens and the keychain's error words.
     for r in &done.removed {
-        println!("  {r}");
+        println!("  {}", printable_line(r));
     }
     for k in &done.kept {
-        println!("  kept {k}");
+        println!("  kept {}", printable_line(k));
     }
     for f in &done.failed {
-        eprintln!("error: not removed: {f}");
+        eprintln!("error: not removed: {}", printable_line(f));
     }
     if done.is_complete() {
         Ok(())

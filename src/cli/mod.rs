@@ -158,7 +158,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // The message may quote the server (an AADSTS description, an error body).
+            eprintln!("error: {}", crate::model::text::printable(&e.to_string()));
             e.exit_code()
         }
     }

@@ -115,6 +115,8 @@ async fn rows(profiles: &[Profile], offline: bool) -> Result<Vec<Row>, CliError>
 }
 
 fn print_table(rows: &[Row]) {
+    use crate::model::text::printable_line;
+    let line = |s: &str| serde_json::Value::from(printable_line(s).into_owned());
     let table: Vec<serde_json::Map<String, serde_json::Value>> = rows
         .iter()
         .map(|r| {
@@ -127,13 +129,17 @@ fn print_table(rows: &[Row]) {
                 "Service".into(),
                 r.service.clone().unwrap_or_default().into(),
             );
-            m.insert("Account".into(), r.account.clone().into());
-            m.insert("Tenant".into(), r.tenant.clone().unwrap_or_default().into());
+            // Account and tenant come from tokens, the status may quote Entra.
+            m.insert("Account".into(), line(&r.account));
+            m.insert(
+                "Tenant".into(),
+                line(r.tenant.as_deref().unwrap_or_default()),
+            );
             m.insert(
                 "Expires".into(),
                 r.expires.clone().unwrap_or_default().into(),
             );
-            m.insert("Status".into(), r.status.clone().into());
+            m.insert("Status".into(), line(&r.status));
             m
         })
         .collect();

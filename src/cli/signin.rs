@@ -76,8 +76,14 @@ impl SignInPrompt for TerminalPrompt {
     }
 }
 
-/// The terminal's words for a sign-in event (None: nothing to say).
+/// The terminal's words for a sign-in event (None: nothing to say). What the server said (the
+/// code, the page, an explanation quoting Entra, the account) arrives without escape sequences or
+/// control characters.
 pub fn render(e: &SignInEvent) -> Option<String> {
+    render_raw(e).map(|t| crate::model::text::printable(&t).into_owned())
+}
+
+fn render_raw(e: &SignInEvent) -> Option<String> {
     Some(match e {
         SignInEvent::CodeIssued {
             user_code,
@@ -135,8 +141,13 @@ pub(crate) fn session_error(e: SessionError) -> CliError {
     }
 }
 
-/// A cmdlet failure with its status, request id and the catalogue's explanation.
+/// A cmdlet failure with its status, request id and the catalogue's explanation (the server's
+/// words without control characters).
 pub(crate) fn rest_message(e: &RestError) -> String {
+    crate::model::text::printable(&rest_message_raw(e)).into_owned()
+}
+
+fn rest_message_raw(e: &RestError) -> String {
     let mut m = format!("{}: {}", e.cmdlet, e.message);
     if let Some(s) = e.status {
         m.push_str(&format!(" (HTTP {s}"));
@@ -154,6 +165,22 @@ pub(crate) fn rest_message(e: &RestError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_words_lose_their_escape_sequences() {
+        let t = render(&SignInEvent::UpnMismatch {
+            expected: "a@b.c".into(),
+            actual: "\u{1b}]0;x\u{7}evil@b.c".into(),
+        })
+        .unwrap();
+        assert!(t.contains("evil@b.c") && !t.contains('\u{1b}'), "{t:?}");
+        let m = rest_message(&RestError::new(
+            crate::engine::rest::RestErrorKind::Service,
+            "Get-Mailbox",
+            "\u{1b}[2Jgone",
+        ));
+        assert!(!m.contains('\u{1b}'), "{m:?}");
+    }
 
     #[test]
     fn the_device_code_line_ends_with_the_code() {

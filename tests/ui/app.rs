@@ -918,3 +918,32 @@ fn copy_row_from_the_context_menu() {
     );
     assert!(copied, "the row goes to the clipboard, tab-separated");
 }
+
+#[test]
+fn server_text_in_notices_and_the_sign_in_dialog_loses_its_control_characters() {
+    let mut t = app();
+    let p = three_profiles()[0].clone();
+    t.push(UiEvent::Notice {
+        level: exo_connect::ui::bridge::NoticeLevel::Error,
+        text: "Run failed: \u{1b}]0;pwned\u{7}AADSTS50000 \u{1b}[31mred\u{202e}txt".into(),
+    });
+    t.push(UiEvent::SignIn(SignInView {
+        profile_id: p.id,
+        profile_name: p.name.clone(),
+        account: p.upn.clone(),
+        method: SignInMethod::Password,
+        stage: SignInStage::Failed {
+            explanation: "Entra said: \u{1b}[2Jbad\u{7}".into(),
+        },
+    }));
+    assert!(t.has_containing("AADSTS50000 redtxt"));
+    assert!(t.has_containing("Entra said: bad"));
+    let app = t.h.state();
+    let shown: Vec<&str> = app.notices.iter().map(|(_, s)| s.as_str()).collect();
+    for s in shown {
+        assert!(
+            !s.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{s:?}"
+        );
+    }
+}
