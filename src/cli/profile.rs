@@ -169,7 +169,7 @@ fn store_err(e: StoreError) -> CliError {
 }
 
 fn open() -> Result<ProfileStore, CliError> {
-    let (store, notice) = ProfileStore::open_default().map_err(store_err)?;
+    let (store, notice) = super::open_store().map_err(store_err)?;
     if let Some(Notice { message, .. }) = notice {
         eprintln!("warning: {message}");
     }
