@@ -947,3 +947,29 @@ fn server_text_in_notices_and_the_sign_in_dialog_loses_its_control_characters() 
         );
     }
 }
+
+#[test]
+fn outside_changes_reach_the_editor_but_unsaved_edits_stay() {
+    let mut t = app();
+    let mut profiles = three_profiles();
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    t.click("Contoso EXO");
+    let upn = |t: &T| t.h.get_by_label("UPN").value().unwrap_or_default();
+    assert_eq!(upn(&t), "admin@contoso.com");
+    // The command line changed the profile: the editor (no unsaved edits) shows the new version.
+    profiles[0].upn = "ops@contoso.com".into();
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    assert_eq!(upn(&t), "ops@contoso.com");
+    // An unsaved edit stays when the list comes again with another change.
+    t.type_into("Name", " (mine)");
+    profiles[0].upn = "third@contoso.com".into();
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    assert!(
+        t.h.get_by_label("Name")
+            .value()
+            .unwrap_or_default()
+            .ends_with("(mine)")
+    );
+    assert_eq!(upn(&t), "ops@contoso.com", "the draft is kept as it was");
+    assert!(t.has_containing("your unsaved edits are kept"));
+}

@@ -705,3 +705,34 @@ fn the_real_driver_answers_route_and_test_connection_against_the_sim() {
         "the steps name the sim's host"
     );
 }
+
+#[test]
+fn the_window_sees_profiles_another_exo_connect_saved() {
+    use exo_connect::ui::bridge::{Backend, UiCommand, UiEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = DriverConfig::new(dir.path().to_path_buf());
+    cfg.secrets = Secrets::Memory;
+    let mut b = driver::spawn(cfg).unwrap().backend;
+    b.send(UiCommand::LoadProfiles);
+    let loaded = |e: &[UiEvent]| e.iter().any(|e| matches!(e, UiEvent::ProfilesLoaded(_)));
+    assert!(loaded(&events_until(&mut b, loaded)));
+    // The command line (another process, here another store over the same folder) adds one.
+    let (mut other, _) = ProfileStore::open(dir.path()).unwrap();
+    other
+        .upsert(exo_connect::model::Profile::new(
+            "Added by the CLI",
+            "admin@fabrikam.com",
+            exo_connect::model::Service::ExchangeOnline,
+        ))
+        .unwrap();
+    other.save().unwrap();
+    let has_it = |e: &[UiEvent]| {
+        e.iter().any(|e| {
+            matches!(e, UiEvent::ProfilesLoaded(l) if l.iter().any(|p| p.name == "Added by the CLI"))
+        })
+    };
+    assert!(
+        has_it(&events_until(&mut b, has_it)),
+        "the driver reloads the changed store"
+    );
+}

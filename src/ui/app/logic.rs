@@ -221,6 +221,49 @@ impl App {
             {
                 self.select_now(Some(id));
             }
+        } else {
+            self.follow_outside_changes();
+        }
+    }
+
+    /// The list came again (another exo-connect changed the store): the editor shows its
+    /// profile's new version — unless it holds unsaved edits, which stay (Save writes them over
+    /// the new version; Revert goes to it).
+    fn follow_outside_changes(&mut self) {
+        let Some(original) = self.editor.original.clone() else {
+            return;
+        };
+        let current = self.profile(original.id).cloned();
+        if current.as_ref() == Some(&original) {
+            return;
+        }
+        if self.editor.is_dirty() {
+            let text = match &current {
+                Some(_) => format!(
+                    "'{}' was changed by another exo-connect; your unsaved edits are kept (Save writes them over it, Revert shows the new version)",
+                    original.name
+                ),
+                None => format!(
+                    "'{}' was deleted by another exo-connect; your unsaved edits are kept (Save keeps the profile)",
+                    original.name
+                ),
+            };
+            self.editor.original = current;
+            self.notice(NoticeLevel::Warning, text);
+            return;
+        }
+        match current {
+            Some(p) => self.editor = EditorState::for_profile(Some(p)),
+            None => {
+                if self.selected == Some(original.id) {
+                    self.selected = None;
+                }
+                self.editor = EditorState::default();
+                self.notice(
+                    NoticeLevel::Info,
+                    format!("'{}' was deleted by another exo-connect", original.name),
+                );
+            }
         }
     }
 

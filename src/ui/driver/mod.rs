@@ -7,7 +7,8 @@
 //!
 //! One file per job: `signin` (Connect through the engine's connector, the sign-in dialog as its
 //! prompt), `sessions` (the registry's sessions as the window's rows, disconnects), `runs`
-//! (cmdlets streamed into the output pane), `profiles` (the profile store, the proxy password),
+//! (cmdlets streamed into the output pane), `profiles` (the profile store — reloaded when another
+//! exo-connect changed it, checked every [`STORE_CHECK`] — and the proxy password),
 //! `checks` (Test connection, the proxy route, opening a page). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
@@ -152,7 +153,12 @@ struct Driver {
     /// The run of each session, to cancel it.
     runs: HashMap<ConnId, tokio::task::AbortHandle>,
     sim: Option<Arc<crate::sim::SimHandle>>,
+    /// The last error reloading the store (said once, not every check).
+    reload_error: Option<String>,
 }
+
+/// How often the driver looks whether another exo-connect changed the profile store.
+const STORE_CHECK: Duration = Duration::from_secs(2);
 
 fn notice(level: NoticeLevel, text: impl Into<String>) -> UiEvent {
     UiEvent::Notice {
@@ -167,6 +173,7 @@ enum Next {
     Registry(Result<SessionEvent, broadcast::error::RecvError>),
     Internal(Internal),
     DemoTick,
+    StoreCheck,
 }
 
 impl Driver {
@@ -210,6 +217,7 @@ impl Driver {
             sessions: Vec::new(),
             runs: HashMap::new(),
             sim,
+            reload_error: None,
         }
     }
 
@@ -217,6 +225,8 @@ impl Driver {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<UiCommand>) {
         let mut registry = self.connector.registry().subscribe();
         let mut demo_tick = tokio::time::interval(Duration::from_secs(1));
+        let mut store_check = tokio::time::interval(STORE_CHECK);
+        store_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let demo = self.sim.is_some();
         loop {
             let next = tokio::select! {
@@ -224,6 +234,7 @@ impl Driver {
                 e = registry.recv() => Next::Registry(e),
                 Some(i) = self.internal_rx.recv() => Next::Internal(i),
                 _ = demo_tick.tick(), if demo => Next::DemoTick,
+                _ = store_check.tick() => Next::StoreCheck,
             };
             match next {
                 Next::Command(Some(c)) => self.command(c).await,
@@ -235,6 +246,7 @@ impl Driver {
                 Next::Registry(Err(broadcast::error::RecvError::Closed)) => break,
                 Next::Internal(i) => self.internal(i),
                 Next::DemoTick => self.demo_phone(),
+                Next::StoreCheck => self.reload_if_changed(),
             }
         }
         self.cancel_sign_in();

@@ -84,6 +84,36 @@ impl Driver {
         self.send(UiEvent::ProfilesLoaded(self.store.profiles().to_vec()));
     }
 
+    /// Another exo-connect (the command line, a second window) may have changed the store: when
+    /// the file changed, read it again (merged with this store's state) and send the list; the
+    /// window keeps its editor's unsaved edits. A failure is said once until it changes.
+    pub(super) fn reload_if_changed(&mut self) {
+        match self.store.reload_if_changed() {
+            Ok(changed) => {
+                self.reload_error = None;
+                if changed {
+                    self.load_profiles();
+                }
+            }
+            Err(e) => {
+                let text = format!("The profile list could not be reloaded: {e}");
+                if self.reload_error.as_deref() != Some(text.as_str()) {
+                    self.send(notice(NoticeLevel::Warning, text.clone()));
+                    self.reload_error = Some(text);
+                }
+            }
+        }
+        self.store_notices();
+    }
+
+    /// What the store has to tell after a save or a reload (a profile renamed by the merge, a
+    /// file set aside).
+    fn store_notices(&mut self) {
+        for n in self.store.take_notices() {
+            self.send(notice(NoticeLevel::Warning, n.message));
+        }
+    }
+
     pub(super) fn save_profile(&mut self, p: Profile) {
         let id = p.id;
         let before = self.store.get(id).cloned();
@@ -96,6 +126,9 @@ impl Driver {
                 if let Some(saved) = self.store.get(id) {
                     self.send(UiEvent::ProfileSaved(Box::new(saved.clone())));
                 }
+                // The save merged others' changes: show them (and what the merge renamed).
+                self.load_profiles();
+                self.store_notices();
             }
             Err(e) => {
                 if let Ok((s, _)) = ProfileStore::open(self.store.root().to_path_buf()) {
