@@ -26,6 +26,20 @@ pub struct Cli {
     /// and every subcommand (real profiles and the keychain are never touched).
     #[arg(long, global = true)]
     pub demo: bool,
+    /// Write a diagnostic log for support to DIR/exo-connect-<date>.log: request ids, hosts,
+    /// status codes, timings, retries, sign-in steps; never a password, token or code.
+    #[arg(long, global = true, value_name = "DIR", env = crate::engine::diag::LOG_DIR_ENV)]
+    pub log_dir: Option<std::path::PathBuf>,
+    /// How much the diagnostic log says: info (the default) or debug (also each sign-in poll and
+    /// session change).
+    #[arg(
+        long,
+        global = true,
+        value_name = "LEVEL",
+        env = crate::engine::diag::LOG_LEVEL_ENV,
+        default_value = "info"
+    )]
+    pub log_level: crate::engine::diag::LogLevel,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -178,6 +192,12 @@ pub fn main() -> ExitCode {
             .map(|r| r.display().to_string())
             .unwrap_or_else(|e| e.to_string());
         eprintln!("demo mode: the demo profiles in {root}, sign-ins kept in memory");
+    }
+    if let Some(dir) = &cli.log_dir
+        && let Err(e) = crate::engine::diag::start_cli_log(dir, cli.log_level)
+    {
+        eprintln!("error: --log-dir: {e}");
+        return ExitCode::from(2);
     }
     let result = match cli.command {
         Some(Command::Profile(cmd)) => profile::run(cmd),

@@ -278,6 +278,20 @@ impl TokenCache {
             }
         }
         match &r {
+            Ok(s) => tracing::info!(
+                profile = profile.name,
+                account = s.account,
+                tenant = s.tenant_id,
+                authority = host_of(&s.authority),
+                "signed in"
+            ),
+            Err(e) => tracing::warn!(
+                profile = profile.name,
+                error = e.explanation(),
+                "sign-in failed"
+            ),
+        }
+        match &r {
             Ok(s) => events.emit(SignInEvent::Succeeded {
                 account: s.account.clone(),
                 tenant_id: s.tenant_id.clone(),
@@ -543,7 +557,12 @@ impl TokenCache {
                 needs_interactive: true,
             });
         };
-        match flows::refresh(http, authority, &delegated_scope(resource), &rt).await {
+        let refreshed = flows::refresh(http, authority, &delegated_scope(resource), &rt).await;
+        match &refreshed {
+            Ok(_) => tracing::info!(account, resource, "access token from the refresh token"),
+            Err(e) => tracing::warn!(account, resource, error = e.explanation(), "refresh failed"),
+        }
+        match refreshed {
             Ok(g) => {
                 if let Some(new_rt) = &g.refresh_token
                     && *new_rt != rt

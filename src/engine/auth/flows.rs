@@ -155,9 +155,16 @@ pub async fn device_code(
         {
             Ok(j) => return parse_grant(&j),
             Err(SignInError::Entra(e)) => match e.error.as_str() {
-                "authorization_pending" => ctx.events.emit(SignInEvent::Waiting),
+                "authorization_pending" => {
+                    tracing::debug!("device code: the user has not finished yet");
+                    ctx.events.emit(SignInEvent::Waiting)
+                }
                 "slow_down" => {
                     interval += 5;
+                    tracing::info!(
+                        interval,
+                        "device code: the service asked to poll more slowly"
+                    );
                     ctx.events.emit(SignInEvent::SlowedDown {
                         interval_secs: interval,
                     });
@@ -200,6 +207,12 @@ async fn issue_code(
         .ok_or_else(|| missing("verification_uri"))?;
     let expires_in = j.get("expires_in").and_then(num).unwrap_or(900).max(1);
     let interval = j.get("interval").and_then(num).unwrap_or(5).clamp(0, 60) as u64;
+    tracing::info!(
+        expires_in,
+        interval,
+        host = crate::engine::http::host_of(&verification_uri),
+        "device code issued"
+    );
     let message = s("message").unwrap_or_else(|| {
         format!("To sign in, open {verification_uri} and enter the code {user_code}")
     });
