@@ -124,6 +124,14 @@ pub enum UiCommand {
     OpenUrl {
         url: String,
     },
+    /// Write the diagnostic log (no secrets) to the config folder's `logs/`, or stop; `debug`
+    /// for more detail.
+    SetDiagnostics {
+        enabled: bool,
+        debug: bool,
+    },
+    /// Gather the text of "Copy diagnostics" (answered by [`UiEvent::Diagnostics`]).
+    CopyDiagnostics,
 }
 
 /// What the window is told.
@@ -205,6 +213,11 @@ pub enum UiEvent {
     },
     /// Demo mode only: what the "Demo phone" panel shows (sent about once a second).
     DemoPhone(Vec<DemoAccountView>),
+    /// The text of "Copy diagnostics" (version, OS, the recent log lines; no secrets), for the
+    /// clipboard.
+    Diagnostics {
+        text: String,
+    },
 }
 
 /// One demo account on the "Demo phone" panel (demo mode only; the sim's made-up accounts).

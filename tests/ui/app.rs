@@ -973,3 +973,70 @@ fn outside_changes_reach_the_editor_but_unsaved_edits_stay() {
     assert_eq!(upn(&t), "ops@contoso.com", "the draft is kept as it was");
     assert!(t.has_containing("your unsaved edits are kept"));
 }
+
+#[test]
+fn settings_switch_the_diagnostic_log_and_copy_diagnostics_goes_to_the_clipboard() {
+    let mut t = app();
+    t.click("Settings");
+    assert!(
+        t.disabled("Include debug detail"),
+        "debug detail needs the log"
+    );
+    t.click("Write a diagnostic log");
+    assert!(t.sent(|c| *c
+        == UiCommand::SetDiagnostics {
+            enabled: true,
+            debug: false
+        }));
+    t.click("Include debug detail");
+    assert!(t.sent(|c| *c
+        == UiCommand::SetDiagnostics {
+            enabled: true,
+            debug: true
+        }));
+    t.click("Copy diagnostics");
+    assert!(t.sent(|c| *c == UiCommand::CopyDiagnostics));
+    t.click("Close");
+
+    // The driver's answer goes to the clipboard in the frame that receives it.
+    let text = "exo-connect 0.1.0 on linux x86_64\n--- last 1 log lines ---\nline\n".to_string();
+    t.fake.push(UiEvent::Diagnostics { text: text.clone() });
+    t.h.step();
+    let copied: Vec<&egui::OutputCommand> =
+        t.h.output()
+            .platform_output
+            .commands
+            .iter()
+            .filter(|c| matches!(c, egui::OutputCommand::CopyText(s) if *s == text))
+            .collect();
+    assert_eq!(
+        copied.len(),
+        1,
+        "{:?}",
+        t.h.output().platform_output.commands
+    );
+    t.h.run();
+    assert!(t.has_containing("Diagnostics copied to the clipboard"));
+
+    // The setting is remembered: the next run switches the log on at start.
+    let mut storage = MemStorage::default();
+    eframe::App::save(t.h.state_mut(), &mut storage);
+    let storage: &'static MemStorage = Box::leak(Box::new(storage));
+    let (backend, fake) = FakeBackend::new();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| {
+            cc.storage = Some(storage);
+            App::new(
+                cc,
+                Box::new(backend),
+                Box::new(FakeDialogs::default()),
+                AppOptions::default(),
+            )
+        });
+    h.run();
+    assert!(fake.commands().contains(&UiCommand::SetDiagnostics {
+        enabled: true,
+        debug: true
+    }));
+}

@@ -736,3 +736,77 @@ fn the_window_sees_profiles_another_exo_connect_saved() {
         "the driver reloads the changed store"
     );
 }
+
+#[test]
+fn the_diagnostic_log_from_settings_and_copy_diagnostics_hold_no_secret() {
+    let mut e = start(|_| {}, |_| {});
+    e.click("Settings");
+    e.click("Write a diagnostic log");
+    e.click("Close");
+    e.wait_label("Diagnostic log (no secrets)");
+    e.connect_with_password("Contoso EXO", "ops@contoso.com");
+    e.wait("the connected session", |a| {
+        a.sessions
+            .iter()
+            .any(|s| s.state == SessionState::Connected)
+    });
+
+    e.click("Settings");
+    e.wait_exact("Copy diagnostics");
+    e.h.get_by_label("Copy diagnostics").click();
+    // The clipboard gets the driver's text in the frame that receives it: look at each frame.
+    let start = Instant::now();
+    let copied = loop {
+        e.h.step();
+        let text =
+            e.h.output()
+                .platform_output
+                .commands
+                .iter()
+                .find_map(|c| match c {
+                    egui::OutputCommand::CopyText(s) => Some(s.clone()),
+                    _ => None,
+                });
+        if let Some(t) = text {
+            break t;
+        }
+        assert!(start.elapsed() < Duration::from_secs(12), "nothing copied");
+        std::thread::sleep(Duration::from_millis(15));
+    };
+    assert!(
+        copied.starts_with(&format!("exo-connect {}", env!("CARGO_PKG_VERSION"))),
+        "{copied}"
+    );
+    assert!(
+        copied.contains("demo mode: true") && copied.contains("1 connected"),
+        "{copied}"
+    );
+    assert!(copied.contains("what=Get-AcceptedDomain"), "{copied}");
+    e.click("Close");
+
+    let logs = e.dir.path().join("logs");
+    let file = std::fs::read_dir(&logs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let log = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        log.contains("signed in") && log.contains("status=200"),
+        "{log}"
+    );
+    for text in [&copied, &log] {
+        assert!(!text.contains(&password_of("ops@contoso.com")), "{text}");
+        assert!(!text.contains("eyJ"), "a JWT: {text}");
+        let longest = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .map(str::len)
+            .max();
+        assert!(longest < Some(40), "a token-sized string: {text}");
+    }
+    e.click("Settings");
+    e.click("Write a diagnostic log");
+    e.click("Close");
+    e.wait_label("Diagnostic log off");
+}

@@ -21,6 +21,13 @@ impl App {
         for ev in self.backend.poll() {
             self.apply(ev);
         }
+        if let Some(text) = self.to_clipboard.take() {
+            ctx.copy_text(text);
+            self.notice(
+                NoticeLevel::Info,
+                "Diagnostics copied to the clipboard (version, OS, recent log lines; no secrets)",
+            );
+        }
         while let Ok(bg) = self.bg_rx.try_recv() {
             match bg {
                 Background::Dialog(purpose, Some(path)) => self.dialog_answered(purpose, path),
@@ -96,6 +103,7 @@ impl App {
                 self.notice(NoticeLevel::Warning, explanation);
             }
             UiEvent::DemoPhone(list) => self.demo_phone = list,
+            UiEvent::Diagnostics { text } => self.to_clipboard = Some(text),
         }
     }
 }

@@ -9,7 +9,7 @@
 //! prompt), `sessions` (the registry's sessions as the window's rows, disconnects), `runs`
 //! (cmdlets streamed into the output pane), `profiles` (the profile store — reloaded when another
 //! exo-connect changed it, checked every [`STORE_CHECK`] — and the proxy password),
-//! `checks` (Test connection, the proxy route, opening a page). Demo mode
+//! `checks` (Test connection, the proxy route, opening a page, the diagnostic log). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
 mod checks;
@@ -182,6 +182,8 @@ impl Driver {
         ev: EventSender,
         sim: Option<Arc<crate::sim::SimHandle>>,
     ) -> Driver {
+        // The recent lines (memory only until the log is switched on) for "Copy diagnostics".
+        crate::engine::diag::global();
         let store = profiles::open_store(&cfg.root, &ev, sim.as_deref());
         let secrets = match cfg.secrets {
             Secrets::Platform => SecretStore::platform().await,
@@ -291,6 +293,8 @@ impl Driver {
             UiCommand::TestConnection { profile } => self.test_connection(*profile),
             UiCommand::ResolveRoute { profile } => self.resolve_route(*profile),
             UiCommand::OpenUrl { url } => self.open_url(url),
+            UiCommand::SetDiagnostics { enabled, debug } => self.set_diagnostics(enabled, debug),
+            UiCommand::CopyDiagnostics => self.copy_diagnostics(),
         }
     }
 
