@@ -50,12 +50,17 @@ impl SignInPrompt for Prompt {
 }
 
 // current_thread: every task of this flow runs on this thread, under the log's subscriber
-// (set for this thread only; other tests in the binary are not logged).
+// (set for this thread only; other tests in the binary are not logged). The subscriber is not
+// the global default here, unlike in the binary (`diag::global`).
 #[tokio::test(flavor = "current_thread")]
 async fn a_sign_in_and_a_cmdlet_are_logged_without_a_secret() {
     let dir = tempfile::tempdir().unwrap();
     let diag = Diagnostics::new(LogLevel::Debug);
     let path = diag.set_folder(Some(dir.path())).unwrap().unwrap();
+    // tracing caches each call site's interest; while only one dispatcher exists it asks the
+    // default of whichever thread hits the site first, and another test's thread (no subscriber)
+    // would switch our sites off for good. With two dispatchers alive it asks every dispatcher.
+    let _second = tracing::Dispatch::new(Diagnostics::new(LogLevel::Warn).subscriber());
     let _guard = tracing::dispatcher::set_default(&tracing::Dispatch::new(diag.subscriber()));
 
     let h = start_sim(|c| c.faults = "503@3".into()).await;
