@@ -79,7 +79,9 @@ pub fn run(args: DoctorArgs) -> CliResult {
             while let Some(step) = rx.recv().await {
                 if format == DoctorFormat::Text {
                     let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "{}", step_text(&step));
+                    // Steps quote servers (TLS issuers, metadata errors, dates).
+                    let text = step_text(&step);
+                    let _ = writeln!(out, "{}", crate::model::text::printable(&text));
                     let _ = out.flush();
                 }
             }
@@ -93,7 +95,7 @@ pub fn run(args: DoctorArgs) -> CliResult {
     });
     let report = report.map_err(|e| CliError::Usage(format!("profile '{}': {e}", args.name)))?;
     match format {
-        DoctorFormat::Text => println!("{}", report.summary()),
+        DoctorFormat::Text => println!("{}", crate::model::text::printable(&report.summary())),
         DoctorFormat::Json => {
             let v = serde_json::json!({
                 "profile": report.profile,

@@ -124,9 +124,10 @@ async fn store_secrets(
 ) -> Option<String> {
     if let Some(pw) = proxy_password {
         secrets
-            .set(
+            .set_owned(
                 &crate::engine::secrets::proxy_password_key(&profile.id),
                 &pw,
+                Some(profile.id),
             )
             .await;
         eprintln!("Stored the proxy password in the keychain.");
@@ -138,7 +139,11 @@ async fn store_secrets(
         && let Some(pw) = &password
     {
         secrets
-            .set(&crate::engine::secrets::cert_password_key(path), pw)
+            .set_owned(
+                &crate::engine::secrets::cert_password_key(path),
+                pw,
+                Some(profile.id),
+            )
             .await;
         eprintln!("Stored the certificate password in the keychain.");
         return None;
@@ -147,8 +152,10 @@ async fn store_secrets(
 }
 
 fn print_signed_in(s: &crate::engine::auth::SignedIn) {
-    println!("account: {}", s.account);
-    println!("tenant: {}", s.tenant_id);
+    use crate::model::text::printable_line;
+    // Both come from the token's claims: the server's words.
+    println!("account: {}", printable_line(&s.account));
+    println!("tenant: {}", printable_line(&s.tenant_id));
     println!(
         "expires: {}",
         s.expires_at
@@ -166,25 +173,61 @@ pub fn run_logout(args: LogoutArgs) -> CliResult {
             ));
         }
     };
+    let saved = super::saved_profiles()?;
     super::runtime()?.block_on(async move {
         let (cache, _) = super::open_cache().await?;
-        match profile {
+        let done = match &profile {
             Some(p) => {
-                let had = cache.forget(&p).await.map_err(CliError::Failed)?;
-                if had {
+                let done = cache.forget_profile(p, &saved, false).await;
+                if done.removed.is_empty() && done.failed.is_empty() {
                     println!(
-                        "Signed out of '{}' (cached sign-in of {} forgotten).",
-                        p.name, p.upn
+                        "'{}' had no cached sign-in and no password in the keychain.",
+                        p.name
                     );
-                } else {
-                    println!("'{}' had no cached sign-in.", p.name);
+                } else if !done.removed.is_empty() {
+                    println!("Signed out of '{}'. Removed from the keychain:", p.name);
                 }
+                done
             }
             None => {
-                let n = cache.forget_all().await.map_err(CliError::Failed)?;
-                println!("Forgot {n} cached sign-in(s).");
+                let done = cache.forget_all(&saved).await;
+                let sign_ins = done
+                    .removed
+                    .iter()
+                    .filter(|r| r.starts_with("the sign-in of"))
+                    .count();
+                println!(
+                    "Forgot {sign_ins} cached sign-in(s) and {} password(s): exo-connect has no entry left in the keychain.",
+                    done.removed.len() - sign_ins
+                );
+                done
             }
-        }
-        Ok(())
+        };
+        report_forgotten(&done)
     })
+}
+
+/// Prints what was removed (stdout) and what could not be (stderr); Err (exit 1) when anything
+/// could not be removed.
+pub(crate) fn report_forgotten(done: &crate::engine::secrets::Forgotten) -> CliResult {
+    use crate::model::text::printable_line;
+    // The lines name accounts from tokens and the keychain's error words.
+    for r in &done.removed {
+        println!("  {}", printable_line(r));
+    }
+    for k in &done.kept {
+        println!("  kept {}", printable_line(k));
+    }
+    for f in &done.failed {
+        eprintln!("error: not removed: {}", printable_line(f));
+    }
+    if done.is_complete() {
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!(
+            "{} keychain entr{} could not be removed (see above); they are still stored",
+            done.failed.len(),
+            if done.failed.len() == 1 { "y" } else { "ies" }
+        )))
+    }
 }

@@ -23,9 +23,24 @@ use clap::{Parser, Subcommand};
     about = "Connection manager for Exchange Online, EOP and Security & Compliance"
 )]
 pub struct Cli {
-    /// Demo mode: a separate demo config folder (real profiles are never touched).
+    /// Demo mode: the demo config folder (`<config>/demo`) and secrets in memory, for the window
+    /// and every subcommand (real profiles and the keychain are never touched).
     #[arg(long, global = true)]
     pub demo: bool,
+    /// Write a diagnostic log for support to DIR/exo-connect-<date>.log: request ids, hosts,
+    /// status codes, timings, retries, sign-in steps; never a password, token or code.
+    #[arg(long, global = true, value_name = "DIR", env = crate::engine::diag::LOG_DIR_ENV)]
+    pub log_dir: Option<std::path::PathBuf>,
+    /// How much the diagnostic log says: info (the default) or debug (also each sign-in poll and
+    /// session change).
+    #[arg(
+        long,
+        global = true,
+        value_name = "LEVEL",
+        env = crate::engine::diag::LOG_LEVEL_ENV,
+        default_value = "info"
+    )]
+    pub log_level: crate::engine::diag::LogLevel,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -71,10 +86,26 @@ impl CliError {
 
 pub type CliResult = Result<(), CliError>;
 
+/// `--demo` of this process (set once by [`main`]).
+static DEMO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Whether this command runs in demo mode (`--demo`): the demo config folder, secrets in memory.
+pub(crate) fn demo() -> bool {
+    DEMO.get().copied().unwrap_or(false)
+}
+
+/// The profile store of this command: the real one, or the demo folder's with `--demo`.
+pub(crate) fn open_store() -> crate::model::store::Result<(
+    crate::model::store::ProfileStore,
+    Option<crate::model::store::Notice>,
+)> {
+    crate::model::store::ProfileStore::open(crate::model::store::root_for(demo())?)
+}
+
 /// The saved profile of that name (case-insensitive), from the profile store. A store file that
 /// could not be read has been set aside: say where.
 pub(crate) fn find_profile(name: &str) -> Result<crate::model::Profile, CliError> {
-    let (store, notice) = crate::model::store::ProfileStore::open_default()
+    let (store, notice) = open_store()
         .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
     if let Some(n) = notice {
         eprintln!("warning: {n}");
@@ -84,6 +115,14 @@ pub(crate) fn find_profile(name: &str) -> Result<crate::model::Profile, CliError
             "no profile named '{name}': `exo-connect profile list` shows the saved names"
         ))
     })
+}
+
+/// Every saved profile (to find the keychain entries profiles share, and those of
+/// `logout --all`).
+pub(crate) fn saved_profiles() -> Result<Vec<crate::model::Profile>, CliError> {
+    let (store, _) = open_store()
+        .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
+    Ok(store.profiles().to_vec())
 }
 
 /// The async runtime a command runs the engine on.
@@ -104,7 +143,12 @@ pub(crate) async fn open_cache() -> Result<
     ),
     CliError,
 > {
-    let secrets = crate::engine::secrets::SecretStore::platform().await;
+    let secrets = if demo() {
+        // Demo sign-ins are the simulated tenant's: never in the real keychain.
+        crate::engine::secrets::SecretStore::memory()
+    } else {
+        crate::engine::secrets::SecretStore::platform().await
+    };
     if let Some(n) = secrets.take_notice() {
         eprintln!("warning: {n}");
     }
@@ -138,6 +182,24 @@ pub(crate) fn read_secret_line(flag: &str) -> Result<String, CliError> {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // --demo holds for the subcommands too (an admin trying things out expects their real
+    // profiles and keychain untouched, as in the window).
+    let _ = DEMO.set(cli.demo);
+    if cli.demo
+        && let Some(cmd) = &cli.command
+        && !matches!(cmd, Command::Sim(_))
+    {
+        let root = crate::model::store::root_for(true)
+            .map(|r| r.display().to_string())
+            .unwrap_or_else(|e| e.to_string());
+        eprintln!("demo mode: the demo profiles in {root}, sign-ins kept in memory");
+    }
+    if let Some(dir) = &cli.log_dir
+        && let Err(e) = crate::engine::diag::start_cli_log(dir, cli.log_level)
+    {
+        eprintln!("error: --log-dir: {e}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Some(Command::Profile(cmd)) => profile::run(cmd),
         Some(Command::Sim(args)) => sim::run(args),
@@ -151,7 +213,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            // The message may quote the server (an AADSTS description, an error body).
+            eprintln!("error: {}", crate::model::text::printable(&e.to_string()));
             e.exit_code()
         }
     }

@@ -169,7 +169,7 @@ fn store_err(e: StoreError) -> CliError {
 }
 
 fn open() -> Result<ProfileStore, CliError> {
-    let (store, notice) = ProfileStore::open_default().map_err(store_err)?;
+    let (store, notice) = super::open_store().map_err(store_err)?;
     if let Some(Notice { message, .. }) = notice {
         eprintln!("warning: {message}");
     }
@@ -413,12 +413,30 @@ fn show(name: &str, format: Format) -> CliResult {
     Ok(())
 }
 
+/// Removes the profile, then what it owns in the keychain (entries another profile still uses
+/// stay for it).
 fn remove(name: &str) -> CliResult {
     let mut store = open()?;
     let p = store.remove(name).map_err(store_err)?;
     store.save().map_err(store_err)?;
     println!("Removed profile '{}'.", p.name);
-    Ok(())
+    let others = store.profiles().to_vec();
+    super::runtime()?.block_on(async move {
+        let (cache, _) = super::open_cache().await?;
+        if let Some(why) = cache.secrets().unreachable() {
+            // The removal itself is done; say what could not be checked.
+            eprintln!(
+                "warning: the OS keychain could not be opened ({why}): if it holds secrets of '{}', remove them with `exo-connect logout --all` once it can be opened",
+                p.name
+            );
+            return Ok(());
+        }
+        let done = cache.forget_profile(&p, &others, true).await;
+        if !done.removed.is_empty() {
+            println!("Removed from the keychain:");
+        }
+        super::login::report_forgotten(&done)
+    })
 }
 
 fn import(file: &std::path::Path) -> CliResult {

@@ -35,7 +35,7 @@ struct Row {
 }
 
 pub fn run(args: SessionsArgs) -> CliResult {
-    let (store, _) = crate::model::store::ProfileStore::open_default()
+    let (store, _) = super::open_store()
         .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
     let profiles: Vec<Profile> = store.profiles().to_vec();
     let rows = super::runtime()?.block_on(rows(&profiles, args.offline))?;

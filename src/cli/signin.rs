@@ -82,18 +82,31 @@ impl SignInPrompt for TerminalPrompt {
     }
 }
 
-/// The terminal's words for a sign-in event (None: nothing to say).
+/// The terminal's words for a sign-in event (None: nothing to say). What the server said (the
+/// code, the page, an explanation quoting Entra, the account) arrives without escape sequences or
+/// control characters.
 pub fn render(e: &SignInEvent) -> Option<String> {
+    render_raw(e).map(|t| crate::model::text::printable(&t).into_owned())
+}
+
+fn render_raw(e: &SignInEvent) -> Option<String> {
     Some(match e {
         SignInEvent::CodeIssued {
             user_code,
             verification_uri,
             expires_at,
+            verification_warning,
             ..
-        } => format!(
-            "To sign in, open {verification_uri} and enter the code {user_code}\n(the code expires at {} UTC; waiting for you to finish in the browser...)",
-            expires_at.format("%H:%M:%S")
-        ),
+        } => {
+            let mut t = format!(
+                "To sign in, open {verification_uri} and enter the code {user_code}\n(the code expires at {} UTC; waiting for you to finish in the browser...)",
+                expires_at.format("%H:%M:%S")
+            );
+            if let Some(w) = verification_warning {
+                t.push_str(&format!("\nwarning: {w}"));
+            }
+            t
+        }
         SignInEvent::SlowedDown { interval_secs } => {
             format!("The sign-in service asked to poll more slowly (every {interval_secs} s).")
         }
@@ -134,8 +147,13 @@ pub(crate) fn session_error(e: SessionError) -> CliError {
     }
 }
 
-/// A cmdlet failure with its status, request id and the catalogue's explanation.
+/// A cmdlet failure with its status, request id and the catalogue's explanation (the server's
+/// words without control characters).
 pub(crate) fn rest_message(e: &RestError) -> String {
+    crate::model::text::printable(&rest_message_raw(e)).into_owned()
+}
+
+fn rest_message_raw(e: &RestError) -> String {
     let mut m = format!("{}: {}", e.cmdlet, e.message);
     if let Some(s) = e.status {
         m.push_str(&format!(" (HTTP {s}"));
@@ -155,12 +173,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn server_words_lose_their_escape_sequences() {
+        let t = render(&SignInEvent::UpnMismatch {
+            expected: "a@b.c".into(),
+            actual: "\u{1b}]0;x\u{7}evil@b.c".into(),
+        })
+        .unwrap();
+        assert!(t.contains("evil@b.c") && !t.contains('\u{1b}'), "{t:?}");
+        let m = rest_message(&RestError::new(
+            crate::engine::rest::RestErrorKind::Service,
+            "Get-Mailbox",
+            "\u{1b}[2Jgone",
+        ));
+        assert!(!m.contains('\u{1b}'), "{m:?}");
+    }
+
+    #[test]
     fn the_device_code_line_ends_with_the_code() {
         let t = render(&SignInEvent::CodeIssued {
             user_code: "ABCD-1234".into(),
             verification_uri: "https://microsoft.com/devicelogin".into(),
             expires_at: chrono::Utc::now(),
             message: String::new(),
+            verification_warning: None,
         })
         .unwrap();
         let first = t.lines().next().unwrap();

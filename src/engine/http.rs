@@ -4,6 +4,11 @@
 //! OAuth must not be redirected. Every response body the engine reads goes through
 //! [`read_body_with`] / [`read_capped`]: read chunk by chunk, never more than a cap (a declared
 //! `Content-Length` over the cap is refused before reading anything).
+//!
+//! Loopback targets (127.0.0.0/8, ::1, localhost) never go through a proxy: not through the
+//! platform default's (reqwest's own environment and system proxy, [`platform_proxy`]), nor
+//! through a profile's ([`crate::engine::proxy`]). Only [`PROXY_LOOPBACK_ENV`]`=1` sends them
+//! through a proxy too (to watch the simulated tenant's traffic in a proxy; the proxy tests).
 
 use std::time::Duration;
 
@@ -24,6 +29,20 @@ pub enum UrlPolicyError {
 /// Installs the rustls crypto provider (ring) once per process. Safe to call many times.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// `EXO_CONNECT_PROXY_LOOPBACK=1`: loopback traffic follows the proxy settings like any other
+/// (for trying a proxy against the simulated tenant). Off by default: loopback goes direct.
+pub const PROXY_LOOPBACK_ENV: &str = "EXO_CONNECT_PROXY_LOOPBACK";
+
+/// Whether [`PROXY_LOOPBACK_ENV`] asks for loopback traffic through proxies.
+pub fn proxy_loopback_from_env() -> bool {
+    std::env::var(PROXY_LOOPBACK_ENV).is_ok_and(|v| v.trim() == "1")
+}
+
+/// Whether a URL's host is loopback (see [`is_loopback_host`]).
+pub fn is_loopback_url(url: &url::Url) -> bool {
+    url.host_str().is_some_and(is_loopback_host)
 }
 
 /// Whether a host is loopback: 127.0.0.0/8, ::1 or localhost.
@@ -210,11 +229,58 @@ pub fn build_client(opts: &HttpOptions) -> reqwest::Result<reqwest::Client> {
         .timeout(opts.request_timeout)
         .user_agent(concat!("exo-connect/", env!("CARGO_PKG_VERSION")));
     match &opts.proxy {
-        None => {}
+        None => b = b.proxy(platform_proxy(proxy_loopback_from_env())),
         Some(None) => b = b.no_proxy(),
-        Some(Some(p)) => b = b.proxy(reqwest::Proxy::all(p)?),
+        Some(Some(p)) => {
+            let fixed = p.clone();
+            let include_loopback = proxy_loopback_from_env();
+            b = b.proxy(reqwest::Proxy::custom(move |u| {
+                (include_loopback || !is_loopback_url(u)).then(|| fixed.clone())
+            }))
+        }
     }
     b.build()
+}
+
+/// The platform default's proxy (what reqwest does on its own: `HTTPS_PROXY` / `HTTP_PROXY` /
+/// `ALL_PROXY` / `NO_PROXY`, Windows Internet Options, macOS network settings), except that
+/// loopback targets go direct unless `include_loopback`.
+pub fn platform_proxy(include_loopback: bool) -> reqwest::Proxy {
+    let system = hyper_util::client::proxy::matcher::Matcher::from_system();
+    reqwest::Proxy::custom(move |u| {
+        if !include_loopback && is_loopback_url(u) {
+            return None;
+        }
+        let uri: http::Uri = u.as_str().parse().ok()?;
+        system.intercept(&uri).and_then(|i| intercept_url(&i))
+    })
+}
+
+/// The proxy address of an intercept, with its credential (hyper-util keeps it apart).
+fn intercept_url(i: &hyper_util::client::proxy::matcher::Intercept) -> Option<String> {
+    let mut u = url::Url::parse(&i.uri().to_string()).ok()?;
+    let credential = match (i.raw_auth(), i.basic_auth()) {
+        (Some((user, pass)), _) => Some((user.to_string(), pass.to_string())),
+        (None, Some(basic)) => decode_basic(basic.to_str().ok()?),
+        (None, None) => None,
+    };
+    if let Some((user, pass)) = credential {
+        u.set_username(&user).ok()?;
+        u.set_password(Some(&pass)).ok()?;
+    }
+    Some(u.to_string())
+}
+
+/// `Basic <base64 user:pass>` → (user, pass).
+fn decode_basic(header: &str) -> Option<(String, String)> {
+    use base64::Engine;
+    let b64 = header.strip_prefix("Basic ")?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (user, pass) = text.split_once(':').unwrap_or((&text, ""));
+    Some((user.to_string(), pass.to_string()))
 }
 
 #[cfg(test)]
@@ -240,6 +306,56 @@ mod tests {
         ] {
             assert!(check_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn basic_credentials_survive_the_platform_proxy() {
+        assert_eq!(
+            decode_basic("Basic dXNlcjpwYTpzcw=="),
+            Some(("user".into(), "pa:ss".into()))
+        );
+        assert_eq!(decode_basic("Bearer x"), None);
+        let m = hyper_util::client::proxy::matcher::Matcher::builder()
+            .http("http://bob:s%40cret@proxy.corp:8080")
+            .build();
+        let i = m
+            .intercept(&"http://example.test/".parse().unwrap())
+            .unwrap();
+        let u = url::Url::parse(&intercept_url(&i).unwrap()).unwrap();
+        assert_eq!(
+            (u.host_str(), u.port(), u.username()),
+            (Some("proxy.corp"), Some(8080), "bob")
+        );
+        assert_eq!(u.password(), Some("s%40cret"));
+    }
+
+    #[tokio::test]
+    async fn an_explicit_proxy_is_not_used_for_loopback() {
+        // A "proxy" that would answer 407; the loopback target answers itself.
+        let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = target.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            while let Ok((mut s, _)) = target.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        let c = build_client(&HttpOptions {
+            proxy: Some(Some("http://192.0.2.1:9".into())),
+            connect_timeout: Duration::from_secs(2),
+            ..Default::default()
+        })
+        .unwrap();
+        let r = c
+            .get(format!("http://127.0.0.1:{port}/"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 204);
     }
 
     #[test]

@@ -3,24 +3,45 @@
 //!
 //! Sign-in (`auth`) and the proxy side (`proxy`) both read it; it depends on nothing else of
 //! the engine but `http`'s URL helper. The key names of every kind of secret live here:
-//! [`refresh_key`], [`proxy_password_key`], [`cert_password_key`].
+//! [`refresh_key`], [`proxy_password_key`], [`cert_password_key`]; [`describe_key`] says in
+//! plain words what a key holds (for "removed from the keychain: …" lines).
 //!
 //! Entries: service [`SERVICE`], user = a key such as `rt|login.microsoftonline.com|contoso.com|admin@contoso.com`.
-//! An index entry (user [`INDEX_KEY`]) lists the keys this app wrote, so `logout --all` can
-//! forget them on every platform.
+//!
+//! ## The index: what we stored, and for which profile
+//! Keychains cannot list entries by prefix portably, so one more entry, user [`INDEX_KEY`], lists
+//! every key this app wrote, one per line, each with the profiles that own it:
+//! `key<TAB>profile-uuid,profile-uuid` (a line without a tab, as older versions wrote, is a key
+//! with no known owner). No secret is in it. [`SecretStore::set_owned`] adds the key and its
+//! owner, [`SecretStore::delete`] removes the key, [`SecretStore::disown`] drops one owner.
+//! A profile owns its proxy password, its certificate password and the refresh token of every
+//! account it signed in as — also another account than its UPN, when single sign-on picked one.
+//! Logging a profile out or removing it therefore deletes the keys the index says it owns plus
+//! the keys derivable from the profile now (`auth::TokenCache::forget_profile`); `logout --all`
+//! deletes every key in the index, every key derivable from the saved profiles, and the index.
+//! The index is read-modify-written on each change; two processes writing at the same instant
+//! can lose one line, which the derived keys cover for everything but a second account.
+//!
+//! Deletes always go to the keychain when there is one, even after an earlier keychain error in
+//! this process (which makes reads and writes fall back to memory), and report a refusal.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use keyring_core::CredentialStore;
+use uuid::Uuid;
 
 /// Keychain service name of every entry.
 pub const SERVICE: &str = "exo-connect";
-/// Entry listing the keys written (no secret in it).
+/// Entry listing the keys written and their owners (no secret in it).
 pub const INDEX_KEY: &str = "index";
 
-/// Prefix of every refresh-token key (`logout --all` forgets the keys that start with it).
+/// Prefix of every refresh-token key.
 pub const REFRESH_PREFIX: &str = "rt|";
+/// Prefix of every proxy-password key.
+pub const PROXY_PREFIX: &str = "proxy|";
+/// Prefix of every certificate-password key.
+pub const CERT_PREFIX: &str = "cert|";
 
 /// Keychain key of a refresh token: authority host, tenant (last authority segment), account.
 pub fn refresh_key(authority: &str, account: &str) -> String {
@@ -40,12 +61,57 @@ pub fn refresh_key(authority: &str, account: &str) -> String {
 
 /// Keychain key of a certificate file's password.
 pub fn cert_password_key(path: &str) -> String {
-    format!("cert|{path}")
+    format!("{CERT_PREFIX}{path}")
 }
 
 /// Keychain key of a profile's proxy password.
 pub fn proxy_password_key(profile_id: &uuid::Uuid) -> String {
-    format!("proxy|{profile_id}")
+    format!("{PROXY_PREFIX}{profile_id}")
+}
+
+/// The account of a refresh-token key (None for other keys).
+pub fn refresh_key_account(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix(REFRESH_PREFIX)?;
+    rest.rsplit('|').next()
+}
+
+/// What a key holds, in plain words: "the sign-in of admin@contoso.com (login.microsoftonline.com,
+/// contoso.com)", "the proxy password", "the certificate password of /path/app.pfx".
+pub fn describe_key(key: &str) -> String {
+    if let Some(rest) = key.strip_prefix(REFRESH_PREFIX) {
+        let parts: Vec<&str> = rest.splitn(3, '|').collect();
+        if let [host, tenant, account] = parts[..] {
+            return format!("the sign-in of {account} ({host}, {tenant})");
+        }
+    }
+    if key.starts_with(PROXY_PREFIX) {
+        return "the proxy password".into();
+    }
+    if let Some(path) = key.strip_prefix(CERT_PREFIX) {
+        return format!("the certificate password of {path}");
+    }
+    format!("the entry {key}")
+}
+
+/// The index: key → the profiles that own it.
+type Index = BTreeMap<String, BTreeSet<Uuid>>;
+
+/// What a logout (or a profile's removal) did in the keychain, in plain words.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    /// What was removed ("the sign-in of …", "the proxy password").
+    pub removed: Vec<String>,
+    /// What was kept because another profile still uses it.
+    pub kept: Vec<String>,
+    /// What could not be removed, with why.
+    pub failed: Vec<String>,
+}
+
+impl Forgotten {
+    /// Nothing failed.
+    pub fn is_complete(&self) -> bool {
+        self.failed.is_empty()
+    }
 }
 
 /// Where secrets live.
@@ -54,6 +120,11 @@ pub struct SecretStore {
     store: Option<Arc<CredentialStore>>,
     /// In-memory copies (memory mode, or after the keychain failed).
     memory: Arc<Mutex<HashMap<String, String>>>,
+    /// The owners of this run's keys (memory mode keeps its index here).
+    owners: Arc<Mutex<Index>>,
+    /// Why the platform keychain could not be opened (deletes report it: nothing there could be
+    /// removed). None in explicit memory mode and with a keychain.
+    unreachable: Option<String>,
     /// Set once when the keychain turned out unusable; read (and cleared) by whoever tells the user.
     notice: Arc<Mutex<Option<String>>>,
     degraded: Arc<Mutex<bool>>,
@@ -83,6 +154,8 @@ impl SecretStore {
         SecretStore {
             store: None,
             memory: Default::default(),
+            owners: Default::default(),
+            unreachable: None,
             notice: Default::default(),
             degraded: Arc::new(Mutex::new(true)),
         }
@@ -93,6 +166,8 @@ impl SecretStore {
         SecretStore {
             store: Some(store),
             memory: Default::default(),
+            owners: Default::default(),
+            unreachable: None,
             notice: Default::default(),
             degraded: Arc::new(Mutex::new(false)),
         }
@@ -111,8 +186,9 @@ impl SecretStore {
         match opened {
             Ok(store) => Self::with_store(store),
             Err(why) => {
-                let s = Self::memory();
+                let mut s = Self::memory();
                 *s.notice.lock().unwrap() = Some(no_keychain_notice(&why));
+                s.unreachable = Some(why);
                 s
             }
         }
@@ -121,6 +197,12 @@ impl SecretStore {
     /// True when nothing reaches a keychain (memory mode or degraded).
     pub fn is_memory_only(&self) -> bool {
         *self.degraded.lock().unwrap()
+    }
+
+    /// Why the platform keychain could not be opened at all (None: it was, or memory mode was
+    /// asked for).
+    pub fn unreachable(&self) -> Option<&str> {
+        self.unreachable.as_deref()
     }
 
     /// The "no usable keychain" notice, once.
@@ -144,20 +226,33 @@ impl SecretStore {
         }
     }
 
-    /// Stores a secret under `key`.
+    /// Stores a secret under `key` (its owners in the index are kept).
     pub async fn set(&self, key: &str, secret: &str) {
+        self.set_owned(key, secret, None).await
+    }
+
+    /// Stores a secret under `key`, recording `owner` (a profile id) in the index.
+    pub async fn set_owned(&self, key: &str, secret: &str, owner: Option<Uuid>) {
         self.memory
             .lock()
             .unwrap()
             .insert(key.to_string(), secret.to_string());
+        {
+            let mut owners = self.owners.lock().unwrap();
+            let entry = owners.entry(key.to_string()).or_default();
+            entry.extend(owner);
+        }
         let Some(store) = self.keychain() else { return };
         let (k, v) = (key.to_string(), secret.to_string());
         let r = off_runtime(move || -> Result<(), keyring_core::Error> {
             store.build(SERVICE, &k, None)?.set_password(&v)?;
             let idx = store.build(SERVICE, INDEX_KEY, None)?;
-            let mut keys = read_index(&idx)?;
-            if keys.insert(k) {
-                idx.set_password(&keys.into_iter().collect::<Vec<_>>().join("\n"))?;
+            let mut index = read_index(&idx)?;
+            let before = index.get(&k).cloned();
+            let entry = index.entry(k).or_default();
+            entry.extend(owner);
+            if before.as_ref() != Some(entry) {
+                write_index(&idx, &index)?;
             }
             Ok(())
         })
@@ -197,32 +292,111 @@ impl SecretStore {
         }
     }
 
-    /// Forgets a secret (memory and keychain). Ok when there was none.
-    pub async fn delete(&self, key: &str) -> Result<(), String> {
-        self.memory.lock().unwrap().remove(key);
-        let Some(store) = self.keychain() else {
+    /// Forgets a secret (memory, keychain and index). Ok(true) when there was one, Ok(false)
+    /// when there was none. The keychain is asked even after an earlier keychain error in this
+    /// process; its refusal (or a keychain that could not be opened at all) is an Err saying so.
+    pub async fn delete(&self, key: &str) -> Result<bool, String> {
+        let mut had = self.memory.lock().unwrap().remove(key).is_some();
+        self.owners.lock().unwrap().remove(key);
+        let Some(store) = self.store.clone() else {
+            return match &self.unreachable {
+                Some(why) => Err(format!(
+                    "the OS keychain could not be opened ({why}), so nothing stored there was removed"
+                )),
+                None => Ok(had),
+            };
+        };
+        let k = key.to_string();
+        let in_keychain = off_runtime(move || -> Result<bool, keyring_core::Error> {
+            let existed = match store.build(SERVICE, &k, None)?.delete_credential() {
+                Ok(()) => true,
+                Err(keyring_core::Error::NoEntry) => false,
+                Err(e) => return Err(e),
+            };
+            let idx = store.build(SERVICE, INDEX_KEY, None)?;
+            let mut index = read_index(&idx)?;
+            if index.remove(&k).is_some() {
+                write_index(&idx, &index)?;
+            }
+            Ok(existed)
+        })
+        .await
+        .map_err(|e| format!("the keychain did not delete the entry: {e}"))?
+        .map_err(|e| format!("the keychain refused to delete the entry: {}", describe(&e)))?;
+        had |= in_keychain;
+        Ok(had)
+    }
+
+    /// Drops `owner` from the owners of `key` in the index (the secret stays: another profile
+    /// still uses it).
+    pub async fn disown(&self, key: &str, owner: Uuid) -> Result<(), String> {
+        if let Some(o) = self.owners.lock().unwrap().get_mut(key) {
+            o.remove(&owner);
+        }
+        let Some(store) = self.store.clone() else {
             return Ok(());
         };
         let k = key.to_string();
         off_runtime(move || -> Result<(), keyring_core::Error> {
-            match store.build(SERVICE, &k, None)?.delete_credential() {
-                Ok(()) | Err(keyring_core::Error::NoEntry) => {}
-                Err(e) => return Err(e),
-            }
             let idx = store.build(SERVICE, INDEX_KEY, None)?;
-            let mut keys = read_index(&idx)?;
-            if keys.remove(&k) {
-                if keys.is_empty() {
-                    let _ = idx.delete_credential();
-                } else {
-                    idx.set_password(&keys.into_iter().collect::<Vec<_>>().join("\n"))?;
-                }
+            let mut index = read_index(&idx)?;
+            if let Some(o) = index.get_mut(&k)
+                && o.remove(&owner)
+            {
+                write_index(&idx, &index)?;
             }
             Ok(())
         })
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("the keychain refused to delete the entry: {}", describe(&e)))
+        .await?
+        .map_err(|e| format!("the keychain refused to update its index: {}", describe(&e)))
+    }
+
+    /// Every key known (this run's and the keychain's index) with its owners. Err when the
+    /// keychain's index cannot be read (a logout must then say it could not see everything).
+    pub async fn index(&self) -> Result<BTreeMap<String, BTreeSet<Uuid>>, String> {
+        let mut all: Index = self.owners.lock().unwrap().clone();
+        for k in self.memory.lock().unwrap().keys() {
+            all.entry(k.clone()).or_default();
+        }
+        let Some(store) = self.store.clone() else {
+            return match &self.unreachable {
+                Some(why) => Err(format!("the OS keychain could not be opened ({why})")),
+                None => Ok(all),
+            };
+        };
+        let stored = off_runtime(move || read_index(&store.build(SERVICE, INDEX_KEY, None)?))
+            .await?
+            .map_err(|e| format!("the keychain's index could not be read: {}", describe(&e)))?;
+        for (k, o) in stored {
+            all.entry(k).or_default().extend(o);
+        }
+        Ok(all)
+    }
+
+    /// The keys `owner` owns according to the index.
+    pub async fn owned_by(&self, owner: Uuid) -> Result<Vec<String>, String> {
+        Ok(self
+            .index()
+            .await?
+            .into_iter()
+            .filter(|(_, o)| o.contains(&owner))
+            .map(|(k, _)| k)
+            .collect())
+    }
+
+    /// Removes the index entry itself (after `logout --all` deleted every key it listed).
+    pub async fn delete_index(&self) -> Result<(), String> {
+        let Some(store) = self.store.clone() else {
+            return Ok(());
+        };
+        off_runtime(
+            move || match store.build(SERVICE, INDEX_KEY, None)?.delete_credential() {
+                Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+                Err(e) => Err(e),
+            },
+        )
+        .await?
+        .map_err(|e| format!("the keychain refused to delete its index: {}", describe(&e)))
     }
 
     /// Keys known (this run's and the keychain index), optionally filtered by prefix.
@@ -231,7 +405,7 @@ impl SecretStore {
         if let Some(store) = self.keychain() {
             let r = off_runtime(move || read_index(&store.build(SERVICE, INDEX_KEY, None)?)).await;
             if let Ok(Ok(k)) = r {
-                all.extend(k);
+                all.extend(k.into_keys());
             }
         }
         all.into_iter().filter(|k| k.starts_with(prefix)).collect()
@@ -261,16 +435,49 @@ async fn off_runtime<T: Send + 'static>(
         .map_err(|_| "the keychain thread failed".to_string())
 }
 
-fn read_index(idx: &keyring_core::Entry) -> Result<BTreeSet<String>, keyring_core::Error> {
+/// The index entry's lines: `key<TAB>owner,owner` (owners optional).
+fn read_index(idx: &keyring_core::Entry) -> Result<Index, keyring_core::Error> {
     match idx.get_password() {
-        Ok(s) => Ok(s
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect()),
-        Err(keyring_core::Error::NoEntry) => Ok(BTreeSet::new()),
+        Ok(s) => Ok(parse_index(&s)),
+        Err(keyring_core::Error::NoEntry) => Ok(Index::new()),
         Err(e) => Err(e),
     }
+}
+
+fn parse_index(text: &str) -> Index {
+    let mut index = Index::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let (key, owners) = line.split_once('\t').unwrap_or((line, ""));
+        let entry = index.entry(key.to_string()).or_default();
+        entry.extend(
+            owners
+                .split(',')
+                .filter_map(|o| o.trim().parse::<Uuid>().ok()),
+        );
+    }
+    index
+}
+
+fn index_text(index: &Index) -> String {
+    index
+        .iter()
+        .map(|(k, o)| {
+            let owners: Vec<String> = o.iter().map(Uuid::to_string).collect();
+            format!("{k}\t{}", owners.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Writes the index (deletes the entry when it lists nothing).
+fn write_index(idx: &keyring_core::Entry, index: &Index) -> Result<(), keyring_core::Error> {
+    if index.is_empty() {
+        return match idx.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(e),
+        };
+    }
+    idx.set_password(&index_text(index))
 }
 
 fn no_keychain_notice(why: &str) -> String {
@@ -363,6 +570,88 @@ mod tests {
         assert!(!n.contains('v') || !n.contains("\"v\""));
         assert!(s.take_notice().is_none(), "said once");
         assert_eq!(s.get("rt|k").await.as_deref(), Some("v"), "kept in memory");
+    }
+
+    #[test]
+    fn the_index_keeps_owners_and_reads_the_old_format() {
+        let a = Uuid::new_v4();
+        let b = Uuid::new_v4();
+        let mut index = Index::new();
+        index.insert("rt|h|t|x@y.z".into(), [a, b].into_iter().collect());
+        index.insert("proxy|p".into(), BTreeSet::new());
+        let text = index_text(&index);
+        assert!(!text.contains("secret"));
+        assert_eq!(parse_index(&text), index);
+        // A line without owners (older versions) is a key nobody is known to own.
+        let old = parse_index("rt|h|t|a@b.c\ncert|/x.pfx\n");
+        assert_eq!(old.len(), 2);
+        assert!(old.values().all(BTreeSet::is_empty));
+    }
+
+    #[test]
+    fn keys_say_what_they_hold() {
+        assert_eq!(
+            describe_key("rt|login.microsoftonline.com|contoso.com|admin@contoso.com"),
+            "the sign-in of admin@contoso.com (login.microsoftonline.com, contoso.com)"
+        );
+        assert_eq!(
+            describe_key(&proxy_password_key(&Uuid::nil())),
+            "the proxy password"
+        );
+        assert_eq!(
+            describe_key(&cert_password_key("/k/app.pfx")),
+            "the certificate password of /k/app.pfx"
+        );
+        assert_eq!(refresh_key_account("rt|h|t|a@b.c"), Some("a@b.c"));
+        assert_eq!(refresh_key_account("proxy|x"), None);
+    }
+
+    #[tokio::test]
+    async fn owners_are_recorded_and_dropped_and_deletes_go_to_the_keychain_after_an_error() {
+        let mock = keyring_core::mock::Store::new().unwrap();
+        let s = SecretStore::with_store(mock.clone());
+        let (p1, p2) = (Uuid::new_v4(), Uuid::new_v4());
+        s.set_owned("rt|h|t|a@b.c", "1", Some(p1)).await;
+        s.set_owned("rt|h|t|a@b.c", "2", Some(p2)).await;
+        s.set_owned("proxy|x", "3", Some(p1)).await;
+        let again = SecretStore::with_store(mock.clone());
+        assert_eq!(
+            again.owned_by(p1).await.unwrap(),
+            vec!["proxy|x".to_string(), "rt|h|t|a@b.c".to_string()]
+        );
+        again.disown("rt|h|t|a@b.c", p1).await.unwrap();
+        assert_eq!(
+            again.owned_by(p1).await.unwrap(),
+            vec!["proxy|x".to_string()]
+        );
+        assert_eq!(
+            again.owned_by(p2).await.unwrap(),
+            vec!["rt|h|t|a@b.c".to_string()]
+        );
+        // An error on another entry degrades reads and writes to memory; a delete still
+        // reaches the keychain.
+        let e = mock.build(SERVICE, "other", None).unwrap();
+        let cred: &keyring_core::mock::Cred = e.as_any().downcast_ref().unwrap();
+        cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+        again.set("other", "x").await;
+        assert!(again.is_memory_only());
+        assert!(again.delete("proxy|x").await.unwrap());
+        assert!(!again.delete("proxy|x").await.unwrap(), "gone");
+        let third = SecretStore::with_store(mock);
+        assert_eq!(third.get("proxy|x").await, None);
+        assert!(!third.index().await.unwrap().contains_key("proxy|x"));
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_keychain_makes_deletes_fail_plainly() {
+        let mut s = SecretStore::memory();
+        s.unreachable = Some("no D-Bus session bus".into());
+        let e = s.delete("rt|a").await.unwrap_err();
+        assert!(
+            e.contains("could not be opened") && e.contains("D-Bus"),
+            "{e}"
+        );
+        assert!(s.index().await.is_err());
     }
 
     #[tokio::test]

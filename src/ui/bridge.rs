@@ -122,6 +122,14 @@ pub enum UiCommand {
     OpenUrl {
         url: String,
     },
+    /// Write the diagnostic log (no secrets) to the config folder's `logs/`, or stop; `debug`
+    /// for more detail.
+    SetDiagnostics {
+        enabled: bool,
+        debug: bool,
+    },
+    /// Gather the text of "Copy diagnostics" (answered by [`UiEvent::Diagnostics`]).
+    CopyDiagnostics,
 }
 
 /// What the window is told.
@@ -205,6 +213,11 @@ pub enum UiEvent {
     /// Demo mode only: what the "Demo phone" panel shows (sent when it changes: at start and
     /// when the codes change, every 30 s; the window counts the seconds down itself).
     DemoPhone(Vec<DemoAccountView>),
+    /// The text of "Copy diagnostics" (version, OS, the recent log lines; no secrets), for the
+    /// clipboard.
+    Diagnostics {
+        text: String,
+    },
 }
 
 /// One demo account on the "Demo phone" panel (demo mode only; the sim's made-up accounts).
@@ -265,6 +278,9 @@ pub enum SignInStage {
         state: DeviceCodeState,
         /// Set when Entra demanded MFA during a password sign-in (why we are here).
         mfa_explanation: Option<String>,
+        /// Set when the verification page is neither on the authority's host nor a Microsoft
+        /// sign-in page: the address is shown with this warning and never offered to open.
+        warning: Option<String>,
     },
     /// Signed in as another account than the profile's UPN.
     UpnMismatch { expected: String, actual: String },

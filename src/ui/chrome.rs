@@ -6,12 +6,34 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use egui::{RichText, Ui};
 
+use serde::{Deserialize, Serialize};
+
 use super::action::{Action, Actions, GuardChoice};
-use super::bridge::DemoAccountView;
+use super::bridge::{DemoAccountView, UiCommand};
 use super::countdown;
 use super::dialogs::{DialogPurpose, DialogRequest};
 use super::nav::Go;
 use super::theme::{self, ThemeSetting};
+
+/// Settings → the diagnostic log (remembered between runs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DiagnosticsSetting {
+    /// Write `<config>/logs/exo-connect-<date>.log` (no secrets).
+    pub enabled: bool,
+    /// With debug detail (each sign-in poll, each session change).
+    pub debug: bool,
+}
+
+impl DiagnosticsSetting {
+    /// The driver's command for this setting.
+    pub fn command(self) -> UiCommand {
+        UiCommand::SetDiagnostics {
+            enabled: self.enabled,
+            debug: self.debug,
+        }
+    }
+}
 
 /// The top bar: New profile, Import / Export, Quick connect, Settings, About.
 #[derive(Debug, Clone, Default)]
@@ -61,8 +83,13 @@ impl TopBar {
         });
     }
 
-    /// The Settings (theme) and About dialogs, while one is open.
-    pub fn dialogs(&mut self, ctx: &egui::Context, theme: &mut ThemeSetting) {
+    /// The Settings (theme, diagnostic log) and About dialogs, while one is open.
+    pub fn dialogs(
+        &mut self,
+        ctx: &egui::Context,
+        (theme, diagnostics): (&mut ThemeSetting, &mut DiagnosticsSetting),
+        actions: &mut Actions,
+    ) {
         if self.show_settings {
             let r = egui::Modal::new(egui::Id::unique("settings")).show(ctx, |ui| {
                 ui.heading("Settings");
@@ -70,6 +97,8 @@ impl TopBar {
                 for t in ThemeSetting::ALL {
                     ui.radio_value(theme, t, t.label());
                 }
+                ui.add_space(8.0);
+                diagnostics_settings(ui, diagnostics, actions);
                 ui.add_space(8.0);
                 ui.button("Close").clicked()
             });
@@ -85,12 +114,44 @@ impl TopBar {
                     "A connection manager for Exchange Online, Exchange Online Protection \
                      and Security & Compliance.",
                 );
+                if ui
+                    .button("Copy diagnostics")
+                    .on_hover_text("Version, OS and the recent log lines, for a support ticket")
+                    .clicked()
+                {
+                    actions.send(UiCommand::CopyDiagnostics);
+                }
                 ui.button("Close").clicked()
             });
             if r.inner || r.should_close() {
                 self.show_about = false;
             }
         }
+    }
+}
+
+/// The diagnostic log's part of Settings: on/off, debug detail, "Copy diagnostics".
+fn diagnostics_settings(ui: &mut Ui, d: &mut DiagnosticsSetting, actions: &mut Actions) {
+    ui.label("Diagnostics");
+    let before = *d;
+    ui.checkbox(&mut d.enabled, "Write a diagnostic log")
+        .on_hover_text(
+            "Request ids, hosts, status codes, timings, retries and sign-in steps — never a \
+             password or token — in the logs folder of exo-connect's configuration folder",
+        );
+    ui.add_enabled(
+        d.enabled,
+        egui::Checkbox::new(&mut d.debug, "Include debug detail"),
+    );
+    if *d != before {
+        actions.send(d.command());
+    }
+    if ui
+        .button("Copy diagnostics")
+        .on_hover_text("Version, OS and the recent log lines (no secrets), for a support ticket")
+        .clicked()
+    {
+        actions.send(UiCommand::CopyDiagnostics);
     }
 }
 

@@ -32,9 +32,14 @@ pub use app::{App, AppOptions};
 /// The config root: the profile store's default root (`$EXO_CONNECT_HOME` or the OS config
 /// dir); `demo` uses its `demo/` sub-folder so the user's real profiles are never touched.
 pub fn config_root(demo: bool) -> std::path::PathBuf {
-    let base = crate::model::store::default_root()
-        .unwrap_or_else(|_| std::env::temp_dir().join("exo-connect"));
-    if demo { base.join("demo") } else { base }
+    crate::model::store::root_for(demo).unwrap_or_else(|_| {
+        let base = std::env::temp_dir().join("exo-connect");
+        if demo {
+            base.join(crate::model::store::DEMO_FOLDER)
+        } else {
+            base
+        }
+    })
 }
 
 /// Open the window with the engine driver and run until it closes. `demo` uses a separate

@@ -190,6 +190,7 @@ fn device_code_step(
         expires_at,
         state,
         mfa_explanation,
+        warning,
     } = stage
     else {
         return;
@@ -205,10 +206,18 @@ fn device_code_step(
             ui.ctx().copy_text(user_code.clone());
         }
     });
-    if ui.button("Open verification page").clicked() {
-        cmds.push(UiCommand::OpenUrl {
-            url: verification_uri.clone(),
-        });
+    match warning {
+        // Not a Microsoft sign-in page: the address stays text, with the warning, no button.
+        Some(w) => {
+            ui.label(RichText::new(w).color(theme::RED));
+        }
+        None => {
+            if ui.button("Open verification page").clicked() {
+                cmds.push(UiCommand::OpenUrl {
+                    url: verification_uri.clone(),
+                });
+            }
+        }
     }
     let left = countdown::left(*expires_at, now, false);
     let effective = if left.next.is_none() && *state != DeviceCodeState::Declined {

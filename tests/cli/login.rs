@@ -308,3 +308,80 @@ async fn login_app_only_with_a_certificate_profile() {
     .await;
     assert_eq!(r.code, 2, "{}", r.stderr);
 }
+
+/// With no keychain reachable (no D-Bus session bus on Linux), a logout cannot delete what the
+/// keychain holds: it says so and exits 1 instead of reporting success.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn logout_without_a_reachable_keychain_fails_plainly() {
+    let h = start_sim(|_| {}).await;
+    let home = home_with(&[named(profile(&h, "ops@contoso.com"), "ops")]);
+    for args in [&["logout", "ops"][..], &["logout", "--all"][..]] {
+        let mut c = cmd(&home, args);
+        c.env_remove("EXO_CONNECT_SECRETS")
+            .env_remove("DBUS_SESSION_BUS_ADDRESS");
+        let r = run(c, None, |_| async {}).await;
+        assert_eq!(r.code, 1, "{args:?}: {} {}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("could not be opened"), "{}", r.stderr);
+        assert!(!r.stdout.contains("Signed out"), "{}", r.stdout);
+    }
+    // Removing the profile still works; the warning says what could not be checked.
+    let mut c = cmd(&home, &["profile", "remove", "ops"]);
+    c.env_remove("EXO_CONNECT_SECRETS")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS");
+    let r = run(c, None, |_| async {}).await;
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("logout --all"), "{}", r.stderr);
+}
+
+/// A hostile sign-in service on loopback: its device code, page and refusal carry terminal escape
+/// sequences (a window title, a screen clear, a colour).
+async fn hostile_sign_in_service() -> String {
+    let app = axum::Router::new()
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            axum::routing::post(|| async {
+                axum::Json(serde_json::json!({
+                    "device_code": "dc", "user_code": "AB\u{1b}]0;pwned\u{7}CD",
+                    "verification_uri": "https://microsoft.com/devicelogin\u{1b}[2J",
+                    "expires_in": 900, "interval": 1,
+                    "message": "\u{1b}[31mTo sign in\u{1b}[0m"
+                }))
+            }),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            axum::routing::post(|| async {
+                (
+                    axum::http::StatusCode::BAD_REQUEST,
+                    axum::Json(serde_json::json!({
+                        "error": "invalid_grant",
+                        "error_description": "AADSTS50000: \u{1b}]0;owned\u{7}\u{1b}[2J\u{9b}31mbad\u{202e}txt"
+                    })),
+                )
+            }),
+        );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    format!("http://127.0.0.1:{port}/organizations")
+}
+
+#[tokio::test]
+async fn server_text_reaches_the_terminal_without_control_characters() {
+    let h = start_sim(|_| {}).await;
+    let mut p = named(profile(&h, "ops@contoso.com"), "hostile");
+    p.authorization_endpoint = Some(hostile_sign_in_service().await);
+    p.auth = AuthMethod::DeviceCode;
+    let home = home_with(&[p]);
+    let r = run(cmd(&home, &["login", "hostile"]), None, |_| async {}).await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let all = format!("{}{}", r.stdout, r.stderr);
+    assert!(all.contains("ABCD"), "{all}");
+    assert!(all.contains("AADSTS50000"), "{all}");
+    assert!(
+        !all.chars()
+            .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+        "{all:?}"
+    );
+}

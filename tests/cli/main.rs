@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod diag;
 mod doctor;
 mod legacy_output;
 mod login;

@@ -737,3 +737,55 @@ fn a_profile_file_that_is_a_device_is_refused() {
         .failure()
         .stderr(predicate::str::contains("not a regular file"));
 }
+
+/// `--demo` with a subcommand works on the demo config folder (`<config>/demo`), as the window
+/// does: the real profiles are never touched.
+#[test]
+fn demo_flag_keeps_subcommands_on_the_demo_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let h = dir.path();
+    run(
+        h,
+        &[
+            "profile",
+            "add",
+            "--name",
+            "Real",
+            "--upn",
+            "admin@contoso.com",
+        ],
+    )
+    .success();
+    let real_before = store_text(h);
+    run(
+        h,
+        &[
+            "--demo",
+            "profile",
+            "add",
+            "--name",
+            "Play",
+            "--upn",
+            "admin@fabrikam.com",
+        ],
+    )
+    .success()
+    .stderr(predicate::str::contains("demo"));
+    assert_eq!(store_text(h), real_before, "the real store is untouched");
+    let demo = fs::read_to_string(h.join("demo").join("profiles.json")).unwrap();
+    assert!(demo.contains("Play") && !demo.contains("Real"), "{demo}");
+    let listed = stdout(h, &["profile", "list", "--demo"]);
+    assert!(
+        listed.contains("Play") && !listed.contains("Real"),
+        "{listed}"
+    );
+    let listed = stdout(h, &["profile", "list"]);
+    assert!(
+        listed.contains("Real") && !listed.contains("Play"),
+        "{listed}"
+    );
+    run(h, &["--demo", "profile", "remove", "Real"])
+        .failure()
+        .code(2);
+    assert_eq!(store_text(h), real_before);
+}

@@ -13,6 +13,10 @@ use signin_support::*;
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
+async fn login(home: &tempfile::TempDir, proxy: &str, args: &[&str], stdin: &str) -> (i32, String) {
+    login_with(home, proxy, "1", args, stdin).await
+}
+
 /// A proxy that answers 407 unless it gets `user:pass` in Basic.
 async fn strict_proxy() -> String {
     let app = axum::Router::new().fallback(|headers: HeaderMap| async move {
@@ -32,7 +36,15 @@ async fn strict_proxy() -> String {
     format!("127.0.0.1:{port}")
 }
 
-async fn login(home: &tempfile::TempDir, proxy: &str, args: &[&str], stdin: &str) -> (i32, String) {
+/// `login` with the environment's proxy; `loopback_via_proxy` "1" sends the loopback sim's
+/// traffic through it too (EXO_CONNECT_PROXY_LOOPBACK), "" leaves loopback direct.
+async fn login_with(
+    home: &tempfile::TempDir,
+    proxy: &str,
+    loopback_via_proxy: &str,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String) {
     let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
     c.arg("login")
         .args(args)
@@ -41,6 +53,7 @@ async fn login(home: &tempfile::TempDir, proxy: &str, args: &[&str], stdin: &str
         .env("EXO_CONNECT_NO_BROWSER", "1")
         .env("HTTP_PROXY", format!("http://{proxy}"))
         .env("HTTPS_PROXY", format!("http://{proxy}"))
+        .env("EXO_CONNECT_PROXY_LOOPBACK", loopback_via_proxy)
         .env_remove("NO_PROXY")
         .env_remove("no_proxy")
         .stdin(Stdio::piped())
@@ -106,4 +119,31 @@ async fn login_through_a_proxy_that_wants_credentials_explains_the_407() {
         err.contains("refused the proxy user name and password"),
         "{err}"
     );
+}
+
+/// A loopback profile with the platform default (access type None) signs in directly, although
+/// the environment names a proxy (which would want credentials): its password grant never goes
+/// through the proxy.
+#[tokio::test]
+async fn a_loopback_profile_ignores_the_environments_proxy() {
+    let h = start_sim(|_| {}).await;
+    let proxy = strict_proxy().await;
+    let mut p: Profile = profile(&h, "ops@contoso.com");
+    p.name = "ops".into();
+    p.auth = AuthMethod::Password;
+    p.proxy.access_type = ProxyAccessType::None;
+    let home = tempfile::tempdir().unwrap();
+    let file = serde_json::json!({ "version": 1, "profiles": [p] });
+    std::fs::write(home.path().join("profiles.json"), file.to_string()).unwrap();
+    let pw = password_of("ops@contoso.com");
+    let (code, err) = login_with(
+        &home,
+        &proxy,
+        "",
+        &["ops", "--password-stdin"],
+        &format!("{pw}\n"),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("407"), "{err}");
 }

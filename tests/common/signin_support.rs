@@ -193,7 +193,11 @@ pub fn drain(rx: &mut UnboundedReceiver<SignInEvent>, seen: &mut Vec<SignInEvent
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Tamper {
     None,
+    /// Only a redirect with a forged `state` is delivered.
     WrongState,
+    /// A redirect with a forged `state` first (its answer kept in `forged_answer`), then the
+    /// real one.
+    WrongStateThenReal,
 }
 
 /// A [`BrowserLauncher`] that follows the sim's authorize page over HTTP as `action`, then
@@ -205,6 +209,8 @@ pub struct TestBrowser {
     /// When false, "no browser could be opened" (the URL must be copied by hand).
     pub can_open: bool,
     pub delivered: std::sync::Mutex<Option<String>>,
+    /// Status and page the listener answered the forged redirect (`WrongStateThenReal`).
+    pub forged_answer: std::sync::Mutex<Option<(u16, String)>>,
 }
 
 impl TestBrowser {
@@ -215,6 +221,7 @@ impl TestBrowser {
             tamper: Tamper::None,
             can_open: true,
             delivered: Default::default(),
+            forged_answer: Default::default(),
         })
     }
 
@@ -228,19 +235,20 @@ impl TestBrowser {
             Outcome::Page(p) => return Err(format!("no redirect: {p}")),
         };
         let mut loc = url::Url::parse(&loc).unwrap();
-        if self.tamper == Tamper::WrongState {
-            let pairs: Vec<(String, String)> = loc
-                .query_pairs()
-                .map(|(k, v)| {
-                    let v = if k == "state" {
-                        "forged-state".to_string()
-                    } else {
-                        v.into_owned()
-                    };
-                    (k.into_owned(), v)
-                })
-                .collect();
-            loc.query_pairs_mut().clear().extend_pairs(pairs);
+        if self.tamper != Tamper::None {
+            let forged = with_state(&loc, "forged-state");
+            if self.tamper == Tamper::WrongState {
+                loc = forged;
+            } else {
+                let r = c
+                    .get(forged.as_str())
+                    .send()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let status = r.status().as_u16();
+                let page = r.text().await.map_err(|e| e.to_string())?;
+                *self.forged_answer.lock().unwrap() = Some((status, page));
+            }
         }
         *self.delivered.lock().unwrap() = Some(loc.to_string());
         let r = c
@@ -250,6 +258,24 @@ impl TestBrowser {
             .map_err(|e| e.to_string())?;
         r.text().await.map_err(|e| e.to_string())
     }
+}
+
+/// `loc` with its `state` parameter replaced.
+fn with_state(loc: &url::Url, state: &str) -> url::Url {
+    let pairs: Vec<(String, String)> = loc
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if k == "state" {
+                state.to_string()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    let mut out = loc.clone();
+    out.query_pairs_mut().clear().extend_pairs(pairs);
+    out
 }
 
 impl BrowserLauncher for TestBrowser {

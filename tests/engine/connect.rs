@@ -335,6 +335,8 @@ async fn a_proxy_asking_for_credentials_is_a_typed_error_before_any_session() {
     let mut fx = Fixture::default();
     fx.env
         .insert("HTTP_PROXY".into(), format!("http://{proxy}"));
+    // The sim is on loopback: let its traffic follow the proxy.
+    fx.proxy_loopback = true;
     let c = connector(SessionLimits::default(), |c| c.with_source(Arc::new(fx)));
     let mut p = profile(&h, "ops@contoso.com");
     p.auth = AuthMethod::Password;

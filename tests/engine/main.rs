@@ -5,6 +5,7 @@ mod common;
 
 mod architecture;
 mod connect;
+mod diag;
 mod doctor;
 mod fuzz_findings;
 mod interop_oidc_provider;

@@ -81,11 +81,20 @@ async fn start_proxy(want_auth: Option<&'static str>) -> (String, Arc<AtomicUsiz
     (format!("127.0.0.1:{}", addr.port()), hits)
 }
 
+/// The environment names `proxy`; loopback targets (the sim) follow it too, as
+/// `EXO_CONNECT_PROXY_LOOPBACK=1` asks (the proxy and the sim are both on loopback here).
 fn env_fixture(proxy: &str, no_proxy: &str) -> Arc<Fixture> {
+    let mut f = plain_env_fixture(proxy, no_proxy);
+    f.proxy_loopback = true;
+    Arc::new(f)
+}
+
+/// The environment names `proxy`, nothing else (loopback goes direct).
+fn plain_env_fixture(proxy: &str, no_proxy: &str) -> Fixture {
     let mut f = Fixture::default();
     f.env.insert("HTTP_PROXY".into(), format!("http://{proxy}"));
     f.env.insert("NO_PROXY".into(), no_proxy.into());
-    Arc::new(f)
+    f
 }
 
 /// A token cache and the profiles' client builder over `secrets`, with proxy settings from `sys`.
@@ -245,5 +254,39 @@ async fn proxy_407_is_typed_and_basic_credentials_come_from_the_keychain() {
         hits.load(Ordering::SeqCst),
         before + 1,
         "a 407 is not retried"
+    );
+}
+
+/// Loopback targets (the sim) go direct for every access type, whatever the settings say: the
+/// environment's proxy sees none of the sign-in (password included) or the bearer token.
+#[tokio::test]
+async fn loopback_targets_never_go_through_a_proxy() {
+    let h = start_sim(|_| {}).await;
+    let (proxy, hits) = start_proxy(None).await;
+    for access in [
+        ProxyAccessType::None,
+        ProxyAccessType::IEConfig,
+        ProxyAccessType::WinHttpConfig,
+        ProxyAccessType::AutoDetect,
+    ] {
+        let p = sim_profile(&h, access);
+        let cache = cache_with(
+            Arc::new(plain_env_fixture(&proxy, "")),
+            SecretStore::memory(),
+        );
+        cache.sign_in(&p).await.unwrap();
+        assert!(run_accepted_domain(&p, &cache).await.unwrap() >= 1);
+        let r = exo_connect::engine::proxy::resolve_with(
+            &p,
+            &url::Url::parse(&h.urls().exo).unwrap(),
+            Arc::new(plain_env_fixture(&proxy, "")),
+        )
+        .await;
+        assert_eq!(r.kind, RouteKind::Direct, "{access:?}: {}", r.describe());
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "loopback traffic went through the proxy"
     );
 }

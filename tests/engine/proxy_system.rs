@@ -29,6 +29,8 @@ fn env_fixture(proxy: &str) -> Fixture {
     f.env
         .insert("HTTPS_PROXY".into(), format!("http://{proxy}"));
     f.env.insert("NO_PROXY".into(), String::new());
+    // The sim is on loopback: let its traffic follow the proxy (EXO_CONNECT_PROXY_LOOPBACK=1).
+    f.proxy_loopback = true;
     f
 }
 
@@ -161,6 +163,7 @@ async fn autodetect_profile_finds_the_pac_by_wpad_and_uses_the_proxy() {
             domain: Some("eu.proxylab.test".into()),
         }),
         wpad_port: pac_port,
+        proxy_loopback: true,
         ..Default::default()
     });
     let mut p = profile(&h, "ops@contoso.com");

@@ -231,28 +231,54 @@ async fn browser_without_a_browser_reports_the_url_to_copy() {
     assert_eq!(run.await.unwrap().unwrap().account, "ops@contoso.com");
 }
 
-#[tokio::test]
-async fn browser_wrong_state_is_refused_without_a_token_request() {
-    let h = start_sim(|_| {}).await;
-    let c = cache();
-    let p = profile(&h, "ops@contoso.com");
-    let b = Arc::new(TestBrowser {
-        tamper: Tamper::WrongState,
+fn tampering_browser(h: &Arc<exo_connect::sim::SimHandle>, tamper: Tamper) -> Arc<TestBrowser> {
+    Arc::new(TestBrowser {
+        tamper,
         ..Arc::try_unwrap(TestBrowser::new(
             h.clone(),
             UserAction::SignIn("ops@contoso.com".into()),
         ))
         .ok()
         .unwrap()
-    });
+    })
+}
+
+#[tokio::test]
+async fn browser_wrong_state_is_refused_without_a_token_request() {
+    let h = start_sim(|_| {}).await;
+    let c = cache();
+    let p = profile(&h, "ops@contoso.com");
     let (mut opts, _rx) = opts_with_events();
     opts.method = Some(SignInMethod::Browser);
-    opts.browser = b;
+    opts.browser = tampering_browser(&h, Tamper::WrongState);
+    opts.timeout = Duration::from_secs(3);
+    // The forged answer does not end the wait: only the real redirect could, and none comes.
     let e = c.sign_in(&p, opts).await.unwrap_err();
-    assert!(matches!(e, SignInError::StateMismatch), "{e:?}");
-    assert!(e.to_string().contains("refused"), "{e}");
+    assert!(matches!(e, SignInError::TimedOut(_)), "{e:?}");
     // The code was never redeemed.
     assert_eq!(h.auth.authorization_codes_outstanding(), 1);
+}
+
+#[tokio::test]
+async fn a_forged_state_gets_400_and_the_listener_waits_for_the_real_redirect() {
+    let h = start_sim(|_| {}).await;
+    let c = cache();
+    let p = profile(&h, "ops@contoso.com");
+    let b = tampering_browser(&h, Tamper::WrongStateThenReal);
+    let (mut opts, _rx) = opts_with_events();
+    opts.method = Some(SignInMethod::Browser);
+    opts.browser = b.clone();
+    let s = c.sign_in(&p, opts).await.unwrap();
+    assert_eq!(s.account, "ops@contoso.com");
+    let (status, page) = b
+        .forged_answer
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("forged sent");
+    assert_eq!(status, 400, "{page}");
+    assert!(!page.contains("Sign-in complete"), "{page}");
+    assert_eq!(h.auth.authorization_codes_outstanding(), 0);
 }
 
 #[tokio::test]
@@ -281,7 +307,9 @@ async fn an_authorization_code_is_single_use() {
     let prep = browser::prepare(&h.urls().authority(), &scope, None)
         .await
         .unwrap();
-    let listener_task = tokio::spawn(browser::receive_redirect(prep.listener));
+    let expected = prep.state.secret().clone();
+    let listener_task =
+        tokio::spawn(async move { browser::receive_redirect(prep.listener, &expected).await });
     let b = TestBrowser::new(h.clone(), UserAction::SignIn("ops@contoso.com".into()));
     b.drive(&prep.url).await.unwrap();
     let r = listener_task.await.unwrap().unwrap();
@@ -748,5 +776,277 @@ async fn a_cancelled_sign_in_stops_before_any_request() {
     assert!(
         matches!(seen.last(), Some(SignInEvent::Failed { explanation }) if explanation.contains("cancelled")),
         "{seen:?}"
+    );
+}
+
+/// A hostile sign-in service on loopback: its device code names a foreign verification page and
+/// its message carries terminal escape sequences; polling stays pending.
+async fn hostile_device_code_authority(verification_uri: &'static str) -> String {
+    let app = axum::Router::new()
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            axum::routing::post(move || async move {
+                axum::Json(serde_json::json!({
+                    "device_code": "dc", "user_code": "EVIL-CODE",
+                    "verification_uri": verification_uri,
+                    "expires_in": 900, "interval": 1,
+                    "message": "\u{1b}]0;pwned\u{7}\u{1b}[2JTo sign in, open the page"
+                }))
+            }),
+        )
+        .route(
+            "/{tenant}/oauth2/v2.0/token",
+            axum::routing::post(|| async {
+                (
+                    axum::http::StatusCode::BAD_REQUEST,
+                    axum::Json(serde_json::json!({"error": "authorization_pending"})),
+                )
+            }),
+        );
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
+    format!("http://127.0.0.1:{port}/organizations")
+}
+
+async fn issued_code(authority: &str) -> SignInEvent {
+    let http = exo_connect::engine::auth::transport::OAuthHttp::new(
+        build_client(&HttpOptions::default()).unwrap(),
+    );
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let ctx = exo_connect::engine::auth::flows::FlowCtx {
+        http,
+        events: exo_connect::engine::auth::Events(Some(tx)),
+        cancel: CancellationToken::new(),
+        timeout: Duration::from_secs(3),
+    };
+    let a = authority.to_string();
+    let flow =
+        tokio::spawn(
+            async move { exo_connect::engine::auth::flows::device_code(&ctx, &a, "s").await },
+        );
+    let e = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    flow.abort();
+    e
+}
+
+#[tokio::test]
+async fn a_foreign_verification_page_comes_with_a_warning() {
+    let authority = hostile_device_code_authority("https://evil.example.net/devicelogin").await;
+    let SignInEvent::CodeIssued {
+        verification_warning,
+        ..
+    } = issued_code(&authority).await
+    else {
+        panic!("a code first")
+    };
+    let w = verification_warning.expect("a warning for a foreign page");
+    assert!(
+        w.contains("evil.example.net") && w.contains("does not open it"),
+        "{w}"
+    );
+    // Microsoft's own page and the authority's own host need no warning.
+    for ok in [
+        "https://microsoft.com/devicelogin",
+        "http://127.0.0.1/devicelogin",
+    ] {
+        let authority = hostile_device_code_authority(ok).await;
+        let SignInEvent::CodeIssued {
+            verification_warning,
+            ..
+        } = issued_code(&authority).await
+        else {
+            panic!("a code first")
+        };
+        assert_eq!(verification_warning, None, "{ok}");
+    }
+}
+
+/// Signs `p` in with its password over a cache on `secrets`.
+async fn password_sign_in(
+    c: &TokenCache,
+    p: &exo_connect::model::Profile,
+) -> exo_connect::engine::auth::SignedIn {
+    c.sign_in(
+        p,
+        SignInOptions {
+            password: Some(password_of(&p.upn)),
+            timeout: Duration::from_secs(20),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// Makes the mock keychain fail the next operation on `key`.
+fn fail_next(mock: &Arc<keyring_core::mock::Store>, key: &str) {
+    use keyring_core::api::CredentialStoreApi;
+    let e = mock
+        .build(exo_connect::engine::secrets::SERVICE, key, None)
+        .unwrap();
+    let cred: &keyring_core::mock::Cred = e.as_any().downcast_ref().unwrap();
+    cred.set_error(keyring_core::Error::NoStorageAccess("locked".into()));
+}
+
+#[tokio::test]
+async fn logout_after_a_keychain_error_still_deletes_in_the_keychain() {
+    let h = start_sim(|_| {}).await;
+    let mock = keyring_core::mock::Store::new().unwrap();
+    let client = build_client(&HttpOptions::default()).unwrap();
+    let mut p = profile(&h, "ops@contoso.com");
+    p.auth = AuthMethod::Password;
+    let c = TokenCache::new(client, SecretStore::with_store(mock.clone()));
+    password_sign_in(&c, &p).await;
+    // One keychain error in this process (an unrelated entry).
+    fail_next(&mock, "proxy|x");
+    c.secrets().set("proxy|x", "v").await;
+    assert!(c.secrets().is_memory_only(), "degraded after the error");
+    c.forget(&p).await.unwrap();
+    // The keychain itself no longer has the refresh token (another process sees none).
+    let fresh = SecretStore::with_store(mock.clone());
+    assert_eq!(fresh.keys("rt|").await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn logout_reports_a_keychain_that_refuses_to_delete() {
+    let h = start_sim(|_| {}).await;
+    let mock = keyring_core::mock::Store::new().unwrap();
+    let client = build_client(&HttpOptions::default()).unwrap();
+    let mut p = profile(&h, "ops@contoso.com");
+    p.auth = AuthMethod::Password;
+    let c = TokenCache::new(client, SecretStore::with_store(mock.clone()));
+    password_sign_in(&c, &p).await;
+    let key = c.secrets().keys("rt|").await.pop().unwrap();
+    fail_next(&mock, &key);
+    assert!(c.forget(&p).await.is_err(), "a refused delete is a failure");
+}
+
+#[tokio::test]
+async fn logout_all_empties_every_keychain_entry_of_ours() {
+    let h = start_sim(|_| {}).await;
+    let mock = keyring_core::mock::Store::new().unwrap();
+    let client = build_client(&HttpOptions::default()).unwrap();
+    let mut p = profile(&h, "ops@contoso.com");
+    p.auth = AuthMethod::Password;
+    let secrets = SecretStore::with_store(mock.clone());
+    let c = TokenCache::new(client, secrets.clone());
+    password_sign_in(&c, &p).await;
+    secrets
+        .set(
+            &exo_connect::engine::secrets::proxy_password_key(&p.id),
+            "proxy-pw",
+        )
+        .await;
+    secrets
+        .set(
+            &exo_connect::engine::secrets::cert_password_key("/tmp/app.pfx"),
+            "pfx-pw",
+        )
+        .await;
+    assert!(c.forget_all(&[p.clone()]).await.is_complete());
+    let fresh = SecretStore::with_store(mock.clone());
+    assert_eq!(fresh.keys("").await, Vec::<String>::new());
+    for key in [
+        exo_connect::engine::secrets::proxy_password_key(&p.id),
+        exo_connect::engine::secrets::cert_password_key("/tmp/app.pfx"),
+        exo_connect::engine::secrets::INDEX_KEY.to_string(),
+    ] {
+        assert_eq!(fresh.get(&key).await, None, "{key} is left behind");
+    }
+}
+
+/// Signs `p` (UPN admin@contoso.com) in through the device code as ops@contoso.com (single sign-on
+/// picked another account).
+async fn mismatched_sign_in(
+    h: &Arc<exo_connect::sim::SimHandle>,
+    c: &Arc<TokenCache>,
+    p: &exo_connect::model::Profile,
+) {
+    let (mut opts, mut rx) = opts_with_events();
+    opts.method = Some(SignInMethod::DeviceCode);
+    let run = tokio::spawn({
+        let (c, p) = (c.clone(), p.clone());
+        async move { c.sign_in(&p, opts).await }
+    });
+    let (code, _) = next_code(&mut rx, &mut Vec::new()).await;
+    complete_device_login(h, &code, &UserAction::SignIn("ops@contoso.com".into())).await;
+    assert_eq!(run.await.unwrap().unwrap().account, "ops@contoso.com");
+}
+
+#[tokio::test]
+async fn logout_of_a_profile_removes_everything_it_owns_and_says_what() {
+    use exo_connect::engine::secrets::{cert_password_key, proxy_password_key};
+    let h = start_sim(|_| {}).await;
+    let mock = keyring_core::mock::Store::new().unwrap();
+    let secrets = SecretStore::with_store(mock.clone());
+    let c = TokenCache::new(
+        build_client(&HttpOptions::default()).unwrap(),
+        secrets.clone(),
+    );
+    let p = profile(&h, "admin@contoso.com");
+    mismatched_sign_in(&h, &c, &p).await;
+    secrets
+        .set_owned(&proxy_password_key(&p.id), "proxy-pw", Some(p.id))
+        .await;
+    secrets
+        .set_owned(&cert_password_key("/k/app.pfx"), "pfx-pw", Some(p.id))
+        .await;
+    // Another profile's entries stay.
+    let other = uuid::Uuid::new_v4();
+    secrets
+        .set_owned(&proxy_password_key(&other), "other-pw", Some(other))
+        .await;
+    let done = c.forget_profile(&p, &[], false).await;
+    assert!(done.is_complete(), "{done:?}");
+    let text = done.removed.join("\n");
+    assert!(text.contains("the sign-in of ops@contoso.com"), "{text}");
+    assert!(text.contains("the proxy password"), "{text}");
+    assert!(
+        text.contains("the certificate password of /k/app.pfx"),
+        "{text}"
+    );
+    let fresh = SecretStore::with_store(mock);
+    assert_eq!(fresh.keys("").await, vec![proxy_password_key(&other)]);
+    assert_eq!(fresh.get(&proxy_password_key(&p.id)).await, None);
+}
+
+#[tokio::test]
+async fn removing_a_profile_keeps_what_another_profile_still_uses() {
+    let h = start_sim(|_| {}).await;
+    let mock = keyring_core::mock::Store::new().unwrap();
+    let c = TokenCache::new(
+        build_client(&HttpOptions::default()).unwrap(),
+        SecretStore::with_store(mock.clone()),
+    );
+    let mut exo = profile(&h, "ops@contoso.com");
+    exo.name = "contoso-exo".into();
+    exo.auth = AuthMethod::Password;
+    let mut scc = exo.clone();
+    scc.id = uuid::Uuid::new_v4();
+    scc.name = "contoso-scc".into();
+    password_sign_in(&c, &exo).await;
+    let done = c
+        .forget_profile(&exo, &[exo.clone(), scc.clone()], true)
+        .await;
+    assert!(done.removed.is_empty(), "{done:?}");
+    assert_eq!(done.kept.len(), 1, "{done:?}");
+    assert!(done.kept[0].contains("'contoso-scc'"), "{done:?}");
+    // The sign-in still serves contoso-scc; the index no longer names contoso-exo.
+    let fresh = TokenCache::new(
+        build_client(&HttpOptions::default()).unwrap(),
+        SecretStore::with_store(mock.clone()),
+    );
+    fresh.sign_in_silent(&scc, None).await.unwrap();
+    assert!(fresh.secrets().owned_by(exo.id).await.unwrap().is_empty());
+    // A logout of contoso-scc removes it, saying who else used it.
+    let done = fresh.forget_profile(&scc, &[exo.clone()], false).await;
+    assert_eq!(done.removed.len(), 1, "{done:?}");
+    assert!(
+        done.removed[0].contains("also used by 'contoso-exo'"),
+        "{done:?}"
     );
 }

@@ -290,6 +290,7 @@ pub(crate) fn device_code_view(p: &Profile, state: DeviceCodeState) -> SignInVie
             expires_at: now() + chrono::Duration::seconds(600),
             state,
             mfa_explanation: None,
+            warning: None,
         },
     }
 }
@@ -716,6 +717,27 @@ fn column_chooser_and_json_view() {
 }
 
 #[test]
+fn a_foreign_verification_page_is_shown_with_a_warning_and_never_offered_to_open() {
+    let mut t = app();
+    let p = three_profiles()[0].clone();
+    let mut view = device_code_view(&p, DeviceCodeState::Waiting);
+    if let SignInStage::DeviceCode {
+        verification_uri,
+        warning,
+        ..
+    } = &mut view.stage
+    {
+        *verification_uri = "https://evil.example.net/devicelogin".into();
+        *warning = Some("The sign-in service named https://evil.example.net/devicelogin as the page to enter the code; exo-connect does not open it.".into());
+    }
+    t.push(UiEvent::SignIn(view));
+    assert!(t.has_containing("https://evil.example.net/devicelogin"));
+    assert!(t.has_containing("exo-connect does not open it"));
+    assert!(!t.has("Open verification page"));
+    assert!(t.has("Copy code"), "the code can still be copied");
+}
+
+#[test]
 fn device_code_copy_and_open_reach_the_platform() {
     let mut t = app();
     let p = three_profiles()[0].clone();
@@ -913,4 +935,126 @@ fn copy_row_from_the_context_menu() {
         |c| matches!(c, egui::OutputCommand::CopyText(s) if s == "Bob Jones\tbob@contoso.com\t20"),
     );
     assert!(copied, "the row goes to the clipboard, tab-separated");
+}
+
+#[test]
+fn server_text_in_notices_and_the_sign_in_dialog_loses_its_control_characters() {
+    let mut t = app();
+    let p = three_profiles()[0].clone();
+    t.push(UiEvent::Notice {
+        level: exo_connect::ui::bridge::NoticeLevel::Error,
+        text: "Run failed: \u{1b}]0;pwned\u{7}AADSTS50000 \u{1b}[31mred\u{202e}txt".into(),
+    });
+    t.push(UiEvent::SignIn(SignInView {
+        profile_id: p.id,
+        profile_name: p.name.clone(),
+        account: p.upn.clone(),
+        method: SignInMethod::Password,
+        stage: SignInStage::Failed {
+            explanation: "Entra said: \u{1b}[2Jbad\u{7}".into(),
+        },
+    }));
+    assert!(t.has_containing("AADSTS50000 redtxt"));
+    assert!(t.has_containing("Entra said: bad"));
+    let app = t.h.state();
+    let shown: Vec<&str> = app.notices.iter().map(|(_, s)| s.as_str()).collect();
+    for s in shown {
+        assert!(
+            !s.chars().any(|c| c.is_control() || c == '\u{202e}'),
+            "{s:?}"
+        );
+    }
+}
+
+#[test]
+fn outside_changes_reach_the_editor_but_unsaved_edits_stay() {
+    let mut t = app();
+    let mut profiles = three_profiles();
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    t.click("Contoso EXO");
+    let upn = |t: &T| t.h.get_by_label("UPN").value().unwrap_or_default();
+    assert_eq!(upn(&t), "admin@contoso.com");
+    // The command line changed the profile: the editor (no unsaved edits) shows the new version.
+    profiles[0].upn = "ops@contoso.com".into();
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    assert_eq!(upn(&t), "ops@contoso.com");
+    // An unsaved edit stays when the list comes again with another change.
+    t.type_into("Name", " (mine)");
+    profiles[0].upn = "third@contoso.com".into();
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    assert!(
+        t.h.get_by_label("Name")
+            .value()
+            .unwrap_or_default()
+            .ends_with("(mine)")
+    );
+    assert_eq!(upn(&t), "ops@contoso.com", "the draft is kept as it was");
+    assert!(t.has_containing("your unsaved edits are kept"));
+}
+
+#[test]
+fn settings_switch_the_diagnostic_log_and_copy_diagnostics_goes_to_the_clipboard() {
+    let mut t = app();
+    t.click("Settings");
+    assert!(
+        t.disabled("Include debug detail"),
+        "debug detail needs the log"
+    );
+    t.click("Write a diagnostic log");
+    assert!(t.sent(|c| *c
+        == UiCommand::SetDiagnostics {
+            enabled: true,
+            debug: false
+        }));
+    t.click("Include debug detail");
+    assert!(t.sent(|c| *c
+        == UiCommand::SetDiagnostics {
+            enabled: true,
+            debug: true
+        }));
+    t.click("Copy diagnostics");
+    assert!(t.sent(|c| *c == UiCommand::CopyDiagnostics));
+    t.click("Close");
+
+    // The driver's answer goes to the clipboard in the frame that receives it.
+    let text = "exo-connect 0.1.0 on linux x86_64\n--- last 1 log lines ---\nline\n".to_string();
+    t.fake.push(UiEvent::Diagnostics { text: text.clone() });
+    t.h.step();
+    let copied: Vec<&egui::OutputCommand> =
+        t.h.output()
+            .platform_output
+            .commands
+            .iter()
+            .filter(|c| matches!(c, egui::OutputCommand::CopyText(s) if *s == text))
+            .collect();
+    assert_eq!(
+        copied.len(),
+        1,
+        "{:?}",
+        t.h.output().platform_output.commands
+    );
+    t.h.run();
+    assert!(t.has_containing("Diagnostics copied to the clipboard"));
+
+    // The setting is remembered: the next run switches the log on at start.
+    let mut storage = MemStorage::default();
+    eframe::App::save(t.h.state_mut(), &mut storage);
+    let storage: &'static MemStorage = Box::leak(Box::new(storage));
+    let (backend, fake) = FakeBackend::new();
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| {
+            cc.storage = Some(storage);
+            App::new(
+                cc,
+                Box::new(backend),
+                Box::new(FakeDialogs::default()),
+                AppOptions::default(),
+            )
+        });
+    h.run();
+    assert!(fake.commands().contains(&UiCommand::SetDiagnostics {
+        enabled: true,
+        debug: true
+    }));
 }

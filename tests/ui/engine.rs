@@ -594,6 +594,108 @@ fn scc_quick_test_through_the_regional_redirect_and_cancel_run() {
 }
 
 #[test]
+fn the_driver_opens_only_https_or_loopback_pages() {
+    use exo_connect::ui::bridge::{Backend, UiCommand, UiEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let browser = FakeBrowser::default();
+    let mut cfg = DriverConfig::new(dir.path().to_path_buf());
+    cfg.secrets = Secrets::Memory;
+    cfg.browser = Arc::new(browser.clone());
+    let mut b = driver::spawn(cfg).unwrap().backend;
+    for url in [
+        "file:///etc/passwd",
+        "http://evil.example.net/devicelogin",
+        "javascript:alert(1)",
+        "http://127.0.0.1:9/devicelogin",
+    ] {
+        b.send(UiCommand::OpenUrl { url: url.into() });
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut refused = Vec::new();
+    while refused.len() < 3 && Instant::now() < deadline {
+        for e in b.poll() {
+            if let UiEvent::Notice { text, .. } = e
+                && text.contains("not opened")
+            {
+                refused.push(text);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while browser.0.lock().unwrap().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(
+        *browser.0.lock().unwrap(),
+        vec!["http://127.0.0.1:9/devicelogin".to_string()]
+    );
+    assert_eq!(refused.len(), 3, "{refused:?}");
+}
+
+/// Events from the driver until `pred` holds (10 s at most).
+fn events_until(
+    b: &mut impl exo_connect::ui::bridge::Backend,
+    pred: impl Fn(&[exo_connect::ui::bridge::UiEvent]) -> bool,
+) -> Vec<exo_connect::ui::bridge::UiEvent> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    while !pred(&seen) && Instant::now() < deadline {
+        seen.extend(b.poll());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    seen
+}
+
+#[test]
+fn deleting_a_profile_removes_its_keychain_entries_and_says_so() {
+    use exo_connect::ui::bridge::{Backend, NoticeLevel, Secret, UiCommand, UiEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = DriverConfig::new(dir.path().to_path_buf());
+    cfg.secrets = Secrets::Memory;
+    let mut b = driver::spawn(cfg).unwrap().backend;
+    let p = exo_connect::model::Profile::new(
+        "Fabrikam",
+        "admin@fabrikam.com",
+        exo_connect::model::Service::ExchangeOnline,
+    );
+    b.send(UiCommand::SaveProfile(Box::new(p.clone())));
+    b.send(UiCommand::SaveProxyPassword {
+        profile_id: p.id,
+        password: Secret::new("proxy-secret"),
+    });
+    let saved = |e: &[UiEvent]| {
+        e.iter().any(
+            |e| matches!(e, UiEvent::Notice { text, .. } if text.contains("Proxy password saved")),
+        )
+    };
+    assert!(saved(&events_until(&mut b, saved)));
+    b.send(UiCommand::DeleteProfile { id: p.id });
+    let deleted = |e: &[UiEvent]| {
+        e.iter().any(
+            |e| matches!(e, UiEvent::Notice { text, .. } if text.starts_with("Deleted profile")),
+        )
+    };
+    let seen = events_until(&mut b, deleted);
+    let text = seen
+        .iter()
+        .find_map(|e| match e {
+            UiEvent::Notice { level, text } if text.starts_with("Deleted profile") => {
+                Some((*level, text.clone()))
+            }
+            _ => None,
+        })
+        .expect("a notice");
+    assert_eq!(text.0, NoticeLevel::Info, "{}", text.1);
+    assert!(
+        text.1
+            .contains("removed from the keychain: the proxy password"),
+        "{}",
+        text.1
+    );
+    assert!(!text.1.contains("proxy-secret"));
+}
+
+#[test]
 fn the_real_driver_answers_route_and_test_connection_against_the_sim() {
     let mut e = start(|_| {}, |_| {});
     e.click_profile("Contoso EXO");
@@ -612,4 +714,109 @@ fn the_real_driver_answers_route_and_test_connection_against_the_sim() {
         e.has_containing("127.0.0.1"),
         "the steps name the sim's host"
     );
+}
+
+#[test]
+fn the_window_sees_profiles_another_exo_connect_saved() {
+    use exo_connect::ui::bridge::{Backend, UiCommand, UiEvent};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = DriverConfig::new(dir.path().to_path_buf());
+    cfg.secrets = Secrets::Memory;
+    let mut b = driver::spawn(cfg).unwrap().backend;
+    b.send(UiCommand::LoadProfiles);
+    let loaded = |e: &[UiEvent]| e.iter().any(|e| matches!(e, UiEvent::ProfilesLoaded(_)));
+    assert!(loaded(&events_until(&mut b, loaded)));
+    // The command line (another process, here another store over the same folder) adds one.
+    let (mut other, _) = ProfileStore::open(dir.path()).unwrap();
+    other
+        .upsert(exo_connect::model::Profile::new(
+            "Added by the CLI",
+            "admin@fabrikam.com",
+            exo_connect::model::Service::ExchangeOnline,
+        ))
+        .unwrap();
+    other.save().unwrap();
+    let has_it = |e: &[UiEvent]| {
+        e.iter().any(|e| {
+            matches!(e, UiEvent::ProfilesLoaded(l) if l.iter().any(|p| p.name == "Added by the CLI"))
+        })
+    };
+    assert!(
+        has_it(&events_until(&mut b, has_it)),
+        "the driver reloads the changed store"
+    );
+}
+
+#[test]
+fn the_diagnostic_log_from_settings_and_copy_diagnostics_hold_no_secret() {
+    let mut e = start(|_| {}, |_| {});
+    e.click("Settings");
+    e.click("Write a diagnostic log");
+    e.click("Close");
+    e.wait_label("Diagnostic log (no secrets)");
+    e.connect_with_password("Contoso EXO", "ops@contoso.com");
+    e.wait("the connected session", |a| {
+        a.sessions
+            .iter()
+            .any(|s| s.state == SessionState::Connected)
+    });
+
+    e.click("Settings");
+    e.wait_exact("Copy diagnostics");
+    e.h.get_by_label("Copy diagnostics").click();
+    // The clipboard gets the driver's text in the frame that receives it: look at each frame.
+    let start = Instant::now();
+    let copied = loop {
+        e.h.step();
+        let text =
+            e.h.output()
+                .platform_output
+                .commands
+                .iter()
+                .find_map(|c| match c {
+                    egui::OutputCommand::CopyText(s) => Some(s.clone()),
+                    _ => None,
+                });
+        if let Some(t) = text {
+            break t;
+        }
+        assert!(start.elapsed() < Duration::from_secs(12), "nothing copied");
+        std::thread::sleep(Duration::from_millis(15));
+    };
+    assert!(
+        copied.starts_with(&format!("exo-connect {}", env!("CARGO_PKG_VERSION"))),
+        "{copied}"
+    );
+    assert!(
+        copied.contains("demo mode: true") && copied.contains("1 connected"),
+        "{copied}"
+    );
+    assert!(copied.contains("what=Get-AcceptedDomain"), "{copied}");
+    e.click("Close");
+
+    let logs = e.dir.path().join("logs");
+    let file = std::fs::read_dir(&logs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let log = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        log.contains("signed in") && log.contains("status=200"),
+        "{log}"
+    );
+    for text in [&copied, &log] {
+        assert!(!text.contains(&password_of("ops@contoso.com")), "{text}");
+        assert!(!text.contains("eyJ"), "a JWT: {text}");
+        let longest = text
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .map(str::len)
+            .max();
+        assert!(longest < Some(40), "a token-sized string: {text}");
+    }
+    e.click("Settings");
+    e.click("Write a diagnostic log");
+    e.click("Close");
+    e.wait_label("Diagnostic log off");
 }

@@ -183,6 +183,7 @@ fn screenshots() {
             expires_at: now() + chrono::Duration::seconds(871),
             state: DeviceCodeState::Waiting,
             mfa_explanation: Some("Your organization requires multi-factor authentication for this account, so sign-in continues on the verification page.".into()),
+            warning: None,
         },
     }));
     h.run();

@@ -1,5 +1,8 @@
 //! Browser sign-in: authorization code + PKCE S256 (oauth2 5) with a single-use loopback
-//! listener on 127.0.0.1 (random port), `state` checked before any token request.
+//! listener on 127.0.0.1 (random port), `state` checked before any token request: in the
+//! listener itself (an answer with another `state` gets a 400 and the listener keeps waiting
+//! for the real redirect, so a stray or forged request can neither end nor use up the sign-in)
+//! and again before the code is redeemed.
 
 use std::time::Duration;
 
@@ -27,39 +30,14 @@ pub trait BrowserLauncher: Send + Sync {
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), String>>;
 }
 
-/// The system browser (`xdg-open` on Linux, `open` on macOS, `start` on Windows).
+/// The system browser, without a shell (see [`super::open`]): only `https:` (or loopback
+/// `http:`) addresses are opened.
 #[derive(Debug, Default, Clone)]
 pub struct SystemBrowser;
 
 impl BrowserLauncher for SystemBrowser {
     fn open<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            let mut cmd = if cfg!(target_os = "macos") {
-                let mut c = tokio::process::Command::new("open");
-                c.arg(url);
-                c
-            } else if cfg!(windows) {
-                let mut c = tokio::process::Command::new("cmd");
-                c.args(["/C", "start", "", url]);
-                c
-            } else {
-                let mut c = tokio::process::Command::new("xdg-open");
-                c.arg(url);
-                c
-            };
-            cmd.stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null());
-            let status = tokio::time::timeout(Duration::from_secs(10), cmd.status())
-                .await
-                .map_err(|_| "the browser launcher did not return".to_string())?
-                .map_err(|e| format!("no browser could be started: {e}"))?;
-            if status.success() {
-                Ok(())
-            } else {
-                Err(format!("the browser launcher failed ({status})"))
-            }
-        })
+        Box::pin(super::open::open_in_browser(url))
     }
 }
 
@@ -195,13 +173,18 @@ pub async fn prepare(
 }
 
 const DONE_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>exo-connect</title></head><body style=\"font-family:sans-serif\"><h1>Sign-in complete</h1><p>You can close this window and return to exo-connect.</p></body></html>";
+const FOREIGN_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>exo-connect</title></head><body style=\"font-family:sans-serif\"><h1>Not the sign-in in progress</h1><p>This answer does not belong to the sign-in exo-connect is waiting for, so it was ignored. Finish the sign-in in the window exo-connect opened.</p></body></html>";
 const FAILED_PAGE: &str = "<!doctype html><html><head><meta charset=\"utf-8\"><title>exo-connect</title></head><body style=\"font-family:sans-serif\"><h1>Sign-in not completed</h1><p>Return to exo-connect for details. You can close this window.</p></body></html>";
 
-/// Waits for the browser's redirect on the listener and returns its query, answering with a
-/// small page. Connections that carry no OAuth answer (a browser's idle pre-connection, a
-/// `/favicon.ico`) get a 404 or are dropped and skipped; the listener is dropped after the one
+/// Waits for the browser's redirect carrying `expected_state` on the listener and returns its
+/// query, answering with a small page. Connections that carry no OAuth answer (a browser's idle
+/// pre-connection, a `/favicon.ico`) get a 404 or are dropped and skipped; an answer with another
+/// `state` (or none) gets a 400 and is skipped too; the listener is dropped after the one
 /// redirect (single use). The caller bounds the whole wait.
-pub async fn receive_redirect(listener: TcpListener) -> Result<Redirect, SignInError> {
+pub async fn receive_redirect(
+    listener: TcpListener,
+    expected_state: &str,
+) -> Result<Redirect, SignInError> {
     // Each connection is read on its own task, so an idle pre-connection never delays the
     // connection that carries the redirect.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(tokio::net::TcpStream, String)>(8);
@@ -224,6 +207,10 @@ pub async fn receive_redirect(listener: TcpListener) -> Result<Redirect, SignInE
                     let _ = respond(&mut sock, "404 Not Found", "").await;
                     continue;
                 };
+                if r.state.as_deref() != Some(expected_state) {
+                    let _ = respond(&mut sock, "400 Bad Request", FOREIGN_PAGE).await;
+                    continue;
+                }
                 drop(listener);
                 readers.abort_all();
                 let (status, page) = if r.code.is_some() && r.error.is_none() {
@@ -381,7 +368,7 @@ pub async fn run(
         client,
         ..
     } = p;
-    let wait = receive_redirect(listener);
+    let wait = receive_redirect(listener, state.secret());
     tokio::pin!(wait);
     // Open the browser while already listening (the launcher may deliver the redirect itself).
     let opened = tokio::select! {
@@ -458,7 +445,8 @@ mod tests {
             .unwrap();
         let port = p.listener.local_addr().unwrap().port();
         let state = p.state.secret().clone();
-        let server = tokio::spawn(receive_redirect(p.listener));
+        let expected = state.clone();
+        let server = tokio::spawn(async move { receive_redirect(p.listener, &expected).await });
         let client =
             crate::engine::http::build_client(&crate::engine::http::HttpOptions::default())
                 .unwrap();
@@ -479,8 +467,17 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(fav.status(), 404);
+        // A wrong state: 400, and the listener goes on waiting.
         let page = client
             .get(format!("http://127.0.0.1:{port}/?code=abc&state=wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 400);
+        assert!(!page.text().await.unwrap().contains("Sign-in complete"));
+        assert!(!server.is_finished());
+        let page = client
+            .get(format!("http://127.0.0.1:{port}/?code=abc&state={state}"))
             .send()
             .await
             .unwrap();
@@ -492,15 +489,15 @@ mod tests {
             "not held up by the idle connection"
         );
         assert_eq!(r.code.as_deref(), Some("abc"));
-        assert!(matches!(
-            check_redirect(&r, &p.state),
-            Err(SignInError::StateMismatch)
-        ));
-        let good = Redirect {
-            state: Some(state),
+        assert_eq!(check_redirect(&r, &p.state).unwrap(), "abc");
+        let forged = Redirect {
+            state: Some("wrong".into()),
             ..r.clone()
         };
-        assert_eq!(check_redirect(&good, &p.state).unwrap(), "abc");
+        assert!(matches!(
+            check_redirect(&forged, &p.state),
+            Err(SignInError::StateMismatch)
+        ));
         // Single use: the port no longer answers.
         assert!(
             client

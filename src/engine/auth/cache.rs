@@ -24,7 +24,10 @@ use super::{
     resource_for,
 };
 use crate::engine::http::host_of;
-use crate::engine::secrets::{REFRESH_PREFIX, SecretStore, cert_password_key, refresh_key};
+use crate::engine::secrets::{
+    Forgotten, SecretStore, cert_password_key, describe_key, proxy_password_key, refresh_key,
+    refresh_key_account,
+};
 use crate::engine::token::{AccessToken, TokenProvider, TokenUnavailable};
 use crate::model::{AuthMethod, Profile, SignInMethod};
 
@@ -275,6 +278,20 @@ impl TokenCache {
             }
         }
         match &r {
+            Ok(s) => tracing::info!(
+                profile = profile.name,
+                account = s.account,
+                tenant = s.tenant_id,
+                authority = host_of(&s.authority),
+                "signed in"
+            ),
+            Err(e) => tracing::warn!(
+                profile = profile.name,
+                error = e.explanation(),
+                "sign-in failed"
+            ),
+        }
+        match &r {
             Ok(s) => events.emit(SignInEvent::Succeeded {
                 account: s.account.clone(),
                 tenant_id: s.tenant_id.clone(),
@@ -334,8 +351,10 @@ impl TokenCache {
             _ => None,
         };
         if let Some(rt) = &grant.refresh_token {
+            // Owned by the profile, also under another account than its UPN (single sign-on):
+            // logging the profile out or removing it deletes it.
             self.secrets
-                .set(&refresh_key(&authority, &account), rt)
+                .set_owned(&refresh_key(&authority, &account), rt, Some(profile.id))
                 .await;
         }
         self.put_access(&authority, &account, &token);
@@ -538,7 +557,12 @@ impl TokenCache {
                 needs_interactive: true,
             });
         };
-        match flows::refresh(http, authority, &delegated_scope(resource), &rt).await {
+        let refreshed = flows::refresh(http, authority, &delegated_scope(resource), &rt).await;
+        match &refreshed {
+            Ok(_) => tracing::info!(account, resource, "access token from the refresh token"),
+            Err(e) => tracing::warn!(account, resource, error = e.explanation(), "refresh failed"),
+        }
+        match refreshed {
             Ok(g) => {
                 if let Some(new_rt) = &g.refresh_token
                     && *new_rt != rt
@@ -586,35 +610,159 @@ impl TokenCache {
         })
     }
 
-    /// Forgets the cached sign-in of a profile (its account's refresh token and access tokens).
+    /// Forgets the cached sign-in of a profile's account (its refresh token and access tokens),
+    /// nothing else (a UPN-mismatch retry). `Ok(true)` when there was one; Err when the keychain
+    /// refused. [`TokenCache::forget_profile`] is the logout.
     pub async fn forget(&self, profile: &Profile) -> Result<bool, String> {
         let authority = authority_for(profile).map_err(|e| e.to_string())?;
         let account = profile.sign_in_account().to_string();
-        let prefix = access_key(&authority, &account, "");
-        self.access
-            .lock()
-            .unwrap()
-            .retain(|k, _| !k.starts_with(&prefix));
+        self.forget_in_memory(&account);
         self.apps
             .lock()
             .unwrap()
             .remove(&app_key(&authority, &account));
-        let key = refresh_key(&authority, &account);
-        let had = self.secrets.get(&key).await.is_some();
-        self.secrets.delete(&key).await?;
-        Ok(had)
+        self.secrets
+            .delete(&refresh_key(&authority, &account))
+            .await
     }
 
-    /// Forgets every cached sign-in. Returns how many refresh tokens were removed.
-    pub async fn forget_all(&self) -> Result<usize, String> {
+    /// Logs a profile out, or cleans up after its removal: deletes everything it owns in the
+    /// keychain — the refresh token of every account it signed in as (the index's record, and
+    /// its UPN's now), its proxy password, its certificate password — and its access tokens in
+    /// memory. `others` are the other saved profiles: with `keep_shared` (a removal) an entry
+    /// one of them also uses is kept for it; without (a logout) it goes too, and the line says
+    /// who else used it.
+    pub async fn forget_profile(
+        &self,
+        profile: &Profile,
+        others: &[Profile],
+        keep_shared: bool,
+    ) -> Forgotten {
+        let mut out = Forgotten::default();
+        let others: Vec<&Profile> = others.iter().filter(|o| o.id != profile.id).collect();
+        let index = match self.secrets.index().await {
+            Ok(i) => i,
+            Err(e) => {
+                out.failed
+                    .push(format!("the list of stored entries could not be read: {e}"));
+                Default::default()
+            }
+        };
+        let mut keys: std::collections::BTreeSet<String> = index
+            .iter()
+            .filter(|(_, o)| o.contains(&profile.id))
+            .map(|(k, _)| k.clone())
+            .collect();
+        keys.extend(profile_keys(profile));
+        for key in keys {
+            let users: Vec<&str> = others
+                .iter()
+                .filter(|o| {
+                    profile_keys(o).contains(&key)
+                        || index.get(&key).is_some_and(|ids| ids.contains(&o.id))
+                })
+                .map(|o| o.name.as_str())
+                .collect();
+            let what = describe_key(&key);
+            if keep_shared && !users.is_empty() {
+                if let Err(e) = self.secrets.disown(&key, profile.id).await {
+                    out.failed.push(format!("{what}: {e}"));
+                }
+                out.kept
+                    .push(format!("{what} (still used by {})", quoted(&users)));
+                continue;
+            }
+            match self.secrets.delete(&key).await {
+                Ok(true) if users.is_empty() => out.removed.push(what),
+                Ok(true) => out
+                    .removed
+                    .push(format!("{what} (also used by {})", quoted(&users))),
+                Ok(false) => {}
+                Err(e) => out.failed.push(format!("{what}: {e}")),
+            }
+            if let Some(account) = refresh_key_account(&key) {
+                self.forget_in_memory(account);
+            }
+        }
+        self.forget_in_memory(profile.sign_in_account());
+        if let Ok(authority) = authority_for(profile) {
+            self.apps
+                .lock()
+                .unwrap()
+                .remove(&app_key(&authority, profile.sign_in_account()));
+        }
+        out
+    }
+
+    /// `logout --all`: deletes every entry of ours in the keychain — every key its index lists
+    /// and every key derivable from `profiles` (the saved ones) — then the index itself; forgets
+    /// every access token in memory.
+    pub async fn forget_all(&self, profiles: &[Profile]) -> Forgotten {
+        let mut out = Forgotten::default();
         self.access.lock().unwrap().clear();
         self.apps.lock().unwrap().clear();
-        let keys = self.secrets.keys(REFRESH_PREFIX).await;
-        for k in &keys {
-            self.secrets.delete(k).await?;
+        let mut keys: std::collections::BTreeSet<String> = match self.secrets.index().await {
+            Ok(i) => i.into_keys().collect(),
+            Err(e) => {
+                out.failed
+                    .push(format!("the list of stored entries could not be read: {e}"));
+                Default::default()
+            }
+        };
+        keys.extend(profiles.iter().flat_map(profile_keys));
+        for key in keys {
+            match self.secrets.delete(&key).await {
+                Ok(true) => out.removed.push(describe_key(&key)),
+                Ok(false) => {}
+                Err(e) => out.failed.push(format!("{}: {e}", describe_key(&key))),
+            }
         }
-        Ok(keys.len())
+        if out.failed.is_empty()
+            && let Err(e) = self.secrets.delete_index().await
+        {
+            out.failed.push(e);
+        }
+        out
     }
+
+    /// Drops this process's access tokens of `account` (any authority and resource).
+    fn forget_in_memory(&self, account: &str) {
+        let account = account.trim().to_ascii_lowercase();
+        self.access.lock().unwrap().retain(|k, _| {
+            let mut parts = k.split('|');
+            parts.next();
+            parts.next() != Some(account.as_str())
+        });
+    }
+}
+
+/// The keys a profile's secrets have now: its account's refresh token (at its authority), its
+/// proxy password, its certificate password.
+fn profile_keys(profile: &Profile) -> Vec<String> {
+    let mut keys = vec![proxy_password_key(&profile.id)];
+    let account = profile.sign_in_account();
+    if let Ok(authority) = authority_for(profile)
+        && !account.trim().is_empty()
+    {
+        keys.push(refresh_key(&authority, account));
+    }
+    if let AuthMethod::Certificate {
+        certificate_path: Some(path),
+        ..
+    } = &profile.auth
+        && !path.is_empty()
+    {
+        keys.push(cert_password_key(path));
+    }
+    keys
+}
+
+fn quoted(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// [`TokenProvider`] over the cache for one (authority, account, resource).

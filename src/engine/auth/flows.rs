@@ -165,9 +165,16 @@ pub async fn device_code(
         {
             Ok(j) => return parse_grant(&j),
             Err(SignInError::Entra(e)) => match e.error.as_str() {
-                "authorization_pending" => ctx.events.emit(SignInEvent::Waiting),
+                "authorization_pending" => {
+                    tracing::debug!("device code: the user has not finished yet");
+                    ctx.events.emit(SignInEvent::Waiting)
+                }
                 "slow_down" => {
                     interval += 5;
+                    tracing::info!(
+                        interval,
+                        "device code: the service asked to poll more slowly"
+                    );
                     ctx.events.emit(SignInEvent::SlowedDown {
                         interval_secs: interval,
                     });
@@ -214,12 +221,21 @@ async fn issue_code(
         .unwrap_or(900)
         .clamp(1, MAX_LIFETIME_SECS);
     let interval = j.get("interval").and_then(num).unwrap_or(5).clamp(0, 60) as u64;
+    tracing::info!(
+        expires_in,
+        interval,
+        host = crate::engine::http::host_of(&verification_uri),
+        "device code issued"
+    );
     let message = s("message").unwrap_or_else(|| {
         format!("To sign in, open {verification_uri} and enter the code {user_code}")
     });
+    let verification_warning =
+        super::open::check_verification_uri(&verification_uri, authority).err();
     ctx.events.emit(SignInEvent::CodeIssued {
         user_code,
         verification_uri,
+        verification_warning,
         expires_at: expires_after(expires_in),
         message,
     });

@@ -14,6 +14,7 @@ pub mod cert;
 pub mod claims;
 pub mod entra;
 pub mod flows;
+pub mod open;
 pub mod transport;
 
 use chrono::{DateTime, Utc};
@@ -33,12 +34,17 @@ pub const PUBLIC_CLIENT_ID: &str = "fb78d390-0c51-40cd-8e17-fdbfab77341b";
 /// Progress of a sign-in, for the sign-in dialog and the CLI.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignInEvent {
-    /// Device code issued: show `user_code` and `verification_uri` (Entra's `message` says both).
+    /// Device code issued: show `user_code` and `verification_uri` (Entra's `message` says both;
+    /// both are the server's words: print them through `model::text`).
     CodeIssued {
         user_code: String,
         verification_uri: String,
         expires_at: DateTime<Utc>,
         message: String,
+        /// Set when `verification_uri` is neither on the authority's host nor a Microsoft
+        /// sign-in page ([`open::check_verification_uri`]): show the address as text with this
+        /// warning, and never offer to open it.
+        verification_warning: Option<String>,
     },
     /// Polled; the user has not finished yet.
     Waiting,

@@ -10,6 +10,7 @@ use oauth2::{HttpRequest, HttpResponse};
 
 use super::SignInError;
 use super::entra::EntraError;
+use crate::engine::diag;
 use crate::engine::http::{SMALL_BODY_CAP, host_of, read_capped};
 
 /// Adapter: oauth2 5 requests sent through our reqwest client.
@@ -42,21 +43,35 @@ impl OAuthHttp {
         let target = crate::engine::http::check_url(&url)
             .map_err(|e| SignInError::Network(e.to_string()))?;
         let (parts, body) = request.into_parts();
+        let method = parts.method.to_string();
         let mut rb = self.client.request(parts.method, &url).body(body);
         for (name, value) in parts.headers.iter() {
             rb = rb.header(name, value);
         }
-        let resp =
-            rb.send().await.map_err(
-                |e| match crate::engine::proxy::ProxyAuthRequired::from_error(&target, &e) {
-                    Some(p) => SignInError::ProxyAuth(p),
-                    None => {
-                        SignInError::Network(format!("could not reach {}: {}", host_of(&url), e))
-                    }
-                },
-            )?;
+        let started = std::time::Instant::now();
+        let resp = rb.send().await.map_err(|e| {
+            diag::no_answer(
+                "sign-in",
+                &method,
+                &target,
+                started.elapsed(),
+                &e.to_string(),
+            );
+            match crate::engine::proxy::ProxyAuthRequired::from_error(&target, &e) {
+                Some(p) => SignInError::ProxyAuth(p),
+                None => SignInError::Network(format!("could not reach {}: {}", host_of(&url), e)),
+            }
+        })?;
         let status = resp.status();
         let headers = resp.headers().clone();
+        diag::exchange(
+            "sign-in",
+            &method,
+            &target,
+            status.as_u16(),
+            started.elapsed(),
+            &headers,
+        );
         if status == reqwest::StatusCode::PROXY_AUTHENTICATION_REQUIRED {
             return Err(SignInError::ProxyAuth(
                 crate::engine::proxy::ProxyAuthRequired::from_response(&target, &headers),
@@ -87,6 +102,13 @@ impl OAuthHttp {
         url: &str,
         form: &[(&str, &str)],
     ) -> Result<serde_json::Value, SignInError> {
+        // The sign-in step, never the form (it holds the password, codes, tokens).
+        let grant = form
+            .iter()
+            .find(|(k, _)| *k == "grant_type")
+            .map(|(_, v)| *v)
+            .unwrap_or("device code request");
+        tracing::info!(grant, host = host_of(url), "sign-in step");
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(form.iter())
             .finish();

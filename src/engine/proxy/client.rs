@@ -14,6 +14,8 @@ pub struct Selector {
     config: ProxyConfig,
     cache: Mutex<HashMap<String, Option<String>>>,
     has_credential: bool,
+    /// Loopback targets follow the settings too ([`super::SystemSource::proxy_loopback`]).
+    include_loopback: bool,
 }
 
 impl Selector {
@@ -22,7 +24,14 @@ impl Selector {
             config,
             cache: Mutex::new(HashMap::new()),
             has_credential,
+            include_loopback: false,
         }
+    }
+
+    /// Loopback targets follow the settings too (tests whose proxy and sim are on loopback).
+    pub fn including_loopback(mut self, include: bool) -> Self {
+        self.include_loopback = include;
+        self
     }
 
     pub fn config(&self) -> &ProxyConfig {
@@ -35,7 +44,12 @@ impl Selector {
         if let Some(hit) = self.cache.lock().unwrap().get(&origin) {
             return hit.clone();
         }
-        let p = match self.config.route_for(target).kind {
+        let route = if self.include_loopback {
+            self.config.route_including_loopback(target)
+        } else {
+            self.config.route_for(target)
+        };
+        let p = match route.kind {
             RouteKind::Direct => None,
             RouteKind::Proxy { url } => Some(url),
         };
@@ -127,6 +141,7 @@ pub async fn client_for_with(
     opts: &HttpOptions,
 ) -> Result<reqwest::Client, ClientError> {
     crate::engine::http::install_crypto_provider();
+    let include_loopback = sys.proxy_loopback();
     let config = load_config(profile.proxy.access_type, sys).await;
     let credential = match (profile.proxy.authentication, profile.proxy.user.as_deref()) {
         (Some(ProxyAuthentication::Basic) | None, Some(user)) if !user.trim().is_empty() => secrets
@@ -135,7 +150,8 @@ pub async fn client_for_with(
             .map(|pw| (user.trim().to_string(), pw)),
         _ => None,
     };
-    let selector = Arc::new(Selector::new(config, credential.is_some()));
+    let selector =
+        Arc::new(Selector::new(config, credential.is_some()).including_loopback(include_loopback));
     let sel = selector.clone();
     let mut proxy = reqwest::Proxy::custom(move |url| sel.proxy_for(url));
     if let Some((user, pw)) = &credential {

@@ -130,6 +130,11 @@ pub trait SystemSource: Send + Sync {
     fn wpad_port(&self) -> u16 {
         80
     }
+    /// Whether loopback targets follow the settings too (`EXO_CONNECT_PROXY_LOOPBACK=1`; the
+    /// proxy tests, whose sim is on loopback). False: loopback always goes direct.
+    fn proxy_loopback(&self) -> bool {
+        false
+    }
 }
 
 /// The real machine.
@@ -139,6 +144,9 @@ pub struct System;
 impl SystemSource for System {
     fn os(&self) -> Os {
         Os::current()
+    }
+    fn proxy_loopback(&self) -> bool {
+        crate::engine::http::proxy_loopback_from_env()
     }
     fn env(&self, name: &str) -> Option<String> {
         std::env::var(name).ok()
@@ -196,6 +204,8 @@ pub struct Fixture {
     pub winhttp: Option<Vec<u8>>,
     pub resolver: Arc<dyn Resolver>,
     pub wpad_port: u16,
+    /// Loopback targets follow the settings too (tests whose proxy and sim are on loopback).
+    pub proxy_loopback: bool,
 }
 
 impl Default for Fixture {
@@ -214,6 +224,7 @@ impl Default for Fixture {
                 domain: None,
             }),
             wpad_port: 80,
+            proxy_loopback: false,
         }
     }
 }
@@ -221,6 +232,9 @@ impl Default for Fixture {
 impl SystemSource for Fixture {
     fn os(&self) -> Os {
         self.os
+    }
+    fn proxy_loopback(&self) -> bool {
+        self.proxy_loopback
     }
     fn env(&self, name: &str) -> Option<String> {
         self.env.get(name).cloned()
@@ -326,9 +340,30 @@ impl ProxyConfig {
     }
 
     /// The route of one target (evaluates the PAC script when there is one; may block briefly).
+    /// A loopback target (127.0.0.0/8, ::1, localhost) is always direct.
     pub fn route_for(&self, target: &url::Url) -> Route {
+        self.route(target, false)
+    }
+
+    /// Same, but a loopback target follows the settings like any other
+    /// ([`SystemSource::proxy_loopback`]).
+    pub fn route_including_loopback(&self, target: &url::Url) -> Route {
+        self.route(target, true)
+    }
+
+    fn route(&self, target: &url::Url, include_loopback: bool) -> Route {
         let mut notes = self.notes.clone();
         let host = target.host_str().unwrap_or("").to_string();
+        if !include_loopback && crate::engine::http::is_loopback_url(target) {
+            notes.push(format!(
+                "{host} is this machine: loopback traffic never goes through a proxy"
+            ));
+            return Route {
+                kind: RouteKind::Direct,
+                source: self.source.clone(),
+                notes,
+            };
+        }
         let kind = match &self.rule {
             Rule::Direct => RouteKind::Direct,
             Rule::Fixed {
@@ -416,9 +451,10 @@ pub async fn resolve_with(
     target: &url::Url,
     sys: Arc<dyn SystemSource>,
 ) -> Route {
+    let include_loopback = sys.proxy_loopback();
     let cfg = load_config(profile.proxy.access_type, sys).await;
     let target = target.clone();
-    let mut route = tokio::task::spawn_blocking(move || cfg.route_for(&target))
+    let mut route = tokio::task::spawn_blocking(move || cfg.route(&target, include_loopback))
         .await
         .unwrap_or_else(|e| Route {
             kind: RouteKind::Direct,
@@ -749,7 +785,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn client_routes_loopback_through_the_profile_proxy() {
+    async fn client_routes_loopback_through_the_profile_proxy_only_when_asked() {
         // A fake proxy that answers 407: the request must reach it (not go direct to the target).
         let app = axum::Router::new().fallback(|| async {
             (
@@ -761,21 +797,65 @@ mod tests {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = l.local_addr().unwrap().port();
         tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-        let sys = fx(|x| {
+        let env = |x: &mut Fixture| {
             x.env
                 .insert("HTTP_PROXY".into(), format!("http://127.0.0.1:{port}"));
-        });
+        };
         let p = profile(ProxyAccessType::IEConfig);
+        // Port 9 on loopback: nothing listens; only the proxy can answer.
+        let t = url::Url::parse("http://127.0.0.1:9/x").unwrap();
+        let direct = client_for_with(&p, &SecretStore::memory(), fx(env), &HttpOptions::default())
+            .await
+            .unwrap();
+        assert!(
+            direct.get(t.clone()).send().await.is_err(),
+            "loopback goes direct (and finds nothing on port 9)"
+        );
+        let sys = fx(|x| {
+            env(x);
+            x.proxy_loopback = true;
+        });
         let c = client_for_with(&p, &SecretStore::memory(), sys, &HttpOptions::default())
             .await
             .unwrap();
-        // Port 9 on loopback: nothing listens; only the proxy can answer.
-        let t = url::Url::parse("http://127.0.0.1:9/x").unwrap();
         let resp = c.get(t.clone()).send().await.unwrap();
         assert_eq!(resp.status().as_u16(), 407);
         let e = ProxyAuthRequired::from_response(&t, resp.headers());
         assert_eq!(e.proxy, format!("127.0.0.1:{port}"));
         assert!(!e.sent_credential);
+    }
+
+    #[test]
+    fn loopback_targets_are_direct_for_every_rule() {
+        let fixed = ProxyConfig {
+            rule: Rule::Fixed {
+                https: Some("http://proxy.corp:8080".into()),
+                http: Some("http://proxy.corp:8080".into()),
+                bypass: vec![],
+            },
+            source: "IEConfig".into(),
+            notes: vec![],
+        };
+        for t in [
+            "http://127.0.0.1:5000/x",
+            "http://127.9.9.9/x",
+            "http://[::1]:9/x",
+            "http://localhost:1/x",
+            "https://LOCALHOST/x",
+        ] {
+            let u = url::Url::parse(t).unwrap();
+            let r = fixed.route_for(&u);
+            assert_eq!(r.kind, RouteKind::Direct, "{t}");
+            assert!(r.notes.iter().any(|n| n.contains("loopback")), "{t}");
+            assert!(matches!(
+                fixed.route_including_loopback(&u).kind,
+                RouteKind::Proxy { .. }
+            ));
+        }
+        assert!(matches!(
+            fixed.route_for(&target()).kind,
+            RouteKind::Proxy { .. }
+        ));
     }
 
     #[tokio::test]

@@ -23,6 +23,7 @@ use super::{
     APP_ANCHOR_MAILBOX, CLIENT_APPLICATION, RestClient, RestError, RestErrorKind, RunEvent,
     TENANT_CONCURRENCY_TEXT, parse_error_body,
 };
+use crate::engine::diag;
 use crate::engine::http::{BodyError, SMALL_BODY_CAP, check_url, plain_error, read_capped};
 use crate::engine::proxy::ProxyAuthRequired;
 use crate::engine::token::AccessToken;
@@ -158,13 +159,27 @@ impl RestClient {
             let rb = self.request(call, &at);
             self.requests.fetch_add(1, Ordering::Relaxed);
             *self.last_activity.lock().unwrap() = Some(Utc::now());
+            let started = std::time::Instant::now();
             match rb.send().await {
                 Ok(resp) => {
+                    let (status, ms) = (resp.status().as_u16(), started.elapsed());
+                    let method = if at.use_get { "GET" } else { "POST" };
+                    diag::exchange(&call.cmdlet, method, &at.url, status, ms, resp.headers());
                     if let Some(page) = self.answer(call, &mut at, resp, tokens, early, tx).await? {
                         return Ok(page);
                     }
                 }
-                Err(e) => self.no_answer(&call.cmdlet, &mut at, &e, tx).await?,
+                Err(e) => {
+                    let method = if at.use_get { "GET" } else { "POST" };
+                    diag::no_answer(
+                        &call.cmdlet,
+                        method,
+                        &at.url,
+                        started.elapsed(),
+                        &e.to_string(),
+                    );
+                    self.no_answer(&call.cmdlet, &mut at, &e, tx).await?
+                }
             }
         }
     }
@@ -237,6 +252,12 @@ impl RestClient {
         tx: &mpsc::Sender<RunEvent>,
     ) {
         let delay = self.backoff(at.attempt, retry_after);
+        tracing::info!(
+            attempt = at.attempt,
+            delay_ms = delay.as_millis() as u64,
+            reason,
+            "retry"
+        );
         self.sleep_retry(tx, at.attempt, delay, reason).await;
         at.attempt += 1;
     }

@@ -105,6 +105,21 @@ impl Actor {
     }
 
     fn emit(&self, e: SessionEvent) {
+        match &e {
+            SessionEvent::Added(i) | SessionEvent::Changed(i) => tracing::debug!(
+                connection_id = %i.connection_id,
+                profile = i.profile_name,
+                endpoint = crate::engine::http::host_of(&i.endpoint),
+                state = ?i.state,
+                requests = i.requests,
+                error = i.last_error.as_deref().unwrap_or(""),
+                "session"
+            ),
+            SessionEvent::Removed { connection_id } => {
+                tracing::info!(connection_id = %connection_id, "session removed")
+            }
+            SessionEvent::LimitRefused(_) => tracing::info!("session refused by the limit guard"),
+        }
         let _ = self.events.send(e);
     }
 

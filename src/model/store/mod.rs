@@ -105,6 +105,16 @@ pub fn default_root() -> Result<PathBuf> {
         .ok_or(StoreError::NoConfigDir)
 }
 
+/// The demo config folder's name under the root (`exo-connect --demo`).
+pub const DEMO_FOLDER: &str = "demo";
+
+/// The root of the window and the command line: [`default_root`], or its [`DEMO_FOLDER`]
+/// sub-folder in demo mode (so demo profiles never mix with the real ones).
+pub fn root_for(demo: bool) -> Result<PathBuf> {
+    let base = default_root()?;
+    Ok(if demo { base.join(DEMO_FOLDER) } else { base })
+}
+
 /// The saved profiles, in memory, with the file they came from.
 #[derive(Debug)]
 pub struct ProfileStore {

@@ -1,9 +1,12 @@
 //! The app's per-frame work that draws nothing: drain the driver's events and the background
-//! answers (file dialogs, the export writer) and apply each to the state.
+//! answers (file dialogs, the export writer) and apply each to the state. Text that may quote a
+//! server (notices, the sign-in dialog, run warnings and failures, the connectivity check) is
+//! made printable here, once, before the panes see it (`model::text`).
 
 use std::path::PathBuf;
 
 use crate::model::Profile;
+use crate::model::text::{printable, printable_line};
 use crate::ui::bridge::{ConnId, NoticeLevel, SessionView, UiCommand, UiEvent};
 use crate::ui::dialogs::DialogPurpose;
 use crate::ui::editor::EditorState;
@@ -17,6 +20,13 @@ impl App {
     pub fn handle_events(&mut self, ctx: &egui::Context) {
         for ev in self.backend.poll() {
             self.apply(ev);
+        }
+        if let Some(text) = self.to_clipboard.take() {
+            ctx.copy_text(text);
+            self.notice(
+                NoticeLevel::Info,
+                "Diagnostics copied to the clipboard (version, OS, recent log lines; no secrets)",
+            );
         }
         while let Ok(bg) = self.bg_rx.try_recv() {
             match bg {
@@ -33,7 +43,7 @@ impl App {
 
     /// Apply one event to the state.
     pub fn apply(&mut self, ev: UiEvent) {
-        match ev {
+        match printable_event(ev) {
             UiEvent::ProfilesLoaded(list) => self.profiles_loaded(list),
             UiEvent::ProfileSaved(p) => self.profile_saved(*p),
             UiEvent::ProfileDeleted { id } => {
@@ -93,9 +103,122 @@ impl App {
                 self.notice(NoticeLevel::Warning, explanation);
             }
             UiEvent::DemoPhone(list) => self.demo_phone = list,
+            UiEvent::Diagnostics { text } => self.to_clipboard = Some(text),
         }
     }
+}
 
+/// `s` without escape sequences or control characters (line breaks kept).
+fn text(s: String) -> String {
+    match printable(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        owned => owned.into_owned(),
+    }
+}
+
+/// `s` on one line, without escape sequences or control characters.
+fn line(s: String) -> String {
+    match printable_line(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        owned => owned.into_owned(),
+    }
+}
+
+/// The event with every text that may quote a server made printable.
+fn printable_event(ev: UiEvent) -> UiEvent {
+    match ev {
+        UiEvent::Notice { level, text: t } => UiEvent::Notice {
+            level,
+            text: text(t),
+        },
+        UiEvent::SignIn(view) => UiEvent::SignIn(printable_view(view)),
+        UiEvent::SignInFinished {
+            profile_id,
+            result: Err(e),
+        } => UiEvent::SignInFinished {
+            profile_id,
+            result: Err(text(e)),
+        },
+        UiEvent::RunWarning { conn, text: t } => UiEvent::RunWarning {
+            conn,
+            text: text(t),
+        },
+        UiEvent::RunFailed { conn, explanation } => UiEvent::RunFailed {
+            conn,
+            explanation: text(explanation),
+        },
+        UiEvent::DoctorStep {
+            profile_id,
+            mut step,
+        } => {
+            step.target = line(step.target);
+            step.summary = text(step.summary);
+            if let Some(a) = &mut step.advice {
+                a.what = text(std::mem::take(&mut a.what));
+                a.why = text(std::mem::take(&mut a.why));
+                a.fix = text(std::mem::take(&mut a.fix));
+            }
+            UiEvent::DoctorStep { profile_id, step }
+        }
+        UiEvent::DoctorDone {
+            profile_id,
+            passed,
+            summary,
+        } => UiEvent::DoctorDone {
+            profile_id,
+            passed,
+            summary: text(summary),
+        },
+        UiEvent::ProxyCredentialNeeded {
+            profile_id,
+            proxy,
+            explanation,
+        } => UiEvent::ProxyCredentialNeeded {
+            profile_id,
+            proxy: line(proxy),
+            explanation: text(explanation),
+        },
+        other => other,
+    }
+}
+
+/// The sign-in dialog's view with the server's words made printable (the code, the page, the
+/// account single sign-on returned, explanations quoting Entra).
+fn printable_view(mut view: crate::ui::bridge::SignInView) -> crate::ui::bridge::SignInView {
+    use crate::ui::bridge::SignInStage;
+    view.stage = match view.stage {
+        SignInStage::Password { error } => SignInStage::Password {
+            error: error.map(text),
+        },
+        SignInStage::Browser { url } => SignInStage::Browser { url: line(url) },
+        SignInStage::DeviceCode {
+            user_code,
+            verification_uri,
+            expires_at,
+            state,
+            mfa_explanation,
+            warning,
+        } => SignInStage::DeviceCode {
+            user_code: line(user_code),
+            verification_uri: line(verification_uri),
+            expires_at,
+            state,
+            mfa_explanation: mfa_explanation.map(text),
+            warning: warning.map(text),
+        },
+        SignInStage::UpnMismatch { expected, actual } => SignInStage::UpnMismatch {
+            expected: line(expected),
+            actual: line(actual),
+        },
+        SignInStage::Failed { explanation } => SignInStage::Failed {
+            explanation: text(explanation),
+        },
+        other => other,
+    };
+    view
+}
+
+impl App {
     fn profiles_loaded(&mut self, list: Vec<Profile>) {
         self.profiles = list;
         if !self.profiles_loaded {
@@ -105,6 +228,49 @@ impl App {
                 && self.profile(id).is_some()
             {
                 self.select_now(Some(id));
+            }
+        } else {
+            self.follow_outside_changes();
+        }
+    }
+
+    /// The list came again (another exo-connect changed the store): the editor shows its
+    /// profile's new version — unless it holds unsaved edits, which stay (Save writes them over
+    /// the new version; Revert goes to it).
+    fn follow_outside_changes(&mut self) {
+        let Some(original) = self.editor.original.clone() else {
+            return;
+        };
+        let current = self.profile(original.id).cloned();
+        if current.as_ref() == Some(&original) {
+            return;
+        }
+        if self.editor.is_dirty() {
+            let text = match &current {
+                Some(_) => format!(
+                    "'{}' was changed by another exo-connect; your unsaved edits are kept (Save writes them over it, Revert shows the new version)",
+                    original.name
+                ),
+                None => format!(
+                    "'{}' was deleted by another exo-connect; your unsaved edits are kept (Save keeps the profile)",
+                    original.name
+                ),
+            };
+            self.editor.original = current;
+            self.notice(NoticeLevel::Warning, text);
+            return;
+        }
+        match current {
+            Some(p) => self.editor = EditorState::for_profile(Some(p)),
+            None => {
+                if self.selected == Some(original.id) {
+                    self.selected = None;
+                }
+                self.editor = EditorState::default();
+                self.notice(
+                    NoticeLevel::Info,
+                    format!("'{}' was deleted by another exo-connect", original.name),
+                );
             }
         }
     }

@@ -41,6 +41,8 @@ pub struct AppOptions {
 pub struct Persisted {
     pub theme: ThemeSetting,
     pub last_selected: Option<Uuid>,
+    /// Settings → the diagnostic log (no secrets), and its debug detail.
+    pub diagnostics: chrome::DiagnosticsSetting,
 }
 
 mod commands;
@@ -95,6 +97,8 @@ pub struct App {
     pub notices: Vec<(NoticeLevel, String)>,
     /// Demo mode: what the "Demo phone" panel shows.
     pub demo_phone: Vec<DemoAccountView>,
+    /// Text the driver gathered for the clipboard ("Copy diagnostics"), copied next frame.
+    to_clipboard: Option<String>,
 }
 
 impl App {
@@ -138,9 +142,14 @@ impl App {
             limit: None,
             outputs: HashMap::new(),
             notices: Vec::new(),
+            to_clipboard: None,
             demo_phone: Vec::new(),
         };
         app.send(UiCommand::LoadProfiles);
+        if app.persisted.diagnostics.enabled {
+            let d = app.persisted.diagnostics;
+            app.send(d.command());
+        }
         app
     }
 
@@ -239,7 +248,12 @@ impl App {
             out.prod_dialog(ctx, conn, tenant, &mut self.actions);
         }
         self.dispatch();
-        self.top_bar.dialogs(ctx, &mut self.persisted.theme);
+        self.top_bar.dialogs(
+            ctx,
+            (&mut self.persisted.theme, &mut self.persisted.diagnostics),
+            &mut self.actions,
+        );
+        self.dispatch();
         if self.guard.is_some() {
             chrome::guard_dialog(ctx, self.editor.is_valid(&self.profiles), &mut self.actions);
             self.dispatch();

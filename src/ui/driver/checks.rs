@@ -1,6 +1,7 @@
 //! The driver's check jobs: the connectivity check of a (draft) profile ("Test connection",
 //! `engine::doctor`, its steps streamed to the editor as they complete), the effective proxy
-//! route of its endpoints, and opening a page in the browser.
+//! route of its endpoints, opening a page in the browser, and the diagnostic log (switched on
+//! and off from Settings; "Copy diagnostics").
 
 use super::{Driver, notice};
 use crate::engine::doctor::{DoctorOptions, check, proxy_credential};
@@ -31,7 +32,12 @@ impl Driver {
         });
     }
 
+    /// Only `https:` (or loopback `http:`) addresses reach the launcher.
     pub(super) fn open_url(&self, url: String) {
+        if let Err(why) = crate::engine::auth::open::openable(&url) {
+            self.send(notice(NoticeLevel::Warning, why));
+            return;
+        }
         let browser = self.browser.clone();
         let ev = self.ev.clone();
         tokio::spawn(async move {
@@ -42,6 +48,46 @@ impl Driver {
                 ));
             }
         });
+    }
+}
+
+impl Driver {
+    /// Settings → "Write a diagnostic log": `<config>/logs/exo-connect-<date>.log`, or off.
+    pub(super) fn set_diagnostics(&self, enabled: bool, debug: bool) {
+        use crate::engine::diag::{self, LogLevel};
+        let d = diag::global();
+        d.set_level(if debug {
+            LogLevel::Debug
+        } else {
+            LogLevel::Info
+        });
+        let folder = diag::default_folder(self.store.root());
+        match d.set_folder(enabled.then_some(folder.as_path())) {
+            Ok(Some(path)) => self.send(notice(
+                NoticeLevel::Info,
+                format!("Diagnostic log (no secrets): {}", path.display()),
+            )),
+            Ok(None) => self.send(notice(NoticeLevel::Info, "Diagnostic log off")),
+            Err(e) => self.send(notice(NoticeLevel::Error, format!("Diagnostic log: {e}"))),
+        }
+    }
+
+    /// "Copy diagnostics": version, OS, what the window holds, the recent log lines.
+    pub(super) fn copy_diagnostics(&self) {
+        let connected = self
+            .sessions
+            .iter()
+            .filter(|s| s.state == crate::model::SessionState::Connected)
+            .count();
+        let text = crate::engine::diag::support_report(&[
+            ("profiles", self.store.profiles().len().to_string()),
+            (
+                "sessions",
+                format!("{} ({connected} connected)", self.sessions.len()),
+            ),
+            ("demo mode", self.sim.is_some().to_string()),
+        ]);
+        self.send(UiEvent::Diagnostics { text });
     }
 }
 

@@ -8,8 +8,9 @@
 //!
 //! One file per job: `signin` (Connect through the engine's connector, the sign-in dialog as its
 //! prompt), `sessions` (the registry's sessions as the window's rows, disconnects), `runs`
-//! (cmdlets streamed into the output pane), `profiles` (the profile store, the proxy password),
-//! `checks` (Test connection, the proxy route, opening a page). Demo mode
+//! (cmdlets streamed into the output pane), `profiles` (the profile store — reloaded when another
+//! exo-connect changed it, checked every [`STORE_CHECK`] — and the proxy password),
+//! `checks` (Test connection, the proxy route, opening a page, the diagnostic log). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
 mod checks;
@@ -162,7 +163,12 @@ struct Driver {
     /// The run of each session, to cancel it.
     runs: HashMap<ConnId, tokio::task::AbortHandle>,
     sim: Option<Arc<crate::sim::SimHandle>>,
+    /// The last error reloading the store (said once, not every check).
+    reload_error: Option<String>,
 }
+
+/// How often the driver looks whether another exo-connect changed the profile store.
+const STORE_CHECK: Duration = Duration::from_secs(2);
 
 fn notice(level: NoticeLevel, text: impl Into<String>) -> UiEvent {
     UiEvent::Notice {
@@ -177,6 +183,7 @@ enum Next {
     Registry(Result<SessionEvent, broadcast::error::RecvError>),
     Internal(Internal),
     DemoTick,
+    StoreCheck,
 }
 
 impl Driver {
@@ -185,6 +192,8 @@ impl Driver {
         ev: EventSender,
         sim: Option<Arc<crate::sim::SimHandle>>,
     ) -> Driver {
+        // The recent lines (memory only until the log is switched on) for "Copy diagnostics".
+        crate::engine::diag::global();
         let store = profiles::open_store(&cfg.root, &ev, sim.as_deref());
         let secrets = match cfg.secrets {
             Secrets::Platform => SecretStore::platform().await,
@@ -220,6 +229,7 @@ impl Driver {
             sessions: Vec::new(),
             runs: HashMap::new(),
             sim,
+            reload_error: None,
         }
     }
 
@@ -228,6 +238,8 @@ impl Driver {
         let mut registry = self.connector.registry().subscribe();
         // Demo mode: the phone's codes are sent now and whenever they change (every 30 s), not
         // on a 1 s tick: an event wakes the window, and the window counts the seconds itself.
+        let mut store_check = tokio::time::interval(STORE_CHECK);
+        store_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let demo = self.sim.is_some();
         let demo_tick = tokio::time::sleep(Duration::ZERO);
         tokio::pin!(demo_tick);
@@ -240,6 +252,7 @@ impl Driver {
                     demo_tick.as_mut().reset(next_demo_tick());
                     Next::DemoTick
                 }
+                _ = store_check.tick() => Next::StoreCheck,
             };
             match next {
                 Next::Command(Some(c)) => self.command(c).await,
@@ -251,6 +264,7 @@ impl Driver {
                 Next::Registry(Err(broadcast::error::RecvError::Closed)) => break,
                 Next::Internal(i) => self.internal(i),
                 Next::DemoTick => self.demo_phone(),
+                Next::StoreCheck => self.reload_if_changed(),
             }
         }
         self.cancel_sign_in();
@@ -295,6 +309,8 @@ impl Driver {
             UiCommand::TestConnection { profile } => self.test_connection(*profile),
             UiCommand::ResolveRoute { profile } => self.resolve_route(*profile),
             UiCommand::OpenUrl { url } => self.open_url(url),
+            UiCommand::SetDiagnostics { enabled, debug } => self.set_diagnostics(enabled, debug),
+            UiCommand::CopyDiagnostics => self.copy_diagnostics(),
         }
     }
 

@@ -49,6 +49,28 @@ pub(super) fn open_store(
     store
 }
 
+/// The notice after a profile's deletion: what left the keychain with it, what could not.
+fn deleted_notice(name: &str, done: &crate::engine::secrets::Forgotten) -> (NoticeLevel, String) {
+    let mut text = format!("Deleted profile {name}");
+    if !done.removed.is_empty() {
+        text.push_str(&format!(
+            "; removed from the keychain: {}",
+            done.removed.join(", ")
+        ));
+    }
+    if !done.kept.is_empty() {
+        text.push_str(&format!("; kept {}", done.kept.join(", ")));
+    }
+    if done.is_complete() {
+        return (NoticeLevel::Info, text);
+    }
+    text.push_str(&format!(
+        ". Not removed from the keychain: {}",
+        done.failed.join("; ")
+    ));
+    (NoticeLevel::Warning, text)
+}
+
 fn scratch_store() -> ProfileStore {
     let scratch = std::env::temp_dir().join(format!("exo-connect-scratch-{}", std::process::id()));
     ProfileStore::open(scratch)
@@ -60,6 +82,36 @@ fn scratch_store() -> ProfileStore {
 impl Driver {
     pub(super) fn load_profiles(&self) {
         self.send(UiEvent::ProfilesLoaded(self.store.profiles().to_vec()));
+    }
+
+    /// Another exo-connect (the command line, a second window) may have changed the store: when
+    /// the file changed, read it again (merged with this store's state) and send the list; the
+    /// window keeps its editor's unsaved edits. A failure is said once until it changes.
+    pub(super) fn reload_if_changed(&mut self) {
+        match self.store.reload_if_changed() {
+            Ok(changed) => {
+                self.reload_error = None;
+                if changed {
+                    self.load_profiles();
+                }
+            }
+            Err(e) => {
+                let text = format!("The profile list could not be reloaded: {e}");
+                if self.reload_error.as_deref() != Some(text.as_str()) {
+                    self.send(notice(NoticeLevel::Warning, text.clone()));
+                    self.reload_error = Some(text);
+                }
+            }
+        }
+        self.store_notices();
+    }
+
+    /// What the store has to tell after a save or a reload (a profile renamed by the merge, a
+    /// file set aside).
+    fn store_notices(&mut self) {
+        for n in self.store.take_notices() {
+            self.send(notice(NoticeLevel::Warning, n.message));
+        }
     }
 
     pub(super) fn save_profile(&mut self, p: Profile) {
@@ -74,6 +126,9 @@ impl Driver {
                 if let Some(saved) = self.store.get(id) {
                     self.send(UiEvent::ProfileSaved(Box::new(saved.clone())));
                 }
+                // The save merged others' changes: show them (and what the merge renamed).
+                self.load_profiles();
+                self.store_notices();
             }
             Err(e) => {
                 if let Ok((s, _)) = ProfileStore::open(self.store.root().to_path_buf()) {
@@ -86,15 +141,30 @@ impl Driver {
         }
     }
 
+    /// Removes the profile from the store, then (off the loop) what it owns in the keychain;
+    /// the notice says what was removed.
     pub(super) fn delete_profile(&mut self, id: Uuid) {
-        let Some(name) = self.store.get(id).map(|p| p.name.clone()) else {
+        let Some(profile) = self.store.get(id).cloned() else {
             self.send(UiEvent::ProfileDeleted { id });
             return;
         };
+        let name = profile.name.clone();
         match self.store.remove(&name).and_then(|_| self.store.save()) {
             Ok(()) => {
                 self.send(UiEvent::ProfileDeleted { id });
-                self.send(notice(NoticeLevel::Info, format!("Deleted profile {name}")));
+                let others = self.store.profiles().to_vec();
+                let cache = self.connector.cache().clone();
+                let ev = self.ev.clone();
+                tokio::spawn(async move {
+                    if cache.secrets().unreachable().is_some() {
+                        // No keychain (the start-up notice said so): nothing to clean there.
+                        ev.send(notice(NoticeLevel::Info, format!("Deleted profile {name}")));
+                        return;
+                    }
+                    let done = cache.forget_profile(&profile, &others, true).await;
+                    let (level, text) = deleted_notice(&name, &done);
+                    ev.send(notice(level, text));
+                });
             }
             Err(e) => self.send(notice(NoticeLevel::Error, format!("Not deleted: {e}"))),
         }
@@ -144,7 +214,11 @@ impl Driver {
         let ev = self.ev.clone();
         tokio::spawn(async move {
             secrets
-                .set(&proxy_password_key(&profile_id), password.expose())
+                .set_owned(
+                    &proxy_password_key(&profile_id),
+                    password.expose(),
+                    Some(profile_id),
+                )
                 .await;
             ev.send(notice(
                 NoticeLevel::Info,

@@ -225,6 +225,7 @@ impl DialogPrompt {
         user_code: &str,
         verification_uri: &str,
         expires_at: chrono::DateTime<chrono::Utc>,
+        warning: Option<&str>,
     ) {
         if let Some(h) = &self.sim {
             // Demo mode only (the made-up accounts of the in-process sim): the scripted system
@@ -248,6 +249,7 @@ impl DialogPrompt {
                 expires_at,
                 state: DeviceCodeState::Waiting,
                 mfa_explanation: mfa,
+                warning: warning.map(String::from),
             };
         });
     }
@@ -299,8 +301,14 @@ impl SignInPrompt for DialogPrompt {
                 user_code,
                 verification_uri,
                 expires_at,
+                verification_warning,
                 ..
-            } => self.code_issued(user_code, verification_uri, *expires_at),
+            } => self.code_issued(
+                user_code,
+                verification_uri,
+                *expires_at,
+                verification_warning.as_deref(),
+            ),
             SignInEvent::Waiting => drop(self.device_state(DeviceCodeState::Waiting)),
             SignInEvent::SlowedDown { .. } => drop(self.device_state(DeviceCodeState::SlowedDown)),
             SignInEvent::Expired => drop(self.device_state(DeviceCodeState::Expired)),
@@ -468,6 +476,7 @@ mod tests {
             verification_uri: "http://127.0.0.1:1/devicelogin".into(),
             expires_at,
             message: String::new(),
+            verification_warning: None,
         });
         p.show(&SignInEvent::Expired);
         let last = stages(&mut ui).pop().unwrap();
@@ -479,6 +488,7 @@ mod tests {
                 expires_at,
                 state: DeviceCodeState::Expired,
                 mfa_explanation: Some("needs MFA".into()),
+                warning: None,
             }
         );
         answers.send(Answer::NewDeviceCode).unwrap();
