@@ -111,7 +111,26 @@ pub fn preview_lines(p: &Profile) -> Vec<String> {
         cmd.push_str(" $UserCredential");
     }
 
-    // Where: the cloud, or explicit URIs.
+    where_args(&mut cmd, p);
+    if let Some(d) = p
+        .delegated_organization
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
+        cmd.push_str(&format!(" -DelegatedOrganization {}", quote(d)));
+    }
+    if p.auth == AuthMethod::DeviceCode {
+        cmd.push_str(" -Device");
+    }
+    if proxy.is_some() {
+        cmd.push_str(" -PSSessionOption $ProxyOptions");
+    }
+    lines.push(cmd);
+    lines
+}
+
+/// Where the connect goes: the cloud, or explicit URIs (appended to `cmd`).
+fn where_args(cmd: &mut String, p: &Profile) {
     let conn_override = p.connection_uri.as_deref().filter(|s| !s.is_empty());
     let auth_override = p
         .authorization_endpoint
@@ -150,21 +169,6 @@ pub fn preview_lines(p: &Profile) -> Vec<String> {
             }
         }
     }
-    if let Some(d) = p
-        .delegated_organization
-        .as_deref()
-        .filter(|s| !s.is_empty())
-    {
-        cmd.push_str(&format!(" -DelegatedOrganization {}", quote(d)));
-    }
-    if p.auth == AuthMethod::DeviceCode {
-        cmd.push_str(" -Device");
-    }
-    if proxy.is_some() {
-        cmd.push_str(" -PSSessionOption $ProxyOptions");
-    }
-    lines.push(cmd);
-    lines
 }
 
 /// The retired remote PowerShell form (seeds 000/002): Basic auth over WinRM.

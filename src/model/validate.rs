@@ -70,7 +70,18 @@ pub fn for_field<'a>(issues: &'a [Issue], field: &str) -> impl Iterator<Item = &
 /// same id as `p` is ignored, so passing the whole store while editing is fine.
 pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
     let mut out = Vec::new();
+    check_name(&mut out, p, others);
+    check_upn(&mut out, p);
+    check_endpoints(&mut out, p);
+    check_tenants(&mut out, p);
+    check_page_size_and_colour(&mut out, p);
+    check_certificate(&mut out, p);
+    check_proxy(&mut out, p);
+    out
+}
 
+/// The name: given, and not another profile's.
+fn check_name(out: &mut Vec<Issue>, p: &Profile, others: &[Profile]) {
     // name
     let name = p.name.trim();
     if name.is_empty() {
@@ -90,8 +101,10 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
             ),
         ));
     }
+}
 
-    // upn (not needed for app-only certificate sign-in, but checked if given)
+/// The UPN (not needed for app-only certificate sign-in, but checked if given).
+fn check_upn(out: &mut Vec<Issue>, p: &Profile) {
     let cert = matches!(p.auth, AuthMethod::Certificate { .. });
     if p.upn.trim().is_empty() {
         if !cert {
@@ -109,17 +122,19 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
             ),
         ));
     }
+}
 
-    // URIs
+/// The URIs, the cloud's retirement and mismatches between cloud and URIs.
+fn check_endpoints(out: &mut Vec<Issue>, p: &Profile) {
     let conn_ok = check_uri(
-        &mut out,
+        out,
         "connection_uri",
         "ConnectionUri",
         p.connection_uri.as_deref(),
         "https://outlook.office365.com/powershell-liveid/",
     );
     let auth_ok = check_uri(
-        &mut out,
+        out,
         "authorization_endpoint",
         "Authorization endpoint (AzureADAuthorizationEndpointUri)",
         p.authorization_endpoint.as_deref(),
@@ -164,9 +179,11 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
             ),
         ));
     }
-    cloud_mismatch_warnings(&mut out, p, conn_ok, auth_ok);
+    cloud_mismatch_warnings(out, p, conn_ok, auth_ok);
+}
 
-    // tenant, delegated organization
+/// The tenant and the delegated organization: a domain or a GUID.
+fn check_tenants(out: &mut Vec<Issue>, p: &Profile) {
     if let Some(t) = p.tenant.as_deref().filter(|s| !s.trim().is_empty())
         && !is_domain_or_guid(t)
     {
@@ -190,8 +207,10 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
             ),
         ));
     }
+}
 
-    // page size
+/// The page size (1..=1000) and the colour (#rrggbb).
+fn check_page_size_and_colour(out: &mut Vec<Issue>, p: &Profile) {
     if !(1..=1000).contains(&p.page_size) {
         out.push(Issue::error(
             "page_size",
@@ -202,7 +221,6 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
         ));
     }
 
-    // colour
     if let Some(c) = p.color.as_deref().filter(|s| !s.is_empty())
         && !is_hex_colour(c)
     {
@@ -211,8 +229,10 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
             format!("Colour '{c}' is not a #rrggbb colour: use e.g. #1f6feb."),
         ));
     }
+}
 
-    // certificate sign-in
+/// Certificate sign-in: app id, certificate file or thumbprint, organization.
+fn check_certificate(out: &mut Vec<Issue>, p: &Profile) {
     if let AuthMethod::Certificate {
         app_id,
         certificate_path,
@@ -260,8 +280,10 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
             ));
         }
     }
+}
 
-    // proxy
+/// The proxy's extras without a proxy type, a blank proxy user; password sign-in in 21Vianet.
+fn check_proxy(out: &mut Vec<Issue>, p: &Profile) {
     let proxy_extras = p.proxy.authentication.is_some()
         || p.proxy
             .user
@@ -294,8 +316,6 @@ pub fn validate(p: &Profile, others: &[Profile]) -> Vec<Issue> {
             "Sign-in: MFA is not available in Office 365 operated by 21Vianet; password sign-in works only for accounts without MFA.",
         ));
     }
-
-    out
 }
 
 /// Rough UPN shape: `local@domain` with a dotted domain, no spaces.

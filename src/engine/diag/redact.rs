@@ -125,103 +125,119 @@ pub fn redact(s: &str) -> Cow<'_, str> {
     let mut i = 0;
     while i < s.len() {
         let rest = &s[i..];
-        let at_word = !prev_is_run(s, i);
-        // A JWT: eyJ + base64url segments joined by dots.
-        if at_word && rest.starts_with("eyJ") {
-            let end = rest
-                .find(|c: char| !(is_run_char(c) || c == '.' || c == '='))
-                .unwrap_or(rest.len());
-            if rest[..end].contains('.') || end >= 32 {
-                out.push_str(REDACTED);
-                changed = true;
-                i += end;
-                continue;
+        let step = if prev_is_run(s, i) {
+            None
+        } else {
+            jwt(rest, &mut out)
+                .or_else(|| secret_word(rest, &mut out))
+                .or_else(|| cookie_header(rest, &mut out))
+                .or_else(|| word_run(rest, &mut out))
+        };
+        match step {
+            Some((used, redacted)) => {
+                changed |= redacted;
+                i += used;
+            }
+            None => {
+                let c = rest.chars().next().unwrap_or(' ');
+                out.push(c);
+                i += c.len_utf8();
             }
         }
-        // The word after "Bearer " / "Basic ".
-        let head: String = rest
-            .chars()
-            .take(8)
-            .collect::<String>()
-            .to_ascii_lowercase();
-        if at_word && let Some(w) = SECRET_WORDS.iter().find(|w| head.starts_with(**w)) {
-            out.push_str(&rest[..w.len()]);
-            let n = value_len(&rest[w.len()..]);
-            if n > 0 {
-                out.push_str(REDACTED);
-                changed = true;
-            }
-            i += w.len() + n;
-            continue;
-        }
-        // A Cookie / Set-Cookie header: the rest of the line.
-        if at_word
-            && let Some(h) = SECRET_HEADERS.iter().find(|h| {
-                rest.get(..h.len())
-                    .is_some_and(|p| p.eq_ignore_ascii_case(h))
-            })
-        {
-            out.push_str(&rest[..h.len()]);
-            let n = rest[h.len()..].find('\n').unwrap_or(rest.len() - h.len());
-            if !rest[h.len()..h.len() + n].trim().is_empty() {
-                out.push(' ');
-                out.push_str(REDACTED);
-                changed = true;
-            }
-            i += h.len() + n;
-            continue;
-        }
-        let c = rest.chars().next().unwrap_or(' ');
-        if at_word && is_run_char(c) {
-            let end = rest.find(|c: char| !is_run_char(c)).unwrap_or(rest.len());
-            let run = &rest[..end];
-            let after = &rest[end..];
-            // key=value with a secret key: the value goes.
-            if after.starts_with('=') && secret_key(run) {
-                out.push_str(run);
-                out.push('=');
-                let n = value_len(&after[1..]);
-                if n > 0 {
-                    out.push_str(REDACTED);
-                    changed = true;
-                }
-                i += end + 1 + n;
-                continue;
-            }
-            // "key": "value" (JSON) with a secret key: the value goes.
-            if secret_key(run)
-                && let Some(n) = json_value_start(after)
-            {
-                out.push_str(&rest[..end + n]);
-                let v = &rest[end + n..];
-                let vl = v.find('"').unwrap_or(v.len());
-                if vl > 0 {
-                    out.push_str(REDACTED);
-                    changed = true;
-                }
-                i += end + n + vl;
-                continue;
-            }
-            // Base64 padding belongs to the run.
-            let pad = after.len() - after.trim_start_matches('=').len();
-            let run = &rest[..end + pad.min(2)];
-            if opaque(run) {
-                out.push_str(REDACTED);
-                changed = true;
-            } else {
-                out.push_str(run);
-            }
-            i += run.len();
-            continue;
-        }
-        out.push(c);
-        i += c.len_utf8();
     }
     if changed {
         Cow::Owned(out)
     } else {
         Cow::Borrowed(s)
     }
+}
+
+/// One step of [`redact`] at the start of a word: the bytes of `rest` it took and whether it
+/// replaced anything; `None` when the step does not apply there.
+type Step = Option<(usize, bool)>;
+
+/// A JWT: eyJ + base64url segments joined by dots.
+fn jwt(rest: &str, out: &mut String) -> Step {
+    if !rest.starts_with("eyJ") {
+        return None;
+    }
+    let end = rest
+        .find(|c: char| !(is_run_char(c) || c == '.' || c == '='))
+        .unwrap_or(rest.len());
+    (rest[..end].contains('.') || end >= 32).then(|| {
+        out.push_str(REDACTED);
+        (end, true)
+    })
+}
+
+/// The word after "Bearer " / "Basic ".
+fn secret_word(rest: &str, out: &mut String) -> Step {
+    let head: String = rest
+        .chars()
+        .take(8)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let w = SECRET_WORDS.iter().find(|w| head.starts_with(**w))?;
+    out.push_str(&rest[..w.len()]);
+    let n = value_len(&rest[w.len()..]);
+    if n > 0 {
+        out.push_str(REDACTED);
+    }
+    Some((w.len() + n, n > 0))
+}
+
+/// A Cookie / Set-Cookie header: the rest of the line.
+fn cookie_header(rest: &str, out: &mut String) -> Step {
+    let h = SECRET_HEADERS.iter().find(|h| {
+        rest.get(..h.len())
+            .is_some_and(|p| p.eq_ignore_ascii_case(h))
+    })?;
+    out.push_str(&rest[..h.len()]);
+    let n = rest[h.len()..].find('\n').unwrap_or(rest.len() - h.len());
+    let secret = !rest[h.len()..h.len() + n].trim().is_empty();
+    if secret {
+        out.push(' ');
+        out.push_str(REDACTED);
+    }
+    Some((h.len() + n, secret))
+}
+
+/// A run of word characters: the value of a secret key (`key=value`, `"key": "value"`) goes,
+/// and so does an opaque run that looks like a token.
+fn word_run(rest: &str, out: &mut String) -> Step {
+    let c = rest.chars().next()?;
+    if !is_run_char(c) {
+        return None;
+    }
+    let end = rest.find(|c: char| !is_run_char(c)).unwrap_or(rest.len());
+    let run = &rest[..end];
+    let after = &rest[end..];
+    if after.starts_with('=') && secret_key(run) {
+        out.push_str(run);
+        out.push('=');
+        let n = value_len(&after[1..]);
+        if n > 0 {
+            out.push_str(REDACTED);
+        }
+        return Some((end + 1 + n, n > 0));
+    }
+    if secret_key(run)
+        && let Some(n) = json_value_start(after)
+    {
+        out.push_str(&rest[..end + n]);
+        let v = &rest[end + n..];
+        let vl = v.find('"').unwrap_or(v.len());
+        if vl > 0 {
+            out.push_str(REDACTED);
+        }
+        return Some((end + n + vl, vl > 0));
+    }
+    // Base64 padding belongs to the run.
+    let pad = after.len() - after.trim_start_matches('=').len();
+    let run = &rest[..end + pad.min(2)];
+    let secret = opaque(run);
+    out.push_str(if secret { REDACTED } else { run });
+    Some((run.len(), secret))
 }
 
 fn prev_is_run(s: &str, i: usize) -> bool {
