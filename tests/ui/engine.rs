@@ -402,12 +402,14 @@ fn password_sessions_turn_stale_and_disconnect_stale_removes_exactly_those() {
     });
     e.type_into("Password", &password_of("admin@northwind.com"));
     e.click("Sign in");
-    e.wait("both connected", |a| {
+    // Both signed in (Contoso may already be stale: its 2 s idle runs while Northwind signs in,
+    // which takes longer than that on a busy machine).
+    e.wait("both signed in", |a| {
         a.signin.is_none()
             && a.sessions.len() == 2
             && a.sessions
                 .iter()
-                .all(|s| s.state == SessionState::Connected)
+                .all(|s| matches!(s.state, SessionState::Connected | SessionState::Stale))
     });
     e.wait("both stale", |a| {
         a.sessions.iter().all(|s| s.state == SessionState::Stale)
