@@ -6,6 +6,12 @@
 //! `@` annotations (streamed page by page), CSV = a header row from the union of the properties
 //! (arrays joined with `;`), table = the properties that fit the terminal width. Warnings,
 //! retries and progress go to stderr. Exit 0 ok, 1 sign-in/cmdlet/service failure, 2 usage.
+//!
+//! Confirmations (reference page §7): when the service answers a change cmdlet with its
+//! question (`@adminapi.confirmationmessage`, nothing done), its text goes to stderr and the
+//! user is asked on the terminal; without a terminal `--yes` is required (exit 2 saying so).
+//! Agreed, the cmdlet is sent once more with `Confirm: false`. `-WhatIf` is passed through (its
+//! answer is printed); non-terminating errors (`@adminapi.errors`) go to stderr per target.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -39,6 +45,9 @@ pub struct RunArgs {
     /// Password method: read the password from the first line of stdin.
     #[arg(long)]
     pub password_stdin: bool,
+    /// Answer yes when the service asks for confirmation of a change (needed without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
     /// Give up waiting for an interactive sign-in after this many seconds.
     #[arg(long, default_value_t = 900)]
     pub signin_timeout: u64,
@@ -115,14 +124,86 @@ pub fn run(args: RunArgs) -> CliResult {
             );
         }
         let registry = connector.registry();
-        let handle = registry
-            .run(session.connection_id, request)
-            .await
-            .map_err(session_error)?;
-        let result = print_results(handle, args.format).await;
+        let result = run_confirmed(registry, session.connection_id, request, &args).await;
         let _ = registry.disconnect(session.connection_id, false).await;
         result
     })
+}
+
+/// Runs the cmdlet; when the service asks for confirmation, asks the user (or takes `--yes`)
+/// and sends it once more with `Confirm: false`. Never asks twice.
+async fn run_confirmed(
+    registry: &crate::engine::sessions::SessionRegistry,
+    conn: uuid::Uuid,
+    request: CmdletRequest,
+    args: &RunArgs,
+) -> CliResult {
+    let handle = registry
+        .run(conn, request.clone())
+        .await
+        .map_err(session_error)?;
+    let Some(question) = print_results(handle, args.format).await? else {
+        return Ok(());
+    };
+    let question = crate::model::text::printable(&question).into_owned();
+    eprintln!("The service asks for confirmation of {}:", request.cmdlet);
+    for l in question.lines() {
+        eprintln!("  {l}");
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::Usage(format!(
+                "{} was not run: the service asks for confirmation and there is no terminal to ask on; add --yes to confirm",
+                request.cmdlet
+            )));
+        }
+        if !ask_yes_no("Go ahead? [y/N] ")? {
+            return Err(CliError::Failed(format!(
+                "{} was not run: not confirmed",
+                request.cmdlet
+            )));
+        }
+    }
+    let handle = registry
+        .run(conn, request.clone().confirmed())
+        .await
+        .map_err(session_error)?;
+    match print_results(handle, args.format).await? {
+        None => Ok(()),
+        Some(_) => Err(CliError::Failed(format!(
+            "the service asked again for confirmation of {} after Confirm:$false was sent; nothing was done",
+            request.cmdlet
+        ))),
+    }
+}
+
+/// Asks a yes/no question on the terminal (stderr + stdin); anything but y/yes is no.
+fn ask_yes_no(question: &str) -> Result<bool, CliError> {
+    use std::io::BufRead;
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// Server text for one stderr line: no control characters or escape sequences.
+fn clean(s: &str) -> String {
+    crate::model::text::printable_line(s).into_owned()
+}
+
+/// A non-terminating error as "<target>: <text>" (or "the cmdlet: <text>" without a target).
+fn row_error(e: &crate::model::results::RowError) -> String {
+    match &e.target {
+        Some(t) => format!("{t}: {}", e.message),
+        None => format!("the cmdlet: {}", e.message),
+    }
 }
 
 /// A result object without its `@` annotations.
@@ -299,11 +380,13 @@ fn finish(format: OutputFormat, rows: &[Map<String, Value>], json_started: bool)
 }
 
 /// Streams a run's events: JSON page by page, CSV and table at the end; progress, warnings and
-/// retries on stderr.
+/// retries on stderr. `Some(question)` when the service asked for confirmation (nothing done,
+/// nothing printed on stdout).
 async fn print_results(
     mut handle: crate::engine::rest::RunHandle,
     format: OutputFormat,
-) -> CliResult {
+) -> Result<Option<String>, CliError> {
+    let mut question = None;
     let progress = std::io::stderr().is_terminal();
     let mut rows: Vec<Map<String, Value>> = Vec::new();
     let stdout = std::io::stdout();
@@ -340,7 +423,10 @@ async fn print_results(
                     rows.extend(page);
                 }
             }
-            RunEvent::Warning(w) => eprintln!("WARNING: {w}"),
+            RunEvent::Warning(w) if w.starts_with("What if:") => eprintln!("{}", clean(&w)),
+            RunEvent::Warning(w) => eprintln!("WARNING: {}", clean(&w)),
+            RunEvent::RowError(e) => eprintln!("WARNING: error on {}", clean(&row_error(&e))),
+            RunEvent::Confirmation(q) => question = Some(q),
             RunEvent::Retrying { delay, reason, .. } => {
                 eprintln!("retrying in {:.1} s: {reason}", delay.as_secs_f64())
             }
@@ -349,7 +435,10 @@ async fn print_results(
                 if progress {
                     eprintln!();
                 }
-                return finish(format, &rows, json_started);
+                if question.is_some() && rows.is_empty() && !json_started {
+                    return Ok(question);
+                }
+                return finish(format, &rows, json_started).map(|()| None);
             }
             RunEvent::Failed(e) => {
                 if progress {

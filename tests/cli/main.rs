@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod confirm;
 mod doctor;
 mod login;
 mod profile;

@@ -45,7 +45,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::http::{HttpOptions, PAGE_BODY_CAP};
-use crate::model::results::ResultStore;
+use crate::model::results::{ResultStore, RowError};
 
 pub use client::RestClient;
 pub use error::{ParsedError, RestError, RestErrorKind, parse_error_body};
@@ -184,6 +184,32 @@ impl CmdletRequest {
             limit: None,
         }
     }
+    /// The value of a parameter (any case).
+    pub fn get_param(&self, name: &str) -> Option<&Value> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+    /// The same request with `Confirm: false` (after the user agreed to the service's question;
+    /// a `Confirm` given in another case is replaced).
+    pub fn confirmed(mut self) -> Self {
+        self.parameters
+            .retain(|k, _| !k.eq_ignore_ascii_case("Confirm"));
+        self.parameters.insert("Confirm".into(), Value::Bool(false));
+        self
+    }
+    /// Whether it carries `-WhatIf` (a preview: the service changes nothing).
+    pub fn is_what_if(&self) -> bool {
+        match self.get_param("WhatIf") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => {
+                let s = s.trim().trim_start_matches('$');
+                s.eq_ignore_ascii_case("true") || s == "1"
+            }
+            _ => false,
+        }
+    }
     /// The row cap of this request: the smaller of `limit` and the `ResultSize` parameter.
     pub fn row_cap(&self) -> Result<ResultSize, RestError> {
         let from_param = match self
@@ -216,8 +242,13 @@ pub enum RunEvent {
         pages: usize,
         elapsed: Duration,
     },
-    /// A warning of the cmdlet (`@adminapi.warnings` or `X-Warnings`).
+    /// A warning of the cmdlet (`@adminapi.warnings` or `X-Warnings`; a `-WhatIf` answer too).
     Warning(String),
+    /// The service asks before acting (`@adminapi.confirmationmessage`): nothing was done.
+    /// Show its text; after the user agrees, send [`CmdletRequest::confirmed`].
+    Confirmation(String),
+    /// A non-terminating error (`@adminapi.errors`): this target failed, the others were done.
+    RowError(RowError),
     /// A request is retried after `delay`.
     Retrying {
         attempt: u32,
@@ -270,6 +301,8 @@ impl RunHandle {
                     }
                 }
                 RunEvent::Warning(w) => out.warnings.push(w),
+                RunEvent::Confirmation(c) => out.confirmation = Some(c),
+                RunEvent::RowError(e) => out.errors.push(e),
                 RunEvent::Done { truncated, .. } => {
                     out.truncated = truncated;
                     return Ok(out);
@@ -298,6 +331,10 @@ pub struct CmdletOutput {
     /// Every page's rows in one store.
     pub rows: ResultStore,
     pub warnings: Vec<String>,
+    /// The service's question when it asked before acting (nothing was done).
+    pub confirmation: Option<String>,
+    /// Non-terminating errors (`@adminapi.errors`).
+    pub errors: Vec<RowError>,
     pub pages: usize,
     pub truncated: bool,
 }

@@ -617,7 +617,10 @@ async fn watch_probe(
                 reason,
             },
             RunEvent::Redirected { host } => ConnectProgress::Redirected { host },
-            RunEvent::Page { .. } | RunEvent::Warning(_) => continue,
+            RunEvent::Page { .. }
+            | RunEvent::Warning(_)
+            | RunEvent::Confirmation(_)
+            | RunEvent::RowError(_) => continue,
         };
         let _ = itx.send(Internal::ProbeNote {
             id,

@@ -67,6 +67,22 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
                     text: format!("Retrying in {:.1} s: {reason}", delay.as_secs_f64()),
                 });
             }
+            RunEvent::Confirmation(question) => {
+                // The window's confirmation dialog comes with the window's issue; until then
+                // the service's question is shown and nothing is done.
+                ev.send(UiEvent::RunWarning {
+                    conn,
+                    text: format!(
+                        "The service asks for confirmation and did nothing: {question} (re-run with -Confirm:$false to go ahead)"
+                    ),
+                });
+            }
+            RunEvent::RowError(err) => {
+                ev.send(UiEvent::RunWarning {
+                    conn,
+                    text: format!("Error: {err}"),
+                });
+            }
             RunEvent::Redirected { .. } => {}
             RunEvent::Done {
                 total_rows,
