@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cae;
 mod confirm;
 mod doctor;
 mod login;

@@ -458,6 +458,32 @@ impl TokenCache {
         resource: &str,
         force_refresh: bool,
     ) -> Result<AccessToken, TokenUnavailable> {
+        self.fetch_token(authority, account, resource, force_refresh, None)
+            .await
+    }
+
+    /// A new token that answers a claims challenge (continuous access evaluation): the refresh
+    /// token redeemed with `claims` (the challenge's decoded JSON), never the cached token. When
+    /// the refresh token cannot do it, only an interactive sign-in helps (`needs_interactive`).
+    pub async fn token_with_claims(
+        &self,
+        authority: &str,
+        account: &str,
+        resource: &str,
+        claims: &str,
+    ) -> Result<AccessToken, TokenUnavailable> {
+        self.fetch_token(authority, account, resource, true, Some(claims))
+            .await
+    }
+
+    async fn fetch_token(
+        &self,
+        authority: &str,
+        account: &str,
+        resource: &str,
+        force_refresh: bool,
+        claims: Option<&str>,
+    ) -> Result<AccessToken, TokenUnavailable> {
         let key = access_key(authority, account, resource);
         let fresh = |c: &TokenCache| -> Option<AccessToken> {
             c.access
@@ -504,7 +530,10 @@ impl TokenCache {
                 message: e.explanation(),
                 needs_interactive: false,
             })?,
-            None => self.redeem(&http, authority, account, resource).await?,
+            None => {
+                self.redeem(&http, authority, account, resource, claims)
+                    .await?
+            }
         };
         let mut token = to_access(&grant, resource, Some(account));
         if self
@@ -527,6 +556,7 @@ impl TokenCache {
         authority: &str,
         account: &str,
         resource: &str,
+        claims: Option<&str>,
     ) -> Result<TokenGrant, TokenUnavailable> {
         let rkey = refresh_key(authority, account);
         let Some(rt) = self.secrets.get(&rkey).await else {
@@ -538,7 +568,7 @@ impl TokenCache {
                 needs_interactive: true,
             });
         };
-        match flows::refresh(http, authority, &delegated_scope(resource), &rt).await {
+        match flows::refresh(http, authority, &delegated_scope(resource), &rt, claims).await {
             Ok(g) => {
                 if let Some(new_rt) = &g.refresh_token
                     && *new_rt != rt
@@ -643,6 +673,17 @@ impl TokenProvider for CachedTokenProvider {
             &self.account,
             &self.resource,
             force_refresh,
+        ))
+    }
+    fn token_with_claims<'a>(
+        &'a self,
+        claims: &'a str,
+    ) -> BoxFuture<'a, Result<AccessToken, TokenUnavailable>> {
+        Box::pin(self.cache.token_with_claims(
+            &self.authority,
+            &self.account,
+            &self.resource,
+            claims,
         ))
     }
 }

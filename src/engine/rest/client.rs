@@ -20,7 +20,7 @@ use crate::engine::token::{AccessToken, TokenProvider};
 /// One connection to the admin API.
 pub struct RestClient {
     pub(super) http: reqwest::Client,
-    tokens: Arc<dyn TokenProvider>,
+    pub(super) tokens: Arc<dyn TokenProvider>,
     pub(super) target: RestTarget,
     /// The REST base as checked: the host the token belongs to (see `policy.rs`).
     pub(super) base: url::Url,
@@ -167,6 +167,11 @@ impl RestClient {
                 .append_pair("$select", &request.select.join(","));
         }
         Ok(first)
+    }
+
+    /// Keeps a token's expiry for the stats.
+    pub(super) fn note_token(&self, t: &AccessToken) {
+        *self.token_expires.lock().unwrap() = Some(t.expires_at);
     }
 
     /// A token for the next request (`force` after a 401), its expiry kept for the stats.

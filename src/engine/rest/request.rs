@@ -81,6 +81,8 @@ pub(super) struct Attempt {
     pub attempt: u32,
     pub redirects: u32,
     refreshed: bool,
+    /// A claims challenge was answered for this page (once: never a loop).
+    claims_answered: bool,
     use_get: bool,
     tried_get: bool,
     token: AccessToken,
@@ -147,6 +149,7 @@ impl RestClient {
             attempt: call.first_attempt.max(1),
             redirects: 0,
             refreshed: false,
+            claims_answered: false,
             use_get: call.use_get,
             tried_get: call.use_get,
             token: tokens.get(),
@@ -286,7 +289,8 @@ impl RestClient {
     }
 
     /// A 401: the token refreshed once per page (another page's fetch may have done it
-    /// already: then its token), a second 401 ends the run.
+    /// already: then its token), a second 401 ends the run. A claims challenge (continuous
+    /// access evaluation) is answered instead with a token asked for with those claims, once.
     async fn refresh_after_401(
         &self,
         cmdlet: &str,
@@ -294,6 +298,11 @@ impl RestClient {
         headers: &HeaderMap,
         tokens: &TokenSlot,
     ) -> Result<(), RestError> {
+        if let Some(claims) = claims_challenge(headers) {
+            return self
+                .answer_claims(cmdlet, at, headers, tokens, &claims)
+                .await;
+        }
         if at.refreshed {
             return Err(RestError {
                 status: Some(401),
@@ -314,6 +323,49 @@ impl RestClient {
             tokens.set(fresh.clone());
             fresh
         };
+        Ok(())
+    }
+
+    /// A claims challenge: a token with those claims (from another page's fetch when it
+    /// answered already), then the request once more. A second challenge ends the run.
+    async fn answer_claims(
+        &self,
+        cmdlet: &str,
+        at: &mut Attempt,
+        headers: &HeaderMap,
+        tokens: &TokenSlot,
+        claims: &str,
+    ) -> Result<(), RestError> {
+        let refused = |message: String| RestError {
+            status: Some(401),
+            code: Some("InsufficientClaims".into()),
+            request_id: header(headers, "request-id"),
+            ..RestError::new(RestErrorKind::Auth, cmdlet, message)
+        };
+        if at.claims_answered {
+            return Err(refused(
+                "the service revoked the session's sign-in (continuous access evaluation) and refused the new token asked for with its claims too; sign in again".into(),
+            ));
+        }
+        at.claims_answered = true;
+        let shared = tokens.get();
+        if shared.secret != at.token.secret {
+            at.token = shared;
+            return Ok(());
+        }
+        let fresh = self.tokens.token_with_claims(claims).await.map_err(|e| {
+            let mut err = refused(format!(
+                "the service revoked the session's sign-in (continuous access evaluation: a password change, a disabled account, a changed location or policy) and asks for a new sign-in; the cached sign-in could not answer it: {}",
+                e.message
+            ));
+            if e.needs_interactive {
+                err.code = Some("SignInRequired".into());
+            }
+            err
+        })?;
+        self.note_token(&fresh);
+        tokens.set(fresh.clone());
+        at.token = fresh;
         Ok(())
     }
 
@@ -428,4 +480,122 @@ fn header_warnings(headers: &HeaderMap) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The `claims` of a `WWW-Authenticate: Bearer … error="insufficient_claims", claims="…"`
+/// challenge, decoded (base64, standard or URL-safe, or JSON as it is). None for any other 401.
+pub(super) fn claims_challenge(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine;
+    let mut insufficient = false;
+    let mut claims = None;
+    for v in headers.get_all("www-authenticate") {
+        let Ok(v) = v.to_str() else { continue };
+        for (k, val) in auth_params(v) {
+            if k.eq_ignore_ascii_case("error") && val.eq_ignore_ascii_case("insufficient_claims") {
+                insufficient = true;
+            }
+            if k.eq_ignore_ascii_case("claims") {
+                claims = Some(val);
+            }
+        }
+    }
+    let raw = claims.filter(|_| insufficient)?;
+    let raw = raw.trim();
+    if raw.len() > 16 * 1024 {
+        return None;
+    }
+    let text = if raw.starts_with('{') {
+        raw.to_string()
+    } else {
+        let t = raw.trim_end_matches('=');
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(t)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t))
+            .ok()?;
+        String::from_utf8(bytes).ok()?
+    };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .map(|_| text)
+}
+
+/// `key="value"` / `key=value` pairs of a challenge (after the scheme), quotes removed.
+fn auth_params(v: &str) -> Vec<(String, String)> {
+    let rest = v
+        .trim()
+        .strip_prefix("Bearer")
+        .or_else(|| v.trim().strip_prefix("bearer"))
+        .unwrap_or(v);
+    let mut out = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = chars
+            .by_ref()
+            .take_while(|c| *c != '=')
+            .collect::<String>()
+            .trim()
+            .to_string();
+        if key.is_empty() {
+            break;
+        }
+        let mut val = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => val.extend(chars.next()),
+                    '"' => break,
+                    c => val.push(c),
+                }
+            }
+        } else {
+            val = chars
+                .by_ref()
+                .take_while(|c| *c != ',')
+                .collect::<String>()
+                .trim()
+                .to_string();
+        }
+        out.push((key, val));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert("www-authenticate", v.parse().unwrap());
+        m
+    }
+
+    #[test]
+    fn claims_challenges_are_found_and_decoded() {
+        use base64::Engine;
+        let json = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(json);
+        let v = format!(
+            r#"Bearer realm="", authorization_uri="https://login/x", error="insufficient_claims", claims="{b64}""#
+        );
+        assert_eq!(claims_challenge(&h(&v)).as_deref(), Some(json));
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        let v = format!(r#"Bearer error=insufficient_claims, claims="{url}""#);
+        assert_eq!(claims_challenge(&h(&v)).as_deref(), Some(json));
+        // Not a claims challenge: a plain expired token, claims without the error, garbage.
+        assert_eq!(
+            claims_challenge(&h(r#"Bearer error="invalid_token""#)),
+            None
+        );
+        let v = format!(r#"Bearer claims="{b64}""#);
+        assert_eq!(claims_challenge(&h(&v)), None);
+        let v = r#"Bearer error="insufficient_claims", claims="!!notbase64""#;
+        assert_eq!(claims_challenge(&h(v)), None);
+        assert_eq!(claims_challenge(&HeaderMap::new()), None);
+    }
 }
