@@ -387,6 +387,7 @@ async fn print_results(
     format: OutputFormat,
 ) -> Result<Option<String>, CliError> {
     let mut question = None;
+    let mut told_low = false;
     let progress = std::io::stderr().is_terminal();
     let mut rows: Vec<Map<String, Value>> = Vec::new();
     let stdout = std::io::stdout();
@@ -427,6 +428,14 @@ async fn print_results(
             RunEvent::Warning(w) => eprintln!("WARNING: {}", clean(&w)),
             RunEvent::RowError(e) => eprintln!("WARNING: error on {}", clean(&row_error(&e))),
             RunEvent::Confirmation(q) => question = Some(q),
+            RunEvent::RateBudget(b) => {
+                if b.is_low() && !told_low {
+                    told_low = true;
+                    eprintln!(
+                        "rate limit: the tenant's request budget is low ({b}); requests are paced to stay under it"
+                    );
+                }
+            }
             RunEvent::Retrying { delay, reason, .. } => {
                 eprintln!("retrying in {:.1} s: {reason}", delay.as_secs_f64())
             }

@@ -9,5 +9,6 @@ mod doctor;
 mod login;
 mod profile;
 mod proxy;
+mod rate;
 mod run;
 mod store_output;

@@ -14,6 +14,7 @@ mod model_rules;
 mod paging;
 mod proxy;
 mod proxy_system;
+mod rate_limits;
 mod rest;
 mod rest_hardening;
 mod sessions;

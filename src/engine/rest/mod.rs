@@ -23,7 +23,8 @@
 //! `request` (one page: the request, the 401 refresh, the answer read), `body` (a page body
 //! read with its cap, cut after the wanted rows), `scan` (what a body shows while it downloads),
 //! `redirect` (following 3xx and next-page links, pinning the host), `policy` (where the token
-//! may go), `retry` (backoff, `Retry-After`), `error` (typed errors and the error bodies).
+//! may go), `retry` (backoff, `Retry-After`), `pacing` (the `Rate-Limit-*` budget, requests
+//! spaced out per tenant before a 429), `error` (typed errors and the error bodies).
 
 // `RestError` carries everything a diagnostics view shows; errors are rare, so its size is fine.
 #![allow(clippy::result_large_err)]
@@ -31,6 +32,7 @@
 mod body;
 mod client;
 mod error;
+mod pacing;
 mod paging;
 mod policy;
 mod redirect;
@@ -49,6 +51,7 @@ use crate::model::results::{ResultStore, RowError};
 
 pub use client::RestClient;
 pub use error::{ParsedError, RestError, RestErrorKind, parse_error_body};
+pub use pacing::{MAX_PACE_WAIT, Pacer, RateBudget, pacer_for};
 pub use policy::token_may_go;
 pub use redirect::rewrite_redirect;
 pub use retry::{MAX_RETRY_AFTER, parse_retry_after};
@@ -84,6 +87,9 @@ pub struct RestConfig {
     pub max_page_bytes: usize,
     /// Most pages of one run (a service still sending next-page links after that is looping).
     pub max_pages: usize,
+    /// Space requests out by the tenant's `Rate-Limit-*` budget (`pacing.rs`); off only to
+    /// show what happens without it.
+    pub pace: bool,
 }
 
 impl Default for RestConfig {
@@ -98,6 +104,7 @@ impl Default for RestConfig {
             overall_timeout: Some(Duration::from_secs(20 * 60)),
             max_page_bytes: PAGE_BODY_CAP,
             max_pages: 100_000,
+            pace: true,
         }
     }
 }
@@ -249,6 +256,8 @@ pub enum RunEvent {
     Confirmation(String),
     /// A non-terminating error (`@adminapi.errors`): this target failed, the others were done.
     RowError(RowError),
+    /// The service's `Rate-Limit-*` headers of an answer (requests are paced by them).
+    RateBudget(RateBudget),
     /// A request is retried after `delay`.
     Retrying {
         attempt: u32,
@@ -308,7 +317,9 @@ impl RunHandle {
                     return Ok(out);
                 }
                 RunEvent::Failed(e) => return Err(e),
-                RunEvent::Retrying { .. } | RunEvent::Redirected { .. } => {}
+                RunEvent::Retrying { .. }
+                | RunEvent::Redirected { .. }
+                | RunEvent::RateBudget(_) => {}
             }
         }
         Err(RestError::new(
@@ -350,6 +361,8 @@ pub struct RestStats {
     pub endpoint: String,
     /// Expiry of the last token used.
     pub token_expires: Option<DateTime<Utc>>,
+    /// The tenant's request budget, as the service last announced it.
+    pub rate: Option<RateBudget>,
 }
 
 #[cfg(test)]

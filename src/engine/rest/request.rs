@@ -3,7 +3,8 @@
 //! where the token may go, the token refreshed once after a 401, a next-page link retried with
 //! GET when the service wants it, transient failures retried with backoff — and the answer read:
 //! the page's body (capped, see `body.rs`; parsed by the caller, `paging.rs`) and its header
-//! warnings, or the service's error. A page is fetched by a task of its own ([`spawn_fetch`]),
+//! warnings, or the service's error. Each attempt waits its turn with the tenant's pacer
+//! (`pacing.rs`) and hands it the answer's `Rate-Limit-*` budget. A page is fetched by a task of its own ([`spawn_fetch`]),
 //! so the next page can be on its way while this one is parsed.
 
 use std::sync::atomic::Ordering;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 use super::body::read_page_body;
 use super::error::default_message;
+use super::pacing::RateBudget;
 use super::retry::parse_retry_after;
 use super::{
     APP_ANCHOR_MAILBOX, CLIENT_APPLICATION, RestClient, RestError, RestErrorKind, RunEvent,
@@ -158,6 +160,14 @@ impl RestClient {
             check_url(at.url.as_str()).map_err(|e| {
                 RestError::new(RestErrorKind::Redirect, &call.cmdlet, e.to_string())
             })?;
+            let wait = if self.config.pace {
+                self.pacer().reserve()
+            } else {
+                Duration::ZERO
+            };
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
             let rb = self.request(call, &at);
             self.requests.fetch_add(1, Ordering::Relaxed);
             *self.last_activity.lock().unwrap() = Some(Utc::now());
@@ -257,6 +267,10 @@ impl RestClient {
         let status = resp.status();
         let headers = resp.headers().clone();
         proxy_refusal(&call.cmdlet, &at.url, status, &headers)?;
+        if let Some(budget) = RateBudget::from_headers(&headers) {
+            self.pacer().update(budget);
+            let _ = tx.send(RunEvent::RateBudget(budget)).await;
+        }
         if status.is_redirection() {
             self.follow_redirect(&call.cmdlet, at, status, &headers, tx)
                 .await?;

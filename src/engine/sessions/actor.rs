@@ -119,6 +119,9 @@ impl Actor {
             let st = rest.stats();
             s.info.requests = st.requests;
             s.info.endpoint = st.endpoint;
+            if st.rate.is_some() {
+                s.info.rate = st.rate;
+            }
             if let Some(a) = st.last_activity {
                 s.info.last_activity = s.info.last_activity.max(a);
             }
@@ -232,6 +235,7 @@ impl Actor {
             last_activity: now,
             token_expires: None,
             requests: 0,
+            rate: None,
             last_error: None,
             state: SessionState::Connecting,
         };
@@ -620,7 +624,8 @@ async fn watch_probe(
             RunEvent::Page { .. }
             | RunEvent::Warning(_)
             | RunEvent::Confirmation(_)
-            | RunEvent::RowError(_) => continue,
+            | RunEvent::RowError(_)
+            | RunEvent::RateBudget(_) => continue,
         };
         let _ = itx.send(Internal::ProbeNote {
             id,

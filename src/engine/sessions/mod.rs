@@ -64,6 +64,8 @@ pub struct SessionInfo {
     pub last_activity: DateTime<Utc>,
     pub token_expires: Option<DateTime<Utc>>,
     pub requests: u64,
+    /// The tenant's request budget (`Rate-Limit-*`), when the service announced one.
+    pub rate: Option<crate::engine::rest::RateBudget>,
     pub last_error: Option<String>,
     pub state: SessionState,
 }

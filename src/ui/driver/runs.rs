@@ -83,7 +83,8 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
                     text: format!("Error: {err}"),
                 });
             }
-            RunEvent::Redirected { .. } => {}
+            // The window's rate gauge reads the session's budget (`SessionInfo::rate`).
+            RunEvent::Redirected { .. } | RunEvent::RateBudget(_) => {}
             RunEvent::Done {
                 total_rows,
                 pages,
