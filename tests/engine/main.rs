@@ -17,5 +17,6 @@ mod proxy_system;
 mod rate_limits;
 mod rest;
 mod rest_hardening;
+mod scc_affinity;
 mod sessions;
 mod signin;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::cookies::ConnectionCookies;
 use super::pacing::{Pacer, pacer_for};
 use super::redirect::origin;
 use super::{
@@ -35,6 +36,8 @@ pub struct RestClient {
     token_expires: Mutex<Option<DateTime<Utc>>>,
     /// The tenant's pacer (known with the tenant, at the first request).
     pacer: OnceLock<Arc<Pacer>>,
+    /// This connection's cookies (the SCC affinity cookie), never shared.
+    pub(super) cookies: ConnectionCookies,
 }
 
 impl std::fmt::Debug for RestClient {
@@ -85,6 +88,7 @@ impl RestClient {
             last_activity: Mutex::new(None),
             token_expires: Mutex::new(None),
             pacer: OnceLock::new(),
+            cookies: ConnectionCookies::default(),
         }))
     }
 
@@ -174,6 +178,11 @@ impl RestClient {
                 .append_pair("$select", &request.select.join(","));
         }
         Ok(first)
+    }
+
+    /// How many cookies this connection holds (the SCC affinity cookie).
+    pub fn cookie_count(&self) -> usize {
+        self.cookies.len()
     }
 
     /// The tenant's pacer (a connection's own until the tenant is known).

@@ -22,7 +22,8 @@
 //! `paging` (a run's pages, pipelined, in order; the row cap; next-page links, loops),
 //! `request` (one page: the request, the 401 refresh, the answer read), `body` (a page body
 //! read with its cap, cut after the wanted rows), `scan` (what a body shows while it downloads),
-//! `redirect` (following 3xx and next-page links, pinning the host), `policy` (where the token
+//! `redirect` (following 3xx and next-page links, pinning the host), `cookies` (the
+//! connection's own cookies: the Security & Compliance affinity cookie), `policy` (where the token
 //! may go), `retry` (backoff, `Retry-After`), `pacing` (the `Rate-Limit-*` budget, requests
 //! spaced out per tenant before a 429), `error` (typed errors and the error bodies).
 
@@ -31,6 +32,7 @@
 
 mod body;
 mod client;
+mod cookies;
 mod error;
 mod pacing;
 mod paging;
@@ -50,6 +52,7 @@ use super::http::{HttpOptions, PAGE_BODY_CAP};
 use crate::model::results::{ResultStore, RowError};
 
 pub use client::RestClient;
+pub use cookies::ConnectionCookies;
 pub use error::{ParsedError, RestError, RestErrorKind, parse_error_body};
 pub use pacing::{MAX_PACE_WAIT, Pacer, RateBudget, pacer_for};
 pub use policy::token_may_go;

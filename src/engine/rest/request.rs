@@ -194,6 +194,10 @@ impl RestClient {
         } else {
             self.http.post(at.url.clone()).body(call.body.to_vec())
         };
+        let rb = match self.cookies.header_for(&self.base, &at.url) {
+            Some(c) => rb.header("Cookie", c),
+            None => rb,
+        };
         rb.bearer_auth(&token.secret)
             .header("X-AnchorMailbox", anchor)
             .header("Prefer", format!("odata.maxpagesize={}", call.page_size))
@@ -267,6 +271,7 @@ impl RestClient {
         let status = resp.status();
         let headers = resp.headers().clone();
         proxy_refusal(&call.cmdlet, &at.url, status, &headers)?;
+        self.cookies.store(&self.base, &at.url, &headers);
         if let Some(budget) = RateBudget::from_headers(&headers) {
             self.pacer().update(budget);
             let _ = tx.send(RunEvent::RateBudget(budget)).await;
