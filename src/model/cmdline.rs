@@ -9,6 +9,9 @@
 //! - `$true`, `$false`, `$null`; arrays `a,b` and `@('a','b')`; hashtables
 //!   `@{Add='x';Remove='y'}` (sent with `"@odata.type":"#Exchange.GenericHashTable"`).
 //!
+//! Parameters that carry secrets (`-Password`, `-Credential`, …) are refused (`params`), and
+//! the values of date-named parameters are sent as ISO 8601 UTC (`params::encode_dates`).
+//!
 //! Everything else that PowerShell would do (pipelines, script blocks, variables, `;`,
 //! subexpressions, redirection) is refused with a message saying what exo-connect runs.
 
@@ -160,6 +163,12 @@ impl Parser {
                     self.i += 1;
                 }
                 let pname: String = self.s[ns..self.i].iter().collect();
+                if let Some(message) = super::params::secret_parameter(&pname) {
+                    return Err(CmdlineError {
+                        message,
+                        position: at,
+                    });
+                }
                 let value = if self.peek() == Some(':') {
                     self.i += 1;
                     if self.peek().is_none_or(|c| c.is_whitespace()) {
@@ -215,6 +224,8 @@ impl Parser {
                 parameters.insert("Identity".into(), v);
             }
         }
+        // By name only: a value that does not read as a date is left as typed.
+        let _ = super::params::encode_dates(&mut parameters, &|_| None);
         Ok(CmdletLine {
             cmdlet: name,
             parameters,

@@ -5,6 +5,7 @@ pub mod cloud;
 pub mod cmdline;
 pub mod diagnosis;
 pub mod failures;
+pub mod params;
 pub mod parse;
 pub mod powershell;
 pub mod profile;

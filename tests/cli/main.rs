@@ -7,6 +7,7 @@ mod cae;
 mod confirm;
 mod doctor;
 mod login;
+mod params;
 mod profile;
 mod proxy;
 mod rate;
