@@ -167,7 +167,7 @@ pub async fn device_code(
                     ctx.events.emit(SignInEvent::Declined);
                     return Err(SignInError::Declined);
                 }
-                _ => return Err(SignInError::Entra(e)),
+                _ => return Err(SignInError::Entra(Box::new(e.in_device_code_flow()))),
             },
             Err(SignInError::TimedOut(_)) if deadline >= code_deadline => return expired(),
             Err(other) => return Err(other),
