@@ -1,6 +1,7 @@
 //! Pure domain: profiles, services, clouds and their endpoints, validation, PowerShell preview.
 //! No tokio, no egui, no HTTP here.
 
+pub mod bulk;
 pub mod cloud;
 pub mod cmdline;
 pub mod diagnosis;

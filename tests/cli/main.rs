@@ -3,6 +3,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bulk;
 mod cae;
 mod confirm;
 mod doctor;

@@ -24,12 +24,14 @@
 //! read with its cap, cut after the wanted rows), `scan` (what a body shows while it downloads),
 //! `redirect` (following 3xx and next-page links, pinning the host), `cookies` (the
 //! connection's own cookies: the Security & Compliance affinity cookie), `policy` (where the token
-//! may go), `retry` (backoff, `Retry-After`), `pacing` (the `Rate-Limit-*` budget, requests
+//! may go), `batch` (bulk changes through `$batch`, one request per row
+//! when the service refuses it), `retry` (backoff, `Retry-After`), `pacing` (the `Rate-Limit-*` budget, requests
 //! spaced out per tenant before a 429), `error` (typed errors and the error bodies).
 
 // `RestError` carries everything a diagnostics view shows; errors are rare, so its size is fine.
 #![allow(clippy::result_large_err)]
 
+mod batch;
 mod body;
 mod client;
 mod cookies;
@@ -51,6 +53,7 @@ use tokio::sync::mpsc;
 use super::http::{HttpOptions, PAGE_BODY_CAP};
 use crate::model::results::{ResultStore, RowError};
 
+pub use batch::{BATCH_CHUNK, BulkOutcome, BulkResult};
 pub use client::RestClient;
 pub use cookies::ConnectionCookies;
 pub use error::{ParsedError, RestError, RestErrorKind, parse_error_body};

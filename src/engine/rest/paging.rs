@@ -148,6 +148,7 @@ impl Pager {
             use_get: is_next_link && self.use_get,
             want_rows,
             first_attempt,
+            continue_on_error: false,
         };
         let task = spawn_fetch(
             self.client.clone(),

@@ -57,6 +57,8 @@ pub(super) struct PageCall {
     pub want_rows: Option<usize>,
     /// The number of the first attempt (a page whose body did not parse is fetched again).
     pub first_attempt: u32,
+    /// A `$batch`: `Prefer: odata.continue-on-error` too.
+    pub continue_on_error: bool,
 }
 
 /// A page's answer, not parsed yet.
@@ -200,7 +202,17 @@ impl RestClient {
         };
         rb.bearer_auth(&token.secret)
             .header("X-AnchorMailbox", anchor)
-            .header("Prefer", format!("odata.maxpagesize={}", call.page_size))
+            .header(
+                "Prefer",
+                if call.continue_on_error {
+                    format!(
+                        "odata.maxpagesize={}, odata.continue-on-error",
+                        call.page_size
+                    )
+                } else {
+                    format!("odata.maxpagesize={}", call.page_size)
+                },
+            )
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
             .header("connection-id", self.connection_id.to_string())

@@ -145,6 +145,12 @@ impl Actor {
                 let r = self.start_run(connection_id, request);
                 let _ = reply.send(r);
             }
+            SessionCommand::Client {
+                connection_id,
+                reply,
+            } => {
+                let _ = reply.send(self.client(connection_id));
+            }
             SessionCommand::Disconnect {
                 connection_id,
                 sign_out,
@@ -475,6 +481,21 @@ impl Actor {
         self.emit(SessionEvent::LimitRefused(lr.clone()));
         if let Some(r) = reply {
             let _ = r.send(Err(SessionError::LimitReached(lr)));
+        }
+    }
+
+    /// The connection's REST client, for work that is not one streamed run (a `$batch`).
+    fn client(&mut self, id: Uuid) -> Result<Arc<RestClient>, SessionError> {
+        let Some(s) = self.find(id) else {
+            return Err(SessionError::NotFound(id));
+        };
+        match (&s.rest, s.info.state) {
+            (Some(r), st) if st != SessionState::Connecting => Ok(r.clone()),
+            _ => Err(SessionError::NotUsable {
+                name: s.info.profile_name.clone(),
+                state: s.info.state,
+                hint: "wait until it is connected, or connect again",
+            }),
         }
     }
 
