@@ -4,6 +4,7 @@
 //! Each subcommand lives in its own file and owns its argument struct.
 
 pub mod bulk;
+pub mod catalogue;
 pub mod doctor;
 pub mod login;
 pub mod profile;
@@ -46,6 +47,8 @@ pub enum Command {
     /// Apply one cmdlet line to every row of a CSV file:
     /// `exo-connect bulk NAME --csv FILE -- 'Set-Mailbox -Identity {Identity} -CustomAttribute1 {Dept}'`.
     Bulk(bulk::BulkArgs),
+    /// The tenant's live cmdlet catalogue (cached a day): cmdlets, or one cmdlet's parameters.
+    Catalogue(catalogue::CatalogueArgs),
     /// List cached sign-ins with their expiry.
     Sessions(sessions::SessionsArgs),
     /// Check a profile's connectivity: DNS, TCP, proxy, TLS, OpenID metadata, clock skew.
@@ -148,6 +151,7 @@ pub fn main() -> ExitCode {
         Some(Command::Logout(args)) => login::run_logout(args),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Bulk(args)) => bulk::run(args),
+        Some(Command::Catalogue(args)) => catalogue::run(args),
         Some(Command::Sessions(args)) => sessions::run(args),
         Some(Command::Doctor(args)) => doctor::run(args),
         None => crate::ui::run(crate::ui::AppOptions { demo: cli.demo }).map_err(CliError::Failed),

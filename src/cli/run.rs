@@ -87,7 +87,7 @@ pub fn run(args: RunArgs) -> CliResult {
             "--page-size {p} is out of range: give a number from 1 to 1000"
         )));
     }
-    let request = CmdletRequest::from_line(parsed);
+    let request = CmdletRequest::from_line(parsed.clone());
     request
         .row_cap()
         .map_err(|e| CliError::Usage(e.message.clone()))?;
@@ -124,6 +124,19 @@ pub fn run(args: RunArgs) -> CliResult {
             );
         }
         let registry = connector.registry();
+        // The tenant's cached cmdlet catalogue (`exo-connect catalogue`) checks the line first.
+        let tenant = session.tenant.clone().unwrap_or_default();
+        let request = match super::catalogue::cached(&profile, &tenant) {
+            Some(cat) => {
+                let mut line = parsed;
+                if let Err(m) = cat.check(&mut line) {
+                    let _ = registry.disconnect(session.connection_id, false).await;
+                    return Err(CliError::Usage(m));
+                }
+                CmdletRequest::from_line(line)
+            }
+            None => request,
+        };
         let result = run_confirmed(registry, session.connection_id, request, &args).await;
         let _ = registry.disconnect(session.connection_id, false).await;
         result

@@ -2,6 +2,7 @@
 //! No tokio, no egui, no HTTP here.
 
 pub mod bulk;
+pub mod catalogue;
 pub mod cloud;
 pub mod cmdline;
 pub mod diagnosis;

@@ -5,6 +5,7 @@ mod common;
 
 mod bulk;
 mod cae;
+mod catalogue;
 mod confirm;
 mod doctor;
 mod login;

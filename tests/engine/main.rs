@@ -4,6 +4,7 @@
 mod common;
 
 mod architecture;
+mod catalogue;
 mod connect;
 mod doctor;
 mod interop_oidc_provider;

@@ -24,7 +24,7 @@
 //! read with its cap, cut after the wanted rows), `scan` (what a body shows while it downloads),
 //! `redirect` (following 3xx and next-page links, pinning the host), `cookies` (the
 //! connection's own cookies: the Security & Compliance affinity cookie), `policy` (where the token
-//! may go), `batch` (bulk changes through `$batch`, one request per row
+//! may go), `catalogue` (the live cmdlet catalogue, `EXOModuleFile`), `batch` (bulk changes through `$batch`, one request per row
 //! when the service refuses it), `retry` (backoff, `Retry-After`), `pacing` (the `Rate-Limit-*` budget, requests
 //! spaced out per tenant before a 429), `error` (typed errors and the error bodies).
 
@@ -33,6 +33,7 @@
 
 mod batch;
 mod body;
+mod catalogue;
 mod client;
 mod cookies;
 mod error;
