@@ -4,6 +4,7 @@
 mod common;
 
 mod architecture;
+mod bulk;
 mod catalogue;
 mod connect;
 mod doctor;
