@@ -3,6 +3,8 @@
 //! Exit codes: 0 success, 1 a sign-in, cmdlet or service failure, 2 a usage or validation error.
 //! Each subcommand lives in its own file and owns its argument struct.
 
+pub mod bulk;
+pub mod catalogue;
 pub mod doctor;
 pub mod login;
 pub mod profile;
@@ -58,6 +60,11 @@ pub enum Command {
     Logout(login::LogoutArgs),
     /// Run one cmdlet with a profile: `exo-connect run NAME -- Get-Mailbox -ResultSize 10`.
     Run(run::RunArgs),
+    /// Apply one cmdlet line to every row of a CSV file:
+    /// `exo-connect bulk NAME --csv FILE -- 'Set-Mailbox -Identity {Identity} -CustomAttribute1 {Dept}'`.
+    Bulk(bulk::BulkArgs),
+    /// The tenant's live cmdlet catalogue (cached a day): cmdlets, or one cmdlet's parameters.
+    Catalogue(catalogue::CatalogueArgs),
     /// List cached sign-ins with their expiry.
     Sessions(sessions::SessionsArgs),
     /// Check a profile's connectivity: DNS, TCP, proxy, TLS, OpenID metadata, clock skew.
@@ -206,6 +213,8 @@ pub fn main() -> ExitCode {
         Some(Command::Login(args)) => login::run_login(args),
         Some(Command::Logout(args)) => login::run_logout(args),
         Some(Command::Run(args)) => run::run(args),
+        Some(Command::Bulk(args)) => bulk::run(args),
+        Some(Command::Catalogue(args)) => catalogue::run(args),
         Some(Command::Sessions(args)) => sessions::run(args),
         Some(Command::Doctor(args)) => doctor::run(args),
         None => crate::ui::run(crate::ui::AppOptions { demo: cli.demo }).map_err(CliError::Failed),

@@ -64,6 +64,7 @@ impl<W: Write> Sink<W> {
     /// union there).
     fn page(&mut self, rows: ResultStore) -> CliResult {
         match self {
+            Sink::Json { .. } if rows.is_empty() => Ok(()),
             Sink::Json { out, array } => {
                 let w = match (array.as_mut(), out.take()) {
                     (Some(w), _) => w,
@@ -112,6 +113,14 @@ impl<W: Write> Sink<W> {
         Ok(0)
     }
 
+    /// Whether any row arrived.
+    fn has_rows(&self) -> bool {
+        match self {
+            Sink::Json { array, .. } => array.is_some(),
+            Sink::Held { all, .. } => !all.is_empty(),
+        }
+    }
+
     /// The end of a run that failed: JSON stays a valid array of what arrived (nothing at all
     /// when no row did); CSV and table print nothing.
     fn abandon(self) {
@@ -119,6 +128,16 @@ impl<W: Write> Sink<W> {
             let _ = w.finish();
         }
     }
+}
+
+/// A non-terminating error as "<target>: <text>" (or "the cmdlet: <text>" without a target),
+/// one printable line.
+fn row_error(e: &crate::model::results::RowError) -> String {
+    let text = match &e.target {
+        Some(t) => format!("{t}: {}", e.message),
+        None => format!("the cmdlet: {}", e.message),
+    };
+    printable_line(&text).into_owned()
 }
 
 /// The width the table must fit: `COLUMNS` when set, else the terminal's, else 120.
@@ -132,10 +151,17 @@ fn terminal_width() -> usize {
 }
 
 /// Streams a run's events: rows to stdout (see the module documentation); progress (on a
-/// terminal), warnings, retries and redirects to stderr.
-pub(super) async fn print_results(mut handle: RunHandle, format: OutputFormat) -> CliResult {
+/// terminal), warnings, per-target errors, retries, redirects and a low rate budget to stderr.
+/// `Some(question)` when the service asked for confirmation (nothing done, nothing printed on
+/// stdout).
+pub(super) async fn print_results(
+    mut handle: RunHandle,
+    format: OutputFormat,
+) -> Result<Option<String>, CliError> {
     let progress = std::io::stderr().is_terminal();
     let mut sink = Sink::new(format, stdout());
+    let mut question = None;
+    let mut told_low = false;
     while let Some(ev) = handle.events.recv().await {
         match ev {
             RunEvent::Page {
@@ -152,7 +178,18 @@ pub(super) async fn print_results(mut handle: RunHandle, format: OutputFormat) -
                 }
                 sink.page(rows)?;
             }
+            RunEvent::Warning(w) if w.starts_with("What if:") => eprintln!("{}", printable(&w)),
             RunEvent::Warning(w) => eprintln!("WARNING: {}", printable(&w)),
+            RunEvent::RowError(e) => eprintln!("WARNING: error on {}", row_error(&e)),
+            RunEvent::Confirmation(q) => question = Some(q),
+            RunEvent::RateBudget(b) => {
+                if b.is_low() && !told_low {
+                    told_low = true;
+                    eprintln!(
+                        "rate limit: the tenant's request budget is low ({b}); requests are paced to stay under it"
+                    );
+                }
+            }
             RunEvent::Retrying { delay, reason, .. } => eprintln!(
                 "retrying in {:.1} s: {}",
                 delay.as_secs_f64(),
@@ -163,13 +200,16 @@ pub(super) async fn print_results(mut handle: RunHandle, format: OutputFormat) -
                 if progress {
                     eprintln!();
                 }
+                if question.is_some() && !sink.has_rows() {
+                    return Ok(question);
+                }
                 let hidden = sink.finish(format, terminal_width)?;
                 if hidden > 0 {
                     eprintln!(
                         "({hidden} more properties not shown: use --format json or csv to see every property)"
                     );
                 }
-                return Ok(());
+                return Ok(None);
             }
             RunEvent::Failed(e) => {
                 if progress {

@@ -7,7 +7,14 @@
 //! the properties (arrays joined with `;`), table = the properties that fit the terminal width.
 //! Warnings, retries and progress go to stderr. Exit 0 ok, 1 sign-in/cmdlet/service failure, 2
 //! usage.
+//!
+//! Confirmations (reference page §7): when the service answers a change cmdlet with its
+//! question (`@adminapi.confirmationmessage`, nothing done), its text goes to stderr and the
+//! user is asked on the terminal; without a terminal `--yes` is required (exit 2 saying so).
+//! Agreed, the cmdlet is sent once more with `Confirm: false`. `-WhatIf` is passed through (its
+//! answer is printed); non-terminating errors (`@adminapi.errors`) go to stderr per target.
 
+use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use clap::Args;
@@ -39,6 +46,9 @@ pub struct RunArgs {
     /// Give it as one quoted argument to keep PowerShell quoting, or as separate words.
     #[arg(last = true, required = true, num_args = 1..)]
     pub line: Vec<String>,
+    /// Answer yes when the service asks for confirmation of a change (needed without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 /// Re-assembles the words after `--` into one cmdlet line. One word = the line as typed; several
@@ -71,7 +81,7 @@ pub fn run(args: RunArgs) -> CliResult {
             "--page-size {p} is out of range: give a number from 1 to 1000"
         )));
     }
-    let request = CmdletRequest::from_line(parsed);
+    let request = CmdletRequest::from_line(parsed.clone());
     request
         .row_cap()
         .map_err(|e| CliError::Usage(e.message.clone()))?;
@@ -108,14 +118,86 @@ pub fn run(args: RunArgs) -> CliResult {
             );
         }
         let registry = connector.registry();
-        let handle = registry
-            .run(session.connection_id, request)
-            .await
-            .map_err(session_error)?;
-        let result = super::results::print_results(handle, args.format).await;
+        // The tenant's cached cmdlet catalogue (`exo-connect catalogue`) checks the line first.
+        let tenant = session.tenant.clone().unwrap_or_default();
+        let request = match super::catalogue::cached(&profile, &tenant) {
+            Some(cat) => {
+                let mut line = parsed;
+                if let Err(m) = cat.check(&mut line) {
+                    let _ = registry.disconnect(session.connection_id, false).await;
+                    return Err(CliError::Usage(m));
+                }
+                CmdletRequest::from_line(line)
+            }
+            None => request,
+        };
+        let result = run_confirmed(registry, session.connection_id, request, &args).await;
         let _ = registry.disconnect(session.connection_id, false).await;
         result
     })
+}
+
+/// Runs the cmdlet; when the service asks for confirmation, asks the user (or takes `--yes`)
+/// and sends it once more with `Confirm: false`. Never asks twice.
+async fn run_confirmed(
+    registry: &crate::engine::sessions::SessionRegistry,
+    conn: uuid::Uuid,
+    request: CmdletRequest,
+    args: &RunArgs,
+) -> CliResult {
+    let handle = registry
+        .run(conn, request.clone())
+        .await
+        .map_err(session_error)?;
+    let Some(question) = super::results::print_results(handle, args.format).await? else {
+        return Ok(());
+    };
+    let question = crate::model::text::printable(&question).into_owned();
+    eprintln!("The service asks for confirmation of {}:", request.cmdlet);
+    for l in question.lines() {
+        eprintln!("  {l}");
+    }
+    if !args.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(CliError::Usage(format!(
+                "{} was not run: the service asks for confirmation and there is no terminal to ask on; add --yes to confirm",
+                request.cmdlet
+            )));
+        }
+        if !ask_yes_no("Go ahead? [y/N] ")? {
+            return Err(CliError::Failed(format!(
+                "{} was not run: not confirmed",
+                request.cmdlet
+            )));
+        }
+    }
+    let handle = registry
+        .run(conn, request.clone().confirmed())
+        .await
+        .map_err(session_error)?;
+    match super::results::print_results(handle, args.format).await? {
+        None => Ok(()),
+        Some(_) => Err(CliError::Failed(format!(
+            "the service asked again for confirmation of {} after Confirm:$false was sent; nothing was done",
+            request.cmdlet
+        ))),
+    }
+}
+
+/// Asks a yes/no question on the terminal (stderr + stdin); anything but y/yes is no.
+fn ask_yes_no(question: &str) -> Result<bool, CliError> {
+    use std::io::BufRead;
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }
 
 #[cfg(test)]

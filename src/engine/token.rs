@@ -43,4 +43,15 @@ pub struct TokenUnavailable {
 pub trait TokenProvider: Send + Sync {
     /// A token valid for at least a few minutes; `force_refresh` after a 401 skips the cache.
     fn token(&self, force_refresh: bool) -> BoxFuture<'_, Result<AccessToken, TokenUnavailable>>;
+
+    /// A new token carrying `claims` (a claims challenge's decoded JSON, continuous access
+    /// evaluation). A provider that cannot ask for claims gives a fresh token (which the
+    /// service will refuse again if it really needs the claims).
+    fn token_with_claims<'a>(
+        &'a self,
+        claims: &'a str,
+    ) -> BoxFuture<'a, Result<AccessToken, TokenUnavailable>> {
+        let _ = claims;
+        self.token(true)
+    }
 }

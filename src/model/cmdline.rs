@@ -10,6 +10,9 @@
 //! - `$true`, `$false`, `$null`; arrays `a,b` and `@('a','b')`; hashtables
 //!   `@{Add='x';Remove='y'}` (sent with `"@odata.type":"#Exchange.GenericHashTable"`).
 //!
+//! Parameters that carry secrets (`-Password`, `-Credential`, …) are refused (`params`), and
+//! the values of date-named parameters are sent as ISO 8601 UTC (`params::encode_dates`).
+//!
 //! Everything else that PowerShell would do (pipelines, script blocks, variables, `;`,
 //! subexpressions, redirection) is refused with a message saying what exo-connect runs.
 
@@ -161,6 +164,12 @@ impl Parser {
                     self.i += 1;
                 }
                 let pname: String = self.s[ns..self.i].iter().collect();
+                if let Some(message) = super::params::secret_parameter(&pname) {
+                    return Err(CmdlineError {
+                        message,
+                        position: at,
+                    });
+                }
                 let value = if self.peek() == Some(':') {
                     self.i += 1;
                     if self.peek().is_none_or(|c| c.is_whitespace()) {
@@ -216,6 +225,8 @@ impl Parser {
                 parameters.insert("Identity".into(), v);
             }
         }
+        // By name only: a value that does not read as a date is left as typed.
+        let _ = super::params::encode_dates(&mut parameters, &|_| None);
         Ok(CmdletLine {
             cmdlet: name,
             parameters,
@@ -748,5 +759,30 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod secret_and_date_tests {
+    use super::parse_cmdlet_line;
+
+    #[test]
+    fn the_cmdlet_line_refuses_secrets_and_sends_dates_as_utc() {
+        for line in [
+            "Set-Mailbox ann -Password 'P@ss'",
+            "New-Mailbox -Name x -RoomMailboxPassword:$p",
+            "Connect-Thing -Credential admin",
+        ] {
+            let e = parse_cmdlet_line(line).unwrap_err();
+            assert!(e.message.contains("password or credential"), "{line}: {e}");
+        }
+        let l = parse_cmdlet_line(
+            "Get-MessageTrace -StartDate '2026-11-29T00:00:00Z' -EndDate 2026-11-30T12:30:00+01:00",
+        )
+        .unwrap();
+        assert_eq!(l.get("StartDate").unwrap(), "2026-11-29T00:00:00Z");
+        assert_eq!(l.get("EndDate").unwrap(), "2026-11-30T11:30:00Z");
+        let l = parse_cmdlet_line("Set-Mailbox ann -ResetPasswordOnNextLogon").unwrap();
+        assert_eq!(l.get("ResetPasswordOnNextLogon").unwrap(), true);
     }
 }

@@ -162,6 +162,23 @@ pub mod ids {
 /// Codes that mean "MFA or Conditional Access needs an interactive sign-in".
 pub const MFA_CODES: &[u64] = &[50072, 50074, 50076, 50079, 50158, 53003, 50155];
 
+/// Codes Entra returns when Conditional Access refuses a sign-in (Microsoft Entra
+/// authentication and authorization error codes: 53000 DeviceNotCompliant, 53001
+/// DeviceNotDomainJoined, 53002 ApplicationUsedIsNotAnApprovedApp, 53003
+/// BlockedByConditionalAccess — what a policy that blocks the device-code flow answers —, 530032
+/// BlockedByConditionalAccessOnSecurityPolicy). Seen on a device-code sign-in they mean the
+/// device-code flow is refused: the browser flow may be allowed.
+pub const DEVICE_CODE_CA_CODES: &[u64] = &[53000, 53001, 53002, 53003, 530032];
+
+/// A device-code sign-in refused by Conditional Access.
+pub const DEVICE_CODE_BLOCKED: KnownFailure = KnownFailure {
+    id: "device-code-blocked",
+    meaning: "Conditional Access refused the device-code sign-in for this account.",
+    why: "Many tenants block the device-code flow (it can be phished) or require a compliant device or location for it.",
+    fix: "Use browser sign-in instead (exo-connect login NAME --method browser, or the Browser method in the sign-in dialog); if that is refused too, ask the tenant's admins which Conditional Access policy applies (the trace id identifies the sign-in).",
+    matches: &[],
+};
+
 /// MFA is required but the cloud is 21Vianet (O365China).
 pub const CHINA_MFA: KnownFailure = KnownFailure {
     id: ids::CHINA_MFA,

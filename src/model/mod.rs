@@ -1,10 +1,13 @@
 //! Pure domain: profiles, services, clouds and their endpoints, validation, PowerShell preview.
 //! No tokio, no egui, no HTTP here.
 
+pub mod bulk;
+pub mod catalogue;
 pub mod cloud;
 pub mod cmdline;
 pub mod diagnosis;
 pub mod failures;
+pub mod params;
 pub mod parse;
 pub mod powershell;
 pub mod profile;

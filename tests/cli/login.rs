@@ -385,3 +385,33 @@ async fn server_text_reaches_the_terminal_without_control_characters() {
         "{all:?}"
     );
 }
+
+#[tokio::test]
+async fn a_device_code_refused_by_conditional_access_says_to_use_the_browser() {
+    let h = start_sim(|_| {}).await;
+    h.auth.block_device_code("admin@contoso.com", true);
+    let home = home_with(&[named(profile(&h, "admin@contoso.com"), "Contoso EXO")]);
+    let hh = h.clone();
+    let r = run(
+        cmd(&home, &["login", "contoso exo", "--method", "device-code"]),
+        None,
+        |l| {
+            let h = hh.clone();
+            async move {
+                if let Some((_, code)) = code_of(&l) {
+                    complete_device_login(
+                        &h,
+                        &code,
+                        &UserAction::SignIn("admin@contoso.com".into()),
+                    )
+                    .await;
+                }
+            }
+        },
+    )
+    .await;
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("Conditional Access"), "{}", r.stderr);
+    assert!(r.stderr.contains("--method browser"), "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}

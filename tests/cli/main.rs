@@ -3,11 +3,17 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bulk;
+mod cae;
+mod catalogue;
+mod confirm;
 mod diag;
 mod doctor;
 mod legacy_output;
 mod login;
+mod params;
 mod profile;
 mod proxy;
+mod rate;
 mod run;
 mod store_output;

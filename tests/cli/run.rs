@@ -10,7 +10,7 @@ use exo_connect::sim::{SimConfig, SimHandle};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
-fn password_of(upn: &str) -> String {
+pub(crate) fn password_of(upn: &str) -> String {
     format!(
         "{}{}",
         upn.split('@').next().unwrap(),
@@ -18,7 +18,7 @@ fn password_of(upn: &str) -> String {
     )
 }
 
-fn profile(h: &SimHandle, name: &str, upn: &str, service: Service) -> Profile {
+pub(crate) fn profile(h: &SimHandle, name: &str, upn: &str, service: Service) -> Profile {
     let urls = h.urls();
     let mut p = Profile::new(name, upn, service);
     p.cloud = Cloud::Custom;
@@ -32,7 +32,7 @@ fn profile(h: &SimHandle, name: &str, upn: &str, service: Service) -> Profile {
     p
 }
 
-async fn setup(mailboxes: usize) -> (SimHandle, tempfile::TempDir) {
+pub(crate) async fn setup(mailboxes: usize) -> (SimHandle, tempfile::TempDir) {
     let h = exo_connect::sim::start(SimConfig {
         mailboxes,
         connection_cap: Some(1000),
@@ -68,13 +68,18 @@ async fn setup(mailboxes: usize) -> (SimHandle, tempfile::TempDir) {
     (h, dir)
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
-async fn cli(home: &tempfile::TempDir, args: &[&str], stdin: &str, columns: Option<&str>) -> Out {
+pub(crate) async fn cli(
+    home: &tempfile::TempDir,
+    args: &[&str],
+    stdin: &str,
+    columns: Option<&str>,
+) -> Out {
     let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
     c.args(args)
         .env("EXO_CONNECT_HOME", home.path())
@@ -103,7 +108,7 @@ async fn cli(home: &tempfile::TempDir, args: &[&str], stdin: &str, columns: Opti
     }
 }
 
-fn pw(upn: &str) -> String {
+pub(crate) fn pw(upn: &str) -> String {
     format!("{}\n", password_of(upn))
 }
 

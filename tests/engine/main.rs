@@ -4,6 +4,8 @@
 mod common;
 
 mod architecture;
+mod bulk;
+mod catalogue;
 mod connect;
 mod diag;
 mod doctor;
@@ -17,7 +19,9 @@ mod paging;
 mod properties;
 mod proxy;
 mod proxy_system;
+mod rate_limits;
 mod rest;
 mod rest_hardening;
+mod scc_affinity;
 mod sessions;
 mod signin;

@@ -477,6 +477,32 @@ impl TokenCache {
         resource: &str,
         force_refresh: bool,
     ) -> Result<AccessToken, TokenUnavailable> {
+        self.fetch_token(authority, account, resource, force_refresh, None)
+            .await
+    }
+
+    /// A new token that answers a claims challenge (continuous access evaluation): the refresh
+    /// token redeemed with `claims` (the challenge's decoded JSON), never the cached token. When
+    /// the refresh token cannot do it, only an interactive sign-in helps (`needs_interactive`).
+    pub async fn token_with_claims(
+        &self,
+        authority: &str,
+        account: &str,
+        resource: &str,
+        claims: &str,
+    ) -> Result<AccessToken, TokenUnavailable> {
+        self.fetch_token(authority, account, resource, true, Some(claims))
+            .await
+    }
+
+    async fn fetch_token(
+        &self,
+        authority: &str,
+        account: &str,
+        resource: &str,
+        force_refresh: bool,
+        claims: Option<&str>,
+    ) -> Result<AccessToken, TokenUnavailable> {
         let key = access_key(authority, account, resource);
         let fresh = |c: &TokenCache| -> Option<AccessToken> {
             c.access
@@ -523,7 +549,10 @@ impl TokenCache {
                 message: e.explanation(),
                 needs_interactive: false,
             })?,
-            None => self.redeem(&http, authority, account, resource).await?,
+            None => {
+                self.redeem(&http, authority, account, resource, claims)
+                    .await?
+            }
         };
         let mut token = to_access(&grant, resource, Some(account));
         if self
@@ -546,6 +575,7 @@ impl TokenCache {
         authority: &str,
         account: &str,
         resource: &str,
+        claims: Option<&str>,
     ) -> Result<TokenGrant, TokenUnavailable> {
         let rkey = refresh_key(authority, account);
         let Some(rt) = self.secrets.get(&rkey).await else {
@@ -557,7 +587,8 @@ impl TokenCache {
                 needs_interactive: true,
             });
         };
-        let refreshed = flows::refresh(http, authority, &delegated_scope(resource), &rt).await;
+        let refreshed =
+            flows::refresh(http, authority, &delegated_scope(resource), &rt, claims).await;
         match &refreshed {
             Ok(_) => tracing::info!(account, resource, "access token from the refresh token"),
             Err(e) => tracing::warn!(account, resource, error = e.explanation(), "refresh failed"),
@@ -791,6 +822,17 @@ impl TokenProvider for CachedTokenProvider {
             &self.account,
             &self.resource,
             force_refresh,
+        ))
+    }
+    fn token_with_claims<'a>(
+        &'a self,
+        claims: &'a str,
+    ) -> BoxFuture<'a, Result<AccessToken, TokenUnavailable>> {
+        Box::pin(self.cache.token_with_claims(
+            &self.authority,
+            &self.account,
+            &self.resource,
+            claims,
         ))
     }
 }

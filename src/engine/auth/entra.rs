@@ -24,6 +24,10 @@ pub struct EntraError {
     pub correlation_id: Option<String>,
     #[serde(default)]
     pub error_uri: Option<String>,
+    /// What the error means in the flow that got it, when that differs from the catalogue's
+    /// general entry (a device-code sign-in refused by Conditional Access).
+    #[serde(skip)]
+    pub in_flow: Option<&'static KnownFailure>,
 }
 
 impl std::fmt::Display for EntraError {
@@ -45,7 +49,21 @@ impl EntraError {
 
     /// The first catalogued failure among the codes.
     pub fn known(&self) -> Option<&'static KnownFailure> {
-        self.codes().into_iter().find_map(explain)
+        self.in_flow
+            .or_else(|| self.codes().into_iter().find_map(explain))
+    }
+
+    /// Marks an answer to a device-code poll: a Conditional Access refusal then says to use
+    /// browser sign-in.
+    pub fn in_device_code_flow(mut self) -> Self {
+        if self
+            .codes()
+            .iter()
+            .any(|c| crate::model::failures::DEVICE_CODE_CA_CODES.contains(c))
+        {
+            self.in_flow = Some(&crate::model::failures::DEVICE_CODE_BLOCKED);
+        }
+        self
     }
 
     /// True when the answer means "this needs MFA / an interactive flow" (password sign-in
@@ -152,5 +170,33 @@ mod tests {
             ..Default::default()
         };
         assert!(unknown.explanation().contains("server_error"));
+    }
+
+    #[test]
+    fn a_device_code_refused_by_conditional_access_says_use_the_browser() {
+        for code in [53003u64, 53000, 530032] {
+            let e = EntraError {
+                error: "invalid_grant".into(),
+                error_description: Some(format!(
+                    "AADSTS{code}: Access has been blocked by Conditional Access policies."
+                )),
+                ..Default::default()
+            };
+            assert!(
+                !e.explanation().contains("browser sign-in instead"),
+                "{code}"
+            );
+            let e = e.in_device_code_flow();
+            let text = e.explanation();
+            assert!(text.contains("Use browser sign-in instead"), "{text}");
+            assert!(text.contains("--method browser"), "{text}");
+        }
+        let other = EntraError {
+            error: "invalid_grant".into(),
+            error_codes: vec![50126],
+            ..Default::default()
+        }
+        .in_device_code_flow();
+        assert!(!other.explanation().contains("browser sign-in instead"));
     }
 }

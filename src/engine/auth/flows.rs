@@ -184,7 +184,7 @@ pub async fn device_code(
                     ctx.events.emit(SignInEvent::Declined);
                     return Err(SignInError::Declined);
                 }
-                _ => return Err(SignInError::Entra(e)),
+                _ => return Err(SignInError::Entra(Box::new(e.in_device_code_flow()))),
             },
             Err(SignInError::TimedOut(_)) if deadline >= code_deadline => return expired(),
             Err(other) => return Err(other),
@@ -279,13 +279,18 @@ pub async fn refresh(
     authority: &str,
     scope: &str,
     refresh_token: &str,
+    claims: Option<&str>,
 ) -> Result<TokenGrant, SignInError> {
-    let form = [
+    let mut form = vec![
         ("grant_type", "refresh_token"),
         ("client_id", PUBLIC_CLIENT_ID),
         ("scope", scope),
         ("refresh_token", refresh_token),
     ];
+    // A claims challenge's answer (continuous access evaluation): the decoded JSON.
+    if let Some(c) = claims {
+        form.push(("claims", c));
+    }
     let j = http.post_form(&token_url(authority), &form).await?;
     parse_grant(&j)
 }

@@ -3,12 +3,14 @@
 //! paging itself is `paging.rs`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::cookies::ConnectionCookies;
+use super::pacing::{Pacer, pacer_for};
 use super::redirect::origin;
 use super::{
     CmdletOutput, CmdletRequest, RestConfig, RestError, RestErrorKind, RestStats, RestTarget,
@@ -20,7 +22,7 @@ use crate::engine::token::{AccessToken, TokenProvider};
 /// One connection to the admin API.
 pub struct RestClient {
     pub(super) http: reqwest::Client,
-    tokens: Arc<dyn TokenProvider>,
+    pub(super) tokens: Arc<dyn TokenProvider>,
     pub(super) target: RestTarget,
     /// The REST base as checked: the host the token belongs to (see `policy.rs`).
     pub(super) base: url::Url,
@@ -32,6 +34,10 @@ pub struct RestClient {
     pub(super) bytes_received: AtomicU64,
     pub(super) last_activity: Mutex<Option<DateTime<Utc>>>,
     token_expires: Mutex<Option<DateTime<Utc>>>,
+    /// The tenant's pacer (known with the tenant, at the first request).
+    pacer: OnceLock<Arc<Pacer>>,
+    /// This connection's cookies (the SCC affinity cookie), never shared.
+    pub(super) cookies: ConnectionCookies,
 }
 
 impl std::fmt::Debug for RestClient {
@@ -81,6 +87,8 @@ impl RestClient {
             bytes_received: AtomicU64::new(0),
             last_activity: Mutex::new(None),
             token_expires: Mutex::new(None),
+            pacer: OnceLock::new(),
+            cookies: ConnectionCookies::default(),
         }))
     }
 
@@ -100,6 +108,7 @@ impl RestClient {
             last_activity: *self.last_activity.lock().unwrap(),
             endpoint: self.endpoint(),
             token_expires: *self.token_expires.lock().unwrap(),
+            rate: self.pacer.get().and_then(|p| p.budget()),
         }
     }
 
@@ -155,6 +164,8 @@ impl RestClient {
             .tenant_override
             .clone()
             .unwrap_or_else(|| token.tenant_id.clone());
+        self.pacer
+            .get_or_init(|| pacer_for(&origin(&self.base), &tenant));
         let mut first = url::Url::parse(&format!(
             "{}/adminapi/beta/{}/InvokeCommand",
             self.endpoint(),
@@ -167,6 +178,21 @@ impl RestClient {
                 .append_pair("$select", &request.select.join(","));
         }
         Ok(first)
+    }
+
+    /// How many cookies this connection holds (the SCC affinity cookie).
+    pub fn cookie_count(&self) -> usize {
+        self.cookies.len()
+    }
+
+    /// The tenant's pacer (a connection's own until the tenant is known).
+    pub(super) fn pacer(&self) -> &Arc<Pacer> {
+        self.pacer.get_or_init(Pacer::new)
+    }
+
+    /// Keeps a token's expiry for the stats.
+    pub(super) fn note_token(&self, t: &AccessToken) {
+        *self.token_expires.lock().unwrap() = Some(t.expires_at);
     }
 
     /// A token for the next request (`force` after a 401), its expiry kept for the stats.

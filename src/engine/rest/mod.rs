@@ -22,15 +22,22 @@
 //! `paging` (a run's pages, pipelined, in order; the row cap; next-page links, loops),
 //! `request` (one page: the request, the 401 refresh, the answer read), `body` (a page body
 //! read with its cap, cut after the wanted rows), `scan` (what a body shows while it downloads),
-//! `redirect` (following 3xx and next-page links, pinning the host), `policy` (where the token
-//! may go), `retry` (backoff, `Retry-After`), `error` (typed errors and the error bodies).
+//! `redirect` (following 3xx and next-page links, pinning the host), `cookies` (the
+//! connection's own cookies: the Security & Compliance affinity cookie), `policy` (where the token
+//! may go), `catalogue` (the live cmdlet catalogue, `EXOModuleFile`), `batch` (bulk changes through `$batch`, one request per row
+//! when the service refuses it), `retry` (backoff, `Retry-After`), `pacing` (the `Rate-Limit-*` budget, requests
+//! spaced out per tenant before a 429), `error` (typed errors and the error bodies).
 
 // `RestError` carries everything a diagnostics view shows; errors are rare, so its size is fine.
 #![allow(clippy::result_large_err)]
 
+mod batch;
 mod body;
+mod catalogue;
 mod client;
+mod cookies;
 mod error;
+mod pacing;
 mod paging;
 mod policy;
 mod redirect;
@@ -45,10 +52,13 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use super::http::{HttpOptions, PAGE_BODY_CAP};
-use crate::model::results::ResultStore;
+use crate::model::results::{ResultStore, RowError};
 
+pub use batch::{BATCH_CHUNK, BulkOutcome, BulkResult};
 pub use client::RestClient;
+pub use cookies::ConnectionCookies;
 pub use error::{ParsedError, RestError, RestErrorKind, parse_error_body};
+pub use pacing::{MAX_PACE_WAIT, Pacer, RateBudget, pacer_for};
 pub use policy::token_may_go;
 pub use redirect::rewrite_redirect;
 pub use retry::{MAX_RETRY_AFTER, parse_retry_after};
@@ -84,6 +94,9 @@ pub struct RestConfig {
     pub max_page_bytes: usize,
     /// Most pages of one run (a service still sending next-page links after that is looping).
     pub max_pages: usize,
+    /// Space requests out by the tenant's `Rate-Limit-*` budget (`pacing.rs`); off only to
+    /// show what happens without it.
+    pub pace: bool,
 }
 
 impl Default for RestConfig {
@@ -98,6 +111,7 @@ impl Default for RestConfig {
             overall_timeout: Some(Duration::from_secs(20 * 60)),
             max_page_bytes: PAGE_BODY_CAP,
             max_pages: 100_000,
+            pace: true,
         }
     }
 }
@@ -184,6 +198,32 @@ impl CmdletRequest {
             limit: None,
         }
     }
+    /// The value of a parameter (any case).
+    pub fn get_param(&self, name: &str) -> Option<&Value> {
+        self.parameters
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+    /// The same request with `Confirm: false` (after the user agreed to the service's question;
+    /// a `Confirm` given in another case is replaced).
+    pub fn confirmed(mut self) -> Self {
+        self.parameters
+            .retain(|k, _| !k.eq_ignore_ascii_case("Confirm"));
+        self.parameters.insert("Confirm".into(), Value::Bool(false));
+        self
+    }
+    /// Whether it carries `-WhatIf` (a preview: the service changes nothing).
+    pub fn is_what_if(&self) -> bool {
+        match self.get_param("WhatIf") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) => {
+                let s = s.trim().trim_start_matches('$');
+                s.eq_ignore_ascii_case("true") || s == "1"
+            }
+            _ => false,
+        }
+    }
     /// The row cap of this request: the smaller of `limit` and the `ResultSize` parameter.
     pub fn row_cap(&self) -> Result<ResultSize, RestError> {
         let from_param = match self
@@ -216,8 +256,15 @@ pub enum RunEvent {
         pages: usize,
         elapsed: Duration,
     },
-    /// A warning of the cmdlet (`@adminapi.warnings` or `X-Warnings`).
+    /// A warning of the cmdlet (`@adminapi.warnings` or `X-Warnings`; a `-WhatIf` answer too).
     Warning(String),
+    /// The service asks before acting (`@adminapi.confirmationmessage`): nothing was done.
+    /// Show its text; after the user agrees, send [`CmdletRequest::confirmed`].
+    Confirmation(String),
+    /// A non-terminating error (`@adminapi.errors`): this target failed, the others were done.
+    RowError(RowError),
+    /// The service's `Rate-Limit-*` headers of an answer (requests are paced by them).
+    RateBudget(RateBudget),
     /// A request is retried after `delay`.
     Retrying {
         attempt: u32,
@@ -270,12 +317,16 @@ impl RunHandle {
                     }
                 }
                 RunEvent::Warning(w) => out.warnings.push(w),
+                RunEvent::Confirmation(c) => out.confirmation = Some(c),
+                RunEvent::RowError(e) => out.errors.push(e),
                 RunEvent::Done { truncated, .. } => {
                     out.truncated = truncated;
                     return Ok(out);
                 }
                 RunEvent::Failed(e) => return Err(e),
-                RunEvent::Retrying { .. } | RunEvent::Redirected { .. } => {}
+                RunEvent::Retrying { .. }
+                | RunEvent::Redirected { .. }
+                | RunEvent::RateBudget(_) => {}
             }
         }
         Err(RestError::new(
@@ -298,6 +349,10 @@ pub struct CmdletOutput {
     /// Every page's rows in one store.
     pub rows: ResultStore,
     pub warnings: Vec<String>,
+    /// The service's question when it asked before acting (nothing was done).
+    pub confirmation: Option<String>,
+    /// Non-terminating errors (`@adminapi.errors`).
+    pub errors: Vec<RowError>,
     pub pages: usize,
     pub truncated: bool,
 }
@@ -313,6 +368,8 @@ pub struct RestStats {
     pub endpoint: String,
     /// Expiry of the last token used.
     pub token_expires: Option<DateTime<Utc>>,
+    /// The tenant's request budget, as the service last announced it.
+    pub rate: Option<RateBudget>,
 }
 
 #[cfg(test)]

@@ -148,6 +148,7 @@ impl Pager {
             use_get: is_next_link && self.use_get,
             want_rows,
             first_attempt,
+            continue_on_error: false,
         };
         let task = spawn_fetch(
             self.client.clone(),
@@ -351,13 +352,28 @@ impl Pager {
         ))
     }
 
-    /// The page's warnings (`X-Warnings`, then `@adminapi.warnings`). False when nobody
+    /// The page's warnings (`X-Warnings`, then `@adminapi.warnings`), non-terminating errors and
+    /// the service's question, if it asks one. False when nobody
     /// listens any more.
     async fn warn(&self, fetched: &Fetched, info: &PageInfo) -> bool {
         for w in fetched.warnings.iter().chain(&info.warnings) {
             if self.tx.send(RunEvent::Warning(w.clone())).await.is_err() {
                 return false;
             }
+        }
+        for e in &info.errors {
+            if self.tx.send(RunEvent::RowError(e.clone())).await.is_err() {
+                return false;
+            }
+        }
+        if let Some(q) = &info.confirmation
+            && self
+                .tx
+                .send(RunEvent::Confirmation(q.clone()))
+                .await
+                .is_err()
+        {
+            return false;
         }
         true
     }

@@ -3,7 +3,8 @@
 //! where the token may go, the token refreshed once after a 401, a next-page link retried with
 //! GET when the service wants it, transient failures retried with backoff — and the answer read:
 //! the page's body (capped, see `body.rs`; parsed by the caller, `paging.rs`) and its header
-//! warnings, or the service's error. A page is fetched by a task of its own ([`spawn_fetch`]),
+//! warnings, or the service's error. Each attempt waits its turn with the tenant's pacer
+//! (`pacing.rs`) and hands it the answer's `Rate-Limit-*` budget. A page is fetched by a task of its own ([`spawn_fetch`]),
 //! so the next page can be on its way while this one is parsed.
 
 use std::sync::atomic::Ordering;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 use super::body::read_page_body;
 use super::error::default_message;
+use super::pacing::RateBudget;
 use super::retry::parse_retry_after;
 use super::{
     APP_ANCHOR_MAILBOX, CLIENT_APPLICATION, RestClient, RestError, RestErrorKind, RunEvent,
@@ -56,6 +58,8 @@ pub(super) struct PageCall {
     pub want_rows: Option<usize>,
     /// The number of the first attempt (a page whose body did not parse is fetched again).
     pub first_attempt: u32,
+    /// A `$batch`: `Prefer: odata.continue-on-error` too.
+    pub continue_on_error: bool,
 }
 
 /// A page's answer, not parsed yet.
@@ -82,6 +86,8 @@ pub(super) struct Attempt {
     pub attempt: u32,
     pub redirects: u32,
     refreshed: bool,
+    /// A claims challenge was answered for this page (once: never a loop).
+    claims_answered: bool,
     use_get: bool,
     tried_get: bool,
     token: AccessToken,
@@ -148,6 +154,7 @@ impl RestClient {
             attempt: call.first_attempt.max(1),
             redirects: 0,
             refreshed: false,
+            claims_answered: false,
             use_get: call.use_get,
             tried_get: call.use_get,
             token: tokens.get(),
@@ -156,6 +163,14 @@ impl RestClient {
             check_url(at.url.as_str()).map_err(|e| {
                 RestError::new(RestErrorKind::Redirect, &call.cmdlet, e.to_string())
             })?;
+            let wait = if self.config.pace {
+                self.pacer().reserve()
+            } else {
+                Duration::ZERO
+            };
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
             let rb = self.request(call, &at);
             self.requests.fetch_add(1, Ordering::Relaxed);
             *self.last_activity.lock().unwrap() = Some(Utc::now());
@@ -196,9 +211,23 @@ impl RestClient {
         } else {
             self.http.post(at.url.clone()).body(call.body.to_vec())
         };
+        let rb = match self.cookies.header_for(&self.base, &at.url) {
+            Some(c) => rb.header("Cookie", c),
+            None => rb,
+        };
         rb.bearer_auth(&token.secret)
             .header("X-AnchorMailbox", anchor)
-            .header("Prefer", format!("odata.maxpagesize={}", call.page_size))
+            .header(
+                "Prefer",
+                if call.continue_on_error {
+                    format!(
+                        "odata.maxpagesize={}, odata.continue-on-error",
+                        call.page_size
+                    )
+                } else {
+                    format!("odata.maxpagesize={}", call.page_size)
+                },
+            )
             .header("Content-Type", "application/json")
             .header("Accept", "application/json")
             .header("connection-id", self.connection_id.to_string())
@@ -275,6 +304,11 @@ impl RestClient {
         let status = resp.status();
         let headers = resp.headers().clone();
         proxy_refusal(&call.cmdlet, &at.url, status, &headers)?;
+        self.cookies.store(&self.base, &at.url, &headers);
+        if let Some(budget) = RateBudget::from_headers(&headers) {
+            self.pacer().update(budget);
+            let _ = tx.send(RunEvent::RateBudget(budget)).await;
+        }
         if status.is_redirection() {
             self.follow_redirect(&call.cmdlet, at, status, &headers, tx)
                 .await?;
@@ -307,7 +341,8 @@ impl RestClient {
     }
 
     /// A 401: the token refreshed once per page (another page's fetch may have done it
-    /// already: then its token), a second 401 ends the run.
+    /// already: then its token), a second 401 ends the run. A claims challenge (continuous
+    /// access evaluation) is answered instead with a token asked for with those claims, once.
     async fn refresh_after_401(
         &self,
         cmdlet: &str,
@@ -315,6 +350,11 @@ impl RestClient {
         headers: &HeaderMap,
         tokens: &TokenSlot,
     ) -> Result<(), RestError> {
+        if let Some(claims) = claims_challenge(headers) {
+            return self
+                .answer_claims(cmdlet, at, headers, tokens, &claims)
+                .await;
+        }
         if at.refreshed {
             return Err(RestError {
                 status: Some(401),
@@ -335,6 +375,49 @@ impl RestClient {
             tokens.set(fresh.clone());
             fresh
         };
+        Ok(())
+    }
+
+    /// A claims challenge: a token with those claims (from another page's fetch when it
+    /// answered already), then the request once more. A second challenge ends the run.
+    async fn answer_claims(
+        &self,
+        cmdlet: &str,
+        at: &mut Attempt,
+        headers: &HeaderMap,
+        tokens: &TokenSlot,
+        claims: &str,
+    ) -> Result<(), RestError> {
+        let refused = |message: String| RestError {
+            status: Some(401),
+            code: Some("InsufficientClaims".into()),
+            request_id: header(headers, "request-id"),
+            ..RestError::new(RestErrorKind::Auth, cmdlet, message)
+        };
+        if at.claims_answered {
+            return Err(refused(
+                "the service revoked the session's sign-in (continuous access evaluation) and refused the new token asked for with its claims too; sign in again".into(),
+            ));
+        }
+        at.claims_answered = true;
+        let shared = tokens.get();
+        if shared.secret != at.token.secret {
+            at.token = shared;
+            return Ok(());
+        }
+        let fresh = self.tokens.token_with_claims(claims).await.map_err(|e| {
+            let mut err = refused(format!(
+                "the service revoked the session's sign-in (continuous access evaluation: a password change, a disabled account, a changed location or policy) and asks for a new sign-in; the cached sign-in could not answer it: {}",
+                e.message
+            ));
+            if e.needs_interactive {
+                err.code = Some("SignInRequired".into());
+            }
+            err
+        })?;
+        self.note_token(&fresh);
+        tokens.set(fresh.clone());
+        at.token = fresh;
         Ok(())
     }
 
@@ -449,4 +532,122 @@ fn header_warnings(headers: &HeaderMap) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The `claims` of a `WWW-Authenticate: Bearer … error="insufficient_claims", claims="…"`
+/// challenge, decoded (base64, standard or URL-safe, or JSON as it is). None for any other 401.
+pub(super) fn claims_challenge(headers: &HeaderMap) -> Option<String> {
+    use base64::Engine;
+    let mut insufficient = false;
+    let mut claims = None;
+    for v in headers.get_all("www-authenticate") {
+        let Ok(v) = v.to_str() else { continue };
+        for (k, val) in auth_params(v) {
+            if k.eq_ignore_ascii_case("error") && val.eq_ignore_ascii_case("insufficient_claims") {
+                insufficient = true;
+            }
+            if k.eq_ignore_ascii_case("claims") {
+                claims = Some(val);
+            }
+        }
+    }
+    let raw = claims.filter(|_| insufficient)?;
+    let raw = raw.trim();
+    if raw.len() > 16 * 1024 {
+        return None;
+    }
+    let text = if raw.starts_with('{') {
+        raw.to_string()
+    } else {
+        let t = raw.trim_end_matches('=');
+        let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+            .decode(t)
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(t))
+            .ok()?;
+        String::from_utf8(bytes).ok()?
+    };
+    serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .filter(serde_json::Value::is_object)
+        .map(|_| text)
+}
+
+/// `key="value"` / `key=value` pairs of a challenge (after the scheme), quotes removed.
+fn auth_params(v: &str) -> Vec<(String, String)> {
+    let rest = v
+        .trim()
+        .strip_prefix("Bearer")
+        .or_else(|| v.trim().strip_prefix("bearer"))
+        .unwrap_or(v);
+    let mut out = Vec::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = chars
+            .by_ref()
+            .take_while(|c| *c != '=')
+            .collect::<String>()
+            .trim()
+            .to_string();
+        if key.is_empty() {
+            break;
+        }
+        let mut val = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => val.extend(chars.next()),
+                    '"' => break,
+                    c => val.push(c),
+                }
+            }
+        } else {
+            val = chars
+                .by_ref()
+                .take_while(|c| *c != ',')
+                .collect::<String>()
+                .trim()
+                .to_string();
+        }
+        out.push((key, val));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(v: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert("www-authenticate", v.parse().unwrap());
+        m
+    }
+
+    #[test]
+    fn claims_challenges_are_found_and_decoded() {
+        use base64::Engine;
+        let json = r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(json);
+        let v = format!(
+            r#"Bearer realm="", authorization_uri="https://login/x", error="insufficient_claims", claims="{b64}""#
+        );
+        assert_eq!(claims_challenge(&h(&v)).as_deref(), Some(json));
+        let url = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+        let v = format!(r#"Bearer error=insufficient_claims, claims="{url}""#);
+        assert_eq!(claims_challenge(&h(&v)).as_deref(), Some(json));
+        // Not a claims challenge: a plain expired token, claims without the error, garbage.
+        assert_eq!(
+            claims_challenge(&h(r#"Bearer error="invalid_token""#)),
+            None
+        );
+        let v = format!(r#"Bearer claims="{b64}""#);
+        assert_eq!(claims_challenge(&h(&v)), None);
+        let v = r#"Bearer error="insufficient_claims", claims="!!notbase64""#;
+        assert_eq!(claims_challenge(&h(v)), None);
+        assert_eq!(claims_challenge(&HeaderMap::new()), None);
+    }
 }

@@ -134,6 +134,9 @@ impl Actor {
             let st = rest.stats();
             s.info.requests = st.requests;
             s.info.endpoint = st.endpoint;
+            if st.rate.is_some() {
+                s.info.rate = st.rate;
+            }
             if let Some(a) = st.last_activity {
                 s.info.last_activity = s.info.last_activity.max(a);
             }
@@ -156,6 +159,12 @@ impl Actor {
             } => {
                 let r = self.start_run(connection_id, request);
                 let _ = reply.send(r);
+            }
+            SessionCommand::Client {
+                connection_id,
+                reply,
+            } => {
+                let _ = reply.send(self.client(connection_id));
             }
             SessionCommand::Disconnect {
                 connection_id,
@@ -247,6 +256,7 @@ impl Actor {
             last_activity: now,
             token_expires: None,
             requests: 0,
+            rate: None,
             last_error: None,
             state: SessionState::Connecting,
         };
@@ -489,6 +499,21 @@ impl Actor {
         }
     }
 
+    /// The connection's REST client, for work that is not one streamed run (a `$batch`).
+    fn client(&mut self, id: Uuid) -> Result<Arc<RestClient>, SessionError> {
+        let Some(s) = self.find(id) else {
+            return Err(SessionError::NotFound(id));
+        };
+        match (&s.rest, s.info.state) {
+            (Some(r), st) if st != SessionState::Connecting => Ok(r.clone()),
+            _ => Err(SessionError::NotUsable {
+                name: s.info.profile_name.clone(),
+                state: s.info.state,
+                hint: "wait until it is connected, or connect again",
+            }),
+        }
+    }
+
     fn start_run(&mut self, id: Uuid, request: CmdletRequest) -> Result<RunHandle, SessionError> {
         let itx = self.internal.clone();
         let Some(s) = self.find(id) else {
@@ -632,7 +657,11 @@ async fn watch_probe(
                 reason,
             },
             RunEvent::Redirected { host } => ConnectProgress::Redirected { host },
-            RunEvent::Page { .. } | RunEvent::Warning(_) => continue,
+            RunEvent::Page { .. }
+            | RunEvent::Warning(_)
+            | RunEvent::Confirmation(_)
+            | RunEvent::RowError(_)
+            | RunEvent::RateBudget(_) => continue,
         };
         let _ = itx.send(Internal::ProbeNote {
             id,

@@ -64,6 +64,8 @@ pub struct SessionInfo {
     pub last_activity: DateTime<Utc>,
     pub token_expires: Option<DateTime<Utc>>,
     pub requests: u64,
+    /// The tenant's request budget (`Rate-Limit-*`), when the service announced one.
+    pub rate: Option<crate::engine::rest::RateBudget>,
     pub last_error: Option<String>,
     pub state: SessionState,
 }
@@ -339,6 +341,11 @@ pub enum SessionCommand {
         request: CmdletRequest,
         reply: Reply<Result<RunHandle, SessionError>>,
     },
+    /// The connection's REST client (for a `$batch`: `RestClient::bulk`).
+    Client {
+        connection_id: Uuid,
+        reply: Reply<Result<std::sync::Arc<crate::engine::rest::RestClient>, SessionError>>,
+    },
     Disconnect {
         connection_id: Uuid,
         /// Also forget the cached sign-in.
@@ -407,6 +414,18 @@ impl SessionRegistry {
         self.ask(|reply| SessionCommand::Run {
             connection_id,
             request,
+            reply,
+        })
+        .await?
+    }
+
+    /// The connection's REST client, for work that is not one streamed run (`RestClient::bulk`).
+    pub async fn client(
+        &self,
+        connection_id: Uuid,
+    ) -> Result<std::sync::Arc<crate::engine::rest::RestClient>, SessionError> {
+        self.ask(|reply| SessionCommand::Client {
+            connection_id,
             reply,
         })
         .await?

@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 
 use column::{Column, Fast, UVec, table_bytes, tag};
 
-pub use page::{PageError, PageInfo, parse_page};
+pub use page::{PageError, PageInfo, RowError, parse_page};
 pub use text::value_text;
 
 /// One cell, borrowed from a store.

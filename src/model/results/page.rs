@@ -1,7 +1,9 @@
 //! One InvokeCommand page body parsed straight into a [`ResultStore`], streaming: no
 //! `serde_json::Value` tree of the page, no copy of the rows. The page is
 //! `{"@odata.context":…, "value":[{…},…], "@odata.nextLink":"…", "@adminapi.warnings":[…]}`
-//! with its keys in any order, `value` absent or null allowed.
+//! with its keys in any order, `value` absent or null allowed. A change cmdlet's page may also
+//! carry `@adminapi.confirmationmessage` (the service asks before acting: nothing was done) and
+//! `@adminapi.errors` (non-terminating errors, one per failed target; reference page §7).
 //!
 //! Rows are cleaned as the command line always did: keys containing `@` (annotations such as
 //! `@odata.type`) are dropped, an element that is not an object becomes `{"Value": v}` (and so
@@ -31,6 +33,59 @@ pub struct PageInfo {
     pub next_link: Option<String>,
     /// `@adminapi.warnings`: strings as they are, anything else as its JSON text.
     pub warnings: Vec<String>,
+    /// `@adminapi.confirmationmessage`: the service's question; the cmdlet did nothing.
+    pub confirmation: Option<String>,
+    /// `@adminapi.errors`: non-terminating errors (the other targets were done).
+    pub errors: Vec<RowError>,
+}
+
+/// A non-terminating error of a change cmdlet (`@adminapi.errors`): the target it names, when
+/// it names one, and its text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowError {
+    pub target: Option<String>,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl RowError {
+    /// From one element of `@adminapi.errors`: an object with `target`/`message`/`code` (any
+    /// case; `Message` inside a JSON string as the error bodies have it), or a plain string.
+    pub fn from_value(v: Value) -> RowError {
+        let Value::Object(o) = v else {
+            return RowError {
+                message: match v {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                },
+                ..Default::default()
+            };
+        };
+        let get = |names: &[&str]| {
+            o.iter()
+                .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
+                .and_then(|(_, v)| match v {
+                    Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                    Value::Null | Value::String(_) => None,
+                    other => Some(other.to_string()),
+                })
+        };
+        RowError {
+            target: get(&["target", "identity"]),
+            code: get(&["code", "errorCode"]),
+            message: get(&["message", "errorMessage", "exceptionMessage"])
+                .unwrap_or_else(|| Value::Object(o.clone()).to_string()),
+        }
+    }
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.target {
+            Some(t) => write!(f, "{t}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
 }
 
 /// A page that could not be read; the store is unchanged.
@@ -99,6 +154,19 @@ impl<'de> Visitor<'de> for PageSeed<'_, '_> {
                         self.info.next_link = Some(link);
                     }
                 }
+                "@adminapi.confirmationmessage" => match map.next_value::<Value>()? {
+                    Value::String(s) => self.info.confirmation = Some(s),
+                    Value::Null => {}
+                    other => self.info.confirmation = Some(other.to_string()),
+                },
+                "@adminapi.errors" => match map.next_value::<Value>()? {
+                    Value::Array(es) => self
+                        .info
+                        .errors
+                        .extend(es.into_iter().map(RowError::from_value)),
+                    Value::Null => {}
+                    other => self.info.errors.push(RowError::from_value(other)),
+                },
                 "@adminapi.warnings" => {
                     if let Value::Array(ws) = map.next_value::<Value>()? {
                         self.info.warnings.extend(ws.into_iter().map(|w| match w {

@@ -390,3 +390,33 @@ fn equal_stores_hold_the_same_rows_whatever_their_encoding() {
     }
     assert_ne!(one, other_cell, "one cell differs");
 }
+
+#[test]
+fn confirmation_and_non_terminating_errors() {
+    let mut s = ResultStore::new();
+    let info = parse(
+        r#"{"@adminapi.confirmationmessage":"Are you sure?\nRemoving transport rule \"X\".","@odata.context":"c"}"#,
+        &mut s,
+    );
+    assert_eq!(
+        info.confirmation.as_deref(),
+        Some("Are you sure?\nRemoving transport rule \"X\".")
+    );
+    assert_eq!((info.rows, s.len()), (0, 0));
+    let info = parse(
+        r#"{"value":[],"@adminapi.errors":[{"target":"nobody@x","code":"NotFound","message":"The operation couldn't be performed because object 'nobody@x' couldn't be found."},"plain text",{"Message":"no target"},{"odd":1}]}"#,
+        &mut s,
+    );
+    assert_eq!(info.confirmation, None);
+    assert_eq!(info.errors.len(), 4);
+    assert_eq!(info.errors[0].target.as_deref(), Some("nobody@x"));
+    assert_eq!(info.errors[0].code.as_deref(), Some("NotFound"));
+    assert!(
+        info.errors[0]
+            .to_string()
+            .starts_with("nobody@x: The operation")
+    );
+    assert_eq!(info.errors[1].to_string(), "plain text");
+    assert_eq!(info.errors[2].to_string(), "no target");
+    assert_eq!(info.errors[3].message, r#"{"odd":1}"#);
+}

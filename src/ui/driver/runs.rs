@@ -66,7 +66,24 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
                     text: format!("Retrying in {:.1} s: {reason}", delay.as_secs_f64()),
                 });
             }
-            RunEvent::Redirected { .. } => {}
+            RunEvent::Confirmation(question) => {
+                // The window's confirmation dialog comes with the window's issue; until then
+                // the service's question is shown and nothing is done.
+                ev.send(UiEvent::RunWarning {
+                    conn,
+                    text: format!(
+                        "The service asks for confirmation and did nothing: {question} (re-run with -Confirm:$false to go ahead)"
+                    ),
+                });
+            }
+            RunEvent::RowError(err) => {
+                ev.send(UiEvent::RunWarning {
+                    conn,
+                    text: format!("Error: {err}"),
+                });
+            }
+            // The window's rate gauge reads the session's budget (`SessionInfo::rate`).
+            RunEvent::Redirected { .. } | RunEvent::RateBudget(_) => {}
             RunEvent::Done {
                 total_rows,
                 pages,
