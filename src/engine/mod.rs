@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod connect;
 pub mod doctor;
+pub mod fanout;
 pub mod http;
 pub mod proxy;
 pub mod rest;

@@ -6,6 +6,7 @@ mod common;
 mod architecture;
 mod connect;
 mod doctor;
+mod fanout;
 mod interop_oidc_provider;
 mod keychain_system;
 mod model_import;
