@@ -4,6 +4,7 @@
 //! Each subcommand lives in its own file and owns its argument struct.
 
 pub mod doctor;
+pub mod fanout;
 pub mod login;
 pub mod profile;
 pub mod run;
@@ -40,7 +41,9 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Forget cached sign-ins.
     Logout(login::LogoutArgs),
-    /// Run one cmdlet with a profile: `exo-connect run NAME -- Get-Mailbox -ResultSize 10`.
+    /// Run one cmdlet with a profile (`exo-connect run NAME -- Get-Mailbox -ResultSize 10`) or
+    /// with many (`exo-connect run --folder Customers -- Get-TransportRule`).
+    #[command(after_help = run::EXIT_CODES)]
     Run(run::RunArgs),
     /// List cached sign-ins with their expiry.
     Sessions(sessions::SessionsArgs),
