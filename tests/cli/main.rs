@@ -4,6 +4,7 @@
 mod common;
 
 mod doctor;
+mod fanout;
 mod login;
 mod profile;
 mod proxy;
