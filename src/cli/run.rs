@@ -6,6 +6,8 @@
 //! `@` annotations (streamed page by page), CSV = a header row from the union of the properties
 //! (arrays joined with `;`), table = the properties that fit the terminal width. Warnings,
 //! retries and progress go to stderr. Exit 0 ok, 1 sign-in/cmdlet/service failure, 2 usage.
+//! Several profiles (names, `--folder`, `--tag`, `--all`, `--compare`) are a fan-out:
+//! `cli/fanout.rs`.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
