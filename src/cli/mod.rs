@@ -145,6 +145,7 @@ pub fn main() -> ExitCode {
         Some(Command::Sim(args)) => sim::run(args),
         Some(Command::Login(args)) => login::run_login(args),
         Some(Command::Logout(args)) => login::run_logout(args),
+        Some(Command::Run(args)) if fanout::is_fanout(&args) => fanout::run(args),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Sessions(args)) => sessions::run(args),
         Some(Command::Doctor(args)) => doctor::run(args),

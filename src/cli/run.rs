@@ -6,8 +6,8 @@
 //! `@` annotations (streamed page by page), CSV = a header row from the union of the properties
 //! (arrays joined with `;`), table = the properties that fit the terminal width. Warnings,
 //! retries and progress go to stderr. Exit 0 ok, 1 sign-in/cmdlet/service failure, 2 usage.
-//! Several profiles (names, `--folder`, `--tag`, `--all`, `--compare`) are a fan-out:
-//! `cli/fanout.rs`.
+//! Several profiles (names, `--folder`, `--tag`, `--all`, `--compare`) are a fan-out
+//! (`cli/fanout.rs`; `cli/mod.rs` picks which).
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -101,9 +101,6 @@ pub fn join_line(words: &[String]) -> String {
 }
 
 pub fn run(args: RunArgs) -> CliResult {
-    if super::fanout::is_fanout(&args) {
-        return super::fanout::run(args);
-    }
     let Some(name) = args.names.first().cloned() else {
         return Err(CliError::Usage(
             "give a profile name, several, --folder F, --tag T or --all".into(),

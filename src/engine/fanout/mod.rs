@@ -11,7 +11,8 @@
 //!   first (the one before it may have signed in the same account), then asks
 //!   [`FanoutOptions::prompt`]. Without a prompt (a command line without a terminal) such a
 //!   profile fails with "needs sign-in: run exo-connect login NAME" and the others go on. A
-//!   sign-in the prompt cancels (the window's "Skip this tenant") skips that profile.
+//!   sign-in the prompt cancels, or [`FanoutHandle::skip`] (the window's "Skip this tenant"),
+//!   skips that profile.
 //! - One profile's failure never stops the others; its message is the plain explanation of the
 //!   failure catalogue. Its rows so far are dropped (a retry starts it from nothing: nothing is
 //!   lost or duplicated per profile).
@@ -225,6 +226,8 @@ struct Slot {
     state: ProfileState,
     /// The rows of a done profile.
     rows: Option<ResultStore>,
+    /// Skips this profile (a child of the run's cancel).
+    skip: CancellationToken,
 }
 
 pub(crate) struct Shared {
@@ -291,6 +294,7 @@ pub fn start(
         .map(|_| Slot {
             state: ProfileState::Queued,
             rows: None,
+            skip: CancellationToken::new(),
         })
         .collect();
     let shared = Arc::new(Shared {
@@ -327,10 +331,12 @@ impl FanoutHandle {
             .fetch_add(indices.len(), Ordering::SeqCst);
         for index in indices {
             self.shared.set(index, ProfileState::Queued);
+            let skip = cancel.child_token();
+            self.shared.slots.lock().unwrap()[index].skip = skip.clone();
             let shared = self.shared.clone();
             let cancel = cancel.clone();
             tokio::spawn(async move {
-                task::run_profile(&shared, index, cancel).await;
+                task::run_profile(&shared, index, cancel, skip).await;
                 if shared.active.fetch_sub(1, Ordering::SeqCst) == 1 {
                     let _ = shared.events.send(FanoutEvent::Idle(shared.summary()));
                 }
@@ -342,6 +348,14 @@ impl FanoutHandle {
     /// requests and drop their rows).
     pub fn cancel_all(&self) {
         self.shared.cancel.lock().unwrap().cancel();
+    }
+
+    /// Skips profile `index` if it is not final yet (the window's "Skip this tenant" while it
+    /// waits for or goes through its sign-in, or runs): it ends as Skipped, its rows dropped.
+    pub fn skip(&self, index: usize) {
+        if let Some(s) = self.shared.slots.lock().unwrap().get(index) {
+            s.skip.cancel();
+        }
     }
 
     /// Starts the failed and cancelled profiles again from nothing (their earlier rows are

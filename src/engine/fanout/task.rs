@@ -27,11 +27,18 @@ enum Outcome {
 }
 
 /// Runs profile `index` to a final state (unless the task is dropped with the runtime).
-pub(super) async fn run_profile(shared: &Arc<Shared>, index: usize, cancel: CancellationToken) {
+/// `skip` is a child of `cancel`: cancelled alone, the profile is skipped.
+pub(super) async fn run_profile(
+    shared: &Arc<Shared>,
+    index: usize,
+    cancel: CancellationToken,
+    skip: CancellationToken,
+) {
     let outcome = tokio::select! {
         biased;
         _ = cancel.cancelled() => Outcome::Cancelled,
-        o = attempt(shared, index, &cancel) => o,
+        _ = skip.cancelled() => Outcome::Skipped("skipped".into()),
+        o = attempt(shared, index, &skip) => o,
     };
     match outcome {
         Outcome::Done(rows, elapsed) => {
@@ -62,18 +69,13 @@ async fn slot(shared: &Shared, index: usize) -> (OwnedSemaphorePermit, OwnedSema
 }
 
 async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken) -> Outcome {
-    let target = &shared.targets[index];
     let mut permits = slot(shared, index).await;
     let progress = Progress {
         shared: shared.clone(),
         index,
         inner: None,
     };
-    let connected = match shared
-        .connector
-        .connect_silent(&target.profile, &progress)
-        .await
-    {
+    let connected = match whole(shared, cancel, progress, None).await {
         Ok(c) => c,
         Err(e) if needs_interactive(&e) => {
             // Wait for the sign-in queue without holding a run slot.
@@ -149,16 +151,13 @@ async fn interactive(
         index,
         inner: shared.options.prompt.clone(),
     };
-    match shared
-        .connector
-        .connect_silent(&target.profile, &progress)
-        .await
-    {
+    let has_prompt = progress.inner.is_some();
+    match whole(shared, cancel, progress, None).await {
         Ok(c) => return Ok(c),
         Err(e) if !needs_interactive(&e) => return Err(Outcome::Failed(connect_message(e))),
         Err(_) => {}
     }
-    if progress.inner.is_none() {
+    if !has_prompt {
         return Err(Outcome::Failed(format!(
             "needs sign-in: run exo-connect login {}",
             shell_word(&target.profile.name)
@@ -168,11 +167,12 @@ async fn interactive(
         cancel: cancel.child_token(),
         ..Default::default()
     };
-    match shared
-        .connector
-        .connect(&target.profile, &progress, &opts)
-        .await
-    {
+    let progress = Progress {
+        shared: shared.clone(),
+        index,
+        inner: shared.options.prompt.clone(),
+    };
+    match whole(shared, cancel, progress, Some(opts)).await {
         Ok(c) => Ok(c),
         Err(e) if e.is_cancelled() && !cancel.is_cancelled() => {
             Err(Outcome::Skipped("its sign-in was skipped".into()))
@@ -180,6 +180,39 @@ async fn interactive(
         Err(e) if e.is_cancelled() => Err(Outcome::Cancelled),
         Err(e) => Err(Outcome::Failed(connect_message(e))),
     }
+}
+
+/// A connect (silent, or with the prompt when `opts` is given) on its own task, so that a
+/// cancel never cuts a token refresh in the middle: refresh tokens rotate, and a refresh cut
+/// after the service answered would lose the account's sign-in for every profile of it. A
+/// session it opens after `cancel` fired is closed again.
+#[allow(clippy::result_large_err)] // ConnectError is what Connector gives
+async fn whole(
+    shared: &Arc<Shared>,
+    cancel: &CancellationToken,
+    progress: Progress,
+    opts: Option<ConnectOptions>,
+) -> Result<Connected, ConnectError> {
+    let connector = shared.connector.clone();
+    let profile = shared.targets[progress.index].profile.clone();
+    let cancel = cancel.clone();
+    let task = tokio::spawn(async move {
+        let r = match &opts {
+            None => connector.connect_silent(&profile, &progress).await,
+            Some(o) => connector.connect(&profile, &progress, o).await,
+        };
+        if cancel.is_cancelled()
+            && let Ok(c) = &r
+        {
+            let _ = connector
+                .registry()
+                .disconnect(c.session.connection_id, false)
+                .await;
+        }
+        r
+    });
+    task.await
+        .unwrap_or_else(|e| Err(ConnectError::Config(format!("the connect stopped: {e}"))))
 }
 
 fn needs_interactive(e: &ConnectError) -> bool {
