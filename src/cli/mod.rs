@@ -6,6 +6,7 @@
 pub mod bulk;
 pub mod catalogue;
 pub mod doctor;
+pub mod fanout;
 pub mod login;
 pub mod profile;
 mod results;
@@ -58,7 +59,9 @@ pub enum Command {
     Login(login::LoginArgs),
     /// Forget cached sign-ins.
     Logout(login::LogoutArgs),
-    /// Run one cmdlet with a profile: `exo-connect run NAME -- Get-Mailbox -ResultSize 10`.
+    /// Run one cmdlet with a profile (`exo-connect run NAME -- Get-Mailbox -ResultSize 10`) or
+    /// with many (`exo-connect run --folder Customers -- Get-TransportRule`).
+    #[command(after_help = run::EXIT_CODES)]
     Run(run::RunArgs),
     /// Apply one cmdlet line to every row of a CSV file:
     /// `exo-connect bulk NAME --csv FILE -- 'Set-Mailbox -Identity {Identity} -CustomAttribute1 {Dept}'`.
@@ -212,6 +215,7 @@ pub fn main() -> ExitCode {
         Some(Command::Sim(args)) => sim::run(args),
         Some(Command::Login(args)) => login::run_login(args),
         Some(Command::Logout(args)) => login::run_logout(args),
+        Some(Command::Run(args)) if fanout::is_fanout(&args) => fanout::run(args),
         Some(Command::Run(args)) => run::run(args),
         Some(Command::Bulk(args)) => bulk::run(args),
         Some(Command::Catalogue(args)) => catalogue::run(args),

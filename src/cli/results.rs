@@ -141,7 +141,7 @@ fn row_error(e: &crate::model::results::RowError) -> String {
 }
 
 /// The width the table must fit: `COLUMNS` when set, else the terminal's, else 120.
-fn terminal_width() -> usize {
+pub(crate) fn terminal_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.trim().parse::<usize>().ok())

@@ -6,7 +6,8 @@
 //! without their `@` annotations (streamed page by page), CSV = a header row from the union of
 //! the properties (arrays joined with `;`), table = the properties that fit the terminal width.
 //! Warnings, retries and progress go to stderr. Exit 0 ok, 1 sign-in/cmdlet/service failure, 2
-//! usage.
+//! usage. Several profiles (names, `--folder`, `--tag`, `--all`, `--compare`) are a fan-out
+//! (`cli/fanout.rs`; `cli/mod.rs` picks which).
 //!
 //! Confirmations (reference page §7): when the service answers a change cmdlet with its
 //! question (`@adminapi.confirmationmessage`, nothing done), its text goes to stderr and the
@@ -26,10 +27,40 @@ use crate::engine::connect::ConnectOptions;
 use crate::engine::rest::CmdletRequest;
 use crate::model::cmdline::parse_cmdlet_line;
 
+/// The exit codes `exo-connect run --help` lists.
+pub const EXIT_CODES: &str = "Several profiles (several NAMEs, --folder, --tag, --all) run the cmdlet on each, at most --concurrency at once: a line per profile on stderr (`NAME: N rows in S s`, `NAME: failed: WHY`), then a summary (`190 done, 8 failed, 2 skipped`); the merged result on stdout with `Profile` and `Tenant` first (with --compare: the comparison of the profiles by --key against --baseline). A profile that needs an interactive sign-in prompts on a terminal, one at a time; without a terminal it fails with `needs sign-in: run exo-connect login NAME` and the others go on.
+
+Exit codes:
+  0  success (a fan-out: every profile succeeded)
+  1  a sign-in, cmdlet or service failure (a fan-out: any profile failed, was skipped or cancelled; the others' rows are still printed)
+  2  a usage error (bad option, unknown profile, nothing selected)";
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Profile name.
-    pub name: String,
+    /// Profile name(s). One name runs the cmdlet with that profile; several run it on each.
+    pub names: Vec<String>,
+    /// Run on every profile of this folder (and its subfolders); repeatable.
+    #[arg(long)]
+    pub folder: Vec<String>,
+    /// Run on every profile with this tag; repeatable.
+    #[arg(long)]
+    pub tag: Vec<String>,
+    /// Run on every saved profile.
+    #[arg(long)]
+    pub all: bool,
+    /// Profiles running at once in a fan-out (1..=64).
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Write the comparison of the profiles' results instead of the rows: the items (keyed by
+    /// --key) × the profiles, and which properties differ from the --baseline profile's.
+    #[arg(long)]
+    pub compare: bool,
+    /// The column that names an item in --compare (default Identity, else Name).
+    #[arg(long, requires = "compare")]
+    pub key: Option<String>,
+    /// The profile the others are compared with (default: the first).
+    #[arg(long, requires = "compare")]
+    pub baseline: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     pub format: OutputFormat,
@@ -85,7 +116,12 @@ pub fn run(args: RunArgs) -> CliResult {
     request
         .row_cap()
         .map_err(|e| CliError::Usage(e.message.clone()))?;
-    let mut profile = super::find_profile(&args.name)?;
+    let Some(name) = args.names.first().cloned() else {
+        return Err(CliError::Usage(
+            "give a profile name, several, --folder F, --tag T or --all".into(),
+        ));
+    };
+    let mut profile = super::find_profile(&name)?;
     if let Some(p) = args.page_size {
         profile.page_size = p;
     }

@@ -198,6 +198,26 @@ impl Connector {
         Ok(Connected { session, signed_in })
     }
 
+    /// A connect that never asks anything: the cached sign-in (the profile's own, or one its
+    /// account got at another tenant of the same sign-in host) and the session, or
+    /// `ConnectError::SignIn(SignInError::NeedsInteractive(..))` when only an interactive
+    /// sign-in would do. The prompt is only told the access check's progress.
+    pub async fn connect_silent(
+        &self,
+        profile: &Profile,
+        prompt: &dyn SignInPrompt,
+    ) -> Result<Connected, ConnectError> {
+        let http = self.client(profile).await?;
+        let signed_in = self
+            .cache
+            .sign_in_silent(profile, Some(&http))
+            .await
+            .map_err(ConnectError::SignIn)?;
+        prompt.signed_in(&signed_in);
+        let session = self.open_session(profile, &signed_in, http, prompt).await?;
+        Ok(Connected { session, signed_in })
+    }
+
     /// Only the sign-in of a connect (`exo-connect login`): the sign-in is cached, no session
     /// is opened.
     pub async fn sign_in(

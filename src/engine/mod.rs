@@ -9,6 +9,7 @@ pub mod auth;
 pub mod connect;
 pub mod diag;
 pub mod doctor;
+pub mod fanout;
 pub mod http;
 pub mod proxy;
 pub mod rest;

@@ -9,6 +9,7 @@ mod catalogue;
 mod confirm;
 mod diag;
 mod doctor;
+mod fanout;
 mod legacy_output;
 mod login;
 mod params;

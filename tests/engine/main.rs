@@ -9,6 +9,7 @@ mod catalogue;
 mod connect;
 mod diag;
 mod doctor;
+mod fanout;
 mod fuzz_findings;
 mod interop_oidc_provider;
 mod keychain_system;

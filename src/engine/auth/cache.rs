@@ -25,8 +25,8 @@ use super::{
 };
 use crate::engine::http::host_of;
 use crate::engine::secrets::{
-    Forgotten, SecretStore, cert_password_key, describe_key, proxy_password_key, refresh_key,
-    refresh_key_account,
+    Forgotten, REFRESH_PREFIX, SecretStore, cert_password_key, describe_key, proxy_password_key,
+    refresh_key, refresh_key_account,
 };
 use crate::engine::token::{AccessToken, TokenProvider, TokenUnavailable};
 use crate::model::{AuthMethod, Profile, SignInMethod};
@@ -577,8 +577,7 @@ impl TokenCache {
         resource: &str,
         claims: Option<&str>,
     ) -> Result<TokenGrant, TokenUnavailable> {
-        let rkey = refresh_key(authority, account);
-        let Some(rt) = self.secrets.get(&rkey).await else {
+        let Some((rkey, rt)) = self.account_refresh_token(authority, account).await else {
             return Err(TokenUnavailable {
                 message: format!(
                     "There is no cached sign-in for {account} at {}; sign in first.",
@@ -616,6 +615,38 @@ impl TokenCache {
                 needs_interactive: false,
             }),
         }
+    }
+
+    /// The account's refresh token for `authority`: the one cached for that tenant, else one the
+    /// same account got at another tenant of the same sign-in host (a refresh token serves
+    /// every tenant the account may enter: one partner sign-in serves all its
+    /// DelegatedOrganization profiles). Returns the key it is kept under, where its rotated
+    /// successor goes back (one chain per account and host, not one per tenant).
+    async fn account_refresh_token(
+        &self,
+        authority: &str,
+        account: &str,
+    ) -> Option<(String, String)> {
+        let own = refresh_key(authority, account);
+        if let Some(rt) = self.secrets.get(&own).await {
+            return Some((own, rt));
+        }
+        let host = host_of(authority).to_ascii_lowercase();
+        let account = account.trim().to_ascii_lowercase();
+        for key in self.secrets.keys(REFRESH_PREFIX).await {
+            let mut parts = key[REFRESH_PREFIX.len()..].split('|');
+            let (Some(h), Some(_tenant), Some(a)) = (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if h == host
+                && a == account
+                && let Some(rt) = self.secrets.get(&key).await
+            {
+                return Some((key, rt));
+            }
+        }
+        None
     }
 
     /// A [`TokenProvider`] for a profile's resource (or `resource` to use the same sign-in for

@@ -11,9 +11,13 @@
 //!   result are few), so a row's JSON object comes back exactly as it was received.
 //!
 //! Pages are parsed straight into a store by [`page::parse_page`]; [`write`] writes JSON, CSV
-//! and the terminal table from it; [`view`] sorts and filters it into index permutations.
+//! and the terminal table from it; [`view`] sorts and filters it into index permutations;
+//! [`merge`] joins the results of many profiles (leading `Profile` and `Tenant` columns) and
+//! [`compare`] compares those profiles item by item.
 
 mod column;
+pub mod compare;
+pub mod merge;
 pub mod page;
 mod text;
 pub mod view;

@@ -217,23 +217,39 @@ pub fn write_csv_all<W: Write>(store: &ResultStore, out: W) -> io::Result<W> {
     write_csv(store, 0..store.len(), &cols, out)
 }
 
-/// The table's columns: [`TABLE_LEADING`] ones first, then the others in order.
-fn table_order(store: &ResultStore) -> Vec<usize> {
-    let mut order: Vec<usize> = TABLE_LEADING
-        .iter()
-        .filter_map(|l| store.column_index(l))
+/// The table's columns: `first` ones, then [`TABLE_LEADING`] ones, then the others in order.
+fn table_order(store: &ResultStore, first: &[&str]) -> Vec<usize> {
+    let mut order: Vec<usize> = Vec::new();
+    for l in first.iter().chain(TABLE_LEADING) {
+        if let Some(c) = store.column_index(l)
+            && !order.contains(&c)
+        {
+            order.push(c);
+        }
+    }
+    let rest: Vec<usize> = (0..store.column_count())
+        .filter(|c| !order.contains(c))
         .collect();
-    order.extend(
-        (0..store.column_count()).filter(|&c| !TABLE_LEADING.contains(&store.column_name(c))),
-    );
+    order.extend(rest);
     order
 }
 
 /// A table of every row no wider than `width` characters: the leading properties, then the
 /// others in order, as many as fit; long cells cut with `…`. Returns how many properties were
 /// left out.
-pub fn write_table<W: Write>(store: &ResultStore, width: usize, mut out: W) -> io::Result<usize> {
-    let order = table_order(store);
+pub fn write_table<W: Write>(store: &ResultStore, width: usize, out: W) -> io::Result<usize> {
+    write_table_led(store, width, &[], out)
+}
+
+/// [`write_table`] with the columns named `first` before every other (a merged result's
+/// `Profile` and `Tenant`).
+pub fn write_table_led<W: Write>(
+    store: &ResultStore,
+    width: usize,
+    first: &[&str],
+    mut out: W,
+) -> io::Result<usize> {
+    let order = table_order(store, first);
     let mut buf = String::new();
     let mut natural = |c: usize| {
         let mut w = store.column_name(c).chars().count();

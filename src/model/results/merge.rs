@@ -1,0 +1,144 @@
+//! A merged result of many profiles (a fan-out run, issue 12): one store whose rows lead with
+//! `Profile` and `Tenant` (the tenant's display name when known, else its domain), then the
+//! cmdlet's columns (the union over every profile, in first-seen order). Pure data.
+
+use super::{Cell, ResultStore};
+
+/// The first column of a merged result: the profile a row came from.
+pub const PROFILE_COLUMN: &str = "Profile";
+/// The second column: the tenant of that profile.
+pub const TENANT_COLUMN: &str = "Tenant";
+/// The columns a merged result leads with, in order.
+pub const MERGED_LEADING: &[&str] = &[PROFILE_COLUMN, TENANT_COLUMN];
+
+/// The name a cmdlet's own `Profile` or `Tenant` property gets in a merged result, so the
+/// attribution never overwrites it (nor it the attribution).
+pub fn renamed_own_column(name: &str) -> Option<String> {
+    MERGED_LEADING
+        .contains(&name)
+        .then(|| format!("{name} (cmdlet)"))
+}
+
+/// Appends every row of one profile's result to `merged`, with `Profile` = `profile` and
+/// `Tenant` = `tenant` first. The rows keep their own key order after those two; a row's own
+/// `Profile`/`Tenant` key is kept as `Profile (cmdlet)` / `Tenant (cmdlet)`.
+pub fn append_attributed(
+    merged: &mut ResultStore,
+    rows: &ResultStore,
+    profile: &str,
+    tenant: &str,
+) {
+    let clash = MERGED_LEADING
+        .iter()
+        .any(|n| rows.column_index(n).is_some());
+    if !clash {
+        merged.append(
+            rows,
+            &[
+                (PROFILE_COLUMN, Cell::Str(profile)),
+                (TENANT_COLUMN, Cell::Str(tenant)),
+            ],
+        );
+        return;
+    }
+    for r in 0..rows.len() {
+        let mut w = merged.begin_row();
+        w.push(PROFILE_COLUMN, Cell::Str(profile));
+        w.push(TENANT_COLUMN, Cell::Str(tenant));
+        for &c in rows.shape_of(r) {
+            let c = c as usize;
+            let name = rows.column_name(c);
+            let cell = rows.cell(r, c);
+            match renamed_own_column(name) {
+                Some(n) => w.push(&n, cell),
+                None => w.push(name, cell),
+            }
+        }
+        w.finish();
+    }
+}
+
+/// The merged result of `parts` in the order given: (profile, tenant, its rows).
+pub fn merge<'a>(
+    parts: impl IntoIterator<Item = (&'a str, &'a str, &'a ResultStore)>,
+) -> ResultStore {
+    let mut merged = ResultStore::new();
+    for (profile, tenant, rows) in parts {
+        append_attributed(&mut merged, rows, profile, tenant);
+    }
+    merged.shrink_to_fit();
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn store(v: serde_json::Value) -> ResultStore {
+        let mut s = ResultStore::new();
+        for r in v.as_array().unwrap() {
+            s.push_value(r);
+        }
+        s
+    }
+
+    #[test]
+    fn rows_lead_with_profile_and_tenant_then_the_union() {
+        let a = store(json!([{"Name": "r1", "Priority": 0}, {"Name": "r2", "Priority": 1}]));
+        let b = store(json!([{"Name": "r1", "Mode": "Enforce"}]));
+        let empty = ResultStore::new();
+        let m = merge([
+            ("A", "Contoso", &a),
+            ("Empty", "empty.example", &empty),
+            ("B", "b.onmicrosoft.com", &b),
+        ]);
+        assert_eq!(m.len(), 3);
+        let cols: Vec<&str> = m.columns().collect();
+        assert_eq!(cols, ["Profile", "Tenant", "Name", "Priority", "Mode"]);
+        let who: Vec<(String, String)> = (0..3)
+            .map(|r| (m.cell_string(r, 0), m.cell_string(r, 1)))
+            .collect();
+        assert_eq!(
+            who,
+            [
+                ("A".into(), "Contoso".into()),
+                ("A".into(), "Contoso".into()),
+                ("B".into(), "b.onmicrosoft.com".into())
+            ]
+        );
+        // Absent stays absent (not null), numbers stay numbers.
+        assert_eq!(m.cell(2, 3), Cell::Absent);
+        assert_eq!(m.cell(1, 3), Cell::Int(1));
+        assert_eq!(
+            serde_json::Value::Object(m.row_object(2)),
+            json!({"Profile": "B", "Tenant": "b.onmicrosoft.com", "Name": "r1", "Mode": "Enforce"})
+        );
+    }
+
+    #[test]
+    fn a_cmdlets_own_tenant_property_is_kept_apart() {
+        let a = store(json!([{"Name": "x", "Tenant": "theirs", "Profile": 7}]));
+        let m = merge([("P", "Ours", &a)]);
+        let row = serde_json::Value::Object(m.row_object(0));
+        assert_eq!(
+            row,
+            json!({"Profile": "P", "Tenant": "Ours", "Name": "x", "Tenant (cmdlet)": "theirs", "Profile (cmdlet)": 7})
+        );
+    }
+
+    #[test]
+    fn the_table_leads_with_profile_and_tenant() {
+        let a = store(json!([{"Identity": "Block EXE", "Name": "Block EXE", "State": "Enabled"}]));
+        let m = merge([("Fabrikam", "Fabrikam Ltd", &a)]);
+        let mut out = Vec::new();
+        super::super::write::write_table_led(&m, 200, MERGED_LEADING, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let header: Vec<&str> = text.lines().next().unwrap().split_whitespace().collect();
+        assert_eq!(header, ["Profile", "Tenant", "Name", "Identity", "State"]);
+        // Without a lead the order is the single run's.
+        let mut out = Vec::new();
+        super::super::write::write_table(&a, 200, &mut out).unwrap();
+        assert!(String::from_utf8(out).unwrap().starts_with("Name"));
+    }
+}

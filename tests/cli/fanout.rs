@@ -1,0 +1,406 @@
+//! `exo-connect run` over many profiles (issue 12): the real binary against an in-process
+//! `sim --tenants 6` (the partner's DelegatedOrganization profiles, password from stdin,
+//! secrets in memory): every selector, the per-profile lines and the summary on stderr, the
+//! merged result and the comparison on stdout, the exit codes; and ten single runs in a row.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use exo_connect::model::store::ProfileStore;
+use exo_connect::model::{AuthMethod, Cloud, Profile, Service};
+use exo_connect::sim::world::customers::PARTNER_UPN;
+use exo_connect::sim::{SimConfig, SimHandle};
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::process::Command;
+
+const PARTNER_PASSWORD: &str = "partner-Demo-2026!\n";
+
+fn profile(h: &SimHandle, name: &str, upn: &str, delegated: Option<&str>) -> Profile {
+    let urls = h.urls();
+    let mut p = Profile::new(name, upn, Service::ExchangeOnline);
+    p.cloud = Cloud::Custom;
+    p.connection_uri = Some(format!("{}/powershell-liveid/", urls.exo));
+    p.authorization_endpoint = Some(urls.authority());
+    p.auth = AuthMethod::Password;
+    p.delegated_organization = delegated.map(str::to_string);
+    p
+}
+
+/// Six customers: `cust001`…`cust006` in the folder `Customers` (the odd ones tagged `odd`),
+/// and `own admin` (a customer's own admin) at the top level.
+async fn setup() -> (SimHandle, tempfile::TempDir) {
+    let h = exo_connect::sim::start(SimConfig {
+        customer_tenants: 6,
+        customer_mailboxes: 5,
+        mailboxes: 20,
+        slow_tenants: Some(0),
+        throttled_tenants: Some(0),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, _) = ProfileStore::open(dir.path()).unwrap();
+    for (i, t) in h.world().customers().enumerate() {
+        let domain = t.domains[0].clone();
+        let name = domain.split('.').next().unwrap().to_string();
+        let mut p = profile(&h, &name, PARTNER_UPN, Some(&domain));
+        p.folder = "Customers".into();
+        if i % 2 == 0 {
+            p.tags = vec!["odd".into()];
+        }
+        store.upsert(p).unwrap();
+    }
+    store
+        .upsert(profile(
+            &h,
+            "own admin",
+            "admin@cust003.onmicrosoft.com",
+            None,
+        ))
+        .unwrap();
+    store.save().unwrap();
+    (h, dir)
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn cli(home: &tempfile::TempDir, args: &[&str], stdin: &str) -> Out {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
+    c.args(args)
+        .env("EXO_CONNECT_HOME", home.path())
+        .env("EXO_CONNECT_SECRETS", "memory")
+        .env("EXO_CONNECT_NO_BROWSER", "1")
+        .env("COLUMNS", "200")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = c.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.as_bytes()).await.unwrap();
+    drop(input);
+    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the command ends")
+        .unwrap();
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn rules(h: &SimHandle, customer: &str) -> usize {
+    h.admin
+        .transport_rule_count(&format!("{customer}.onmicrosoft.com"))
+        .unwrap()
+}
+
+/// The profiles of a JSON merged result with their row counts.
+fn per_profile(stdout: &str) -> std::collections::BTreeMap<String, usize> {
+    let rows: Vec<Value> = serde_json::from_str(stdout).expect("JSON on stdout");
+    let mut m = std::collections::BTreeMap::new();
+    for r in rows {
+        let o = r.as_object().unwrap();
+        let keys: Vec<&str> = o.keys().take(2).map(String::as_str).collect();
+        assert_eq!(keys, ["Profile", "Tenant"]);
+        let p = o["Profile"].as_str().unwrap().to_string();
+        assert_eq!(o["Tenant"], format!("{p}.onmicrosoft.com"));
+        *m.entry(p).or_insert(0) += 1;
+    }
+    m
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_runs_on_each_profile_with_a_line_each_and_a_summary() {
+    let (h, home) = setup().await;
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "--folder",
+            "customers",
+            "--concurrency",
+            "3",
+            "--format",
+            "json",
+            "--password-stdin",
+            "--",
+            "Get-TransportRule",
+        ],
+        PARTNER_PASSWORD,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let per = per_profile(&o.stdout);
+    assert_eq!(per.len(), 6);
+    for (p, n) in &per {
+        assert_eq!(*n, rules(&h, p), "{p}");
+        let line = format!("{p}: {n} rows in ");
+        assert!(
+            o.stderr.lines().any(|l| l.starts_with(&line)),
+            "{}",
+            o.stderr
+        );
+    }
+    assert_eq!(o.stderr.lines().last(), Some("6 done"), "{}", o.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_and_tags_select_and_csv_leads_with_profile_and_tenant() {
+    let (h, home) = setup().await;
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "cust002",
+            "CUST005",
+            "--format",
+            "csv",
+            "--password-stdin",
+            "--",
+            "Get-TransportRule",
+        ],
+        PARTNER_PASSWORD,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mut lines = o.stdout.lines();
+    assert!(lines.next().unwrap().starts_with("Profile,Tenant,Name,"));
+    let profiles: Vec<&str> = lines.map(|l| l.split(',').next().unwrap()).collect();
+    assert_eq!(profiles.len(), rules(&h, "cust002") + rules(&h, "cust005"));
+    // In the order given, each profile's rows together.
+    assert_eq!(profiles.first(), Some(&"cust002"));
+    assert_eq!(profiles.last(), Some(&"cust005"));
+    assert_eq!(o.stderr.lines().last(), Some("2 done"));
+
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "--tag",
+            "odd",
+            "--format",
+            "json",
+            "--password-stdin",
+            "--",
+            "Get-TransportRule",
+        ],
+        PARTNER_PASSWORD,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let per = per_profile(&o.stdout);
+    assert_eq!(
+        per.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["cust001", "cust003", "cust005"]
+    );
+    // The table leads with Profile and Tenant too.
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "cust001",
+            "cust004",
+            "--password-stdin",
+            "--",
+            "Get-TransportRule",
+        ],
+        PARTNER_PASSWORD,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let header: Vec<&str> = o
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header[..3], ["Profile", "Tenant", "Name"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_with_one_failing_profile_prints_the_others_and_exits_1() {
+    let (h, home) = setup().await;
+    // `own admin` is another account: the partner's password is wrong for it.
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "--all",
+            "--format",
+            "json",
+            "--password-stdin",
+            "--",
+            "Get-TransportRule",
+        ],
+        PARTNER_PASSWORD,
+    )
+    .await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let per = per_profile(&o.stdout);
+    assert_eq!(per.len(), 6);
+    assert_eq!(per["cust004"], rules(&h, "cust004"));
+    assert!(
+        o.stderr
+            .lines()
+            .any(|l| l.starts_with("own admin: failed: sign-in failed:")
+                && l.contains("AADSTS50126")),
+        "{}",
+        o.stderr
+    );
+    let tail: Vec<&str> = o.stderr.lines().rev().take(2).collect();
+    assert_eq!(tail[1], "6 done, 1 failed", "{}", o.stderr);
+    assert!(tail[0].starts_with("error: "), "{}", o.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_terminal_or_password_each_profile_needs_its_sign_in() {
+    let (_h, home) = setup().await;
+    let o = cli(
+        &home,
+        &["run", "cust001", "own admin", "--", "Get-TransportRule"],
+        "",
+    )
+    .await;
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    assert!(
+        o.stderr
+            .contains("cust001: failed: needs sign-in: run exo-connect login cust001\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr
+            .contains("own admin: failed: needs sign-in: run exo-connect login 'own admin'\n"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("\n0 done, 2 failed\n"), "{}", o.stderr);
+    assert_eq!(o.stdout, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_errors_exit_2_and_help_lists_the_exit_codes() {
+    let (_h, home) = setup().await;
+    for (args, words) in [
+        (
+            &["run", "--folder", "Nope", "--", "Get-X"][..],
+            "folder 'Nope'",
+        ),
+        (&["run", "--tag", "none", "--", "Get-X"], "tag 'none'"),
+        (
+            &["run", "cust001", "ghost", "--", "Get-X"],
+            "no profile named 'ghost'",
+        ),
+        (
+            &["run", "--all", "--concurrency", "0", "--", "Get-X"],
+            "--concurrency 0",
+        ),
+        (
+            &[
+                "run",
+                "--all",
+                "--compare",
+                "--baseline",
+                "zz",
+                "--",
+                "Get-X",
+            ],
+            "--baseline 'zz'",
+        ),
+        (&["run", "--", "Get-X"], "give a profile name"),
+    ] {
+        let o = cli(&home, args, "").await;
+        assert_eq!(o.code, 2, "{args:?}: {}", o.stderr);
+        assert!(o.stderr.contains(words), "{args:?}: {}", o.stderr);
+    }
+    let o = cli(&home, &["run", "--help"], "").await;
+    assert_eq!(o.code, 0);
+    assert!(o.stdout.contains("Exit codes:"), "{}", o.stdout);
+    assert!(
+        o.stdout
+            .contains("1  a sign-in, cmdlet or service failure (a fan-out: any profile failed")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_writes_items_by_profiles_against_a_baseline() {
+    let (_h, home) = setup().await;
+    let o = cli(
+        &home,
+        &[
+            "run",
+            "--folder",
+            "Customers",
+            "--compare",
+            "--baseline",
+            "cust001",
+            "--format",
+            "csv",
+            "--password-stdin",
+            "--",
+            "Get-TransportRule",
+        ],
+        PARTNER_PASSWORD,
+    )
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mut r = csv::Reader::from_reader(o.stdout.as_bytes());
+    let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        [
+            "Identity", "Summary", "cust001", "cust002", "cust003", "cust004", "cust005", "cust006"
+        ]
+    );
+    let rows: Vec<Vec<String>> = r
+        .records()
+        .map(|x| x.unwrap().iter().map(String::from).collect())
+        .collect();
+    // Customer 2 lacks one of the baseline's rules; customer 3 has one disabled.
+    assert!(
+        rows.iter()
+            .any(|row| row[2] == "baseline" && row[3] == "missing"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|row| row[4].starts_with("differs:") && row[4].contains("State")),
+        "{rows:?}"
+    );
+    assert!(o.stderr.contains("against cust001:"), "{}", o.stderr);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_single_runs_of_one_profile_in_a_row_all_succeed() {
+    let (h, home) = setup().await;
+    for i in 0..10 {
+        let o = cli(
+            &home,
+            &[
+                "run",
+                "cust001",
+                "--format",
+                "json",
+                "--password-stdin",
+                "--",
+                "Get-TransportRule",
+            ],
+            PARTNER_PASSWORD,
+        )
+        .await;
+        assert_eq!(o.code, 0, "run {i}: {}", o.stderr);
+        let rows: Vec<Value> = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(rows.len(), rules(&h, "cust001"), "run {i}");
+        // A single run keeps its output: no Profile column.
+        assert!(rows[0].get("Profile").is_none());
+    }
+}
