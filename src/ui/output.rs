@@ -21,6 +21,7 @@ use super::theme;
 use super::widgets;
 
 mod columns;
+mod details;
 mod grid;
 mod results;
 mod view;
@@ -71,6 +72,8 @@ pub struct OutputState {
     /// The selected row (a row of the store).
     pub selected: Option<usize>,
     pub json_view: bool,
+    /// Width of the details panel (the user drags it).
+    pub details_w: f32,
     pub running: Option<Progress>,
     pub summary: Option<String>,
     pub warnings: Vec<String>,

@@ -1,5 +1,6 @@
 //! The result grid of an output pane: its toolbar (filter, columns chooser, JSON view, export,
-//! row count, "sorting…"), the table, the details panel of the selected row and the JSON view.
+//! row count, "sorting…"), the table or the JSON view, and beside it the details panel of the
+//! selected row (`details.rs`).
 //!
 //! The table is virtualized both ways: a frame lays out only the rows and the columns in view
 //! (a cell is an interactive rect with its text painted in it and an accessible label), and
@@ -15,6 +16,7 @@ use crate::ui::bridge::ConnId;
 
 use super::OutputState;
 use super::columns::{Columns, MIN_W};
+use super::details;
 use super::view::Spec;
 
 /// Height of a row and of the header.
@@ -111,7 +113,8 @@ impl OutputState {
     }
 }
 
-/// The rows of `out`: the details panel of the selected row, then the JSON view or the table.
+/// The rows of `out`: the JSON view or the table, with the details panel of the selected row
+/// beside it.
 pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
     out.sync_view(ui);
     if out.results.is_empty() {
@@ -121,11 +124,44 @@ pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
         return;
     }
     let store = out.results.shared().clone();
-    if let Some(sel) = out.selected.filter(|&i| i < store.len()) {
-        details(ui, out, &store, sel, conn);
-    }
+    let area = ui.available_rect_before_wrap();
+    ui.allocate_rect(area, Sense::hover());
+    let sel = out.selected.filter(|&i| i < store.len());
+    let grid_rect = match sel {
+        Some(sel) => {
+            let (grid_rect, panel_rect) = details::split(ui, area, &mut out.details_w, conn);
+            let mut panel_ui = ui.new_child(
+                egui::UiBuilder::new()
+                    .max_rect(panel_rect.shrink2(vec2(4.0, 0.0)))
+                    .layout(egui::Layout::top_down(egui::Align::Min)),
+            );
+            panel_ui.set_clip_rect(panel_rect.intersect(ui.clip_rect()));
+            let d = details::panel(&mut panel_ui, &store, sel, out.json_view, conn);
+            if d.close {
+                out.selected = None;
+            }
+            if let Some(t) = d.copy {
+                ui.ctx().copy_text(t);
+            }
+            grid_rect
+        }
+        None => area,
+    };
+    let mut grid_ui = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(grid_rect)
+            .layout(egui::Layout::top_down(egui::Align::Min)),
+    );
+    grid_ui.set_clip_rect(grid_rect.intersect(ui.clip_rect()));
+    let ui = &mut grid_ui;
     if out.json_view {
-        json_rows(ui, out, &store);
+        if let Some(r) = json_rows(ui, out, &store) {
+            out.selected = if out.selected == Some(r) {
+                None
+            } else {
+                Some(r)
+            };
+        }
         return;
     }
     let clicks = table(ui, out, &store, conn);
@@ -153,50 +189,30 @@ pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
     }
 }
 
-/// Details side panel: every property of the selected row (only the ones in view laid out).
-fn details(ui: &mut Ui, out: &mut OutputState, store: &ResultStore, sel: usize, conn: ConnId) {
-    egui::Panel::right(Id::unique(("details", conn)))
-        .resizable(true)
-        .default_size(280.0)
-        .show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.strong("Details");
-                if ui.button("Close details").clicked() {
-                    out.selected = None;
-                }
-            });
-            let row = store.row(sel);
-            let keys: Vec<usize> = row.columns().collect();
-            let row_h = ui.text_style_height(&TextStyle::Body);
-            egui::ScrollArea::vertical()
-                .id_salt(("details_rows", conn))
-                .show_rows(ui, row_h, keys.len(), |ui, range| {
-                    egui::Grid::new(("details_grid", conn))
-                        .num_columns(2)
-                        .striped(true)
-                        .show(ui, |ui| {
-                            for &c in &keys[range] {
-                                ui.label(RichText::new(store.column_name(c)).strong());
-                                ui.label(store.cell_string(sel, c));
-                                ui.end_row();
-                            }
-                        });
-                });
-        });
-}
-
-/// One JSON line per shown row, only the rows in view laid out.
-fn json_rows(ui: &mut Ui, out: &OutputState, store: &ResultStore) {
-    let row_h = ui.text_style_height(&TextStyle::Monospace);
+/// One JSON line per shown row, only the rows in view laid out; returns the row clicked (the
+/// details panel shows it pretty-printed).
+fn json_rows(ui: &mut Ui, out: &OutputState, store: &ResultStore) -> Option<usize> {
+    let row_h = ui.text_style_height(&TextStyle::Monospace) + ui.spacing().item_spacing.y;
+    let mut clicked = None;
     egui::ScrollArea::both()
         .auto_shrink([false, false])
         .show_rows(ui, row_h, out.results.shown_len(), |ui, range| {
             for i in range {
                 let r = out.results.shown_row(i);
                 let text = serde_json::to_string(&store.row_object(r)).unwrap_or_default();
-                ui.label(RichText::new(text).monospace());
+                let l = egui::Label::new(RichText::new(text).monospace())
+                    .extend()
+                    .sense(Sense::click());
+                if ui
+                    .add(l)
+                    .on_hover_text("Show this row pretty-printed")
+                    .clicked()
+                {
+                    clicked = Some(r);
+                }
             }
         });
+    clicked
 }
 
 /// The table of the shown rows and columns: only the ones in view are laid out.
