@@ -6,7 +6,9 @@
 use egui::Key;
 use egui_kittest::kittest::Queryable;
 
-use super::app::{T, cid, output_app};
+use exo_connect::ui::bridge::{DemoAccountView, SessionState, UiCommand, UiEvent};
+
+use super::app::{T, app_with, cid, now, output_app, session, three_profiles};
 
 /// What the window put on the clipboard in the last frame.
 fn copied(t: &T) -> Vec<String> {
@@ -83,4 +85,76 @@ fn the_json_view_pretty_prints_the_selected_row() {
         .click();
     t.h.run();
     assert!(t.has_containing("{\n  \"DisplayName\": \"Carol White\",\n"));
+}
+
+/// Three sessions with long names, as an admin with many tenants has them.
+fn long_sessions(t: &mut T) -> Vec<exo_connect::model::Profile> {
+    let mut profiles = three_profiles();
+    for (i, p) in profiles.iter_mut().enumerate() {
+        p.name = format!(
+            "{} — a customer tenant with a long profile name {i}",
+            p.name
+        );
+        p.upn =
+            format!("global.administrator.account{i}@averylongcustomerdomainname.onmicrosoft.com");
+    }
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    t.push(UiEvent::SessionsChanged(vec![
+        session(1, &profiles[0], SessionState::Connected, 2700),
+        session(2, &profiles[1], SessionState::Stale, 2000),
+        session(3, &profiles[2], SessionState::Expired, -5),
+    ]));
+    profiles
+}
+
+fn small_window() -> T {
+    app_with(|b| b.with_size(egui::vec2(1024.0, 700.0)))
+}
+
+#[test]
+fn at_1024_by_700_every_session_can_be_disconnected_and_reconnected() {
+    let mut t = small_window();
+    let profiles = long_sessions(&mut t);
+    let buttons: Vec<_> = t.h.get_all_by_label("Disconnect").collect();
+    assert_eq!(buttons.len(), 3, "one Disconnect per session");
+    for b in &buttons {
+        let r = b.rect();
+        assert!(
+            r.min.x >= 0.0 && r.max.x <= 1024.0 && r.max.y <= 700.0,
+            "Disconnect in the window: {r:?}"
+        );
+    }
+    t.h.get_all_by_label("Disconnect").nth(1).unwrap().click();
+    t.h.run();
+    assert!(t.sent(|c| *c == UiCommand::Disconnect { conn: cid(2) }));
+    assert!(
+        !t.sent(|c| *c == UiCommand::Disconnect { conn: cid(1) }),
+        "only that one"
+    );
+    // Stale and expired rows offer Reconnect (a new sign-in with the same profile).
+    assert_eq!(t.h.get_all_by_label("Reconnect").count(), 2);
+    t.h.get_all_by_label("Reconnect").next().unwrap().click();
+    t.h.run();
+    assert!(t.sent(|c| *c
+        == UiCommand::Connect {
+            profile_id: profiles[1].id
+        }));
+}
+
+#[test]
+fn the_demo_phone_folds_away() {
+    let mut t = small_window();
+    t.push(UiEvent::ProfilesLoaded(three_profiles()));
+    t.push(UiEvent::DemoPhone(vec![DemoAccountView {
+        upn: "admin@demo.example".into(),
+        password: "demo-password-1".into(),
+        code: None,
+        valid_until: now(),
+    }]));
+    assert!(t.has("demo-password-1"));
+    t.click("Demo phone");
+    assert!(!t.has("demo-password-1"), "folded");
+    assert!(t.has("Contoso EXO"), "the tree keeps its rows");
+    t.click("Demo phone");
+    assert!(t.has("demo-password-1"), "unfolded again");
 }
