@@ -79,11 +79,17 @@ pub struct OutputState {
     pub warnings: Vec<String>,
     pub error: Option<String>,
     pub confirm_prod: Option<String>,
+    /// The cmdlet line whose result the grid holds.
+    pub result_of: String,
+    /// "matched in: …" of the filter, for (filter, rows shown).
+    hint: Option<(String, usize, String)>,
 }
 
 impl OutputState {
     pub(crate) fn begin(&mut self, line: String) {
         self.clear_results();
+        self.results.columns.start(&line);
+        self.result_of = line.clone();
         self.running = Some(Progress {
             line,
             started: Instant::now(),
@@ -96,6 +102,7 @@ impl OutputState {
     /// columns chosen stay.
     pub(crate) fn clear_results(&mut self) {
         self.results.clear();
+        self.hint = None;
         self.selected = None;
         self.warnings.clear();
         self.error = None;
@@ -171,6 +178,11 @@ impl OutputState {
     /// Hides (or shows again) a column, by name.
     pub fn set_hidden(&mut self, column: &str, hidden: bool) {
         self.results.columns.set_hidden(column, hidden);
+    }
+
+    /// Whether the column of that name is hidden now.
+    pub fn is_hidden(&self, column: &str) -> bool {
+        self.results.columns.is_hidden(column)
     }
 
     /// A snapshot of the rows and columns shown, for an export on a worker thread.

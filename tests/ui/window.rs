@@ -3,12 +3,14 @@
 //! the column chooser, export without a file-dialog backend and the smaller fixes — each
 //! driven by accessible label.
 
+use std::time::Duration;
+
 use egui::Key;
 use egui_kittest::kittest::Queryable;
 
 use exo_connect::ui::bridge::{DemoAccountView, SessionState, UiCommand, UiEvent};
 
-use super::app::{T, app_with, cid, now, output_app, session, three_profiles};
+use super::app::{T, app_with, cid, now, output_app, page, session, three_profiles};
 
 /// What the window put on the clipboard in the last frame.
 fn copied(t: &T) -> Vec<String> {
@@ -157,4 +159,111 @@ fn the_demo_phone_folds_away() {
     assert!(t.has("Contoso EXO"), "the tree keeps its rows");
     t.click("Demo phone");
     assert!(t.has("demo-password-1"), "unfolded again");
+}
+
+/// A mailbox with a dozen properties, as Get-Mailbox returns (with ~120 in a real tenant).
+fn big_mailbox(i: usize, dept: &str) -> serde_json::Value {
+    serde_json::json!({
+        "Guid": format!("guid-{i}"), "Name": format!("user{i}"), "Alias": format!("user{i}"),
+        "DisplayName": format!("User {i}"), "Department": dept, "Office": "HQ",
+        "City": "Oslo", "PrimarySmtpAddress": format!("user{i}@contoso.com"),
+        "RecipientTypeDetails": "UserMailbox", "WhenCreated": "2024-01-01", "Company": "Contoso",
+        "CustomAttribute1": "x",
+    })
+}
+
+/// The output pane answering Get-Mailbox with two big mailboxes, Get-TransportRule with a
+/// rule, and refusing anything else.
+fn views_app() -> T {
+    let (t, _) = output_app();
+    t.fake.respond(|cmd| match cmd {
+        UiCommand::Run { conn, line } => {
+            let rows = if line.starts_with("Get-Mailbox") {
+                page([big_mailbox(1, "Sales"), big_mailbox(2, "IT")])
+            } else if line.starts_with("Get-TransportRule") {
+                page([
+                    serde_json::json!({"Guid": "g", "Name": "Block EXE", "State": "Enabled",
+                    "Mode": "Enforce", "Priority": 0, "Comments": "", "A": 1, "B": 2, "C": 3}),
+                ])
+            } else {
+                return vec![UiEvent::RunFailed {
+                    conn: *conn,
+                    explanation: format!("The term '{line}' is not recognized"),
+                }];
+            };
+            let n = rows.len() as u64;
+            vec![
+                UiEvent::RunStarted {
+                    conn: *conn,
+                    line: line.clone(),
+                },
+                UiEvent::RunRows { conn: *conn, rows },
+                UiEvent::RunDone {
+                    conn: *conn,
+                    rows: n,
+                    pages: 1,
+                    elapsed: Duration::from_millis(5),
+                },
+            ]
+        }
+        _ => vec![],
+    });
+    t
+}
+
+fn run(t: &mut T, line: &str) {
+    t.h.state_mut().set_cmdlet_line(cid(1), line);
+    t.h.run();
+    t.click("Run");
+}
+
+#[test]
+fn each_cmdlet_has_a_default_view_all_columns_one_click_away_and_remembered() {
+    let mut t = views_app();
+    run(&mut t, "Get-Mailbox");
+    for shown in [
+        "DisplayName",
+        "PrimarySmtpAddress",
+        "RecipientTypeDetails",
+        "Alias",
+    ] {
+        assert!(t.has(shown), "{shown} in Get-Mailbox's default view");
+    }
+    assert!(!t.has("Department") && !t.has("Guid"), "the rest wait");
+    // PowerShell's order, not the result's.
+    let x = |t: &T, l: &str| t.h.get_by_label(l).rect().min.x;
+    assert!(x(&t, "DisplayName") < x(&t, "PrimarySmtpAddress"));
+    assert!(x(&t, "RecipientTypeDetails") < x(&t, "Alias"));
+
+    // The filter matches a hidden column and says so; Column:value filters one column.
+    t.type_into("Filter", "sales");
+    assert!(t.has("matched in: Department (hidden)"));
+    assert!(t.has("User 1") && !t.has("User 2"));
+    t.h.state_mut().output_state_mut(cid(1)).unwrap().filter = "Department:it".into();
+    t.h.run();
+    t.h.run();
+    assert!(t.has("User 2") && !t.has("User 1"));
+    assert!(t.has("matched in: Department (hidden)"));
+    t.h.state_mut()
+        .output_state_mut(cid(1))
+        .unwrap()
+        .filter
+        .clear();
+    t.h.run();
+
+    t.click("Show all columns (12)");
+    assert!(t.has("Department") && t.has("Guid"));
+    assert!(t.has("Default view"));
+
+    // Get-TransportRule: Name, State, Mode, Priority.
+    run(&mut t, "Get-TransportRule");
+    for shown in ["Name", "State", "Mode", "Priority"] {
+        assert!(t.has(shown), "{shown} in Get-TransportRule's default view");
+    }
+    assert!(!t.has("Comments"));
+    // Back to Get-Mailbox: the view chosen for it (every column) is remembered.
+    run(&mut t, "Get-Mailbox");
+    assert!(t.has("Department") && t.has("Guid"));
+    t.click("Default view");
+    assert!(!t.has("Department"));
 }

@@ -12,6 +12,8 @@
 use egui::{Id, Rect, RichText, Sense, TextStyle, TextWrapMode, Ui, WidgetText, pos2, vec2};
 
 use crate::model::results::ResultStore;
+use crate::model::results::view::Filter;
+use crate::model::views;
 use crate::ui::bridge::ConnId;
 
 use super::OutputState;
@@ -47,8 +49,26 @@ impl OutputState {
             ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(200.0))
                 .labelled_by(l.id)
                 .on_hover_text("Text in any column, or Column:text");
+            if let Some(hint) = self.filter_hint() {
+                ui.label(RichText::new(hint).weak());
+            }
             let store = self.results.shared().clone();
             let columns = &mut self.results.columns;
+            if store.column_count() > 0 {
+                if !columns.shows_all(store.column_count()) {
+                    let all = format!("Show all columns ({})", store.column_count());
+                    if ui.button(all).clicked() {
+                        columns.show_all();
+                    }
+                } else if store.column_count() > views::SMALL
+                    && ui
+                        .button("Default view")
+                        .on_hover_text(format!("The usual columns of {}", self.result_of))
+                        .clicked()
+                {
+                    columns.show_default(&store);
+                }
+            }
             ui.menu_button("Columns", |ui| {
                 egui::ScrollArea::vertical()
                     .max_height(ui.ctx().content_rect().height() * 0.7)
@@ -83,6 +103,66 @@ impl OutputState {
             }
         });
         export
+    }
+
+    /// "matched in: Department, Office (hidden)": the columns where the filter matched in the
+    /// first rows shown (worked out once per filter and row count).
+    fn filter_hint(&mut self) -> Option<String> {
+        if self.filter.trim().is_empty() || self.results.view.busy().is_some() {
+            return None;
+        }
+        let n = self.results.shown_len();
+        if let Some((f, rows, hint)) = &self.hint
+            && *f == self.filter
+            && *rows == n
+        {
+            return Some(hint.clone()).filter(|h| !h.is_empty());
+        }
+        let store = self.results.store();
+        let cols: Vec<usize> = match Filter::parse(store, &self.filter) {
+            Filter::All => return None,
+            Filter::Column(c, _) => vec![c],
+            Filter::Any(needle) => {
+                let mut found = Vec::new();
+                let mut text = String::new();
+                for i in 0..n.min(20) {
+                    let r = self.results.shown_row(i);
+                    for c in 0..store.column_count() {
+                        if found.contains(&c) {
+                            continue;
+                        }
+                        text.clear();
+                        store.cell_text(r, c, &mut text);
+                        if text.to_lowercase().contains(&needle) {
+                            found.push(c);
+                        }
+                    }
+                }
+                found
+            }
+        };
+        let names: Vec<String> = cols
+            .iter()
+            .take(4)
+            .map(|&c| {
+                let name = store.column_name(c);
+                if self.results.columns.is_hidden(name) {
+                    format!("{name} (hidden)")
+                } else {
+                    name.to_string()
+                }
+            })
+            .collect();
+        let more = cols.len().saturating_sub(4);
+        let mut hint = String::new();
+        if !names.is_empty() && n > 0 {
+            hint = format!("matched in: {}", names.join(", "));
+            if more > 0 {
+                hint.push_str(&format!(" +{more}"));
+            }
+        }
+        self.hint = Some((self.filter.clone(), n, hint.clone()));
+        Some(hint).filter(|h| !h.is_empty())
     }
 
     /// Brings what the grid shows up to date: pages that waited go in, the wanted filter and
