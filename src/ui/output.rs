@@ -81,20 +81,41 @@ pub struct OutputState {
     pub confirm_prod: Option<String>,
     /// The cmdlet line whose result the grid holds.
     pub result_of: String,
+    /// A run started and its result has not started arriving: the last one still shows.
+    replace_due: bool,
     /// "matched in: …" of the filter, for (filter, rows shown).
     hint: Option<(String, usize, String)>,
 }
 
 impl OutputState {
+    /// A run of `line` starts: the last result stays (sortable, exportable) until the new one
+    /// starts arriving, so a refused or failed command does not wipe it.
     pub(crate) fn begin(&mut self, line: String) {
-        self.clear_results();
-        self.results.columns.start(&line);
-        self.result_of = line.clone();
+        self.warnings.clear();
+        self.error = None;
+        self.summary = None;
+        self.replace_due = true;
         self.running = Some(Progress {
             line,
             started: Instant::now(),
             pages: 0,
         });
+    }
+
+    /// The running command's result replaces the last one (its first page came, or it ended
+    /// with no rows).
+    fn replace_result(&mut self) {
+        if !std::mem::take(&mut self.replace_due) {
+            return;
+        }
+        let line = self.running.as_ref().map(|p| p.line.clone());
+        self.results.clear();
+        self.hint = None;
+        self.selected = None;
+        if let Some(line) = line {
+            self.results.columns.start(&line);
+            self.result_of = line;
+        }
     }
 
     /// Forgets the rows (their memory goes as soon as no worker reads them), the selection
@@ -117,6 +138,7 @@ impl OutputState {
 
     /// One page of rows of the running command.
     pub(crate) fn add_rows(&mut self, page: ResultStore) {
+        self.replace_result();
         self.results.add_page(page);
         if let Some(p) = &mut self.running {
             p.pages += 1;
@@ -124,6 +146,7 @@ impl OutputState {
     }
 
     pub(crate) fn done(&mut self, rows: u64, pages: u32, elapsed: Duration) {
+        self.replace_result();
         self.running = None;
         self.results.finish();
         self.summary = Some(format!(
@@ -133,10 +156,21 @@ impl OutputState {
         ));
     }
 
+    /// The run failed or was refused: the last result stays, with the explanation above it.
     pub(crate) fn failed(&mut self, explanation: String) {
+        self.replace_due = false;
         self.running = None;
         self.results.finish();
         self.error = Some(explanation);
+    }
+
+    /// Rows of the running command received so far (0 while the last result still shows).
+    fn new_rows(&self) -> usize {
+        if self.replace_due {
+            0
+        } else {
+            self.results.received()
+        }
     }
 
     /// The rows held (the last run's result).
@@ -337,7 +371,7 @@ impl OutputState {
                 ui.label(format!(
                     "Running {} — {} rows · {} pages · {:.0} s",
                     p.line,
-                    self.results.received(),
+                    self.new_rows(),
                     p.pages,
                     elapsed.as_secs_f64().floor()
                 ));
@@ -355,6 +389,11 @@ impl OutputState {
         }
         if let Some(e) = &self.error {
             ui.label(RichText::new(format!("Error: {e}")).color(theme::RED));
+            if !self.results.is_empty() {
+                ui.label(
+                    RichText::new(format!("Still showing the result of {}", self.result_of)).weak(),
+                );
+            }
         }
         cancel
     }
@@ -458,6 +497,22 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_run_keeps_the_last_result_and_an_empty_one_replaces_it() {
+        let mut o = OutputState::default();
+        o.begin("Get-Mailbox".into());
+        o.add_rows(page(&[json!({"Name": "b"})]));
+        o.done(1, 1, Duration::from_millis(3));
+        o.begin("Get-Nope".into());
+        o.failed("not recognized".into());
+        assert_eq!(o.results().len(), 1);
+        assert_eq!(o.result_of, "Get-Mailbox");
+        o.begin("Get-TransportRule".into());
+        o.done(0, 1, Duration::from_millis(3));
+        assert!(o.results().is_empty(), "an empty result is a new result");
+        assert_eq!(o.result_of, "Get-TransportRule");
+    }
+
+    #[test]
     fn pages_add_up_and_a_new_run_or_close_drops_them() {
         let mut o = OutputState::default();
         o.begin("Get-Mailbox".into());
@@ -474,8 +529,15 @@ mod tests {
         assert_eq!(o.shown_rows(), [0, 1]);
         o.selected = Some(1);
         o.begin("Get-Mailbox".into());
-        assert!(o.results().is_empty() && o.selected.is_none() && o.summary.is_none());
+        assert_eq!(
+            o.results().len(),
+            2,
+            "the last result stays until rows arrive"
+        );
+        assert!(o.summary.is_none());
         o.add_rows(page(&[json!({"Name": "c"})]));
+        assert_eq!(o.results().len(), 1);
+        assert!(o.selected.is_none());
         o.clear_results();
         assert_eq!(o.rows_received(), 0);
         assert!(is_changing("Set-Mailbox x"));

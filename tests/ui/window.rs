@@ -267,3 +267,32 @@ fn each_cmdlet_has_a_default_view_all_columns_one_click_away_and_remembered() {
     t.click("Default view");
     assert!(!t.has("Department"));
 }
+
+#[test]
+fn a_refused_or_failed_command_keeps_the_last_result() {
+    let mut t = views_app();
+    run(&mut t, "Get-Mailbox");
+    assert!(t.has("User 1"));
+    // While the next command has sent nothing, the last result stays.
+    t.fake.respond(|_| vec![]);
+    run(&mut t, "Get-TransportRule");
+    assert!(t.has("User 1"), "kept while nothing arrived");
+    t.push(UiEvent::RunFailed {
+        conn: cid(1),
+        explanation: "Access denied".into(),
+    });
+    assert!(t.has("User 1"), "kept after the failure");
+    assert!(t.has_containing("Access denied"));
+    assert!(t.has("Still showing the result of Get-Mailbox"));
+    // A new result replaces it as soon as its rows come.
+    t.push(UiEvent::RunStarted {
+        conn: cid(1),
+        line: "Get-TransportRule".into(),
+    });
+    assert!(t.has("User 1"));
+    t.push(UiEvent::RunRows {
+        conn: cid(1),
+        rows: page([serde_json::json!({"Name": "Block EXE"})]),
+    });
+    assert!(!t.has("User 1") && t.has("Block EXE"));
+}

@@ -44,6 +44,8 @@ impl OutputState {
     /// worker is doing; returns Some(true) for a CSV export, Some(false) for JSON.
     pub(super) fn grid_toolbar(&mut self, ui: &mut Ui) -> Option<bool> {
         let mut export = None;
+        // The rows shown first, so the row count and "matched in" are this frame's.
+        self.sync_view(ui);
         ui.horizontal(|ui| {
             let l = ui.label("Filter");
             ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(200.0))
