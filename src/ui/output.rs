@@ -81,6 +81,8 @@ pub struct OutputState {
     pub confirm_prod: Option<String>,
     /// The cmdlet line whose result the grid holds.
     pub result_of: String,
+    /// The column chooser, while open: its search text.
+    pub chooser: Option<String>,
     /// A run started and its result has not started arriving: the last one still shows.
     replace_due: bool,
     /// "matched in: …" of the filter, for (filter, rows shown).

@@ -296,3 +296,55 @@ fn a_refused_or_failed_command_keeps_the_last_result() {
     });
     assert!(!t.has("User 1") && t.has("Block EXE"));
 }
+
+#[test]
+fn the_column_chooser_searches_stays_open_and_keeps_widths() {
+    let mut t = views_app();
+    run(&mut t, "Get-Mailbox");
+    let width = |t: &T| t.h.get_by_label("DisplayName").rect().width();
+    let before = width(&t);
+    t.click("Columns");
+    assert!(t.has("Choose columns"));
+    t.type_into("Search columns", "dep");
+    assert!(
+        t.h.query_by_role_and_label(egui::Role::CheckBox, "Department")
+            .is_some()
+    );
+    assert!(
+        t.h.query_by_role_and_label(egui::Role::CheckBox, "Guid")
+            .is_none(),
+        "the search narrows the list"
+    );
+    t.h.get_by_role_and_label(egui::Role::CheckBox, "Department")
+        .click();
+    t.h.run();
+    assert!(t.has("Choose columns"), "stays open after a toggle");
+    assert!(
+        t.h.query_by_role_and_label(egui::Role::Button, "Department")
+            .is_some()
+    );
+    assert!((width(&t) - before).abs() < 0.5, "widths stay");
+    t.click("None");
+    assert!(
+        t.h.query_by_role_and_label(egui::Role::Button, "DisplayName")
+            .is_none()
+    );
+    t.click("All");
+    assert!(
+        t.h.query_by_role_and_label(egui::Role::Button, "Guid")
+            .is_some()
+    );
+    assert!((width(&t) - before).abs() < 0.5, "widths stay");
+    t.click("Default");
+    assert!(
+        t.h.query_by_role_and_label(egui::Role::Button, "Guid")
+            .is_none()
+    );
+    assert!(
+        t.h.query_by_role_and_label(egui::Role::Button, "DisplayName")
+            .is_some()
+    );
+    t.h.key_press(Key::Escape);
+    t.h.run();
+    assert!(!t.has("Choose columns"), "Esc closes it");
+}

@@ -164,6 +164,13 @@ impl Columns {
         self.stale = true;
     }
 
+    /// No column (the user picks the ones to show next).
+    pub fn show_none(&mut self) {
+        self.pick = Some(Vec::new());
+        self.default_due = false;
+        self.stale = true;
+    }
+
     /// The cmdlet's default view (`model::views`) of `store`.
     pub fn show_default(&mut self, store: &ResultStore) {
         let names: Vec<&str> = store.columns().collect();

@@ -44,6 +44,7 @@ impl OutputState {
     /// worker is doing; returns Some(true) for a CSV export, Some(false) for JSON.
     pub(super) fn grid_toolbar(&mut self, ui: &mut Ui) -> Option<bool> {
         let mut export = None;
+        let mut chooser_at = egui::Pos2::ZERO;
         // The rows shown first, so the row count and "matched in" are this frame's.
         self.sync_view(ui);
         ui.horizontal(|ui| {
@@ -71,18 +72,16 @@ impl OutputState {
                     columns.show_default(&store);
                 }
             }
-            ui.menu_button("Columns", |ui| {
-                egui::ScrollArea::vertical()
-                    .max_height(ui.ctx().content_rect().height() * 0.7)
-                    .show(ui, |ui| {
-                        for name in store.columns() {
-                            let mut shown = !columns.is_hidden(name);
-                            if ui.checkbox(&mut shown, name).changed() {
-                                columns.set_hidden(name, !shown);
-                            }
-                        }
-                    });
-            });
+            let r = ui
+                .selectable_label(self.chooser.is_some(), "Columns")
+                .on_hover_text("Choose the columns shown");
+            if r.clicked() {
+                self.chooser = match self.chooser {
+                    Some(_) => None,
+                    None => Some(String::new()),
+                };
+            }
+            chooser_at = r.rect.left_bottom();
             ui.checkbox(&mut self.json_view, "JSON view");
             let has = !self.results.store().is_empty();
             if ui
@@ -104,7 +103,77 @@ impl OutputState {
                 ui.label(RichText::new(doing).italics());
             }
         });
+        self.chooser_window(ui, chooser_at);
         export
+    }
+
+    /// The column chooser, while open: a searchable, scrollable list of every column that stays
+    /// open while columns are ticked, with All / None / Default; Esc or Close closes it. Widths
+    /// stay (they are kept per column).
+    fn chooser_window(&mut self, ui: &Ui, at: egui::Pos2) {
+        let Some(search) = &mut self.chooser else {
+            return;
+        };
+        let store = self.results.shared().clone();
+        let columns = &mut self.results.columns;
+        let mut open = true;
+        let mut close = ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape));
+        egui::Window::new("Choose columns")
+            .id(Id::unique("column_chooser"))
+            .default_pos(at)
+            .default_width(260.0)
+            .collapsible(false)
+            .resizable(true)
+            .open(&mut open)
+            .show(ui.ctx(), |ui| {
+                ui.horizontal(|ui| {
+                    let l = ui.label("Search columns");
+                    ui.add(egui::TextEdit::singleline(search).desired_width(140.0))
+                        .labelled_by(l.id);
+                });
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("All")
+                        .on_hover_text("Show every column")
+                        .clicked()
+                    {
+                        columns.show_all();
+                    }
+                    if ui
+                        .button("None")
+                        .on_hover_text("Hide every column")
+                        .clicked()
+                    {
+                        columns.show_none();
+                    }
+                    if ui
+                        .button("Default")
+                        .on_hover_text("The cmdlet's usual columns")
+                        .clicked()
+                    {
+                        columns.show_default(&store);
+                    }
+                    close |= ui.button("Close").clicked();
+                });
+                ui.separator();
+                let needle = search.trim().to_lowercase();
+                egui::ScrollArea::vertical()
+                    .max_height(ui.ctx().content_rect().height() * 0.5)
+                    .show(ui, |ui| {
+                        for name in store.columns() {
+                            if !needle.is_empty() && !name.to_lowercase().contains(&needle) {
+                                continue;
+                            }
+                            let mut shown = !columns.is_hidden(name);
+                            if ui.checkbox(&mut shown, name).changed() {
+                                columns.set_hidden(name, !shown);
+                            }
+                        }
+                    });
+            });
+        if close || !open {
+            self.chooser = None;
+        }
     }
 
     /// "matched in: Department, Office (hidden)": the columns where the filter matched in the
