@@ -348,3 +348,51 @@ fn the_column_chooser_searches_stays_open_and_keeps_widths() {
     t.h.run();
     assert!(!t.has("Choose columns"), "Esc closes it");
 }
+
+fn wait_for(t: &mut T, part: &str) {
+    let start = std::time::Instant::now();
+    while !t.has_containing(part) {
+        assert!(start.elapsed() < Duration::from_secs(5), "no '{part}'");
+        std::thread::sleep(Duration::from_millis(10));
+        t.h.run();
+    }
+}
+
+#[test]
+fn export_without_a_file_dialog_asks_for_the_path_in_the_window() {
+    let (mut t, _) = output_app();
+    t.click("Quick test: Get-Mailbox -ResultSize 10");
+    // Cancelling the native dialog says so.
+    t.dialogs.set_answer(None);
+    t.click("Export CSV…");
+    wait_for(&mut t, "Export cancelled");
+
+    // No dialog backend: a path field with the default folder and name.
+    t.dialogs
+        .set_unavailable(Some("no desktop portal, no zenity"));
+    t.click("Export CSV…");
+    assert!(t.has_containing("no desktop portal, no zenity"));
+    let field = t.h.get_by_label("File path").value().unwrap_or_default();
+    assert!(field.ends_with("contoso-results.csv"), "{field}");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typed.csv");
+    t.h.get_by_label("File path").click();
+    t.h.run();
+    t.h.key_press_modifiers(egui::Modifiers::COMMAND, Key::A);
+    t.h.get_by_label("File path")
+        .type_text(&path.display().to_string());
+    t.h.run();
+    t.click("Save");
+    wait_for(&mut t, "Exported 3 rows");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.starts_with("DisplayName,PrimarySmtpAddress,ItemCount\n"),
+        "{text}"
+    );
+
+    // Cancel in the window's prompt says so too.
+    t.click("Export JSON…");
+    t.click("Cancel");
+    assert!(!t.has("File path"));
+    assert!(t.has_containing("Export cancelled"));
+}

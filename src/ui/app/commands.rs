@@ -31,11 +31,11 @@ impl App {
     /// Ask a file dialog; the answer comes back through the background channel.
     fn ask_file(&self, req: DialogRequest) {
         let tx = self.bg_tx.clone();
-        let purpose = req.purpose.clone();
+        let asked = req.clone();
         self.dialogs.ask(
             req,
-            Box::new(move |path| {
-                let _ = tx.send(Background::Dialog(purpose, path));
+            Box::new(move |answer| {
+                let _ = tx.send(Background::Dialog(asked, answer));
             }),
         );
     }

@@ -18,7 +18,7 @@ use super::bridge::{
     Backend, ConnId, DemoAccountView, LimitView, NoticeLevel, SessionView, SignInView, UiCommand,
 };
 use super::chrome::{self, TopBar};
-use super::dialogs::{DialogPurpose, FileDialogs};
+use super::dialogs::{DialogRequest, FileDialogs, PathPrompt};
 use super::editor::EditorState;
 use super::nav::{Centre, Go};
 use super::output::OutputState;
@@ -52,7 +52,8 @@ const STORAGE_KEY: &str = "exo-connect-ui";
 
 /// An answer of a background job (file dialog, export writer).
 pub enum Background {
-    Dialog(DialogPurpose, Option<PathBuf>),
+    /// A file dialog's answer (Err: no dialog could show).
+    Dialog(DialogRequest, Result<Option<PathBuf>, String>),
     Notice(NoticeLevel, String),
 }
 
@@ -97,6 +98,8 @@ pub struct App {
     pub notices: Vec<(NoticeLevel, String)>,
     /// Demo mode: what the "Demo phone" panel shows.
     pub demo_phone: Vec<DemoAccountView>,
+    /// The window's own path field, when no file dialog could show.
+    path_prompt: Option<PathPrompt>,
     /// Text the driver gathered for the clipboard ("Copy diagnostics"), copied next frame.
     to_clipboard: Option<String>,
 }
@@ -143,6 +146,7 @@ impl App {
             outputs: HashMap::new(),
             notices: Vec::new(),
             to_clipboard: None,
+            path_prompt: None,
             demo_phone: Vec::new(),
         };
         app.send(UiCommand::LoadProfiles);
@@ -248,6 +252,13 @@ impl App {
             out.prod_dialog(ctx, conn, tenant, &mut self.actions);
         }
         self.dispatch();
+        if let Some(prompt) = &mut self.path_prompt
+            && let Some(answer) = prompt.ui(ctx)
+        {
+            let req = prompt.req.clone();
+            self.path_prompt = None;
+            self.file_answer(req, Ok(answer));
+        }
         self.top_bar.dialogs(
             ctx,
             (&mut self.persisted.theme, &mut self.persisted.diagnostics),
