@@ -81,6 +81,8 @@ pub struct OutputState {
     pub confirm_prod: Option<String>,
     /// The cmdlet line whose result the grid holds.
     pub result_of: String,
+    /// CSV with a UTF-8 BOM (None: the platform's default).
+    pub csv_bom: Option<bool>,
     /// The column chooser, while open: its search text.
     pub chooser: Option<String>,
     /// A run started and its result has not started arriving: the last one still shows.
@@ -224,7 +226,14 @@ impl OutputState {
     /// A snapshot of the rows and columns shown, for an export on a worker thread.
     pub fn export_job(&mut self) -> ExportJob {
         self.results.flush();
-        self.results.export_job()
+        let mut job = self.results.export_job();
+        job.bom = self.csv_bom();
+        job
+    }
+
+    /// Whether a CSV export starts with a UTF-8 BOM (by default on Windows, for Excel).
+    pub fn csv_bom(&self) -> bool {
+        self.csv_bom.unwrap_or(cfg!(windows))
     }
 }
 
@@ -313,9 +322,7 @@ impl OutputState {
                 .add(
                     egui::TextEdit::singleline(&mut self.line)
                         .id(id)
-                        .hint_text(
-                            "Get-Mailbox -ResultSize 10   (Ctrl+Enter runs, Up/Down history)",
-                        )
+                        .hint_text(format!("{quick}   (Ctrl+Enter runs, Up/Down history)"))
                         .code_editor()
                         .desired_width(ui.available_width() - 70.0),
                 )

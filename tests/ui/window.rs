@@ -396,3 +396,43 @@ fn export_without_a_file_dialog_asks_for_the_path_in_the_window() {
     assert!(!t.has("File path"));
     assert!(t.has_containing("Export cancelled"));
 }
+
+#[test]
+fn ctrl_s_on_an_invalid_profile_says_why_and_counts_are_singular() {
+    let mut t = app_with(|b| b);
+    t.push(UiEvent::ProfilesLoaded(vec![]));
+    t.click("New profile");
+    t.type_into("Name", "Northwind");
+    t.type_into("UPN", "admin");
+    t.h.key_press_modifiers(egui::Modifiers::COMMAND, Key::S);
+    t.h.run();
+    assert!(!t.sent(|c| matches!(c, UiCommand::SaveProfile(_))));
+    assert!(t.has_containing("Not saved: "), "Ctrl+S says why");
+    assert!(t.has_containing("is not a user principal name"));
+
+    let profiles = three_profiles();
+    t.push(UiEvent::ProfilesLoaded(vec![profiles[0].clone()]));
+    t.push(UiEvent::SessionsChanged(vec![session(
+        1,
+        &profiles[0],
+        SessionState::Connected,
+        2700,
+    )]));
+    assert!(t.has("1 profile · 1 session"));
+}
+
+#[test]
+fn csv_export_offers_a_utf8_bom_for_excel() {
+    let (mut t, _) = output_app();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bom.csv");
+    t.dialogs.set_answer(Some(path.clone()));
+    t.click("Quick test: Get-Mailbox -ResultSize 10");
+    if !t.h.state().output(cid(1)).unwrap().csv_bom() {
+        t.click("UTF-8 BOM");
+    }
+    t.click("Export CSV…");
+    wait_for(&mut t, "Exported 3 rows");
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"\xEF\xBB\xBFDisplayName,"), "BOM first");
+}

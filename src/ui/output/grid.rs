@@ -28,6 +28,8 @@ const HEADER_H: f32 = 22.0;
 const PAD: f32 = 4.0;
 /// Width of a column's resize grip (either side of its right edge).
 const GRIP: f32 = 3.0;
+/// Room for the sort triangle in a sorted column's header.
+const ARROW_W: f32 = 12.0;
 
 /// What was clicked in the table this frame.
 #[derive(Default)]
@@ -89,6 +91,16 @@ impl OutputState {
                 .clicked()
             {
                 export = Some(true);
+            }
+            let mut bom = self.csv_bom();
+            if ui
+                .checkbox(&mut bom, "UTF-8 BOM")
+                .on_hover_text(
+                    "Start CSV files with a byte order mark, so Excel reads non-ASCII names right",
+                )
+                .changed()
+            {
+                self.csv_bom = Some(bom);
             }
             if ui
                 .add_enabled(has, egui::Button::new("Export JSON…"))
@@ -504,11 +516,12 @@ fn header(
         let name = store.column_name(c);
         let (left, right) = (origin.x + cols.left(i), origin.x + cols.left(i + 1));
         let cell = Rect::from_x_y_ranges(left..=right - GRIP, top..=top + HEADER_H);
+        // The sort direction: a triangle painted at the cell's right (up: ascending).
         let arrow = match &out.sort {
-            Some((s, true)) if s == name => " (up)",
-            Some((s, false)) if s == name => " (down)",
-            _ => "",
+            Some((s, asc)) if s == name => Some(*asc),
+            _ => None,
         };
+        let arrow_w = if arrow.is_some() { ARROW_W } else { 0.0 };
         let r = ui
             .interact(cell, Id::unique(("header", conn, c)), Sense::click())
             .on_hover_text("Sort by this column");
@@ -517,13 +530,15 @@ fn header(
             ui.painter()
                 .rect_filled(cell, 0.0, ui.visuals().widgets.hovered.weak_bg_fill);
         }
-        let galley = WidgetText::from(RichText::new(format!("{name}{arrow}")).strong())
-            .into_galley(
-                ui,
-                Some(TextWrapMode::Truncate),
-                (cell.width() - 2.0 * PAD).max(0.0),
-                TextStyle::Body,
-            );
+        let galley = WidgetText::from(RichText::new(name).strong()).into_galley(
+            ui,
+            Some(TextWrapMode::Truncate),
+            (cell.width() - 2.0 * PAD - arrow_w).max(0.0),
+            TextStyle::Body,
+        );
+        if let Some(asc) = arrow {
+            sort_arrow(ui, cell, asc);
+        }
         let at = pos2(left + PAD, cell.center().y - galley.size().y / 2.0);
         let color = ui.visuals().strong_text_color();
         ui.painter()
@@ -547,6 +562,26 @@ fn header(
             ui.visuals().widgets.noninteractive.bg_stroke,
         );
     }
+}
+
+/// The sort triangle at the right of a header cell: pointing up when ascending.
+fn sort_arrow(ui: &Ui, cell: Rect, ascending: bool) {
+    let c = pos2(cell.right() - PAD - ARROW_W / 2.0, cell.center().y);
+    let (h, w) = (4.0, 4.5);
+    let (tip, base) = if ascending { (-h, h) } else { (h, -h) };
+    let points = vec![
+        pos2(c.x, c.y + tip),
+        pos2(c.x - w, c.y + base),
+        pos2(c.x + w, c.y + base),
+    ];
+    let color = ui.visuals().strong_text_color();
+    ui.painter()
+        .with_clip_rect(cell.intersect(ui.clip_rect()))
+        .add(egui::Shape::convex_polygon(
+            points,
+            color,
+            egui::Stroke::NONE,
+        ));
 }
 
 /// A row as tab-separated values of the shown columns (Copy row).
