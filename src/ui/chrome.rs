@@ -270,3 +270,44 @@ fn demo_accounts(
     }
     ui.add_space(4.0);
 }
+
+/// Quitting with live sessions asks first (they close with the window; their cached sign-ins
+/// stay, so the next start reconnects quickly).
+#[derive(Debug, Default)]
+pub struct QuitGuard {
+    asking: bool,
+    confirmed: bool,
+}
+
+impl QuitGuard {
+    /// Called every frame with the number of live sessions: a close request of the window is
+    /// held back while the question shows.
+    pub fn ui(&mut self, ctx: &egui::Context, live: usize) {
+        if ctx.input(|i| i.viewport().close_requested()) && live > 0 && !self.confirmed {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.asking = true;
+        }
+        if !self.asking {
+            return;
+        }
+        let mut choice = None;
+        let r = egui::Modal::new(egui::Id::unique("confirm_quit")).show(ctx, |ui| {
+            ui.heading("Quit with live sessions?");
+            ui.label(format!(
+                "{} will close with the window. Their cached sign-ins stay.",
+                crate::model::text::count(live, "open session")
+            ));
+            choice = super::widgets::confirm_row(ui, "Quit");
+        });
+        if r.should_close() {
+            choice = Some(false);
+        }
+        if let Some(yes) = choice {
+            self.asking = false;
+            if yes {
+                self.confirmed = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
+}

@@ -301,7 +301,7 @@ fn session_row(
     let state = state_cell(ui, &times.state);
     if matches!(times.state, Shown::Stale) {
         state.on_hover_text(format!(
-            "idle {} — no cmdlet for longer than the stale threshold (Settings)",
+            "idle {} — no cmdlet for more than 15 min (the registry's stale threshold)",
             times.idle
         ));
     }

@@ -436,3 +436,44 @@ fn csv_export_offers_a_utf8_bom_for_excel() {
     let bytes = std::fs::read(&path).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBFDisplayName,"), "BOM first");
 }
+
+#[test]
+fn quitting_with_live_sessions_asks_first() {
+    let mut t = app_with(|b| b);
+    let profiles = three_profiles();
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    t.push(UiEvent::SessionsChanged(vec![session(
+        1,
+        &profiles[0],
+        SessionState::Connected,
+        2700,
+    )]));
+    let close = |t: &mut T| {
+        t.h.input_mut()
+            .viewports
+            .entry(egui::ViewportId::ROOT)
+            .or_default()
+            .events
+            .push(egui::ViewportEvent::Close);
+        t.h.step();
+    };
+    let commands = |t: &T| -> Vec<egui::ViewportCommand> {
+        t.h.output()
+            .viewport_output
+            .get(&egui::ViewportId::ROOT)
+            .map(|v| v.commands.clone())
+            .unwrap_or_default()
+    };
+    close(&mut t);
+    assert!(commands(&t).contains(&egui::ViewportCommand::CancelClose));
+    t.h.run();
+    assert!(t.has("Quit with live sessions?"));
+    assert!(t.has_containing("1 open session will close"));
+    t.click("Cancel");
+    assert!(!t.has("Quit with live sessions?"));
+    close(&mut t);
+    t.h.run();
+    t.h.get_by_label("Quit").click();
+    t.h.step();
+    assert!(commands(&t).contains(&egui::ViewportCommand::Close));
+}

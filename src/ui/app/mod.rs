@@ -15,7 +15,8 @@ use crate::model::Profile;
 
 use super::action::Actions;
 use super::bridge::{
-    Backend, ConnId, DemoAccountView, LimitView, NoticeLevel, SessionView, SignInView, UiCommand,
+    Backend, ConnId, DemoAccountView, LimitView, NoticeLevel, SessionState, SessionView,
+    SignInView, UiCommand,
 };
 use super::chrome::{self, TopBar};
 use super::dialogs::{DialogRequest, FileDialogs, PathPrompt};
@@ -98,6 +99,8 @@ pub struct App {
     pub notices: Vec<(NoticeLevel, String)>,
     /// Demo mode: what the "Demo phone" panel shows.
     pub demo_phone: Vec<DemoAccountView>,
+    /// Quitting with live sessions asks first.
+    quit: chrome::QuitGuard,
     /// The window's own path field, when no file dialog could show.
     path_prompt: Option<PathPrompt>,
     /// Text the driver gathered for the clipboard ("Copy diagnostics"), copied next frame.
@@ -147,6 +150,7 @@ impl App {
             notices: Vec::new(),
             to_clipboard: None,
             path_prompt: None,
+            quit: chrome::QuitGuard::default(),
             demo_phone: Vec::new(),
         };
         app.send(UiCommand::LoadProfiles);
@@ -265,6 +269,12 @@ impl App {
             &mut self.actions,
         );
         self.dispatch();
+        let live = self
+            .sessions
+            .iter()
+            .filter(|s| !matches!(s.state, SessionState::Disconnected | SessionState::Failed))
+            .count();
+        self.quit.ui(ctx, live);
         if self.guard.is_some() {
             chrome::guard_dialog(ctx, self.editor.is_valid(&self.profiles), &mut self.actions);
             self.dispatch();
