@@ -17,6 +17,7 @@ pub mod store;
 pub mod text;
 pub mod transfer;
 pub mod validate;
+pub mod views;
 
 pub use cloud::{Cloud, Endpoints, Service};
 pub use profile::{

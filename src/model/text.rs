@@ -115,3 +115,22 @@ mod tests {
         }
     }
 }
+
+/// "1 profile", "2 profiles": `n` and the noun, plural with an "s" unless `n` is 1.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    #[test]
+    fn one_is_singular() {
+        assert_eq!(super::count(1, "profile"), "1 profile");
+        assert_eq!(super::count(0, "stale session"), "0 stale sessions");
+        assert_eq!(super::count(5, "profile"), "5 profiles");
+    }
+}

@@ -214,13 +214,31 @@ pub fn guard_dialog(ctx: &egui::Context, valid: bool, actions: &mut Actions) {
 /// changes (and only then: a hidden phone costs nothing).
 pub fn demo_phone(ui: &mut Ui, accounts: &[DemoAccountView], now: DateTime<Utc>) {
     ui.add_space(4.0);
-    ui.strong("Demo phone");
-    ui.label(
-        RichText::new("Made-up accounts of the simulated tenant")
-            .small()
-            .weak(),
-    );
     let mut next = None;
+    egui::CollapsingHeader::new(RichText::new("Demo phone").strong())
+        .default_open(true)
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new("Made-up accounts of the simulated tenant")
+                    .small()
+                    .weak(),
+            );
+            egui::ScrollArea::vertical()
+                .max_height(ui.ctx().content_rect().height() * 0.25)
+                .show(ui, |ui| demo_accounts(ui, accounts, now, &mut next));
+        });
+    if let Some(next) = next {
+        ui.ctx().request_repaint_after(next);
+    }
+}
+
+/// The accounts of the demo phone; `next` is when a code's seconds change.
+fn demo_accounts(
+    ui: &mut Ui,
+    accounts: &[DemoAccountView],
+    now: DateTime<Utc>,
+    next: &mut Option<Duration>,
+) {
     for a in accounts {
         ui.add_space(2.0);
         ui.label(RichText::new(&a.upn).strong());
@@ -245,13 +263,51 @@ pub fn demo_phone(ui: &mut Ui, accounts: &[DemoAccountView], now: DateTime<Utc>)
                     // The count shows whole seconds rounded up: it changes when `left` crosses
                     // the next multiple of 1000 ms below it.
                     let to_next = left - (left - 1) / 1000 * 1000;
-                    next = countdown::sooner(next, Some(Duration::from_millis(to_next as u64)));
+                    *next = countdown::sooner(*next, Some(Duration::from_millis(to_next as u64)));
                 }
             });
         }
     }
-    if let Some(next) = next {
-        ui.ctx().request_repaint_after(next);
-    }
     ui.add_space(4.0);
+}
+
+/// Quitting with live sessions asks first (they close with the window; their cached sign-ins
+/// stay, so the next start reconnects quickly).
+#[derive(Debug, Default)]
+pub struct QuitGuard {
+    asking: bool,
+    confirmed: bool,
+}
+
+impl QuitGuard {
+    /// Called every frame with the number of live sessions: a close request of the window is
+    /// held back while the question shows.
+    pub fn ui(&mut self, ctx: &egui::Context, live: usize) {
+        if ctx.input(|i| i.viewport().close_requested()) && live > 0 && !self.confirmed {
+            ctx.send_viewport_cmd(egui::ViewportCommand::CancelClose);
+            self.asking = true;
+        }
+        if !self.asking {
+            return;
+        }
+        let mut choice = None;
+        let r = egui::Modal::new(egui::Id::unique("confirm_quit")).show(ctx, |ui| {
+            ui.heading("Quit with live sessions?");
+            ui.label(format!(
+                "{} will close with the window. Their cached sign-ins stay.",
+                crate::model::text::count(live, "open session")
+            ));
+            choice = super::widgets::confirm_row(ui, "Quit");
+        });
+        if r.should_close() {
+            choice = Some(false);
+        }
+        if let Some(yes) = choice {
+            self.asking = false;
+            if yes {
+                self.confirmed = true;
+                ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            }
+        }
+    }
 }

@@ -226,7 +226,10 @@ impl EditorState {
         let errors = self.issues(profiles);
         let clicked = self.toolbar(ui, checks::savable(&errors));
         ui.separator();
+        // Each profile scrolls on its own: the next one opens at its top.
+        let scroll_id = self.draft.as_ref().map(|d| d.id);
         egui::ScrollArea::vertical()
+            .id_salt(("editor_scroll", scroll_id))
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 self.fields(ui, &errors, actions);

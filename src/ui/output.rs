@@ -21,6 +21,7 @@ use super::theme;
 use super::widgets;
 
 mod columns;
+mod details;
 mod grid;
 mod results;
 mod view;
@@ -71,16 +72,33 @@ pub struct OutputState {
     /// The selected row (a row of the store).
     pub selected: Option<usize>,
     pub json_view: bool,
+    /// Width of the details panel (the user drags it).
+    pub details_w: f32,
     pub running: Option<Progress>,
     pub summary: Option<String>,
     pub warnings: Vec<String>,
     pub error: Option<String>,
     pub confirm_prod: Option<String>,
+    /// The cmdlet line whose result the grid holds.
+    pub result_of: String,
+    /// CSV with a UTF-8 BOM (None: the platform's default).
+    pub csv_bom: Option<bool>,
+    /// The column chooser, while open: its search text.
+    pub chooser: Option<String>,
+    /// A run started and its result has not started arriving: the last one still shows.
+    replace_due: bool,
+    /// "matched in: …" of the filter, for (filter, rows shown).
+    hint: Option<(String, usize, String)>,
 }
 
 impl OutputState {
+    /// A run of `line` starts: the last result stays (sortable, exportable) until the new one
+    /// starts arriving, so a refused or failed command does not wipe it.
     pub(crate) fn begin(&mut self, line: String) {
-        self.clear_results();
+        self.warnings.clear();
+        self.error = None;
+        self.summary = None;
+        self.replace_due = true;
         self.running = Some(Progress {
             line,
             started: Instant::now(),
@@ -88,11 +106,28 @@ impl OutputState {
         });
     }
 
+    /// The running command's result replaces the last one (its first page came, or it ended
+    /// with no rows).
+    fn replace_result(&mut self) {
+        if !std::mem::take(&mut self.replace_due) {
+            return;
+        }
+        let line = self.running.as_ref().map(|p| p.line.clone());
+        self.results.clear();
+        self.hint = None;
+        self.selected = None;
+        if let Some(line) = line {
+            self.results.columns.start(&line);
+            self.result_of = line;
+        }
+    }
+
     /// Forgets the rows (their memory goes as soon as no worker reads them), the selection
     /// and the last run's messages; the cmdlet line, its history, the filter, the sort and the
     /// columns chosen stay.
     pub(crate) fn clear_results(&mut self) {
         self.results.clear();
+        self.hint = None;
         self.selected = None;
         self.warnings.clear();
         self.error = None;
@@ -107,6 +142,7 @@ impl OutputState {
 
     /// One page of rows of the running command.
     pub(crate) fn add_rows(&mut self, page: ResultStore) {
+        self.replace_result();
         self.results.add_page(page);
         if let Some(p) = &mut self.running {
             p.pages += 1;
@@ -114,6 +150,7 @@ impl OutputState {
     }
 
     pub(crate) fn done(&mut self, rows: u64, pages: u32, elapsed: Duration) {
+        self.replace_result();
         self.running = None;
         self.results.finish();
         self.summary = Some(format!(
@@ -123,10 +160,21 @@ impl OutputState {
         ));
     }
 
+    /// The run failed or was refused: the last result stays, with the explanation above it.
     pub(crate) fn failed(&mut self, explanation: String) {
+        self.replace_due = false;
         self.running = None;
         self.results.finish();
         self.error = Some(explanation);
+    }
+
+    /// Rows of the running command received so far (0 while the last result still shows).
+    fn new_rows(&self) -> usize {
+        if self.replace_due {
+            0
+        } else {
+            self.results.received()
+        }
     }
 
     /// The rows held (the last run's result).
@@ -170,10 +218,22 @@ impl OutputState {
         self.results.columns.set_hidden(column, hidden);
     }
 
+    /// Whether the column of that name is hidden now.
+    pub fn is_hidden(&self, column: &str) -> bool {
+        self.results.columns.is_hidden(column)
+    }
+
     /// A snapshot of the rows and columns shown, for an export on a worker thread.
     pub fn export_job(&mut self) -> ExportJob {
         self.results.flush();
-        self.results.export_job()
+        let mut job = self.results.export_job();
+        job.bom = self.csv_bom();
+        job
+    }
+
+    /// Whether a CSV export starts with a UTF-8 BOM (by default on Windows, for Excel).
+    pub fn csv_bom(&self) -> bool {
+        self.csv_bom.unwrap_or(cfg!(windows))
     }
 }
 
@@ -262,9 +322,7 @@ impl OutputState {
                 .add(
                     egui::TextEdit::singleline(&mut self.line)
                         .id(id)
-                        .hint_text(
-                            "Get-Mailbox -ResultSize 10   (Ctrl+Enter runs, Up/Down history)",
-                        )
+                        .hint_text(format!("{quick}   (Ctrl+Enter runs, Up/Down history)"))
                         .code_editor()
                         .desired_width(ui.available_width() - 70.0),
                 )
@@ -322,7 +380,7 @@ impl OutputState {
                 ui.label(format!(
                     "Running {} — {} rows · {} pages · {:.0} s",
                     p.line,
-                    self.results.received(),
+                    self.new_rows(),
                     p.pages,
                     elapsed.as_secs_f64().floor()
                 ));
@@ -340,6 +398,11 @@ impl OutputState {
         }
         if let Some(e) = &self.error {
             ui.label(RichText::new(format!("Error: {e}")).color(theme::RED));
+            if !self.results.is_empty() {
+                ui.label(
+                    RichText::new(format!("Still showing the result of {}", self.result_of)).weak(),
+                );
+            }
         }
         cancel
     }
@@ -443,6 +506,22 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_run_keeps_the_last_result_and_an_empty_one_replaces_it() {
+        let mut o = OutputState::default();
+        o.begin("Get-Mailbox".into());
+        o.add_rows(page(&[json!({"Name": "b"})]));
+        o.done(1, 1, Duration::from_millis(3));
+        o.begin("Get-Nope".into());
+        o.failed("not recognized".into());
+        assert_eq!(o.results().len(), 1);
+        assert_eq!(o.result_of, "Get-Mailbox");
+        o.begin("Get-TransportRule".into());
+        o.done(0, 1, Duration::from_millis(3));
+        assert!(o.results().is_empty(), "an empty result is a new result");
+        assert_eq!(o.result_of, "Get-TransportRule");
+    }
+
+    #[test]
     fn pages_add_up_and_a_new_run_or_close_drops_them() {
         let mut o = OutputState::default();
         o.begin("Get-Mailbox".into());
@@ -459,8 +538,15 @@ mod tests {
         assert_eq!(o.shown_rows(), [0, 1]);
         o.selected = Some(1);
         o.begin("Get-Mailbox".into());
-        assert!(o.results().is_empty() && o.selected.is_none() && o.summary.is_none());
+        assert_eq!(
+            o.results().len(),
+            2,
+            "the last result stays until rows arrive"
+        );
+        assert!(o.summary.is_none());
         o.add_rows(page(&[json!({"Name": "c"})]));
+        assert_eq!(o.results().len(), 1);
+        assert!(o.selected.is_none());
         o.clear_results();
         assert_eq!(o.rows_received(), 0);
         assert!(is_changing("Set-Mailbox x"));

@@ -171,19 +171,20 @@ impl SessionsPane {
         }
         let mut next = None;
         let mut hovered = None;
-        egui::ScrollArea::vertical()
+        // Both ways: at 1024×700 the row's text may not fit, but its actions come first.
+        egui::ScrollArea::both()
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 let (left, right) = (ui.max_rect().left(), ui.max_rect().right());
                 egui::Grid::new("sessions_grid")
                     .striped(true)
                     .num_columns(10)
-                    .spacing([14.0, 4.0])
+                    .spacing([10.0, 4.0])
                     .show(ui, |ui| {
                         if !sessions.is_empty() {
                             for h in [
-                                "State", "Profile", "Service", "Account", "Tenant", "Endpoint",
-                                "Token", "Idle", "Requests", "",
+                                "", "State", "Profile", "Service", "Account", "Tenant", "Token",
+                                "Idle", "Requests", "Endpoint",
                             ] {
                                 ui.label(RichText::new(h).weak());
                             }
@@ -266,43 +267,70 @@ impl SessionsPane {
     }
 }
 
-/// One row of the list: state, profile, service, account, tenant, endpoint, token and idle
-/// countdowns, requests, and Open output / Refresh / Disconnect. Returns the row's top and
-/// bottom.
+/// One row of the list: its actions first (Open output / Refresh / Disconnect, and Reconnect
+/// when the session is stale or expired), so they show at any width; then state, profile,
+/// service, account, tenant, token and idle countdowns, requests and endpoint, the long ones cut
+/// with "…" (the whole text on hover). Returns the row's top and bottom.
 fn session_row(
     ui: &mut Ui,
     s: &SessionView,
     times: &RowTimes,
     actions: &mut Actions,
 ) -> (f32, f32) {
-    let first = state_cell(ui, &times.state);
-    ui.horizontal(|ui| {
-        widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
-        ui.label(&s.profile_name);
-    });
-    widgets::service_badge(ui, s.service);
-    ui.label(&s.account);
-    ui.label(&s.tenant);
-    ui.label(&s.endpoint_host);
-    ui.label(times.token.as_deref().unwrap_or("—"));
-    ui.label(&times.idle);
-    ui.label(s.requests.to_string());
-    let last = ui.horizontal(|ui| {
-        if ui.button("Open output").clicked() {
-            actions.go(Go::Output(s.conn));
-        }
-        if ui.button("Refresh").clicked() {
-            actions.send(UiCommand::RefreshSession { conn: s.conn });
-        }
+    let first = ui.horizontal(|ui| {
         if icon_button(ui, "×", "Disconnect") {
             actions.send(UiCommand::Disconnect { conn: s.conn });
         }
+        if ui.button("Open output").clicked() {
+            actions.go(Go::Output(s.conn));
+        }
+        if matches!(s.state, SessionState::Stale | SessionState::Expired) {
+            if ui
+                .button("Reconnect")
+                .on_hover_text("Sign in again with this profile")
+                .clicked()
+            {
+                actions.send(UiCommand::Connect {
+                    profile_id: s.profile_id,
+                });
+            }
+        } else if ui.button("Refresh").clicked() {
+            actions.send(UiCommand::RefreshSession { conn: s.conn });
+        }
     });
+    let state = state_cell(ui, &times.state);
+    if matches!(times.state, Shown::Stale) {
+        state.on_hover_text(format!(
+            "idle {} — no cmdlet for more than 15 min (the registry's stale threshold)",
+            times.idle
+        ));
+    }
+    ui.horizontal(|ui| {
+        widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
+        cut_label(ui, &s.profile_name, 200.0);
+    });
+    widgets::service_badge(ui, s.service);
+    cut_label(ui, &s.account, 180.0);
+    cut_label(ui, &s.tenant, 140.0);
+    ui.label(times.token.as_deref().unwrap_or("—"));
+    ui.label(&times.idle);
+    ui.label(s.requests.to_string());
+    let last = cut_label(ui, &s.endpoint_host, 180.0);
     ui.end_row();
     (
-        first.rect.top().min(last.response.rect.top()),
-        first.rect.bottom().max(last.response.rect.bottom()),
+        first.response.rect.top().min(last.rect.top()),
+        first.response.rect.bottom().max(last.rect.bottom()),
     )
+}
+
+/// A label at most `max` wide, cut with "…" (the whole text on hover).
+fn cut_label(ui: &mut Ui, text: &str, max: f32) -> egui::Response {
+    ui.scope(|ui| {
+        ui.set_max_width(max);
+        let r = ui.add(egui::Label::new(text).truncate());
+        r.on_hover_text(text)
+    })
+    .inner
 }
 
 /// The limit guard refused a session: list that tenant's sessions of that service, stale first.

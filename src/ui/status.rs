@@ -2,6 +2,8 @@
 
 use egui::{RichText, Ui};
 
+use crate::model::text::count;
+
 use super::bridge::NoticeLevel;
 use super::theme;
 
@@ -37,9 +39,9 @@ impl StatusBar<'_> {
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 let stale = self.stale;
                 ui.label(format!(
-                    "{} profiles · {} sessions{}",
-                    self.profiles,
-                    self.sessions,
+                    "{} · {}{}",
+                    count(self.profiles, "profile"),
+                    count(self.sessions, "session"),
                     if stale > 0 {
                         format!(" · {stale} stale")
                     } else {

@@ -76,7 +76,7 @@ impl T {
     pub(crate) fn has_containing(&self, part: &str) -> bool {
         self.h.query_all_by_label_contains(part).next().is_some()
     }
-    fn sent(&self, pred: impl Fn(&UiCommand) -> bool) -> bool {
+    pub(crate) fn sent(&self, pred: impl Fn(&UiCommand) -> bool) -> bool {
         self.fake.commands().iter().any(pred)
     }
     fn disabled(&self, label: &str) -> bool {
@@ -478,7 +478,7 @@ pub(crate) fn page(rows: impl IntoIterator<Item = serde_json::Value>) -> ResultS
     s
 }
 
-fn output_app() -> (T, Profile) {
+pub(crate) fn output_app() -> (T, Profile) {
     let mut t = app();
     let profiles = three_profiles();
     let p = profiles[0].clone();

@@ -12,3 +12,4 @@ mod panes;
 mod proxy_route;
 mod scale;
 mod screens;
+mod window;

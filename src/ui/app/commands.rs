@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use crate::ui::action::{Action, GuardChoice};
-use crate::ui::bridge::UiCommand;
+use crate::ui::bridge::{NoticeLevel, UiCommand};
 use crate::ui::dialogs::DialogRequest;
 use crate::ui::editor::EditorState;
 use crate::ui::nav::{Centre, Go};
@@ -31,16 +31,25 @@ impl App {
     /// Ask a file dialog; the answer comes back through the background channel.
     fn ask_file(&self, req: DialogRequest) {
         let tx = self.bg_tx.clone();
-        let purpose = req.purpose.clone();
+        let asked = req.clone();
         self.dialogs.ask(
             req,
-            Box::new(move |path| {
-                let _ = tx.send(Background::Dialog(purpose, path));
+            Box::new(move |answer| {
+                let _ = tx.send(Background::Dialog(asked, answer));
             }),
         );
     }
 
     fn save_profile(&mut self) {
+        if self.editor.draft.is_some() && self.editor.to_save(&self.profiles).is_none() {
+            let issues = self.editor.issues(&self.profiles);
+            let why = match issues.iter().find(|i| i.is_error()) {
+                Some(i) => format!("Not saved: {}: {}", i.field, i.message),
+                None => "Nothing to save: no changes".to_string(),
+            };
+            self.notice(NoticeLevel::Warning, why);
+            return;
+        }
         if let Some(d) = self.editor.to_save(&self.profiles) {
             self.selected = Some(d.id);
             self.persisted.last_selected = Some(d.id);

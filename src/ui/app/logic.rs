@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::model::Profile;
 use crate::model::text::{printable, printable_line};
 use crate::ui::bridge::{ConnId, NoticeLevel, SessionView, UiCommand, UiEvent};
-use crate::ui::dialogs::DialogPurpose;
+use crate::ui::dialogs::{DialogPurpose, DialogRequest, PathPrompt};
 use crate::ui::editor::EditorState;
 use crate::ui::nav::Centre;
 
@@ -30,8 +30,7 @@ impl App {
         }
         while let Ok(bg) = self.bg_rx.try_recv() {
             match bg {
-                Background::Dialog(purpose, Some(path)) => self.dialog_answered(purpose, path),
-                Background::Dialog(_, None) => {}
+                Background::Dialog(req, answer) => self.file_answer(req, answer),
                 Background::Notice(level, text) => self.notice(level, text),
             }
         }
@@ -297,6 +296,35 @@ impl App {
             limit
                 .sessions
                 .retain(|s| self.sessions.iter().any(|x| x.conn == s.conn));
+        }
+    }
+
+    /// A file dialog answered: go on with the path, say it was cancelled, or (no dialog could
+    /// show) ask for the path in the window.
+    pub(super) fn file_answer(
+        &mut self,
+        req: DialogRequest,
+        answer: Result<Option<PathBuf>, String>,
+    ) {
+        match answer {
+            Ok(Some(path)) => self.dialog_answered(req.purpose, path),
+            Ok(None) => {
+                let what = match req.purpose {
+                    DialogPurpose::ImportProfiles => "Import",
+                    _ => "Export",
+                };
+                self.notice(
+                    NoticeLevel::Info,
+                    format!("{what} cancelled: no file was chosen"),
+                );
+            }
+            Err(why) => {
+                self.notice(
+                    NoticeLevel::Info,
+                    format!("No file dialog ({why}): type the path in the window"),
+                );
+                self.path_prompt = Some(PathPrompt::new(req, why));
+            }
         }
     }
 

@@ -15,10 +15,11 @@ use crate::model::Profile;
 
 use super::action::Actions;
 use super::bridge::{
-    Backend, ConnId, DemoAccountView, LimitView, NoticeLevel, SessionView, SignInView, UiCommand,
+    Backend, ConnId, DemoAccountView, LimitView, NoticeLevel, SessionState, SessionView,
+    SignInView, UiCommand,
 };
 use super::chrome::{self, TopBar};
-use super::dialogs::{DialogPurpose, FileDialogs};
+use super::dialogs::{DialogRequest, FileDialogs, PathPrompt};
 use super::editor::EditorState;
 use super::nav::{Centre, Go};
 use super::output::OutputState;
@@ -52,7 +53,8 @@ const STORAGE_KEY: &str = "exo-connect-ui";
 
 /// An answer of a background job (file dialog, export writer).
 pub enum Background {
-    Dialog(DialogPurpose, Option<PathBuf>),
+    /// A file dialog's answer (Err: no dialog could show).
+    Dialog(DialogRequest, Result<Option<PathBuf>, String>),
     Notice(NoticeLevel, String),
 }
 
@@ -97,6 +99,10 @@ pub struct App {
     pub notices: Vec<(NoticeLevel, String)>,
     /// Demo mode: what the "Demo phone" panel shows.
     pub demo_phone: Vec<DemoAccountView>,
+    /// Quitting with live sessions asks first.
+    quit: chrome::QuitGuard,
+    /// The window's own path field, when no file dialog could show.
+    path_prompt: Option<PathPrompt>,
     /// Text the driver gathered for the clipboard ("Copy diagnostics"), copied next frame.
     to_clipboard: Option<String>,
 }
@@ -143,6 +149,8 @@ impl App {
             outputs: HashMap::new(),
             notices: Vec::new(),
             to_clipboard: None,
+            path_prompt: None,
+            quit: chrome::QuitGuard::default(),
             demo_phone: Vec::new(),
         };
         app.send(UiCommand::LoadProfiles);
@@ -248,12 +256,25 @@ impl App {
             out.prod_dialog(ctx, conn, tenant, &mut self.actions);
         }
         self.dispatch();
+        if let Some(prompt) = &mut self.path_prompt
+            && let Some(answer) = prompt.ui(ctx)
+        {
+            let req = prompt.req.clone();
+            self.path_prompt = None;
+            self.file_answer(req, Ok(answer));
+        }
         self.top_bar.dialogs(
             ctx,
             (&mut self.persisted.theme, &mut self.persisted.diagnostics),
             &mut self.actions,
         );
         self.dispatch();
+        let live = self
+            .sessions
+            .iter()
+            .filter(|s| !matches!(s.state, SessionState::Disconnected | SessionState::Failed))
+            .count();
+        self.quit.ui(ctx, live);
         if self.guard.is_some() {
             chrome::guard_dialog(ctx, self.editor.is_valid(&self.profiles), &mut self.actions);
             self.dispatch();

@@ -38,7 +38,10 @@ pub(super) fn open_store(
         match crate::ui::demo::seed_profiles(&mut store, h.urls()) {
             Ok(n) => ev.send(notice(
                 NoticeLevel::Info,
-                format!("Demo mode: {n} demo profiles point at the simulated tenant"),
+                format!(
+                    "Demo mode: {} point at the simulated tenant",
+                    crate::model::text::count(n, "demo profile")
+                ),
             )),
             Err(e) => ev.send(notice(
                 NoticeLevel::Error,
@@ -179,7 +182,10 @@ impl Driver {
             }
         };
         self.load_profiles();
-        let mut text = format!("Imported {} profiles", report.imported.len());
+        let mut text = format!(
+            "Imported {}",
+            crate::model::text::count(report.imported.len(), "profile")
+        );
         let level = if report.rejected.is_empty() {
             NoticeLevel::Info
         } else {
@@ -202,7 +208,11 @@ impl Driver {
         match self.store.export_file(path, &names) {
             Ok(n) => self.send(notice(
                 NoticeLevel::Info,
-                format!("Exported {n} profiles to {}", path.display()),
+                format!(
+                    "Exported {} to {}",
+                    crate::model::text::count(n, "profile"),
+                    path.display()
+                ),
             )),
             Err(e) => self.send(notice(NoticeLevel::Error, format!("Export failed: {e}"))),
         }

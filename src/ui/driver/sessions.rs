@@ -144,7 +144,10 @@ impl Driver {
         match self.connector.registry().disconnect_stale().await {
             Ok(v) => self.send(notice(
                 NoticeLevel::Info,
-                format!("Disconnected {} stale sessions", v.len()),
+                format!(
+                    "Disconnected {}",
+                    crate::model::text::count(v.len(), "stale session")
+                ),
             )),
             Err(e) => self.send(notice(NoticeLevel::Error, e.to_string())),
         }

@@ -6,10 +6,15 @@
 //! A column's width comes from its name and a sample of its cells (the first [`SAMPLE`] rows
 //! that have it, looked at as pages arrive), unless the user dragged it: dragged widths are kept
 //! by column name, so they survive hiding, showing and the next run.
+//!
+//! Which columns show is a view: every column but the hidden ones, or a picked list (the
+//! cmdlet's default view, `model::views`, or what the user chose). Views are remembered per
+//! cmdlet: the next Get-Mailbox shows the columns the last one showed.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::model::results::{Cell, ResultStore};
+use crate::model::views;
 
 /// Cells of a column looked at for its width.
 pub const SAMPLE: u32 = 200;
@@ -17,6 +22,9 @@ pub const SAMPLE: u32 = 200;
 const CHAR_W: f32 = 6.8;
 pub const MIN_W: f32 = 40.0;
 const MAX_W: f32 = 380.0;
+
+/// Which columns a view shows: a pick, or all but the hidden ones.
+type View = (Option<Vec<String>>, HashSet<String>);
 
 #[derive(Debug, Default)]
 pub struct Columns {
@@ -28,6 +36,13 @@ pub struct Columns {
     /// Widths the user dragged, by column name.
     dragged: HashMap<String, f32>,
     hidden: HashSet<String>,
+    /// Some: only these columns, in this order (a default view or the user's pick).
+    pick: Option<Vec<String>>,
+    /// The cmdlet of the result and whether its default view waits for the columns.
+    cmdlet: String,
+    default_due: bool,
+    /// The view of each cmdlet used before: (pick, hidden).
+    views: HashMap<String, View>,
     /// The shown columns (store column ids) and their left edges (one more: the right end).
     shown: Vec<usize>,
     left: Vec<f32>,
@@ -86,18 +101,88 @@ impl Columns {
         self.rows_seen = store.len();
     }
 
+    /// The result of `line` starts arriving: remember the view of the last cmdlet and take
+    /// the one of this cmdlet (its default view when it has not run before).
+    pub fn start(&mut self, line: &str) {
+        let cmdlet = views::cmdlet_of(line);
+        if !self.cmdlet.is_empty() && !self.default_due {
+            let view = (self.pick.clone(), self.hidden.clone());
+            self.views.insert(self.cmdlet.clone(), view);
+        }
+        match self.views.get(&cmdlet) {
+            Some((pick, hidden)) => {
+                self.pick = pick.clone();
+                self.hidden = hidden.clone();
+                self.default_due = false;
+            }
+            None => {
+                self.pick = None;
+                self.hidden.clear();
+                self.default_due = true;
+            }
+        }
+        self.cmdlet = cmdlet;
+        self.stale = true;
+    }
+
     pub fn is_hidden(&self, name: &str) -> bool {
-        self.hidden.contains(name)
+        match &self.pick {
+            Some(pick) => !pick.iter().any(|p| p == name),
+            None => self.hidden.contains(name),
+        }
     }
 
     /// Hides (or shows again) the column of that name.
     pub fn set_hidden(&mut self, name: &str, hidden: bool) {
-        let changed = if hidden {
-            self.hidden.insert(name.to_string())
-        } else {
-            self.hidden.remove(name)
+        self.default_due = false;
+        let changed = match &mut self.pick {
+            Some(pick) => {
+                let at = pick.iter().position(|p| p == name);
+                match (at, hidden) {
+                    (Some(i), true) => {
+                        pick.remove(i);
+                        true
+                    }
+                    (None, false) => {
+                        pick.push(name.to_string());
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            None if hidden => self.hidden.insert(name.to_string()),
+            None => self.hidden.remove(name),
         };
         self.stale |= changed;
+    }
+
+    /// Every column of the result.
+    pub fn show_all(&mut self) {
+        self.pick = None;
+        self.hidden.clear();
+        self.default_due = false;
+        self.stale = true;
+    }
+
+    /// No column (the user picks the ones to show next).
+    pub fn show_none(&mut self) {
+        self.pick = Some(Vec::new());
+        self.default_due = false;
+        self.stale = true;
+    }
+
+    /// The cmdlet's default view (`model::views`) of `store`.
+    pub fn show_default(&mut self, store: &ResultStore) {
+        let names: Vec<&str> = store.columns().collect();
+        self.pick = views::default_view(&self.cmdlet, &names);
+        self.hidden.clear();
+        self.default_due = false;
+        self.stale = true;
+    }
+
+    /// Whether every column of a result with `count` columns shows.
+    pub fn shows_all(&self, count: usize) -> bool {
+        self.shown.len() == count
     }
 
     /// The user dragged column `col` (named `name`) to `width`.
@@ -121,9 +206,19 @@ impl Columns {
         if !self.stale && self.left.len() == self.shown.len() + 1 {
             return;
         }
-        self.shown = (0..self.width.len())
-            .filter(|&c| !self.hidden.contains(store.column_name(c)))
-            .collect();
+        if self.default_due && store.column_count() > 0 {
+            self.show_default(store);
+        }
+        self.shown = match &self.pick {
+            Some(pick) => pick
+                .iter()
+                .filter_map(|name| store.column_index(name))
+                .filter(|&c| c < self.width.len())
+                .collect(),
+            None => (0..self.width.len())
+                .filter(|&c| !self.hidden.contains(store.column_name(c)))
+                .collect(),
+        };
         self.left.clear();
         let mut x = 0.0;
         self.left.push(x);

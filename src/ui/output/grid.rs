@@ -1,5 +1,6 @@
 //! The result grid of an output pane: its toolbar (filter, columns chooser, JSON view, export,
-//! row count, "sorting…"), the table, the details panel of the selected row and the JSON view.
+//! row count, "sorting…"), the table or the JSON view, and beside it the details panel of the
+//! selected row (`details.rs`).
 //!
 //! The table is virtualized both ways: a frame lays out only the rows and the columns in view
 //! (a cell is an interactive rect with its text painted in it and an accessible label), and
@@ -11,10 +12,13 @@
 use egui::{Id, Rect, RichText, Sense, TextStyle, TextWrapMode, Ui, WidgetText, pos2, vec2};
 
 use crate::model::results::ResultStore;
+use crate::model::results::view::Filter;
+use crate::model::views;
 use crate::ui::bridge::ConnId;
 
 use super::OutputState;
 use super::columns::{Columns, MIN_W};
+use super::details;
 use super::view::Spec;
 
 /// Height of a row and of the header.
@@ -24,6 +28,8 @@ const HEADER_H: f32 = 22.0;
 const PAD: f32 = 4.0;
 /// Width of a column's resize grip (either side of its right edge).
 const GRIP: f32 = 3.0;
+/// Room for the sort triangle in a sorted column's header.
+const ARROW_W: f32 = 12.0;
 
 /// What was clicked in the table this frame.
 #[derive(Default)]
@@ -40,25 +46,44 @@ impl OutputState {
     /// worker is doing; returns Some(true) for a CSV export, Some(false) for JSON.
     pub(super) fn grid_toolbar(&mut self, ui: &mut Ui) -> Option<bool> {
         let mut export = None;
+        let mut chooser_at = egui::Pos2::ZERO;
+        // The rows shown first, so the row count and "matched in" are this frame's.
+        self.sync_view(ui);
         ui.horizontal(|ui| {
             let l = ui.label("Filter");
             ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(200.0))
                 .labelled_by(l.id)
                 .on_hover_text("Text in any column, or Column:text");
+            if let Some(hint) = self.filter_hint() {
+                ui.label(RichText::new(hint).weak());
+            }
             let store = self.results.shared().clone();
             let columns = &mut self.results.columns;
-            ui.menu_button("Columns", |ui| {
-                egui::ScrollArea::vertical()
-                    .max_height(ui.ctx().content_rect().height() * 0.7)
-                    .show(ui, |ui| {
-                        for name in store.columns() {
-                            let mut shown = !columns.is_hidden(name);
-                            if ui.checkbox(&mut shown, name).changed() {
-                                columns.set_hidden(name, !shown);
-                            }
-                        }
-                    });
-            });
+            if store.column_count() > 0 {
+                if !columns.shows_all(store.column_count()) {
+                    let all = format!("Show all columns ({})", store.column_count());
+                    if ui.button(all).clicked() {
+                        columns.show_all();
+                    }
+                } else if store.column_count() > views::SMALL
+                    && ui
+                        .button("Default view")
+                        .on_hover_text(format!("The usual columns of {}", self.result_of))
+                        .clicked()
+                {
+                    columns.show_default(&store);
+                }
+            }
+            let r = ui
+                .selectable_label(self.chooser.is_some(), "Columns")
+                .on_hover_text("Choose the columns shown");
+            if r.clicked() {
+                self.chooser = match self.chooser {
+                    Some(_) => None,
+                    None => Some(String::new()),
+                };
+            }
+            chooser_at = r.rect.left_bottom();
             ui.checkbox(&mut self.json_view, "JSON view");
             let has = !self.results.store().is_empty();
             if ui
@@ -66,6 +91,16 @@ impl OutputState {
                 .clicked()
             {
                 export = Some(true);
+            }
+            let mut bom = self.csv_bom();
+            if ui
+                .checkbox(&mut bom, "UTF-8 BOM")
+                .on_hover_text(
+                    "Start CSV files with a byte order mark, so Excel reads non-ASCII names right",
+                )
+                .changed()
+            {
+                self.csv_bom = Some(bom);
             }
             if ui
                 .add_enabled(has, egui::Button::new("Export JSON…"))
@@ -80,7 +115,137 @@ impl OutputState {
                 ui.label(RichText::new(doing).italics());
             }
         });
+        self.chooser_window(ui, chooser_at);
         export
+    }
+
+    /// The column chooser, while open: a searchable, scrollable list of every column that stays
+    /// open while columns are ticked, with All / None / Default; Esc or Close closes it. Widths
+    /// stay (they are kept per column).
+    fn chooser_window(&mut self, ui: &Ui, at: egui::Pos2) {
+        let Some(search) = &mut self.chooser else {
+            return;
+        };
+        let store = self.results.shared().clone();
+        let columns = &mut self.results.columns;
+        let mut open = true;
+        let mut close = ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Escape));
+        egui::Window::new("Choose columns")
+            .id(Id::unique("column_chooser"))
+            .default_pos(at)
+            .default_width(260.0)
+            .collapsible(false)
+            .resizable(true)
+            .open(&mut open)
+            .show(ui.ctx(), |ui| {
+                ui.horizontal(|ui| {
+                    let l = ui.label("Search columns");
+                    ui.add(egui::TextEdit::singleline(search).desired_width(140.0))
+                        .labelled_by(l.id);
+                });
+                ui.horizontal(|ui| {
+                    if ui
+                        .button("All")
+                        .on_hover_text("Show every column")
+                        .clicked()
+                    {
+                        columns.show_all();
+                    }
+                    if ui
+                        .button("None")
+                        .on_hover_text("Hide every column")
+                        .clicked()
+                    {
+                        columns.show_none();
+                    }
+                    if ui
+                        .button("Default")
+                        .on_hover_text("The cmdlet's usual columns")
+                        .clicked()
+                    {
+                        columns.show_default(&store);
+                    }
+                    close |= ui.button("Close").clicked();
+                });
+                ui.separator();
+                let needle = search.trim().to_lowercase();
+                egui::ScrollArea::vertical()
+                    .max_height(ui.ctx().content_rect().height() * 0.5)
+                    .show(ui, |ui| {
+                        for name in store.columns() {
+                            if !needle.is_empty() && !name.to_lowercase().contains(&needle) {
+                                continue;
+                            }
+                            let mut shown = !columns.is_hidden(name);
+                            if ui.checkbox(&mut shown, name).changed() {
+                                columns.set_hidden(name, !shown);
+                            }
+                        }
+                    });
+            });
+        if close || !open {
+            self.chooser = None;
+        }
+    }
+
+    /// "matched in: Department, Office (hidden)": the columns where the filter matched in the
+    /// first rows shown (worked out once per filter and row count).
+    fn filter_hint(&mut self) -> Option<String> {
+        if self.filter.trim().is_empty() || self.results.view.busy().is_some() {
+            return None;
+        }
+        let n = self.results.shown_len();
+        if let Some((f, rows, hint)) = &self.hint
+            && *f == self.filter
+            && *rows == n
+        {
+            return Some(hint.clone()).filter(|h| !h.is_empty());
+        }
+        let store = self.results.store();
+        let cols: Vec<usize> = match Filter::parse(store, &self.filter) {
+            Filter::All => return None,
+            Filter::Column(c, _) => vec![c],
+            Filter::Any(needle) => {
+                let mut found = Vec::new();
+                let mut text = String::new();
+                for i in 0..n.min(20) {
+                    let r = self.results.shown_row(i);
+                    for c in 0..store.column_count() {
+                        if found.contains(&c) {
+                            continue;
+                        }
+                        text.clear();
+                        store.cell_text(r, c, &mut text);
+                        if text.to_lowercase().contains(&needle) {
+                            found.push(c);
+                        }
+                    }
+                }
+                found
+            }
+        };
+        let names: Vec<String> = cols
+            .iter()
+            .take(4)
+            .map(|&c| {
+                let name = store.column_name(c);
+                if self.results.columns.is_hidden(name) {
+                    format!("{name} (hidden)")
+                } else {
+                    name.to_string()
+                }
+            })
+            .collect();
+        let more = cols.len().saturating_sub(4);
+        let mut hint = String::new();
+        if !names.is_empty() && n > 0 {
+            hint = format!("matched in: {}", names.join(", "));
+            if more > 0 {
+                hint.push_str(&format!(" +{more}"));
+            }
+        }
+        self.hint = Some((self.filter.clone(), n, hint.clone()));
+        Some(hint).filter(|h| !h.is_empty())
     }
 
     /// Brings what the grid shows up to date: pages that waited go in, the wanted filter and
@@ -111,7 +276,8 @@ impl OutputState {
     }
 }
 
-/// The rows of `out`: the details panel of the selected row, then the JSON view or the table.
+/// The rows of `out`: the JSON view or the table, with the details panel of the selected row
+/// beside it.
 pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
     out.sync_view(ui);
     if out.results.is_empty() {
@@ -121,11 +287,44 @@ pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
         return;
     }
     let store = out.results.shared().clone();
-    if let Some(sel) = out.selected.filter(|&i| i < store.len()) {
-        details(ui, out, &store, sel, conn);
-    }
+    let area = ui.available_rect_before_wrap();
+    ui.allocate_rect(area, Sense::hover());
+    let sel = out.selected.filter(|&i| i < store.len());
+    let grid_rect = match sel {
+        Some(sel) => {
+            let (grid_rect, panel_rect) = details::split(ui, area, &mut out.details_w, conn);
+            let mut panel_ui = ui.new_child(
+                egui::UiBuilder::new()
+                    .max_rect(panel_rect.shrink2(vec2(4.0, 0.0)))
+                    .layout(egui::Layout::top_down(egui::Align::Min)),
+            );
+            panel_ui.set_clip_rect(panel_rect.intersect(ui.clip_rect()));
+            let d = details::panel(&mut panel_ui, &store, sel, out.json_view, conn);
+            if d.close {
+                out.selected = None;
+            }
+            if let Some(t) = d.copy {
+                ui.ctx().copy_text(t);
+            }
+            grid_rect
+        }
+        None => area,
+    };
+    let mut grid_ui = ui.new_child(
+        egui::UiBuilder::new()
+            .max_rect(grid_rect)
+            .layout(egui::Layout::top_down(egui::Align::Min)),
+    );
+    grid_ui.set_clip_rect(grid_rect.intersect(ui.clip_rect()));
+    let ui = &mut grid_ui;
     if out.json_view {
-        json_rows(ui, out, &store);
+        if let Some(r) = json_rows(ui, out, &store) {
+            out.selected = if out.selected == Some(r) {
+                None
+            } else {
+                Some(r)
+            };
+        }
         return;
     }
     let clicks = table(ui, out, &store, conn);
@@ -153,50 +352,30 @@ pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
     }
 }
 
-/// Details side panel: every property of the selected row (only the ones in view laid out).
-fn details(ui: &mut Ui, out: &mut OutputState, store: &ResultStore, sel: usize, conn: ConnId) {
-    egui::Panel::right(Id::unique(("details", conn)))
-        .resizable(true)
-        .default_size(280.0)
-        .show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.strong("Details");
-                if ui.button("Close details").clicked() {
-                    out.selected = None;
-                }
-            });
-            let row = store.row(sel);
-            let keys: Vec<usize> = row.columns().collect();
-            let row_h = ui.text_style_height(&TextStyle::Body);
-            egui::ScrollArea::vertical()
-                .id_salt(("details_rows", conn))
-                .show_rows(ui, row_h, keys.len(), |ui, range| {
-                    egui::Grid::new(("details_grid", conn))
-                        .num_columns(2)
-                        .striped(true)
-                        .show(ui, |ui| {
-                            for &c in &keys[range] {
-                                ui.label(RichText::new(store.column_name(c)).strong());
-                                ui.label(store.cell_string(sel, c));
-                                ui.end_row();
-                            }
-                        });
-                });
-        });
-}
-
-/// One JSON line per shown row, only the rows in view laid out.
-fn json_rows(ui: &mut Ui, out: &OutputState, store: &ResultStore) {
-    let row_h = ui.text_style_height(&TextStyle::Monospace);
+/// One JSON line per shown row, only the rows in view laid out; returns the row clicked (the
+/// details panel shows it pretty-printed).
+fn json_rows(ui: &mut Ui, out: &OutputState, store: &ResultStore) -> Option<usize> {
+    let row_h = ui.text_style_height(&TextStyle::Monospace) + ui.spacing().item_spacing.y;
+    let mut clicked = None;
     egui::ScrollArea::both()
         .auto_shrink([false, false])
         .show_rows(ui, row_h, out.results.shown_len(), |ui, range| {
             for i in range {
                 let r = out.results.shown_row(i);
                 let text = serde_json::to_string(&store.row_object(r)).unwrap_or_default();
-                ui.label(RichText::new(text).monospace());
+                let l = egui::Label::new(RichText::new(text).monospace())
+                    .extend()
+                    .sense(Sense::click());
+                if ui
+                    .add(l)
+                    .on_hover_text("Show this row pretty-printed")
+                    .clicked()
+                {
+                    clicked = Some(r);
+                }
             }
         });
+    clicked
 }
 
 /// The table of the shown rows and columns: only the ones in view are laid out.
@@ -337,11 +516,12 @@ fn header(
         let name = store.column_name(c);
         let (left, right) = (origin.x + cols.left(i), origin.x + cols.left(i + 1));
         let cell = Rect::from_x_y_ranges(left..=right - GRIP, top..=top + HEADER_H);
+        // The sort direction: a triangle painted at the cell's right (up: ascending).
         let arrow = match &out.sort {
-            Some((s, true)) if s == name => " (up)",
-            Some((s, false)) if s == name => " (down)",
-            _ => "",
+            Some((s, asc)) if s == name => Some(*asc),
+            _ => None,
         };
+        let arrow_w = if arrow.is_some() { ARROW_W } else { 0.0 };
         let r = ui
             .interact(cell, Id::unique(("header", conn, c)), Sense::click())
             .on_hover_text("Sort by this column");
@@ -350,13 +530,15 @@ fn header(
             ui.painter()
                 .rect_filled(cell, 0.0, ui.visuals().widgets.hovered.weak_bg_fill);
         }
-        let galley = WidgetText::from(RichText::new(format!("{name}{arrow}")).strong())
-            .into_galley(
-                ui,
-                Some(TextWrapMode::Truncate),
-                (cell.width() - 2.0 * PAD).max(0.0),
-                TextStyle::Body,
-            );
+        let galley = WidgetText::from(RichText::new(name).strong()).into_galley(
+            ui,
+            Some(TextWrapMode::Truncate),
+            (cell.width() - 2.0 * PAD - arrow_w).max(0.0),
+            TextStyle::Body,
+        );
+        if let Some(asc) = arrow {
+            sort_arrow(ui, cell, asc);
+        }
         let at = pos2(left + PAD, cell.center().y - galley.size().y / 2.0);
         let color = ui.visuals().strong_text_color();
         ui.painter()
@@ -380,6 +562,26 @@ fn header(
             ui.visuals().widgets.noninteractive.bg_stroke,
         );
     }
+}
+
+/// The sort triangle at the right of a header cell: pointing up when ascending.
+fn sort_arrow(ui: &Ui, cell: Rect, ascending: bool) {
+    let c = pos2(cell.right() - PAD - ARROW_W / 2.0, cell.center().y);
+    let (h, w) = (4.0, 4.5);
+    let (tip, base) = if ascending { (-h, h) } else { (h, -h) };
+    let points = vec![
+        pos2(c.x, c.y + tip),
+        pos2(c.x - w, c.y + base),
+        pos2(c.x + w, c.y + base),
+    ];
+    let color = ui.visuals().strong_text_color();
+    ui.painter()
+        .with_clip_rect(cell.intersect(ui.clip_rect()))
+        .add(egui::Shape::convex_polygon(
+            points,
+            color,
+            egui::Stroke::NONE,
+        ));
 }
 
 /// A row as tab-separated values of the shown columns (Copy row).

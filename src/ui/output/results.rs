@@ -22,6 +22,8 @@ pub struct ExportJob {
     pub store: Arc<ResultStore>,
     pub rows: Option<Arc<Vec<u32>>>,
     pub columns: Vec<usize>,
+    /// CSV starts with a UTF-8 byte order mark (Excel then reads non-ASCII names right).
+    pub bom: bool,
 }
 
 impl ExportJob {
@@ -47,7 +49,10 @@ impl ExportJob {
     pub fn write(&self, csv: bool, path: &Path) -> Result<(), String> {
         let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
         let file = std::fs::File::create(path).map_err(fail)?;
-        let out = std::io::BufWriter::with_capacity(1 << 16, file);
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        if csv && self.bom {
+            std::io::Write::write_all(&mut out, "\u{feff}".as_bytes()).map_err(fail)?;
+        }
         let out = if csv {
             write::write_csv(&self.store, self.row_iter(), &self.columns, out)
         } else {
@@ -160,6 +165,7 @@ impl Results {
             store: self.store.clone(),
             rows: self.view.order(),
             columns: self.columns.shown().to_vec(),
+            bom: false,
         }
     }
 }
