@@ -7,10 +7,10 @@ Get-Mailbox -ResultSize Unlimited` of a 100,000-mailbox sim (release build) agai
      (tests/bench/requests_get_mailbox.py): what a scripter would write;
 and the parse-cost floor: `jq -c '.value[]'` over the same pages saved to disk.
 
-Every run gets a freshly started sim (the sim allows 3 connections per account in 15 minutes,
-and each run is one connection), the tools take turns in every round, and the figures are
-medians over the rounds: wall time, user+sys CPU seconds, peak RSS (all from /usr/bin/time -v),
-and the sim's own CPU in the same run (it shares the cores).
+One sim serves every run (it limits concurrent requests per tenant, not connections, and the
+tools run one at a time), the tools take turns in every round, and the figures are medians over
+the rounds: wall time, user+sys CPU seconds, peak RSS (all from /usr/bin/time -v), and the sim's
+own CPU during the run (it shares the cores).
 
     tests/bench/cli.py [--mailboxes 100000] [--runs 5] [--tools exo-json,curl,exo-csv,python,exo-table]
 """
@@ -98,38 +98,29 @@ def check_output(tool, out, mailboxes):
         raise RuntimeError(f"{tool}: {got} rows in its output, expected {mailboxes}")
 
 
-def one_run(tool, binary, py, mailboxes, work):
-    sim = Sim(binary, mailboxes)
-    try:
-        out = work / f"out-{tool}"
-        cpu0 = sim.cpu_seconds()
-        if tool.startswith("exo-"):
-            r = exo_run(binary, sim, work, tool[4:], out)
-        elif tool == "curl":
-            r = timed(["bash", BENCH / "curl_pages.sh"], env=sim_env(sim, work))
-        elif tool == "python":
-            r = timed([py, BENCH / "requests_get_mailbox.py"], stdout=out,
-                      env=sim_env(sim, work))
-        r["sim_cpu"] = sim.cpu_seconds() - cpu0
-        return r, out
-    finally:
-        sim.stop()
+def one_run(tool, sim, binary, py, work):
+    out = work / f"out-{tool}"
+    cpu0 = sim.cpu_seconds()
+    if tool.startswith("exo-"):
+        r = exo_run(binary, sim, work, tool[4:], out)
+    elif tool == "curl":
+        r = timed(["bash", BENCH / "curl_pages.sh"], env=sim_env(sim, work))
+    elif tool == "python":
+        r = timed([py, BENCH / "requests_get_mailbox.py"], stdout=out, env=sim_env(sim, work))
+    r["sim_cpu"] = sim.cpu_seconds() - cpu0
+    return r, out
 
 
-def save_pages(binary, mailboxes, work):
+def save_pages(sim, mailboxes, work):
     """The pages themselves, once, for jq and `cargo bench --bench store -- --pages`."""
     pages = TARGET / "bench" / f"pages-{mailboxes}"
     if not (pages / "complete").exists():
         shutil.rmtree(pages, ignore_errors=True)
         pages.mkdir(parents=True)
-        sim = Sim(binary, mailboxes)
-        try:
-            env = sim_env(sim, work)
-            env["SAVE"] = str(pages)
-            subprocess.run(["bash", BENCH / "curl_pages.sh"], env=env, check=True,
-                           capture_output=True)
-        finally:
-            sim.stop()
+        env = sim_env(sim, work)
+        env["SAVE"] = str(pages)
+        subprocess.run(["bash", BENCH / "curl_pages.sh"], env=env, check=True,
+                       capture_output=True)
         (pages / "complete").write_text("")
     return sorted(pages.glob("page-*.json"))
 
@@ -148,8 +139,9 @@ def main():
     py = venv_python() if "python" in tools else None
     rep = Report("cli")
     work = Path(tempfile.mkdtemp(prefix="p3-", dir=TARGET / "bench"))
+    sim = Sim(binary, a.mailboxes)
     try:
-        files = save_pages(binary, a.mailboxes, work)
+        files = save_pages(sim, a.mailboxes, work)
         json_bytes = sum(f.stat().st_size for f in files)
         rep.say(f"# P3 command line: {a.mailboxes} sim mailboxes, {len(files)} pages, "
                 f"{json_bytes / 1e6:.0f} MB of JSON received")
@@ -158,7 +150,7 @@ def main():
         runs = {t: [] for t in tools}
         for i in range(a.runs):
             for t in tools:
-                r, out = one_run(t, binary, py, a.mailboxes, work)
+                r, out = one_run(t, sim, binary, py, work)
                 if i == 0:
                     check_output(t, out, a.mailboxes)
                 if out.exists():
@@ -199,6 +191,7 @@ def main():
                     f"{med('python', 'wall') / med('exo-json', 'wall'):.2f}×")
         rep.say(f"\n(report kept in {rep.path.relative_to(ROOT)})")
     finally:
+        sim.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -1,4 +1,4 @@
-//! The P1 start-up peer (tests/bench/start.sh): an empty eframe window with exo-connect's eframe
+//! The P1 start-up peer (tests/bench/start.py): an empty eframe window with exo-connect's eframe
 //! features (it is built from the same Cargo.toml), its size and title, and nothing else. With
 //! `EXO_CONNECT_EXIT_AFTER_FIRST_FRAME=1` it exits once its first frame has been painted, like
 //! exo-connect does, so both processes' wall times are their times to first frame.
