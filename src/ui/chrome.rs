@@ -209,9 +209,9 @@ pub fn guard_dialog(ctx: &egui::Context, valid: bool, actions: &mut Actions) {
     }
 }
 
-/// Demo mode: the current verification codes and the demo passwords, with the seconds each code
-/// has left at `now`. While the phone is on screen it asks for a repaint when that count
-/// changes (and only then: a hidden phone costs nothing).
+/// Demo mode: the current verification codes and the demo passwords, with the time each code
+/// has left at `now` in 10-second steps. While the phone is on screen it asks for a repaint when
+/// that changes (and only then: a hidden phone costs nothing).
 pub fn demo_phone(ui: &mut Ui, accounts: &[DemoAccountView], now: DateTime<Utc>) {
     ui.add_space(4.0);
     let mut next = None;
@@ -258,17 +258,33 @@ fn demo_accounts(
                 );
                 l.on_hover_text("The verification code of this account's authenticator");
                 let left = (a.valid_until - now).num_milliseconds().max(0);
-                let secs = ui.label(RichText::new(format!("{} s", (left + 999) / 1000)).weak());
-                if left > 0 && ui.is_rect_visible(secs.rect) {
-                    // The count shows whole seconds rounded up: it changes when `left` crosses
-                    // the next multiple of 1000 ms below it.
-                    let to_next = left - (left - 1) / 1000 * 1000;
-                    *next = countdown::sooner(*next, Some(Duration::from_millis(to_next as u64)));
+                let (text, to_next) = code_left(left);
+                let secs = ui.label(RichText::new(text).weak());
+                if let Some(to_next) = to_next
+                    && ui.is_rect_visible(secs.rect)
+                {
+                    *next = countdown::sooner(*next, Some(to_next));
                 }
             });
         }
     }
     ui.add_space(4.0);
+}
+
+/// What a demo code's time left shows, in 10-second steps ("under 30 s"… "under 10 s", then
+/// "expired"), and when that changes: three repaints per 30-second code instead of thirty (each
+/// frame of a software-rendered window costs tens of milliseconds of CPU). `left` in ms.
+fn code_left(left: i64) -> (String, Option<Duration>) {
+    const STEP: i64 = 10_000;
+    if left <= 0 {
+        return ("expired".into(), None);
+    }
+    let steps = (left + STEP - 1) / STEP;
+    let to_next = left - (steps - 1) * STEP;
+    (
+        format!("under {} s", steps * STEP / 1000),
+        Some(Duration::from_millis(to_next as u64)),
+    )
 }
 
 /// Quitting with live sessions asks first (they close with the window; their cached sign-ins
