@@ -9,8 +9,9 @@ use uuid::Uuid;
 use crate::model::Profile;
 
 use super::action::Actions;
-use super::bridge::UiCommand;
+use super::bridge::{SessionView, UiCommand};
 use super::nav::Go;
+use super::sessions::{self, Shown};
 use super::theme;
 use super::widgets;
 
@@ -43,12 +44,14 @@ pub struct ProfileTree {
 }
 
 impl ProfileTree {
-    /// Draws the search box and the tree of `profiles` (`loaded`: the first list arrived);
-    /// a click selects, a double-click or Enter connects.
+    /// Draws the search box and the tree of `profiles` (`loaded`: the first list arrived),
+    /// each with a dot for its `sessions`' state; a click selects, a double-click or Enter
+    /// connects; a folder's context menu connects or disconnects all its profiles shown.
     pub fn ui(
         &mut self,
         ui: &mut Ui,
         profiles: &[Profile],
+        sessions: &[SessionView],
         loaded: bool,
         selected: Option<Uuid>,
         actions: &mut Actions,
@@ -90,7 +93,8 @@ impl ProfileTree {
                     let mut rows = |ui: &mut Ui| {
                         for &i in idxs {
                             let p = &profiles[i];
-                            let (c, k) = profile_row(ui, p, selected == Some(p.id));
+                            let open = sessions::of_profile(sessions, p.id);
+                            let (c, k) = profile_row(ui, p, &open, selected == Some(p.id));
                             if c {
                                 clicked = Some(p.id);
                             }
@@ -102,11 +106,15 @@ impl ProfileTree {
                     if folder.is_empty() {
                         rows(ui);
                     } else {
-                        egui::CollapsingHeader::new(folder.as_str())
+                        let header = egui::CollapsingHeader::new(folder.as_str())
                             .id_salt(("folder", folder))
                             .default_open(true)
                             .open(searching.then_some(true))
                             .show(ui, rows);
+                        let ids: Vec<Uuid> = idxs.iter().map(|&i| profiles[i].id).collect();
+                        header.header_response.context_menu(|ui| {
+                            folder_menu(ui, &ids, sessions, actions);
+                        });
                     }
                 }
             });
@@ -195,12 +203,77 @@ impl Palette {
     }
 }
 
+/// A folder's context menu: "Connect all in folder" connects each profile shown (`ids`) that
+/// has no live session; "Disconnect all in folder" closes each of their open sessions.
+fn folder_menu(ui: &mut Ui, ids: &[Uuid], sessions: &[SessionView], actions: &mut Actions) {
+    let to_connect: Vec<Uuid> = ids
+        .iter()
+        .copied()
+        .filter(|id| {
+            !sessions
+                .iter()
+                .any(|s| s.profile_id == *id && sessions::is_live(s.state))
+        })
+        .collect();
+    let to_close: Vec<_> = ids
+        .iter()
+        .flat_map(|id| sessions::of_profile(sessions, *id))
+        .map(|s| s.conn)
+        .collect();
+    let n = to_connect.len();
+    let connect = ui
+        .add_enabled(n > 0, egui::Button::new("Connect all in folder"))
+        .on_hover_text(format!("Connects {n} profile(s) without a live session"))
+        .on_disabled_hover_text("Every profile here already has a live session");
+    if connect.clicked() {
+        for profile_id in to_connect {
+            actions.send(UiCommand::Connect { profile_id });
+        }
+        ui.close();
+    }
+    let m = to_close.len();
+    let disconnect = ui
+        .add_enabled(m > 0, egui::Button::new("Disconnect all in folder"))
+        .on_hover_text(format!("Disconnects {m} open session(s)"))
+        .on_disabled_hover_text("No profile here has an open session");
+    if disconnect.clicked() {
+        for conn in to_close {
+            actions.send(UiCommand::Disconnect { conn });
+        }
+        ui.close();
+    }
+}
+
+/// The dot of a profile's session state (the most urgent of its `open` sessions, coloured as
+/// in the session list), with the state as hover text and accessible name; blank without one.
+fn state_dot(ui: &mut Ui, name: &str, open: &[&SessionView]) {
+    let (rect, r) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+    let Some(first) = open.first() else {
+        return;
+    };
+    let shown = Shown::of(first);
+    ui.painter()
+        .circle_filled(rect.center(), 4.0, shown.color());
+    let state = match &shown {
+        Shown::Failed(reason) => format!("Failed: {reason}"),
+        _ => first.state.label().to_string(),
+    };
+    let more = match open.len() {
+        1 => String::new(),
+        n => format!(" ({n} sessions)"),
+    };
+    let label = format!("{name} session: {}", first.state.label());
+    r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Image, true, &label));
+    r.on_hover_text(format!("Session: {state}{more}"));
+}
+
 /// One tree row; returns (clicked, connect requested by double-click or Enter).
-fn profile_row(ui: &mut Ui, p: &Profile, selected: bool) -> (bool, bool) {
+fn profile_row(ui: &mut Ui, p: &Profile, open: &[&SessionView], selected: bool) -> (bool, bool) {
     let mut clicked = false;
     let mut connect = false;
     ui.horizontal(|ui| {
         widgets::color_band(ui, theme::parse_hex(p.color.as_deref()));
+        state_dot(ui, &p.name, open);
         let r = ui.selectable_label(selected, &p.name);
         if r.clicked() {
             clicked = true;

@@ -73,7 +73,7 @@ impl RowTimes {
 
 impl Shown {
     /// The row's state (an Expiring countdown is filled in by [`RowTimes::of`]).
-    fn of(s: &SessionView) -> Shown {
+    pub(crate) fn of(s: &SessionView) -> Shown {
         match s.state {
             SessionState::Connecting => Shown::Connecting(s.last_error.clone()),
             SessionState::Connected => Shown::Connected,
@@ -136,6 +136,37 @@ fn icon_button(ui: &mut Ui, glyph: &str, name: &str) -> bool {
         .on_hover_text(name)
         .accessible_name(name)
         .clicked()
+}
+
+/// How urgent a state is for the profile tree's dot: red first, then amber, grey, green; a
+/// disconnected session shows nothing.
+fn urgency(state: SessionState) -> Option<u8> {
+    match state {
+        SessionState::Failed | SessionState::Expired | SessionState::Stale => Some(0),
+        SessionState::Expiring => Some(1),
+        SessionState::Connecting => Some(2),
+        SessionState::Connected => Some(3),
+        SessionState::Disconnected => None,
+    }
+}
+
+/// The open sessions of `profile_id`, the most urgent first (the one its tree dot shows).
+pub fn of_profile(sessions: &[SessionView], profile_id: uuid::Uuid) -> Vec<&SessionView> {
+    let mut open: Vec<(u8, &SessionView)> = sessions
+        .iter()
+        .filter(|s| s.profile_id == profile_id)
+        .filter_map(|s| urgency(s.state).map(|u| (u, s)))
+        .collect();
+    open.sort_by_key(|(u, _)| *u);
+    open.into_iter().map(|(_, s)| s).collect()
+}
+
+/// Is a session live enough that "Connect all in folder" leaves its profile alone?
+pub fn is_live(state: SessionState) -> bool {
+    matches!(
+        state,
+        SessionState::Connected | SessionState::Expiring | SessionState::Connecting
+    )
 }
 
 /// How many of `sessions` "Disconnect stale" closes (the registry's rule: expired, idle or

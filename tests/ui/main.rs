@@ -12,4 +12,5 @@ mod panes;
 mod proxy_route;
 mod scale;
 mod screens;
+mod tree;
 mod window;

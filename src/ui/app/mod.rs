@@ -326,7 +326,8 @@ impl eframe::App for App {
                         .show(ui, |ui| chrome::demo_phone(ui, &self.demo_phone, now));
                 }
                 let (list, loaded, sel) = (&self.profiles, self.profiles_loaded, self.selected);
-                self.tree.ui(ui, list, loaded, sel, &mut self.actions)
+                let open = &self.sessions;
+                self.tree.ui(ui, list, open, loaded, sel, &mut self.actions)
             });
         self.dispatch();
         egui::CentralPanel::default().show(ui, |ui| self.centre_ui(ui));
