@@ -434,7 +434,7 @@ fn driver_visits(p: &Profile) -> Vec<Visit> {
                 "adele@demo.example",
                 "demo-password",
                 "246810",
-                "17 s",
+                "under 20 s",
             ],
             None,
         ),
