@@ -195,13 +195,7 @@ fn confirm_batch(args: &BulkArgs, profile: &str, cmdlet: &str, n: usize) -> CliR
             "{what} changes the tenant and there is no terminal to confirm on; check it with --dry-run, then add --yes to confirm"
         )));
     }
-    eprint!("Run {what}? [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| CliError::Failed(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+    if super::run::ask_yes_no(&format!("Run {what}? [y/N] "))? {
         Ok(())
     } else {
         Err(CliError::Failed("not confirmed: nothing was sent".into()))

@@ -221,7 +221,7 @@ async fn run_confirmed(
 }
 
 /// Asks a yes/no question on the terminal (stderr + stdin); anything but y/yes is no.
-fn ask_yes_no(question: &str) -> Result<bool, CliError> {
+pub(super) fn ask_yes_no(question: &str) -> Result<bool, CliError> {
     use std::io::BufRead;
     eprint!("{question}");
     let _ = std::io::stderr().flush();
