@@ -117,7 +117,10 @@ grep -q '^WM_NAME(.*) = "exo-connect"$' <<<"$props" || fail "window title is not
 grep -q "^WM_CLASS(STRING) = .*, \"$app_id\"\$" <<<"$props" \
   || fail "WM_CLASS's class is not $app_id (the desktop file's name and StartupWMClass)"
 grep -q "^StartupWMClass=$app_id\$" "/usr/share/applications/$app_id.desktop" || fail "StartupWMClass"
-icon="$(xprop -id "$wid" _NET_WM_ICON | head -3)"
+# Into a file first: `xprop … | head -3` under pipefail fails with SIGPIPE (141) when xprop is
+# still writing the rest of the icon data after head has exited.
+xprop -id "$wid" _NET_WM_ICON >"$work/icon.txt"
+icon="$(head -3 "$work/icon.txt")"
 echo "$icon"
 grep -q 'Icon (128 x 128)' <<<"$icon" || fail "_NET_WM_ICON is not the 128 px icon from assets/"
 

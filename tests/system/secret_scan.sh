@@ -64,7 +64,8 @@ EXO="$(awk '/^exo: /{print $2}' "$SERVER/sim.out")"
 PROXY_PASSWORD="proxy-pw-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 
 LOGARGS=""
-if "$BIN" --help | grep -q -- '--log-dir'; then LOGARGS="--log-dir $WORK/logs"; fi
+# Not `--help | grep -q`: under pipefail the writer's SIGPIPE after grep exits would count as "no".
+if grep -q -- '--log-dir' <<<"$("$BIN" --help)"; then LOGARGS="--log-dir $WORK/logs"; fi
 echo "== CLI flow against the sim (diagnostics log: ${LOGARGS:-not in this build})"
 
 mkdir -p "$WORK/home" "$WORK/out"
@@ -118,8 +119,7 @@ done
 page="$(curl -sf -X POST --data-urlencode "otc=$code" "$LOGIN/devicelogin")"
 flow="$(echo "$page" | grep -o "name=\"flow\" value=\"[^\"]*\"" | sed "s/.*value=\"//;s/\"$//")"
 curl -sf -X POST -d "flow=$flow" --data-urlencode "login=ops@contoso.com" -d action=next "$LOGIN/login" >/dev/null
-curl -sf -X POST -d "flow=$flow" --data-urlencode "passwd=ops-Demo-2026!" -d action=next "$LOGIN/login" \
-    | grep -q "You have signed in" || { echo "FAIL: the device-code page did not sign in" >&2; exit 1; }
+grep -q "You have signed in" <<<"$(curl -sf -X POST -d "flow=$flow" --data-urlencode "passwd=ops-Demo-2026!" -d action=next "$LOGIN/login")" || { echo "FAIL: the device-code page did not sign in" >&2; exit 1; }
 wait "$pid" || { cat "$f.err" >&2; echo "FAIL: login dc" >&2; exit 1; }
 x 0 run dc --format json -- Get-Mailbox -ResultSize 5
 x 0 logout pw

@@ -140,12 +140,13 @@ shot signin-device-code
 P="$(curl -sf -X POST --data-urlencode "otc=$CODE" "$LOGIN/devicelogin")"
 FLOW="$(echo "$P" | grep -o 'name="flow" value="[^"]*"' | sed 's/.*value="//;s/"$//')"
 [ -n "$FLOW" ] || fail "the verification page did not accept the code"
-curl -sf -X POST -d "flow=$FLOW" --data-urlencode "login=admin@contoso.com" -d action=next \
-    "$LOGIN/login" | grep -q 'name="passwd"' || fail "no password step"
-curl -sf -X POST -d "flow=$FLOW" --data-urlencode 'passwd=admin-Demo-2026!' -d action=next \
-    "$LOGIN/login" | grep -q 'one-time-code' || fail "no verification-code step"
-curl -sf -X POST -d "flow=$FLOW" -d "otc=$TOTP" -d action=next "$LOGIN/login" \
-    | grep -q 'You have signed in' || fail "the verification page did not sign in"
+# Each page into a variable before grep -q (a pipe into grep -q can end in SIGPIPE under pipefail).
+P="$(curl -sf -X POST -d "flow=$FLOW" --data-urlencode "login=admin@contoso.com" -d action=next "$LOGIN/login")"
+grep -q 'name="passwd"' <<<"$P" || fail "no password step"
+P="$(curl -sf -X POST -d "flow=$FLOW" --data-urlencode 'passwd=admin-Demo-2026!' -d action=next "$LOGIN/login")"
+grep -q 'one-time-code' <<<"$P" || fail "no verification-code step"
+P="$(curl -sf -X POST -d "flow=$FLOW" -d "otc=$TOTP" -d action=next "$LOGIN/login")"
+grep -q 'You have signed in' <<<"$P" || fail "the verification page did not sign in"
 # The app polls every few seconds: wait until the session is up (the dialog has closed).
 wait_for "demo: session connected: Contoso EXO (MFA)" "$WORK/app.err" 20
 sleep 1
