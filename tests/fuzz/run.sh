@@ -51,7 +51,7 @@ for t in "${TARGETS[@]}"; do
     nice -n "$NICE" "${FUZZ[@]}" run "${FLAGS[@]}" "$t" "$corpus" "tests/fuzz/seeds/$t" -- \
         "${args[@]}" >"$LOGS/$t.log" 2>&1 || { status=CRASH; crashed=1; }
     secs=$(($(date +%s) - started))
-    execs="$(awk -F: '/stat::number_of_executed_units/{gsub(/ /,"",$2); print $2}' "$LOGS/$t.log" | tail -1)"
+    execs="$(awk '/stat::number_of_executed_units/{print $NF}' "$LOGS/$t.log" | tail -1)"
     files="$(find "$corpus" -type f | wc -l)"
     line="$(printf '%-15s %12s execs %6s s %10s exec/s  corpus %5s  %s' "$t" "${execs:-?}" "$secs" \
         "$(( ${execs:-0} / (secs > 0 ? secs : 1) ))" "$files" "$status")"
