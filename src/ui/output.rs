@@ -392,9 +392,17 @@ impl OutputState {
                 .request_repaint_after(Duration::from_millis(to_next as u64 + 1));
         } else if let Some(s) = &self.summary {
             ui.label(RichText::new(s).weak());
+            if super::confirm::is_what_if(&self.result_of) {
+                ui.label(RichText::new("-WhatIf preview: the service changed nothing").strong());
+            }
         }
         for w in &self.warnings {
-            ui.label(RichText::new(format!("Warning: {w}")).color(theme::AMBER));
+            // A -WhatIf answer is the service's preview, not a warning.
+            let shown = match w.starts_with("What if:") {
+                true => RichText::new(w),
+                false => RichText::new(format!("Warning: {w}")).color(theme::AMBER),
+            };
+            ui.label(shown);
         }
         if let Some(e) = &self.error {
             ui.label(RichText::new(format!("Error: {e}")).color(theme::RED));

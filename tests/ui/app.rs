@@ -139,6 +139,7 @@ pub(crate) fn session(conn: u64, p: &Profile, state: SessionState, token_secs: i
         token_expires_at: Some(now() + chrono::Duration::seconds(token_secs)),
         last_activity: now() - chrono::Duration::seconds(90),
         requests: 7,
+        rate: None,
     }
 }
 

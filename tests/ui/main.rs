@@ -3,8 +3,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin_api;
 mod app;
 mod cli;
+mod confirm;
 mod doctor;
 mod engine;
 mod idle;

@@ -93,6 +93,7 @@ fn session(
         token_expires_at: Some(now() + chrono::Duration::seconds(secs)),
         last_activity: now() - chrono::Duration::seconds(conn as i64 * 75),
         requests: conn * 9,
+        rate: None,
     }
 }
 

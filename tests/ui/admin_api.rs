@@ -1,0 +1,97 @@
+//! The window's side of the admin API's 2026 behaviours with the real driver and the sim: the
+//! service's confirmation answered No (a later Get shows nothing changed) and Yes (the change is
+//! there), `-WhatIf` (its answer shown, nothing changed), and the session row's rate gauge from
+//! the sim's `Rate-Limit-*` headers.
+
+use exo_connect::ui::bridge::{ConnId, SessionState};
+
+use super::engine::{E, start};
+
+const RULE: &str = "Window confirm test";
+
+/// Runs `line` in `conn`'s output and waits for its end.
+fn run(e: &mut E, conn: ConnId, line: &str) {
+    e.h.state_mut().set_cmdlet_line(conn, line);
+    e.h.run_steps(2);
+    e.click("Run");
+    e.wait(line, |a| {
+        a.output(conn)
+            .is_some_and(|o| o.running.is_none() && (o.summary.is_some() || o.error.is_some()))
+    });
+}
+
+/// The rule's `State` as a Get in the sim shows it (None: no such rule).
+fn rule_state(e: &mut E, conn: ConnId) -> Option<String> {
+    run(e, conn, &format!("Get-TransportRule -Identity '{RULE}'"));
+    let o = e.h.state().output(conn).unwrap();
+    if o.error.is_some() {
+        return None;
+    }
+    let store = o.results();
+    let col = store.column_index("State")?;
+    (store.len() == 1).then(|| store.cell_string(0, col))
+}
+
+fn connect(e: &mut E) -> ConnId {
+    e.connect_with_password("Contoso EXO", "ops@contoso.com");
+    e.wait("the session", |a| {
+        a.signin.is_none()
+            && a.sessions.len() == 1
+            && a.sessions[0].state == SessionState::Connected
+    });
+    e.click("Open output");
+    e.h.state().sessions[0].conn
+}
+
+#[test]
+fn the_services_confirmation_in_the_window_no_changes_nothing_yes_does() {
+    let mut e = start(|_| {}, |_| {});
+    let conn = connect(&mut e);
+    assert_eq!(rule_state(&mut e, conn), None, "no such rule yet");
+
+    let create = format!("New-TransportRule -Name '{RULE}'");
+    run(&mut e, conn, &create);
+    e.wait("the service's question", |a| {
+        a.service_confirm.pending.is_some()
+    });
+    assert!(e.has("Confirm New-TransportRule?"));
+    assert!(
+        e.has_containing("Creating transport rule"),
+        "the service's own text"
+    );
+    assert!(e.has("Profile Contoso EXO · tenant Contoso · cmdlet New-TransportRule"));
+    e.click("No");
+    assert!(e.has_containing("was not run: not confirmed"));
+    assert_eq!(rule_state(&mut e, conn), None, "No changed nothing");
+
+    // -WhatIf: the service's preview, nothing changed, no question.
+    run(&mut e, conn, &format!("{create} -WhatIf"));
+    e.wait_label("What if: Performing the operation \"New-TransportRule\"");
+    assert!(e.has("-WhatIf preview: the service changed nothing"));
+    assert!(e.h.state().service_confirm.pending.is_none());
+    assert_eq!(rule_state(&mut e, conn), None, "WhatIf changed nothing");
+
+    // Yes: sent again with Confirm:false; a later Get shows the rule.
+    let before = e.sim.admin.requests().len();
+    run(&mut e, conn, &create);
+    e.wait("the service's question", |a| {
+        a.service_confirm.pending.is_some()
+    });
+    e.click("Yes, run New-TransportRule");
+    e.wait("the confirmed run", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.running.is_none() && o.summary.is_some())
+    });
+    let sent = e.sim.admin.requests()[before..]
+        .iter()
+        .filter(|r| r.cmdlet.as_deref() == Some("New-TransportRule"))
+        .count();
+    assert_eq!(sent, 2, "asked once, sent once more");
+    assert_eq!(rule_state(&mut e, conn).as_deref(), Some("Enabled"));
+
+    // The session row's gauge: the sim announces its budget on every answer.
+    e.wait_label("% left");
+    let rate = e.h.state().sessions[0].rate.expect("the sim's budget");
+    assert_eq!(rate.limit, 1000, "the sim's default capacity");
+    assert!(rate.remaining < rate.limit);
+}
