@@ -187,6 +187,12 @@ pub enum UiEvent {
         conn: ConnId,
         rate: RateView,
     },
+    /// The session's live cmdlet catalogue (fetched once after its connect, or from the cache):
+    /// the cmdlet line's completion uses it.
+    CatalogueReady {
+        conn: ConnId,
+        catalogue: Arc<crate::model::catalogue::CmdletCatalogue>,
+    },
     RunDone {
         conn: ConnId,
         rows: u64,

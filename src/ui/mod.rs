@@ -12,6 +12,7 @@ pub mod app;
 pub mod bridge;
 pub mod checks;
 pub mod chrome;
+pub mod complete;
 pub mod confirm;
 pub mod countdown;
 pub mod demo;

@@ -89,6 +89,8 @@ pub struct OutputState {
     replace_due: bool,
     /// "matched in: …" of the filter, for (filter, rows shown).
     hint: Option<(String, usize, String)>,
+    /// The cmdlet line's completion (and the session's catalogue).
+    pub completion: super::complete::Completion,
 }
 
 impl OutputState {
@@ -316,17 +318,31 @@ impl OutputState {
         ui.horizontal(|ui| {
             let l = ui.label("Cmdlet");
             let id = egui::Id::unique(("cmdlet", conn));
+            let focused = ui.memory(|m| m.focused()) == Some(id);
+            let before = self.line.clone();
+            // The completion popup's keys first (Tab / Enter / Esc / Up / Down while it shows).
+            if focused {
+                self.completion.keys(ui, &mut self.line);
+            }
             // Run after the field took this frame's typed text (see below).
-            let run_now = ui.memory(|m| m.focused()) == Some(id) && self.history_keys(ui) && !busy;
+            let run_now = focused && self.history_keys(ui) && !busy;
+            // Accepted or recalled: the cursor goes to the end (typing moves it itself).
+            let replaced = self.line != before;
+            let filter = self.completion.event_filter(&self.line);
             let r = ui
                 .add(
                     egui::TextEdit::singleline(&mut self.line)
                         .id(id)
                         .hint_text(format!("{quick}   (Ctrl+Enter runs, Up/Down history)"))
                         .code_editor()
+                        .event_filter(filter)
                         .desired_width(ui.available_width() - 70.0),
                 )
                 .labelled_by(l.id);
+            let clicked = self.completion.popup(ui, &r, &mut self.line);
+            if clicked || replaced {
+                super::complete::cursor_to_end(ui, id, &self.line);
+            }
             if run_now {
                 run = Some(self.line.clone());
             }

@@ -3,6 +3,7 @@
 //! there), `-WhatIf` (its answer shown, nothing changed), and the session row's rate gauge from
 //! the sim's `Rate-Limit-*` headers.
 
+use egui_kittest::kittest::Queryable;
 use exo_connect::ui::bridge::{ConnId, SessionState};
 
 use super::engine::{E, start};
@@ -94,4 +95,76 @@ fn the_services_confirmation_in_the_window_no_changes_nothing_yes_does() {
     let rate = e.h.state().sessions[0].rate.expect("the sim's budget");
     assert_eq!(rate.limit, 1000, "the sim's default capacity");
     assert!(rate.remaining < rate.limit);
+}
+
+/// The `EXOModuleFile` requests the sim saw.
+fn catalogue_fetches(e: &E) -> usize {
+    e.sim
+        .admin
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/EXOModuleFile"))
+        .count()
+}
+
+#[test]
+fn the_catalogue_comes_on_connect_once_and_completes_the_cmdlet_line() {
+    let mut e = start(|_| {}, |_| {});
+    let conn = connect(&mut e);
+    e.wait("the session's catalogue", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.completion.catalogue.is_some())
+    });
+    assert_eq!(
+        catalogue_fetches(&e),
+        1,
+        "fetched in the background on connect"
+    );
+    let cat =
+        e.h.state()
+            .output(conn)
+            .unwrap()
+            .completion
+            .catalogue
+            .clone();
+    let cat = cat.unwrap();
+    assert!(cat.cmdlet("Get-Mailbox").is_some());
+    e.type_into("Cmdlet", "Get-Mai");
+    assert!(e.has("Get-Mailbox"), "Get-Mai offers Get-Mailbox");
+    assert!(e.has_containing("from the tenant's catalogue"));
+    e.h.key_press(egui::Key::Tab);
+    e.h.run_steps(2);
+    e.h.get_by_label("Cmdlet").type_text("-");
+    e.h.run_steps(2);
+    let first_param = &cat.cmdlet("Get-Mailbox").unwrap().params[0].name;
+    assert!(
+        e.has(&format!("-{first_param}")),
+        "its parameters after the name"
+    );
+
+    // A second session of the same tenant and service: the cached catalogue, no new fetch.
+    e.click_profile("Contoso EXO");
+    e.click("Connect");
+    e.wait("the second session", |a| {
+        a.sessions
+            .iter()
+            .filter(|s| s.state == SessionState::Connected)
+            .count()
+            == 2
+            && a.sessions.iter().all(|s| {
+                a.output(s.conn)
+                    .is_some_and(|o| o.completion.catalogue.is_some())
+            })
+    });
+    assert_eq!(
+        catalogue_fetches(&e),
+        1,
+        "the second session used the cache"
+    );
+    let cache = e.dir.path().join("catalogues");
+    assert_eq!(
+        std::fs::read_dir(&cache).unwrap().count(),
+        1,
+        "one cache file"
+    );
 }

@@ -41,7 +41,7 @@ pub(crate) struct E {
     rt: tokio::runtime::Runtime,
     dialogs: FakeDialogs,
     browser: FakeBrowser,
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 pub(crate) fn start(
@@ -566,8 +566,9 @@ fn password_sign_in_of_an_mfa_account_moves_to_the_verification_step() {
 #[test]
 fn scc_quick_test_through_the_regional_redirect_and_cancel_run() {
     // Requests 1 and 2 are the access check (global host, then the regional one it redirects
-    // to); the first run (request 3) answers slowly.
-    let mut e = start(|s| s.faults = "slow@3:ms=4000".into(), |_| {});
+    // to), 3 the cmdlet catalogue the window fetches after the connect; the first run
+    // (request 4) answers slowly.
+    let mut e = start(|s| s.faults = "slow@4:ms=4000".into(), |_| {});
     e.connect_with_password("Contoso SCC", "ops@contoso.com");
     e.wait("the SCC session", |a| {
         a.signin.is_none()
@@ -575,6 +576,11 @@ fn scc_quick_test_through_the_regional_redirect_and_cancel_run() {
             && a.sessions[0].state == SessionState::Connected
     });
     let conn = e.h.state().sessions[0].conn;
+    e.wait("the catalogue (request 3)", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.completion.catalogue.is_some())
+    });
+    assert_eq!(e.sim.admin.requests().len(), 3);
     e.click("Open output");
     e.click("Quick test: Get-RetentionCompliancePolicy");
     e.wait_exact("Cancel run");

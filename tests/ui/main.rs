@@ -6,6 +6,7 @@ mod common;
 mod admin_api;
 mod app;
 mod cli;
+mod completion;
 mod confirm;
 mod doctor;
 mod engine;

@@ -78,6 +78,9 @@ impl App {
                 line,
                 question,
             } => self.confirmation_asked(conn, line, question),
+            UiEvent::CatalogueReady { conn, catalogue } => {
+                self.output_mut(conn).completion.catalogue = Some(catalogue)
+            }
             UiEvent::RateChanged { conn, rate } => {
                 if let Some(s) = self.sessions.iter_mut().find(|s| s.conn == conn) {
                     s.rate = Some(rate);

@@ -10,9 +10,11 @@
 //! prompt), `sessions` (the registry's sessions as the window's rows, disconnects), `runs`
 //! (cmdlets streamed into the output pane), `profiles` (the profile store — reloaded when another
 //! exo-connect changed it, checked every [`STORE_CHECK`] — and the proxy password),
-//! `checks` (Test connection, the proxy route, opening a page, the diagnostic log). Demo mode
+//! `checks` (Test connection, the proxy route, opening a page, the diagnostic log), `catalogue`
+//! (the session's cmdlet catalogue for completion, fetched once after its connect). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
+mod catalogue;
 mod checks;
 mod profiles;
 mod runs;

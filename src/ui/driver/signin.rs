@@ -128,7 +128,7 @@ impl Driver {
             self.signin = None;
         }
         let e = match result {
-            Ok(_) => return,
+            Ok(c) => return self.fetch_catalogue(&c.session),
             Err(e) if e.is_cancelled() => return,
             Err(ConnectError::Session(SessionError::LimitReached(lr))) => {
                 let view = self.limit_view(&lr);
