@@ -320,6 +320,9 @@ pub struct SignInView {
     pub account: String,
     pub method: SignInMethod,
     pub stage: SignInStage,
+    /// Why the dialog is back for a session that was signed in (the tenant revoked its access:
+    /// continuous access evaluation), in plain words; None for an ordinary connect.
+    pub reason: Option<String>,
 }
 
 /// One row of the session list.

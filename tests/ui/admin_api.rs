@@ -4,7 +4,9 @@
 //! the sim's `Rate-Limit-*` headers.
 
 use egui_kittest::kittest::Queryable;
-use exo_connect::ui::bridge::{ConnId, SessionState};
+use exo_connect::ui::bridge::{ConnId, SessionState, SignInStage};
+
+use crate::common::signin_support::password_of;
 
 use super::engine::{E, start};
 
@@ -166,5 +168,64 @@ fn the_catalogue_comes_on_connect_once_and_completes_the_cmdlet_line() {
         std::fs::read_dir(&cache).unwrap().count(),
         1,
         "one cache file"
+    );
+}
+
+/// The `acrs` claim of the last access token the sim issued.
+fn last_token_acrs(e: &E) -> Vec<String> {
+    use base64::Engine;
+    let issued = e.sim.auth.issued_secrets();
+    let (_, at) = issued
+        .iter()
+        .rev()
+        .find(|(k, _)| *k == "access_tokens")
+        .expect("an access token");
+    let payload = at.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    v["acrs"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_revoked_session_brings_the_sign_in_back_saying_why_with_the_claims() {
+    let mut e = start(|_| {}, |_| {});
+    let conn = connect(&mut e);
+    // The tenant revokes the account's sessions and its refresh tokens: the cached sign-in
+    // cannot answer the claims challenge, only an interactive sign-in can.
+    let challenge = e.sim.revoke_account("ops@contoso.com");
+    assert!(e.sim.auth.revoke_refresh_tokens("ops@contoso.com") > 0);
+    let acrs: serde_json::Value = serde_json::from_str(&challenge).unwrap();
+    let acrs = acrs["access_token"]["acrs"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(&mut e, conn, "Get-AcceptedDomain");
+    assert!(e.h.state().output(conn).unwrap().error.is_some());
+    e.wait("the sign-in dialog, back", |a| {
+        a.signin
+            .as_ref()
+            .is_some_and(|v| v.reason.is_some() && matches!(v.stage, SignInStage::Password { .. }))
+    });
+    assert!(e.has_containing("The tenant revoked this session's access"));
+    e.type_into("Password", &password_of("ops@contoso.com"));
+    e.click("Sign in");
+    e.wait("signed in again", |a| {
+        a.signin.is_none()
+            && a.sessions
+                .iter()
+                .any(|s| s.conn != conn && s.state == SessionState::Connected)
+    });
+    assert!(
+        last_token_acrs(&e).contains(&acrs),
+        "the interactive sign-in carried the challenge's claims"
     );
 }

@@ -178,6 +178,7 @@ fn screenshots() {
         profile_name: ps[0].name.clone(),
         account: ps[0].upn.clone(),
         method: SignInMethod::DeviceCode,
+        reason: None,
         stage: SignInStage::DeviceCode {
             user_code: "HJKX-4QPL".into(),
             verification_uri: "http://127.0.0.1:47113/devicelogin".into(),

@@ -207,6 +207,7 @@ fn printable_event(ev: UiEvent) -> UiEvent {
 /// account single sign-on returned, explanations quoting Entra).
 fn printable_view(mut view: crate::ui::bridge::SignInView) -> crate::ui::bridge::SignInView {
     use crate::ui::bridge::SignInStage;
+    view.reason = view.reason.map(text);
     view.stage = match view.stage {
         SignInStage::Password { error } => SignInStage::Password {
             error: error.map(text),

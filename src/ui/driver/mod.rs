@@ -139,6 +139,11 @@ enum Internal {
         generation: u64,
         profile_id: uuid::Uuid,
     },
+    /// A run met a claims challenge only an interactive sign-in can answer.
+    ClaimsChallenge {
+        profile_id: uuid::Uuid,
+        claims: String,
+    },
     /// Connect `generation` ended.
     Connected {
         generation: u64,
@@ -329,6 +334,9 @@ impl Driver {
                 profile_name,
                 result,
             } => self.connected(generation, (profile_id, &profile_name), *result),
+            Internal::ClaimsChallenge { profile_id, claims } => {
+                self.claims_challenge(profile_id, claims)
+            }
         }
     }
 

@@ -36,6 +36,7 @@ impl Driver {
         });
         let registry = self.connector.registry().clone();
         let ev = self.ev.clone();
+        let internal = self.internal_tx.clone();
         let task = tokio::spawn(async move {
             match registry.run(conn.0, request).await {
                 Ok(handle) => {
@@ -44,6 +45,7 @@ impl Driver {
                         profile_id,
                         line,
                         confirmed,
+                        internal,
                     };
                     stream(handle, &job, &ev).await
                 }
@@ -71,6 +73,8 @@ struct Job {
     line: String,
     /// Sent with `Confirm: false` already.
     confirmed: bool,
+    /// The driver's loop: a claims challenge needing an interactive sign-in goes there.
+    internal: tokio::sync::mpsc::UnboundedSender<super::Internal>,
 }
 
 /// The run's events as the output pane's, until it is done or failed.
@@ -135,6 +139,11 @@ async fn stream(mut handle: RunHandle, job: &Job, ev: &EventSender) {
                 return;
             }
             RunEvent::Failed(e) => {
+                if let Some(claims) = e.claims.clone() {
+                    let _ = job
+                        .internal
+                        .send(super::Internal::ClaimsChallenge { profile_id, claims });
+                }
                 if e.kind == RestErrorKind::ProxyAuth {
                     ev.send(UiEvent::ProxyCredentialNeeded {
                         profile_id,
