@@ -38,7 +38,7 @@ pub fn quick_test(service: Service) -> &'static str {
     }
 }
 
-/// Does this line change the tenant (Set-/New-/Remove-/Add- cmdlets)?
+/// Does this line change the tenant (Set-/New-/Remove-/Add-/Enable-/Disable- cmdlets)?
 pub fn is_changing(line: &str) -> bool {
     let verb = line
         .trim_start()
@@ -46,7 +46,10 @@ pub fn is_changing(line: &str) -> bool {
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
-    matches!(verb.as_str(), "set" | "new" | "remove" | "add")
+    matches!(
+        verb.as_str(),
+        "set" | "new" | "remove" | "add" | "enable" | "disable"
+    )
 }
 
 /// Progress of the running command.
@@ -574,6 +577,7 @@ mod tests {
         o.clear_results();
         assert_eq!(o.rows_received(), 0);
         assert!(is_changing("Set-Mailbox x"));
+        assert!(is_changing("Disable-TransportRule -Identity x"));
         assert!(!is_changing("Get-Mailbox"));
     }
 }
