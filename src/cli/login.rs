@@ -97,6 +97,7 @@ pub fn run_login(args: LoginArgs) -> CliResult {
             force_interactive: args.force || method.is_some(),
             method,
             cancel: super::signin::cancel_on_ctrl_c(),
+            claims: None,
         };
         let prompt = super::signin::TerminalPrompt::new(password);
         let s = connector

@@ -84,6 +84,9 @@ pub struct ConnectOptions {
     pub method: Option<SignInMethod>,
     /// Cancels the sign-in and every question of the prompt (the dialog's Cancel, Ctrl+C).
     pub cancel: CancellationToken,
+    /// A claims challenge's decoded JSON the interactive sign-in answers (continuous access
+    /// evaluation when the cached sign-in could not): implies an interactive sign-in.
+    pub claims: Option<String>,
 }
 
 /// Why a connect ended without a session. `Display` is the plain explanation.
@@ -247,6 +250,7 @@ impl Connector {
         opts: &ConnectOptions,
     ) -> Result<SignedIn, ConnectError> {
         if !opts.force_interactive
+            && opts.claims.is_none()
             && let Ok(s) = self.cache.sign_in_silent(profile, Some(http)).await
         {
             return Ok(s);
@@ -333,6 +337,7 @@ impl Connector {
                 cancel: opts.cancel.clone(),
                 timeout: self.timeout,
                 http: Some(http.clone()),
+                claims: opts.claims.clone(),
             },
         );
         tokio::pin!(sign_in);

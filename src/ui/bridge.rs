@@ -108,6 +108,12 @@ pub enum UiCommand {
     CancelRun {
         conn: ConnId,
     },
+    /// Run a cmdlet line again with `Confirm: false`: the user answered yes to the service's
+    /// question ([`UiEvent::RunConfirmation`]).
+    RunConfirmed {
+        conn: ConnId,
+        line: String,
+    },
     /// Run the connectivity check on this profile (the editor's draft, saved or not); answered
     /// by [`UiEvent::DoctorStep`]s as the steps complete, then [`UiEvent::DoctorDone`].
     TestConnection {
@@ -168,6 +174,24 @@ pub enum UiEvent {
     RunWarning {
         conn: ConnId,
         text: String,
+    },
+    /// The service asks before acting (`@adminapi.confirmationmessage`); nothing was done.
+    /// `question` is its own text; the window asks, and yes sends [`UiCommand::RunConfirmed`].
+    RunConfirmation {
+        conn: ConnId,
+        line: String,
+        question: String,
+    },
+    /// The service announced its request budget during a run (the session row's gauge).
+    RateChanged {
+        conn: ConnId,
+        rate: RateView,
+    },
+    /// The session's live cmdlet catalogue (fetched once after its connect, or from the cache):
+    /// the cmdlet line's completion uses it.
+    CatalogueReady {
+        conn: ConnId,
+        catalogue: Arc<crate::model::catalogue::CmdletCatalogue>,
     },
     RunDone {
         conn: ConnId,
@@ -296,6 +320,9 @@ pub struct SignInView {
     pub account: String,
     pub method: SignInMethod,
     pub stage: SignInStage,
+    /// Why the dialog is back for a session that was signed in (the tenant revoked its access:
+    /// continuous access evaluation), in plain words; None for an ordinary connect.
+    pub reason: Option<String>,
 }
 
 /// One row of the session list.
@@ -321,6 +348,23 @@ pub struct SessionView {
     /// Last request (or sign-in) time: the UI shows idle time from it.
     pub last_activity: DateTime<Utc>,
     pub requests: u64,
+    /// The tenant's request budget as the service last announced it (`Rate-Limit-*`).
+    pub rate: Option<RateView>,
+}
+
+/// A session's request budget (the session row's gauge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateView {
+    /// `Rate-Limit-Limit`: requests the budget holds.
+    pub limit: u32,
+    /// `Rate-Limit-Remaining`: left when the answer came.
+    pub remaining: u32,
+    /// When the answer came.
+    pub at: DateTime<Utc>,
+    /// When the budget is full again (the answer's time + `Rate-Limit-Reset`).
+    pub full_at: DateTime<Utc>,
+    /// Requests wait for the budget until then (the pacer holds them back), when they do.
+    pub paced_until: Option<DateTime<Utc>>,
 }
 
 /// The limit guard refused a new session of `service` in `tenant`.

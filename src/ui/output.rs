@@ -38,7 +38,7 @@ pub fn quick_test(service: Service) -> &'static str {
     }
 }
 
-/// Does this line change the tenant (Set-/New-/Remove-/Add- cmdlets)?
+/// Does this line change the tenant (Set-/New-/Remove-/Add-/Enable-/Disable- cmdlets)?
 pub fn is_changing(line: &str) -> bool {
     let verb = line
         .trim_start()
@@ -46,7 +46,10 @@ pub fn is_changing(line: &str) -> bool {
         .next()
         .unwrap_or("")
         .to_ascii_lowercase();
-    matches!(verb.as_str(), "set" | "new" | "remove" | "add")
+    matches!(
+        verb.as_str(),
+        "set" | "new" | "remove" | "add" | "enable" | "disable"
+    )
 }
 
 /// Progress of the running command.
@@ -89,6 +92,8 @@ pub struct OutputState {
     replace_due: bool,
     /// "matched in: …" of the filter, for (filter, rows shown).
     hint: Option<(String, usize, String)>,
+    /// The cmdlet line's completion (and the session's catalogue).
+    pub completion: super::complete::Completion,
 }
 
 impl OutputState {
@@ -316,17 +321,31 @@ impl OutputState {
         ui.horizontal(|ui| {
             let l = ui.label("Cmdlet");
             let id = egui::Id::unique(("cmdlet", conn));
+            let focused = ui.memory(|m| m.focused()) == Some(id);
+            let before = self.line.clone();
+            // The completion popup's keys first (Tab / Enter / Esc / Up / Down while it shows).
+            if focused {
+                self.completion.keys(ui, &mut self.line);
+            }
             // Run after the field took this frame's typed text (see below).
-            let run_now = ui.memory(|m| m.focused()) == Some(id) && self.history_keys(ui) && !busy;
+            let run_now = focused && self.history_keys(ui) && !busy;
+            // Accepted or recalled: the cursor goes to the end (typing moves it itself).
+            let replaced = self.line != before;
+            let filter = self.completion.event_filter(&self.line);
             let r = ui
                 .add(
                     egui::TextEdit::singleline(&mut self.line)
                         .id(id)
                         .hint_text(format!("{quick}   (Ctrl+Enter runs, Up/Down history)"))
                         .code_editor()
+                        .event_filter(filter)
                         .desired_width(ui.available_width() - 70.0),
                 )
                 .labelled_by(l.id);
+            let clicked = self.completion.popup(ui, &r, &mut self.line);
+            if clicked || replaced {
+                super::complete::cursor_to_end(ui, id, &self.line);
+            }
             if run_now {
                 run = Some(self.line.clone());
             }
@@ -392,9 +411,17 @@ impl OutputState {
                 .request_repaint_after(Duration::from_millis(to_next as u64 + 1));
         } else if let Some(s) = &self.summary {
             ui.label(RichText::new(s).weak());
+            if super::confirm::is_what_if(&self.result_of) {
+                ui.label(RichText::new("-WhatIf preview: the service changed nothing").strong());
+            }
         }
         for w in &self.warnings {
-            ui.label(RichText::new(format!("Warning: {w}")).color(theme::AMBER));
+            // A -WhatIf answer is the service's preview, not a warning.
+            let shown = match w.starts_with("What if:") {
+                true => RichText::new(w),
+                false => RichText::new(format!("Warning: {w}")).color(theme::AMBER),
+            };
+            ui.label(shown);
         }
         if let Some(e) = &self.error {
             ui.label(RichText::new(format!("Error: {e}")).color(theme::RED));
@@ -550,6 +577,7 @@ mod tests {
         o.clear_results();
         assert_eq!(o.rows_received(), 0);
         assert!(is_changing("Set-Mailbox x"));
+        assert!(is_changing("Disable-TransportRule -Identity x"));
         assert!(!is_changing("Get-Mailbox"));
     }
 }

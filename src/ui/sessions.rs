@@ -209,13 +209,13 @@ impl SessionsPane {
                 let (left, right) = (ui.max_rect().left(), ui.max_rect().right());
                 egui::Grid::new("sessions_grid")
                     .striped(true)
-                    .num_columns(10)
+                    .num_columns(11)
                     .spacing([10.0, 4.0])
                     .show(ui, |ui| {
                         if !sessions.is_empty() {
                             for h in [
-                                "", "State", "Profile", "Service", "Account", "Tenant", "Token",
-                                "Idle", "Requests", "Endpoint",
+                                "", "State", "Rate", "Profile", "Service", "Account", "Tenant",
+                                "Token", "Idle", "Requests", "Endpoint",
                             ] {
                                 ui.label(RichText::new(h).weak());
                             }
@@ -224,7 +224,7 @@ impl SessionsPane {
                         for s in sessions {
                             let times = RowTimes::of(s, now, self.hovered == Some(s.conn));
                             next = countdown::sooner(next, times.next);
-                            let (top, bottom) = session_row(ui, s, &times, actions);
+                            let (top, bottom) = session_row(ui, s, (&times, now), actions);
                             let row = egui::Rect::from_x_y_ranges(left..=right, top..=bottom);
                             if ui.rect_contains_pointer(row) {
                                 hovered = Some(s.conn);
@@ -299,13 +299,14 @@ impl SessionsPane {
 }
 
 /// One row of the list: its actions first (Open output / Refresh / Disconnect, and Reconnect
-/// when the session is stale or expired), so they show at any width; then state, profile,
+/// when the session is stale or expired), so they show at any width; then state, the rate
+/// gauge (`rate.rs`), profile,
 /// service, account, tenant, token and idle countdowns, requests and endpoint, the long ones cut
 /// with "…" (the whole text on hover). Returns the row's top and bottom.
 fn session_row(
     ui: &mut Ui,
     s: &SessionView,
-    times: &RowTimes,
+    (times, now): (&RowTimes, DateTime<Utc>),
     actions: &mut Actions,
 ) -> (f32, f32) {
     let first = ui.horizontal(|ui| {
@@ -336,6 +337,7 @@ fn session_row(
             times.idle
         ));
     }
+    super::rate::cell(ui, s.rate.as_ref(), now);
     ui.horizontal(|ui| {
         widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
         cut_label(ui, &s.profile_name, 200.0);
@@ -447,6 +449,7 @@ mod tests {
             token_expires_at: None,
             last_activity: now,
             requests: 0,
+            rate: None,
         };
         assert_eq!(Shown::of(&s).text(), "Connecting");
         s.last_error = Some("retrying in 4.0 s: HTTP 503: the service is unavailable".into());

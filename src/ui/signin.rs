@@ -66,6 +66,12 @@ impl SignInDialog {
                 ui.strong(&shown.account);
             });
             ui.label(format!("Method: {}", method_name(shown.method)));
+            if let Some(why) = &shown.reason {
+                // Why the dialog is back (continuous access evaluation).
+                ui.label(
+                    egui::RichText::new(format!("Why again: {why}")).color(super::theme::AMBER),
+                );
+            }
             ui.separator();
             self.stage_ui(ui, &shown.stage, now, &mut cmds);
             ui.separator();

@@ -89,6 +89,7 @@ async fn a_device_code_with_a_huge_expires_in_signs_in() {
         events: Events(None),
         cancel: CancellationToken::new(),
         timeout: Duration::from_secs(20),
+        claims: None,
     };
     let g = flows::device_code(&ctx, &authority, "x/.default")
         .await

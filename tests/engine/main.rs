@@ -5,6 +5,7 @@ mod common;
 
 mod architecture;
 mod bulk;
+mod cae_signin;
 mod catalogue;
 mod connect;
 mod diag;

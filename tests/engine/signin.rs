@@ -819,6 +819,7 @@ async fn issued_code(authority: &str) -> SignInEvent {
         events: exo_connect::engine::auth::Events(Some(tx)),
         cancel: CancellationToken::new(),
         timeout: Duration::from_secs(3),
+        claims: None,
     };
     let a = authority.to_string();
     let flow =

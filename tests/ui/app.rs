@@ -139,6 +139,7 @@ pub(crate) fn session(conn: u64, p: &Profile, state: SessionState, token_secs: i
         token_expires_at: Some(now() + chrono::Duration::seconds(token_secs)),
         last_activity: now() - chrono::Duration::seconds(90),
         requests: 7,
+        rate: None,
     }
 }
 
@@ -284,6 +285,7 @@ pub(crate) fn device_code_view(p: &Profile, state: DeviceCodeState) -> SignInVie
         profile_name: p.name.clone(),
         account: p.upn.clone(),
         method: SignInMethod::DeviceCode,
+        reason: None,
         stage: SignInStage::DeviceCode {
             user_code: "ABCD-EFGH".into(),
             verification_uri: "http://127.0.0.1:9/devicelogin".into(),
@@ -343,6 +345,7 @@ fn signin_password_mfa_and_mismatch_steps() {
         profile_name: p.name.clone(),
         account: p.upn.clone(),
         method: SignInMethod::Password,
+        reason: None,
         stage: SignInStage::Password { error: None },
     };
     t.push(UiEvent::SignIn(view.clone()));
@@ -775,6 +778,7 @@ fn browser_method_shows_the_address_to_copy() {
         profile_name: p.name.clone(),
         account: p.upn.clone(),
         method: SignInMethod::Browser,
+        reason: None,
         stage: SignInStage::Browser {
             url: "http://127.0.0.1:9/authorize?client_id=x".into(),
         },
@@ -950,6 +954,7 @@ fn server_text_in_notices_and_the_sign_in_dialog_loses_its_control_characters() 
         profile_name: p.name.clone(),
         account: p.upn.clone(),
         method: SignInMethod::Password,
+        reason: None,
         stage: SignInStage::Failed {
             explanation: "Entra said: \u{1b}[2Jbad\u{7}".into(),
         },

@@ -35,16 +35,19 @@ impl BrowserLauncher for FakeBrowser {
     }
 }
 
-struct E {
-    h: Harness<'static, App>,
-    sim: Arc<SimHandle>,
+pub(crate) struct E {
+    pub(crate) h: Harness<'static, App>,
+    pub(crate) sim: Arc<SimHandle>,
     rt: tokio::runtime::Runtime,
     dialogs: FakeDialogs,
     browser: FakeBrowser,
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
 }
 
-fn start(sim: impl FnOnce(&mut SimConfig), reg: impl FnOnce(&mut RegistrySettings)) -> E {
+pub(crate) fn start(
+    sim: impl FnOnce(&mut SimConfig),
+    reg: impl FnOnce(&mut RegistrySettings),
+) -> E {
     let dir = tempfile::tempdir().unwrap();
     let browser = FakeBrowser::default();
     let mut cfg = DriverConfig::new(dir.path().to_path_buf());
@@ -98,7 +101,7 @@ fn start(sim: impl FnOnce(&mut SimConfig), reg: impl FnOnce(&mut RegistrySetting
 
 impl E {
     /// Step frames until `pred` holds (bounded).
-    fn wait(&mut self, what: &str, pred: impl Fn(&App) -> bool) {
+    pub(crate) fn wait(&mut self, what: &str, pred: impl Fn(&App) -> bool) {
         let start = Instant::now();
         loop {
             self.h.step();
@@ -114,7 +117,7 @@ impl E {
             std::thread::sleep(Duration::from_millis(15));
         }
     }
-    fn wait_label(&mut self, part: &str) {
+    pub(crate) fn wait_label(&mut self, part: &str) {
         let start = Instant::now();
         loop {
             self.h.step();
@@ -129,13 +132,13 @@ impl E {
             std::thread::sleep(Duration::from_millis(15));
         }
     }
-    fn click(&mut self, label: &str) {
+    pub(crate) fn click(&mut self, label: &str) {
         // Under load the engine's answer may land a frame later: wait for the widget first.
         self.wait_exact(label);
         self.h.get_by_label(label).click();
         self.h.run_steps(2);
     }
-    fn wait_exact(&mut self, label: &str) {
+    pub(crate) fn wait_exact(&mut self, label: &str) {
         let start = Instant::now();
         while self.h.query_all_by_label(label).next().is_none() {
             assert!(
@@ -148,7 +151,7 @@ impl E {
         }
     }
     /// Click a profile in the tree (the leftmost node of that name: it may be in a row too).
-    fn click_profile(&mut self, name: &str) {
+    pub(crate) fn click_profile(&mut self, name: &str) {
         for _ in 0..3 {
             let node = self
                 .h
@@ -170,22 +173,22 @@ impl E {
         }
         panic!("the profile {name} could not be selected");
     }
-    fn type_into(&mut self, label: &str, text: &str) {
+    pub(crate) fn type_into(&mut self, label: &str, text: &str) {
         self.h.get_by_label(label).click();
         self.h.run_steps(2);
         self.h.get_by_label(label).type_text(text);
         self.h.run_steps(2);
     }
-    fn has(&self, label: &str) -> bool {
+    pub(crate) fn has(&self, label: &str) -> bool {
         self.h.query_all_by_label(label).next().is_some()
     }
-    fn has_containing(&self, part: &str) -> bool {
+    pub(crate) fn has_containing(&self, part: &str) -> bool {
         self.h.query_all_by_label_contains(part).next().is_some()
     }
-    fn disabled(&self, label: &str) -> bool {
+    pub(crate) fn disabled(&self, label: &str) -> bool {
         self.h.get_by_label(label).accesskit_node().is_disabled()
     }
-    fn connected(&self) -> usize {
+    pub(crate) fn connected(&self) -> usize {
         self.h
             .state()
             .sessions
@@ -194,7 +197,7 @@ impl E {
             .count()
     }
     /// Connect the password profile `name` through the dialog.
-    fn connect_with_password(&mut self, name: &str, upn: &str) {
+    pub(crate) fn connect_with_password(&mut self, name: &str, upn: &str) {
         self.click_profile(name);
         self.click("Connect");
         self.wait("the password step", |a| {
@@ -206,7 +209,7 @@ impl E {
         self.type_into("Password", &password_of(upn));
         self.click("Sign in");
     }
-    fn device_code(&self) -> Option<String> {
+    pub(crate) fn device_code(&self) -> Option<String> {
         match self.h.state().signin.as_ref().map(|v| &v.stage) {
             Some(SignInStage::DeviceCode { user_code, .. }) => Some(user_code.clone()),
             _ => None,
@@ -563,8 +566,9 @@ fn password_sign_in_of_an_mfa_account_moves_to_the_verification_step() {
 #[test]
 fn scc_quick_test_through_the_regional_redirect_and_cancel_run() {
     // Requests 1 and 2 are the access check (global host, then the regional one it redirects
-    // to); the first run (request 3) answers slowly.
-    let mut e = start(|s| s.faults = "slow@3:ms=4000".into(), |_| {});
+    // to), 3 the cmdlet catalogue the window fetches after the connect; the first run
+    // (request 4) answers slowly.
+    let mut e = start(|s| s.faults = "slow@4:ms=4000".into(), |_| {});
     e.connect_with_password("Contoso SCC", "ops@contoso.com");
     e.wait("the SCC session", |a| {
         a.signin.is_none()
@@ -572,6 +576,11 @@ fn scc_quick_test_through_the_regional_redirect_and_cancel_run() {
             && a.sessions[0].state == SessionState::Connected
     });
     let conn = e.h.state().sessions[0].conn;
+    e.wait("the catalogue (request 3)", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.completion.catalogue.is_some())
+    });
+    assert_eq!(e.sim.admin.requests().len(), 3);
     e.click("Open output");
     e.click("Quick test: Get-RetentionCompliancePolicy");
     e.wait_exact("Cancel run");

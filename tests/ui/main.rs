@@ -3,8 +3,11 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod admin_api;
 mod app;
 mod cli;
+mod completion;
+mod confirm;
 mod doctor;
 mod engine;
 mod idle;

@@ -93,6 +93,7 @@ fn session(
         token_expires_at: Some(now() + chrono::Duration::seconds(secs)),
         last_activity: now() - chrono::Duration::seconds(conn as i64 * 75),
         requests: conn * 9,
+        rate: None,
     }
 }
 
@@ -177,6 +178,7 @@ fn screenshots() {
         profile_name: ps[0].name.clone(),
         account: ps[0].upn.clone(),
         method: SignInMethod::DeviceCode,
+        reason: None,
         stage: SignInStage::DeviceCode {
             user_code: "HJKX-4QPL".into(),
             verification_uri: "http://127.0.0.1:47113/devicelogin".into(),

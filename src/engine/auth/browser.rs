@@ -361,13 +361,20 @@ pub async fn run(
     let deadline = Instant::now() + ctx.timeout;
     let p = prepare(authority, scope, login_hint).await?;
     let PreparedBrowser {
-        url,
+        mut url,
         state,
         verifier,
         listener,
         client,
         ..
     } = p;
+    // A claims challenge's answer (continuous access evaluation) rides on the authorize URL.
+    if let Some(c) = &ctx.claims
+        && let Ok(mut u) = url::Url::parse(&url)
+    {
+        u.query_pairs_mut().append_pair("claims", c);
+        url = u.to_string();
+    }
     let wait = receive_redirect(listener, state.secret());
     tokio::pin!(wait);
     // Open the browser while already listening (the launcher may deliver the redirect itself).

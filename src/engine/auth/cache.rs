@@ -48,6 +48,9 @@ pub struct SignInOptions {
     /// The profile's HTTP client (its proxy route, from `engine::proxy::Clients`); None: the
     /// cache's shared client.
     pub http: Option<reqwest::Client>,
+    /// A claims challenge's decoded JSON this sign-in answers (continuous access evaluation,
+    /// when the refresh token could not): sent with the interactive requests.
+    pub claims: Option<String>,
 }
 
 impl Default for SignInOptions {
@@ -60,6 +63,7 @@ impl Default for SignInOptions {
             cancel: CancellationToken::new(),
             timeout: Duration::from_secs(15 * 60),
             http: None,
+            claims: None,
         }
     }
 }
@@ -321,6 +325,7 @@ impl TokenCache {
             events: events.clone(),
             cancel: opts.cancel.clone(),
             timeout: opts.timeout,
+            claims: opts.claims.clone(),
         };
         if method == SignInMethod::Certificate {
             return self.sign_in_app(profile, &authority, &resource).await;

@@ -79,6 +79,9 @@ pub struct FlowCtx {
     pub cancel: CancellationToken,
     /// Upper bound on any wait of the flow (the user finishing in the browser included).
     pub timeout: Duration,
+    /// A claims challenge's decoded JSON (continuous access evaluation) this sign-in answers:
+    /// sent with the device-code request, the password grant and the authorize URL.
+    pub claims: Option<String>,
 }
 
 impl FlowCtx {
@@ -200,7 +203,10 @@ async fn issue_code(
     overall: Instant,
 ) -> Result<IssuedCode, SignInError> {
     let url = format!("{}/oauth2/v2.0/devicecode", authority.trim_end_matches('/'));
-    let form = [("client_id", PUBLIC_CLIENT_ID), ("scope", scope)];
+    let mut form = vec![("client_id", PUBLIC_CLIENT_ID), ("scope", scope)];
+    if let Some(c) = &ctx.claims {
+        form.push(("claims", c));
+    }
     let j = ctx
         .bounded(
             overall,
@@ -255,13 +261,16 @@ pub async fn password(
     username: &str,
     password: &str,
 ) -> Result<TokenGrant, SignInError> {
-    let form = [
+    let mut form = vec![
         ("grant_type", "password"),
         ("client_id", PUBLIC_CLIENT_ID),
         ("scope", scope),
         ("username", username),
         ("password", password),
     ];
+    if let Some(c) = &ctx.claims {
+        form.push(("claims", c));
+    }
     let deadline = Instant::now() + ctx.timeout;
     let j = ctx
         .bounded(

@@ -41,6 +41,9 @@ pub struct RestError {
     pub message: String,
     /// `request-id` response header.
     pub request_id: Option<String>,
+    /// A claims challenge (continuous access evaluation) the cached sign-in could not answer:
+    /// its decoded JSON, for the interactive sign-in that can (code `SignInRequired`).
+    pub claims: Option<String>,
 }
 
 impl RestError {
@@ -53,6 +56,7 @@ impl RestError {
             exception_type: None,
             message: message.into(),
             request_id: None,
+            claims: None,
         }
     }
 

@@ -69,6 +69,30 @@ impl RateBudget {
     }
 }
 
+impl RateBudget {
+    /// When the budget is full again: the answer's time plus `Rate-Limit-Reset`.
+    pub fn full_at(&self) -> DateTime<Utc> {
+        self.at + chrono::Duration::seconds(self.reset_secs as i64)
+    }
+
+    /// Until when a pacer holds requests back on this budget alone (requests sent since it was
+    /// announced count too, so the pacer may wait a little longer); None when there is room.
+    pub fn paced_until(&self) -> Option<DateTime<Utc>> {
+        let short = RESERVE + 1.0 - self.remaining as f64;
+        if short <= 0.0 {
+            return None;
+        }
+        let rate = refill_rate(self);
+        let wait = if rate <= 0.0 {
+            Duration::from_secs(self.reset_secs)
+        } else {
+            Duration::from_secs_f64(short / rate)
+        }
+        .min(MAX_PACE_WAIT);
+        Some(self.at + chrono::Duration::milliseconds(wait.as_millis() as i64))
+    }
+}
+
 impl std::fmt::Display for RateBudget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -181,6 +205,20 @@ mod tests {
         h.insert("Rate-Limit-Remaining", r.parse().unwrap());
         h.insert("Rate-Limit-Reset", reset.parse().unwrap());
         h
+    }
+
+    #[test]
+    fn paced_until_only_when_the_budget_is_at_its_reserve() {
+        let mut b = RateBudget::from_headers(&headers("100", "50", "10")).unwrap();
+        assert_eq!(b.paced_until(), None);
+        assert_eq!(b.full_at(), b.at + chrono::Duration::seconds(10));
+        b.remaining = 1;
+        // 99 missing over 10 s: 9.9 a second; one more request takes about 0.1 s.
+        let until = b.paced_until().expect("at the reserve the pacer waits");
+        let ms = (until - b.at).num_milliseconds();
+        assert!((100..=102).contains(&ms), "{ms} ms");
+        b.remaining = 0;
+        assert!(b.paced_until().unwrap() > until);
     }
 
     #[test]

@@ -412,6 +412,7 @@ impl RestClient {
             ));
             if e.needs_interactive {
                 err.code = Some("SignInRequired".into());
+                err.claims = Some(claims.to_string());
             }
             err
         })?;
@@ -508,6 +509,7 @@ impl RestClient {
                 .message
                 .unwrap_or_else(|| default_message(status.as_u16())),
             request_id: header(headers, "request-id"),
+            claims: None,
         };
         if retryable && at.attempt < self.config.max_attempts {
             let reason = format!("HTTP {}: {}", status.as_u16(), err.message);

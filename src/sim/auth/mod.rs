@@ -263,6 +263,17 @@ impl AuthState {
             .contains(&upn.to_ascii_lowercase())
     }
 
+    /// Revokes every refresh token of an account (Entra's "revoke sessions"): only an
+    /// interactive sign-in gets it tokens again. Returns how many were revoked.
+    pub fn revoke_refresh_tokens(&self, upn: &str) -> usize {
+        let mut inner = self.lock();
+        let before = inner.refresh.len();
+        inner
+            .refresh
+            .retain(|_, g| !g.who.upn.eq_ignore_ascii_case(upn));
+        before - inner.refresh.len()
+    }
+
     /// Refresh tokens currently redeemable.
     pub fn refresh_tokens_outstanding(&self) -> usize {
         self.lock().refresh.len()

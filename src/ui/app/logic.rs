@@ -73,6 +73,19 @@ impl App {
             UiEvent::RunStarted { conn, line } => self.output_mut(conn).started(line),
             UiEvent::RunRows { conn, rows } => self.output_mut(conn).add_rows(rows),
             UiEvent::RunWarning { conn, text } => self.output_mut(conn).warnings.push(text),
+            UiEvent::RunConfirmation {
+                conn,
+                line,
+                question,
+            } => self.confirmation_asked(conn, line, question),
+            UiEvent::CatalogueReady { conn, catalogue } => {
+                self.output_mut(conn).completion.catalogue = Some(catalogue)
+            }
+            UiEvent::RateChanged { conn, rate } => {
+                if let Some(s) = self.sessions.iter_mut().find(|s| s.conn == conn) {
+                    s.rate = Some(rate);
+                }
+            }
             UiEvent::RunDone {
                 conn,
                 rows,
@@ -142,6 +155,15 @@ fn printable_event(ev: UiEvent) -> UiEvent {
             conn,
             text: text(t),
         },
+        UiEvent::RunConfirmation {
+            conn,
+            line: l,
+            question,
+        } => UiEvent::RunConfirmation {
+            conn,
+            line: line(l),
+            question: text(question),
+        },
         UiEvent::RunFailed { conn, explanation } => UiEvent::RunFailed {
             conn,
             explanation: text(explanation),
@@ -185,6 +207,7 @@ fn printable_event(ev: UiEvent) -> UiEvent {
 /// account single sign-on returned, explanations quoting Entra).
 fn printable_view(mut view: crate::ui::bridge::SignInView) -> crate::ui::bridge::SignInView {
     use crate::ui::bridge::SignInStage;
+    view.reason = view.reason.map(text);
     view.stage = match view.stage {
         SignInStage::Password { error } => SignInStage::Password {
             error: error.map(text),
@@ -281,6 +304,31 @@ impl App {
         }
         self.editor.saved(&p);
         self.notice(NoticeLevel::Info, format!("Saved profile {}", p.name));
+    }
+
+    /// The service asked before acting on `line` in `conn`: its question in the dialog (the
+    /// stronger one when the profile is tagged prod).
+    fn confirmation_asked(&mut self, conn: ConnId, line: String, question: String) {
+        let session = self.sessions.iter().find(|s| s.conn == conn);
+        let prod = session
+            .and_then(|s| self.profile(s.profile_id))
+            .is_some_and(|p| crate::ui::output::is_prod(&p.tags));
+        self.service_confirm
+            .ask(conn, line, question, session, prod);
+    }
+
+    /// The user answered the service's question: yes runs the line again (the driver adds
+    /// `Confirm: false`), no says nothing was changed.
+    pub(super) fn confirmation_answered(&mut self, answer: crate::ui::confirm::Answer) {
+        use crate::ui::confirm::Answer;
+        match answer {
+            Answer::Yes { conn, line } => self.output_mut(conn).begin(line),
+            Answer::No { conn, cmdlet } => {
+                let text = format!("{cmdlet} was not run: not confirmed, nothing was changed");
+                self.output_mut(conn).warnings.push(text.clone());
+                self.notice(NoticeLevel::Info, text);
+            }
+        }
     }
 
     fn sessions_changed(&mut self, list: Vec<SessionView>) {

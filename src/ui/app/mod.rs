@@ -95,6 +95,8 @@ pub struct App {
     pub limit: Option<LimitView>,
     /// The output pane of each open session (kept while the session lives).
     outputs: HashMap<ConnId, OutputState>,
+    /// The service's confirmation question, while it waits for the user.
+    pub service_confirm: super::confirm::ServiceConfirm,
 
     pub notices: Vec<(NoticeLevel, String)>,
     /// Demo mode: what the "Demo phone" panel shows.
@@ -147,6 +149,7 @@ impl App {
             sessions_pane: SessionsPane::default(),
             limit: None,
             outputs: HashMap::new(),
+            service_confirm: Default::default(),
             notices: Vec::new(),
             to_clipboard: None,
             path_prompt: None,
@@ -254,6 +257,9 @@ impl App {
             let tenant = self.sessions.iter().find(|s| s.conn == conn);
             let tenant = tenant.map(|s| s.tenant.as_str()).unwrap_or_default();
             out.prod_dialog(ctx, conn, tenant, &mut self.actions);
+        }
+        if let Some(answer) = self.service_confirm.ui(ctx, &mut self.actions) {
+            self.confirmation_answered(answer);
         }
         self.dispatch();
         if let Some(prompt) = &mut self.path_prompt

@@ -10,9 +10,11 @@
 //! prompt), `sessions` (the registry's sessions as the window's rows, disconnects), `runs`
 //! (cmdlets streamed into the output pane), `profiles` (the profile store — reloaded when another
 //! exo-connect changed it, checked every [`STORE_CHECK`] — and the proxy password),
-//! `checks` (Test connection, the proxy route, opening a page, the diagnostic log). Demo mode
+//! `checks` (Test connection, the proxy route, opening a page, the diagnostic log), `catalogue`
+//! (the session's cmdlet catalogue for completion, fetched once after its connect). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
+mod catalogue;
 mod checks;
 mod profiles;
 mod runs;
@@ -136,6 +138,11 @@ enum Internal {
     SignedIn {
         generation: u64,
         profile_id: uuid::Uuid,
+    },
+    /// A run met a claims challenge only an interactive sign-in can answer.
+    ClaimsChallenge {
+        profile_id: uuid::Uuid,
+        claims: String,
     },
     /// Connect `generation` ended.
     Connected {
@@ -304,7 +311,8 @@ impl Driver {
             UiCommand::DisconnectStale => self.disconnect_stale().await,
             UiCommand::DisconnectAll => self.disconnect_all().await,
             UiCommand::RefreshSession { conn } => self.refresh_session(conn),
-            UiCommand::Run { conn, line } => self.run_line(conn, line),
+            UiCommand::Run { conn, line } => self.run_line(conn, line, false),
+            UiCommand::RunConfirmed { conn, line } => self.run_line(conn, line, true),
             UiCommand::CancelRun { conn } => self.cancel_run(conn),
             UiCommand::TestConnection { profile } => self.test_connection(*profile),
             UiCommand::ResolveRoute { profile } => self.resolve_route(*profile),
@@ -326,6 +334,9 @@ impl Driver {
                 profile_name,
                 result,
             } => self.connected(generation, (profile_id, &profile_name), *result),
+            Internal::ClaimsChallenge { profile_id, claims } => {
+                self.claims_challenge(profile_id, claims)
+            }
         }
     }
 

@@ -1,6 +1,9 @@
 //! The driver's run jobs: a cmdlet line parsed, run in its session through the registry, and
 //! its events streamed into the output pane (rows, warnings, retries, done or failed with the
-//! catalogue's explanation); one run per session, cancellable.
+//! catalogue's explanation); one run per session, cancellable. When the service asks before
+//! acting (`@adminapi.confirmationmessage`) its question goes to the window, and the window's
+//! yes comes back as [`UiCommand::RunConfirmed`](crate::ui::bridge::UiCommand): the same line
+//! sent once more with `Confirm: false`.
 
 use super::Driver;
 use crate::engine::rest::{CmdletRequest, RestErrorKind, RunEvent, RunHandle};
@@ -8,9 +11,12 @@ use crate::model::cmdline::parse_cmdlet_line;
 use crate::ui::bridge::{ConnId, EventSender, UiEvent};
 
 impl Driver {
-    pub(super) fn run_line(&mut self, conn: ConnId, line: String) {
+    /// Runs `line` in session `conn`; `confirmed`: with `Confirm: false` (the user answered the
+    /// service's question).
+    pub(super) fn run_line(&mut self, conn: ConnId, line: String, confirmed: bool) {
         let failed = move |explanation: String| UiEvent::RunFailed { conn, explanation };
         let request = match parse_cmdlet_line(&line) {
+            Ok(p) if confirmed => CmdletRequest::from_line(p).confirmed(),
             Ok(p) => CmdletRequest::from_line(p),
             Err(e) => return self.send(failed(e.message)),
         };
@@ -30,9 +36,19 @@ impl Driver {
         });
         let registry = self.connector.registry().clone();
         let ev = self.ev.clone();
+        let internal = self.internal_tx.clone();
         let task = tokio::spawn(async move {
             match registry.run(conn.0, request).await {
-                Ok(handle) => stream(handle, conn, profile_id, &ev).await,
+                Ok(handle) => {
+                    let job = Job {
+                        conn,
+                        profile_id,
+                        line,
+                        confirmed,
+                        internal,
+                    };
+                    stream(handle, &job, &ev).await
+                }
                 Err(e) => drop(ev.send(failed(e.to_string()))),
             }
         });
@@ -50,8 +66,20 @@ impl Driver {
     }
 }
 
+/// What a streamed run is.
+struct Job {
+    conn: ConnId,
+    profile_id: uuid::Uuid,
+    line: String,
+    /// Sent with `Confirm: false` already.
+    confirmed: bool,
+    /// The driver's loop: a claims challenge needing an interactive sign-in goes there.
+    internal: tokio::sync::mpsc::UnboundedSender<super::Internal>,
+}
+
 /// The run's events as the output pane's, until it is done or failed.
-async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev: &EventSender) {
+async fn stream(mut handle: RunHandle, job: &Job, ev: &EventSender) {
+    let (conn, profile_id) = (job.conn, job.profile_id);
     while let Some(e) = handle.events.recv().await {
         match e {
             RunEvent::Page { rows, .. } => {
@@ -66,24 +94,36 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
                     text: format!("Retrying in {:.1} s: {reason}", delay.as_secs_f64()),
                 });
             }
-            RunEvent::Confirmation(question) => {
-                // The window's confirmation dialog comes with the window's issue; until then
-                // the service's question is shown and nothing is done.
+            RunEvent::Confirmation(question) if job.confirmed => {
+                // Never asked twice: Confirm:false was sent and the service still asks.
                 ev.send(UiEvent::RunWarning {
                     conn,
                     text: format!(
-                        "The service asks for confirmation and did nothing: {question} (re-run with -Confirm:$false to go ahead)"
+                        "The service asked again for confirmation after Confirm:$false was sent; nothing was done: {question}"
                     ),
                 });
             }
-            RunEvent::RowError(err) => {
-                ev.send(UiEvent::RunWarning {
+            RunEvent::Confirmation(question) => {
+                ev.send(UiEvent::RunConfirmation {
                     conn,
-                    text: format!("Error: {err}"),
+                    line: job.line.clone(),
+                    question,
                 });
             }
-            // The window's rate gauge reads the session's budget (`SessionInfo::rate`).
-            RunEvent::Redirected { .. } | RunEvent::RateBudget(_) => {}
+            RunEvent::RowError(err) => {
+                let text = match &err.target {
+                    Some(t) => format!("Error on {t}: {}", err.message),
+                    None => format!("Error: {}", err.message),
+                };
+                ev.send(UiEvent::RunWarning { conn, text });
+            }
+            RunEvent::RateBudget(b) => {
+                ev.send(UiEvent::RateChanged {
+                    conn,
+                    rate: super::sessions::rate_view(&b),
+                });
+            }
+            RunEvent::Redirected { .. } => {}
             RunEvent::Done {
                 total_rows,
                 pages,
@@ -99,6 +139,11 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
                 return;
             }
             RunEvent::Failed(e) => {
+                if let Some(claims) = e.claims.clone() {
+                    let _ = job
+                        .internal
+                        .send(super::Internal::ClaimsChallenge { profile_id, claims });
+                }
                 if e.kind == RestErrorKind::ProxyAuth {
                     ev.send(UiEvent::ProxyCredentialNeeded {
                         profile_id,

@@ -5,7 +5,7 @@
 use super::{Driver, notice};
 use crate::engine::sessions::{LimitReached, SessionEvent, SessionInfo, probe_request};
 use crate::model::SessionState;
-use crate::ui::bridge::{ConnId, LimitView, NoticeLevel, SessionView, UiEvent};
+use crate::ui::bridge::{ConnId, LimitView, NoticeLevel, RateView, SessionView, UiEvent};
 
 /// `host[:port]` of the session's endpoint (the endpoint itself when it is not a URL).
 fn endpoint_host(endpoint: &str) -> String {
@@ -18,6 +18,17 @@ fn endpoint_host(endpoint: &str) -> String {
             })
         })
         .unwrap_or_else(|| endpoint.to_string())
+}
+
+/// The session row's gauge of a budget the service announced.
+pub(super) fn rate_view(b: &crate::engine::rest::RateBudget) -> RateView {
+    RateView {
+        limit: b.limit,
+        remaining: b.remaining,
+        at: b.at,
+        full_at: b.full_at(),
+        paced_until: b.paced_until(),
+    }
 }
 
 impl Driver {
@@ -66,6 +77,7 @@ impl Driver {
             token_expires_at: s.token_expires,
             last_activity: s.last_activity,
             requests: s.requests,
+            rate: s.rate.as_ref().map(rate_view),
         }
     }
 

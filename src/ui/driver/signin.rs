@@ -20,6 +20,9 @@ use crate::ui::bridge::{
     DeviceCodeState, EventSender, NoticeLevel, Secret, SignInStage, SignInView, UiEvent,
 };
 
+/// Why the sign-in dialog is back after a claims challenge, in plain words.
+pub(super) const REVOKED: &str = "The tenant revoked this session's access (a password change, a disabled account, a new location or a changed policy), and the saved sign-in is not enough any more. Sign in again to go on; the command was not run.";
+
 /// A command of the sign-in dialog, for the connect that asked.
 #[derive(Debug)]
 pub(super) enum Answer {
@@ -39,6 +42,21 @@ pub(super) struct SignInJob {
 impl Driver {
     /// Connects a saved profile: the connector's task, with the dialog as its prompt.
     pub(super) fn connect(&mut self, profile_id: Uuid) {
+        self.connect_with(profile_id, None);
+    }
+
+    /// The tenant revoked a session's access and the cached sign-in could not answer its
+    /// claims challenge (continuous access evaluation): the dialog comes back saying why, and
+    /// the interactive sign-in carries the challenge's `claims`.
+    pub(super) fn claims_challenge(&mut self, profile_id: Uuid, claims: String) {
+        if self.signin.is_some() {
+            return; // a sign-in is open already; it will do
+        }
+        self.connect_with(profile_id, Some(claims));
+    }
+
+    /// [`Self::connect`], answering a claims challenge when `claims` is given.
+    fn connect_with(&mut self, profile_id: Uuid, claims: Option<String>) {
         let Some(profile) = self.store.get(profile_id).cloned() else {
             self.send(notice(
                 NoticeLevel::Error,
@@ -65,6 +83,7 @@ impl Driver {
                 account: profile.upn.clone(),
                 method: profile.auth.method(),
                 stage: SignInStage::Starting,
+                reason: claims.as_ref().map(|_| REVOKED.to_string()),
             }),
             mfa: Mutex::new(None),
             answers: tokio::sync::Mutex::new(rx),
@@ -78,6 +97,7 @@ impl Driver {
         tokio::spawn(async move {
             let opts = ConnectOptions {
                 cancel,
+                claims,
                 ..Default::default()
             };
             let result = connector.connect(&profile, &prompt, &opts).await;
@@ -128,7 +148,7 @@ impl Driver {
             self.signin = None;
         }
         let e = match result {
-            Ok(_) => return,
+            Ok(c) => return self.fetch_catalogue(&c.session),
             Err(e) if e.is_cancelled() => return,
             Err(ConnectError::Session(SessionError::LimitReached(lr))) => {
                 let view = self.limit_view(&lr);
@@ -414,6 +434,7 @@ mod tests {
                 account: p.upn.clone(),
                 method: SignInMethod::Password,
                 stage: SignInStage::Starting,
+                reason: None,
             }),
             mfa: Mutex::new(None),
             answers: tokio::sync::Mutex::new(rx),

@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         exception_type: parsed.exception_type.clone(),
         message: parsed.message.clone().unwrap_or_default(),
         request_id: None,
+        claims: None,
     };
     let _ = e.explanation();
     e.status = None;
