@@ -22,6 +22,8 @@ pub enum Action {
     OpenPalette,
     /// The unsaved-changes guard was answered.
     Guard(GuardChoice),
+    /// Ask for the cmdlet line of a fan-out over these profiles (the fan-out's start dialog).
+    AskFanout(super::fanout::StartRequest),
 }
 
 /// The answer of the unsaved-changes guard.
