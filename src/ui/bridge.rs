@@ -18,13 +18,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// A fan-out run's per-profile state and counts, as the engine sets them.
+pub use crate::model::fanout::{FanoutSummary, ProfileState};
 use crate::model::results::ResultStore;
 use crate::model::{Profile, Service};
 /// The model's types the contract carries as they are: a session's state (derived once, by the
 /// engine's session registry; the window only formats it) and the sign-in method.
 pub use crate::model::{SessionState, SignInMethod};
-/// A fan-out run's per-profile state and counts, as the engine sets them.
-pub use crate::model::fanout::{FanoutSummary, ProfileState};
 
 /// Identifies one open session: the engine's session registry's id of the connection (the
 /// `connection-id` its requests carry), as it is.

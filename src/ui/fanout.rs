@@ -252,7 +252,9 @@ impl FanoutPane {
                 .count();
             if ui
                 .add_enabled(!running && failed > 0, egui::Button::new("Retry failed"))
-                .on_hover_text(format!("Runs the {failed} failed or cancelled profile(s) again"))
+                .on_hover_text(format!(
+                    "Runs the {failed} failed or cancelled profile(s) again"
+                ))
                 .clicked()
             {
                 actions.send(UiCommand::RetryFanout { index: None });
@@ -499,7 +501,10 @@ mod tests {
         assert_eq!(p.rows[0].since, Some(now));
         p.sign_in_turn(2, 0);
         assert_eq!(p.turn_profile(), Some(Uuid::nil()));
-        assert_eq!(p.state(2, 0, ProfileState::Cancelled, now), Some(Uuid::nil()));
+        assert_eq!(
+            p.state(2, 0, ProfileState::Cancelled, now),
+            Some(Uuid::nil())
+        );
         assert_eq!(p.turn, None);
     }
 }

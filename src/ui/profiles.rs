@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::model::Profile;
 
 use super::action::{Action, Actions};
-use super::fanout::StartRequest;
 use super::bridge::{SessionView, UiCommand};
+use super::fanout::StartRequest;
 use super::nav::Go;
 use super::sessions::{self, Shown};
 use super::theme;
@@ -122,7 +122,8 @@ impl ProfileTree {
             .values()
             .flat_map(|v| v.iter().map(|&i| profiles[i].id))
             .collect();
-        self.picked.retain(|id| profiles.iter().any(|p| p.id == *id));
+        self.picked
+            .retain(|id| profiles.iter().any(|p| p.id == *id));
         self.fanout_bar(ui, &shown, actions);
         ui.separator();
         let mut clicked: Option<(Uuid, Pick)> = None;
@@ -183,7 +184,14 @@ impl ProfileTree {
 impl ProfileTree {
     /// A click on `id`: select it alone (and show it), toggle it, or select the range from the
     /// anchor over the profiles `shown`.
-    fn pick(&mut self, id: Uuid, pick: Pick, selected: Option<Uuid>, shown: &[Uuid], actions: &mut Actions) {
+    fn pick(
+        &mut self,
+        id: Uuid,
+        pick: Pick,
+        selected: Option<Uuid>,
+        shown: &[Uuid],
+        actions: &mut Actions,
+    ) {
         match pick {
             Pick::One => {
                 self.picked = vec![id];
@@ -224,8 +232,15 @@ impl ProfileTree {
             if n >= 2 {
                 ui.label(RichText::new(format!("{n} selected")).strong());
                 if ui.button("Run on selected profiles…").clicked() {
+                    // In the order shown (selected ones a search hides go last).
+                    let mut ids: Vec<Uuid> = shown
+                        .iter()
+                        .filter(|id| self.picked.contains(id))
+                        .copied()
+                        .collect();
+                    ids.extend(self.picked.iter().filter(|id| !shown.contains(id)));
                     actions.push(Action::AskFanout(StartRequest {
-                        ids: self.picked.clone(),
+                        ids,
                         what: format!("{n} selected profiles"),
                     }));
                 }
@@ -236,7 +251,10 @@ impl ProfileTree {
             if searching {
                 let m = shown.len();
                 let r = ui
-                    .add_enabled(m > 0, egui::Button::new(format!("Run on search results ({m})…")))
+                    .add_enabled(
+                        m > 0,
+                        egui::Button::new(format!("Run on search results ({m})…")),
+                    )
                     .on_hover_text("Runs one cmdlet on every profile the search shows");
                 if r.clicked() {
                     actions.push(Action::AskFanout(StartRequest {
@@ -348,7 +366,10 @@ fn folder_menu(
 ) {
     if ui
         .button("Run on folder…")
-        .on_hover_text(format!("Runs one cmdlet on the {} profile(s) here", ids.len()))
+        .on_hover_text(format!(
+            "Runs one cmdlet on the {} profile(s) here",
+            ids.len()
+        ))
         .clicked()
     {
         actions.push(Action::AskFanout(StartRequest {
@@ -446,7 +467,10 @@ fn profile_row(
                 .sense(egui::Sense::click());
             ui.add(tag).context_menu(|ui| {
                 let ids = tagged(profiles, t);
-                if ui.button(format!("Run on tag #{t} ({})…", ids.len())).clicked() {
+                if ui
+                    .button(format!("Run on tag #{t} ({})…", ids.len()))
+                    .clicked()
+                {
                     actions.push(Action::AskFanout(StartRequest {
                         ids,
                         what: format!("the profiles tagged #{t}"),

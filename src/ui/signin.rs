@@ -73,8 +73,10 @@ impl SignInDialog {
             ui.separator();
             if self.skip {
                 ui.label(
-                    RichText::new("This tenant needs a sign-in; skip it and the run goes on with the others.")
-                        .weak(),
+                    RichText::new(
+                        "This tenant needs a sign-in; skip it and the run goes on with the others.",
+                    )
+                    .weak(),
                 );
             }
             ui.horizontal(|ui| {

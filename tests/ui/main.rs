@@ -7,6 +7,7 @@ mod app;
 mod cli;
 mod doctor;
 mod engine;
+mod fanout;
 mod idle;
 mod panes;
 mod proxy_route;

@@ -287,8 +287,17 @@ impl FanoutHandle {
     /// winding down.
     pub fn retry(&self, index: usize) -> bool {
         let again = matches!(
-            self.shared.slots.lock().unwrap().get(index).map(|s| &s.state),
-            Some(ProfileState::Failed { .. } | ProfileState::Cancelled | ProfileState::Skipped { .. })
+            self.shared
+                .slots
+                .lock()
+                .unwrap()
+                .get(index)
+                .map(|s| &s.state),
+            Some(
+                ProfileState::Failed { .. }
+                    | ProfileState::Cancelled
+                    | ProfileState::Skipped { .. }
+            )
         );
         if !again {
             return false;

@@ -52,7 +52,11 @@ impl Driver {
         if profiles.is_empty() {
             return self.send(notice(NoticeLevel::Error, "No saved profile to run on"));
         }
-        let targets: Vec<FanoutTarget> = profiles.into_iter().cloned().map(FanoutTarget::new).collect();
+        let targets: Vec<FanoutTarget> = profiles
+            .into_iter()
+            .cloned()
+            .map(FanoutTarget::new)
+            .collect();
         if let Some(old) = self.fanout.take() {
             old.handle.cancel_all();
         }
@@ -189,7 +193,9 @@ struct TurnPrompt {
 impl TurnPrompt {
     fn current(&self) -> Option<Arc<DialogPrompt>> {
         let c = self.current.lock().unwrap();
-        c.as_ref().map(|(_, p)| p.clone()).filter(|p| !p.is_cancelled())
+        c.as_ref()
+            .map(|(_, p)| p.clone())
+            .filter(|p| !p.is_cancelled())
     }
 
     /// Profile `index`'s turn is over (signed in, skipped, or the run cancelled).
