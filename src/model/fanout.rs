@@ -50,6 +50,12 @@ impl ProfileState {
         )
     }
 
+    /// Past its sign-in: running, throttled or final. (Queued and signing in come before it; a
+    /// sign-in turn of the profile ends with one of these.)
+    pub fn is_past_sign_in(&self) -> bool {
+        !matches!(self, ProfileState::Queued | ProfileState::SigningIn)
+    }
+
     /// A short word for the state (progress lines, the window's column).
     pub fn label(&self) -> &'static str {
         match self {

@@ -173,7 +173,8 @@ impl FanoutPane {
         }
         row.state = state;
         let id = row.profile.profile_id;
-        if self.turn == Some(index) && row.state != ProfileState::SigningIn {
+        // Queued or signing in may arrive after the turn (it is told on another path).
+        if self.turn == Some(index) && row.state.is_past_sign_in() {
             self.turn = None;
             return Some(id);
         }

@@ -8,6 +8,7 @@ mod cli;
 mod doctor;
 mod engine;
 mod fanout;
+mod fanout_live;
 mod idle;
 mod panes;
 mod proxy_route;

@@ -154,7 +154,9 @@ async fn forward(
     while let Some(e) = events.recv().await {
         match e {
             FanoutEvent::State { index, state, .. } => {
-                if state != ProfileState::SigningIn {
+                // Not on Queued: that event may come after the turn began (the turn is told
+                // from the engine's task, the states from here).
+                if state.is_past_sign_in() {
                     ends.0.end(index);
                 }
                 let done = matches!(state, ProfileState::Done { .. });
