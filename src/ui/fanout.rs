@@ -2,7 +2,8 @@
 //! the line (from the tree: a folder, the selected profiles, the search results, a tag); the
 //! panel shows a row per profile (state, rows, time, error, Retry) with Cancel all and Retry
 //! failed, and below it the merged grid (the output pane's grid over one result store led by
-//! `Profile` and `Tenant`: filter, columns, export). Driven by the driver's `Fanout*` events.
+//! `Profile` and `Tenant`: filter, columns, export) or the compare view (`fanout/compare.rs`).
+//! Driven by the driver's `Fanout*` events.
 
 use chrono::{DateTime, Utc};
 use egui::{RichText, Ui};
@@ -15,6 +16,9 @@ use super::bridge::{ConnId, FanoutProfileView, FanoutSummary, ProfileState, UiCo
 use super::nav::Go;
 use super::output::{self, OutputState};
 use super::theme;
+
+mod compare;
+pub use compare::CompareView;
 
 /// The id the merged grid's widgets are kept apart by (no session has it).
 pub const GRID_ID: ConnId = ConnId(Uuid::from_u128(0xfa_0042));
@@ -68,6 +72,10 @@ pub struct FanoutPane {
     pub history: Vec<String>,
     pub concurrency: usize,
     ask: Option<Ask>,
+    /// Compare tenants: the matrix instead of the merged grid.
+    pub compare: CompareView,
+    /// The file dialog asked is for the comparison (not the merged grid).
+    compare_export: bool,
 }
 
 impl Default for FanoutPane {
@@ -83,6 +91,8 @@ impl Default for FanoutPane {
             history: Vec::new(),
             concurrency: DEFAULT_CONCURRENCY,
             ask: None,
+            compare: CompareView::default(),
+            compare_export: false,
         }
     }
 }
@@ -146,6 +156,7 @@ impl FanoutPane {
             })
             .collect();
         self.out.clear_results();
+        self.compare.reset();
         self.out.begin(line.clone());
         self.line = line;
     }
@@ -272,10 +283,41 @@ impl FanoutPane {
             .auto_shrink([false, true])
             .show(ui, |ui| self.table(ui, now, actions));
         ui.separator();
-        if let Some(csv) = self.out.grid_ui(ui, GRID_ID) {
-            let req = output::export_request("fan-out", csv);
-            actions.push(Action::AskFile(req));
+        let with_rows = self
+            .rows
+            .iter()
+            .filter(|r| matches!(r.state, ProfileState::Done { rows, .. } if rows > 0))
+            .count();
+        ui.add_enabled(
+            with_rows >= 2,
+            egui::Checkbox::new(&mut self.compare.on, "Compare tenants"),
+        )
+        .on_disabled_hover_text("Needs rows from two profiles or more");
+        let compare = self.compare.on && with_rows >= 2;
+        let export = if compare {
+            let store = self.out.results();
+            self.compare.ui(ui, store).then_some(true)
+        } else {
+            self.out.grid_ui(ui, GRID_ID)
+        };
+        if let Some(csv) = export {
+            self.compare_export = compare;
+            let name = if compare {
+                "fan-out-comparison"
+            } else {
+                "fan-out"
+            };
+            actions.push(Action::AskFile(output::export_request(name, csv)));
         }
+    }
+
+    /// What Export writes: the comparison, or the merged rows shown.
+    pub fn export_job(&mut self) -> Option<output::ExportJob> {
+        if self.compare_export {
+            let bom = self.out.csv_bom();
+            return self.compare.export_job(self.out.results(), bom);
+        }
+        Some(self.out.export_job())
     }
 
     /// A row per profile: name, tenant, state, rows, time, error, Retry and "Only its rows".

@@ -434,3 +434,77 @@ fn a_sign_in_turn_offers_skip_this_tenant_and_shows_skipped() {
     assert!(!t.has("Sign in — Contoso"));
     assert!(t.has("Contoso: cancelled"));
 }
+
+#[test]
+fn compare_tenants_against_a_baseline_and_export_it() {
+    let (mut t, p) = loaded();
+    started(&mut t, &p[..3]);
+    let done = |rows| ProfileState::Done {
+        rows,
+        elapsed: Duration::from_millis(200),
+    };
+    for (i, names) in [
+        (0, &["Block EXE", "Journal"][..]),
+        (2, &["Block EXE", "Journal"][..]),
+    ] {
+        state(&mut t, i, done(2));
+        t.push(UiEvent::FanoutRows {
+            run: 1,
+            index: i,
+            rows: rules(&p[i], names),
+        });
+    }
+    assert!(
+        !t.h.get_by_label("Compare tenants")
+            .accesskit_node()
+            .is_disabled(),
+        "two profiles with rows can be compared"
+    );
+    state(&mut t, 1, done(1));
+    t.push(UiEvent::FanoutRows {
+        run: 1,
+        index: 1,
+        rows: rules(&p[1], &["Journal"]),
+    });
+    t.click("Compare tenants");
+    // Keyed by Name (no Identity), against the first profile: Northwind lacks Block EXE and
+    // has Journal at another priority; Fabrikam is the same.
+    assert!(t.has("Block EXE in Northwind: missing"));
+    assert!(t.has("Journal in Northwind: differs: Priority"));
+    assert!(t.has("Journal in Fabrikam: same") && t.has("Journal in Contoso: baseline"));
+    assert!(t.has("'Block EXE' is missing in 1 of 3"));
+    assert!(t.has("2 items · 2 not the same in every profile · baseline Contoso"));
+
+    t.h.state_mut().fanout.compare.baseline = Some("Northwind".into());
+    t.h.run();
+    assert!(t.has("Block EXE in Contoso: present"));
+    assert!(t.has("Journal in Contoso: differs: Priority"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path: PathBuf = dir.path().join("compare.csv");
+    t.dialogs.set_answer(Some(path.clone()));
+    t.click("Export comparison CSV…");
+    let start = Instant::now();
+    while !t.has_containing("Exported 2 rows") {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "export did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+        t.h.run();
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Name,Summary,Contoso,Fabrikam,Northwind")
+    );
+    assert!(
+        text.contains("Block EXE,'Block EXE' is not in the baseline Northwind"),
+        "{text}"
+    );
+
+    // Back to the merged grid.
+    t.click("Compare tenants");
+    assert!(t.has("Export CSV…"));
+}

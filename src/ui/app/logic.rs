@@ -368,7 +368,7 @@ impl App {
                 let csv = purpose == DialogPurpose::ExportCsv;
                 let job = match self.centre {
                     Centre::Output(conn) => self.outputs.get_mut(&conn).map(|o| o.export_job()),
-                    Centre::Fanout => Some(self.fanout.out.export_job()),
+                    Centre::Fanout => self.fanout.export_job(),
                     Centre::Editor => None,
                 };
                 if let Some(job) = job {
