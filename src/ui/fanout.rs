@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::model::cmdline::parse_cmdlet_line;
 
-use super::action::{Action, Actions};
+use super::action::{Action, Actions, StartRequest};
 use super::bridge::{ConnId, FanoutProfileView, FanoutSummary, ProfileState, UiCommand};
 use super::nav::Go;
 use super::output::{self, OutputState};
@@ -33,14 +33,6 @@ pub struct FanoutRow {
     pub state: ProfileState,
     /// When it started running (for its time while it runs).
     pub since: Option<DateTime<Utc>>,
-}
-
-/// A fan-out the tree asked for: the profiles and, in words, which ones.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StartRequest {
-    pub ids: Vec<Uuid>,
-    /// "folder Customers", "3 selected profiles", "the search results for 'cust'"…
-    pub what: String,
 }
 
 /// The start dialog, while it shows.

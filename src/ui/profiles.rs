@@ -10,9 +10,8 @@ use uuid::Uuid;
 
 use crate::model::Profile;
 
-use super::action::{Action, Actions};
+use super::action::{Action, Actions, StartRequest};
 use super::bridge::{SessionView, UiCommand};
-use super::fanout::StartRequest;
 use super::nav::Go;
 use super::sessions::{self, Shown};
 use super::theme;
