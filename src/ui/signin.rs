@@ -78,16 +78,14 @@ impl SignInDialog {
                     )
                     .weak(),
                 );
-            }
-            ui.horizontal(|ui| {
                 // Either ends this profile's sign-in: a fan-out then skips the tenant.
-                if self.skip && ui.button("Skip this tenant").clicked() {
+                if ui.button("Skip this tenant").clicked() {
                     cmds.push(UiCommand::CancelSignIn);
                 }
-                if ui.button("Cancel").clicked() {
-                    cmds.push(UiCommand::CancelSignIn);
-                }
-            });
+            }
+            if ui.button("Cancel").clicked() {
+                cmds.push(UiCommand::CancelSignIn);
+            }
         });
         for cmd in cmds {
             if cmd == UiCommand::CancelSignIn {
