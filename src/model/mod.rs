@@ -7,6 +7,7 @@ pub mod cloud;
 pub mod cmdline;
 pub mod diagnosis;
 pub mod failures;
+pub mod fanout;
 pub mod params;
 pub mod parse;
 pub mod powershell;

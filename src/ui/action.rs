@@ -22,6 +22,16 @@ pub enum Action {
     OpenPalette,
     /// The unsaved-changes guard was answered.
     Guard(GuardChoice),
+    /// Ask for the cmdlet line of a fan-out over these profiles (the fan-out's start dialog).
+    AskFanout(StartRequest),
+}
+
+/// A fan-out the tree asked for: the profiles and, in words, which ones.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartRequest {
+    pub ids: Vec<uuid::Uuid>,
+    /// "folder Customers", "3 selected profiles", "the search results for 'cust'"…
+    pub what: String,
 }
 
 /// The answer of the unsaved-changes guard.

@@ -18,6 +18,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// A fan-out run's per-profile state and counts, as the engine sets them.
+pub use crate::model::fanout::{FanoutSummary, ProfileState};
 use crate::model::results::ResultStore;
 use crate::model::{Profile, Service};
 /// The model's types the contract carries as they are: a session's state (derived once, by the
@@ -136,6 +138,21 @@ pub enum UiCommand {
     },
     /// Gather the text of "Copy diagnostics" (answered by [`UiEvent::Diagnostics`]).
     CopyDiagnostics,
+    /// Run one cmdlet line over these saved profiles (a fan-out run; a newer one cancels the
+    /// last); answered by [`UiEvent::FanoutStarted`], then the per-profile events.
+    RunFanout {
+        profile_ids: Vec<Uuid>,
+        line: String,
+        /// Profiles running at once.
+        concurrency: usize,
+    },
+    /// Cancel every profile of the fan-out run not yet final.
+    CancelFanout,
+    /// Run the failed and cancelled profiles again (None), or profile `index` (a failed,
+    /// cancelled or skipped one).
+    RetryFanout {
+        index: Option<usize>,
+    },
 }
 
 /// What the window is told.
@@ -242,6 +259,46 @@ pub enum UiEvent {
     Diagnostics {
         text: String,
     },
+    /// A fan-out run started (replaces the last one): its profiles, in the order of the
+    /// events' `index`.
+    FanoutStarted {
+        run: u64,
+        line: String,
+        profiles: Vec<FanoutProfileView>,
+    },
+    /// Profile `index` of fan-out run `run` changed state.
+    FanoutState {
+        run: u64,
+        index: usize,
+        state: ProfileState,
+    },
+    /// The rows of a done profile, led by its `Profile` and `Tenant` columns (the merged grid
+    /// appends them).
+    FanoutRows {
+        run: u64,
+        index: usize,
+        rows: ResultStore,
+    },
+    /// Profile `index` got its turn in the sign-in queue: the sign-in dialog that follows is
+    /// its own, with "Skip this tenant".
+    FanoutSignInTurn {
+        run: u64,
+        index: usize,
+    },
+    /// Every profile of the run is final (after the start or a retry).
+    FanoutIdle {
+        run: u64,
+        summary: FanoutSummary,
+    },
+}
+
+/// One profile of a fan-out run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FanoutProfileView {
+    pub profile_id: Uuid,
+    pub name: String,
+    /// The merged result's `Tenant` of this profile.
+    pub tenant: String,
 }
 
 /// One demo account on the "Demo phone" panel (demo mode only; the sim's made-up accounts).

@@ -20,6 +20,7 @@ pub mod dialogs;
 pub mod doctor;
 pub mod driver;
 pub mod editor;
+pub mod fanout;
 pub mod nav;
 pub mod output;
 pub mod profiles;

@@ -10,6 +10,8 @@ use super::bridge::ConnId;
 pub enum Centre {
     Editor,
     Output(ConnId),
+    /// The fan-out panel and its merged grid.
+    Fanout,
 }
 
 /// Where a click asks to go. Leaving an editor with unsaved changes waits for the
@@ -22,6 +24,8 @@ pub enum Go {
     New,
     /// The output pane of a session.
     Output(ConnId),
+    /// The fan-out panel.
+    Fanout,
     /// Back to the editor as it was (closes the output pane; never asks the guard).
     Editor,
 }

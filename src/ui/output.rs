@@ -305,6 +305,15 @@ impl OutputState {
         }
     }
 
+    /// The result grid alone (its toolbar: filter, columns, export; the rows and the details
+    /// panel), for a pane holding an output state of its own (the fan-out's merged result);
+    /// `id` keeps its widgets apart. Returns Some(true) for Export CSV…, Some(false) for JSON.
+    pub fn grid_ui(&mut self, ui: &mut Ui, id: ConnId) -> Option<bool> {
+        let export = self.grid_toolbar(ui);
+        grid::grid(ui, self, id);
+        export
+    }
+
     /// The quick test and the cmdlet line with its history; returns the line to run.
     fn line_bar(&mut self, ui: &mut Ui, conn: ConnId, service: Service) -> Option<String> {
         let quick = quick_test(service);
@@ -504,7 +513,7 @@ fn banner(ui: &mut Ui, session: &SessionView, tags: &[String], actions: &mut Act
 }
 
 /// The save dialog of Export CSV… (`csv`) or Export JSON…, named after the tenant.
-fn export_request(tenant: &str, csv: bool) -> DialogRequest {
+pub fn export_request(tenant: &str, csv: bool) -> DialogRequest {
     let ext = if csv { "csv" } else { "json" };
     DialogRequest {
         purpose: if csv {

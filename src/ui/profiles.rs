@@ -1,5 +1,7 @@
 //! Left pane: the profile tree (folders, tags, colour bands), the search box and the Ctrl+K
-//! quick-connect palette.
+//! quick-connect palette. Ctrl-click and Shift-click select several profiles; a fan-out (one
+//! cmdlet over many profiles) starts from the selection, the search results, a folder's or a
+//! tag's context menu (the fan-out pane asks for the line).
 
 use std::collections::BTreeMap;
 
@@ -8,7 +10,7 @@ use uuid::Uuid;
 
 use crate::model::Profile;
 
-use super::action::Actions;
+use super::action::{Action, Actions, StartRequest};
 use super::bridge::{SessionView, UiCommand};
 use super::nav::Go;
 use super::sessions::{self, Shown};
@@ -41,6 +43,47 @@ pub fn matches(p: &Profile, query: &str) -> bool {
 pub struct ProfileTree {
     /// The search text (name, UPN, tenant, tag words).
     pub search: String,
+    /// The profiles selected for a fan-out (Ctrl/Shift-click), in the order picked.
+    pub picked: Vec<Uuid>,
+    /// Where a Shift-click range starts (the last plain or Ctrl click).
+    anchor: Option<Uuid>,
+    /// A fan-out run exists: offer the way back to its panel (set by the app).
+    pub fanout_shown: bool,
+}
+
+/// How a click on a profile row selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pick {
+    /// Just this one (and show it in the editor).
+    One,
+    /// Add or remove it (Ctrl/Cmd-click).
+    Toggle,
+    /// Everything shown from the anchor to it (Shift-click).
+    Range,
+}
+
+/// The modifiers of this frame's primary click (the click event's own: a key released in the
+/// same frame does not lose them).
+fn click_pick(ui: &Ui) -> Pick {
+    let m = ui.input(|i| {
+        let of_click = i.events.iter().rev().find_map(|e| match e {
+            egui::Event::PointerButton {
+                pressed: false,
+                button: egui::PointerButton::Primary,
+                modifiers,
+                ..
+            } => Some(*modifiers),
+            _ => None,
+        });
+        of_click.unwrap_or(i.modifiers)
+    });
+    if m.shift {
+        Pick::Range
+    } else if m.command || m.ctrl {
+        Pick::Toggle
+    } else {
+        Pick::One
+    }
 }
 
 impl ProfileTree {
@@ -66,7 +109,6 @@ impl ProfileTree {
             )
             .labelled_by(l.id);
         });
-        ui.separator();
 
         let mut folders: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, p) in profiles.iter().enumerate() {
@@ -74,7 +116,16 @@ impl ProfileTree {
                 folders.entry(p.folder.clone()).or_default().push(i);
             }
         }
-        let mut clicked: Option<Uuid> = None;
+        // The profiles in the order shown (Shift-click ranges run over it).
+        let shown: Vec<Uuid> = folders
+            .values()
+            .flat_map(|v| v.iter().map(|&i| profiles[i].id))
+            .collect();
+        self.picked
+            .retain(|id| profiles.iter().any(|p| p.id == *id));
+        self.fanout_bar(ui, &shown, actions);
+        ui.separator();
+        let mut clicked: Option<(Uuid, Pick)> = None;
         let mut connect: Option<Uuid> = None;
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
@@ -94,9 +145,10 @@ impl ProfileTree {
                         for &i in idxs {
                             let p = &profiles[i];
                             let open = sessions::of_profile(sessions, p.id);
-                            let (c, k) = profile_row(ui, p, &open, selected == Some(p.id));
-                            if c {
-                                clicked = Some(p.id);
+                            let on = selected == Some(p.id) || self.picked.contains(&p.id);
+                            let (c, k) = profile_row(ui, p, &open, on, profiles, actions);
+                            if let Some(pick) = c {
+                                clicked = Some((p.id, pick));
                             }
                             if k {
                                 connect = Some(p.id);
@@ -113,18 +165,116 @@ impl ProfileTree {
                             .show(ui, rows);
                         let ids: Vec<Uuid> = idxs.iter().map(|&i| profiles[i].id).collect();
                         header.header_response.context_menu(|ui| {
-                            folder_menu(ui, &ids, sessions, actions);
+                            folder_menu(ui, folder, &ids, sessions, actions);
                         });
                     }
                 }
             });
-        if let Some(id) = clicked {
-            actions.go(Go::Select(Some(id)));
+        if let Some((id, pick)) = clicked {
+            self.pick(id, pick, selected, &shown, actions);
         }
         if let Some(id) = connect {
             actions.send(UiCommand::Connect { profile_id: id });
         }
     }
+}
+
+/// Multi-selection and the ways to start a fan-out.
+impl ProfileTree {
+    /// A click on `id`: select it alone (and show it), toggle it, or select the range from the
+    /// anchor over the profiles `shown`.
+    fn pick(
+        &mut self,
+        id: Uuid,
+        pick: Pick,
+        selected: Option<Uuid>,
+        shown: &[Uuid],
+        actions: &mut Actions,
+    ) {
+        match pick {
+            Pick::One => {
+                self.picked = vec![id];
+                self.anchor = Some(id);
+                actions.go(Go::Select(Some(id)));
+            }
+            Pick::Toggle => {
+                if self.picked.is_empty()
+                    && let Some(s) = selected
+                {
+                    self.picked.push(s);
+                }
+                match self.picked.iter().position(|p| *p == id) {
+                    Some(i) => drop(self.picked.remove(i)),
+                    None => self.picked.push(id),
+                }
+                self.anchor = Some(id);
+            }
+            Pick::Range => {
+                let from = self.anchor.or(selected).unwrap_or(id);
+                let a = shown.iter().position(|p| *p == from).unwrap_or(0);
+                let b = shown.iter().position(|p| *p == id).unwrap_or(a);
+                let (lo, hi) = (a.min(b), a.max(b));
+                self.picked = shown[lo..=hi].to_vec();
+            }
+        }
+    }
+
+    /// Above the tree: "n selected" with "Run on selected profiles…" and Clear, "Run on search
+    /// results…" while searching, and the way back to the fan-out panel.
+    fn fanout_bar(&mut self, ui: &mut Ui, shown: &[Uuid], actions: &mut Actions) {
+        let n = self.picked.len();
+        let searching = !self.search.trim().is_empty();
+        if n < 2 && !searching && !self.fanout_shown {
+            return;
+        }
+        ui.horizontal_wrapped(|ui| {
+            if n >= 2 {
+                ui.label(RichText::new(format!("{n} selected")).strong());
+                if ui.button("Run on selected profiles…").clicked() {
+                    // In the order shown (selected ones a search hides go last).
+                    let mut ids: Vec<Uuid> = shown
+                        .iter()
+                        .filter(|id| self.picked.contains(id))
+                        .copied()
+                        .collect();
+                    ids.extend(self.picked.iter().filter(|id| !shown.contains(id)));
+                    actions.push(Action::AskFanout(StartRequest {
+                        ids,
+                        what: format!("{n} selected profiles"),
+                    }));
+                }
+                if ui.button("Clear selection").clicked() {
+                    self.picked.clear();
+                }
+            }
+            if searching {
+                let m = shown.len();
+                let r = ui
+                    .add_enabled(
+                        m > 0,
+                        egui::Button::new(format!("Run on search results ({m})…")),
+                    )
+                    .on_hover_text("Runs one cmdlet on every profile the search shows");
+                if r.clicked() {
+                    actions.push(Action::AskFanout(StartRequest {
+                        ids: shown.to_vec(),
+                        what: format!("the search results for '{}'", self.search.trim()),
+                    }));
+                }
+            }
+            if self.fanout_shown && ui.button("Fan-out results").clicked() {
+                actions.go(Go::Fanout);
+            }
+        });
+    }
+}
+
+/// The profiles tagged `tag` (any case), all of them, in the list's order.
+fn tagged(profiles: &[Profile], tag: &str) -> Vec<Uuid> {
+    let ids = profiles
+        .iter()
+        .filter(|p| p.tags.iter().any(|t| t.eq_ignore_ascii_case(tag)));
+    ids.map(|p| p.id).collect()
 }
 
 /// The Ctrl+K quick-connect palette: type to filter, Enter (or click) connects.
@@ -203,9 +353,30 @@ impl Palette {
     }
 }
 
-/// A folder's context menu: "Connect all in folder" connects each profile shown (`ids`) that
-/// has no live session; "Disconnect all in folder" closes each of their open sessions.
-fn folder_menu(ui: &mut Ui, ids: &[Uuid], sessions: &[SessionView], actions: &mut Actions) {
+/// A folder's context menu: "Run on folder…" starts a fan-out over the profiles shown (`ids`);
+/// "Connect all in folder" connects each of them that has no live session; "Disconnect all in
+/// folder" closes each of their open sessions.
+fn folder_menu(
+    ui: &mut Ui,
+    folder: &str,
+    ids: &[Uuid],
+    sessions: &[SessionView],
+    actions: &mut Actions,
+) {
+    if ui
+        .button("Run on folder…")
+        .on_hover_text(format!(
+            "Runs one cmdlet on the {} profile(s) here",
+            ids.len()
+        ))
+        .clicked()
+    {
+        actions.push(Action::AskFanout(StartRequest {
+            ids: ids.to_vec(),
+            what: format!("folder {folder}"),
+        }));
+        ui.close();
+    }
     let to_connect: Vec<Uuid> = ids
         .iter()
         .copied()
@@ -267,23 +438,45 @@ fn state_dot(ui: &mut Ui, name: &str, open: &[&SessionView]) {
     r.on_hover_text(format!("Session: {state}{more}"));
 }
 
-/// One tree row; returns (clicked, connect requested by double-click or Enter).
-fn profile_row(ui: &mut Ui, p: &Profile, open: &[&SessionView], selected: bool) -> (bool, bool) {
-    let mut clicked = false;
+/// One tree row (`selected`: shown selected); returns (how it was clicked, connect requested by
+/// double-click or Enter). A tag's context menu starts a fan-out over every profile tagged so.
+fn profile_row(
+    ui: &mut Ui,
+    p: &Profile,
+    open: &[&SessionView],
+    selected: bool,
+    profiles: &[Profile],
+    actions: &mut Actions,
+) -> (Option<Pick>, bool) {
+    let mut clicked = None;
     let mut connect = false;
     ui.horizontal(|ui| {
         widgets::color_band(ui, theme::parse_hex(p.color.as_deref()));
         state_dot(ui, &p.name, open);
         let r = ui.selectable_label(selected, &p.name);
         if r.clicked() {
-            clicked = true;
+            clicked = Some(click_pick(ui));
         }
         if r.double_clicked() || (r.has_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter))) {
             connect = true;
         }
         widgets::service_badge(ui, p.service);
         for t in &p.tags {
-            ui.label(RichText::new(format!("#{t}")).small().weak());
+            let tag = egui::Label::new(RichText::new(format!("#{t}")).small().weak())
+                .sense(egui::Sense::click());
+            ui.add(tag).context_menu(|ui| {
+                let ids = tagged(profiles, t);
+                if ui
+                    .button(format!("Run on tag #{t} ({})…", ids.len()))
+                    .clicked()
+                {
+                    actions.push(Action::AskFanout(StartRequest {
+                        ids,
+                        what: format!("the profiles tagged #{t}"),
+                    }));
+                    ui.close();
+                }
+            });
         }
     })
     .response

@@ -25,6 +25,8 @@ pub struct SignInDialog {
     password: String,
     /// The password step just appeared: focus its field once.
     password_focus: bool,
+    /// A fan-out's sign-in (set by the app each frame): offer "Skip this tenant".
+    pub skip: bool,
 }
 
 impl SignInDialog {
@@ -75,6 +77,18 @@ impl SignInDialog {
             ui.separator();
             self.stage_ui(ui, &shown.stage, now, &mut cmds);
             ui.separator();
+            if self.skip {
+                ui.label(
+                    RichText::new(
+                        "This tenant needs a sign-in; skip it and the run goes on with the others.",
+                    )
+                    .weak(),
+                );
+                // Either ends this profile's sign-in: a fan-out then skips the tenant.
+                if ui.button("Skip this tenant").clicked() {
+                    cmds.push(UiCommand::CancelSignIn);
+                }
+            }
             if ui.button("Cancel").clicked() {
                 cmds.push(UiCommand::CancelSignIn);
             }

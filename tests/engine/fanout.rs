@@ -455,3 +455,99 @@ async fn cached_and_uncached_profiles_without_a_prompt_then_retry_the_failed() {
     assert_eq!(per.len(), 8);
     assert!(per["cust002 admin"] >= 1);
 }
+
+/// Records the profiles whose sign-in turn came (the window opens their dialog there).
+fn turns() -> (fanout::SignInTurn, Arc<std::sync::Mutex<Vec<usize>>>) {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let f: fanout::SignInTurn = Arc::new(move |index, _skip| s.lock().unwrap().push(index));
+    (f, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sign_in_turn_for_the_partner_and_one_profile_retried_alone() {
+    let h = sim(4, |c| {
+        c.slow_tenants = Some(0);
+        c.throttled_tenants = Some(0);
+    })
+    .await;
+    let c = connector();
+    let profiles = partner_profiles(&h);
+    let (on_turn, seen) = turns();
+    let (run, mut rx) = fanout::start(
+        c.clone(),
+        profiles.iter().cloned().map(FanoutTarget::new).collect(),
+        CmdletRequest::new("Get-TransportRule"),
+        FanoutOptions {
+            concurrency: 4,
+            prompt: Some(Password::of(PARTNER_PASSWORD)),
+            on_signin_turn: Some(on_turn),
+            ..Default::default()
+        },
+    );
+    // The last one is skipped while it waits.
+    run.skip(3);
+    let mut events = Vec::new();
+    let first = until_idle(&mut rx, &mut events).await;
+    assert_eq!((first.done, first.skipped), (3, 1), "{first}");
+    let turned = seen.lock().unwrap().clone();
+    assert_eq!(
+        turned.len(),
+        1,
+        "one partner sign-in serves the others: {turned:?}"
+    );
+    assert!(turned[0] < 3);
+    // A done profile is not run again; the skipped one runs alone, on the cached sign-in.
+    assert!(!run.retry(0));
+    assert!(run.retry(3));
+    let second = until_idle(&mut rx, &mut events).await;
+    assert_eq!((second.done, second.skipped), (4, 0), "{second}");
+    assert_eq!(seen.lock().unwrap().len(), 1, "no second sign-in");
+    let per = rows_per_profile(&run.merged());
+    for t in h.world().customers() {
+        let domain = &t.domains[0];
+        let name = domain.split('.').next().unwrap();
+        assert_eq!(
+            per[name],
+            h.admin.transport_rule_count(domain).unwrap(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_without_the_role_fails_plainly_and_the_others_finish() {
+    let h = sim(3, |c| {
+        c.slow_tenants = Some(0);
+        c.throttled_tenants = Some(0);
+    })
+    .await;
+    let c = connector();
+    let mut profiles = partner_profiles(&h);
+    sign_in(&c, &profiles[0], PARTNER_PASSWORD).await;
+    // Help Desk only: Get-TransportRule is not in its roles.
+    let desk = profile(&h, "contoso servicedesk", "servicedesk@contoso.com", None);
+    sign_in(&c, &desk, "servicedesk-Demo-2026!").await;
+    profiles.insert(1, desk);
+    let (run, mut rx) = fanout::start(
+        c.clone(),
+        profiles.iter().cloned().map(FanoutTarget::new).collect(),
+        CmdletRequest::new("Get-TransportRule"),
+        FanoutOptions::default(),
+    );
+    let summary = until_idle(&mut rx, &mut Vec::new()).await;
+    assert_eq!((summary.done, summary.failed), (3, 1), "{summary}");
+    let states = run.states();
+    let ProfileState::Failed { message } = &states[1] else {
+        panic!("{states:?}");
+    };
+    let missing = exo_connect::model::failures::CATALOGUE
+        .iter()
+        .find(|f| f.id == "missing-role")
+        .unwrap();
+    assert!(message.contains(missing.why), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+    let per = rows_per_profile(&run.merged());
+    assert_eq!(per.len(), 3);
+    assert!(!per.contains_key("contoso servicedesk"));
+}

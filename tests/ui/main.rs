@@ -10,6 +10,8 @@ mod completion;
 mod confirm;
 mod doctor;
 mod engine;
+mod fanout;
+mod fanout_live;
 mod idle;
 mod panes;
 mod proxy_route;

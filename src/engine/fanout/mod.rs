@@ -25,15 +25,14 @@ mod task;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::engine::connect::{Connector, SignInPrompt};
 use crate::engine::rest::CmdletRequest;
 use crate::model::Profile;
+pub use crate::model::fanout::{FanoutSummary, ProfileState};
 use crate::model::results::ResultStore;
 use crate::model::results::merge::append_attributed;
 
@@ -84,7 +83,14 @@ pub struct FanoutOptions {
     /// Who answers an interactive sign-in, one at a time; None: such profiles fail with
     /// "needs sign-in: run exo-connect login NAME".
     pub prompt: Option<Arc<dyn SignInPrompt>>,
+    /// Called when profile `index` gets its turn in the sign-in queue and is about to ask the
+    /// prompt (its silent sign-in failed again), with the token that skips it: the window opens
+    /// that profile's sign-in dialog (with "Skip this tenant") here.
+    pub on_signin_turn: Option<SignInTurn>,
 }
+
+/// See [`FanoutOptions::on_signin_turn`].
+pub type SignInTurn = Arc<dyn Fn(usize, &CancellationToken) + Send + Sync>;
 
 impl Default for FanoutOptions {
     fn default() -> Self {
@@ -92,64 +98,7 @@ impl Default for FanoutOptions {
             concurrency: 8,
             per_tenant: 2,
             prompt: None,
-        }
-    }
-}
-
-/// Where one profile of the run is.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProfileState {
-    /// Waiting for a run slot.
-    Queued,
-    /// Waiting in the sign-in queue, or signing in.
-    SigningIn,
-    /// Running the cmdlet: rows received so far.
-    Running {
-        rows: usize,
-    },
-    /// The service throttles it; the next attempt is at `until`.
-    Throttled {
-        until: DateTime<Utc>,
-        rows: usize,
-    },
-    Done {
-        rows: usize,
-        elapsed: Duration,
-    },
-    /// Failed with the plain explanation (from the failure catalogue).
-    Failed {
-        message: String,
-    },
-    /// Left out (its interactive sign-in was skipped).
-    Skipped {
-        reason: String,
-    },
-    Cancelled,
-}
-
-impl ProfileState {
-    /// Done, failed, skipped or cancelled: nothing more happens until a retry.
-    pub fn is_final(&self) -> bool {
-        matches!(
-            self,
-            ProfileState::Done { .. }
-                | ProfileState::Failed { .. }
-                | ProfileState::Skipped { .. }
-                | ProfileState::Cancelled
-        )
-    }
-
-    /// A short word for the state (progress lines, the window's column).
-    pub fn label(&self) -> &'static str {
-        match self {
-            ProfileState::Queued => "queued",
-            ProfileState::SigningIn => "signing in",
-            ProfileState::Running { .. } => "running",
-            ProfileState::Throttled { .. } => "throttled",
-            ProfileState::Done { .. } => "done",
-            ProfileState::Failed { .. } => "failed",
-            ProfileState::Skipped { .. } => "skipped",
-            ProfileState::Cancelled => "cancelled",
+            on_signin_turn: None,
         }
     }
 }
@@ -165,61 +114,6 @@ pub enum FanoutEvent {
     },
     /// Every profile is in a final state (after the start, or after a retry).
     Idle(FanoutSummary),
-}
-
-/// Counts of the profiles' states.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FanoutSummary {
-    pub done: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    pub cancelled: usize,
-    /// Still queued, signing in or running.
-    pub pending: usize,
-    /// Rows of the done profiles.
-    pub rows: usize,
-}
-
-impl FanoutSummary {
-    pub fn of<'a>(states: impl IntoIterator<Item = &'a ProfileState>) -> Self {
-        let mut s = FanoutSummary::default();
-        for st in states {
-            match st {
-                ProfileState::Done { rows, .. } => {
-                    s.done += 1;
-                    s.rows += rows;
-                }
-                ProfileState::Failed { .. } => s.failed += 1,
-                ProfileState::Skipped { .. } => s.skipped += 1,
-                ProfileState::Cancelled => s.cancelled += 1,
-                _ => s.pending += 1,
-            }
-        }
-        s
-    }
-
-    /// Every profile done.
-    pub fn all_done(&self) -> bool {
-        self.failed + self.skipped + self.cancelled + self.pending == 0
-    }
-}
-
-impl std::fmt::Display for FanoutSummary {
-    /// "190 done, 8 failed, 2 skipped" (zero counts other than done left out).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} done", self.done)?;
-        for (n, what) in [
-            (self.failed, "failed"),
-            (self.skipped, "skipped"),
-            (self.cancelled, "cancelled"),
-            (self.pending, "not finished"),
-        ] {
-            if n > 0 {
-                write!(f, ", {n} {what}")?;
-            }
-        }
-        Ok(())
-    }
 }
 
 struct Slot {
@@ -388,6 +282,39 @@ impl FanoutHandle {
         n
     }
 
+    /// Starts profile `index` again from nothing if it failed, was cancelled or skipped (the
+    /// window's per-row Retry); true when it started. Not while a cancel of the run is still
+    /// winding down.
+    pub fn retry(&self, index: usize) -> bool {
+        let again = matches!(
+            self.shared
+                .slots
+                .lock()
+                .unwrap()
+                .get(index)
+                .map(|s| &s.state),
+            Some(
+                ProfileState::Failed { .. }
+                    | ProfileState::Cancelled
+                    | ProfileState::Skipped { .. }
+            )
+        );
+        if !again {
+            return false;
+        }
+        {
+            let mut c = self.shared.cancel.lock().unwrap();
+            if c.is_cancelled() {
+                if self.shared.active.load(Ordering::SeqCst) > 0 {
+                    return false;
+                }
+                *c = CancellationToken::new();
+            }
+        }
+        self.launch(vec![index]);
+        true
+    }
+
     /// Each profile's state, in the order of the targets.
     pub fn states(&self) -> Vec<ProfileState> {
         let slots = self.shared.slots.lock().unwrap();
@@ -430,31 +357,6 @@ impl FanoutHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_summary_reads_like_a_sentence() {
-        let st = [
-            ProfileState::Done {
-                rows: 6,
-                elapsed: Duration::from_secs(1),
-            },
-            ProfileState::Done {
-                rows: 5,
-                elapsed: Duration::from_secs(1),
-            },
-            ProfileState::Failed {
-                message: "x".into(),
-            },
-            ProfileState::Skipped { reason: "y".into() },
-        ];
-        let s = FanoutSummary::of(&st);
-        assert_eq!(s.to_string(), "2 done, 1 failed, 1 skipped");
-        assert_eq!(s.rows, 11);
-        assert!(!s.all_done());
-        assert!(FanoutSummary::of(&st[..2]).all_done());
-        assert!(st.iter().all(ProfileState::is_final));
-        assert!(!ProfileState::Running { rows: 1 }.is_final());
-    }
 
     #[test]
     fn the_tenant_is_the_display_name_else_the_domain() {

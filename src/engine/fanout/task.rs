@@ -174,6 +174,9 @@ async fn interactive(
             shell_word(&target.profile.name)
         )));
     }
+    if let Some(turn) = &shared.options.on_signin_turn {
+        turn(index, cancel);
+    }
     let opts = ConnectOptions {
         cancel: cancel.child_token(),
         ..Default::default()

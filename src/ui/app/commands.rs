@@ -24,6 +24,14 @@ impl App {
                 Action::AskFile(req) => self.ask_file(req),
                 Action::OpenPalette => self.palette.open(),
                 Action::Guard(choice) => self.guard_answered(choice),
+                Action::AskFanout(req) => {
+                    let names = req
+                        .ids
+                        .iter()
+                        .filter_map(|id| self.profile(*id).map(|p| p.name.clone()))
+                        .collect();
+                    self.fanout.ask(req, names);
+                }
             }
         }
     }
@@ -70,7 +78,7 @@ impl App {
     fn request(&mut self, to: Go) {
         let leaving_editor = match &to {
             Go::Select(id) => *id != self.selected || self.centre != Centre::Editor,
-            Go::New | Go::Output(_) => true,
+            Go::New | Go::Output(_) | Go::Fanout => true,
             Go::Editor => false,
         };
         let same_profile_back = matches!(&to, Go::Select(id) if *id == self.selected);
@@ -100,6 +108,7 @@ impl App {
                 self.outputs.entry(conn).or_default();
             }
             Go::Editor => self.centre = Centre::Editor,
+            Go::Fanout => self.centre = Centre::Fanout,
         }
     }
 

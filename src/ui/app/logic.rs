@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::model::Profile;
 use crate::model::text::{printable, printable_line};
-use crate::ui::bridge::{ConnId, NoticeLevel, SessionView, UiCommand, UiEvent};
+use crate::ui::bridge::{ConnId, NoticeLevel, ProfileState, SessionView, UiCommand, UiEvent};
 use crate::ui::dialogs::{DialogPurpose, DialogRequest, PathPrompt};
 use crate::ui::editor::EditorState;
 use crate::ui::nav::Centre;
@@ -116,6 +116,24 @@ impl App {
             }
             UiEvent::DemoPhone(list) => self.demo_phone = list,
             UiEvent::Diagnostics { text } => self.to_clipboard = Some(text),
+            UiEvent::FanoutStarted {
+                run,
+                line,
+                profiles,
+            } => self.fanout.started(run, line, profiles),
+            UiEvent::FanoutState { run, index, state } => {
+                let now = self.now();
+                if let Some(id) = self.fanout.state(run, index, state, now)
+                    && self.signin.as_ref().is_some_and(|v| v.profile_id == id)
+                {
+                    // Its sign-in turn ended (skipped, or the run cancelled): the dialog goes.
+                    self.signin = None;
+                    self.signin_dialog.closed();
+                }
+            }
+            UiEvent::FanoutRows { run, rows, .. } => self.fanout.rows(run, rows),
+            UiEvent::FanoutSignInTurn { run, index } => self.fanout.sign_in_turn(run, index),
+            UiEvent::FanoutIdle { run, summary } => self.fanout.idle(run, summary),
         }
     }
 }
@@ -189,6 +207,17 @@ fn printable_event(ev: UiEvent) -> UiEvent {
             profile_id,
             passed,
             summary: text(summary),
+        },
+        UiEvent::FanoutState {
+            run,
+            index,
+            state: ProfileState::Failed { message },
+        } => UiEvent::FanoutState {
+            run,
+            index,
+            state: ProfileState::Failed {
+                message: line(message),
+            },
         },
         UiEvent::ProxyCredentialNeeded {
             profile_id,
@@ -384,20 +413,22 @@ impl App {
                 ids: Vec::new(),
             }),
             DialogPurpose::ExportCsv | DialogPurpose::ExportJson => {
-                if let Centre::Output(conn) = self.centre {
-                    self.export_results(conn, purpose == DialogPurpose::ExportCsv, path);
+                let csv = purpose == DialogPurpose::ExportCsv;
+                let job = match self.centre {
+                    Centre::Output(conn) => self.outputs.get_mut(&conn).map(|o| o.export_job()),
+                    Centre::Fanout => self.fanout.export_job(),
+                    Centre::Editor => None,
+                };
+                if let Some(job) = job {
+                    self.export_results(job, csv, path);
                 }
             }
         }
     }
 
-    /// Write the shown results of `conn` to `path` on a thread (the store's writers over a
-    /// snapshot of the store); a notice says how it went.
-    fn export_results(&mut self, conn: ConnId, csv: bool, path: PathBuf) {
-        let Some(out) = self.outputs.get_mut(&conn) else {
-            return;
-        };
-        let job = out.export_job();
+    /// Write the shown results (`job`: a snapshot of the store) to `path` on a thread with
+    /// the store's writers; a notice says how it went.
+    fn export_results(&mut self, job: crate::ui::output::ExportJob, csv: bool, path: PathBuf) {
         let tx = self.bg_tx.clone();
         // File I/O off the UI thread.
         std::thread::spawn(move || {

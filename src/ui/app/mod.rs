@@ -21,6 +21,7 @@ use super::bridge::{
 use super::chrome::{self, TopBar};
 use super::dialogs::{DialogRequest, FileDialogs, PathPrompt};
 use super::editor::EditorState;
+use super::fanout::FanoutPane;
 use super::nav::{Centre, Go};
 use super::output::OutputState;
 use super::profiles::{Palette, ProfileTree};
@@ -97,6 +98,8 @@ pub struct App {
     outputs: HashMap<ConnId, OutputState>,
     /// The service's confirmation question, while it waits for the user.
     pub service_confirm: super::confirm::ServiceConfirm,
+    /// The fan-out run (its panel, merged grid and start dialog).
+    pub fanout: FanoutPane,
 
     pub notices: Vec<(NoticeLevel, String)>,
     /// Demo mode: what the "Demo phone" panel shows.
@@ -150,6 +153,7 @@ impl App {
             limit: None,
             outputs: HashMap::new(),
             service_confirm: Default::default(),
+            fanout: FanoutPane::default(),
             notices: Vec::new(),
             to_clipboard: None,
             path_prompt: None,
@@ -224,6 +228,10 @@ impl App {
         let conn = match self.centre {
             Centre::Editor => return self.editor.ui(ui, &self.profiles, &mut self.actions),
             Centre::Output(conn) => conn,
+            Centre::Fanout => {
+                let now = self.now();
+                return self.fanout.ui(ui, now, &mut self.actions);
+            }
         };
         let Some(session) = self.sessions.iter().find(|s| s.conn == conn) else {
             ui.label("This session is closed.");
@@ -243,6 +251,9 @@ impl App {
     fn dialogs(&mut self, ctx: &egui::Context) {
         let now = self.now();
         self.palette.ui(ctx, &self.profiles, &mut self.actions);
+        self.fanout.dialogs(ctx, &mut self.actions);
+        self.signin_dialog.skip = self.signin.as_ref().map(|v| v.profile_id).is_some()
+            && self.signin.as_ref().map(|v| v.profile_id) == self.fanout.turn_profile();
         self.signin_dialog
             .ui(ctx, &mut self.signin, now, &mut self.actions);
         sessions::limit_dialog(ctx, &mut self.limit, now, &mut self.actions);
@@ -333,6 +344,7 @@ impl eframe::App for App {
                 }
                 let (list, loaded, sel) = (&self.profiles, self.profiles_loaded, self.selected);
                 let open = &self.sessions;
+                self.tree.fanout_shown = self.fanout.run.is_some();
                 self.tree.ui(ui, list, open, loaded, sel, &mut self.actions)
             });
         self.dispatch();

@@ -10,12 +10,14 @@
 //! prompt), `sessions` (the registry's sessions as the window's rows, disconnects), `runs`
 //! (cmdlets streamed into the output pane), `profiles` (the profile store — reloaded when another
 //! exo-connect changed it, checked every [`STORE_CHECK`] — and the proxy password),
+//! `fanout` (one line over many profiles, the sign-in dialog one profile at a time),
 //! `checks` (Test connection, the proxy route, opening a page, the diagnostic log), `catalogue`
 //! (the session's cmdlet catalogue for completion, fetched once after its connect). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
 mod catalogue;
 mod checks;
+mod fanout;
 mod profiles;
 mod runs;
 mod sessions;
@@ -152,6 +154,8 @@ enum Internal {
         result:
             Box<Result<crate::engine::connect::Connected, crate::engine::connect::ConnectError>>,
     },
+    /// A profile of the fan-out run got its sign-in turn: its dialog is the one to answer.
+    FanoutTurn(signin::SignInJob),
 }
 
 /// The window's backend on the runtime: state, and one method per command (in the job files).
@@ -172,6 +176,9 @@ struct Driver {
     sim: Option<Arc<crate::sim::SimHandle>>,
     /// The last error reloading the store (said once, not every check).
     reload_error: Option<String>,
+    /// The fan-out run the window shows, and how many were started.
+    fanout: Option<fanout::FanoutJob>,
+    fanout_runs: u64,
 }
 
 /// How often the driver looks whether another exo-connect changed the profile store.
@@ -237,6 +244,8 @@ impl Driver {
             runs: HashMap::new(),
             sim,
             reload_error: None,
+            fanout: None,
+            fanout_runs: 0,
         }
     }
 
@@ -319,6 +328,13 @@ impl Driver {
             UiCommand::OpenUrl { url } => self.open_url(url),
             UiCommand::SetDiagnostics { enabled, debug } => self.set_diagnostics(enabled, debug),
             UiCommand::CopyDiagnostics => self.copy_diagnostics(),
+            UiCommand::RunFanout {
+                profile_ids,
+                line,
+                concurrency,
+            } => self.run_fanout(profile_ids, line, concurrency),
+            UiCommand::CancelFanout => self.cancel_fanout(),
+            UiCommand::RetryFanout { index } => self.retry_fanout(index),
         }
     }
 
@@ -337,6 +353,7 @@ impl Driver {
             Internal::ClaimsChallenge { profile_id, claims } => {
                 self.claims_challenge(profile_id, claims)
             }
+            Internal::FanoutTurn(job) => self.fanout_turn(job),
         }
     }
 

@@ -68,30 +68,12 @@ impl Driver {
         self.cancel_sign_in();
         self.generation += 1;
         let generation = self.generation;
-        let (answers, rx) = mpsc::unbounded_channel();
         let cancel = CancellationToken::new();
-        self.signin = Some(SignInJob {
-            generation,
-            cancel: cancel.clone(),
-            answers,
-        });
-        let prompt = DialogPrompt {
-            ev: self.ev.clone(),
-            view: Mutex::new(SignInView {
-                profile_id: profile.id,
-                profile_name: profile.name.clone(),
-                account: profile.upn.clone(),
-                method: profile.auth.method(),
-                stage: SignInStage::Starting,
-                reason: claims.as_ref().map(|_| REVOKED.to_string()),
-            }),
-            mfa: Mutex::new(None),
-            answers: tokio::sync::Mutex::new(rx),
-            cancel: cancel.clone(),
-            internal: self.internal_tx.clone(),
-            generation,
-            sim: self.sim.clone(),
-        };
+        let reason = claims.as_ref().map(|_| REVOKED.to_string());
+        let (prompt, job) = self
+            .dialogs()
+            .prompt(&profile, reason, cancel.clone(), generation);
+        self.signin = Some(job);
         let connector = self.connector.clone();
         let itx = self.internal_tx.clone();
         tokio::spawn(async move {
@@ -108,6 +90,15 @@ impl Driver {
                 result: Box::new(result),
             });
         });
+    }
+
+    /// What it takes to open sign-in dialogs (also from the fan-out's tasks).
+    pub(super) fn dialogs(&self) -> Dialogs {
+        Dialogs {
+            ev: self.ev.clone(),
+            internal: self.internal_tx.clone(),
+            sim: self.sim.clone(),
+        }
     }
 
     /// Hands a dialog command to the connect that waits for it.
@@ -180,9 +171,54 @@ impl Driver {
     }
 }
 
+/// Opens sign-in dialogs: the window's events, the driver's loop, the demo sim.
+#[derive(Clone)]
+pub(super) struct Dialogs {
+    ev: EventSender,
+    internal: mpsc::UnboundedSender<Internal>,
+    sim: Option<Arc<crate::sim::SimHandle>>,
+}
+
+impl Dialogs {
+    /// The sign-in dialog of `profile` as a prompt, and the job that answers or cancels it
+    /// (`cancel` ends its questions).
+    pub(super) fn prompt(
+        &self,
+        profile: &crate::model::Profile,
+        reason: Option<String>,
+        cancel: CancellationToken,
+        generation: u64,
+    ) -> (DialogPrompt, SignInJob) {
+        let (answers, rx) = mpsc::unbounded_channel();
+        let prompt = DialogPrompt {
+            ev: self.ev.clone(),
+            view: Mutex::new(SignInView {
+                profile_id: profile.id,
+                profile_name: profile.name.clone(),
+                account: profile.upn.clone(),
+                method: profile.auth.method(),
+                stage: SignInStage::Starting,
+                reason,
+            }),
+            mfa: Mutex::new(None),
+            answers: tokio::sync::Mutex::new(rx),
+            cancel: cancel.clone(),
+            internal: self.internal.clone(),
+            generation,
+            sim: self.sim.clone(),
+        };
+        let job = SignInJob {
+            generation,
+            cancel,
+            answers,
+        };
+        (prompt, job)
+    }
+}
+
 /// The sign-in dialog as the connector's prompt. Sends nothing once its connect is cancelled
 /// (the dialog was closed, or another connect started).
-struct DialogPrompt {
+pub(super) struct DialogPrompt {
     ev: EventSender,
     view: Mutex<SignInView>,
     /// Why a password sign-in moved to the device code (shown with the code).
@@ -195,6 +231,11 @@ struct DialogPrompt {
 }
 
 impl DialogPrompt {
+    /// Its connect was cancelled (the dialog closed, or the fan-out skipped the profile).
+    pub(super) fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
+
     fn update(&self, f: impl FnOnce(&mut SignInView)) {
         let view = {
             let mut v = self.view.lock().unwrap();
