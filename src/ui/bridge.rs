@@ -130,6 +130,10 @@ pub enum UiCommand {
     },
     /// Gather the text of "Copy diagnostics" (answered by [`UiEvent::Diagnostics`]).
     CopyDiagnostics,
+    /// Settings → a session idle this many minutes is Stale (the registry's threshold).
+    SetStaleAfter {
+        minutes: u32,
+    },
 }
 
 /// What the window is told.

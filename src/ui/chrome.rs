@@ -87,7 +87,11 @@ impl TopBar {
     pub fn dialogs(
         &mut self,
         ctx: &egui::Context,
-        (theme, diagnostics): (&mut ThemeSetting, &mut DiagnosticsSetting),
+        (theme, diagnostics, sessions): (
+            &mut ThemeSetting,
+            &mut DiagnosticsSetting,
+            &mut super::undo::SessionSettings,
+        ),
         actions: &mut Actions,
     ) {
         if self.show_settings {
@@ -99,6 +103,8 @@ impl TopBar {
                 }
                 ui.add_space(8.0);
                 diagnostics_settings(ui, diagnostics, actions);
+                ui.add_space(8.0);
+                sessions.ui(ui, actions);
                 ui.add_space(8.0);
                 ui.button("Close").clicked()
             });

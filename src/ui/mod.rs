@@ -24,7 +24,9 @@ pub mod profiles;
 pub mod sessions;
 pub mod signin;
 pub mod status;
+pub mod tabs;
 pub mod theme;
+pub mod undo;
 pub mod widgets;
 
 pub use app::{App, AppOptions};

@@ -418,6 +418,11 @@ fn session_rows_countdowns_and_disconnects() {
 
     t.h.get_all_by_label("Disconnect").next().unwrap().click();
     t.h.run();
+    assert!(
+        !t.sent(|c| *c == UiCommand::Disconnect { conn: cid(1) }),
+        "a #prod profile asks first"
+    );
+    t.click("Yes, disconnect");
     assert!(t.sent(|c| *c == UiCommand::Disconnect { conn: cid(1) }));
     t.h.get_all_by_label("Refresh").nth(1).unwrap().click();
     t.h.run();

@@ -28,6 +28,7 @@ use super::sessions::{self, SessionsPane};
 use super::signin::SignInDialog;
 use super::status::StatusBar;
 use super::theme::{Caret, ThemeSetting};
+use super::undo::{DEFAULT_STALE_MINUTES, DisconnectGuard, SessionSettings};
 
 /// How the window was started.
 #[derive(Debug, Clone, Default)]
@@ -44,6 +45,8 @@ pub struct Persisted {
     pub last_selected: Option<Uuid>,
     /// Settings → the diagnostic log (no secrets), and its debug detail.
     pub diagnostics: chrome::DiagnosticsSetting,
+    /// Settings → Sessions: the stale threshold, the #prod disconnect confirmation.
+    pub sessions: SessionSettings,
 }
 
 mod commands;
@@ -105,6 +108,10 @@ pub struct App {
     path_prompt: Option<PathPrompt>,
     /// Text the driver gathered for the clipboard ("Copy diagnostics"), copied next frame.
     to_clipboard: Option<String>,
+    /// The profile the user last asked to connect: its session's output shows once it is up.
+    show_on_connect: Option<Uuid>,
+    /// A single disconnect's Undo toast and the #prod confirmation.
+    disconnects: DisconnectGuard,
 }
 
 impl App {
@@ -149,6 +156,8 @@ impl App {
             outputs: HashMap::new(),
             notices: Vec::new(),
             to_clipboard: None,
+            show_on_connect: None,
+            disconnects: DisconnectGuard::default(),
             path_prompt: None,
             quit: chrome::QuitGuard::default(),
             demo_phone: Vec::new(),
@@ -157,6 +166,10 @@ impl App {
         if app.persisted.diagnostics.enabled {
             let d = app.persisted.diagnostics;
             app.send(d.command());
+        }
+        if app.persisted.sessions.stale_after_min != DEFAULT_STALE_MINUTES {
+            let s = app.persisted.sessions;
+            app.send(s.command());
         }
         app
     }
@@ -218,6 +231,12 @@ impl App {
 /// Layout: where each pane goes; every pane's actions are dispatched right after it drew.
 impl App {
     fn centre_ui(&mut self, ui: &mut egui::Ui) {
+        let open: Vec<&SessionView> = self
+            .sessions
+            .iter()
+            .filter(|s| s.state != SessionState::Disconnected)
+            .collect();
+        super::tabs::ui(ui, self.centre, &open, &mut self.actions);
         let conn = match self.centre {
             Centre::Editor => return self.editor.ui(ui, &self.profiles, &mut self.actions),
             Centre::Output(conn) => conn,
@@ -263,12 +282,13 @@ impl App {
             self.path_prompt = None;
             self.file_answer(req, Ok(answer));
         }
-        self.top_bar.dialogs(
-            ctx,
-            (&mut self.persisted.theme, &mut self.persisted.diagnostics),
-            &mut self.actions,
-        );
+        let p = &mut self.persisted;
+        let settings = (&mut p.theme, &mut p.diagnostics, &mut p.sessions);
+        self.top_bar.dialogs(ctx, settings, &mut self.actions);
         self.dispatch();
+        for cmd in self.disconnects.ui(ctx, now) {
+            self.send(cmd);
+        }
         let live = self
             .sessions
             .iter()
@@ -313,6 +333,7 @@ impl eframe::App for App {
             .min_size(90.0)
             .show(ui, |ui| {
                 let list = &self.sessions;
+                self.sessions_pane.stale_after_min = self.persisted.sessions.stale_after_min;
                 self.sessions_pane.ui(ui, list, now, &mut self.actions)
             });
         self.dispatch();

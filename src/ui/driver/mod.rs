@@ -311,6 +311,7 @@ impl Driver {
             UiCommand::OpenUrl { url } => self.open_url(url),
             UiCommand::SetDiagnostics { enabled, debug } => self.set_diagnostics(enabled, debug),
             UiCommand::CopyDiagnostics => self.copy_diagnostics(),
+            UiCommand::SetStaleAfter { minutes } => self.set_stale_after(minutes).await,
         }
     }
 
