@@ -180,7 +180,12 @@ fn profiles_file(save: bool) -> DialogRequest {
         } else {
             String::new()
         },
-        filter: ("Profiles".into(), vec!["json".into()]),
+        // Import reads the CSV layout too (`model::store` import).
+        filter: if save {
+            ("Profiles".into(), vec!["json".into()])
+        } else {
+            ("Profiles".into(), vec!["json".into(), "csv".into()])
+        },
         save,
     }
 }
@@ -331,5 +336,16 @@ impl QuitGuard {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn import_offers_csv_and_export_writes_json() {
+        let import = super::profiles_file(false);
+        assert_eq!(import.filter.1, vec!["json", "csv"]);
+        let export = super::profiles_file(true);
+        assert_eq!(export.filter.1, vec!["json"]);
     }
 }

@@ -18,6 +18,7 @@ pub mod dialogs;
 pub mod doctor;
 pub mod driver;
 pub mod editor;
+pub mod messages;
 pub mod nav;
 pub mod output;
 pub mod profiles;

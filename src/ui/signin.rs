@@ -25,6 +25,9 @@ pub struct SignInDialog {
     password: String,
     /// The password step just appeared: focus its field once.
     password_focus: bool,
+    /// A warning or error that arrived while the dialog showed (e.g. no browser could be
+    /// opened): said here, where the admin looks, not only behind the dialog in the status bar.
+    pub note: Option<String>,
 }
 
 impl SignInDialog {
@@ -43,6 +46,7 @@ impl SignInDialog {
     /// The sign-in ended (or was cancelled): forget the typed password.
     pub fn closed(&mut self) {
         self.password.clear();
+        self.note = None;
     }
 
     /// Draws the dialog of `view` while it is Some; Cancel sets it to None. `now` drives the
@@ -68,6 +72,15 @@ impl SignInDialog {
             ui.label(format!("Method: {}", method_name(shown.method)));
             ui.separator();
             self.stage_ui(ui, &shown.stage, now, &mut cmds);
+            if let Some(note) = &self.note {
+                ui.add_space(4.0);
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(note).color(theme::AMBER));
+                    if ui.small_button("Copy message").clicked() {
+                        ui.ctx().copy_text(note.clone());
+                    }
+                });
+            }
             ui.separator();
             if ui.button("Cancel").clicked() {
                 cmds.push(UiCommand::CancelSignIn);

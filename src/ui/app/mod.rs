@@ -21,6 +21,7 @@ use super::bridge::{
 use super::chrome::{self, TopBar};
 use super::dialogs::{DialogRequest, FileDialogs, PathPrompt};
 use super::editor::EditorState;
+use super::messages::Messages;
 use super::nav::{Centre, Go};
 use super::output::OutputState;
 use super::profiles::{Palette, ProfileTree};
@@ -112,6 +113,8 @@ pub struct App {
     show_on_connect: Option<Uuid>,
     /// A single disconnect's Undo toast and the #prod confirmation.
     disconnects: DisconnectGuard,
+    /// Every notice of this session, with its time (the status bar's "Messages").
+    pub messages: Messages,
 }
 
 impl App {
@@ -158,6 +161,7 @@ impl App {
             to_clipboard: None,
             show_on_connect: None,
             disconnects: DisconnectGuard::default(),
+            messages: Messages::default(),
             path_prompt: None,
             quit: chrome::QuitGuard::default(),
             demo_phone: Vec::new(),
@@ -188,7 +192,14 @@ impl App {
     }
 
     fn notice(&mut self, level: NoticeLevel, text: impl Into<String>) {
-        self.notices.push((level, text.into()));
+        let text = text.into();
+        let now = self.now();
+        self.messages.push(now, level, &text);
+        // The sign-in dialog covers the status bar: a warning arriving meanwhile shows in it.
+        if self.signin.is_some() && level != NoticeLevel::Info {
+            self.signin_dialog.note = Some(text.clone());
+        }
+        self.notices.push((level, text));
         if self.notices.len() > 200 {
             self.notices.remove(0);
         }
@@ -295,6 +306,7 @@ impl App {
             .filter(|s| !matches!(s.state, SessionState::Disconnected | SessionState::Failed))
             .count();
         self.quit.ui(ctx, live);
+        self.messages.window(ctx);
         if self.guard.is_some() {
             chrome::guard_dialog(ctx, self.editor.is_valid(&self.profiles), &mut self.actions);
             self.dispatch();
@@ -325,8 +337,13 @@ impl eframe::App for App {
             sessions: self.sessions.len(),
             stale: self.stale_count(),
             demo: self.options.demo,
+            unread: self.messages.unread(),
         };
-        egui::Panel::bottom("status_bar").show(ui, |ui| status.ui(ui));
+        egui::Panel::bottom("status_bar").show(ui, |ui| {
+            if status.ui(ui) {
+                self.messages.open();
+            }
+        });
         egui::Panel::bottom("sessions")
             .resizable(true)
             .default_size(190.0)
