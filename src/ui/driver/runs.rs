@@ -21,6 +21,8 @@ impl Driver {
             return self.send(failed("That session is gone; connect again.".into()));
         };
         let profile_id = session.profile_id;
+        // A cmdlet of another service fails as "not recognized": say that first.
+        let hint = crate::model::service_hint::wrong_service(&request.cmdlet, session.service);
         if let Some(old) = self.runs.remove(&conn) {
             old.abort();
         }
@@ -32,7 +34,7 @@ impl Driver {
         let ev = self.ev.clone();
         let task = tokio::spawn(async move {
             match registry.run(conn.0, request).await {
-                Ok(handle) => stream(handle, conn, profile_id, &ev).await,
+                Ok(handle) => stream(handle, conn, (profile_id, hint), &ev).await,
                 Err(e) => drop(ev.send(failed(e.to_string()))),
             }
         });
@@ -51,7 +53,12 @@ impl Driver {
 }
 
 /// The run's events as the output pane's, until it is done or failed.
-async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev: &EventSender) {
+async fn stream(
+    mut handle: RunHandle,
+    conn: ConnId,
+    (profile_id, hint): (uuid::Uuid, Option<String>),
+    ev: &EventSender,
+) {
     while let Some(e) = handle.events.recv().await {
         match e {
             RunEvent::Page { rows, .. } => {
@@ -106,10 +113,16 @@ async fn stream(mut handle: RunHandle, conn: ConnId, profile_id: uuid::Uuid, ev:
                         explanation: e.message.clone(),
                     });
                 }
-                let explanation = match e.explanation() {
+                let mut explanation = match e.explanation() {
                     Some(known) => format!("{e}\n{known}"),
                     None => e.to_string(),
                 };
+                if let Some(h) = hint
+                    .as_ref()
+                    .filter(|_| explanation.contains("not recognized"))
+                {
+                    explanation = format!("{h}\n{explanation}");
+                }
                 ev.send(UiEvent::RunFailed { conn, explanation });
                 return;
             }
