@@ -833,3 +833,31 @@ fn the_diagnostic_log_from_settings_and_copy_diagnostics_hold_no_secret() {
     e.click("Close");
     e.wait_label("Diagnostic log off");
 }
+
+#[test]
+fn an_exchange_cmdlet_in_a_compliance_session_says_which_service_it_needs() {
+    let mut e = start(|_| {}, |_| {});
+    e.connect_with_password("Contoso SCC", "ops@contoso.com");
+    e.wait("the SCC session's output", |a| {
+        a.signin.is_none() && matches!(a.centre, Centre::Output(_))
+    });
+    let Centre::Output(conn) = e.h.state().centre else {
+        unreachable!()
+    };
+    e.h.state_mut()
+        .set_cmdlet_line(conn, "Get-Mailbox -ResultSize 5");
+    e.h.run_steps(2);
+    e.click("Run");
+    e.wait("the failure", move |a| {
+        a.output(conn).is_some_and(|o| o.error.is_some())
+    });
+    let error = e.h.state().output(conn).unwrap().error.clone().unwrap();
+    assert!(
+        error.starts_with("Get-Mailbox belongs to Exchange Online, not Security & Compliance"),
+        "the cause first: {error}"
+    );
+    assert!(
+        error.contains("not recognized"),
+        "the service's words after: {error}"
+    );
+}
