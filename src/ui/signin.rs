@@ -130,7 +130,7 @@ impl SignInDialog {
                 });
             }
             SignInStage::Failed { explanation } => {
-                ui.label(RichText::new(format!("Sign-in failed: {explanation}")).color(theme::RED));
+                explained(ui, &format!("Sign-in failed: {explanation}"));
                 if ui.button("Retry").clicked() {
                     cmds.push(UiCommand::RetrySignIn);
                 }
@@ -141,7 +141,7 @@ impl SignInDialog {
     /// The password field (focused when the step appears) and Sign in (or Enter).
     fn password_step(&mut self, ui: &mut Ui, error: Option<&str>, cmds: &mut Vec<UiCommand>) {
         if let Some(e) = error {
-            ui.label(RichText::new(e).color(theme::RED));
+            explained(ui, e);
         }
         let l = ui.label("Password");
         let r = ui
@@ -161,6 +161,34 @@ impl SignInDialog {
                 password: Secret::new(std::mem::take(&mut self.password)),
             });
         }
+    }
+}
+
+/// An explanation split in two: the plain sentence first, and what Entra said with its codes
+/// and the trace and correlation ids support asks for (None when there is none).
+pub fn split_details(explanation: &str) -> (&str, Option<&str>) {
+    if let Some(at) = explanation.find(" Entra said: ") {
+        return (&explanation[..at], Some(explanation[at..].trim_start()));
+    }
+    match explanation.find(" (trace id ") {
+        Some(at) => (&explanation[..at], Some(explanation[at..].trim_start())),
+        None => (explanation, None),
+    }
+}
+
+/// The plain sentence in red; the codes and ids behind "Details", with a copy button.
+fn explained(ui: &mut Ui, explanation: &str) {
+    let (plain, details) = split_details(explanation);
+    ui.add(egui::Label::new(RichText::new(plain).color(theme::RED)).wrap());
+    if let Some(d) = details {
+        egui::CollapsingHeader::new("Details")
+            .id_salt("signin_error_details")
+            .show(ui, |ui| {
+                ui.add(egui::Label::new(RichText::new(d).weak()).wrap());
+                if ui.small_button("Copy details").clicked() {
+                    ui.ctx().copy_text(explanation.to_string());
+                }
+            });
     }
 }
 
@@ -268,4 +296,21 @@ fn device_state(ui: &mut Ui, state: DeviceCodeState, left: &str) {
         // No spinner: it would repaint every frame; the countdown asks for its own repaints.
         ui.label(RichText::new(text).color(color));
     });
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_details;
+
+    #[test]
+    fn the_ids_go_behind_details() {
+        let (p, d) = split_details("Wrong password. Entra said: AADSTS50126: x (trace id t)");
+        assert_eq!(p, "Wrong password.");
+        assert_eq!(d, Some("Entra said: AADSTS50126: x (trace id t)"));
+        let (p, d) =
+            split_details("Sign-in failed (invalid_grant). (trace id t, correlation id c)");
+        assert_eq!(p, "Sign-in failed (invalid_grant).");
+        assert_eq!(d, Some("(trace id t, correlation id c)"));
+        assert_eq!(split_details("Cancelled."), ("Cancelled.", None));
+    }
 }

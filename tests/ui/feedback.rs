@@ -118,3 +118,29 @@ fn the_connection_tests_result_scrolls_into_view() {
         "the result is in view: {r:?}"
     );
 }
+
+#[test]
+fn a_sign_in_failure_says_the_plain_sentence_first_and_keeps_the_ids_behind_details() {
+    use exo_connect::ui::bridge::SignInStage;
+    let mut t = app();
+    let p = three_profiles();
+    t.push(UiEvent::ProfilesLoaded(p.clone()));
+    let mut view = device_code_view(&p[0], DeviceCodeState::Waiting);
+    let plain = "The account must use multi-factor authentication. Use the device code method.";
+    let entra = "Entra said: AADSTS50076: Due to a configuration change you must use MFA. (trace id t-1, correlation id c-1)";
+    view.stage = SignInStage::Failed {
+        explanation: format!("{plain} {entra}"),
+    };
+    t.push(UiEvent::SignIn(view));
+    assert!(
+        t.has(&format!("Sign-in failed: {plain}")),
+        "the plain sentence"
+    );
+    assert!(
+        !t.has_containing("AADSTS50076"),
+        "the codes wait behind Details"
+    );
+    t.click("Details");
+    assert!(t.has(entra));
+    assert!(t.has("Copy details"));
+}
