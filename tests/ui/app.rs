@@ -960,6 +960,7 @@ fn server_text_in_notices_and_the_sign_in_dialog_loses_its_control_characters() 
         },
     }));
     assert!(t.has_containing("AADSTS50000 redtxt"));
+    t.click("Details"); // what Entra said waits behind Details
     assert!(t.has_containing("Entra said: bad"));
     let app = t.h.state();
     let shown: Vec<&str> = app.notices.iter().map(|(_, s)| s.as_str()).collect();

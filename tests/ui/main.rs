@@ -17,4 +17,5 @@ mod scale;
 mod screens;
 mod tree;
 mod undo;
+mod validation;
 mod window;

@@ -66,6 +66,7 @@ impl App {
     }
 
     fn save_profile(&mut self) {
+        self.editor.save_tried = true;
         if self.editor.draft.is_some() && self.editor.to_save(&self.profiles).is_none() {
             let issues = self.editor.issues(&self.profiles);
             let why = match issues.iter().find(|i| i.is_error()) {
