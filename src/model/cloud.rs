@@ -155,6 +155,27 @@ impl Cloud {
         })
     }
 
+    /// The name a picker shows: what the cloud is, then its PowerShell spelling.
+    pub fn friendly(self) -> &'static str {
+        match self {
+            Cloud::O365Default => "Worldwide (O365Default)",
+            Cloud::O365USGovGCCHigh => "US Government GCC High (O365USGovGCCHigh)",
+            Cloud::O365USGovDoD => "US Government DoD (O365USGovDoD)",
+            Cloud::O365China => "China, operated by 21Vianet (O365China)",
+            Cloud::O365GermanyCloud => "Germany, retired (O365GermanyCloud)",
+            Cloud::Custom => "Custom endpoints",
+        }
+    }
+
+    /// The clouds a picker offers for a profile now on `current`: the retired Germany cloud
+    /// only to a profile that already uses it.
+    pub fn offered(current: Cloud) -> Vec<Cloud> {
+        Cloud::ALL
+            .into_iter()
+            .filter(|c| *c != Cloud::O365GermanyCloud || current == Cloud::O365GermanyCloud)
+            .collect()
+    }
+
     /// Germany is retired: still selectable, with this warning.
     pub fn retirement_warning(self) -> Option<&'static str> {
         match self {
@@ -205,5 +226,20 @@ impl Endpoints {
             self.rest_base.trim_end_matches('/'),
             tenant
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cloud;
+
+    #[test]
+    fn germany_is_offered_only_to_a_profile_that_uses_it() {
+        assert!(!Cloud::offered(Cloud::O365Default).contains(&Cloud::O365GermanyCloud));
+        assert_eq!(Cloud::offered(Cloud::O365Default).len(), 5);
+        assert!(Cloud::offered(Cloud::O365GermanyCloud).contains(&Cloud::O365GermanyCloud));
+        for c in Cloud::ALL {
+            assert!(c == Cloud::Custom || c.friendly().contains(c.as_str()));
+        }
     }
 }

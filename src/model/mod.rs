@@ -13,6 +13,7 @@ pub mod parse;
 pub mod powershell;
 pub mod profile;
 pub mod results;
+pub mod service_hint;
 pub mod session;
 pub mod store;
 pub mod text;

@@ -153,6 +153,10 @@ pub enum UiCommand {
     RetryFanout {
         index: Option<usize>,
     },
+    /// Settings → a session idle this many minutes is Stale (the registry's threshold).
+    SetStaleAfter {
+        minutes: u32,
+    },
 }
 
 /// What the window is told.

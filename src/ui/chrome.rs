@@ -87,7 +87,11 @@ impl TopBar {
     pub fn dialogs(
         &mut self,
         ctx: &egui::Context,
-        (theme, diagnostics): (&mut ThemeSetting, &mut DiagnosticsSetting),
+        (theme, diagnostics, sessions): (
+            &mut ThemeSetting,
+            &mut DiagnosticsSetting,
+            &mut super::undo::SessionSettings,
+        ),
         actions: &mut Actions,
     ) {
         if self.show_settings {
@@ -99,6 +103,8 @@ impl TopBar {
                 }
                 ui.add_space(8.0);
                 diagnostics_settings(ui, diagnostics, actions);
+                ui.add_space(8.0);
+                sessions.ui(ui, actions);
                 ui.add_space(8.0);
                 ui.button("Close").clicked()
             });
@@ -174,7 +180,12 @@ fn profiles_file(save: bool) -> DialogRequest {
         } else {
             String::new()
         },
-        filter: ("Profiles".into(), vec!["json".into()]),
+        // Import reads the CSV layout too (`model::store` import).
+        filter: if save {
+            ("Profiles".into(), vec!["json".into()])
+        } else {
+            ("Profiles".into(), vec!["json".into(), "csv".into()])
+        },
         save,
     }
 }
@@ -325,5 +336,16 @@ impl QuitGuard {
                 ctx.send_viewport_cmd(egui::ViewportCommand::Close);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn import_offers_csv_and_export_writes_json() {
+        let import = super::profiles_file(false);
+        assert_eq!(import.filter.1, vec!["json", "csv"]);
+        let export = super::profiles_file(true);
+        assert_eq!(export.filter.1, vec!["json"]);
     }
 }

@@ -21,6 +21,9 @@ pub struct DoctorPane {
     pub steps: Vec<DiagStep>,
     /// (passed, summary) once the test ended.
     pub result: Option<(bool, String)>,
+    /// Something new arrived: scroll the section's end into view once (below the fold
+    /// otherwise, and the button seems to do nothing).
+    pub reveal: bool,
 }
 
 impl DoctorPane {
@@ -29,6 +32,7 @@ impl DoctorPane {
         *self = DoctorPane {
             profile_id: Some(profile_id),
             running: true,
+            reveal: true,
             ..Default::default()
         };
     }
@@ -36,6 +40,7 @@ impl DoctorPane {
     pub fn step(&mut self, profile_id: Uuid, step: DiagStep) {
         if self.profile_id == Some(profile_id) {
             self.steps.push(step);
+            self.reveal = true;
         }
     }
 
@@ -43,6 +48,7 @@ impl DoctorPane {
         if self.profile_id == Some(profile_id) {
             self.running = false;
             self.result = Some((passed, summary));
+            self.reveal = true;
         }
     }
 
@@ -111,6 +117,12 @@ impl DoctorPane {
         if let Some((passed, summary)) = &self.result {
             let color = if *passed { theme::GREEN } else { theme::RED };
             ui.label(RichText::new(summary).color(color).strong());
+        }
+        if std::mem::take(&mut self.reveal) {
+            let end = ui.min_rect();
+            let last =
+                egui::Rect::from_min_max(egui::pos2(end.left(), end.bottom() - 1.0), end.max);
+            ui.scroll_to_rect(last, Some(egui::Align::BOTTOM));
         }
     }
 }

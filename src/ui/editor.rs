@@ -33,6 +33,11 @@ pub struct EditorState {
     pub doctor: super::doctor::DoctorPane,
     /// The live route display (see [`RouteView`]).
     pub(crate) route: RouteView,
+    /// A new profile as it started: its errors show once their field differs from it (or
+    /// after a save was tried), not on the empty form.
+    pub(crate) blank: Option<Profile>,
+    /// Save (or Ctrl+S) was tried: every error shows.
+    pub save_tried: bool,
 }
 
 /// The editor's "Route" lines: requested off the UI thread ([`UiCommand::ResolveRoute`]) when
@@ -114,10 +119,32 @@ impl EditorState {
     }
 
     pub fn new_profile() -> Self {
+        let blank = Profile::new("", "", Service::ExchangeOnline);
         EditorState {
-            draft: Some(Profile::new("", "", Service::ExchangeOnline)),
+            draft: Some(blank.clone()),
+            blank: Some(blank),
             ..Default::default()
         }
+    }
+
+    /// The issues to show now: on a new profile only those of the fields touched (differing
+    /// from the blank form), until a save was tried.
+    pub fn shown_issues(&self, issues: Vec<Issue>) -> Vec<Issue> {
+        let (Some(blank), Some(draft), false) = (&self.blank, &self.draft, self.save_tried) else {
+            return issues;
+        };
+        let (b, d) = (serde_json::to_value(blank), serde_json::to_value(draft));
+        let (Ok(b), Ok(d)) = (b, d) else {
+            return issues;
+        };
+        let touched = |field: &str| {
+            let ptr = format!("/{}", field.replace('.', "/"));
+            match (b.pointer(&ptr), d.pointer(&ptr)) {
+                (None, None) => blank != draft,
+                (x, y) => x != y,
+            }
+        };
+        issues.into_iter().filter(|i| touched(i.field)).collect()
     }
 
     pub fn is_dirty(&self) -> bool {
@@ -232,7 +259,8 @@ impl EditorState {
             .id_salt(("editor_scroll", scroll_id))
             .auto_shrink([false, false])
             .show(ui, |ui| {
-                self.fields(ui, &errors, actions);
+                let shown = self.shown_issues(errors.clone());
+                self.fields(ui, &shown, actions);
                 self.doctor.ui(ui);
             });
         self.clicked(clicked, actions);

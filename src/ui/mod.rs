@@ -21,6 +21,7 @@ pub mod doctor;
 pub mod driver;
 pub mod editor;
 pub mod fanout;
+pub mod messages;
 pub mod nav;
 pub mod output;
 pub mod profiles;
@@ -28,7 +29,9 @@ pub mod rate;
 pub mod sessions;
 pub mod signin;
 pub mod status;
+pub mod tabs;
 pub mod theme;
+pub mod undo;
 pub mod widgets;
 
 pub use app::{App, AppOptions};

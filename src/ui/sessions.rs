@@ -178,6 +178,8 @@ pub fn stale_count(sessions: &[SessionView]) -> usize {
 /// The session list at the bottom of the window.
 #[derive(Debug, Clone, Default)]
 pub struct SessionsPane {
+    /// Settings → "Stale after (minutes)", for the Stale state's explanation (0: the default).
+    pub stale_after_min: u32,
     /// "Disconnect all" was clicked: the confirmation is showing.
     confirm_disconnect_all: bool,
     /// The row under the pointer (its times show seconds).
@@ -224,7 +226,11 @@ impl SessionsPane {
                         for s in sessions {
                             let times = RowTimes::of(s, now, self.hovered == Some(s.conn));
                             next = countdown::sooner(next, times.next);
-                            let (top, bottom) = session_row(ui, s, (&times, now), actions);
+                            let stale_after = match self.stale_after_min {
+                                0 => super::undo::DEFAULT_STALE_MINUTES,
+                                n => n,
+                            };
+                            let (top, bottom) = session_row(ui, (s, stale_after), (&times, now), actions);
                             let row = egui::Rect::from_x_y_ranges(left..=right, top..=bottom);
                             if ui.rect_contains_pointer(row) {
                                 hovered = Some(s.conn);
@@ -305,7 +311,7 @@ impl SessionsPane {
 /// with "…" (the whole text on hover). Returns the row's top and bottom.
 fn session_row(
     ui: &mut Ui,
-    s: &SessionView,
+    (s, stale_after): (&SessionView, u32),
     (times, now): (&RowTimes, DateTime<Utc>),
     actions: &mut Actions,
 ) -> (f32, f32) {
@@ -333,7 +339,7 @@ fn session_row(
     let state = state_cell(ui, &times.state);
     if matches!(times.state, Shown::Stale) {
         state.on_hover_text(format!(
-            "idle {} — no cmdlet for more than 15 min (the registry's stale threshold)",
+            "idle {} — no cmdlet for more than {stale_after} min (a setting: Settings, Stale after)",
             times.idle
         ));
     }

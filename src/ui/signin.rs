@@ -27,6 +27,9 @@ pub struct SignInDialog {
     password_focus: bool,
     /// A fan-out's sign-in (set by the app each frame): offer "Skip this tenant".
     pub skip: bool,
+    /// A warning or error that arrived while the dialog showed (e.g. no browser could be
+    /// opened): said here, where the admin looks, not only behind the dialog in the status bar.
+    pub note: Option<String>,
 }
 
 impl SignInDialog {
@@ -45,6 +48,7 @@ impl SignInDialog {
     /// The sign-in ended (or was cancelled): forget the typed password.
     pub fn closed(&mut self) {
         self.password.clear();
+        self.note = None;
     }
 
     /// Draws the dialog of `view` while it is Some; Cancel sets it to None. `now` drives the
@@ -76,6 +80,15 @@ impl SignInDialog {
             }
             ui.separator();
             self.stage_ui(ui, &shown.stage, now, &mut cmds);
+            if let Some(note) = &self.note {
+                ui.add_space(4.0);
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(note).color(theme::AMBER));
+                    if ui.small_button("Copy message").clicked() {
+                        ui.ctx().copy_text(note.clone());
+                    }
+                });
+            }
             ui.separator();
             if self.skip {
                 ui.label(
@@ -137,7 +150,7 @@ impl SignInDialog {
                 });
             }
             SignInStage::Failed { explanation } => {
-                ui.label(RichText::new(format!("Sign-in failed: {explanation}")).color(theme::RED));
+                explained(ui, &format!("Sign-in failed: {explanation}"));
                 if ui.button("Retry").clicked() {
                     cmds.push(UiCommand::RetrySignIn);
                 }
@@ -148,7 +161,7 @@ impl SignInDialog {
     /// The password field (focused when the step appears) and Sign in (or Enter).
     fn password_step(&mut self, ui: &mut Ui, error: Option<&str>, cmds: &mut Vec<UiCommand>) {
         if let Some(e) = error {
-            ui.label(RichText::new(e).color(theme::RED));
+            explained(ui, e);
         }
         let l = ui.label("Password");
         let r = ui
@@ -168,6 +181,34 @@ impl SignInDialog {
                 password: Secret::new(std::mem::take(&mut self.password)),
             });
         }
+    }
+}
+
+/// An explanation split in two: the plain sentence first, and what Entra said with its codes
+/// and the trace and correlation ids support asks for (None when there is none).
+pub fn split_details(explanation: &str) -> (&str, Option<&str>) {
+    if let Some(at) = explanation.find(" Entra said: ") {
+        return (&explanation[..at], Some(explanation[at..].trim_start()));
+    }
+    match explanation.find(" (trace id ") {
+        Some(at) => (&explanation[..at], Some(explanation[at..].trim_start())),
+        None => (explanation, None),
+    }
+}
+
+/// The plain sentence in red; the codes and ids behind "Details", with a copy button.
+fn explained(ui: &mut Ui, explanation: &str) {
+    let (plain, details) = split_details(explanation);
+    ui.add(egui::Label::new(RichText::new(plain).color(theme::RED)).wrap());
+    if let Some(d) = details {
+        egui::CollapsingHeader::new("Details")
+            .id_salt("signin_error_details")
+            .show(ui, |ui| {
+                ui.add(egui::Label::new(RichText::new(d).weak()).wrap());
+                if ui.small_button("Copy details").clicked() {
+                    ui.ctx().copy_text(explanation.to_string());
+                }
+            });
     }
 }
 
@@ -275,4 +316,21 @@ fn device_state(ui: &mut Ui, state: DeviceCodeState, left: &str) {
         // No spinner: it would repaint every frame; the countdown asks for its own repaints.
         ui.label(RichText::new(text).color(color));
     });
+}
+
+#[cfg(test)]
+mod split_tests {
+    use super::split_details;
+
+    #[test]
+    fn the_ids_go_behind_details() {
+        let (p, d) = split_details("Wrong password. Entra said: AADSTS50126: x (trace id t)");
+        assert_eq!(p, "Wrong password.");
+        assert_eq!(d, Some("Entra said: AADSTS50126: x (trace id t)"));
+        let (p, d) =
+            split_details("Sign-in failed (invalid_grant). (trace id t, correlation id c)");
+        assert_eq!(p, "Sign-in failed (invalid_grant).");
+        assert_eq!(d, Some("(trace id t, correlation id c)"));
+        assert_eq!(split_details("Cancelled."), ("Cancelled.", None));
+    }
 }

@@ -18,25 +18,25 @@ pub struct StatusBar<'a> {
     pub stale: usize,
     /// Demo mode: say the demo config folder is in use.
     pub demo: bool,
+    /// Messages that arrived since the list was last looked at.
+    pub unread: usize,
 }
 
 impl StatusBar<'_> {
-    pub fn ui(self, ui: &mut Ui) {
+    /// Draws the bar: counts and "Messages" on the right, the latest notice cut to the room
+    /// left (the whole text on hover and in Messages). True when "Messages" was clicked.
+    pub fn ui(self, ui: &mut Ui) -> bool {
+        let mut messages = false;
         ui.horizontal(|ui| {
-            match self.notice {
-                Some((level, text)) => {
-                    let color = match level {
-                        NoticeLevel::Info => ui.visuals().text_color(),
-                        NoticeLevel::Warning => theme::AMBER,
-                        NoticeLevel::Error => theme::RED,
-                    };
-                    ui.label(RichText::new(text).color(color));
-                }
-                None => {
-                    ui.label(RichText::new("Ready").weak());
-                }
-            }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let label = match self.unread {
+                    0 => "Messages".to_string(),
+                    n => format!("Messages ({n} new)"),
+                };
+                messages = ui
+                    .small_button(label)
+                    .on_hover_text("Every message of this session, with its time, to copy")
+                    .clicked();
                 let stale = self.stale;
                 ui.label(format!(
                     "{} · {}{}",
@@ -51,7 +51,28 @@ impl StatusBar<'_> {
                 if self.demo {
                     ui.label(RichText::new("demo config folder").weak());
                 }
+                ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                    notice(ui, self.notice)
+                });
             });
         });
+        messages
+    }
+}
+
+fn notice(ui: &mut Ui, notice: Option<&(NoticeLevel, String)>) {
+    match notice {
+        Some((level, text)) => {
+            let color = match level {
+                NoticeLevel::Info => ui.visuals().text_color(),
+                NoticeLevel::Warning => theme::AMBER,
+                NoticeLevel::Error => theme::RED,
+            };
+            ui.add(egui::Label::new(RichText::new(text).color(color)).truncate())
+                .on_hover_text(text);
+        }
+        None => {
+            ui.label(RichText::new("Ready").weak());
+        }
     }
 }

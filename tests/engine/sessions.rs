@@ -326,6 +326,34 @@ async fn a_run_wakes_a_stale_session() {
 }
 
 #[tokio::test]
+async fn the_stale_threshold_is_a_setting_that_applies_at_once() {
+    let mock = start_mock(5, &["tok-1"]).await;
+    let reg = SessionRegistry::start(settings());
+    let mut events = reg.subscribe();
+    let a = reg
+        .connect(request(
+            "A",
+            &mock.url,
+            Service::ExchangeOnline,
+            SeqTokens::new(),
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(a.state, SessionState::Connected, "15 minutes by default");
+    reg.set_idle_timeout(Duration::from_millis(100))
+        .await
+        .unwrap();
+    wait_state(&mut events, a.connection_id, SessionState::Stale).await;
+    // A longer threshold makes the same idle session Connected again.
+    reg.set_idle_timeout(Duration::from_secs(3600))
+        .await
+        .unwrap();
+    wait_state(&mut events, a.connection_id, SessionState::Connected).await;
+    assert_eq!(reg.list().await.unwrap()[0].state, SessionState::Connected);
+}
+
+#[tokio::test]
 async fn unrefreshable_token_goes_expiring_then_expired() {
     let mock = start_mock(5, &["tok-1"]).await;
     let reg = SessionRegistry::start(RegistrySettings {

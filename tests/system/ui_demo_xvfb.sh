@@ -167,11 +167,11 @@ xdotool key Return
 wait_for "demo: session connected: Northwind EOP" "$WORK/app.err" 20
 sleep 1
 
-# Open the first session's output (its row's button; fixed layout at 1400×900, two rows) and
+# Open the first session's output (its tab above the centre; fixed layout at 1400×900) and
 # run a cmdlet.
-xdotool mousemove 900 758 click 1
+xdotool mousemove 502 51 click 1
 sleep 1
-xdotool mousemove 816 123 click 1
+xdotool mousemove 816 155 click 1
 sleep 0.3
 xdotool type --delay 20 "Get-Mailbox -ResultSize 40"
 xdotool key ctrl+Return

@@ -421,6 +421,11 @@ fn session_rows_countdowns_and_disconnects() {
 
     t.h.get_all_by_label("Disconnect").next().unwrap().click();
     t.h.run();
+    assert!(
+        !t.sent(|c| *c == UiCommand::Disconnect { conn: cid(1) }),
+        "a #prod profile asks first"
+    );
+    t.click("Yes, disconnect");
     assert!(t.sent(|c| *c == UiCommand::Disconnect { conn: cid(1) }));
     t.h.get_all_by_label("Refresh").nth(1).unwrap().click();
     t.h.run();
@@ -960,6 +965,7 @@ fn server_text_in_notices_and_the_sign_in_dialog_loses_its_control_characters() 
         },
     }));
     assert!(t.has_containing("AADSTS50000 redtxt"));
+    t.click("Details"); // what Entra said waits behind Details
     assert!(t.has_containing("Entra said: bad"));
     let app = t.h.state();
     let shown: Vec<&str> = app.notices.iter().map(|(_, s)| s.as_str()).collect();

@@ -20,6 +20,7 @@ use exo_connect::sim::{SimConfig, SimHandle};
 use exo_connect::ui::bridge::{SessionState, SignInStage};
 use exo_connect::ui::dialogs::FakeDialogs;
 use exo_connect::ui::driver::{self, DriverConfig, Secrets};
+use exo_connect::ui::nav::Centre;
 use exo_connect::ui::{App, AppOptions};
 
 use signin_support::{UserAction, complete_device_login, password_of};
@@ -302,8 +303,13 @@ fn device_code_sign_in_quick_test_grid_export_and_disconnect() {
     assert_eq!(s.tenant, "Contoso", "demo mode names the tenant");
     assert!(e.has_containing("59 min"), "token countdown in the row");
 
+    // The connect shows the session's output, in a tab named after the profile.
+    let conn = s.conn;
+    e.wait("the output shown", move |a| {
+        a.centre == Centre::Output(conn)
+    });
+    assert!(e.has("Output tab: Contoso EXO (MFA)"));
     // The quick test fills the grid.
-    e.click("Open output");
     e.click("Quick test: Get-Mailbox -ResultSize 10");
     e.wait_label("10 rows");
     let out = e.h.state().output(s.conn).unwrap();
@@ -355,8 +361,11 @@ fn device_code_sign_in_quick_test_grid_export_and_disconnect() {
     });
     assert!(!e.h.state().output(s.conn).unwrap().results().is_empty());
 
-    // A second connect of the same profile reuses the cached sign-in: no dialog.
+    // A second connect of the same profile reuses the cached sign-in: no dialog. Selecting a
+    // connected profile shows its output; its settings are one tab away.
     e.click_profile("Contoso EXO (MFA)");
+    assert_eq!(e.h.state().centre, Centre::Output(s.conn));
+    e.click("Profile editor");
     e.click("Connect");
     e.wait("a second session", |a| {
         a.sessions
@@ -367,9 +376,10 @@ fn device_code_sign_in_quick_test_grid_export_and_disconnect() {
     });
     assert!(e.h.state().signin.is_none(), "no sign-in dialog");
 
-    // Disconnect one.
+    // Disconnect one (a #prod profile: it asks first).
     e.h.get_all_by_label("Disconnect").next().unwrap().click();
     e.h.run_steps(2);
+    e.click("Yes, disconnect");
     e.wait("one session left", |a| a.sessions.len() == 1);
     assert_eq!(e.connected(), 1);
 }
@@ -469,7 +479,8 @@ fn limit_guard_dialog_offers_to_disconnect() {
         }
     });
     // A second session of the same tenant and service (cached sign-in, no dialog) is refused.
-    // The profile is still selected in the editor.
+    // The connect showed the output; the profile is still selected, its editor a tab away.
+    e.click("Profile editor");
     e.click("Connect");
     e.wait("the limit guard", |a| a.limit.is_some());
     assert!(e.has("Session limit reached"));
@@ -830,4 +841,32 @@ fn the_diagnostic_log_from_settings_and_copy_diagnostics_hold_no_secret() {
     e.click("Write a diagnostic log");
     e.click("Close");
     e.wait_label("Diagnostic log off");
+}
+
+#[test]
+fn an_exchange_cmdlet_in_a_compliance_session_says_which_service_it_needs() {
+    let mut e = start(|_| {}, |_| {});
+    e.connect_with_password("Contoso SCC", "ops@contoso.com");
+    e.wait("the SCC session's output", |a| {
+        a.signin.is_none() && matches!(a.centre, Centre::Output(_))
+    });
+    let Centre::Output(conn) = e.h.state().centre else {
+        unreachable!()
+    };
+    e.h.state_mut()
+        .set_cmdlet_line(conn, "Get-Mailbox -ResultSize 5");
+    e.h.run_steps(2);
+    e.click("Run");
+    e.wait("the failure", move |a| {
+        a.output(conn).is_some_and(|o| o.error.is_some())
+    });
+    let error = e.h.state().output(conn).unwrap().error.clone().unwrap();
+    assert!(
+        error.starts_with("Get-Mailbox belongs to Exchange Online, not Security & Compliance"),
+        "the cause first: {error}"
+    );
+    assert!(
+        error.contains("not recognized"),
+        "the service's words after: {error}"
+    );
 }

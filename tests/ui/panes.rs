@@ -208,6 +208,9 @@ fn profile_visits() -> Vec<Visit> {
         visit(
             "unsaved-changes guard",
             |t| {
+                // The connection test scrolled its result into view: back up to the name.
+                t.h.get_by_label("Name").scroll_to_me();
+                t.h.run();
                 t.type_into("Name", " (edited)");
                 t.click("Contoso EXO");
             },

@@ -185,6 +185,10 @@ impl Actor {
                     let _ = reply.send(Err(SessionError::NotFound(connection_id)));
                 }
             },
+            SessionCommand::SetIdleTimeout { idle } => {
+                self.settings.idle_timeout = idle;
+                self.tick();
+            }
             SessionCommand::DisconnectStale { reply } => {
                 let ids: Vec<Uuid> = self
                     .sessions

@@ -362,6 +362,11 @@ pub enum SessionCommand {
     List {
         reply: Reply<Vec<SessionInfo>>,
     },
+    /// A new idle time after which a session is Stale (the window's setting); every session's
+    /// state is derived again at once.
+    SetIdleTimeout {
+        idle: Duration,
+    },
 }
 
 /// A handle on the registry actor. Cheap to clone; the actor stops when every handle is gone.
@@ -456,6 +461,15 @@ impl SessionRegistry {
 
     pub async fn list(&self) -> Result<Vec<SessionInfo>, SessionError> {
         self.ask(|reply| SessionCommand::List { reply }).await
+    }
+
+    /// Sessions idle longer than `idle` are Stale from now on (those idle less are Connected
+    /// again). Takes effect before any later command.
+    pub async fn set_idle_timeout(&self, idle: Duration) -> Result<(), SessionError> {
+        self.commands
+            .send(SessionCommand::SetIdleTimeout { idle })
+            .await
+            .map_err(|_| SessionError::Closed)
     }
 }
 

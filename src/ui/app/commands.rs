@@ -4,10 +4,11 @@
 use uuid::Uuid;
 
 use crate::ui::action::{Action, GuardChoice};
-use crate::ui::bridge::{NoticeLevel, UiCommand};
+use crate::ui::bridge::{ConnId, NoticeLevel, UiCommand};
 use crate::ui::dialogs::DialogRequest;
 use crate::ui::editor::EditorState;
 use crate::ui::nav::{Centre, Go};
+use crate::ui::tabs;
 
 use super::{App, Background};
 
@@ -17,7 +18,13 @@ impl App {
     pub(super) fn dispatch(&mut self) {
         for action in self.actions.take() {
             match action {
-                Action::Send(cmd) => self.send(cmd),
+                Action::Send(UiCommand::Disconnect { conn }) => self.disconnect(conn),
+                Action::Send(cmd) => {
+                    if let UiCommand::Connect { profile_id } = &cmd {
+                        self.show_on_connect = Some(*profile_id);
+                    }
+                    self.send(cmd)
+                }
                 Action::Go(to) => self.request(to),
                 Action::SaveProfile => self.save_profile(),
                 Action::ClearSelection => self.selected = None,
@@ -36,6 +43,24 @@ impl App {
         }
     }
 
+    /// A single disconnect: at once with an Undo toast, or after a confirmation for #prod.
+    fn disconnect(&mut self, conn: ConnId) {
+        let Some(s) = self.sessions.iter().find(|s| s.conn == conn) else {
+            return self.send(UiCommand::Disconnect { conn });
+        };
+        let (profile, name) = (s.profile_id, s.profile_name.clone());
+        let prod = self
+            .profile(profile)
+            .is_some_and(|p| p.tags.iter().any(|t| t.eq_ignore_ascii_case("prod")));
+        let (settings, now) = (self.persisted.sessions, self.now());
+        let cmd = self
+            .disconnects
+            .disconnect(conn, (profile, &name), prod, settings, now);
+        if let Some(cmd) = cmd {
+            self.send(cmd);
+        }
+    }
+
     /// Ask a file dialog; the answer comes back through the background channel.
     fn ask_file(&self, req: DialogRequest) {
         let tx = self.bg_tx.clone();
@@ -49,6 +74,7 @@ impl App {
     }
 
     fn save_profile(&mut self) {
+        self.editor.save_tried = true;
         if self.editor.draft.is_some() && self.editor.to_save(&self.profiles).is_none() {
             let issues = self.editor.issues(&self.profiles);
             let why = match issues.iter().find(|i| i.is_error()) {
@@ -89,13 +115,19 @@ impl App {
         }
     }
 
-    fn go(&mut self, to: Go) {
+    pub(super) fn go(&mut self, to: Go) {
         match to {
             Go::Select(id) => {
-                if id == self.selected && self.editor.draft.is_some() {
-                    self.centre = Centre::Editor;
-                } else {
+                if id != self.selected || self.editor.draft.is_none() {
                     self.select_now(id);
+                }
+                self.centre = Centre::Editor;
+                // A profile with an open session shows its output (the editor is a tab away).
+                let has = |c| self.outputs.contains_key(&c);
+                if let Some(conn) =
+                    id.and_then(|id| tabs::output_of_profile(&self.sessions, id, has))
+                {
+                    self.show_output(conn);
                 }
             }
             Go::New => {
@@ -104,12 +136,23 @@ impl App {
                 self.editor = EditorState::new_profile();
             }
             Go::Output(conn) => {
-                self.centre = Centre::Output(conn);
-                self.outputs.entry(conn).or_default();
+                // The tree selects the session's profile, so the two stay in step.
+                let profile = self.sessions.iter().find(|s| s.conn == conn);
+                if let Some(id) = profile.map(|s| s.profile_id)
+                    && self.selected != Some(id)
+                {
+                    self.select_now(Some(id));
+                }
+                self.show_output(conn);
             }
             Go::Editor => self.centre = Centre::Editor,
             Go::Fanout => self.centre = Centre::Fanout,
         }
+    }
+
+    fn show_output(&mut self, conn: ConnId) {
+        self.centre = Centre::Output(conn);
+        self.outputs.entry(conn).or_default();
     }
 
     fn guard_answered(&mut self, choice: GuardChoice) {

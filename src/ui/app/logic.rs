@@ -361,7 +361,26 @@ impl App {
     }
 
     fn sessions_changed(&mut self, list: Vec<SessionView>) {
+        let up = |s: &SessionView| {
+            matches!(
+                s.state,
+                crate::model::SessionState::Connected | crate::model::SessionState::Expiring
+            )
+        };
+        // The session the user just connected is up: show its output (not over unsaved edits).
+        let new_up = self.show_on_connect.and_then(|pid| {
+            let was_up = |c| self.sessions.iter().any(|o| o.conn == c && up(o));
+            list.iter()
+                .find(|s| s.profile_id == pid && up(s) && !was_up(s.conn))
+                .map(|s| s.conn)
+        });
         self.sessions = list;
+        if let Some(conn) = new_up {
+            self.show_on_connect = None;
+            if !self.editor.is_dirty() && self.guard.is_none() {
+                self.go(crate::ui::nav::Go::Output(conn));
+            }
+        }
         if let Centre::Output(conn) = self.centre
             && !self.sessions.iter().any(|s| s.conn == conn)
         {

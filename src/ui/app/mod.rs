@@ -22,6 +22,7 @@ use super::chrome::{self, TopBar};
 use super::dialogs::{DialogRequest, FileDialogs, PathPrompt};
 use super::editor::EditorState;
 use super::fanout::FanoutPane;
+use super::messages::Messages;
 use super::nav::{Centre, Go};
 use super::output::OutputState;
 use super::profiles::{Palette, ProfileTree};
@@ -29,6 +30,7 @@ use super::sessions::{self, SessionsPane};
 use super::signin::SignInDialog;
 use super::status::StatusBar;
 use super::theme::{Caret, ThemeSetting};
+use super::undo::{DEFAULT_STALE_MINUTES, DisconnectGuard, SessionSettings};
 
 /// How the window was started.
 #[derive(Debug, Clone, Default)]
@@ -45,6 +47,8 @@ pub struct Persisted {
     pub last_selected: Option<Uuid>,
     /// Settings → the diagnostic log (no secrets), and its debug detail.
     pub diagnostics: chrome::DiagnosticsSetting,
+    /// Settings → Sessions: the stale threshold, the #prod disconnect confirmation.
+    pub sessions: SessionSettings,
 }
 
 mod commands;
@@ -110,6 +114,12 @@ pub struct App {
     path_prompt: Option<PathPrompt>,
     /// Text the driver gathered for the clipboard ("Copy diagnostics"), copied next frame.
     to_clipboard: Option<String>,
+    /// The profile the user last asked to connect: its session's output shows once it is up.
+    show_on_connect: Option<Uuid>,
+    /// A single disconnect's Undo toast and the #prod confirmation.
+    disconnects: DisconnectGuard,
+    /// Every notice of this session, with its time (the status bar's "Messages").
+    pub messages: Messages,
 }
 
 impl App {
@@ -156,6 +166,9 @@ impl App {
             fanout: FanoutPane::default(),
             notices: Vec::new(),
             to_clipboard: None,
+            show_on_connect: None,
+            disconnects: DisconnectGuard::default(),
+            messages: Messages::default(),
             path_prompt: None,
             quit: chrome::QuitGuard::default(),
             demo_phone: Vec::new(),
@@ -164,6 +177,10 @@ impl App {
         if app.persisted.diagnostics.enabled {
             let d = app.persisted.diagnostics;
             app.send(d.command());
+        }
+        if app.persisted.sessions.stale_after_min != DEFAULT_STALE_MINUTES {
+            let s = app.persisted.sessions;
+            app.send(s.command());
         }
         app
     }
@@ -182,7 +199,14 @@ impl App {
     }
 
     fn notice(&mut self, level: NoticeLevel, text: impl Into<String>) {
-        self.notices.push((level, text.into()));
+        let text = text.into();
+        let now = self.now();
+        self.messages.push(now, level, &text);
+        // The sign-in dialog covers the status bar: a warning arriving meanwhile shows in it.
+        if self.signin.is_some() && level != NoticeLevel::Info {
+            self.signin_dialog.note = Some(text.clone());
+        }
+        self.notices.push((level, text));
         if self.notices.len() > 200 {
             self.notices.remove(0);
         }
@@ -225,6 +249,12 @@ impl App {
 /// Layout: where each pane goes; every pane's actions are dispatched right after it drew.
 impl App {
     fn centre_ui(&mut self, ui: &mut egui::Ui) {
+        let open: Vec<&SessionView> = self
+            .sessions
+            .iter()
+            .filter(|s| s.state != SessionState::Disconnected)
+            .collect();
+        super::tabs::ui(ui, self.centre, &open, &mut self.actions);
         let conn = match self.centre {
             Centre::Editor => return self.editor.ui(ui, &self.profiles, &mut self.actions),
             Centre::Output(conn) => conn,
@@ -280,18 +310,20 @@ impl App {
             self.path_prompt = None;
             self.file_answer(req, Ok(answer));
         }
-        self.top_bar.dialogs(
-            ctx,
-            (&mut self.persisted.theme, &mut self.persisted.diagnostics),
-            &mut self.actions,
-        );
+        let p = &mut self.persisted;
+        let settings = (&mut p.theme, &mut p.diagnostics, &mut p.sessions);
+        self.top_bar.dialogs(ctx, settings, &mut self.actions);
         self.dispatch();
+        for cmd in self.disconnects.ui(ctx, now) {
+            self.send(cmd);
+        }
         let live = self
             .sessions
             .iter()
             .filter(|s| !matches!(s.state, SessionState::Disconnected | SessionState::Failed))
             .count();
         self.quit.ui(ctx, live);
+        self.messages.window(ctx);
         if self.guard.is_some() {
             chrome::guard_dialog(ctx, self.editor.is_valid(&self.profiles), &mut self.actions);
             self.dispatch();
@@ -322,14 +354,20 @@ impl eframe::App for App {
             sessions: self.sessions.len(),
             stale: self.stale_count(),
             demo: self.options.demo,
+            unread: self.messages.unread(),
         };
-        egui::Panel::bottom("status_bar").show(ui, |ui| status.ui(ui));
+        egui::Panel::bottom("status_bar").show(ui, |ui| {
+            if status.ui(ui) {
+                self.messages.open();
+            }
+        });
         egui::Panel::bottom("sessions")
             .resizable(true)
             .default_size(190.0)
             .min_size(90.0)
             .show(ui, |ui| {
                 let list = &self.sessions;
+                self.sessions_pane.stale_after_min = self.persisted.sessions.stale_after_min;
                 self.sessions_pane.ui(ui, list, now, &mut self.actions)
             });
         self.dispatch();

@@ -335,6 +335,7 @@ impl Driver {
             } => self.run_fanout(profile_ids, line, concurrency),
             UiCommand::CancelFanout => self.cancel_fanout(),
             UiCommand::RetryFanout { index } => self.retry_fanout(index),
+            UiCommand::SetStaleAfter { minutes } => self.set_stale_after(minutes).await,
         }
     }
 

@@ -27,6 +27,8 @@ impl Driver {
             return self.send(failed("That session is gone; connect again.".into()));
         };
         let profile_id = session.profile_id;
+        // A cmdlet of another service fails as "not recognized": say that first.
+        let hint = crate::model::service_hint::wrong_service(&request.cmdlet, session.service);
         if let Some(old) = self.runs.remove(&conn) {
             old.abort();
         }
@@ -46,6 +48,7 @@ impl Driver {
                         line,
                         confirmed,
                         internal,
+                        hint,
                     };
                     stream(handle, &job, &ev).await
                 }
@@ -75,6 +78,8 @@ struct Job {
     confirmed: bool,
     /// The driver's loop: a claims challenge needing an interactive sign-in goes there.
     internal: tokio::sync::mpsc::UnboundedSender<super::Internal>,
+    /// The cmdlet belongs to the other service: said first when it fails as "not recognized".
+    hint: Option<String>,
 }
 
 /// The run's events as the output pane's, until it is done or failed.
@@ -151,10 +156,17 @@ async fn stream(mut handle: RunHandle, job: &Job, ev: &EventSender) {
                         explanation: e.message.clone(),
                     });
                 }
-                let explanation = match e.explanation() {
+                let mut explanation = match e.explanation() {
                     Some(known) => format!("{e}\n{known}"),
                     None => e.to_string(),
                 };
+                if let Some(h) = job
+                    .hint
+                    .as_ref()
+                    .filter(|_| explanation.contains("not recognized"))
+                {
+                    explanation = format!("{h}\n{explanation}");
+                }
                 ev.send(UiEvent::RunFailed { conn, explanation });
                 return;
             }

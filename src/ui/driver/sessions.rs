@@ -175,6 +175,14 @@ impl Driver {
         }
     }
 
+    /// Settings → "Stale after": the registry's idle threshold (at least one minute).
+    pub(super) async fn set_stale_after(&self, minutes: u32) {
+        let idle = std::time::Duration::from_secs(u64::from(minutes.max(1)) * 60);
+        if let Err(e) = self.connector.registry().set_idle_timeout(idle).await {
+            self.send(notice(NoticeLevel::Error, e.to_string()));
+        }
+    }
+
     /// Proves the session again: the REST client refreshes its token when needed and an idle
     /// (Stale) session becomes Connected.
     pub(super) fn refresh_session(&self, conn: ConnId) {

@@ -135,8 +135,10 @@ fn identity_rows(ui: &mut Ui, d: &mut Profile, tags_text: &mut String, errors: &
 
 /// Cloud, ConnectionUri override, Authorization endpoint override.
 fn endpoint_rows(ui: &mut Ui, d: &mut Profile, errors: &[Issue]) {
-    combo(ui, "Cloud", &mut d.cloud, &Cloud::ALL, |c| {
-        c.as_str().to_string()
+    // Friendly names; the retired Germany cloud only when this profile already uses it.
+    let offered = Cloud::offered(d.cloud);
+    combo(ui, "Cloud", &mut d.cloud, &offered, |c| {
+        c.friendly().to_string()
     });
     error_label(ui, errors, field::CLOUD);
     ui.end_row();

@@ -49,7 +49,8 @@ impl OutputState {
         let mut chooser_at = egui::Pos2::ZERO;
         // The rows shown first, so the row count and "matched in" are this frame's.
         self.sync_view(ui);
-        ui.horizontal(|ui| {
+        // Wrapped: at 1024×700 the exports and the row count go to a second line, not off-screen.
+        ui.horizontal_wrapped(|ui| {
             let l = ui.label("Filter");
             ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(200.0))
                 .labelled_by(l.id)
