@@ -315,7 +315,7 @@ impl OutputState {
         });
         ui.horizontal(|ui| {
             let l = ui.label("Cmdlet");
-            let id = egui::Id::unique(("cmdlet", conn));
+            let id = cmdlet_line_id(conn);
             // Run after the field took this frame's typed text (see below).
             let run_now = ui.memory(|m| m.focused()) == Some(id) && self.history_keys(ui) && !busy;
             let r = ui
@@ -438,6 +438,11 @@ impl OutputState {
             }
         }
     }
+}
+
+/// The id of a session's cmdlet line (Ctrl+O focuses it).
+pub(crate) fn cmdlet_line_id(conn: ConnId) -> egui::Id {
+    egui::Id::unique(("cmdlet", conn))
 }
 
 /// The tenant banner in the profile's colour, so nobody runs a command in the wrong tenant.
