@@ -49,17 +49,44 @@ fn push_lower(out: &mut Vec<u8>, s: &str) {
     }
 }
 
+/// Appends the lowercase of `text` to `out` (ASCII runs as bytes, other chars with
+/// `char::to_lowercase`); false as soon as a char's lowercase has another length in UTF-8 (the
+/// text's offsets would not fit the lowercase then).
+fn lower_same_length(text: &str, out: &mut Vec<u8>) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    let mut utf8 = [0u8; 4];
+    while i < bytes.len() {
+        let ascii = bytes[i..].iter().position(|b| !b.is_ascii());
+        let j = ascii.map_or(bytes.len(), |n| i + n);
+        let from = out.len();
+        out.extend_from_slice(&bytes[i..j]);
+        out[from..].make_ascii_lowercase();
+        let Some(c) = text[j..].chars().next() else {
+            break;
+        };
+        let from = out.len();
+        for l in c.to_lowercase() {
+            out.extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
+        }
+        if out.len() - from != c.len_utf8() {
+            return false;
+        }
+        i = j + c.len_utf8();
+    }
+    true
+}
+
 /// Fills `scratch.lower` with the entries' lowercase cell texts back to back; returns whether
 /// the column's own end offsets fit them (else they are in `scratch.ends`).
 fn lower_entries(col: &Column, scratch: &mut Scratch) -> bool {
     let (tags, _, arena) = col.arena();
     scratch.lower.clear();
     scratch.ends.clear();
-    if tags.iter().all(|&t| verbatim(t)) && arena.is_ascii() {
-        scratch.lower.extend_from_slice(arena.as_bytes());
-        scratch.lower.make_ascii_lowercase();
+    if tags.iter().all(|&t| verbatim(t)) && lower_same_length(arena, &mut scratch.lower) {
         return true;
     }
+    scratch.lower.clear();
     for e in 0..col.entry_count() {
         let (t, s) = col.entry(e);
         if verbatim(t) {
@@ -218,6 +245,42 @@ mod tests {
         assert_eq!(rows_with(&c, "straße", cells.len()), [0]);
         assert_eq!(rows_with(&c, "com;smtp", cells.len()), [7]);
         assert_eq!(rows_with(&c, "kelvin k", cells.len()), [10]);
+    }
+
+    #[test]
+    fn non_ascii_text_keeps_its_offsets_unless_a_lowercase_changes_length() {
+        // Ø/ø and Σ/σ have the same length in UTF-8: the column's offsets serve.
+        let same = [
+            (tag::STR, "ØRESUND"),
+            (tag::STR, "x"),
+            (tag::STR, "ΣΊΣΥΦΟΣ"),
+            (tag::INT, "7"),
+        ];
+        // KELVIN SIGN (3 bytes) lowercases to "k" (1 byte), İ (2) to "i̇" (3): entry by entry.
+        let other = [
+            (tag::STR, "\u{212A}elvin"),
+            (tag::STR, "İstanbul"),
+            (tag::STR, "kk"),
+        ];
+        let mut out = Vec::new();
+        assert!(lower_same_length("ØRESUND xΣ", &mut out));
+        assert_eq!(out, "øresund xσ".as_bytes());
+        assert!(!lower_same_length("\u{212A}", &mut Vec::new()));
+        for cells in [&same[..], &other[..]] {
+            let c = column(cells);
+            for needle in [
+                "ø", "øresund", "sundx", "σίσ", "7", "kelvin", "k", "i̇st", "stan", "kk",
+            ] {
+                let want = naive(&c, needle, cells.len());
+                assert_eq!(
+                    rows_with(&c, needle, cells.len()),
+                    want,
+                    "{needle} in {cells:?}"
+                );
+            }
+        }
+        assert_eq!(rows_with(&column(&other), "kelvin", 3), [0]);
+        assert_eq!(rows_with(&column(&same), "sundx", 4), Vec::<usize>::new());
     }
 
     #[test]
