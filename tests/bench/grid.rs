@@ -267,6 +267,10 @@ fn main() {
     }
     std::thread::sleep(Duration::from_millis(300));
     println!("rss_after_close={}", rss());
+    // What the window keeps whatever the result: egui's font atlas (one f32 of coverage per
+    // pixel) grows with every script the rows showed and is never shrunk.
+    let [w, h_px] = h.ctx.fonts(|f| f.font_image_size());
+    println!("font_atlas_bytes={}", w * h_px * 4);
 }
 
 fn sign_in(h: &mut H, a: &Args) {
