@@ -329,7 +329,7 @@ impl OutputState {
         });
         ui.horizontal(|ui| {
             let l = ui.label("Cmdlet");
-            let id = egui::Id::unique(("cmdlet", conn));
+            let id = cmdlet_line_id(conn);
             let focused = ui.memory(|m| m.focused()) == Some(id);
             let before = self.line.clone();
             // The completion popup's keys first (Tab / Enter / Esc / Up / Down while it shows).
@@ -474,6 +474,11 @@ impl OutputState {
             }
         }
     }
+}
+
+/// The id of a session's cmdlet line (Ctrl+O focuses it).
+pub(crate) fn cmdlet_line_id(conn: ConnId) -> egui::Id {
+    egui::Id::unique(("cmdlet", conn))
 }
 
 /// The tenant banner in the profile's colour, so nobody runs a command in the wrong tenant.

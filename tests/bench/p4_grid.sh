@@ -131,6 +131,10 @@ row("RSS added / bytes received", f"{ratio:.3f}", "<= 0.4", ratio <= 0.4)
 print(f"    (RSS added {added/2**20:.0f} MiB, store {med(grid, 'store_memory_bytes')/2**20:.0f} MiB, "
       f"received {received/2**20:.0f} MiB, after close {med(grid, 'rss_after_close')/2**20:.0f} MiB "
       f"of {med(grid, 'rss_before')/2**20:.0f} MiB before)")
+before, after = med(grid, 'rss_before'), med(grid, 'rss_after_close')
+print(f"  after Close output: {after/2**20:.0f} MiB resident, {(after-before)/2**20:.0f} MiB above "
+      f"before the run ({(after-before)/max(added, 1)*100:.0f}% of what the result added; "
+      f"egui's font atlas is {med(grid, 'font_atlas_bytes')/2**20:.1f} MiB then)")
 ratio = load / cli_wall
 row("first page to last row shown / CLI json", f"{ratio:.2f}", "<= 1.3", ratio <= 1.3)
 print(f"    (window {load/1000:.2f} s from the first page, {load_run/1000:.2f} s from Run; "

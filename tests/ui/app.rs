@@ -1069,3 +1069,36 @@ fn settings_switch_the_diagnostic_log_and_copy_diagnostics_goes_to_the_clipboard
         debug: true
     }));
 }
+
+#[test]
+fn ctrl_o_opens_the_selected_profiles_output_with_the_cmdlet_line_focused() {
+    use exo_connect::ui::nav::Centre;
+    let mut t = app();
+    let profiles = three_profiles();
+    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
+    // Nothing to open yet: Ctrl+O does nothing.
+    t.h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    t.h.run();
+    assert_eq!(t.h.state().centre, Centre::Editor);
+    t.push(UiEvent::SessionsChanged(vec![
+        session(1, &profiles[0], SessionState::Connected, 2700),
+        session(2, &profiles[1], SessionState::Connected, 2700),
+    ]));
+    // No profile selected: the first session's output.
+    t.h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    t.h.run();
+    assert_eq!(t.h.state().centre, Centre::Output(cid(1)));
+    assert!(t.h.get_by_label("Cmdlet").is_focused(), "ready to type");
+    t.h.event(egui::Event::Text("Get-Mailbox".into()));
+    t.h.run();
+    assert_eq!(
+        t.h.get_by_label("Cmdlet").value().as_deref(),
+        Some("Get-Mailbox")
+    );
+    // The selected profile's session.
+    t.h.state_mut().selected = Some(profiles[1].id);
+    t.h.key_press_modifiers(Modifiers::COMMAND, Key::O);
+    t.h.run();
+    assert_eq!(t.h.state().centre, Centre::Output(cid(2)));
+    assert!(t.h.get_by_label("Cmdlet").is_focused());
+}

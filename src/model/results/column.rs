@@ -321,6 +321,17 @@ impl Column {
         }
     }
 
+    /// The entries' tags, end offsets (entry `e`'s text ends at `ends.get(e)` and starts where
+    /// the previous one ends) and their text arena, for the filter's search.
+    pub fn arena(&self) -> (&[u8], &UVec, &str) {
+        (&self.entries.tags, &self.entries.ends, &self.entries.text)
+    }
+
+    /// Dictionary mode: the entry of each row (`None` when plain: row i = entry i).
+    pub fn codes(&self) -> Option<&UVec> {
+        self.codes.as_ref()
+    }
+
     /// Row `row`'s tag and text.
     #[inline]
     pub fn get(&self, row: usize) -> (u8, &str) {

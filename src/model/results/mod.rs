@@ -19,6 +19,7 @@ mod column;
 pub mod compare;
 pub mod merge;
 pub mod page;
+mod search;
 mod text;
 pub mod view;
 pub mod write;

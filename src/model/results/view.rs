@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 
 use super::column::{Column, tag};
-use super::{ResultStore, text};
+use memchr::memmem::Finder;
+
+use super::{ResultStore, search, text};
 
 /// Rows (or comparisons) between two looks at the cancel flag.
 const CHECK_EVERY: usize = 4096;
@@ -221,91 +223,34 @@ impl Filter {
     }
 }
 
-/// The rows of `store` that `filter` keeps, in order. None if cancelled.
+/// The rows of `store` that `filter` keeps, in order. None if cancelled. Column by column: each
+/// column's cells are searched at once ([`search`]) and a dictionary column's distinct values
+/// once each, never cell by cell.
 pub fn filter(store: &ResultStore, filter: &Filter, cancel: &AtomicBool) -> Option<Vec<u32>> {
-    let c = Cancel::new(cancel);
     let (cols, needle): (Vec<usize>, &str) = match filter {
         Filter::All => return Some((0..store.len() as u32).collect()),
         Filter::Any(n) => ((0..store.column_count()).collect(), n),
         Filter::Column(col, n) => (vec![*col], n),
     };
-    let mut matchers: Vec<Matcher> = cols
-        .iter()
-        .map(|&col| Matcher::new(store.column_data(col)))
-        .collect();
-    let mut buf = String::new();
-    let mut lower = String::new();
-    let mut out = Vec::new();
-    for r in 0..store.len() {
-        if r % CHECK_EVERY == 0 && c.now() {
+    if needle.is_empty() {
+        return Some((0..store.len() as u32).collect());
+    }
+    let finder = Finder::new(needle.as_bytes());
+    let mut scratch = search::Scratch::default();
+    let mut hit = vec![false; store.len()];
+    for col in cols {
+        if cancel.load(AtomicOrdering::Relaxed) {
             return None;
         }
-        if matchers
-            .iter_mut()
-            .any(|m| m.matches(r, needle, &mut buf, &mut lower))
-        {
-            out.push(r as u32);
-        }
+        let column = store.column_data(col);
+        search::entry_hits(column, &finder, &mut scratch);
+        search::or_rows(column, scratch.hits(), &mut hit);
     }
-    Some(out)
-}
-
-/// Whether a column's cells contain the needle, remembered per entry of a dictionary column.
-struct Matcher<'a> {
-    col: &'a Column,
-    /// Per entry: 0 = not looked at, 1 = no, 2 = yes (dictionary columns only).
-    memo: Vec<u8>,
-}
-
-impl<'a> Matcher<'a> {
-    fn new(col: &'a Column) -> Matcher<'a> {
-        let memo = if col.is_plain() {
-            Vec::new()
-        } else {
-            vec![0; col.entry_count()]
-        };
-        Matcher { col, memo }
-    }
-
-    fn matches(&mut self, row: usize, needle: &str, buf: &mut String, lower: &mut String) -> bool {
-        let e = self.col.entry_of(row);
-        if let Some(&m) = self.memo.get(e)
-            && m != 0
-        {
-            return m == 2;
-        }
-        let (t, s) = self.col.entry(e);
-        let hit = if matches!(t, tag::STR) {
-            contains_ci(s, needle, lower)
-        } else {
-            buf.clear();
-            text::cell_text(t, s, buf);
-            contains_ci(buf, needle, lower)
-        };
-        if let Some(m) = self.memo.get_mut(e) {
-            *m = if hit { 2 } else { 1 };
-        }
-        hit
-    }
-}
-
-/// Whether `hay` contains `needle` (already lowercase), ignoring case.
-fn contains_ci(hay: &str, needle: &str, lower: &mut String) -> bool {
-    if needle.is_empty() {
-        return true;
-    }
-    if hay.is_ascii() {
-        let (h, n) = (hay.as_bytes(), needle.as_bytes());
-        if n.len() > h.len() {
-            return false;
-        }
-        return h
-            .windows(n.len())
-            .any(|w| w[0].to_ascii_lowercase() == n[0] && w.eq_ignore_ascii_case(n));
-    }
-    lower.clear();
-    lower.extend(hay.chars().flat_map(char::to_lowercase));
-    lower.contains(needle)
+    Some(
+        (0..store.len() as u32)
+            .filter(|&r| hit[r as usize])
+            .collect(),
+    )
 }
 
 #[cfg(test)]

@@ -180,5 +180,24 @@ impl App {
         if ctx.input_mut(|i| i.consume_shortcut(&ctrl_s)) && self.centre == Centre::Editor {
             self.save_profile();
         }
+        let ctrl_o = KeyboardShortcut::new(Modifiers::COMMAND, Key::O);
+        if ctx.input_mut(|i| i.consume_shortcut(&ctrl_o)) && self.signin.is_none() {
+            self.open_output_by_key(ctx);
+        }
+    }
+
+    /// Ctrl+O: the output of the selected profile's session (else of the first session in the
+    /// list), with the cmdlet line focused to type into.
+    fn open_output_by_key(&mut self, ctx: &egui::Context) {
+        let of_selected = self
+            .selected
+            .and_then(|id| self.sessions.iter().find(|s| s.profile_id == id));
+        let Some(conn) = of_selected.or(self.sessions.first()).map(|s| s.conn) else {
+            return;
+        };
+        self.request(Go::Output(conn));
+        if self.centre == Centre::Output(conn) {
+            ctx.memory_mut(|m| m.request_focus(crate::ui::output::cmdlet_line_id(conn)));
+        }
     }
 }

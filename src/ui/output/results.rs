@@ -64,6 +64,53 @@ impl ExportJob {
     }
 }
 
+/// A store of at least this many bytes is let go of on a thread of its own (see [`release`]).
+const RELEASE_OFF_THREAD: usize = 8 << 20;
+
+/// Lets go of a store. A big one goes to a thread of its own, which waits for the workers still
+/// reading it (they were cancelled and let go within moments; it stops waiting after 30 s),
+/// drops it and hands the freed pages back to the system: glibc keeps freed memory in its
+/// arenas (the pages were parsed on the engine's threads, each with its own arena), so without
+/// `malloc_trim` the window's resident memory stayed at its peak after "Close output".
+fn release(store: Arc<ResultStore>, off_thread_from: usize) {
+    if store.memory_bytes() < off_thread_from {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("release rows".into())
+        .spawn(move || {
+            let mut store = store;
+            for _ in 0..600 {
+                match Arc::try_unwrap(store) {
+                    Ok(rows) => {
+                        drop(rows);
+                        trim_heap();
+                        return;
+                    }
+                    Err(shared) => store = shared,
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
+    // Could not start a thread: the store was dropped with the closure (if the last holder).
+    drop(spawned);
+}
+
+/// Gives the allocator's free pages back to the system (glibc: `malloc_trim(0)`, every arena).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim_heap() {
+    unsafe extern "C" {
+        fn malloc_trim(pad: usize) -> std::ffi::c_int;
+    }
+    // SAFETY: malloc_trim takes a size by value and only returns free heap pages to the kernel.
+    unsafe {
+        malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn trim_heap() {}
+
 #[derive(Default)]
 pub struct Results {
     store: Arc<ResultStore>,
@@ -79,7 +126,7 @@ impl Results {
     /// Forget the rows (a new run, or the output closed): the store goes when no worker holds
     /// it any more.
     pub fn clear(&mut self) {
-        self.store = Arc::default();
+        release(std::mem::take(&mut self.store), RELEASE_OFF_THREAD);
         self.pending.clear();
         self.finished = false;
         self.columns.reset();
@@ -217,6 +264,23 @@ mod tests {
         r.add_page(page(100, 2));
         assert_eq!(r.store().len(), 2);
         assert_eq!(r.store().cell_string(0, 0), "100");
+    }
+
+    #[test]
+    fn a_big_store_is_dropped_off_the_ui_thread_once_the_workers_let_go() {
+        let store = Arc::new(page(0, 50));
+        let gone = Arc::downgrade(&store);
+        let worker = store.clone();
+        release(store, 0);
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        assert!(gone.upgrade().is_some(), "a worker still reads it");
+        drop(worker);
+        let t0 = std::time::Instant::now();
+        while gone.upgrade().is_some() {
+            assert!(t0.elapsed().as_secs() < 10, "the store was never dropped");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        trim_heap(); // and trimming twice is harmless
     }
 
     #[test]
