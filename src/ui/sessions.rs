@@ -230,7 +230,8 @@ impl SessionsPane {
                                 0 => super::undo::DEFAULT_STALE_MINUTES,
                                 n => n,
                             };
-                            let (top, bottom) = session_row(ui, (s, stale_after), (&times, now), actions);
+                            let (top, bottom) =
+                                session_row(ui, (s, stale_after), (&times, now), actions);
                             let row = egui::Rect::from_x_y_ranges(left..=right, top..=bottom);
                             if ui.rect_contains_pointer(row) {
                                 hovered = Some(s.conn);
