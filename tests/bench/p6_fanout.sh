@@ -10,6 +10,9 @@
 #
 # Usage: tests/bench/p6_fanout.sh            (builds the release binary if needed)
 # Env:   BIN=path/to/exo-connect  PROFILES=200  CONCURRENCY=8  ROUNDS=3
+#        LINE='Get-TransportRule' (the cmdlet line both runs send)  CUSTOMER_MAILBOXES=5
+#        The issue's second case: PROFILES=20 CUSTOMER_MAILBOXES=5000 \
+#          LINE='Get-Mailbox -ResultSize Unlimited' tests/bench/p6_fanout.sh
 #        SLOW=0 THROTTLE=0 (slow / throttling customers of the sim; 0 measures the client alone)
 # Tools: bash, /usr/bin/time, cargo.
 set -euo pipefail
@@ -20,6 +23,9 @@ CONCURRENCY=${CONCURRENCY:-8}
 ROUNDS=${ROUNDS:-3}
 SLOW=${SLOW:-0}
 THROTTLE=${THROTTLE:-0}
+LINE=${LINE:-Get-TransportRule}
+CUSTOMER_MAILBOXES=${CUSTOMER_MAILBOXES:-5}
+read -r -a line <<<"$LINE"
 BIN=${BIN:-target/release/exo-connect}
 if [[ ! -x $BIN ]]; then
     cargo build --release --quiet
@@ -37,7 +43,7 @@ trap cleanup EXIT
 export EXO_CONNECT_HOME=$work/home EXO_CONNECT_SECRETS=memory EXO_CONNECT_NO_BROWSER=1
 mkdir -p "$EXO_CONNECT_HOME"
 
-"$BIN" sim --tenants "$PROFILES" --customer-mailboxes 5 --mailboxes 20 \
+"$BIN" sim --tenants "$PROFILES" --customer-mailboxes "$CUSTOMER_MAILBOXES" --mailboxes 20 \
     --slow-tenants "$SLOW" --throttle-tenants "$THROTTLE" >"$work/banner" 2>&1 &
 sim_pid=$!
 for _ in $(seq 100); do
@@ -67,9 +73,9 @@ measure() {
 
 singles=() fanouts=() rss=()
 for r in $(seq "$ROUNDS"); do
-    read -r s _ < <(measure run "$first" --format csv --password-stdin -- Get-TransportRule)
+    read -r s _ < <(measure run "$first" --format csv --password-stdin -- "${line[@]}")
     read -r f m < <(measure run --folder Bench --concurrency "$CONCURRENCY" --format csv \
-        --password-stdin -- Get-TransportRule)
+        --password-stdin -- "${line[@]}")
     rows=$(($(wc -l <"$work/out") - 1))
     summary=$(tail -1 "$work/err")
     echo "round $r: single ${s} s, fan-out ${f} s (${summary}, ${rows} rows), peak RSS ${m} KiB"
@@ -80,9 +86,10 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 s=$(median "${singles[@]}")
 f=$(median "${fanouts[@]}")
 m=$(median "${rss[@]}")
-awk -v s="$s" -v f="$f" -v m="$m" -v n="$PROFILES" -v c="$CONCURRENCY" 'BEGIN {
+awk -v line="$LINE, $CUSTOMER_MAILBOXES mailboxes per customer" -v s="$s" -v f="$f" -v m="$m" -v n="$PROFILES" -v c="$CONCURRENCY" 'BEGIN {
     batches = int((n + c - 1) / c)
     target = 1.3 * batches * s
+    printf "P6: %s\n", line
     printf "P6: %d profiles, concurrency %d: fan-out %.2f s, single %.3f s, ceil(%d/%d) = %d batches\n", n, c, f, s, n, c, batches
     printf "P6: wall ratio fan-out / (batches x single) = %.2f (target <= 1.3): %s\n", f / (batches * s), (f <= target ? "met" : "NOT met")
     printf "P6: peak RSS of the fan-out %.1f MiB\n", m / 1024
