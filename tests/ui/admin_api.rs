@@ -146,6 +146,8 @@ fn the_catalogue_comes_on_connect_once_and_completes_the_cmdlet_line() {
 
     // A second session of the same tenant and service: the cached catalogue, no new fetch.
     e.click_profile("Contoso EXO");
+    // A connected profile shows its output tab: back to its editor for Connect.
+    e.click("Profile editor");
     e.click("Connect");
     e.wait("the second session", |a| {
         a.sessions
