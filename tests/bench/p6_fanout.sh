@@ -6,7 +6,7 @@
 # Target: wall(fan-out) <= 1.3 x ceil(200 / concurrency) x wall(single run). Each run is a new
 # process with secrets in memory, so each signs in (password from stdin) once: the single run
 # once for its profile, the fan-out once for the partner (the other 199 reuse that sign-in).
-# Also reports the fan-out's peak RSS.
+# Also reports the fan-out's peak RSS, and each run's CPU seconds (user + system).
 #
 # Usage: tests/bench/p6_fanout.sh            (builds the release binary if needed)
 # Env:   BIN=path/to/exo-connect  PROFILES=200  CONCURRENCY=8  ROUNDS=3
@@ -66,19 +66,21 @@ first=$(printf "cust%0${width}d" 1)
 # wall seconds and peak RSS (KiB) of one command; its stdout goes to $work/out.
 measure() {
     printf 'partner-Demo-2026!\n' |
-        /usr/bin/time -f '%e %M' -o "$work/time" "$BIN" "$@" >"$work/out" 2>"$work/err" || {
+        /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$BIN" "$@" >"$work/out" 2>"$work/err" || {
         echo "failed: $*" >&2; tail -5 "$work/err" >&2; exit 1; }
     cat "$work/time"
 }
 
 singles=() fanouts=() rss=()
 for r in $(seq "$ROUNDS"); do
-    read -r s _ < <(measure run "$first" --format csv --password-stdin -- "${line[@]}")
-    read -r f m < <(measure run --folder Bench --concurrency "$CONCURRENCY" --format csv \
+    read -r s _ su ss < <(measure run "$first" --format csv --password-stdin -- "${line[@]}")
+    read -r f m fu fs < <(measure run --folder Bench --concurrency "$CONCURRENCY" --format csv \
         --password-stdin -- "${line[@]}")
     rows=$(($(wc -l <"$work/out") - 1))
     summary=$(tail -1 "$work/err")
-    echo "round $r: single ${s} s, fan-out ${f} s (${summary}, ${rows} rows), peak RSS ${m} KiB"
+    echo "round $r: single ${s} s (CPU $(awk -v a="$su" -v b="$ss" 'BEGIN{print a+b}') s)," \
+        "fan-out ${f} s (CPU $(awk -v a="$fu" -v b="$fs" 'BEGIN{print a+b}') s; ${summary}, ${rows} rows)," \
+        "peak RSS ${m} KiB"
     singles+=("$s") fanouts+=("$f") rss+=("$m")
 done
 
