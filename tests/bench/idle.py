@@ -129,7 +129,9 @@ def sessions_and_grid(binary, x, work, a, rows):
             env=env, check=True, capture_output=True)
     app = App(binary, x, [], home, work)
     try:
-        for name, upn in [("Contoso", "ops@contoso.com"), ("Northwind", "admin@northwind.com")]:
+        # Northwind first: a connect selects its profile and shows its output, so the EXO session
+        # (Contoso) is the selected one when Ctrl+O opens "the selected profile's output" below.
+        for name, upn in [("Northwind", "admin@northwind.com"), ("Contoso", "ops@contoso.com")]:
             app.key("ctrl+k")
             app.type(name)
             app.key("Return")
@@ -140,8 +142,8 @@ def sessions_and_grid(binary, x, work, a, rows):
         if "3" in a.stages:
             measure(rows, "two sessions, sessions list", app, a.seconds, "two-sessions")
         if "4" in a.stages:
-            # Ctrl+O: the output of the first session (no profile is selected), its cmdlet
-            # line focused; no coordinates, so the layout may move.
+            # Ctrl+O: the output of the selected profile's session (Contoso EXO, connected last),
+            # its cmdlet line focused; no coordinates, so the layout may move.
             app.key("ctrl+o")
             app.type("Get-Mailbox -ResultSize Unlimited")
             app.key("ctrl+Return")
