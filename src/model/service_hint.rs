@@ -78,7 +78,7 @@ pub fn wrong_service(cmdlet: &str, service: Service) -> Option<String> {
     }
     let home = belongs[0];
     Some(format!(
-        "{cmdlet} belongs to {}, not {}: run it in a session of a {} profile.",
+        "{cmdlet} belongs to {}, not {}: run it in a session of an {} profile.",
         long_name(home),
         long_name(service),
         home.short()
