@@ -14,6 +14,24 @@ use exo_connect::model::powershell::quote;
 use exo_connect::model::results::{ResultStore, parse_page};
 use serde_json::{Value, json};
 
+/// Panicked (the `wininet_reg` target): "end byte index 6 is not a char boundary" — a
+/// REG_BINARY value's hex was cut every two bytes of text, inside a multi-byte character.
+#[test]
+fn a_reg_binary_value_with_non_ascii_text_is_refused_not_a_panic() {
+    use exo_connect::engine::proxy::wininet::{RegValue, parse_reg_query};
+    let text = "HKEY_CURRENT_USER\\Software\\Microsoft\\Windows\\CurrentVersion\\Internet Settings\\Connections\n    \
+                DefaultConnectionSettings    REG_BINARY    C1B2\u{fffd}3D4E5F60718\n    \
+                SavedLegacySettings    REG_BINARY    4600000001\n    \
+                Other    REG_BINARY    46é00\n";
+    let v = parse_reg_query(text);
+    assert!(!v.contains_key("DefaultConnectionSettings"), "{v:?}");
+    assert!(!v.contains_key("Other"), "{v:?}");
+    assert!(
+        matches!(v.get("SavedLegacySettings"), Some(RegValue::Binary(b)) if b == &[0x46, 0, 0, 0, 1]),
+        "{v:?}"
+    );
+}
+
 /// Panicked: "cannot convert float seconds to Duration: value is either too big or NaN".
 #[test]
 fn a_huge_retry_after_is_cut_not_a_panic() {

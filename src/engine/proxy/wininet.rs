@@ -48,13 +48,17 @@ pub fn parse_reg_query(text: &str) -> HashMap<String, RegValue> {
             }
             "REG_SZ" | "REG_EXPAND_SZ" => RegValue::Sz(data.to_string()),
             "REG_BINARY" => {
-                let hex = data.trim();
+                let hex = data.trim().as_bytes();
                 if !hex.len().is_multiple_of(2) {
                     continue;
                 }
-                let bytes: Option<Vec<u8>> = (0..hex.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok())
+                // Pairs of bytes, not of chars: text that is not hex (even multi-byte) is refused.
+                let bytes: Option<Vec<u8>> = hex
+                    .chunks(2)
+                    .map(|pair| {
+                        let pair = std::str::from_utf8(pair).ok()?;
+                        u8::from_str_radix(pair, 16).ok()
+                    })
                     .collect();
                 match bytes {
                     Some(b) => RegValue::Binary(b),
