@@ -59,6 +59,13 @@ pub struct SimArgs {
     /// API has no such count.
     #[arg(long)]
     pub legacy_connection_limits: bool,
+    /// A redeemed refresh token stops working (a stricter server than Entra, which keeps old
+    /// refresh tokens valid after handing out a new one).
+    #[arg(long)]
+    pub single_use_refresh_tokens: bool,
+    /// Every token request waits this long (a real sign-in service's latency).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub token_delay_ms: u64,
     /// Generated customer tenants (cust001.onmicrosoft.com…), each with a non-MFA admin, plus
     /// the partner partner@litware.com (no MFA) delegated to all of them.
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -201,6 +208,8 @@ fn config_of(args: SimArgs) -> Result<SimConfig, CliError> {
         scc_affinity: args.scc_affinity,
         batch_max_requests: args.batch_max_requests,
         batch_refusal: args.refuse_batch,
+        single_use_refresh_tokens: args.single_use_refresh_tokens,
+        token_delay: Duration::from_millis(args.token_delay_ms),
         ..SimConfig::default()
     })
 }

@@ -106,6 +106,14 @@ pub struct SimConfig {
     pub device_code_interval: Duration,
     /// Authorization codes (PKCE flow) expire after this long (default 60 s).
     pub auth_code_lifetime: Duration,
+    /// A redeemed refresh token stops working (AADSTS70008 afterwards). Off by default, as in
+    /// Entra, which "doesn't revoke old refresh tokens when used to fetch new access tokens"
+    /// (each redemption still hands out a new one); on for a stricter server
+    /// (`--single-use-refresh-tokens`).
+    pub single_use_refresh_tokens: bool,
+    /// Every token request waits this long before it is answered (a real sign-in service
+    /// takes ~100–300 ms; default 0).
+    pub token_delay: Duration,
 }
 
 impl SimConfig {
@@ -153,6 +161,8 @@ impl Default for SimConfig {
             device_code_lifetime: Duration::from_secs(900),
             device_code_interval: Duration::from_secs(5),
             auth_code_lifetime: Duration::from_secs(60),
+            single_use_refresh_tokens: false,
+            token_delay: Duration::ZERO,
         }
     }
 }

@@ -170,6 +170,61 @@ async fn single_run_guids(c: &Connector, p: &Profile) -> Vec<String> {
     guids
 }
 
+/// A partner's customer tokens are redeemed from its one refresh token at the same time (Entra
+/// keeps a redeemed refresh token valid), not one after another; against a server that retires
+/// redeemed refresh tokens, every customer is still served (the cache falls back to one at a
+/// time) and the keychain keeps the one token that still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customer_tokens_are_redeemed_at_once_and_a_single_use_server_still_serves_all() {
+    for single_use in [false, true] {
+        let h = sim(41, |c| {
+            c.token_delay = Duration::from_millis(40);
+            c.single_use_refresh_tokens = single_use;
+        })
+        .await;
+        let c = connector();
+        let mut profiles = partner_profiles(&h);
+        let late = profiles.pop().unwrap();
+        sign_in(&c, &profiles[0], PARTNER_PASSWORD).await;
+        let targets: Vec<FanoutTarget> = profiles.iter().cloned().map(FanoutTarget::new).collect();
+        let (run, mut rx) = fanout::start(
+            c.clone(),
+            targets,
+            CmdletRequest::new("Get-TransportRule"),
+            FanoutOptions::default(),
+        );
+        let summary = until_idle(&mut rx, &mut Vec::new()).await;
+        assert_eq!(
+            summary.done,
+            40,
+            "single use {single_use}: {summary}: {:?}",
+            run.states()
+        );
+        let at_once = h.auth.most_token_requests_at_once();
+        if single_use {
+            assert_eq!(h.auth.refresh_tokens_outstanding(), 1);
+        } else {
+            // Eight profiles at once (the default) each need their customer's token.
+            assert!(at_once >= 4, "token requests at once: {at_once}");
+        }
+        // The refresh token the keychain kept still works: the 41st customer, whose token
+        // nobody fetched yet, needs no sign-in turn.
+        let (again, mut rx) = fanout::start(
+            c.clone(),
+            vec![FanoutTarget::new(late)],
+            CmdletRequest::new("Get-TransportRule"),
+            FanoutOptions::default(),
+        );
+        let summary = until_idle(&mut rx, &mut Vec::new()).await;
+        assert_eq!(
+            summary.done,
+            1,
+            "single use {single_use}: {:?}",
+            again.states()
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_delegated_profiles_on_one_partner_sign_in() {
     let h = sim(200, |_| {}).await;

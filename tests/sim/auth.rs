@@ -681,9 +681,45 @@ async fn refresh(
     .await
 }
 
+/// Entra's documented behaviour (the sim's default): each redemption hands out a new refresh
+/// token, and the redeemed one keeps working ("doesn't revoke old refresh tokens when used to
+/// fetch new access tokens"), so one account's tokens for many tenants can be fetched at once.
+/// A revocation ends every one of them.
+#[tokio::test]
+async fn a_redeemed_refresh_token_keeps_working_as_in_entra_until_revoked() {
+    let h = sim().await;
+    let c = client();
+    let (_, body) = password(
+        &c,
+        &h,
+        "organizations",
+        "ops@contoso.com",
+        "ops-Demo-2026!",
+        &exo_scope(&h),
+    )
+    .await;
+    let rt1 = body["refresh_token"].as_str().unwrap().to_string();
+    let scope = exo_scope(&h);
+    let (s, body) = refresh(&c, &h, "organizations", &rt1, &scope).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let rt2 = body["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(rt1, rt2, "each redemption hands out a new refresh token");
+    for rt in [&rt1, &rt2, &rt1] {
+        let (s, body) = refresh(&c, &h, "organizations", rt, &scope).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    assert_eq!(h.auth.refresh_tokens_issued(), 5);
+    assert!(h.auth.revoke_refresh_tokens("ops@contoso.com") >= 5);
+    for rt in [&rt1, &rt2] {
+        let (_, body) = refresh(&c, &h, "organizations", rt, &scope).await;
+        entra_error(&body, "invalid_grant", 70008);
+    }
+}
+
+/// A stricter server (`single_use_refresh_tokens`): a redeemed refresh token is gone.
 #[tokio::test]
 async fn refresh_tokens_rotate_and_cross_to_the_other_resource() {
-    let h = sim().await;
+    let h = sim_with(|c| c.single_use_refresh_tokens = true).await;
     let c = client();
     let (_, body) = password(
         &c,

@@ -32,6 +32,7 @@ use crate::engine::token::{AccessToken, TokenProvider, TokenUnavailable};
 use crate::model::{AuthMethod, Profile, SignInMethod};
 
 mod forget;
+mod redeem;
 
 /// Options of one interactive sign-in.
 #[derive(Clone)]
@@ -106,7 +107,8 @@ pub struct TokenCache {
     secrets: SecretStore,
     access: Mutex<HashMap<String, AccessToken>>,
     apps: Mutex<HashMap<String, Arc<AppCredential>>>,
-    refresh_lock: tokio::sync::Mutex<()>,
+    /// Who may redeem a refresh token when (see `redeem`).
+    redemptions: redeem::Redemptions,
     refresh_margin: chrono::Duration,
     /// Per (authority, account): the HTTP path of the profile that signed in (its proxy).
     routes: Mutex<HashMap<String, OAuthHttp>>,
@@ -211,7 +213,7 @@ impl TokenCache {
             secrets,
             access: Mutex::new(HashMap::new()),
             apps: Mutex::new(HashMap::new()),
-            refresh_lock: tokio::sync::Mutex::new(()),
+            redemptions: redeem::Redemptions::default(),
             refresh_margin: chrono::Duration::from_std(margin)
                 .unwrap_or(chrono::Duration::minutes(5)),
             routes: Mutex::new(HashMap::new()),
@@ -528,7 +530,8 @@ impl TokenCache {
         if !force_refresh && let Some(t) = fresh(self) {
             return Ok(t);
         }
-        let _guard = self.refresh_lock.lock().await;
+        let lock = self.redemptions.key_lock(&key);
+        let _guard = lock.lock().await;
         // Someone else may have refreshed while we waited.
         if let Some(t) = fresh(self) {
             let changed = before.as_deref() != Some(t.secret.as_str());
@@ -572,88 +575,6 @@ impl TokenCache {
         }
         self.access.lock().unwrap().insert(key, token.clone());
         Ok(token)
-    }
-
-    /// Redeems the account's refresh token for `resource` (keeping a rotated one). A refresh
-    /// token that is gone for good is forgotten; then only an interactive sign-in helps.
-    async fn redeem(
-        &self,
-        http: &OAuthHttp,
-        authority: &str,
-        account: &str,
-        resource: &str,
-        claims: Option<&str>,
-    ) -> Result<TokenGrant, TokenUnavailable> {
-        let Some((rkey, rt)) = self.account_refresh_token(authority, account).await else {
-            return Err(TokenUnavailable {
-                message: format!(
-                    "There is no cached sign-in for {account} at {}; sign in first.",
-                    host_of(authority)
-                ),
-                needs_interactive: true,
-            });
-        };
-        let refreshed =
-            flows::refresh(http, authority, &delegated_scope(resource), &rt, claims).await;
-        match &refreshed {
-            Ok(_) => tracing::info!(account, resource, "access token from the refresh token"),
-            Err(e) => tracing::warn!(account, resource, error = e.explanation(), "refresh failed"),
-        }
-        match refreshed {
-            Ok(g) => {
-                if let Some(new_rt) = &g.refresh_token
-                    && *new_rt != rt
-                {
-                    self.secrets.set(&rkey, new_rt).await;
-                }
-                Ok(g)
-            }
-            Err(SignInError::Entra(e)) if e.refresh_token_dead() || e.needs_interactive_mfa() => {
-                if e.refresh_token_dead() {
-                    let _ = self.secrets.delete(&rkey).await;
-                }
-                Err(TokenUnavailable {
-                    message: e.explanation(),
-                    needs_interactive: true,
-                })
-            }
-            Err(e) => Err(TokenUnavailable {
-                message: e.explanation(),
-                needs_interactive: false,
-            }),
-        }
-    }
-
-    /// The account's refresh token for `authority`: the one cached for that tenant, else one the
-    /// same account got at another tenant of the same sign-in host (a refresh token serves
-    /// every tenant the account may enter: one partner sign-in serves all its
-    /// DelegatedOrganization profiles). Returns the key it is kept under, where its rotated
-    /// successor goes back (one chain per account and host, not one per tenant).
-    async fn account_refresh_token(
-        &self,
-        authority: &str,
-        account: &str,
-    ) -> Option<(String, String)> {
-        let own = refresh_key(authority, account);
-        if let Some(rt) = self.secrets.get(&own).await {
-            return Some((own, rt));
-        }
-        let host = host_of(authority).to_ascii_lowercase();
-        let account = account.trim().to_ascii_lowercase();
-        for key in self.secrets.keys(REFRESH_PREFIX).await {
-            let mut parts = key[REFRESH_PREFIX.len()..].split('|');
-            let (Some(h), Some(_tenant), Some(a)) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            if h == host
-                && a == account
-                && let Some(rt) = self.secrets.get(&key).await
-            {
-                return Some((key, rt));
-            }
-        }
-        None
     }
 
     /// A [`TokenProvider`] for a profile's resource (or `resource` to use the same sign-in for

@@ -375,7 +375,7 @@ impl AuthState {
             bad(
                 "invalid_grant",
                 70008,
-                "The provided refresh token has expired or was revoked (refresh tokens are single-use: use the one returned with the last token). Sign in again.",
+                "The provided refresh token has expired or was revoked. Sign in again.",
             )
         })?;
         if !grant.client_id.eq_ignore_ascii_case(client_id) {
@@ -392,7 +392,9 @@ impl AuthState {
             let user = self.user(&who.upn)?;
             who.tid = self.token_tenant(authority, user)?;
         }
-        inner.refresh.remove(rt);
+        if self.shared.config.single_use_refresh_tokens {
+            inner.refresh.remove(rt);
+        }
         let opts = TokenOptions {
             always_refresh: true,
             ..opts
@@ -654,6 +656,11 @@ pub(super) async fn token(
     Path(tenant): Path<String>,
     RawForm(body): RawForm,
 ) -> Result<Response, EntraError> {
+    let _counted = s.token_request();
+    let delay = s.shared.config.token_delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let f = parse_form(&body);
     let authority = s.authority(&tenant)?;
     let grant_type = field(&f, "grant_type")?;

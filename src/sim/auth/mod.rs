@@ -3,7 +3,8 @@
 //! `/devicelogin` verification page (plain HTML forms; steps posted to `/login`).
 //!
 //! Choices worth knowing (the tests pin them):
-//! - Refresh tokens rotate: a redeemed refresh token is gone (AADSTS70008 afterwards).
+//! - Refresh tokens rotate: each redemption hands out a new one; the redeemed one keeps working,
+//!   as in Entra, unless `SimConfig::single_use_refresh_tokens` (then AADSTS70008 afterwards).
 //! - The app registration without `Exchange.ManageAsApp` gets no token at all:
 //!   `unauthorized_client` AADSTS501051 (the real service would issue a role-less token and the
 //!   admin API would refuse it; refusing early gives the clearer message).
@@ -32,6 +33,7 @@ mod proto;
 pub mod totp;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -74,6 +76,8 @@ pub struct AuthState {
     device_code_blocked: Mutex<std::collections::HashSet<String>>,
     /// Every token and code handed out (see [`issued`]).
     issued: Mutex<issued::Issued>,
+    /// Token requests being answered now, and the most at once since start.
+    token_requests: (AtomicUsize, AtomicUsize),
 }
 
 impl std::fmt::Debug for AuthState {
@@ -221,6 +225,7 @@ impl AuthState {
             inner: Mutex::new(Inner::default()),
             device_code_blocked: Mutex::new(blocked),
             issued: Mutex::new(issued::Issued::default()),
+            token_requests: Default::default(),
         })
     }
 
@@ -277,6 +282,25 @@ impl AuthState {
     /// Refresh tokens currently redeemable.
     pub fn refresh_tokens_outstanding(&self) -> usize {
         self.lock().refresh.len()
+    }
+
+    /// The most token requests (any grant) that were being answered at once since start.
+    pub fn most_token_requests_at_once(&self) -> usize {
+        self.token_requests.1.load(Ordering::Relaxed)
+    }
+
+    /// Counts a token request in until the returned guard drops.
+    fn token_request(&self) -> impl Drop + '_ {
+        struct Out<'a>(&'a AtomicUsize);
+        impl Drop for Out<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
+        let (now, most) = &self.token_requests;
+        let n = now.fetch_add(1, Ordering::Relaxed) + 1;
+        most.fetch_max(n, Ordering::Relaxed);
+        Out(now)
     }
 
     /// Refresh tokens issued since start (rotation issues a new one per redemption).
