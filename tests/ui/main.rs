@@ -8,6 +8,7 @@ mod app;
 mod cli;
 mod completion;
 mod confirm;
+mod connect_queue;
 mod doctor;
 mod engine;
 mod fanout;

@@ -22,8 +22,9 @@ mod profiles;
 mod runs;
 mod sessions;
 mod signin;
+mod waiting;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -156,6 +157,16 @@ enum Internal {
     },
     /// A profile of the fan-out run got its sign-in turn: its dialog is the one to answer.
     FanoutTurn(signin::SignInJob),
+    /// A Connect that came while a dialog was open ended without one (`waiting`).
+    ConnectedQuietly {
+        generation: u64,
+        profile_id: uuid::Uuid,
+        profile_name: String,
+        result:
+            Box<Result<crate::engine::connect::Connected, crate::engine::connect::ConnectError>>,
+    },
+    /// That Connect needs an interactive sign-in: it waits for the dialog.
+    WaitForDialog(uuid::Uuid),
 }
 
 /// The window's backend on the runtime: state, and one method per command (in the job files).
@@ -168,6 +179,8 @@ struct Driver {
     internal_rx: mpsc::UnboundedReceiver<Internal>,
     /// The connect whose sign-in dialog is open (or about to be).
     signin: Option<signin::SignInJob>,
+    /// Profiles whose Connect waits for the dialog (`waiting`), in order.
+    waiting: VecDeque<uuid::Uuid>,
     generation: u64,
     /// The registry's sessions as last reported.
     sessions: Vec<SessionInfo>,
@@ -239,6 +252,7 @@ impl Driver {
             internal_tx,
             internal_rx,
             signin: None,
+            waiting: VecDeque::new(),
             generation: 0,
             sessions: Vec::new(),
             runs: HashMap::new(),
@@ -282,6 +296,7 @@ impl Driver {
                 Next::DemoTick => self.demo_phone(),
                 Next::StoreCheck => self.reload_if_changed(),
             }
+            self.next_waiting_sign_in();
         }
         self.cancel_sign_in();
         let _ = self.connector.registry().disconnect_all(false).await;
@@ -355,6 +370,18 @@ impl Driver {
                 self.claims_challenge(profile_id, claims)
             }
             Internal::FanoutTurn(job) => self.fanout_turn(job),
+            Internal::ConnectedQuietly {
+                generation,
+                profile_id,
+                profile_name,
+                result,
+            } => {
+                if result.is_ok() {
+                    self.remember_connected(profile_id);
+                }
+                self.connected(generation, (profile_id, &profile_name), *result)
+            }
+            Internal::WaitForDialog(profile_id) => self.wait_for_dialog(profile_id),
         }
     }
 

@@ -40,8 +40,12 @@ pub(super) struct SignInJob {
 }
 
 impl Driver {
-    /// Connects a saved profile: the connector's task, with the dialog as its prompt.
+    /// Connects a saved profile: the connector's task, with the dialog as its prompt; while
+    /// another dialog is open, without a dialog or after it (`waiting`).
     pub(super) fn connect(&mut self, profile_id: Uuid) {
+        if self.signin.is_some() {
+            return self.connect_behind(profile_id);
+        }
         self.connect_with(profile_id, None);
     }
 
@@ -56,7 +60,7 @@ impl Driver {
     }
 
     /// [`Self::connect`], answering a claims challenge when `claims` is given.
-    fn connect_with(&mut self, profile_id: Uuid, claims: Option<String>) {
+    pub(super) fn connect_with(&mut self, profile_id: Uuid, claims: Option<String>) {
         let Some(profile) = self.store.get(profile_id).cloned() else {
             self.send(notice(
                 NoticeLevel::Error,
