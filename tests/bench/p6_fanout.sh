@@ -9,11 +9,13 @@
 # Also reports the fan-out's peak RSS, and each run's CPU seconds (user + system).
 #
 # Usage: tests/bench/p6_fanout.sh            (builds the release binary if needed)
-# Env:   BIN=path/to/exo-connect  PROFILES=200  CONCURRENCY=8  ROUNDS=3
+# Env:   BIN=path/to/exo-connect  SIM_BIN=$BIN  PROFILES=200  CONCURRENCY=8  ROUNDS=3
 #        LINE='Get-TransportRule' (the cmdlet line both runs send)  CUSTOMER_MAILBOXES=5
 #        The issue's second case: PROFILES=20 CUSTOMER_MAILBOXES=5000 \
 #          LINE='Get-Mailbox -ResultSize Unlimited' tests/bench/p6_fanout.sh
 #        SLOW=0 THROTTLE=0 (slow / throttling customers of the sim; 0 measures the client alone)
+#        TOKEN_DELAY_MS=0 (each token request of the sim waits this long, like a real sign-in
+#        service's ~100-300 ms; both runs pay it for each of their token requests)
 # Tools: bash, /usr/bin/time, cargo.
 set -euo pipefail
 
@@ -24,9 +26,11 @@ ROUNDS=${ROUNDS:-3}
 SLOW=${SLOW:-0}
 THROTTLE=${THROTTLE:-0}
 LINE=${LINE:-Get-TransportRule}
+TOKEN_DELAY_MS=${TOKEN_DELAY_MS:-0}
 CUSTOMER_MAILBOXES=${CUSTOMER_MAILBOXES:-5}
 read -r -a line <<<"$LINE"
 BIN=${BIN:-target/release/exo-connect}
+SIM_BIN=${SIM_BIN:-$BIN}   # the sim's binary (another build's client against this sim)
 if [[ ! -x $BIN ]]; then
     cargo build --release --quiet
 fi
@@ -43,8 +47,9 @@ trap cleanup EXIT
 export EXO_CONNECT_HOME=$work/home EXO_CONNECT_SECRETS=memory EXO_CONNECT_NO_BROWSER=1
 mkdir -p "$EXO_CONNECT_HOME"
 
-"$BIN" sim --tenants "$PROFILES" --customer-mailboxes "$CUSTOMER_MAILBOXES" --mailboxes 20 \
-    --slow-tenants "$SLOW" --throttle-tenants "$THROTTLE" >"$work/banner" 2>&1 &
+"$SIM_BIN" sim --tenants "$PROFILES" --customer-mailboxes "$CUSTOMER_MAILBOXES" --mailboxes 20 \
+    --slow-tenants "$SLOW" --throttle-tenants "$THROTTLE" --token-delay-ms "$TOKEN_DELAY_MS" \
+    >"$work/banner" 2>&1 &
 sim_pid=$!
 for _ in $(seq 100); do
     grep -q '^exo:' "$work/banner" && grep -q '^authority:' "$work/banner" && break
@@ -88,7 +93,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 s=$(median "${singles[@]}")
 f=$(median "${fanouts[@]}")
 m=$(median "${rss[@]}")
-awk -v line="$LINE, $CUSTOMER_MAILBOXES mailboxes per customer" -v s="$s" -v f="$f" -v m="$m" -v n="$PROFILES" -v c="$CONCURRENCY" 'BEGIN {
+awk -v line="$LINE, $CUSTOMER_MAILBOXES mailboxes per customer, token requests +$TOKEN_DELAY_MS ms" -v s="$s" -v f="$f" -v m="$m" -v n="$PROFILES" -v c="$CONCURRENCY" 'BEGIN {
     batches = int((n + c - 1) / c)
     target = 1.3 * batches * s
     printf "P6: %s\n", line
