@@ -8,6 +8,9 @@
 //! - the window's panes (every `ui` file but the driver side) import only `model` and `ui`;
 //! - no cycle between the parts, and none between the modules of one part (`engine::auth` →
 //!   `engine::proxy` → `engine::auth` is a cycle; a module's own files may use each other).
+//!
+//! And the size rule: no function in `src/` over [`MAX_FN_LINES`] lines outside test code, but
+//! those `LONG_FNS` names with a reason (the scanner is `architecture/fn_scan.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
