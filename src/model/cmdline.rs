@@ -123,30 +123,7 @@ impl Parser {
     }
 
     fn line(&mut self) -> Result<CmdletLine, CmdlineError> {
-        self.skip_ws();
-        if self.peek().is_none() {
-            return Err(refuse(0, "The line is empty: type a cmdlet name"));
-        }
-        self.check_forbidden()?;
-        if self.peek() == Some('$') {
-            return Err(self.variable_error());
-        }
-        let start = self.i;
-        while let Some(c) = self.peek() {
-            if ends_word(c) {
-                break;
-            }
-            self.i += 1;
-        }
-        let name: String = self.s[start..self.i].iter().collect();
-        if !is_cmdlet_name(&name) {
-            return Err(refuse(
-                start,
-                &format!(
-                    "'{name}' is not a cmdlet name: the line must start with a Verb-Noun cmdlet such as Get-Mailbox"
-                ),
-            ));
-        }
+        let name = self.cmdlet_name()?;
         let mut parameters = Map::new();
         let mut positional_used = false;
         loop {
@@ -155,51 +132,7 @@ impl Parser {
             self.check_forbidden()?;
             let at = self.i;
             if c == '-' && self.peek_at(1).is_some_and(|c| c.is_ascii_alphabetic()) {
-                self.i += 1;
-                let ns = self.i;
-                while self
-                    .peek()
-                    .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    self.i += 1;
-                }
-                let pname: String = self.s[ns..self.i].iter().collect();
-                if let Some(message) = super::params::secret_parameter(&pname) {
-                    return Err(CmdlineError {
-                        message,
-                        position: at,
-                    });
-                }
-                let value = if self.peek() == Some(':') {
-                    self.i += 1;
-                    if self.peek().is_none_or(|c| c.is_whitespace()) {
-                        return Err(CmdlineError {
-                            message: format!(
-                                "Parameter -{pname}: is missing its value after ':' (write -{pname}:$true or -{pname}:value)"
-                            ),
-                            position: self.i,
-                        });
-                    }
-                    self.value()?
-                } else {
-                    match self.peek() {
-                        Some(c) if !ends_word(c) && c != '-' => {
-                            return Err(CmdlineError {
-                                message: format!(
-                                    "Parameter name -{pname}{c}... contains an invalid character '{c}'"
-                                ),
-                                position: self.i,
-                            });
-                        }
-                        _ => {}
-                    }
-                    self.skip_ws();
-                    if self.at_value_start() {
-                        self.value()?
-                    } else {
-                        Value::Bool(true)
-                    }
-                };
+                let (pname, value) = self.named_parameter()?;
                 if parameters.keys().any(|k| k.eq_ignore_ascii_case(&pname)) {
                     return Err(CmdlineError {
                         message: format!("Parameter -{pname} is given twice; give it once"),
@@ -231,6 +164,86 @@ impl Parser {
             cmdlet: name,
             parameters,
         })
+    }
+
+    /// The `Verb-Noun` the line starts with (after blanks), or why the start is not one.
+    fn cmdlet_name(&mut self) -> Result<String, CmdlineError> {
+        self.skip_ws();
+        if self.peek().is_none() {
+            return Err(refuse(0, "The line is empty: type a cmdlet name"));
+        }
+        self.check_forbidden()?;
+        if self.peek() == Some('$') {
+            return Err(self.variable_error());
+        }
+        let start = self.i;
+        while let Some(c) = self.peek() {
+            if ends_word(c) {
+                break;
+            }
+            self.i += 1;
+        }
+        let name: String = self.s[start..self.i].iter().collect();
+        if !is_cmdlet_name(&name) {
+            return Err(refuse(
+                start,
+                &format!(
+                    "'{name}' is not a cmdlet name: the line must start with a Verb-Noun cmdlet such as Get-Mailbox"
+                ),
+            ));
+        }
+        Ok(name)
+    }
+
+    /// `-Name value`, `-Name:value` or `-Switch` (= `true`), at the `-`: the name and its value.
+    fn named_parameter(&mut self) -> Result<(String, Value), CmdlineError> {
+        let at = self.i;
+        self.i += 1;
+        let ns = self.i;
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            self.i += 1;
+        }
+        let pname: String = self.s[ns..self.i].iter().collect();
+        if let Some(message) = super::params::secret_parameter(&pname) {
+            return Err(CmdlineError {
+                message,
+                position: at,
+            });
+        }
+        let value = if self.peek() == Some(':') {
+            self.i += 1;
+            if self.peek().is_none_or(|c| c.is_whitespace()) {
+                return Err(CmdlineError {
+                    message: format!(
+                        "Parameter -{pname}: is missing its value after ':' (write -{pname}:$true or -{pname}:value)"
+                    ),
+                    position: self.i,
+                });
+            }
+            self.value()?
+        } else {
+            match self.peek() {
+                Some(c) if !ends_word(c) && c != '-' => {
+                    return Err(CmdlineError {
+                        message: format!(
+                            "Parameter name -{pname}{c}... contains an invalid character '{c}'"
+                        ),
+                        position: self.i,
+                    });
+                }
+                _ => {}
+            }
+            self.skip_ws();
+            if self.at_value_start() {
+                self.value()?
+            } else {
+                Value::Bool(true)
+            }
+        };
+        Ok((pname, value))
     }
 
     /// Whether a value (not another `-Parameter`, not the end) starts here.
@@ -479,14 +492,10 @@ impl Parser {
             "@odata.type".into(),
             Value::String("#Exchange.GenericHashTable".into()),
         );
-        let unclosed = || CmdlineError {
-            message: format!("The hashtable @{{ starting at position {at} is not closed with '}}'"),
-            position: at,
-        };
         loop {
             self.skip_ws();
             match self.peek() {
-                None => return Err(unclosed()),
+                None => return Err(unclosed_hashtable(at)),
                 Some('}') => {
                     self.i += 1;
                     return Ok(Value::Object(map));
@@ -497,68 +506,89 @@ impl Parser {
                 }
                 _ => {}
             }
-            let key_at = self.i;
-            let key = match self.peek() {
-                Some(c) if is_single_quote(c) => self.single_quoted()?,
-                Some(c) if is_double_quote(c) => self.double_quoted()?,
-                _ => {
-                    let s = self.i;
-                    while self
-                        .peek()
-                        .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
-                    {
-                        self.i += 1;
-                    }
-                    self.s[s..self.i].iter().collect()
-                }
-            };
-            if key.is_empty() {
-                return Err(CmdlineError {
-                    message: format!(
-                        "A hashtable key is expected at position {key_at}, like @{{Add='x@contoso.com'}}"
-                    ),
-                    position: key_at,
-                });
-            }
-            self.skip_ws();
-            if self.peek() != Some('=') {
-                return Err(CmdlineError {
-                    message: format!(
-                        "The hashtable key '{key}' must be followed by '=' and a value, like @{{{key}='value'}}"
-                    ),
-                    position: self.i,
-                });
-            }
-            self.i += 1;
-            self.skip_ws();
-            if self.peek().is_none() {
-                return Err(unclosed());
-            }
-            if self.peek() == Some('}') || self.peek() == Some(';') {
-                return Err(CmdlineError {
-                    message: format!("The hashtable key '{key}' has no value after '='"),
-                    position: self.i,
-                });
-            }
-            let v = self.value()?;
+            let key = self.hashtable_key()?;
+            let v = self.hashtable_value(&key, at)?;
             map.insert(key, v);
-            let before = self.i;
-            self.skip_ws();
-            let newline = self.s[before..self.i].contains(&'\n');
-            match self.peek() {
-                Some(';') | Some('}') => {}
-                None => return Err(unclosed()),
-                Some(_) if newline => {}
-                Some(_) => {
-                    return Err(CmdlineError {
-                        message:
-                            "Hashtable entries must be separated by ';', like @{Add='a';Remove='b'}"
-                                .into(),
-                        position: self.i,
-                    });
-                }
-            }
+            self.hashtable_separator(at)?;
         }
+    }
+
+    /// A hashtable key: quoted, or a bare name of letters, digits, `_`, `-` and `.`.
+    fn hashtable_key(&mut self) -> Result<String, CmdlineError> {
+        let key_at = self.i;
+        let key = match self.peek() {
+            Some(c) if is_single_quote(c) => self.single_quoted()?,
+            Some(c) if is_double_quote(c) => self.double_quoted()?,
+            _ => {
+                let s = self.i;
+                while self
+                    .peek()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+                {
+                    self.i += 1;
+                }
+                self.s[s..self.i].iter().collect()
+            }
+        };
+        if key.is_empty() {
+            return Err(CmdlineError {
+                message: format!(
+                    "A hashtable key is expected at position {key_at}, like @{{Add='x@contoso.com'}}"
+                ),
+                position: key_at,
+            });
+        }
+        Ok(key)
+    }
+
+    /// `= value` after a hashtable key (the hashtable starts at `at`).
+    fn hashtable_value(&mut self, key: &str, at: usize) -> Result<Value, CmdlineError> {
+        self.skip_ws();
+        if self.peek() != Some('=') {
+            return Err(CmdlineError {
+                message: format!(
+                    "The hashtable key '{key}' must be followed by '=' and a value, like @{{{key}='value'}}"
+                ),
+                position: self.i,
+            });
+        }
+        self.i += 1;
+        self.skip_ws();
+        if self.peek().is_none() {
+            return Err(unclosed_hashtable(at));
+        }
+        if self.peek() == Some('}') || self.peek() == Some(';') {
+            return Err(CmdlineError {
+                message: format!("The hashtable key '{key}' has no value after '='"),
+                position: self.i,
+            });
+        }
+        self.value()
+    }
+
+    /// What may follow a hashtable entry: `;`, `}` or a new line (left for the caller to read).
+    fn hashtable_separator(&mut self, at: usize) -> Result<(), CmdlineError> {
+        let before = self.i;
+        self.skip_ws();
+        let newline = self.s[before..self.i].contains(&'\n');
+        match self.peek() {
+            Some(';') | Some('}') => Ok(()),
+            None => Err(unclosed_hashtable(at)),
+            Some(_) if newline => Ok(()),
+            Some(_) => Err(CmdlineError {
+                message: "Hashtable entries must be separated by ';', like @{Add='a';Remove='b'}"
+                    .into(),
+                position: self.i,
+            }),
+        }
+    }
+}
+
+/// The hashtable starting at `at` ends before its `}`.
+fn unclosed_hashtable(at: usize) -> CmdlineError {
+    CmdlineError {
+        message: format!("The hashtable @{{ starting at position {at} is not closed with '}}'"),
+        position: at,
     }
 }
 

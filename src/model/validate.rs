@@ -536,10 +536,12 @@ fn cloud_mismatch_warnings(
             ),
         ));
     }
-    // Service mismatch: an SCC host for EXO/EOP or an EXO host for SCC.
-    if let Some(host) = conn
-        .as_ref()
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    service_mismatch_warning(out, p, conn.as_ref());
+}
+
+/// Service mismatch: an SCC host for EXO/EOP or an EXO host for SCC (Microsoft hosts only).
+fn service_mismatch_warning(out: &mut Vec<Issue>, p: &Profile, conn: Option<&url::Url>) {
+    if let Some(host) = conn.and_then(|u| u.host_str().map(str::to_ascii_lowercase))
         && Family::of_host(&host).is_some()
     {
         let is_scc_host = host.contains("compliance");

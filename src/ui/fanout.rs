@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use egui::{RichText, Ui};
 use uuid::Uuid;
 
-use crate::model::cmdline::parse_cmdlet_line;
+use crate::model::cmdline::{CmdletLine, CmdlineError, parse_cmdlet_line};
 
 use super::action::{Action, Actions, StartRequest};
 use super::bridge::{ConnId, FanoutProfileView, FanoutSummary, ProfileState, UiCommand};
@@ -226,6 +226,20 @@ impl FanoutPane {
             ui.label("No fan-out run yet. Right-click a folder, or select profiles, to run a cmdlet on many.");
             return;
         }
+        self.header(ui, actions);
+        ui.separator();
+        let height = (ui.available_height() * 0.4).clamp(80.0, 360.0);
+        egui::ScrollArea::vertical()
+            .id_salt("fanout_rows")
+            .max_height(height)
+            .auto_shrink([false, true])
+            .show(ui, |ui| self.table(ui, now, actions));
+        ui.separator();
+        self.merged(ui, actions);
+    }
+
+    /// The line, the counts, Cancel all, Retry failed and Close.
+    fn header(&mut self, ui: &mut Ui, actions: &mut Actions) {
         let counts = self.counts();
         ui.horizontal(|ui| {
             ui.heading("Fan-out");
@@ -267,14 +281,10 @@ impl FanoutPane {
                 actions.go(Go::Editor);
             }
         });
-        ui.separator();
-        let height = (ui.available_height() * 0.4).clamp(80.0, 360.0);
-        egui::ScrollArea::vertical()
-            .id_salt("fanout_rows")
-            .max_height(height)
-            .auto_shrink([false, true])
-            .show(ui, |ui| self.table(ui, now, actions));
-        ui.separator();
+    }
+
+    /// "Compare tenants", and below it the comparison or the merged grid (Export asks a file).
+    fn merged(&mut self, ui: &mut Ui, actions: &mut Actions) {
         let with_rows = self
             .rows
             .iter()
@@ -379,83 +389,108 @@ impl FanoutPane {
         let Some(mut ask) = self.ask.take() else {
             return;
         };
-        let n = ask.req.ids.len();
         let parsed = parse_cmdlet_line(self.input.trim());
         let changing = output::is_changing(&self.input);
-        let mut go = false;
-        let mut close = false;
+        let mut clicked = StartClick::default();
         let r = egui::Modal::new(egui::Id::unique("fanout_start")).show(ctx, |ui| {
-            ui.set_width(480.0);
-            ui.heading(format!("Run on {n} profiles"));
-            ui.label(format!("On {}:", ask.req.what));
-            let shown: Vec<&str> = ask.names.iter().take(8).map(String::as_str).collect();
-            let more = n.saturating_sub(shown.len());
-            let mut list = shown.join(", ");
-            if more > 0 {
-                list.push_str(&format!(" and {more} more"));
-            }
-            ui.label(RichText::new(list).weak());
-            ui.separator();
-            ui.horizontal(|ui| {
-                let l = ui.label("Cmdlet");
-                let edit = ui
-                    .add(
-                        egui::TextEdit::singleline(&mut self.input)
-                            .hint_text("Get-TransportRule")
-                            .code_editor()
-                            .desired_width(360.0),
-                    )
-                    .labelled_by(l.id);
-                if std::mem::take(&mut ask.focus) {
-                    edit.request_focus();
-                }
-                if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                    go = true;
-                }
-            });
-            if let (Err(e), false) = (&parsed, self.input.trim().is_empty()) {
-                ui.label(RichText::new(&e.message).color(theme::RED));
-            }
-            ui.horizontal(|ui| {
-                let l = ui.label("Profiles at once");
-                ui.add(egui::DragValue::new(&mut self.concurrency).range(1..=32))
-                    .labelled_by(l.id);
-            });
-            if changing {
-                ui.checkbox(
-                    &mut ask.change_ok,
-                    format!("Yes, change {n} tenants with this line"),
-                );
-            }
-            ui.separator();
-            ui.horizontal(|ui| {
-                let ok = parsed.is_ok() && (!changing || ask.change_ok);
-                if ui.add_enabled(ok, egui::Button::new("Run")).clicked() {
-                    go = true;
-                }
-                if ui.button("Cancel").clicked() {
-                    close = true;
-                }
-            });
+            clicked = self.start_form(ui, &mut ask, &parsed, changing);
         });
         let ok = parsed.is_ok() && (!changing || ask.change_ok);
-        if go && ok {
-            let line = self.input.trim().to_string();
-            if self.history.last() != Some(&line) {
-                self.history.push(line.clone());
-            }
-            actions.send(UiCommand::RunFanout {
-                profile_ids: ask.req.ids.clone(),
-                line,
-                concurrency: self.concurrency.max(1),
-            });
-            actions.go(Go::Fanout);
+        if clicked.go && ok {
+            self.start_run(&ask, actions);
             return;
         }
-        if !(close || r.should_close()) {
+        if !(clicked.close || r.should_close()) {
             self.ask = Some(ask);
         }
     }
+
+    /// The start dialog's content: the profiles, the line (its error), profiles at once, the
+    /// change confirmation, Run / Cancel.
+    fn start_form(
+        &mut self,
+        ui: &mut Ui,
+        ask: &mut Ask,
+        parsed: &Result<CmdletLine, CmdlineError>,
+        changing: bool,
+    ) -> StartClick {
+        let mut clicked = StartClick::default();
+        let n = ask.req.ids.len();
+        ui.set_width(480.0);
+        ui.heading(format!("Run on {n} profiles"));
+        ui.label(format!("On {}:", ask.req.what));
+        let shown: Vec<&str> = ask.names.iter().take(8).map(String::as_str).collect();
+        let more = n.saturating_sub(shown.len());
+        let mut list = shown.join(", ");
+        if more > 0 {
+            list.push_str(&format!(" and {more} more"));
+        }
+        ui.label(RichText::new(list).weak());
+        ui.separator();
+        ui.horizontal(|ui| {
+            let l = ui.label("Cmdlet");
+            let edit = ui
+                .add(
+                    egui::TextEdit::singleline(&mut self.input)
+                        .hint_text("Get-TransportRule")
+                        .code_editor()
+                        .desired_width(360.0),
+                )
+                .labelled_by(l.id);
+            if std::mem::take(&mut ask.focus) {
+                edit.request_focus();
+            }
+            if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                clicked.go = true;
+            }
+        });
+        if let (Err(e), false) = (parsed, self.input.trim().is_empty()) {
+            ui.label(RichText::new(&e.message).color(theme::RED));
+        }
+        ui.horizontal(|ui| {
+            let l = ui.label("Profiles at once");
+            ui.add(egui::DragValue::new(&mut self.concurrency).range(1..=32))
+                .labelled_by(l.id);
+        });
+        if changing {
+            ui.checkbox(
+                &mut ask.change_ok,
+                format!("Yes, change {n} tenants with this line"),
+            );
+        }
+        ui.separator();
+        ui.horizontal(|ui| {
+            let ok = parsed.is_ok() && (!changing || ask.change_ok);
+            if ui.add_enabled(ok, egui::Button::new("Run")).clicked() {
+                clicked.go = true;
+            }
+            if ui.button("Cancel").clicked() {
+                clicked.close = true;
+            }
+        });
+        clicked
+    }
+
+    /// Run clicked: the line goes into the history and the run starts; the centre shows it.
+    fn start_run(&mut self, ask: &Ask, actions: &mut Actions) {
+        let line = self.input.trim().to_string();
+        if self.history.last() != Some(&line) {
+            self.history.push(line.clone());
+        }
+        actions.send(UiCommand::RunFanout {
+            profile_ids: ask.req.ids.clone(),
+            line,
+            concurrency: self.concurrency.max(1),
+        });
+        actions.go(Go::Fanout);
+    }
+}
+
+/// What the start dialog's buttons (or Enter) asked this frame.
+#[derive(Default)]
+struct StartClick {
+    go: bool,
+    close: bool,
 }
 
 /// Busy (signing in, running).

@@ -2,7 +2,7 @@
 //! continue-on-error), checked against the sim's state; the fallback when `$batch` is refused;
 //! the dry run and the one confirmation.
 
-use super::run::{Out, cli, pw, setup};
+use super::support::{Out, cli, pw, setup};
 
 const UPN: &str = "ops@contoso.com";
 

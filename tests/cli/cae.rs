@@ -2,7 +2,7 @@
 //! 401 `insufficient_claims` with a claims challenge; the client asks for a token with those
 //! claims (silently, from the cached refresh token) and retries once — never a loop.
 
-use super::run::{cli, pw, setup};
+use super::support::{cli, pw, setup};
 
 const UPN: &str = "ops@contoso.com";
 

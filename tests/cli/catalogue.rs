@@ -2,7 +2,7 @@
 //! cached per tenant and service, used for completion and to refuse an unknown parameter in
 //! `run` before anything is sent.
 
-use super::run::{cli, pw, setup};
+use super::support::{cli, pw, setup};
 
 fn module_fetches(h: &exo_connect::sim::SimHandle) -> usize {
     h.admin

@@ -2,7 +2,7 @@
 //! without a terminal), `-WhatIf` passed through, non-terminating errors per target — checked
 //! against the sim's state afterwards.
 
-use super::run::{Out, cli, pw, setup};
+use super::support::{Out, cli, pw, setup};
 
 const UPN: &str = "ops@contoso.com";
 

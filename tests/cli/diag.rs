@@ -3,14 +3,12 @@
 //! and none of the password or tokens (every token the sim issues is a JWT, `eyJ…`, or a
 //! 64-character random string: the refresh tokens; the sim's own count proves one was issued).
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use exo_connect::model::store::ProfileStore;
-use exo_connect::model::{AuthMethod, Cloud, Profile, Service};
+use exo_connect::model::Service;
 use exo_connect::sim::SimConfig;
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+
+use super::support::{exo, finish, home_with_store, profile};
 
 const UPN: &str = "ops@contoso.com";
 
@@ -18,33 +16,14 @@ fn password() -> String {
     format!("ops{}", exo_connect::sim::world::DEMO_PASSWORD_SUFFIX)
 }
 
-/// Runs the binary with `args` in `home`, `stdin` as its input.
+/// Runs the binary with `args` in `home`, `stdin` as its input (the environment's log
+/// settings left out): its exit code and its stdout and stderr.
 async fn cli(home: &std::path::Path, args: &[&str], stdin: &str) -> (i32, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
-    c.args(args)
-        .env("EXO_CONNECT_HOME", home)
-        .env("EXO_CONNECT_SECRETS", "memory")
-        .env("EXO_CONNECT_NO_BROWSER", "1")
-        .env_remove(exo_connect::engine::diag::LOG_DIR_ENV)
-        .env_remove(exo_connect::engine::diag::LOG_LEVEL_ENV)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = c.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the command ends")
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
+    let mut c = exo(home, args);
+    c.env_remove(exo_connect::engine::diag::LOG_DIR_ENV)
+        .env_remove(exo_connect::engine::diag::LOG_LEVEL_ENV);
+    let out = finish(c, stdin, Duration::from_secs(60)).await;
+    (out.code, format!("{}{}", out.stdout, out.stderr))
 }
 
 /// The longest run of base64url characters in `s` (a refresh token is one of 64).
@@ -65,15 +44,7 @@ async fn log_dir_writes_requests_statuses_and_timings_and_no_secret() {
     })
     .await
     .unwrap();
-    let home = tempfile::tempdir().unwrap();
-    let (mut store, _) = ProfileStore::open(home.path()).unwrap();
-    let mut p = Profile::new("Contoso EXO", UPN, Service::ExchangeOnline);
-    p.cloud = Cloud::Custom;
-    p.connection_uri = Some(format!("{}/powershell-liveid/", h.urls().exo));
-    p.authorization_endpoint = Some(h.urls().authority());
-    p.auth = AuthMethod::Password;
-    store.upsert(p).unwrap();
-    store.save().unwrap();
+    let home = home_with_store([profile(&h, "Contoso EXO", UPN, Service::ExchangeOnline)]);
     let logs = home.path().join("support logs");
     let logs_arg = logs.to_str().unwrap();
 

@@ -1,49 +1,22 @@
 //! `exo-connect doctor NAME`: the real binary against an in-process sim and a closed port, plus
 //! the catalogue's words in `exo-connect run`'s failure output.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use exo_connect::model::store::ProfileStore;
 use exo_connect::model::{AuthMethod, Cloud, Profile, Service};
 use exo_connect::sim::SimConfig;
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
+use super::support::{Out, exo, finish, home_with_store as store_with};
 
+/// The binary in `home`, the environment's proxies left out.
 async fn cli(home: &tempfile::TempDir, args: &[&str], stdin: &str) -> Out {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
-    c.args(args)
-        .env("EXO_CONNECT_HOME", home.path())
-        .env("EXO_CONNECT_SECRETS", "memory")
-        .env("EXO_CONNECT_NO_BROWSER", "1")
-        .env_remove("HTTPS_PROXY")
+    let mut c = exo(home.path(), args);
+    c.env_remove("HTTPS_PROXY")
         .env_remove("https_proxy")
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
-        .env_remove("ALL_PROXY")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = c.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("the command ends")
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+        .env_remove("ALL_PROXY");
+    finish(c, stdin, Duration::from_secs(30)).await
 }
 
 fn profile(name: &str, upn: &str, authority: &str, service_base: &str) -> Profile {
@@ -53,16 +26,6 @@ fn profile(name: &str, upn: &str, authority: &str, service_base: &str) -> Profil
     p.authorization_endpoint = Some(authority.to_string());
     p.auth = AuthMethod::Password;
     p
-}
-
-fn store_with(profiles: Vec<Profile>) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, _) = ProfileStore::open(dir.path()).unwrap();
-    for p in profiles {
-        store.upsert(p).unwrap();
-    }
-    store.save().unwrap();
-    dir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

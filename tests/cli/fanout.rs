@@ -3,97 +3,23 @@
 //! secrets in memory): every selector, the per-profile lines and the summary on stderr, the
 //! merged result and the comparison on stdout, the exit codes; and ten single runs in a row.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use exo_connect::model::store::ProfileStore;
-use exo_connect::model::{AuthMethod, Cloud, Profile, Service};
-use exo_connect::sim::world::customers::PARTNER_UPN;
-use exo_connect::sim::{SimConfig, SimHandle};
+use exo_connect::sim::SimHandle;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
 
-const PARTNER_PASSWORD: &str = "partner-Demo-2026!\n";
+use super::support::{Out, exo, finish, setup_customers as setup};
+use crate::common::tenants;
 
-fn profile(h: &SimHandle, name: &str, upn: &str, delegated: Option<&str>) -> Profile {
-    let urls = h.urls();
-    let mut p = Profile::new(name, upn, Service::ExchangeOnline);
-    p.cloud = Cloud::Custom;
-    p.connection_uri = Some(format!("{}/powershell-liveid/", urls.exo));
-    p.authorization_endpoint = Some(urls.authority());
-    p.auth = AuthMethod::Password;
-    p.delegated_organization = delegated.map(str::to_string);
-    p
-}
-
-/// Six customers: `cust001`…`cust006` in the folder `Customers` (the odd ones tagged `odd`),
-/// and `own admin` (a customer's own admin) at the top level.
-async fn setup() -> (SimHandle, tempfile::TempDir) {
-    let h = exo_connect::sim::start(SimConfig {
-        customer_tenants: 6,
-        customer_mailboxes: 5,
-        mailboxes: 20,
-        slow_tenants: Some(0),
-        throttled_tenants: Some(0),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, _) = ProfileStore::open(dir.path()).unwrap();
-    for (i, t) in h.world().customers().enumerate() {
-        let domain = t.domains[0].clone();
-        let name = domain.split('.').next().unwrap().to_string();
-        let mut p = profile(&h, &name, PARTNER_UPN, Some(&domain));
-        p.folder = "Customers".into();
-        if i % 2 == 0 {
-            p.tags = vec!["odd".into()];
-        }
-        store.upsert(p).unwrap();
-    }
-    store
-        .upsert(profile(
-            &h,
-            "own admin",
-            "admin@cust003.onmicrosoft.com",
-            None,
-        ))
-        .unwrap();
-    store.save().unwrap();
-    (h, dir)
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// The partner's password as `--password-stdin` reads it.
+fn partner_pw() -> String {
+    format!("{}\n", tenants::PARTNER_PASSWORD)
 }
 
 async fn cli(home: &tempfile::TempDir, args: &[&str], stdin: &str) -> Out {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
-    c.args(args)
-        .env("EXO_CONNECT_HOME", home.path())
-        .env("EXO_CONNECT_SECRETS", "memory")
-        .env("EXO_CONNECT_NO_BROWSER", "1")
-        .env("COLUMNS", "200")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = c.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let out = tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
-        .await
-        .expect("the command ends")
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut c = exo(home.path(), args);
+    c.env("COLUMNS", "200");
+    finish(c, stdin, Duration::from_secs(60)).await
 }
 
 fn rules(h: &SimHandle, customer: &str) -> usize {
@@ -134,7 +60,7 @@ async fn a_folder_runs_on_each_profile_with_a_line_each_and_a_summary() {
             "--",
             "Get-TransportRule",
         ],
-        PARTNER_PASSWORD,
+        &partner_pw(),
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -167,7 +93,7 @@ async fn names_and_tags_select_and_csv_leads_with_profile_and_tenant() {
             "--",
             "Get-TransportRule",
         ],
-        PARTNER_PASSWORD,
+        &partner_pw(),
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -192,7 +118,7 @@ async fn names_and_tags_select_and_csv_leads_with_profile_and_tenant() {
             "--",
             "Get-TransportRule",
         ],
-        PARTNER_PASSWORD,
+        &partner_pw(),
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -212,7 +138,7 @@ async fn names_and_tags_select_and_csv_leads_with_profile_and_tenant() {
             "--",
             "Get-TransportRule",
         ],
-        PARTNER_PASSWORD,
+        &partner_pw(),
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -241,7 +167,7 @@ async fn all_with_one_failing_profile_prints_the_others_and_exits_1() {
             "--",
             "Get-TransportRule",
         ],
-        PARTNER_PASSWORD,
+        &partner_pw(),
     )
     .await;
     assert_eq!(o.code, 1, "{}", o.stderr);
@@ -349,7 +275,7 @@ async fn compare_writes_items_by_profiles_against_a_baseline() {
             "--",
             "Get-TransportRule",
         ],
-        PARTNER_PASSWORD,
+        &partner_pw(),
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
@@ -394,7 +320,7 @@ async fn ten_single_runs_of_one_profile_in_a_row_all_succeed() {
                 "--",
                 "Get-TransportRule",
             ],
-            PARTNER_PASSWORD,
+            &partner_pw(),
         )
         .await;
         assert_eq!(o.code, 0, "run {i}: {}", o.stderr);

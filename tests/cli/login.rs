@@ -3,78 +3,14 @@
 
 use crate::common::signin_support;
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use exo_connect::model::{AuthMethod, Profile};
 use signin_support::*;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::Command;
 
-fn home_with(profiles: &[Profile]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let file = serde_json::json!({ "version": 1, "profiles": profiles });
-    std::fs::write(dir.path().join("profiles.json"), file.to_string()).unwrap();
-    dir
-}
+use super::support::{exo, home_with_file, streamed as run};
 
 fn cmd(home: &tempfile::TempDir, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
-    c.args(args)
-        .env("EXO_CONNECT_HOME", home.path())
-        .env("EXO_CONNECT_SECRETS", "memory")
-        .env("EXO_CONNECT_NO_BROWSER", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    c
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs the command; `on_line` sees each stderr line as it comes (to play the user).
-async fn run<F, Fut>(mut c: Command, stdin: Option<&str>, mut on_line: F) -> Run
-where
-    F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    let mut child = c.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).await.unwrap();
-    }
-    drop(input);
-    let mut stdout = child.stdout.take().unwrap();
-    let out_task = tokio::spawn(async move {
-        let mut s = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut s)
-            .await
-            .unwrap();
-        s
-    });
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut stderr = String::new();
-    let work = async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            stderr.push_str(&l);
-            stderr.push('\n');
-            on_line(l).await;
-        }
-        child.wait().await.unwrap()
-    };
-    let status = tokio::time::timeout(Duration::from_secs(30), work)
-        .await
-        .expect("the command ends");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: out_task.await.unwrap(),
-        stderr,
-    }
+    exo(home.path(), args)
 }
 
 fn named(mut p: Profile, name: &str) -> Profile {
@@ -92,7 +28,7 @@ fn code_of(line: &str) -> Option<(String, String)> {
 #[tokio::test]
 async fn login_with_the_device_code_prints_instructions_on_stderr_and_the_account_on_stdout() {
     let h = start_sim(|_| {}).await;
-    let home = home_with(&[named(profile(&h, "admin@contoso.com"), "Contoso EXO")]);
+    let home = home_with_file(&[named(profile(&h, "admin@contoso.com"), "Contoso EXO")]);
     let hh = h.clone();
     let r = run(
         cmd(&home, &["login", "contoso exo", "--method", "device-code"]),
@@ -146,7 +82,7 @@ async fn login_with_a_password_and_the_mfa_fallback() {
     ops.auth = AuthMethod::Password;
     let mut admin = named(profile(&h, "admin@contoso.com"), "admin");
     admin.auth = AuthMethod::Password;
-    let home = home_with(&[ops, admin]);
+    let home = home_with_file(&[ops, admin]);
 
     let pw = format!("{}\n", password_of("ops@contoso.com"));
     let r = run(
@@ -206,7 +142,7 @@ async fn login_with_a_password_and_the_mfa_fallback() {
 #[tokio::test]
 async fn login_in_the_browser_prints_the_url_when_no_browser_opens() {
     let h = start_sim(|_| {}).await;
-    let home = home_with(&[named(profile(&h, "ops@contoso.com"), "ops")]);
+    let home = home_with_file(&[named(profile(&h, "ops@contoso.com"), "ops")]);
     let b = TestBrowser::new(h.clone(), UserAction::SignIn("ops@contoso.com".into()));
     let r = run(
         cmd(&home, &["login", "ops", "--method", "browser"]),
@@ -240,7 +176,7 @@ async fn usage_errors_exit_2_and_logout_forgets() {
     let h = start_sim(|_| {}).await;
     let mut pw = named(profile(&h, "ops@contoso.com"), "ops");
     pw.auth = AuthMethod::Password;
-    let home = home_with(&[pw]);
+    let home = home_with_file(&[pw]);
     let r = run(cmd(&home, &["login", "nobody"]), None, |_| async {}).await;
     assert_eq!(r.code, 2);
     assert!(
@@ -290,7 +226,7 @@ async fn login_app_only_with_a_certificate_profile() {
         thumbprint: None,
         organization: "contoso.onmicrosoft.com".into(),
     };
-    let home = home_with(&[p]);
+    let home = home_with_file(&[p]);
     let r = run(cmd(&home, &["login", "automation"]), None, |_| async {}).await;
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
@@ -315,7 +251,7 @@ async fn login_app_only_with_a_certificate_profile() {
 #[tokio::test]
 async fn logout_without_a_reachable_keychain_fails_plainly() {
     let h = start_sim(|_| {}).await;
-    let home = home_with(&[named(profile(&h, "ops@contoso.com"), "ops")]);
+    let home = home_with_file(&[named(profile(&h, "ops@contoso.com"), "ops")]);
     for args in [&["logout", "ops"][..], &["logout", "--all"][..]] {
         let mut c = cmd(&home, args);
         c.env_remove("EXO_CONNECT_SECRETS")
@@ -373,7 +309,7 @@ async fn server_text_reaches_the_terminal_without_control_characters() {
     let mut p = named(profile(&h, "ops@contoso.com"), "hostile");
     p.authorization_endpoint = Some(hostile_sign_in_service().await);
     p.auth = AuthMethod::DeviceCode;
-    let home = home_with(&[p]);
+    let home = home_with_file(&[p]);
     let r = run(cmd(&home, &["login", "hostile"]), None, |_| async {}).await;
     assert_eq!(r.code, 1, "{}", r.stderr);
     let all = format!("{}{}", r.stdout, r.stderr);
@@ -390,7 +326,7 @@ async fn server_text_reaches_the_terminal_without_control_characters() {
 async fn a_device_code_refused_by_conditional_access_says_to_use_the_browser() {
     let h = start_sim(|_| {}).await;
     h.auth.block_device_code("admin@contoso.com", true);
-    let home = home_with(&[named(profile(&h, "admin@contoso.com"), "Contoso EXO")]);
+    let home = home_with_file(&[named(profile(&h, "admin@contoso.com"), "Contoso EXO")]);
     let hh = h.clone();
     let r = run(
         cmd(&home, &["login", "contoso exo", "--method", "device-code"]),

@@ -18,3 +18,4 @@ mod proxy;
 mod rate;
 mod run;
 mod store_output;
+mod support;

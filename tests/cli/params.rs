@@ -1,6 +1,6 @@
 //! `exo-connect run` refuses parameters that carry secrets before anything is sent.
 
-use super::run::{cli, pw, setup};
+use super::support::{cli, pw, setup};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_parameter_is_refused_before_sign_in() {

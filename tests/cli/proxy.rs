@@ -4,14 +4,13 @@
 
 use crate::common::signin_support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use exo_connect::model::{AuthMethod, Profile, ProxyAccessType, ProxyAuthentication};
 use signin_support::*;
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+
+use super::support::{exo, finish, home_with_file};
 
 async fn login(home: &tempfile::TempDir, proxy: &str, args: &[&str], stdin: &str) -> (i32, String) {
     login_with(home, proxy, "1", args, stdin).await
@@ -45,33 +44,15 @@ async fn login_with(
     args: &[&str],
     stdin: &str,
 ) -> (i32, String) {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
-    c.arg("login")
-        .args(args)
-        .env("EXO_CONNECT_HOME", home.path())
-        .env("EXO_CONNECT_SECRETS", "memory")
-        .env("EXO_CONNECT_NO_BROWSER", "1")
+    let mut c = exo(home.path(), &["login"]);
+    c.args(args)
         .env("HTTP_PROXY", format!("http://{proxy}"))
         .env("HTTPS_PROXY", format!("http://{proxy}"))
         .env("EXO_CONNECT_PROXY_LOOPBACK", loopback_via_proxy)
         .env_remove("NO_PROXY")
-        .env_remove("no_proxy")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = c.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("login ends")
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+        .env_remove("no_proxy");
+    let out = finish(c, stdin, Duration::from_secs(30)).await;
+    (out.code, out.stderr)
 }
 
 #[tokio::test]
@@ -84,9 +65,7 @@ async fn login_through_a_proxy_that_wants_credentials_explains_the_407() {
     p.proxy.access_type = ProxyAccessType::IEConfig;
     p.proxy.authentication = Some(ProxyAuthentication::Basic);
     p.proxy.user = Some("user".into());
-    let home = tempfile::tempdir().unwrap();
-    let file = serde_json::json!({ "version": 1, "profiles": [p] });
-    std::fs::write(home.path().join("profiles.json"), file.to_string()).unwrap();
+    let home = home_with_file(&[p]);
     let pw = password_of("ops@contoso.com");
 
     let (code, err) = login(
@@ -132,9 +111,7 @@ async fn a_loopback_profile_ignores_the_environments_proxy() {
     p.name = "ops".into();
     p.auth = AuthMethod::Password;
     p.proxy.access_type = ProxyAccessType::None;
-    let home = tempfile::tempdir().unwrap();
-    let file = serde_json::json!({ "version": 1, "profiles": [p] });
-    std::fs::write(home.path().join("profiles.json"), file.to_string()).unwrap();
+    let home = home_with_file(&[p]);
     let pw = password_of("ops@contoso.com");
     let (code, err) = login_with(
         &home,

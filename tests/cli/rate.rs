@@ -5,7 +5,7 @@ use exo_connect::model::Service;
 use exo_connect::model::store::ProfileStore;
 use exo_connect::sim::SimConfig;
 
-use super::run::{cli, profile, pw};
+use super::support::{cli, profile, pw};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_low_budget_is_said_once_and_the_run_is_paced() {

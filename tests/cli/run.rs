@@ -1,116 +1,10 @@
 //! `exo-connect run` and `exo-connect sessions`: the real binary against an in-process sim
 //! (password sign-in of seeded accounts without MFA, secrets in memory).
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use exo_connect::model::store::ProfileStore;
-use exo_connect::model::{AuthMethod, Cloud, Profile, Service};
-use exo_connect::sim::{SimConfig, SimHandle};
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+use exo_connect::model::{AuthMethod, Service};
 
-pub(crate) fn password_of(upn: &str) -> String {
-    format!(
-        "{}{}",
-        upn.split('@').next().unwrap(),
-        exo_connect::sim::world::DEMO_PASSWORD_SUFFIX
-    )
-}
-
-pub(crate) fn profile(h: &SimHandle, name: &str, upn: &str, service: Service) -> Profile {
-    let urls = h.urls();
-    let mut p = Profile::new(name, upn, service);
-    p.cloud = Cloud::Custom;
-    let base = match service {
-        Service::SecurityCompliance => &urls.scc,
-        _ => &urls.exo,
-    };
-    p.connection_uri = Some(format!("{base}/powershell-liveid/"));
-    p.authorization_endpoint = Some(urls.authority());
-    p.auth = AuthMethod::Password;
-    p
-}
-
-pub(crate) async fn setup(mailboxes: usize) -> (SimHandle, tempfile::TempDir) {
-    let h = exo_connect::sim::start(SimConfig {
-        mailboxes,
-        connection_cap: Some(1000),
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (mut store, _) = ProfileStore::open(dir.path()).unwrap();
-    for p in [
-        profile(
-            &h,
-            "Contoso EXO",
-            "ops@contoso.com",
-            Service::ExchangeOnline,
-        ),
-        profile(
-            &h,
-            "Northwind EOP",
-            "admin@northwind.com",
-            Service::Protection,
-        ),
-        profile(
-            &h,
-            "Contoso SCC",
-            "ops@contoso.com",
-            Service::SecurityCompliance,
-        ),
-    ] {
-        store.upsert(p).unwrap();
-    }
-    store.save().unwrap();
-    (h, dir)
-}
-
-pub(crate) struct Out {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-pub(crate) async fn cli(
-    home: &tempfile::TempDir,
-    args: &[&str],
-    stdin: &str,
-    columns: Option<&str>,
-) -> Out {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_exo-connect"));
-    c.args(args)
-        .env("EXO_CONNECT_HOME", home.path())
-        .env("EXO_CONNECT_SECRETS", "memory")
-        .env("EXO_CONNECT_NO_BROWSER", "1")
-        .env_remove("COLUMNS")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    if let Some(cols) = columns {
-        c.env("COLUMNS", cols);
-    }
-    let mut child = c.spawn().unwrap();
-    let mut input = child.stdin.take().unwrap();
-    input.write_all(stdin.as_bytes()).await.unwrap();
-    drop(input);
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("the command ends")
-        .unwrap();
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-pub(crate) fn pw(upn: &str) -> String {
-    format!("{}\n", password_of(upn))
-}
+use super::support::{cli, exo, profile, pw, setup, streamed};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_json_streams_every_mailbox() {
@@ -414,7 +308,6 @@ use crate::common::signin_support;
 /// stderr, the test plays the admin (with MFA) in the sim's pages, the rows go to stdout.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_signs_in_with_the_device_code_first() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
     let (h, home) = setup(10).await;
     let h = std::sync::Arc::new(h);
     let (mut store, _) = ProfileStore::open(home.path()).unwrap();
@@ -427,40 +320,19 @@ async fn run_signs_in_with_the_device_code_first() {
     p.auth = AuthMethod::DeviceCode;
     store.upsert(p).unwrap();
     store.save().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_exo-connect"))
-        .args([
-            "run",
-            "Contoso MFA",
-            "--format",
-            "json",
-            "--",
-            "Get-Mailbox",
-            "-ResultSize",
-            "2",
-        ])
-        .env("EXO_CONNECT_HOME", home.path())
-        .env("EXO_CONNECT_SECRETS", "memory")
-        .env("EXO_CONNECT_NO_BROWSER", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let out_task = tokio::spawn(async move {
-        let mut s = String::new();
-        tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut s)
-            .await
-            .unwrap();
-        s
-    });
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut stderr = String::new();
-    let work = async {
-        while let Some(l) = lines.next_line().await.unwrap() {
-            stderr.push_str(&l);
-            stderr.push('\n');
+    let args = [
+        "run",
+        "Contoso MFA",
+        "--format",
+        "json",
+        "--",
+        "Get-Mailbox",
+        "-ResultSize",
+        "2",
+    ];
+    let o = streamed(exo(home.path(), &args), None, |l| {
+        let h = h.clone();
+        async move {
             if l.contains("enter the code") {
                 let code = l.split_whitespace().last().unwrap().to_string();
                 signin_support::complete_device_login(
@@ -471,14 +343,11 @@ async fn run_signs_in_with_the_device_code_first() {
                 .await;
             }
         }
-        child.wait().await.unwrap()
-    };
-    let status = tokio::time::timeout(Duration::from_secs(30), work)
-        .await
-        .expect("the command ends");
-    assert_eq!(status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("/devicelogin"), "{stderr}");
-    let rows: Vec<serde_json::Value> = serde_json::from_str(&out_task.await.unwrap()).unwrap();
+    })
+    .await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("/devicelogin"), "{}", o.stderr);
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&o.stdout).unwrap();
     assert_eq!(rows.len(), 2);
 }
 

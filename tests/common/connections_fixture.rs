@@ -1,5 +1,6 @@
 //! Test fixtures of the connections tests: a scripted admin-API server (for faults the sim cannot
-//! be told to produce yet, exact request counting) and test token providers.
+//! be told to produce yet, exact request counting), test token providers, and the REST client
+//! over either.
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
@@ -13,6 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use chrono::{Duration as ChronoDuration, Utc};
+use exo_connect::engine::rest::{RestClient, RestConfig, RestTarget};
 use exo_connect::engine::token::{AccessToken, TokenProvider, TokenUnavailable};
 use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
@@ -512,4 +514,28 @@ impl TokenProvider for SimTokens {
     fn token(&self, _force: bool) -> BoxFuture<'_, Result<AccessToken, TokenUnavailable>> {
         Box::pin(async move { Ok(self.mint()) })
     }
+}
+
+/// The admin API at `base` as a plain target (no tenant override, not app-only).
+pub fn target(base: &str) -> RestTarget {
+    RestTarget {
+        rest_base: base.to_string(),
+        tenant_override: None,
+        app_only_organization: None,
+    }
+}
+
+/// A REST client at `base` with these tokens and settings.
+pub fn rest_client(base: &str, tokens: Arc<dyn TokenProvider>, cfg: RestConfig) -> Arc<RestClient> {
+    RestClient::new(target(base), tokens, cfg).unwrap()
+}
+
+/// A REST client at the sim's EXO endpoint with tokens the sim mints for `upn`.
+pub fn sim_rest_client(
+    h: &exo_connect::sim::SimHandle,
+    upn: &str,
+    cfg: RestConfig,
+) -> Arc<RestClient> {
+    let exo = h.urls().exo.clone();
+    rest_client(&exo, SimTokens::new(h, &exo, upn), cfg)
 }

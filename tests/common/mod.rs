@@ -4,3 +4,4 @@
 
 pub mod connections_fixture;
 pub mod signin_support;
+pub mod tenants;

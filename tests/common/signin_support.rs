@@ -1,11 +1,17 @@
-//! Test helpers for the sign-in tests: a sim with fast device codes, profiles pointing at it, and
-//! an HTTP client that plays the browser on the sim's sign-in pages (no engine code involved).
+//! Test helpers for the sign-in tests: a sim with fast device codes, profiles pointing at it, a
+//! token cache and the connect use-case over in-memory secrets, and an HTTP client that plays
+//! the browser on the sim's sign-in pages (no engine code involved in playing it).
 #![allow(dead_code)]
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use exo_connect::engine::auth::{BrowserLauncher, SignInEvent};
+use exo_connect::engine::auth::{BrowserLauncher, NoBrowser, SignInEvent, TokenCache};
+use exo_connect::engine::connect::Connector;
+use exo_connect::engine::http::{HttpOptions, build_client};
+use exo_connect::engine::proxy::Clients;
+use exo_connect::engine::secrets::SecretStore;
+use exo_connect::engine::sessions::{RegistrySettings, SessionRegistry};
 use exo_connect::model::{Cloud, Profile, Service};
 use exo_connect::sim::{self, SimConfig, SimHandle};
 use futures_util::future::BoxFuture;
@@ -35,6 +41,33 @@ pub fn profile(h: &SimHandle, upn: &str) -> Profile {
     p.connection_uri = Some(format!("{}/powershell-liveid/", urls.exo));
     p.authorization_endpoint = Some(urls.authority());
     p
+}
+
+/// A token cache over a shared client of its own, secrets in memory.
+pub fn memory_cache() -> Arc<TokenCache> {
+    TokenCache::new(
+        build_client(&HttpOptions::default()).unwrap(),
+        SecretStore::memory(),
+    )
+}
+
+/// The engine's connect use-case as the window builds it (one shared client, secrets in
+/// memory, a registry with `registry`), no browser, sign-ins bounded by `signin_timeout`;
+/// `clients` may adjust the profiles' client builder (e.g. its proxy settings source).
+pub fn engine_connector(
+    registry: RegistrySettings,
+    clients: impl FnOnce(Clients) -> Clients,
+    signin_timeout: Duration,
+) -> Connector {
+    let shared = build_client(&HttpOptions::default()).unwrap();
+    let secrets = SecretStore::memory();
+    Connector::new(
+        TokenCache::new(shared.clone(), secrets.clone()),
+        clients(Clients::new(shared, secrets)),
+        SessionRegistry::start(registry),
+    )
+    .with_browser(Arc::new(NoBrowser))
+    .with_signin_timeout(signin_timeout)
 }
 
 pub fn browser_client() -> reqwest::Client {

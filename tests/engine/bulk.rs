@@ -4,24 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::connections_fixture::SimTokens;
-use exo_connect::engine::rest::{CmdletRequest, RestClient, RestConfig, RestTarget};
+use crate::common::connections_fixture::sim_rest_client;
+use exo_connect::engine::rest::{CmdletRequest, RestClient, RestConfig};
 
 fn client(h: &exo_connect::sim::SimHandle) -> Arc<RestClient> {
-    RestClient::new(
-        RestTarget {
-            rest_base: h.urls().exo.clone(),
-            tenant_override: None,
-            app_only_organization: None,
-        },
-        SimTokens::new(h, &h.urls().exo, "admin@contoso.com"),
-        RestConfig {
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_secs(2),
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    let cfg = RestConfig {
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_secs(2),
+        ..Default::default()
+    };
+    sim_rest_client(h, "admin@contoso.com", cfg)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,9 +7,7 @@ use crate::common::signin_support;
 
 use std::time::Duration;
 
-use exo_connect::engine::auth::{SignInEvent, SignInOptions, TokenCache};
-use exo_connect::engine::http::{HttpOptions, build_client};
-use exo_connect::engine::secrets::SecretStore;
+use exo_connect::engine::auth::{SignInEvent, SignInOptions};
 use exo_connect::engine::token::TokenProvider;
 use exo_connect::model::SignInMethod;
 use signin_support::*;
@@ -38,10 +36,7 @@ fn acrs_of(jwt: &str) -> Vec<String> {
 #[tokio::test]
 async fn interactive_sign_ins_carry_the_claims_challenge() {
     let h = start_sim(|_| {}).await;
-    let cache = TokenCache::new(
-        build_client(&HttpOptions::default()).unwrap(),
-        SecretStore::memory(),
-    );
+    let cache = memory_cache();
 
     // Browser: the authorize URL carries `claims`, the token answers the challenge.
     let challenge = h.revoke_account("admin@contoso.com");

@@ -3,21 +3,12 @@
 
 use std::sync::Arc;
 
-use crate::common::connections_fixture::SimTokens;
-use exo_connect::engine::rest::{RestClient, RestConfig, RestTarget};
+use crate::common::connections_fixture::sim_rest_client;
+use exo_connect::engine::rest::{RestClient, RestConfig};
 use exo_connect::model::cmdline::parse_cmdlet_line;
 
 fn client(h: &exo_connect::sim::SimHandle, upn: &str) -> Arc<RestClient> {
-    RestClient::new(
-        RestTarget {
-            rest_base: h.urls().exo.clone(),
-            tenant_override: None,
-            app_only_organization: None,
-        },
-        SimTokens::new(h, &h.urls().exo, upn),
-        RestConfig::default(),
-    )
-    .unwrap()
+    sim_rest_client(h, upn, RestConfig::default())
 }
 
 #[tokio::test]

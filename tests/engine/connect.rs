@@ -12,18 +12,12 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
-use exo_connect::engine::auth::{
-    CancellationToken, NoBrowser, SignInError, SignInEvent, TokenCache,
-};
+use exo_connect::engine::auth::{CancellationToken, SignInError, SignInEvent};
 use exo_connect::engine::connect::{
     ConnectError, ConnectOptions, Connector, OnFailure, OnMismatch, SignInPrompt,
 };
-use exo_connect::engine::http::{HttpOptions, build_client};
 use exo_connect::engine::proxy::{Clients, Fixture};
-use exo_connect::engine::secrets::SecretStore;
-use exo_connect::engine::sessions::{
-    RegistrySettings, SessionError, SessionLimits, SessionRegistry,
-};
+use exo_connect::engine::sessions::{RegistrySettings, SessionError, SessionLimits};
 use exo_connect::model::{AuthMethod, ProxyAccessType, SessionState, SignInMethod};
 use signin_support::*;
 
@@ -110,19 +104,11 @@ impl SignInPrompt for Scripted {
 }
 
 fn connector(limits: SessionLimits, clients: impl FnOnce(Clients) -> Clients) -> Connector {
-    let shared = build_client(&HttpOptions::default()).unwrap();
-    let secrets = SecretStore::memory();
-    let registry = SessionRegistry::start(RegistrySettings {
+    let registry = RegistrySettings {
         limits,
         ..Default::default()
-    });
-    Connector::new(
-        TokenCache::new(shared.clone(), secrets.clone()),
-        clients(Clients::new(shared, secrets)),
-        registry,
-    )
-    .with_browser(Arc::new(NoBrowser))
-    .with_signin_timeout(Duration::from_secs(20))
+    };
+    engine_connector(registry, clients, Duration::from_secs(20))
 }
 
 /// Plays the browser for every device code the prompt shows, as these accounts in turn.

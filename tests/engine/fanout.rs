@@ -10,73 +10,35 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use exo_connect::engine::auth::{NoBrowser, SignInError, SignInEvent, TokenCache};
+use exo_connect::engine::auth::{SignInError, SignInEvent};
 use exo_connect::engine::connect::{
     ConnectError, ConnectOptions, Connector, OnFailure, OnMismatch, SignInPrompt,
 };
 use exo_connect::engine::fanout::{
     self, FanoutEvent, FanoutOptions, FanoutSummary, FanoutTarget, ProfileState,
 };
-use exo_connect::engine::http::{HttpOptions, build_client};
-use exo_connect::engine::proxy::Clients;
 use exo_connect::engine::rest::{CmdletRequest, RunEvent};
-use exo_connect::engine::secrets::SecretStore;
-use exo_connect::engine::sessions::{RegistrySettings, SessionRegistry};
-use exo_connect::model::{AuthMethod, Cloud, Profile, Service};
+use exo_connect::engine::sessions::RegistrySettings;
+use exo_connect::model::Profile;
 use exo_connect::sim::world::TenantBehaviour;
 use exo_connect::sim::world::customers::PARTNER_UPN;
 use exo_connect::sim::{SimConfig, SimHandle};
 
-const PARTNER_PASSWORD: &str = "partner-Demo-2026!";
+use crate::common::signin_support::engine_connector;
+use crate::common::tenants::{
+    PARTNER_PASSWORD, customers_config, delegated_profile as profile, partner_profiles,
+};
+
 const ADMIN_PASSWORD: &str = "admin-Demo-2026!";
 
 async fn sim(tenants: usize, f: impl FnOnce(&mut SimConfig)) -> Arc<SimHandle> {
-    let mut cfg = SimConfig {
-        customer_tenants: tenants,
-        customer_mailboxes: 5,
-        mailboxes: 20,
-        slow_tenants: Some(0),
-        throttled_tenants: Some(0),
-        ..SimConfig::default()
-    };
+    let mut cfg = customers_config(tenants);
     f(&mut cfg);
     Arc::new(exo_connect::sim::start(cfg).await.expect("sim starts"))
 }
 
 fn connector() -> Connector {
-    let shared = build_client(&HttpOptions::default()).unwrap();
-    let secrets = SecretStore::memory();
-    let registry = SessionRegistry::start(RegistrySettings::default());
-    Connector::new(
-        TokenCache::new(shared.clone(), secrets.clone()),
-        Clients::new(shared, secrets),
-        registry,
-    )
-    .with_browser(Arc::new(NoBrowser))
-    .with_signin_timeout(Duration::from_secs(20))
-}
-
-fn profile(h: &SimHandle, name: &str, upn: &str, delegated: Option<&str>) -> Profile {
-    let urls = h.urls();
-    let mut p = Profile::new(name, upn, Service::ExchangeOnline);
-    p.cloud = Cloud::Custom;
-    p.connection_uri = Some(format!("{}/powershell-liveid/", urls.exo));
-    p.authorization_endpoint = Some(urls.authority());
-    p.auth = AuthMethod::Password;
-    p.delegated_organization = delegated.map(str::to_string);
-    p
-}
-
-/// One DelegatedOrganization profile of the partner per customer, named like the customer.
-fn partner_profiles(h: &SimHandle) -> Vec<Profile> {
-    h.world()
-        .customers()
-        .map(|t| {
-            let domain = &t.domains[0];
-            let name = domain.split('.').next().unwrap();
-            profile(h, name, PARTNER_UPN, Some(domain))
-        })
-        .collect()
+    engine_connector(RegistrySettings::default(), |c| c, Duration::from_secs(20))
 }
 
 /// Gives one password to every profile that asks (the sign-in queue asks one at a time); a

@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connections_fixture::{SeqTokens, SimTokens, start_mock};
+use connections_fixture::{SeqTokens, SimTokens, rest_client, start_mock};
 use exo_connect::engine::rest::{
-    CmdletRequest, RUN_EVENTS_BUFFER, RestClient, RestConfig, RestTarget, RunEvent,
+    CmdletRequest, RUN_EVENTS_BUFFER, RestClient, RestConfig, RunEvent,
 };
 use exo_connect::model::results::{Cell, ResultStore};
 use exo_connect::sim::{SimConfig, SimHandle};
@@ -31,16 +31,7 @@ fn client(
     tokens: Arc<dyn exo_connect::engine::token::TokenProvider>,
     cfg: RestConfig,
 ) -> Arc<RestClient> {
-    RestClient::new(
-        RestTarget {
-            rest_base: base.to_string(),
-            tenant_override: None,
-            app_only_organization: None,
-        },
-        tokens,
-        cfg,
-    )
-    .unwrap()
+    rest_client(base, tokens, cfg)
 }
 
 /// A column's integer cells.

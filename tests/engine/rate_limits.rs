@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::connections_fixture::SimTokens;
-use exo_connect::engine::rest::{CmdletRequest, RestClient, RestConfig, RestTarget, RunEvent};
+use crate::common::connections_fixture::sim_rest_client;
+use exo_connect::engine::rest::{CmdletRequest, RestClient, RestConfig, RunEvent};
 use exo_connect::sim::{SimConfig, SimHandle};
 
 async fn small_bucket(per_second: f64) -> SimHandle {
@@ -21,24 +21,15 @@ async fn small_bucket(per_second: f64) -> SimHandle {
 }
 
 fn client(h: &SimHandle, pace: bool) -> Arc<RestClient> {
-    let tokens = SimTokens::new(h, &h.urls().exo, "admin@contoso.com");
-    RestClient::new(
-        RestTarget {
-            rest_base: h.urls().exo.clone(),
-            tenant_override: None,
-            app_only_organization: None,
-        },
-        tokens,
-        RestConfig {
-            page_size: 5,
-            max_attempts: 10,
-            base_delay: Duration::from_millis(20),
-            max_delay: Duration::from_secs(2),
-            pace,
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    let cfg = RestConfig {
+        page_size: 5,
+        max_attempts: 10,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_secs(2),
+        pace,
+        ..Default::default()
+    };
+    sim_rest_client(h, "admin@contoso.com", cfg)
 }
 
 fn refused(h: &SimHandle) -> usize {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use connections_fixture::{ACCOUNT, Fault, SeqTokens, TENANT, start_mock};
+use connections_fixture::{ACCOUNT, Fault, SeqTokens, TENANT, rest_client, start_mock};
 use exo_connect::engine::rest::{
     CmdletRequest, RestClient, RestConfig, RestErrorKind, RestTarget, RunEvent,
 };
@@ -25,16 +25,7 @@ fn fast_config(page_size: u32) -> RestConfig {
 }
 
 fn client(base: &str, tokens: Arc<SeqTokens>, page_size: u32) -> Arc<RestClient> {
-    RestClient::new(
-        RestTarget {
-            rest_base: base.to_string(),
-            tenant_override: None,
-            app_only_organization: None,
-        },
-        tokens,
-        fast_config(page_size),
-    )
-    .unwrap()
+    rest_client(base, tokens, fast_config(page_size))
 }
 
 /// A page's (or a run's) rows as JSON objects.

@@ -9,9 +9,9 @@ use crate::common::connections_fixture;
 use std::sync::Arc;
 use std::time::Duration;
 
-use connections_fixture::SimTokens;
+use connections_fixture::sim_rest_client;
 use exo_connect::engine::rest::{
-    CmdletRequest, RestClient, RestConfig, RestError, RestErrorKind, RestTarget, RunEvent,
+    CmdletRequest, RestClient, RestConfig, RestError, RestErrorKind, RunEvent,
 };
 use exo_connect::engine::sessions::probe_request;
 use exo_connect::model::Service;
@@ -38,17 +38,7 @@ async fn sim(mailboxes: usize) -> SimHandle {
 }
 
 fn client(h: &SimHandle, cfg: RestConfig) -> Arc<RestClient> {
-    let tokens = SimTokens::new(h, &h.urls().exo, "admin@contoso.com");
-    RestClient::new(
-        RestTarget {
-            rest_base: h.urls().exo.clone(),
-            tenant_override: None,
-            app_only_organization: None,
-        },
-        tokens,
-        cfg,
-    )
-    .unwrap()
+    sim_rest_client(h, "admin@contoso.com", cfg)
 }
 
 /// `host:port` of a URL.

@@ -6,26 +6,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::connections_fixture::SimTokens;
-use exo_connect::engine::rest::{CmdletRequest, RestClient, RestConfig, RestTarget};
+use crate::common::connections_fixture::{SimTokens, rest_client};
+use exo_connect::engine::rest::{CmdletRequest, RestClient, RestConfig};
 use exo_connect::sim::admin::AdminHost;
 use exo_connect::sim::{SimConfig, SimHandle};
 
 fn client(h: &SimHandle, base: &str) -> Arc<RestClient> {
     let tokens = SimTokens::new(h, &h.urls().scc, "admin@contoso.com");
-    RestClient::new(
-        RestTarget {
-            rest_base: base.to_string(),
-            tenant_override: None,
-            app_only_organization: None,
-        },
-        tokens,
-        RestConfig {
-            base_delay: Duration::from_millis(5),
-            ..Default::default()
-        },
-    )
-    .unwrap()
+    let cfg = RestConfig {
+        base_delay: Duration::from_millis(5),
+        ..Default::default()
+    };
+    rest_client(base, tokens, cfg)
 }
 
 /// (host, status) of the requests logged since `from`.

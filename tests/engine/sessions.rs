@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use connections_fixture::{ACCOUNT, Fault, OneShotTokens, SeqTokens, TENANT, start_mock};
-use exo_connect::engine::rest::{CmdletRequest, RestConfig, RestTarget};
+use exo_connect::engine::rest::{CmdletRequest, RestConfig};
 use exo_connect::engine::sessions::{
     ConnectRequest, RegistrySettings, SessionError, SessionEvent, SessionLimits, SessionRegistry,
     SignOut,
@@ -52,11 +52,7 @@ fn request(
         profile_id: Uuid::new_v4(),
         profile_name: name.into(),
         service,
-        target: RestTarget {
-            rest_base: base.into(),
-            tenant_override: None,
-            app_only_organization: None,
-        },
+        target: connections_fixture::target(base),
         page_size: 100,
         tokens,
         sign_out,

@@ -17,10 +17,7 @@ use signin_support::*;
 use tokio::sync::mpsc;
 
 fn cache() -> Arc<TokenCache> {
-    TokenCache::new(
-        build_client(&HttpOptions::default()).unwrap(),
-        SecretStore::memory(),
-    )
+    memory_cache()
 }
 
 fn opts_with_events() -> (SignInOptions, mpsc::UnboundedReceiver<SignInEvent>) {

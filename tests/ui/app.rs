@@ -70,6 +70,20 @@ impl T {
         self.h.get_by_label(label).type_text(text);
         self.h.run();
     }
+    /// The three profiles loaded, profile `which` connected as session 1 (45 min of token
+    /// left), its output open; the profiles.
+    pub(crate) fn open_session_output(&mut self, which: usize) -> Vec<Profile> {
+        let profiles = three_profiles();
+        self.push(UiEvent::ProfilesLoaded(profiles.clone()));
+        self.push(UiEvent::SessionsChanged(vec![session(
+            1,
+            &profiles[which],
+            SessionState::Connected,
+            2700,
+        )]));
+        self.click("Open output");
+        profiles
+    }
     pub(crate) fn has(&self, label: &str) -> bool {
         self.h.query_all_by_label(label).next().is_some()
     }

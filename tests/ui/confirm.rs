@@ -19,15 +19,6 @@ const LINE: &str = "Remove-TransportRule -Identity 'Block EXE'";
 /// tags), its output open; a run of anything answers with the service's question.
 fn window(which: usize, size: (f32, f32)) -> T {
     let mut t = app_with(|b| b.with_size(egui::vec2(size.0, size.1)));
-    let profiles = three_profiles();
-    let p = profiles[which].clone();
-    t.push(UiEvent::ProfilesLoaded(profiles));
-    t.push(UiEvent::SessionsChanged(vec![session(
-        1,
-        &p,
-        SessionState::Connected,
-        2700,
-    )]));
     t.fake.respond(|cmd| match cmd {
         UiCommand::Run { conn, line } => vec![
             UiEvent::RunStarted {
@@ -48,7 +39,7 @@ fn window(which: usize, size: (f32, f32)) -> T {
         ],
         _ => vec![],
     });
-    t.click("Open output");
+    t.open_session_output(which);
     t
 }
 

@@ -68,21 +68,8 @@ pub(crate) fn start(
     reg(&mut rs);
     cfg.registry = rs;
     cfg.signin_timeout = Duration::from_secs(30);
-    let started = driver::spawn(cfg).expect("the driver starts");
-    let sim = started.sim.expect("demo mode starts the sim");
     let dialogs = FakeDialogs::default();
-    let d = dialogs.clone();
-    let backend = started.backend;
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| {
-            App::new(
-                cc,
-                Box::new(backend),
-                Box::new(d),
-                AppOptions { demo: true },
-            )
-        });
+    let (mut h, sim) = live_window(cfg, dialogs.clone());
     h.run_steps(2);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -98,6 +85,28 @@ pub(crate) fn start(
     };
     e.wait("the demo profiles", |a| a.profiles.len() >= 5);
     e
+}
+
+/// The window (1400×900, demo mode) over the real driver started with `cfg`, whose `demo`
+/// sim it returns; file dialogs answered by `dialogs`.
+pub(crate) fn live_window(
+    cfg: DriverConfig,
+    dialogs: FakeDialogs,
+) -> (Harness<'static, App>, Arc<SimHandle>) {
+    let started = driver::spawn(cfg).expect("the driver starts");
+    let sim = started.sim.expect("demo mode starts the sim");
+    let backend = started.backend;
+    let h = Harness::builder()
+        .with_size(egui::vec2(1400.0, 900.0))
+        .build_eframe(move |cc| {
+            App::new(
+                cc,
+                Box::new(backend),
+                Box::new(dialogs),
+                AppOptions { demo: true },
+            )
+        });
+    (h, sim)
 }
 
 impl E {

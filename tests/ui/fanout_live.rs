@@ -12,25 +12,17 @@ use std::time::{Duration, Instant};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 
-use futures_util::future::BoxFuture;
-
-use exo_connect::engine::auth::BrowserLauncher;
+use exo_connect::engine::auth::NoBrowser;
 use exo_connect::model::store::ProfileStore;
-use exo_connect::model::{AuthMethod, Cloud, Profile, Service};
 use exo_connect::sim::SimConfig;
 use exo_connect::sim::world::customers::PARTNER_UPN;
+use exo_connect::ui::App;
 use exo_connect::ui::bridge::{ProfileState, SignInStage};
 use exo_connect::ui::dialogs::FakeDialogs;
-use exo_connect::ui::driver::{self, DriverConfig, Secrets};
-use exo_connect::ui::{App, AppOptions};
+use exo_connect::ui::driver::{DriverConfig, Secrets};
 
-struct NoBrowser;
-
-impl BrowserLauncher for NoBrowser {
-    fn open<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async { Err("no browser in tests".into()) })
-    }
-}
+use super::engine::live_window;
+use crate::common::tenants::{customers_config, delegated_profile};
 
 /// Steps frames until `pred` holds (bounded); `each` runs every frame (the user's part).
 fn until(
@@ -72,22 +64,10 @@ fn a_folder_of_customers_runs_with_one_partner_sign_in_and_a_skipped_tenant() {
     cfg.browser = Arc::new(NoBrowser);
     cfg.signin_timeout = Duration::from_secs(30);
     cfg.demo = Some(SimConfig {
-        mailboxes: 20,
-        customer_tenants: 3,
         customer_mailboxes: 10,
-        slow_tenants: Some(0),
-        throttled_tenants: Some(0),
-        ..SimConfig::default()
+        ..customers_config(3)
     });
-    let started = driver::spawn(cfg).expect("the driver starts");
-    let sim = started.sim.expect("the sim runs");
-    let backend = started.backend;
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_eframe(move |cc| {
-            let dialogs = Box::new(FakeDialogs::default());
-            App::new(cc, Box::new(backend), dialogs, AppOptions { demo: true })
-        });
+    let (mut h, sim) = live_window(cfg, FakeDialogs::default());
     until(
         &mut h,
         "the demo profiles",
@@ -97,14 +77,8 @@ fn a_folder_of_customers_runs_with_one_partner_sign_in_and_a_skipped_tenant() {
 
     // Another exo-connect saves the customer profiles: the partner's for cust001..003, and
     // cust002's own admin (an account nobody signed in).
-    let urls = sim.urls();
     let customer = |name: &str, upn: &str, delegated: Option<&str>| {
-        let mut p = Profile::new(name, upn, Service::ExchangeOnline);
-        p.cloud = Cloud::Custom;
-        p.connection_uri = Some(format!("{}/powershell-liveid/", urls.exo));
-        p.authorization_endpoint = Some(urls.authority());
-        p.auth = AuthMethod::Password;
-        p.delegated_organization = delegated.map(str::to_string);
+        let mut p = delegated_profile(&sim, name, upn, delegated);
         p.folder = "Customers".into();
         p
     };

@@ -12,9 +12,9 @@ use egui_kittest::kittest::{NodeT, Queryable};
 use exo_connect::model::results::ResultStore;
 use exo_connect::sim::World;
 use exo_connect::sim::admin::dataset;
-use exo_connect::ui::bridge::{SessionState, UiEvent};
+use exo_connect::ui::bridge::UiEvent;
 
-use super::app::{T, app_with, cid, session, three_profiles};
+use super::app::{T, app_with, cid};
 
 const ROWS: usize = 100_000;
 const PAGE: usize = 1_000;
@@ -149,15 +149,7 @@ fn a_hundred_thousand_mailboxes_sort_filter_and_scroll() {
     eprintln!("100,000 mailboxes generated in {:?}", started.elapsed());
     // The sim's names include other scripts the harness's one bundled font cannot draw.
     let mut t = app_with(|b| b.allow_missing_glyphs());
-    let profiles = three_profiles();
-    t.push(UiEvent::ProfilesLoaded(profiles.clone()));
-    t.push(UiEvent::SessionsChanged(vec![session(
-        1,
-        &profiles[0],
-        SessionState::Connected,
-        2700,
-    )]));
-    t.click("Open output");
+    t.open_session_output(0);
     t.fake.push(UiEvent::RunStarted {
         conn: cid(1),
         line: "Get-Mailbox -ResultSize Unlimited".into(),

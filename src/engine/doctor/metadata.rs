@@ -65,22 +65,25 @@ pub(super) async fn openid_step(
     let json = body
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    match metadata_verdict(json.as_ref()) {
+        Ok(found) => run.step(StepKind::OpenId, url, Outcome::Passed, found, started, None),
+        Err(why) => fail(run, why),
+    }
+    date
+}
+
+/// What the OpenID metadata says: found (with its issuer), or what it lacks.
+fn metadata_verdict(json: Option<&serde_json::Value>) -> Result<String, String> {
     let field = |k: &str| {
-        json.as_ref()
-            .and_then(|j| j.get(k))
+        json.and_then(|j| j.get(k))
             .and_then(|v| v.as_str())
             .map(str::to_string)
     };
     match (field("issuer"), field("token_endpoint")) {
-        (Some(issuer), Some(_)) => run.step(
-            StepKind::OpenId,
-            url,
-            Outcome::Passed,
-            format!("metadata found (issuer {issuer}, token endpoint present)"),
-            started,
-            None,
-        ),
-        (None, _) if json.is_none() => fail(run, "the answer is not JSON".into()),
+        (Some(issuer), Some(_)) => Ok(format!(
+            "metadata found (issuer {issuer}, token endpoint present)"
+        )),
+        (None, _) if json.is_none() => Err("the answer is not JSON".into()),
         (i, t) => {
             let mut missing = Vec::new();
             if i.is_none() {
@@ -89,10 +92,9 @@ pub(super) async fn openid_step(
             if t.is_none() {
                 missing.push("token_endpoint");
             }
-            fail(run, format!("the metadata lacks {}", missing.join(" and ")));
+            Err(format!("the metadata lacks {}", missing.join(" and ")))
         }
     }
-    date
 }
 
 pub(super) async fn fetch_date(

@@ -370,22 +370,7 @@ impl ProxyConfig {
                 https,
                 http,
                 bypass,
-            } => {
-                if bypass_matches(bypass, &host, target.port_or_known_default()) {
-                    notes.push(format!("{host} is in the proxy exception list"));
-                    RouteKind::Direct
-                } else {
-                    let p = if target.scheme() == "https" {
-                        https
-                    } else {
-                        http
-                    };
-                    match p {
-                        Some(url) => RouteKind::Proxy { url: url.clone() },
-                        None => RouteKind::Direct,
-                    }
-                }
-            }
+            } => fixed_route(target, &host, https, http, bypass, &mut notes),
             Rule::Pac {
                 script,
                 resolver,
@@ -393,38 +378,7 @@ impl ProxyConfig {
                 ..
             } => {
                 match pac::find_proxy(script, target.as_str(), &host, resolver.clone(), *timeout) {
-                    Ok(result) => {
-                        let mut kind = None;
-                        for e in pac::parse_result(&result) {
-                            match e {
-                            pac::PacEntry::Direct => {
-                                kind = Some(RouteKind::Direct);
-                                break;
-                            }
-                            pac::PacEntry::Proxy(hp) => {
-                                kind = Some(RouteKind::Proxy {
-                                    url: format!("http://{hp}"),
-                                });
-                                break;
-                            }
-                            pac::PacEntry::Https(hp) => {
-                                kind = Some(RouteKind::Proxy {
-                                    url: format!("https://{hp}"),
-                                });
-                                break;
-                            }
-                            pac::PacEntry::Socks(hp) => notes.push(format!(
-                                "the PAC script offers SOCKS {hp}, which exo-connect does not support; skipped"
-                            )),
-                        }
-                        }
-                        kind.unwrap_or_else(|| {
-                            notes.push(
-                                "the PAC script offered no usable entry; going direct".to_string(),
-                            );
-                            RouteKind::Direct
-                        })
-                    }
+                    Ok(result) => pac_route(&result, &mut notes),
                     Err(e) => {
                         notes.push(format!("{e}; going direct"));
                         RouteKind::Direct
@@ -438,6 +392,56 @@ impl ProxyConfig {
             notes,
         }
     }
+}
+
+/// A fixed proxy's route: direct when the host is in the exception list, else the scheme's
+/// proxy (direct when there is none for it).
+fn fixed_route(
+    target: &url::Url,
+    host: &str,
+    https: &Option<String>,
+    http: &Option<String>,
+    bypass: &[String],
+    notes: &mut Vec<String>,
+) -> RouteKind {
+    if bypass_matches(bypass, host, target.port_or_known_default()) {
+        notes.push(format!("{host} is in the proxy exception list"));
+        return RouteKind::Direct;
+    }
+    let p = if target.scheme() == "https" {
+        https
+    } else {
+        http
+    };
+    match p {
+        Some(url) => RouteKind::Proxy { url: url.clone() },
+        None => RouteKind::Direct,
+    }
+}
+
+/// The first usable entry of a PAC script's answer (`PROXY a:1; DIRECT`); SOCKS entries are
+/// skipped with a note, and no usable entry goes direct.
+fn pac_route(result: &str, notes: &mut Vec<String>) -> RouteKind {
+    for e in pac::parse_result(result) {
+        match e {
+            pac::PacEntry::Direct => return RouteKind::Direct,
+            pac::PacEntry::Proxy(hp) => {
+                return RouteKind::Proxy {
+                    url: format!("http://{hp}"),
+                };
+            }
+            pac::PacEntry::Https(hp) => {
+                return RouteKind::Proxy {
+                    url: format!("https://{hp}"),
+                };
+            }
+            pac::PacEntry::Socks(hp) => notes.push(format!(
+                "the PAC script offers SOCKS {hp}, which exo-connect does not support; skipped"
+            )),
+        }
+    }
+    notes.push("the PAC script offered no usable entry; going direct".to_string());
+    RouteKind::Direct
 }
 
 /// Resolves the route a profile's traffic to `target` takes, from the real system settings.

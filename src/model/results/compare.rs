@@ -121,13 +121,47 @@ pub fn compare(
         .column_index(PROFILE_COLUMN)
         .ok_or(CompareError::NotMerged)?;
     let tcol = store.column_index(TENANT_COLUMN);
-    let names = || {
-        store
-            .columns()
-            .filter(|c| *c != PROFILE_COLUMN && *c != TENANT_COLUMN)
-            .collect::<Vec<_>>()
-            .join(", ")
+    let (key, kcol) = key_column(store, key)?;
+    if store.is_empty() {
+        return Err(CompareError::Empty);
+    }
+    let grouped = group_by_item(store, pcol, tcol, kcol);
+    let baseline = match baseline {
+        None => 0,
+        Some(b) => grouped
+            .profiles
+            .iter()
+            .position(|p| p.eq_ignore_ascii_case(b.trim()))
+            .ok_or_else(|| CompareError::NoBaseline(b.to_string(), grouped.profiles.join(", ")))?,
     };
+    let compared: Vec<usize> = (0..store.column_count())
+        .filter(|&c| c != pcol && Some(c) != tcol && c != kcol)
+        .filter(|&c| !NOT_COMPARED.contains(&store.column_name(c)))
+        .collect();
+    let n = grouped.profiles.len();
+    let items = grouped
+        .rows
+        .into_iter()
+        .map(|((_, k), mut per)| {
+            per.resize(n, None);
+            ItemRow {
+                key: k,
+                cells: presences(store, &per, baseline, &compared),
+            }
+        })
+        .collect();
+    Ok(Comparison {
+        key,
+        profiles: grouped.profiles,
+        tenants: grouped.tenants,
+        baseline,
+        items,
+    })
+}
+
+/// The key column by name (None: [`default_key`], else `Identity`) and its index, or which
+/// columns there are to choose from.
+fn key_column(store: &ResultStore, key: Option<&str>) -> Result<(String, usize), CompareError> {
     let key = match key {
         Some(k) => k.to_string(),
         None => default_key(store).unwrap_or("Identity").to_string(),
@@ -136,15 +170,29 @@ pub fn compare(
         .column_index(&key)
         .ok_or_else(|| CompareError::NoKey {
             key: key.clone(),
-            columns: names(),
+            columns: store
+                .columns()
+                .filter(|c| *c != PROFILE_COLUMN && *c != TENANT_COLUMN)
+                .collect::<Vec<_>>()
+                .join(", "),
         })?;
-    if store.is_empty() {
-        return Err(CompareError::Empty);
-    }
+    Ok((key, kcol))
+}
+
+/// A merged result's rows grouped by item.
+struct Grouped {
+    /// The profiles in the order their first row appears, and each one's tenant.
+    profiles: Vec<String>,
+    tenants: Vec<String>,
+    /// (lower-case key, key) → per profile: its first row with that item.
+    rows: BTreeMap<(String, String), Vec<Option<usize>>>,
+}
+
+/// Groups the rows by the key column's value; a row without a key names its profile only.
+fn group_by_item(store: &ResultStore, pcol: usize, tcol: Option<usize>, kcol: usize) -> Grouped {
     let mut profiles: Vec<String> = Vec::new();
     let mut tenants: Vec<String> = Vec::new();
     let mut pindex: HashMap<String, usize> = HashMap::new();
-    // item key → per profile: its first row.
     let mut rows: BTreeMap<(String, String), Vec<Option<usize>>> = BTreeMap::new();
     for r in 0..store.len() {
         let p = store.cell_string(r, pcol);
@@ -161,49 +209,38 @@ pub fn compare(
         slot.resize(profiles.len().max(slot.len()), None);
         slot[pi].get_or_insert(r);
     }
-    let baseline = match baseline {
-        None => 0,
-        Some(b) => profiles
-            .iter()
-            .position(|p| p.eq_ignore_ascii_case(b.trim()))
-            .ok_or_else(|| CompareError::NoBaseline(b.to_string(), profiles.join(", ")))?,
-    };
-    let compared: Vec<usize> = (0..store.column_count())
-        .filter(|&c| c != pcol && Some(c) != tcol && c != kcol)
-        .filter(|&c| !NOT_COMPARED.contains(&store.column_name(c)))
-        .collect();
-    let value = |r: usize, c: usize| -> Option<Value> { store.cell_value(r, c) };
-    let items = rows
-        .into_iter()
-        .map(|((_, k), mut per)| {
-            per.resize(profiles.len(), None);
-            let base = per[baseline];
-            let cells = per
-                .iter()
-                .map(|row| match (row, base) {
-                    (None, _) => Presence::Missing,
-                    (Some(r), Some(b)) if *r != b => Presence::Present {
-                        differs: compared
-                            .iter()
-                            .filter(|&&c| value(*r, c) != value(b, c))
-                            .map(|&c| store.column_name(c).to_string())
-                            .collect(),
-                    },
-                    (Some(_), _) => Presence::Present {
-                        differs: Vec::new(),
-                    },
-                })
-                .collect();
-            ItemRow { key: k, cells }
-        })
-        .collect();
-    Ok(Comparison {
-        key,
+    Grouped {
         profiles,
         tenants,
-        baseline,
-        items,
-    })
+        rows,
+    }
+}
+
+/// One item's cell per profile (`per`: each profile's row of it) against the baseline's row,
+/// over the `compared` columns.
+fn presences(
+    store: &ResultStore,
+    per: &[Option<usize>],
+    baseline: usize,
+    compared: &[usize],
+) -> Vec<Presence> {
+    let value = |r: usize, c: usize| -> Option<Value> { store.cell_value(r, c) };
+    let base = per[baseline];
+    per.iter()
+        .map(|row| match (row, base) {
+            (None, _) => Presence::Missing,
+            (Some(r), Some(b)) if *r != b => Presence::Present {
+                differs: compared
+                    .iter()
+                    .filter(|&&c| value(*r, c) != value(b, c))
+                    .map(|&c| store.column_name(c).to_string())
+                    .collect(),
+            },
+            (Some(_), _) => Presence::Present {
+                differs: Vec::new(),
+            },
+        })
+        .collect()
 }
 
 impl Comparison {

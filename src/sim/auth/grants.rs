@@ -20,7 +20,7 @@ use super::{
 };
 use crate::sim::cae;
 use crate::sim::tokens::{AccessClaims, IdClaims, IssuedAccessClaims, pairwise_subject};
-use crate::sim::world::AppRegistration;
+use crate::sim::world::{AppRegistration, User};
 
 /// What the token request itself asks for besides the grant.
 #[derive(Default)]
@@ -40,6 +40,31 @@ impl TokenOptions {
             claims: parse_claims(f)?,
             always_refresh: false,
         })
+    }
+}
+
+/// A poll of a device code not yet approved: `slow_down` when it comes sooner than the
+/// interval after the last one, else `authorization_pending`.
+fn poll_pending(grant: &mut DeviceGrant, now: Instant) -> EntraError {
+    let too_soon = grant
+        .last_poll
+        .is_some_and(|t| now.duration_since(t) < grant.interval);
+    grant.last_poll = Some(now);
+    if too_soon {
+        bad(
+            "slow_down",
+            70016,
+            format!(
+                "OAuth 2.0 device flow error. Authorization is pending, and the client polled faster than the interval of {} s. Slow down.",
+                grant.interval.as_secs()
+            ),
+        )
+    } else {
+        bad(
+            "authorization_pending",
+            70016,
+            "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
+        )
     }
 }
 
@@ -67,39 +92,10 @@ impl AuthState {
         let now = chrono::Utc::now().timestamp();
         let lifetime = self.shared.config.token_lifetime.as_secs() as i64;
         let mut who = who.clone();
-        let sid = who
-            .sid
-            .get_or_insert_with(|| self.shared.cae.new_session(&user.upn))
-            .clone();
+        who.sid
+            .get_or_insert_with(|| self.shared.cae.new_session(&user.upn));
         let claims = opts.claims.as_ref().or(req.claims.as_ref());
-        let acrs = self.shared.cae.answer_claims(Some(&sid), claims, now);
-        let access = self
-            .shared
-            .keys
-            .issue_full_access_token(&IssuedAccessClaims {
-                core: AccessClaims {
-                    aud: req.resource.clone(),
-                    iss: self.issuer(who.tid),
-                    tid: who.tid.to_string(),
-                    oid: user.oid.to_string(),
-                    upn: Some(user.upn.clone()),
-                    scp: Some(self.scp_for(&req.resource).to_string()),
-                    roles: None,
-                    appid: client_id.to_string(),
-                    iat: now,
-                    nbf: now,
-                    exp: now + lifetime,
-                },
-                ver: "1.0".into(),
-                sub: pairwise_subject(&user.oid.to_string(), client_id),
-                uti: random_token(16),
-                name: Some(user.display_name.clone()),
-                unique_name: Some(user.upn.clone()),
-                idtyp: "user".into(),
-                sid: Some(sid),
-                acrs,
-                xms_cc: cae::requested_capabilities(claims),
-            });
+        let access = self.access_token(client_id, &who, user, req, claims, now);
         let mut body = json!({
             "token_type": "Bearer",
             "scope": req.scope_string(),
@@ -138,6 +134,48 @@ impl AuthState {
             ));
         }
         Ok(body)
+    }
+
+    /// A user's access token (v1.0 claims) in the session `who.sid`, its `acrs` answering the
+    /// request's `claims`.
+    fn access_token(
+        &self,
+        client_id: &str,
+        who: &SignedIn,
+        user: &User,
+        req: &ScopeRequest,
+        claims: Option<&Value>,
+        now: i64,
+    ) -> String {
+        let lifetime = self.shared.config.token_lifetime.as_secs() as i64;
+        let sid = who.sid.clone();
+        let acrs = self.shared.cae.answer_claims(sid.as_deref(), claims, now);
+        self.shared
+            .keys
+            .issue_full_access_token(&IssuedAccessClaims {
+                core: AccessClaims {
+                    aud: req.resource.clone(),
+                    iss: self.issuer(who.tid),
+                    tid: who.tid.to_string(),
+                    oid: user.oid.to_string(),
+                    upn: Some(user.upn.clone()),
+                    scp: Some(self.scp_for(&req.resource).to_string()),
+                    roles: None,
+                    appid: client_id.to_string(),
+                    iat: now,
+                    nbf: now,
+                    exp: now + lifetime,
+                },
+                ver: "1.0".into(),
+                sub: pairwise_subject(&user.oid.to_string(), client_id),
+                uti: random_token(16),
+                name: Some(user.display_name.clone()),
+                unique_name: Some(user.upn.clone()),
+                idtyp: "user".into(),
+                sid,
+                acrs,
+                xms_cc: cae::requested_capabilities(claims),
+            })
     }
 
     /// The ID token: Microsoft's documented v2.0 claims, `nonce` echoed.
@@ -223,28 +261,7 @@ impl AuthState {
                 "The user declined the sign-in request on the verification page.",
             )),
             DeviceStatus::Blocked => Err(bad("invalid_grant", CA_BLOCKED.0, CA_BLOCKED.1)),
-            DeviceStatus::Pending => {
-                let too_soon = grant
-                    .last_poll
-                    .is_some_and(|t| now.duration_since(t) < grant.interval);
-                grant.last_poll = Some(now);
-                if too_soon {
-                    Err(bad(
-                        "slow_down",
-                        70016,
-                        format!(
-                            "OAuth 2.0 device flow error. Authorization is pending, and the client polled faster than the interval of {} s. Slow down.",
-                            grant.interval.as_secs()
-                        ),
-                    ))
-                } else {
-                    Err(bad(
-                        "authorization_pending",
-                        70016,
-                        "OAuth 2.0 device flow error. Authorization is pending. Continue polling.",
-                    ))
-                }
-            }
+            DeviceStatus::Pending => Err(poll_pending(grant, now)),
             DeviceStatus::Approved(who) => {
                 let who = who.clone();
                 let req = grant.request.clone();
