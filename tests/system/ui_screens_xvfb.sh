@@ -34,6 +34,8 @@ BIN="${EXO_CONNECT_BIN:-$PWD/target/debug/exo-connect}"
 SHOTS="${SHOTS:-$PWD/docs/screenshots}"
 mkdir -p "$SHOTS"
 ROOT="$PWD"
+mkdir -p target/system-tests
+FAIL_SHOT="$PWD/target/system-tests/ui_screens-failed.png"
 WORK=""
 
 # Positions that differ between the sizes (the left pane, the top bar and the output's first
@@ -47,7 +49,7 @@ layout() {
     QUICK_TEST="425 133"
     CHOOSER_SEARCH="884 266"
     PATH_FIELD="$((W / 2 + 30)) $((H / 2 + 5))"
-    QUIT_BUTTON="$((W / 2 - 100)) $((H / 2 + 20))"
+    QUIT_BUTTON="$((W / 2 - 177)) $((H / 2 + 21))"
     CMDLET="700 155"
     COLUMNS="742 206"
     EXPORT_CSV="917 206"
@@ -155,10 +157,20 @@ EOF
     # shellcheck disable=SC2086
     click_at $EXPORT_CSV 1
     shot export-path-field 2.5
-    # shellcheck disable=SC2086
-    click_at $PATH_FIELD 0.3
-    keys ctrl+a
-    type_text "$WORK/export-typed.csv" 5
+    # Replace the default path (End, Shift+Home, type), read back through the clipboard: a click
+    # that a slow frame handles late can move the cursor after the keys, so try again then.
+    local typed_ok=""
+    for _ in 1 2 3; do
+        # shellcheck disable=SC2086
+        click_at $PATH_FIELD 1.5
+        keys End
+        keys shift+Home
+        type_text "$WORK/export-typed.csv" 5
+        sleep 0.5
+        [ "$(copy_back)" = "$WORK/export-typed.csv" ] && typed_ok=1 && break
+    done
+    [ -n "$typed_ok" ] || fail "could not type the path into the path field"
+    shot export-path-typed 0.5
     keys Return
     export_checked "$WORK/export-typed.csv" 10
     shot export-typed-done
@@ -178,7 +190,7 @@ EOF
     # shellcheck disable=SC2086
     click_at $CMDLET 0.3
     keys ctrl+a
-    type_text "Get-Mailbox -ResultSize 3000" 5
+    type_text "Get-Mailbox -ResultSize 1000" 5
     xdotool key ctrl+Return
     keys ctrl+a
     local typed="Get-Mailbox -Identity 'fatima.lefevre00000' -ResultSize 1 # typed fast"
@@ -188,12 +200,14 @@ EOF
     back="$(copy_back)"
     [ "$back" = "$typed" ] || fail "typed '$typed' but the cmdlet line holds '$back'"
     echo "typing while busy: all ${#typed} characters arrived"
-    sleep 3
+    sleep 4
 
     # 5. A second session (the password profile), then disconnecting it alone: the Undo toast.
     focus
     keys ctrl+k
+    sleep 1.5
     type_text "Northwind"
+    shot quick-connect 0.5
     keys Return
     sleep 2.5
     type_text 'admin-Demo-2026!' 20

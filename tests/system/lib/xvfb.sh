@@ -41,8 +41,12 @@ xvfb_needs() {
     fi
 }
 
+# On a failure the screen is saved to FAIL_SHOT (when set and a display runs).
 fail() {
     echo "FAIL: $*" >&2
+    if [ -n "${FAIL_SHOT:-}" ] && [ -n "$X_PID" ]; then
+        import -window root "$FAIL_SHOT" 2>/dev/null && echo "the screen: $FAIL_SHOT" >&2
+    fi
     echo "--- app stderr ($APP_ERR):" >&2
     cat "$APP_ERR" >&2 || true
     exit 1
