@@ -10,6 +10,7 @@
 # UI_DEMO_KEEP=DIR keeps the work folder there (the demo's config folder, the app's stdout and
 # stderr) and saves the demo sim's issued secrets as DIR/../sim-issued.json before the app
 # closes: tests/system/secret_scan.sh scans the folder for them.
+# shellcheck disable=SC2119 # the helpers of lib/xvfb.sh take optional arguments
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -47,7 +48,7 @@ xdotool type --delay 40 "MFA"
 sleep 0.5
 xdotool key Return
 read_device_code
-shot signin-device-code
+shot signin-device-code 2.5
 
 # The browser's part, with curl: code → account → password → authenticator code.
 browser_curl_signin admin@contoso.com 'admin-Demo-2026!'
@@ -60,9 +61,9 @@ sleep 1
 # the focus, type it, Enter.
 focus
 xdotool key ctrl+k
-sleep 0.5
+sleep 1.5
 xdotool type --delay 40 "Northwind"
-sleep 0.5
+sleep 1
 xdotool key Return
 sleep 1.5
 xdotool type --delay 20 'admin-Demo-2026!'

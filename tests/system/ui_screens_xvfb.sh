@@ -21,6 +21,7 @@
 # checked for existence and not being blank; what they show is for a person to look at.
 # SIZES="1024x700" runs one size only. Installs what it needs (Xvfb, xdotool, ImageMagick,
 # Mesa GL, fonts, Chromium and chromedriver, xclip, dbus) if missing.
+# shellcheck disable=SC2119 # the helpers of lib/xvfb.sh take optional arguments
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 

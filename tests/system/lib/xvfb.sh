@@ -202,7 +202,7 @@ read_device_code() {
     line="$(grep 'demo: device code' "$APP_ERR" | tail -1)"
     CODE="$(grep -o 'device code [A-Z0-9-]*' <<<"$line" | awk '{print $3}')"
     TOTP="$(grep -o 'demo phone code for [^:]*: [0-9]*' <<<"$line" | awk '{print $NF}')"
-    [ -n "$CODE" ] && [ -n "$TOTP" ] || fail "no device code / demo phone code in: $line"
+    if [ -z "$CODE" ] || [ -z "$TOTP" ]; then fail "no device code / demo phone code in: $line"; fi
 }
 
 # The browser's part of a device-code sign-in with curl on the sim's /devicelogin page: code →
