@@ -14,6 +14,7 @@ mod fanout;
 mod fanout_live;
 mod feedback;
 mod idle;
+mod input_burst;
 mod outputs;
 mod panes;
 mod pickers;
