@@ -1,11 +1,16 @@
 """Drives /devicelogin of `exo-connect sim` in headless Chromium through raw WebDriver calls.
 
 Standard library only. Environment: EXO_CONNECT_BIN (the binary), SCREENSHOT (PNG path).
+
+With `--app-stderr FILE` it plays the browser for the desktop app in demo mode instead: it waits
+for the app's "demo: device code CODE at URL; demo phone code for UPN: NNNNNN" line in FILE
+(the app's stderr) and completes that sign-in in Chromium (used by tests/system/ui_screens_xvfb.sh).
 """
 
 import base64
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -186,6 +191,65 @@ class WebDriver:
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
+def complete_sign_in(browser, uri, user_code, upn, password, otc):
+    """The user's part on the verification page: code, account, password, authenticator code
+    (`otc()` gives it when the page asks), then the final page checked and saved to SCREENSHOT."""
+    browser.s("POST", "/url", {"url": uri})
+    if browser.label_controls("code") != "code":
+        fail("the code field has no working <label for>")
+    browser.type("#code", user_code)
+    browser.click("#next")
+    if browser.label_controls("login") != "login":
+        fail("the account field has no working <label for>")
+    browser.type("#login", upn)
+    browser.click("#next")
+    if browser.label_controls("passwd") != "passwd":
+        fail("the password field has no working <label for>")
+    browser.type("#passwd", password)
+    browser.click("#next")
+    if browser.label_controls("otc") != "otc":
+        fail("the verification code field has no working <label for>")
+    code = otc()
+    if not code:
+        fail("no authenticator code for " + upn)
+    browser.type("#otc", code)
+    browser.click("#next")
+    message = browser.text("#message")  # only the final page has it
+    title = browser.text("#title")
+    png = base64.b64decode(browser.s("GET", "/screenshot"))
+    with open(os.environ["SCREENSHOT"], "wb") as f:
+        f.write(png)
+    print(f"final page: {title!r}: {message!r} (screenshot {os.environ['SCREENSHOT']})")
+    if title != "You have signed in" or "close this window" not in message:
+        fail(f"unexpected final page: {title!r} {message!r}")
+
+
+def app_main(stderr_path):
+    """Completes the demo app's device-code sign-in read from its stderr."""
+    pattern = re.compile(
+        r"demo: device code (\S+) at (\S+?); demo phone code for ([^:]+): (\d+)"
+    )
+    deadline = time.time() + 30
+    while True:
+        with open(stderr_path, encoding="utf-8", errors="replace") as f:
+            found = pattern.findall(f.read())
+        if found:
+            break
+        if time.time() > deadline:
+            fail(f"no 'demo: device code' line in {stderr_path}")
+        time.sleep(0.2)
+    user_code, uri, upn, otc = found[-1]
+    if not uri.startswith("http://127.0.0.1:"):
+        fail(f"unexpected verification URL {uri}")
+    print(f"device code {user_code} for {upn} at {uri}")
+    browser = WebDriver()
+    try:
+        complete_sign_in(browser, uri, user_code, upn, PASSWORD, lambda: otc)
+    finally:
+        browser.close()
+    print(f"PASS: signed in {upn} in headless Chromium")
+
+
 def main():
     sim = Sim(os.environ["EXO_CONNECT_BIN"])
     browser = None
@@ -212,34 +276,8 @@ def main():
             fail(f"expected authorization_pending, got {pending}")
 
         browser = WebDriver()
-        browser.s("POST", "/url", {"url": dc["verification_uri"]})
-        if browser.label_controls("code") != "code":
-            fail("the code field has no working <label for>")
-        browser.type("#code", dc["user_code"])
-        browser.click("#next")
-        if browser.label_controls("login") != "login":
-            fail("the account field has no working <label for>")
-        browser.type("#login", UPN)
-        browser.click("#next")
-        if browser.label_controls("passwd") != "passwd":
-            fail("the password field has no working <label for>")
-        browser.type("#passwd", PASSWORD)
-        browser.click("#next")
-        if browser.label_controls("otc") != "otc":
-            fail("the verification code field has no working <label for>")
-        code = sim.codes.get(UPN)
-        if not code:
-            fail("the sim printed no authenticator code for " + UPN)
-        browser.type("#otc", code)
-        browser.click("#next")
-        message = browser.text("#message")  # only the final page has it
-        title = browser.text("#title")
-        png = base64.b64decode(browser.s("GET", "/screenshot"))
-        with open(os.environ["SCREENSHOT"], "wb") as f:
-            f.write(png)
-        print(f"final page: {title!r}: {message!r} (screenshot {os.environ['SCREENSHOT']})")
-        if title != "You have signed in" or "close this window" not in message:
-            fail(f"unexpected final page: {title!r} {message!r}")
+        complete_sign_in(browser, dc["verification_uri"], dc["user_code"], UPN, PASSWORD,
+                         lambda: sim.codes.get(UPN))
 
         deadline = time.time() + 30
         while True:
@@ -263,4 +301,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 3 and sys.argv[1] == "--app-stderr":
+        app_main(sys.argv[2])
+    else:
+        main()

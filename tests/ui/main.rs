@@ -15,6 +15,7 @@ mod fanout;
 mod fanout_live;
 mod feedback;
 mod idle;
+mod input_burst;
 mod outputs;
 mod panes;
 mod pickers;
