@@ -12,6 +12,7 @@ pub mod params;
 pub mod parse;
 pub mod powershell;
 pub mod profile;
+pub mod pwsh;
 pub mod results;
 pub mod service_hint;
 pub mod session;

@@ -157,6 +157,11 @@ pub enum UiCommand {
     SetStaleAfter {
         minutes: u32,
     },
+    /// Start `pwsh` already connected to this session's tenant (the token through the child's
+    /// environment, never its command line); answered by Notices.
+    OpenPowerShell {
+        conn: ConnId,
+    },
 }
 
 /// What the window is told.

@@ -18,6 +18,7 @@ mod outputs;
 mod panes;
 mod pickers;
 mod proxy_route;
+mod pwsh;
 mod scale;
 mod screens;
 mod tree;

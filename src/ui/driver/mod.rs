@@ -12,13 +12,15 @@
 //! exo-connect changed it, checked every [`STORE_CHECK`] — and the proxy password),
 //! `fanout` (one line over many profiles, the sign-in dialog one profile at a time),
 //! `checks` (Test connection, the proxy route, opening a page, the diagnostic log), `catalogue`
-//! (the session's cmdlet catalogue for completion, fetched once after its connect). Demo mode
+//! (the session's cmdlet catalogue for completion, fetched once after its connect), `pwsh`
+//! ("Open in PowerShell": pwsh started already connected, the token in its environment). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
 mod catalogue;
 mod checks;
 mod fanout;
 mod profiles;
+mod pwsh;
 mod runs;
 mod sessions;
 mod signin;
@@ -37,6 +39,8 @@ use crate::engine::proxy::Clients;
 use crate::engine::secrets::SecretStore;
 use crate::engine::sessions::{RegistrySettings, SessionEvent, SessionInfo, SessionRegistry};
 use crate::model::store::ProfileStore;
+
+pub use pwsh::{PwshLaunch, Terminal};
 
 use super::bridge::{self, ChannelBackend, ConnId, EventSender, NoticeLevel, UiCommand, UiEvent};
 
@@ -61,6 +65,8 @@ pub struct DriverConfig {
     pub demo: Option<crate::sim::SimConfig>,
     /// Upper bound of an interactive sign-in.
     pub signin_timeout: Duration,
+    /// How "Open in PowerShell" finds and starts pwsh.
+    pub pwsh: PwshLaunch,
 }
 
 impl DriverConfig {
@@ -72,6 +78,7 @@ impl DriverConfig {
             registry: RegistrySettings::default(),
             demo: None,
             signin_timeout: Duration::from_secs(15 * 60),
+            pwsh: PwshLaunch::default(),
         }
     }
 }
@@ -179,6 +186,8 @@ struct Driver {
     /// The fan-out run the window shows, and how many were started.
     fanout: Option<fanout::FanoutJob>,
     fanout_runs: u64,
+    /// How "Open in PowerShell" starts pwsh.
+    pwsh: PwshLaunch,
 }
 
 /// How often the driver looks whether another exo-connect changed the profile store.
@@ -246,6 +255,7 @@ impl Driver {
             reload_error: None,
             fanout: None,
             fanout_runs: 0,
+            pwsh: cfg.pwsh,
         }
     }
 
@@ -336,6 +346,7 @@ impl Driver {
             UiCommand::CancelFanout => self.cancel_fanout(),
             UiCommand::RetryFanout { index } => self.retry_fanout(index),
             UiCommand::SetStaleAfter { minutes } => self.set_stale_after(minutes).await,
+            UiCommand::OpenPowerShell { conn } => self.open_powershell(conn),
         }
     }
 
