@@ -21,6 +21,7 @@ pub mod text;
 pub mod transfer;
 pub mod validate;
 pub mod views;
+pub mod workspace;
 
 pub use cloud::{Cloud, Endpoints, Service};
 pub use profile::{
