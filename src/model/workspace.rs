@@ -1,7 +1,7 @@
 //! The window's workspace file, `workspace.json` beside the profile store (so demo mode, whose
 //! store is its own folder, keeps its own): the sessions open when the window closed and each
 //! one's output view (cmdlet line, columns, filter — never rows), the cmdlet-line history per
-//! profile, the saved lines ("favourites") per profile or folder, and whether to restore at all.
+//! profile, and the saved lines ("favourites") per profile or folder.
 //!
 //! No secret is ever stored: a line the cmdlet-line parser refuses (`-Password`, `-Credential`
 //! and the other secret-carrying parameters, or anything it cannot parse) is left out, and the
@@ -35,8 +35,6 @@ const MAX_BYTES: u64 = 4 * 1024 * 1024;
 #[serde(default)]
 pub struct Workspace {
     pub version: u32,
-    /// Restore the sessions open at the last close (Settings → Sessions).
-    pub restore: bool,
     /// The sessions open when the window closed, in the order they were opened.
     pub open: Vec<OpenSession>,
     /// The cmdlet-line history per profile, oldest first.
@@ -48,7 +46,6 @@ impl Default for Workspace {
     fn default() -> Self {
         Workspace {
             version: VERSION,
-            restore: true,
             open: Vec::new(),
             history: BTreeMap::new(),
             favourites: Vec::new(),
@@ -152,7 +149,9 @@ impl Workspace {
             return Err("That line is already a favourite there.".into());
         }
         if self.favourites.len() >= FAVOURITES_MAX {
-            return Err(format!("At most {FAVOURITES_MAX} favourites: remove some first."));
+            return Err(format!(
+                "At most {FAVOURITES_MAX} favourites: remove some first."
+            ));
         }
         self.favourites.push(f);
         Ok(())
@@ -180,7 +179,8 @@ impl Workspace {
             h.drain(..over);
         }
         self.history.retain(|_, h| !h.is_empty());
-        self.favourites.retain(|f| safe_line(&f.line).as_ref() == Some(&f.line));
+        self.favourites
+            .retain(|f| safe_line(&f.line).as_ref() == Some(&f.line));
         self.favourites.truncate(FAVOURITES_MAX);
         for o in &mut self.open {
             o.view.line = safe_line(&o.view.line).unwrap_or_default();
@@ -205,7 +205,10 @@ pub fn load(root: &Path) -> (Workspace, Option<String>) {
             Ok(ws) if ws.version <= VERSION => return (ws.sanitized(), None),
             Ok(ws) => (
                 "newer",
-                format!("it was written by a newer exo-connect (format {})", ws.version),
+                format!(
+                    "it was written by a newer exo-connect (format {})",
+                    ws.version
+                ),
             ),
             Err(e) => ("broken", format!("it cannot be read ({e})")),
         },
@@ -259,7 +262,12 @@ mod tests {
         let h = &ws.history[&p];
         assert_eq!(h.len(), HISTORY_MAX);
         assert_eq!(h.last().unwrap(), "Get-Mailbox -ResultSize 50");
-        assert_eq!(h.iter().filter(|l| *l == "Get-Mailbox -ResultSize 50").count(), 1);
+        assert_eq!(
+            h.iter()
+                .filter(|l| *l == "Get-Mailbox -ResultSize 50")
+                .count(),
+            1
+        );
         assert!(
             ws.add_favourite(Scope::Profile(p), "New-X -Password p")
                 .is_err()
@@ -314,6 +322,10 @@ mod tests {
         assert!(ws.favourites.is_empty());
         assert_eq!(ws.open[0].view.line, "");
         save(dir.path(), &ws).unwrap();
-        assert!(!std::fs::read_to_string(path(dir.path())).unwrap().contains("s3cret"));
+        assert!(
+            !std::fs::read_to_string(path(dir.path()))
+                .unwrap()
+                .contains("s3cret")
+        );
     }
 }

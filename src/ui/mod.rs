@@ -21,6 +21,7 @@ pub mod doctor;
 pub mod driver;
 pub mod editor;
 pub mod fanout;
+pub mod favourites;
 pub mod messages;
 pub mod nav;
 pub mod output;

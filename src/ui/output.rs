@@ -24,6 +24,7 @@ mod columns;
 mod details;
 mod grid;
 mod results;
+mod saved;
 mod view;
 
 pub use results::ExportJob;

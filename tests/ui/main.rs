@@ -25,3 +25,4 @@ mod tree;
 mod undo;
 mod validation;
 mod window;
+mod workspace;

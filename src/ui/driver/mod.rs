@@ -13,7 +13,9 @@
 //! `fanout` (one line over many profiles, the sign-in dialog one profile at a time),
 //! `checks` (Test connection, the proxy route, opening a page, the diagnostic log), `catalogue`
 //! (the session's cmdlet catalogue for completion, fetched once after its connect), `pwsh`
-//! ("Open in PowerShell": pwsh started already connected, the token in its environment). Demo mode
+//! ("Open in PowerShell": pwsh started already connected, the token in its environment),
+//! `workspace` (the window's workspace file, and the silent restore of the sessions open at
+//! the last close). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
 mod catalogue;
@@ -24,6 +26,7 @@ mod pwsh;
 mod runs;
 mod sessions;
 mod signin;
+mod workspace;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -163,6 +166,12 @@ enum Internal {
     },
     /// A profile of the fan-out run got its sign-in turn: its dialog is the one to answer.
     FanoutTurn(signin::SignInJob),
+    /// The silent reconnect of a session open at the last close ended.
+    Restored {
+        profile_id: uuid::Uuid,
+        result:
+            Box<Result<crate::engine::connect::Connected, crate::engine::connect::ConnectError>>,
+    },
 }
 
 /// The window's backend on the runtime: state, and one method per command (in the job files).
@@ -188,6 +197,8 @@ struct Driver {
     fanout_runs: u64,
     /// How "Open in PowerShell" starts pwsh.
     pwsh: PwshLaunch,
+    /// The last error saving the workspace (said once).
+    workspace_error: Option<String>,
 }
 
 /// How often the driver looks whether another exo-connect changed the profile store.
@@ -256,6 +267,7 @@ impl Driver {
             fanout: None,
             fanout_runs: 0,
             pwsh: cfg.pwsh,
+            workspace_error: None,
         }
     }
 
@@ -347,6 +359,9 @@ impl Driver {
             UiCommand::RetryFanout { index } => self.retry_fanout(index),
             UiCommand::SetStaleAfter { minutes } => self.set_stale_after(minutes).await,
             UiCommand::OpenPowerShell { conn } => self.open_powershell(conn),
+            UiCommand::LoadWorkspace => self.load_workspace(),
+            UiCommand::SaveWorkspace(ws) => self.save_workspace(&ws),
+            UiCommand::Restore { profile_ids } => self.restore(profile_ids),
         }
     }
 
@@ -366,6 +381,7 @@ impl Driver {
                 self.claims_challenge(profile_id, claims)
             }
             Internal::FanoutTurn(job) => self.fanout_turn(job),
+            Internal::Restored { profile_id, result } => self.restored(profile_id, *result),
         }
     }
 
