@@ -19,6 +19,7 @@ mod panes;
 mod pickers;
 mod proxy_route;
 mod pwsh;
+mod restore;
 mod scale;
 mod screens;
 mod tree;
