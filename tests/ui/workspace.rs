@@ -117,23 +117,25 @@ fn sessions_open_at_the_last_close_are_asked_back_and_those_needing_a_sign_in_ge
     let mut t = app();
     let p = three_profiles();
     t.push(UiEvent::ProfilesLoaded(p.clone()));
-    let mut ws = Workspace::default();
-    ws.open = vec![
-        OpenSession {
-            profile_id: p[0].id,
-            view: OutputView {
-                line: "Get-Mailbox -ResultSize 3".into(),
-                cmdlet: "get-mailbox".into(),
-                columns: Some(vec!["DisplayName".into()]),
-                hidden: vec![],
-                filter: "bob".into(),
+    let ws = Workspace {
+        open: vec![
+            OpenSession {
+                profile_id: p[0].id,
+                view: OutputView {
+                    line: "Get-Mailbox -ResultSize 3".into(),
+                    cmdlet: "get-mailbox".into(),
+                    columns: Some(vec!["DisplayName".into()]),
+                    hidden: vec![],
+                    filter: "bob".into(),
+                },
             },
-        },
-        OpenSession {
-            profile_id: p[1].id,
-            view: OutputView::default(),
-        },
-    ];
+            OpenSession {
+                profile_id: p[1].id,
+                view: OutputView::default(),
+            },
+        ],
+        ..Workspace::default()
+    };
     t.push(UiEvent::WorkspaceLoaded(Box::new(ws)));
     assert!(t.sent(|c| *c
         == UiCommand::Restore {
