@@ -90,7 +90,8 @@ pub fn connect_line(p: &Profile, organization: &str, account: &str) -> String {
 }
 
 /// The whole script `pwsh -NoExit -Command` runs: take the token from the environment and
-/// remove it there, stop with [`MODULE_MISSING_EXIT`] when the module is missing, connect.
+/// remove it there, stop with [`MODULE_MISSING_EXIT`] when the module is missing, connect (and
+/// say whether it worked), then forget the token's variable.
 pub fn connect_script(p: &Profile, organization: &str, account: &str) -> String {
     let cmdlet = connect_cmdlet(p.service);
     [
@@ -101,9 +102,14 @@ pub fn connect_script(p: &Profile, organization: &str, account: &str) -> String 
              Write-Host '{cmdlet} is not recognized: Install-Module ExchangeOnlineManagement -Scope CurrentUser'; \
              exit {MODULE_MISSING_EXIT} }}"
         ),
-        connect_line(p, organization, account),
-        "Remove-Variable exoToken".to_string(),
-        format!("Write-Host 'Connected to {}: {} ({})'", quote_inner(organization), cmdlet, p.service.short()),
+        format!(
+            "try {{ {} -ErrorAction Stop; Write-Host 'Connected to {} ({})' }} \
+             catch {{ Write-Host \"Not connected: $($_.Exception.Message)\" }} \
+             finally {{ Remove-Variable exoToken -ErrorAction SilentlyContinue }}",
+            connect_line(p, organization, account),
+            quote_inner(organization),
+            p.service.short()
+        ),
     ]
     .join("; ")
 }
@@ -164,5 +170,9 @@ mod tests {
         assert!(s.contains("-Organization 'o''brien.com'"));
         assert!(s.contains("-ExchangeEnvironmentName O365USGovDoD"));
         assert!(s.contains("exit 3"));
+        assert!(s.contains(
+            "-ShowBanner:$false -ErrorAction Stop; Write-Host 'Connected to o''brien.com (EXO)'"
+        ));
+        assert!(s.contains("finally { Remove-Variable exoToken"));
     }
 }
