@@ -14,6 +14,9 @@ use crate::engine::connect::{ConnectError, OnFailure, OnMismatch, SignInPrompt};
 use crate::model::workspace::{self, Workspace};
 use crate::ui::bridge::{NoticeLevel, UiEvent};
 
+/// Sessions restored at once (a partner's 200 tenants do not all connect in the same second).
+const RESTORE_AT_ONCE: usize = 4;
+
 /// The prompt of a restore: it answers nothing, so nothing interactive can start.
 struct Silent;
 
@@ -59,15 +62,19 @@ impl Driver {
         }
     }
 
-    /// Reconnects these profiles silently; each one that cannot is reported, never prompted.
+    /// Reconnects these profiles silently, [`RESTORE_AT_ONCE`] at a time; each one that cannot
+    /// is reported, never prompted.
     pub(super) fn restore(&self, profile_ids: Vec<Uuid>) {
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(RESTORE_AT_ONCE));
         for id in profile_ids {
             let Some(profile) = self.store.get(id).cloned() else {
                 continue; // Deleted since: nothing to restore.
             };
             let connector = self.connector.clone();
             let tx = self.internal_tx.clone();
+            let slots = slots.clone();
             tokio::spawn(async move {
+                let _slot = slots.acquire().await;
                 let result = connector.connect_silent(&profile, &Silent).await;
                 let _ = tx.send(Internal::Restored {
                     profile_id: profile.id,
