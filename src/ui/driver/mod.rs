@@ -91,12 +91,16 @@ pub struct Started {
     pub backend: ChannelBackend,
     /// Demo mode: the running sim (shared with the driver; stops when the driver stops).
     pub sim: Option<Arc<crate::sim::SimHandle>>,
+    /// Answers (or hangs up) once the driver's loop ended: the window's last commands (its
+    /// workspace) were carried out.
+    pub finished: std::sync::mpsc::Receiver<()>,
 }
 
 /// Start the driver thread. Blocks only until the runtime (and, in demo mode, the sim) is up.
 pub fn spawn(cfg: DriverConfig) -> Result<Started, String> {
     let (ui, driver) = bridge::channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (finished_tx, finished) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("exo-connect-engine".into())
         .spawn(move || {
@@ -127,12 +131,17 @@ pub fn spawn(cfg: DriverConfig) -> Result<Started, String> {
                 let driver_loop = Driver::start(cfg, driver.events, sim).await;
                 driver_loop.run(driver.commands).await;
             });
+            let _ = finished_tx.send(());
         })
         .map_err(|e| format!("cannot start the engine thread: {e}"))?;
     let sim = ready_rx
         .recv()
         .map_err(|_| "the engine thread stopped".to_string())??;
-    Ok(Started { backend: ui, sim })
+    Ok(Started {
+        backend: ui,
+        sim,
+        finished,
+    })
 }
 
 /// When the demo phone's codes change next (a little after, so the new code is the sim's).
