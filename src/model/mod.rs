@@ -12,6 +12,7 @@ pub mod params;
 pub mod parse;
 pub mod powershell;
 pub mod profile;
+pub mod pwsh;
 pub mod results;
 pub mod service_hint;
 pub mod session;
@@ -20,6 +21,7 @@ pub mod text;
 pub mod transfer;
 pub mod validate;
 pub mod views;
+pub mod workspace;
 
 pub use cloud::{Cloud, Endpoints, Service};
 pub use profile::{

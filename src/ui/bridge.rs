@@ -157,6 +157,20 @@ pub enum UiCommand {
     SetStaleAfter {
         minutes: u32,
     },
+    /// Start `pwsh` already connected to this session's tenant (the token through the child's
+    /// environment, never its command line); answered by Notices.
+    OpenPowerShell {
+        conn: ConnId,
+    },
+    /// Read the workspace file (`model::workspace`); answered by [`UiEvent::WorkspaceLoaded`].
+    LoadWorkspace,
+    /// Write this workspace (atomically, beside the profile store; no secrets in it).
+    SaveWorkspace(Box<crate::model::workspace::Workspace>),
+    /// Reconnect these profiles silently from their cached sign-ins (never a dialog); each
+    /// that cannot is answered by [`UiEvent::RestoreFailed`].
+    Restore {
+        profile_ids: Vec<Uuid>,
+    },
 }
 
 /// What the window is told.
@@ -293,6 +307,14 @@ pub enum UiEvent {
     FanoutIdle {
         run: u64,
         summary: FanoutSummary,
+    },
+    /// The workspace file as read at start (empty when there was none or it was set aside).
+    WorkspaceLoaded(Box<crate::model::workspace::Workspace>),
+    /// A session open at the last close could not come back silently (`reason`: it needs an
+    /// interactive sign-in, or why not): the window lists it with Reconnect.
+    RestoreFailed {
+        profile_id: Uuid,
+        reason: String,
     },
 }
 

@@ -21,6 +21,7 @@ pub mod doctor;
 pub mod driver;
 pub mod editor;
 pub mod fanout;
+pub mod favourites;
 pub mod messages;
 pub mod nav;
 pub mod output;
@@ -67,7 +68,11 @@ pub fn run(options: AppOptions) -> Result<(), String> {
         eprintln!("demo: scc {}", u.scc);
         eprintln!("demo: profiles in {}", root.display());
     }
-    run_with(options, root, Box::new(started.backend))
+    let finished = started.finished;
+    let result = run_with(options, root, Box::new(started.backend));
+    // The window is gone: let the driver write what it sent last (the workspace), briefly.
+    let _ = finished.recv_timeout(std::time::Duration::from_secs(3));
+    result
 }
 
 /// Open the window driven by `backend` (e.g. the engine adapter); UI state (window size, panel

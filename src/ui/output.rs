@@ -24,6 +24,7 @@ mod columns;
 mod details;
 mod grid;
 mod results;
+mod saved;
 mod view;
 
 pub use results::ExportJob;
@@ -510,6 +511,12 @@ fn banner(ui: &mut Ui, session: &SessionView, tags: &[String], actions: &mut Act
                     if ui.button("Close output").clicked() {
                         closed = true;
                         actions.go(Go::Editor);
+                    }
+                    let ps = ui.button("Open in PowerShell").on_hover_text(
+                        "Start pwsh already connected to this tenant (Connect-ExchangeOnline / Connect-IPPSSession -AccessToken)",
+                    );
+                    if ps.clicked() {
+                        actions.send(UiCommand::OpenPowerShell { conn: session.conn });
                     }
                 });
             });

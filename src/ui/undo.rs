@@ -26,6 +26,9 @@ pub struct SessionSettings {
     pub stale_after_min: u32,
     /// A single disconnect of a profile tagged `prod` asks first.
     pub confirm_prod: bool,
+    /// At start, bring back the sessions open at the last close (silently, from cached
+    /// sign-ins) and their output views.
+    pub restore: bool,
 }
 
 impl Default for SessionSettings {
@@ -33,6 +36,7 @@ impl Default for SessionSettings {
         SessionSettings {
             stale_after_min: DEFAULT_STALE_MINUTES,
             confirm_prod: true,
+            restore: true,
         }
     }
 }
@@ -63,6 +67,11 @@ impl SessionSettings {
             "Ask before disconnecting a #prod profile",
         )
         .on_hover_text("Other disconnects go at once and can be undone for a few seconds");
+        ui.checkbox(&mut self.restore, "Restore open sessions at start")
+            .on_hover_text(
+                "Reconnect the sessions open when exo-connect closed, silently from cached \
+                 sign-ins, with their cmdlet lines, columns and filters (never the rows)",
+            );
         if self.stale_after_min != before.stale_after_min {
             actions.send(self.command());
         }

@@ -49,6 +49,15 @@ pub(crate) fn start(
     sim: impl FnOnce(&mut SimConfig),
     reg: impl FnOnce(&mut RegistrySettings),
 ) -> E {
+    start_cfg(sim, reg, |_| {})
+}
+
+/// [`start`], with the driver's config changed last (its folder, the pwsh launcher…).
+pub(crate) fn start_cfg(
+    sim: impl FnOnce(&mut SimConfig),
+    reg: impl FnOnce(&mut RegistrySettings),
+    more: impl FnOnce(&mut DriverConfig),
+) -> E {
     let dir = tempfile::tempdir().unwrap();
     let browser = FakeBrowser::default();
     let mut cfg = DriverConfig::new(dir.path().to_path_buf());
@@ -68,6 +77,7 @@ pub(crate) fn start(
     reg(&mut rs);
     cfg.registry = rs;
     cfg.signin_timeout = Duration::from_secs(30);
+    more(&mut cfg);
     let dialogs = FakeDialogs::default();
     let (mut h, sim) = live_window(cfg, dialogs.clone());
     h.run_steps(2);

@@ -28,6 +28,7 @@ impl App {
                 "Diagnostics copied to the clipboard (version, OS, recent log lines; no secrets)",
             );
         }
+        self.workspace_tick();
         while let Ok(bg) = self.bg_rx.try_recv() {
             match bg {
                 Background::Dialog(req, answer) => self.file_answer(req, answer),
@@ -107,15 +108,32 @@ impl App {
                 profile_id,
                 proxy,
                 explanation,
-            } => {
-                if self.profile(profile_id).is_some() && self.selected != Some(profile_id) {
-                    self.select_now(Some(profile_id));
-                }
-                self.editor.proxy_credential_needed(profile_id, &proxy);
-                self.notice(NoticeLevel::Warning, explanation);
-            }
+            } => self.proxy_credential_needed(profile_id, &proxy, explanation),
             UiEvent::DemoPhone(list) => self.demo_phone = list,
             UiEvent::Diagnostics { text } => self.to_clipboard = Some(text),
+            ev @ (UiEvent::FanoutStarted { .. }
+            | UiEvent::FanoutState { .. }
+            | UiEvent::FanoutRows { .. }
+            | UiEvent::FanoutSignInTurn { .. }
+            | UiEvent::FanoutIdle { .. }) => self.apply_fanout(ev),
+            ev @ (UiEvent::WorkspaceLoaded(_) | UiEvent::RestoreFailed { .. }) => {
+                self.apply_workspace(ev)
+            }
+        }
+    }
+
+    /// A proxy asked for the credential of `profile_id`'s route: its editor asks for it.
+    fn proxy_credential_needed(&mut self, profile_id: uuid::Uuid, proxy: &str, why: String) {
+        if self.profile(profile_id).is_some() && self.selected != Some(profile_id) {
+            self.select_now(Some(profile_id));
+        }
+        self.editor.proxy_credential_needed(profile_id, proxy);
+        self.notice(NoticeLevel::Warning, why);
+    }
+
+    /// The fan-out run's events.
+    fn apply_fanout(&mut self, ev: UiEvent) {
+        match ev {
             UiEvent::FanoutStarted {
                 run,
                 line,
@@ -134,6 +152,7 @@ impl App {
             UiEvent::FanoutRows { run, rows, .. } => self.fanout.rows(run, rows),
             UiEvent::FanoutSignInTurn { run, index } => self.fanout.sign_in_turn(run, index),
             UiEvent::FanoutIdle { run, summary } => self.fanout.idle(run, summary),
+            _ => {}
         }
     }
 }
@@ -388,6 +407,7 @@ impl App {
         }
         self.outputs
             .retain(|c, _| self.sessions.iter().any(|s| s.conn == *c));
+        self.seed_outputs();
         if let Some(limit) = &mut self.limit {
             limit
                 .sessions

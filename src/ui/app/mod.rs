@@ -53,6 +53,7 @@ pub struct Persisted {
 
 mod commands;
 mod logic;
+mod workspace;
 
 const STORAGE_KEY: &str = "exo-connect-ui";
 
@@ -120,6 +121,8 @@ pub struct App {
     disconnects: DisconnectGuard,
     /// Every notice of this session, with its time (the status bar's "Messages").
     pub messages: Messages,
+    /// The workspace file's content: sessions to restore, history, favourites.
+    workspace: workspace::WorkspaceState,
 }
 
 impl App {
@@ -172,8 +175,10 @@ impl App {
             path_prompt: None,
             quit: chrome::QuitGuard::default(),
             demo_phone: Vec::new(),
+            workspace: Default::default(),
         };
         app.send(UiCommand::LoadProfiles);
+        app.send(UiCommand::LoadWorkspace);
         if app.persisted.diagnostics.enabled {
             let d = app.persisted.diagnostics;
             app.send(d.command());
@@ -265,6 +270,11 @@ impl App {
         };
         let Some(session) = self.sessions.iter().find(|s| s.conn == conn) else {
             ui.label("This session is closed.");
+            return;
+        };
+        let profile_id = session.profile_id;
+        self.favourites_ui(ui, conn, profile_id);
+        let Some(session) = self.sessions.iter().find(|s| s.conn == conn) else {
             return;
         };
         let tags = self
@@ -366,6 +376,7 @@ impl eframe::App for App {
             .default_size(190.0)
             .min_size(90.0)
             .show(ui, |ui| {
+                self.not_restored_ui(ui);
                 let list = &self.sessions;
                 self.sessions_pane.stale_after_min = self.persisted.sessions.stale_after_min;
                 self.sessions_pane.ui(ui, list, now, &mut self.actions)
@@ -394,6 +405,7 @@ impl eframe::App for App {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.save_workspace_now();
         eframe::set_value(storage, STORAGE_KEY, &self.persisted);
     }
 }

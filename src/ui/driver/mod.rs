@@ -12,17 +12,22 @@
 //! exo-connect changed it, checked every [`STORE_CHECK`] — and the proxy password),
 //! `fanout` (one line over many profiles, the sign-in dialog one profile at a time),
 //! `checks` (Test connection, the proxy route, opening a page, the diagnostic log), `catalogue`
-//! (the session's cmdlet catalogue for completion, fetched once after its connect). Demo mode
+//! (the session's cmdlet catalogue for completion, fetched once after its connect), `pwsh`
+//! ("Open in PowerShell": pwsh started already connected, the token in its environment),
+//! `workspace` (the window's workspace file, and the silent restore of the sessions open at
+//! the last close). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
 mod catalogue;
 mod checks;
 mod fanout;
 mod profiles;
+mod pwsh;
 mod runs;
 mod sessions;
 mod signin;
 mod waiting;
+mod workspace;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -38,6 +43,8 @@ use crate::engine::proxy::Clients;
 use crate::engine::secrets::SecretStore;
 use crate::engine::sessions::{RegistrySettings, SessionEvent, SessionInfo, SessionRegistry};
 use crate::model::store::ProfileStore;
+
+pub use pwsh::{PwshLaunch, Terminal};
 
 use super::bridge::{self, ChannelBackend, ConnId, EventSender, NoticeLevel, UiCommand, UiEvent};
 
@@ -62,6 +69,8 @@ pub struct DriverConfig {
     pub demo: Option<crate::sim::SimConfig>,
     /// Upper bound of an interactive sign-in.
     pub signin_timeout: Duration,
+    /// How "Open in PowerShell" finds and starts pwsh.
+    pub pwsh: PwshLaunch,
 }
 
 impl DriverConfig {
@@ -73,6 +82,7 @@ impl DriverConfig {
             registry: RegistrySettings::default(),
             demo: None,
             signin_timeout: Duration::from_secs(15 * 60),
+            pwsh: PwshLaunch::default(),
         }
     }
 }
@@ -82,12 +92,16 @@ pub struct Started {
     pub backend: ChannelBackend,
     /// Demo mode: the running sim (shared with the driver; stops when the driver stops).
     pub sim: Option<Arc<crate::sim::SimHandle>>,
+    /// Answers (or hangs up) once the driver's loop ended: the window's last commands (its
+    /// workspace) were carried out.
+    pub finished: std::sync::mpsc::Receiver<()>,
 }
 
 /// Start the driver thread. Blocks only until the runtime (and, in demo mode, the sim) is up.
 pub fn spawn(cfg: DriverConfig) -> Result<Started, String> {
     let (ui, driver) = bridge::channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let (finished_tx, finished) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("exo-connect-engine".into())
         .spawn(move || {
@@ -118,12 +132,17 @@ pub fn spawn(cfg: DriverConfig) -> Result<Started, String> {
                 let driver_loop = Driver::start(cfg, driver.events, sim).await;
                 driver_loop.run(driver.commands).await;
             });
+            let _ = finished_tx.send(());
         })
         .map_err(|e| format!("cannot start the engine thread: {e}"))?;
     let sim = ready_rx
         .recv()
         .map_err(|_| "the engine thread stopped".to_string())??;
-    Ok(Started { backend: ui, sim })
+    Ok(Started {
+        backend: ui,
+        sim,
+        finished,
+    })
 }
 
 /// When the demo phone's codes change next (a little after, so the new code is the sim's).
@@ -167,6 +186,12 @@ enum Internal {
     },
     /// That Connect needs an interactive sign-in: it waits for the dialog.
     WaitForDialog(uuid::Uuid),
+    /// The silent reconnect of a session open at the last close ended.
+    Restored {
+        profile_id: uuid::Uuid,
+        result:
+            Box<Result<crate::engine::connect::Connected, crate::engine::connect::ConnectError>>,
+    },
 }
 
 /// The window's backend on the runtime: state, and one method per command (in the job files).
@@ -192,6 +217,10 @@ struct Driver {
     /// The fan-out run the window shows, and how many were started.
     fanout: Option<fanout::FanoutJob>,
     fanout_runs: u64,
+    /// How "Open in PowerShell" starts pwsh.
+    pwsh: PwshLaunch,
+    /// The last error saving the workspace (said once).
+    workspace_error: Option<String>,
 }
 
 /// How often the driver looks whether another exo-connect changed the profile store.
@@ -260,6 +289,8 @@ impl Driver {
             reload_error: None,
             fanout: None,
             fanout_runs: 0,
+            pwsh: cfg.pwsh,
+            workspace_error: None,
         }
     }
 
@@ -351,6 +382,10 @@ impl Driver {
             UiCommand::CancelFanout => self.cancel_fanout(),
             UiCommand::RetryFanout { index } => self.retry_fanout(index),
             UiCommand::SetStaleAfter { minutes } => self.set_stale_after(minutes).await,
+            UiCommand::OpenPowerShell { conn } => self.open_powershell(conn),
+            UiCommand::LoadWorkspace => self.load_workspace(),
+            UiCommand::SaveWorkspace(ws) => self.save_workspace(&ws),
+            UiCommand::Restore { profile_ids } => self.restore(profile_ids),
         }
     }
 
@@ -382,6 +417,7 @@ impl Driver {
                 self.connected(generation, (profile_id, &profile_name), *result)
             }
             Internal::WaitForDialog(profile_id) => self.wait_for_dialog(profile_id),
+            Internal::Restored { profile_id, result } => self.restored(profile_id, *result),
         }
     }
 

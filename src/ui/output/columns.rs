@@ -125,6 +125,22 @@ impl Columns {
         self.stale = true;
     }
 
+    /// The view now: (cmdlet, pick, hidden), or None while the cmdlet's default view applies.
+    pub fn view(&self) -> Option<(String, Option<Vec<String>>, Vec<String>)> {
+        if self.cmdlet.is_empty() || self.default_due {
+            return None;
+        }
+        let mut hidden: Vec<String> = self.hidden.iter().cloned().collect();
+        hidden.sort();
+        Some((self.cmdlet.clone(), self.pick.clone(), hidden))
+    }
+
+    /// Remember a view of `cmdlet` (a restored one): its next result shows it.
+    pub fn remember(&mut self, cmdlet: &str, pick: Option<Vec<String>>, hidden: &[String]) {
+        let hidden = hidden.iter().cloned().collect();
+        self.views.insert(cmdlet.to_string(), (pick, hidden));
+    }
+
     pub fn is_hidden(&self, name: &str) -> bool {
         match &self.pick {
             Some(pick) => !pick.iter().any(|p| p == name),
