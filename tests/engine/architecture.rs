@@ -496,10 +496,6 @@ const LONG_FNS: &[(&str, &str)] = &[
         "being split on another branch",
     ),
     (
-        "src/ui/app/logic.rs: apply",
-        "being split on another branch",
-    ),
-    (
         "src/ui/driver/runs.rs: stream",
         "being split on another branch",
     ),
