@@ -23,6 +23,7 @@ use super::widgets;
 mod columns;
 mod details;
 mod grid;
+mod pick;
 mod results;
 mod view;
 
@@ -74,6 +75,13 @@ pub struct OutputState {
     pub sort: Option<(String, bool)>,
     /// The selected row (a row of the store).
     pub selected: Option<usize>,
+    /// The rows picked for "Run for each row…" (store rows: click, Ctrl+click, Shift+click,
+    /// Select all; `pick.rs`).
+    pub picked: std::collections::BTreeSet<usize>,
+    /// Where a Shift+click range starts (a store row).
+    anchor: Option<usize>,
+    /// The line the live catalogue flagged (line, what is unknown): a second Run sends it.
+    pub flagged: Option<(String, String)>,
     pub json_view: bool,
     /// Width of the details panel (the user drags it).
     pub details_w: f32,
@@ -121,6 +129,7 @@ impl OutputState {
         self.results.clear();
         self.hint = None;
         self.selected = None;
+        self.unpick();
         if let Some(line) = line {
             self.results.columns.start(&line);
             self.result_of = line;
@@ -134,6 +143,7 @@ impl OutputState {
         self.results.clear();
         self.hint = None;
         self.selected = None;
+        self.unpick();
         self.warnings.clear();
         self.error = None;
         self.summary = None;
@@ -291,6 +301,7 @@ impl OutputState {
         ui.add_space(4.0);
         let run = self.line_bar(ui, conn, session.service);
         let cancel = self.status_lines(ui);
+        self.bulk_bar(ui, conn, actions);
         ui.separator();
         let export = self.grid_toolbar(ui);
         grid::grid(ui, self, conn);

@@ -40,7 +40,7 @@ pub(crate) struct E {
     pub(crate) h: Harness<'static, App>,
     pub(crate) sim: Arc<SimHandle>,
     rt: tokio::runtime::Runtime,
-    dialogs: FakeDialogs,
+    pub(crate) dialogs: FakeDialogs,
     browser: FakeBrowser,
     pub(crate) dir: tempfile::TempDir,
 }

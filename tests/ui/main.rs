@@ -5,6 +5,7 @@ mod common;
 
 mod admin_api;
 mod app;
+mod bulk;
 mod cli;
 mod completion;
 mod confirm;

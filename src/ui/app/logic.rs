@@ -134,6 +134,17 @@ impl App {
             UiEvent::FanoutRows { run, rows, .. } => self.fanout.rows(run, rows),
             UiEvent::FanoutSignInTurn { run, index } => self.fanout.sign_in_turn(run, index),
             UiEvent::FanoutIdle { run, summary } => self.fanout.idle(run, summary),
+            UiEvent::BulkTable {
+                conn,
+                source,
+                table,
+            } => self.bulk.table(conn, line(source), table.map_err(text)),
+            UiEvent::BulkProgress {
+                run, done, total, ..
+            } => self.bulk.progress(run, done, total),
+            UiEvent::BulkDone {
+                run, results, note, ..
+            } => self.bulk.done(run, results.map_err(text), note),
         }
     }
 }
@@ -407,6 +418,7 @@ impl App {
             Ok(None) => {
                 let what = match req.purpose {
                     DialogPurpose::ImportProfiles => "Import",
+                    DialogPurpose::BulkCsv => "Run for each row",
                     _ => "Export",
                 };
                 self.notice(
@@ -431,6 +443,13 @@ impl App {
                 path,
                 ids: Vec::new(),
             }),
+            DialogPurpose::BulkCsv => self.bulk_csv_chosen(path),
+            DialogPurpose::ExportBulkCsv | DialogPurpose::ExportBulkJson => {
+                let csv = purpose == DialogPurpose::ExportBulkCsv;
+                if let Some(job) = self.bulk.export_job() {
+                    self.export_results(job, csv, path);
+                }
+            }
             DialogPurpose::ExportCsv | DialogPurpose::ExportJson => {
                 let csv = purpose == DialogPurpose::ExportCsv;
                 let job = match self.centre {

@@ -12,9 +12,11 @@
 //! exo-connect changed it, checked every [`STORE_CHECK`] — and the proxy password),
 //! `fanout` (one line over many profiles, the sign-in dialog one profile at a time),
 //! `checks` (Test connection, the proxy route, opening a page, the diagnostic log), `catalogue`
-//! (the session's cmdlet catalogue for completion, fetched once after its connect). Demo mode
+//! (the session's cmdlet catalogue for completion, fetched once after its connect), `bulk`
+//! ("Run for each row…": a CSV's rows read, a batch of lines through `$batch`). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
+mod bulk;
 mod catalogue;
 mod checks;
 mod fanout;
@@ -173,6 +175,8 @@ struct Driver {
     sessions: Vec<SessionInfo>,
     /// The run of each session, to cancel it.
     runs: HashMap<ConnId, tokio::task::AbortHandle>,
+    /// The bulk run ("Run for each row…") of each session.
+    bulk_runs: HashMap<ConnId, tokio::task::AbortHandle>,
     sim: Option<Arc<crate::sim::SimHandle>>,
     /// The last error reloading the store (said once, not every check).
     reload_error: Option<String>,
@@ -242,6 +246,7 @@ impl Driver {
             generation: 0,
             sessions: Vec::new(),
             runs: HashMap::new(),
+            bulk_runs: HashMap::new(),
             sim,
             reload_error: None,
             fanout: None,
@@ -336,6 +341,8 @@ impl Driver {
             UiCommand::CancelFanout => self.cancel_fanout(),
             UiCommand::RetryFanout { index } => self.retry_fanout(index),
             UiCommand::SetStaleAfter { minutes } => self.set_stale_after(minutes).await,
+            UiCommand::LoadBulkCsv { conn, path } => self.load_bulk_csv(conn, path),
+            UiCommand::RunBulk { conn, run, rows } => self.run_bulk(conn, run, rows),
         }
     }
 
