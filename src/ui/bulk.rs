@@ -58,6 +58,8 @@ pub struct Bulk {
     /// The batch stopped as a whole, or the service refused `$batch`.
     pub note: Option<String>,
     grid: OutputState,
+    /// The dialog's size last frame (a change lays it out again at once).
+    last_size: Option<egui::Vec2>,
 }
 
 /// The dialog (at most one at a time) and the runs started.
@@ -86,6 +88,7 @@ impl BulkPane {
             results: Vec::new(),
             note: None,
             grid: OutputState::default(),
+            last_size: None,
         });
     }
 
@@ -177,9 +180,8 @@ impl BulkPane {
             return;
         };
         let Some(b) = self.open.as_mut() else { return };
-        let before = b.stage;
         let mut step = None;
-        egui::Modal::new(egui::Id::unique("bulk_dialog")).show(ctx, |ui| {
+        let r = egui::Modal::new(egui::Id::unique("bulk_dialog")).show(ctx, |ui| {
             ui.set_width(760.0);
             ui.heading("Run for each row");
             ui.label(format!(
@@ -193,10 +195,11 @@ impl BulkPane {
                 Stage::Results => b.results_ui(ui, &session.tenant, actions),
             };
         });
-        if step.is_some() || b.stage != before {
-            // Another step has another size: lay it out again before it shows, so the dialog
-            // does not jump under the pointer.
-            ctx.request_discard("bulk dialog step");
+        let size = r.response.rect.size();
+        if step.is_some() || b.last_size.replace(size) != Some(size) {
+            // Another step (or the file's rows arriving) has another size: lay it out again
+            // before it shows, so the dialog does not jump under the pointer.
+            ctx.request_discard("bulk dialog size");
         }
         match step {
             Some(Step::Close) => self.open = None,

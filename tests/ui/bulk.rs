@@ -4,6 +4,7 @@
 //! failing rows, "Retry failed" sending only those, and a later Get showing the change; the
 //! same from a CSV file typed into the window's path field (no file dialog here).
 
+use egui_kittest::kittest::{NodeT, Queryable};
 use exo_connect::ui::bridge::{ConnId, SessionState};
 
 use super::engine::{E, start};
@@ -169,6 +170,23 @@ fn a_csv_file_typed_into_the_path_field_runs_for_each_row() {
     e.click("Yes, run Set-Mailbox for 4 rows");
     assert_eq!(wait_results(&mut e, 4), [3], "the unknown mailbox fails");
     assert!(e.has_containing("ghost@contoso.com"));
+
+    // Export CSV… of the results (the output pane's own Export is under the dialog).
+    let out = e.dir.path().join("results.csv");
+    e.dialogs.set_unavailable(None);
+    e.dialogs.set_answer(Some(out.clone()));
+    e.h.query_all_by_label("Export CSV…")
+        .last()
+        .unwrap()
+        .click();
+    e.wait("the export", |_| out.exists());
+    e.wait_label("Exported 4 rows");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.starts_with("Row,Result,Error,Call"), "{text}");
+    assert!(
+        text.contains("4,error,") && text.contains("ghost@contoso.com"),
+        "{text}"
+    );
     e.click("Close");
     run(&mut e, conn, "Get-Mailbox -ResultSize 3");
     let store = e.h.state().output(conn).unwrap().results();
