@@ -4,7 +4,7 @@
 //! failing rows, "Retry failed" sending only those, and a later Get showing the change; the
 //! same from a CSV file typed into the window's path field (no file dialog here).
 
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use exo_connect::ui::bridge::{ConnId, SessionState};
 
 use super::engine::{E, start};
