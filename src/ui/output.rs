@@ -272,6 +272,9 @@ impl OutputState {
         if line.is_empty() {
             return;
         }
+        if !confirmed && self.flag_unknown(&line) {
+            return;
+        }
         if prod && is_changing(&line) && !confirmed {
             self.confirm_prod = Some(line);
             return;
@@ -282,6 +285,24 @@ impl OutputState {
         self.hist_pos = None;
         self.begin(line.clone());
         actions.send(UiCommand::Run { conn, line });
+    }
+
+    /// Whether the live catalogue does not know the line's cmdlet or a parameter of it and the
+    /// line was not flagged already: then it is flagged (said under the line) and not run; the
+    /// same line run again goes (the catalogue may be older than the tenant).
+    fn flag_unknown(&mut self, line: &str) -> bool {
+        let again = self.flagged.take().is_some_and(|(l, _)| l == line);
+        let Some(cat) = self.completion.catalogue.as_ref().filter(|_| !again) else {
+            return false;
+        };
+        let parsed = crate::model::cmdline::parse_cmdlet_line(line).ok();
+        match parsed.and_then(|p| cat.unknown(&p)) {
+            Some(why) => {
+                self.flagged = Some((line.to_string(), why));
+                true
+            }
+            None => false,
+        }
     }
 
     /// Draws the output pane of `session`; `tags` are its profile's (the banner shows them,
@@ -413,6 +434,17 @@ impl OutputState {
     /// the error; returns whether Cancel run was clicked.
     fn status_lines(&self, ui: &mut Ui) -> bool {
         let mut cancel = false;
+        if let Some((line, why)) = &self.flagged
+            && line.trim() == self.line.trim()
+        {
+            ui.label(RichText::new(why).color(theme::AMBER));
+            ui.label(
+                RichText::new(
+                    "Run again (or Enter) to send it anyway: the catalogue may be out of date.",
+                )
+                .weak(),
+            );
+        }
         if let Some(p) = &self.running {
             let elapsed = p.started.elapsed();
             ui.horizontal(|ui| {

@@ -12,7 +12,7 @@ use super::engine::{E, start};
 const VALUE: &str = "Window bulk";
 
 /// Runs `line` in `conn`'s output and waits for its end.
-fn run(e: &mut E, conn: ConnId, line: &str) {
+pub(crate) fn run(e: &mut E, conn: ConnId, line: &str) {
     e.h.state_mut().set_cmdlet_line(conn, line);
     e.h.run_steps(2);
     e.click("Run");
@@ -22,7 +22,7 @@ fn run(e: &mut E, conn: ConnId, line: &str) {
     });
 }
 
-fn connect(e: &mut E) -> ConnId {
+pub(crate) fn connect(e: &mut E) -> ConnId {
     e.connect_with_password("Contoso EXO", "ops@contoso.com");
     e.wait("the session", |a| {
         a.signin.is_none()

@@ -6,6 +6,7 @@ mod common;
 mod admin_api;
 mod app;
 mod bulk;
+mod catalogue_check;
 mod cli;
 mod completion;
 mod confirm;
