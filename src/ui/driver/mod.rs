@@ -147,6 +147,14 @@ enum Internal {
     ClaimsChallenge {
         profile_id: uuid::Uuid,
         claims: String,
+        rerun: Rerun,
+    },
+    /// The sign-in that answered a claims challenge ended: Ok re-runs the line once.
+    Recovered {
+        generation: u64,
+        profile_id: uuid::Uuid,
+        rerun: Rerun,
+        result: Box<Result<(), crate::engine::connect::ConnectError>>,
     },
     /// Connect `generation` ended.
     Connected {
@@ -158,6 +166,15 @@ enum Internal {
     },
     /// A profile of the fan-out run got its sign-in turn: its dialog is the one to answer.
     FanoutTurn(signin::SignInJob),
+}
+
+/// The run a claims challenge interrupted: the same line, once more in the same session, after
+/// the sign-in that answers the challenge.
+#[derive(Debug, Clone)]
+struct Rerun {
+    conn: ConnId,
+    line: String,
+    confirmed: bool,
 }
 
 /// The window's backend on the runtime: state, and one method per command (in the job files).
@@ -358,9 +375,17 @@ impl Driver {
                 profile_name,
                 result,
             } => self.connected(generation, (profile_id, &profile_name), *result),
-            Internal::ClaimsChallenge { profile_id, claims } => {
-                self.claims_challenge(profile_id, claims)
-            }
+            Internal::ClaimsChallenge {
+                profile_id,
+                claims,
+                rerun,
+            } => self.claims_challenge(profile_id, claims, rerun),
+            Internal::Recovered {
+                generation,
+                profile_id,
+                rerun,
+                result,
+            } => self.recovered(generation, profile_id, rerun, *result),
             Internal::FanoutTurn(job) => self.fanout_turn(job),
         }
     }
