@@ -201,3 +201,88 @@ fn set_path(e: &mut E, path: &std::path::Path) {
     e.h.state_mut().set_path_prompt(&path.display().to_string());
     e.h.run_steps(2);
 }
+
+mod scripted {
+    //! Against a scripted backend: Ctrl+click picks rows, a `prod` profile's batch needs the
+    //! tick, the command carries exactly the picked rows' lines, Retry failed only the failed.
+
+    use egui_kittest::kittest::Queryable;
+    use exo_connect::ui::bridge::{BulkRowView, UiCommand, UiEvent};
+
+    use super::super::app::{cid, output_app};
+
+    fn bulk_sent(t: &super::super::app::T) -> Vec<Vec<(usize, String)>> {
+        let cmds = t.fake.commands();
+        let runs = cmds.iter().filter_map(|c| match c {
+            UiCommand::RunBulk { rows, .. } => Some(rows.clone()),
+            _ => None,
+        });
+        runs.collect()
+    }
+
+    #[test]
+    fn a_prod_batch_needs_the_tick_and_retry_failed_sends_only_the_failed_rows() {
+        let (mut t, _) = output_app();
+        t.click("Quick test: Get-Mailbox -ResultSize 10");
+        t.click("Bob Jones");
+        t.h.get_by_label("Carol White")
+            .click_modifiers(egui::Modifiers::COMMAND);
+        t.h.run();
+        assert!(t.has("2 selected"));
+        t.click("Run for each selected row…");
+        t.type_into(
+            "Change line ({Column} is the row's value)",
+            "Set-Mailbox -Identity {PrimarySmtpAddress} -CustomAttribute1 {DisplayName}",
+        );
+        t.click("Preview");
+        assert!(t.has(
+            "Row 2: Set-Mailbox -Identity 'carol@contoso.com' -CustomAttribute1 'Carol White'"
+        ));
+        t.click("Run for 2 rows…");
+        assert!(t.has("Change the PRODUCTION tenant Contoso?"));
+        let yes = "Yes, run Set-Mailbox for 2 rows";
+        t.click(yes);
+        assert!(bulk_sent(&t).is_empty(), "a disabled Yes sends nothing");
+        t.click("I checked: these 2 changes are meant for the production tenant Contoso");
+        // The spinner repaints while the batch runs: steps, not `run`.
+        t.h.get_by_label(yes).click();
+        t.h.run_steps(3);
+        let sent = bulk_sent(&t);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].len(), 2);
+        assert_eq!(
+            sent[0][0].1,
+            "Set-Mailbox -Identity 'bob@contoso.com' -CustomAttribute1 'Bob Jones'"
+        );
+        assert!(t.has("Sent 0 of 2 rows…"));
+        let run = t.h.state().bulk.open.as_ref().unwrap().run;
+        let row = |row, ok: bool| BulkRowView {
+            row,
+            ok,
+            status: Some(if ok { 200 } else { 404 }),
+            message: if ok { "" } else { "Couldn't find object" }.into(),
+        };
+        t.push(UiEvent::BulkDone {
+            conn: cid(1),
+            run,
+            results: Ok(vec![row(0, true), row(1, false)]),
+            note: None,
+        });
+        assert!(t.has("2 rows: 1 ok, 1 failed"));
+        assert!(t.has("Couldn't find object"));
+        t.h.get_by_label("Retry failed (1)").click();
+        t.h.run_steps(3);
+        let sent = bulk_sent(&t);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[1].len(), 1, "only the failed row");
+        assert_eq!(sent[1][0].0, 1);
+        let run = t.h.state().bulk.open.as_ref().unwrap().run;
+        t.push(UiEvent::BulkDone {
+            conn: cid(1),
+            run,
+            results: Ok(vec![row(1, true)]),
+            note: None,
+        });
+        assert!(t.has("2 rows: 2 ok, 0 failed"));
+    }
+}
