@@ -82,6 +82,8 @@ pub struct OutputState {
     anchor: Option<usize>,
     /// The line the live catalogue flagged (line, what is unknown): a second Run sends it.
     pub flagged: Option<(String, String)>,
+    /// The session's service (the flag names the service a cmdlet belongs to).
+    service: Option<Service>,
     pub json_view: bool,
     /// Width of the details panel (the user drags it).
     pub details_w: f32,
@@ -296,7 +298,17 @@ impl OutputState {
             return false;
         };
         let parsed = crate::model::cmdline::parse_cmdlet_line(line).ok();
-        match parsed.and_then(|p| cat.unknown(&p)) {
+        let hint = |p: &crate::model::cmdline::CmdletLine| {
+            let other = self.service.and_then(|s| {
+                crate::model::service_hint::wrong_service(&p.cmdlet, s)
+                    .filter(|_| cat.cmdlet(&p.cmdlet).is_none())
+            });
+            cat.unknown(p).map(|why| match other {
+                Some(h) => format!("{h}\n{why}"),
+                None => why,
+            })
+        };
+        match parsed.as_ref().and_then(hint) {
             Some(why) => {
                 self.flagged = Some((line.to_string(), why));
                 true
@@ -315,6 +327,7 @@ impl OutputState {
         actions: &mut Actions,
     ) {
         let conn = session.conn;
+        self.service = Some(session.service);
         if banner(ui, session, tags, actions) {
             // Closing the output drops its rows.
             self.clear_results();
