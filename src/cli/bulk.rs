@@ -58,11 +58,7 @@ pub struct BulkArgs {
 
 /// Whether a cmdlet only reads (no confirmation needed).
 pub fn reads_only(cmdlet: &str) -> bool {
-    let verb = cmdlet.split('-').next().unwrap_or("").to_ascii_lowercase();
-    matches!(
-        verb.as_str(),
-        "get" | "test" | "search" | "export" | "find" | "measure" | "resolve"
-    )
+    crate::model::bulk::reads_only(cmdlet)
 }
 
 /// The CSV's columns and rows (each row a column → value map).

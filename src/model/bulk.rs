@@ -97,6 +97,76 @@ fn replace_ci(s: &str, pat: &str, with: &str) -> String {
     out
 }
 
+/// A table whose rows fill the placeholders: a CSV file's, or a result selection's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BulkTable {
+    pub columns: Vec<String>,
+    /// One value per column, in the columns' order.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Most rows one bulk run takes.
+pub const MAX_ROWS: usize = 100_000;
+
+/// Whether a cmdlet only reads (Get-/Test-/Search-…): no confirmation, no `Confirm: false`.
+pub fn reads_only(cmdlet: &str) -> bool {
+    let verb = cmdlet.split('-').next().unwrap_or("").to_ascii_lowercase();
+    matches!(
+        verb.as_str(),
+        "get" | "test" | "search" | "export" | "find" | "measure" | "resolve"
+    )
+}
+
+/// A CSV file's columns (its first line) and rows; the error says what to fix.
+pub fn read_csv(path: &std::path::Path) -> Result<BulkTable, String> {
+    let mut rd = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| format!("cannot read it ({e})"))?;
+    let columns: Vec<String> = rd
+        .headers()
+        .map_err(|e| format!("no header line ({e})"))?
+        .iter()
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let mut rows = Vec::new();
+    for (n, r) in rd.records().enumerate() {
+        let r = r.map_err(|e| format!("row {} cannot be read ({e})", n + 1))?;
+        if rows.len() == MAX_ROWS {
+            return Err(format!("more than {MAX_ROWS} rows: split the file"));
+        }
+        rows.push(r.iter().map(str::to_string).collect());
+    }
+    if rows.is_empty() {
+        return Err("it has no rows".into());
+    }
+    Ok(BulkTable { columns, rows })
+}
+
+/// Every row's cmdlet line and its parse (so a bad row is found before anything runs); the
+/// error names the unknown placeholder or the row (1-based) whose line does not parse.
+pub fn lines(
+    template: &str,
+    table: &BulkTable,
+) -> Result<Vec<(String, super::cmdline::CmdletLine)>, String> {
+    let used = placeholders(template, &table.columns)?;
+    let at: Vec<usize> = used
+        .iter()
+        .map(|u| table.columns.iter().position(|c| c == u).unwrap_or(0))
+        .collect();
+    let mut out = Vec::with_capacity(table.rows.len());
+    for (n, row) in table.rows.iter().enumerate() {
+        let line = fill(template, &used, &|col| {
+            let k = used.iter().position(|u| u == col).unwrap_or(0);
+            row.get(at[k]).cloned().unwrap_or_default()
+        });
+        let parsed = super::cmdline::parse_cmdlet_line(&line)
+            .map_err(|e| format!("row {}: {} (line: {line})", n + 1, e.message))?;
+        out.push((line, parsed));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +198,43 @@ mod tests {
             e.contains("{Nope} names no column") && e.contains("Identity, Department"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn every_rows_line_is_built_and_parsed_before_anything_runs() {
+        let table = BulkTable {
+            columns: cols(&["Identity", "Dept"]),
+            rows: vec![
+                vec!["a@x".into(), "R&D".into()],
+                vec!["b@x".into(), String::new()],
+            ],
+        };
+        let l = lines(
+            "Set-Mailbox -Identity {Identity} -CustomAttribute1 {Dept}",
+            &table,
+        )
+        .unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!(
+            l[0].0,
+            "Set-Mailbox -Identity 'a@x' -CustomAttribute1 'R&D'"
+        );
+        assert_eq!(l[0].1.get("CustomAttribute1").unwrap(), "R&D");
+        assert!(l[1].1.get("CustomAttribute1").unwrap().is_null());
+        let e = lines("Set-Mailbox -Identity {Nope}", &table).unwrap_err();
+        assert!(e.contains("{Nope}"), "{e}");
+        let e = lines("Set-Mailbox -Identity '{Identity}", &table).unwrap_err();
+        assert!(e.starts_with("row 1:"), "{e}");
+        assert!(reads_only("Get-Mailbox") && !reads_only("Set-Mailbox"));
+        let dir = std::env::temp_dir().join(format!("bulk-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.csv");
+        std::fs::write(&p, "\u{feff}Identity,Dept\na@x,R&D\n").unwrap();
+        let t = read_csv(&p).unwrap();
+        assert_eq!(t.columns, ["Identity", "Dept"]);
+        assert_eq!(t.rows, [["a@x", "R&D"]]);
+        std::fs::write(&p, "Identity\n").unwrap();
+        assert!(read_csv(&p).unwrap_err().contains("no rows"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -163,6 +163,68 @@ impl CmdletCatalogue {
     }
 }
 
+/// What the catalogue does not know in a line (Some: a cmdlet or parameter it lacks, with the
+/// closest name it knows), for a warning before the run: unlike [`CmdletCatalogue::check`] this
+/// refuses nothing, the catalogue may be older than the tenant.
+impl CmdletCatalogue {
+    pub fn unknown(&self, line: &CmdletLine) -> Option<String> {
+        let Some(c) = self.cmdlet(&line.cmdlet) else {
+            let names = self.cmdlets.values().map(|c| c.name.as_str());
+            let hint = closest(&line.cmdlet, names)
+                .map(|n| format!("; did you mean {n}?"))
+                .unwrap_or_default();
+            return Some(format!(
+                "{} is not in this tenant's cmdlet catalogue (module {}){hint}",
+                line.cmdlet, self.module_version
+            ));
+        };
+        if c.params.is_empty() {
+            return None;
+        }
+        let known = |n: &str| {
+            COMMON_PARAMETERS.iter().any(|p| p.eq_ignore_ascii_case(n))
+                || c.params.iter().any(|p| p.name.eq_ignore_ascii_case(n))
+        };
+        let name = line.parameters.keys().find(|n| !known(n))?;
+        let hint = closest(name, c.params.iter().map(|p| p.name.as_str()))
+            .map(|n| format!("; did you mean -{n}?"))
+            .unwrap_or_default();
+        Some(format!(
+            "{} has no parameter -{name} in this tenant's cmdlet catalogue (module {}){hint}",
+            c.name, self.module_version
+        ))
+    }
+}
+
+/// The name closest to `word` (case-insensitive edit distance), when one is near enough.
+fn closest<'a>(word: &str, names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let w: Vec<char> = word.to_lowercase().chars().collect();
+    let (d, name) = names
+        .map(|n| {
+            (
+                distance(&w, &n.to_lowercase().chars().collect::<Vec<_>>()),
+                n,
+            )
+        })
+        .min_by_key(|(d, _)| *d)?;
+    (d <= (w.len() / 3).max(2)).then_some(name)
+}
+
+/// Levenshtein distance.
+fn distance(a: &[char], b: &[char]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// The cmdlets and typed parameters of a generated module's text.
 fn parse_module(script: &str) -> CmdletCatalogue {
     let mut cat = CmdletCatalogue::default();
@@ -311,6 +373,26 @@ pub fn save_cached(path: &std::path::Path, cat: &CmdletCatalogue) -> std::io::Re
 mod tests {
     use super::*;
     use crate::model::cmdline::parse_cmdlet_line;
+
+    #[test]
+    fn unknown_names_are_said_with_the_closest_known_one() {
+        let c = catalogue();
+        let said = |l: &str| c.unknown(&parse_cmdlet_line(l).unwrap());
+        assert_eq!(said("Get-MessageTrace -SenderAddress a -Verbose"), None);
+        assert_eq!(
+            said("Get-MessageTrace -SenderAdress a").as_deref(),
+            Some(
+                "Get-MessageTrace has no parameter -SenderAdress in this tenant's cmdlet catalogue (module 3.9.0); did you mean -SenderAddress?"
+            )
+        );
+        let e = said("Get-Mailboxx").unwrap();
+        assert!(e.ends_with("did you mean Get-Mailbox?"), "{e}");
+        let e = said("Get-Mailbox -Zzzzzzzz 1").unwrap();
+        assert!(
+            e.contains("-Zzzzzzzz") && !e.contains("did you mean"),
+            "{e}"
+        );
+    }
 
     const MODULE: &str = "# generated\nfunction script:Get-MessageTrace\n{\n    [CmdletBinding(DefaultParameterSetName='Default', SupportsShouldProcess=$false)]\n    param(\n    [string[]]\n    ${SenderAddress},\n\n    [datetime]\n    ${StartDate},\n\n    [Parameter(ParameterSetName='Photo')]\n    [byte[]]\n    ${PictureData},\n\n    [System.Security.SecureString]\n    ${Secret}\n    )\n    Process {\n        Execute-Command -CommandName $commandName -Parameters $PSBoundParameters\n    }\n}\n\nfunction script:Get-Mailbox\n{\n    param(\n    [string]\n    ${Identity}\n    )\n}\n";
 

@@ -24,6 +24,21 @@ pub enum Action {
     Guard(GuardChoice),
     /// Ask for the cmdlet line of a fan-out over these profiles (the fan-out's start dialog).
     AskFanout(StartRequest),
+    /// Open "Run for each row…" (its dialog in `ui/bulk.rs`).
+    Bulk(BulkRequest),
+}
+
+/// What "Run for each row…" runs over.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkRequest {
+    /// These rows (the result grid's selection), described in words.
+    Rows {
+        conn: super::bridge::ConnId,
+        source: String,
+        table: crate::model::bulk::BulkTable,
+    },
+    /// A CSV file the user picks next.
+    Csv { conn: super::bridge::ConnId },
 }
 
 /// A fan-out the tree asked for: the profiles and, in words, which ones.

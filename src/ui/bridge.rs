@@ -171,6 +171,20 @@ pub enum UiCommand {
     Restore {
         profile_ids: Vec<Uuid>,
     },
+    /// "Run for each row…" of a CSV file: read its rows off the UI thread; answered by
+    /// [`UiEvent::BulkTable`].
+    LoadBulkCsv {
+        conn: ConnId,
+        path: PathBuf,
+    },
+    /// "Run for each row…": each (row, cmdlet line) in session `conn` through `$batch` (a change
+    /// cmdlet with `Confirm: false`: the window asked once for the batch); answered by
+    /// [`UiEvent::BulkProgress`] and [`UiEvent::BulkDone`] of the same `run`.
+    RunBulk {
+        conn: ConnId,
+        run: u64,
+        rows: Vec<(usize, String)>,
+    },
 }
 
 /// What the window is told.
@@ -316,6 +330,38 @@ pub enum UiEvent {
         profile_id: Uuid,
         reason: String,
     },
+    /// The rows of a CSV file for "Run for each row…" (Err: what to fix in it).
+    BulkTable {
+        conn: ConnId,
+        source: String,
+        table: Result<crate::model::bulk::BulkTable, String>,
+    },
+    /// `done` of `total` rows of bulk run `run` have their result.
+    BulkProgress {
+        conn: ConnId,
+        run: u64,
+        done: usize,
+        total: usize,
+    },
+    /// Bulk run `run` ended: one result per row sent (Err: it stopped as a whole, e.g. the
+    /// session is gone; no row has a result). `note`: the service refused `$batch`.
+    BulkDone {
+        conn: ConnId,
+        run: u64,
+        results: Result<Vec<BulkRowView>, String>,
+        note: Option<String>,
+    },
+}
+
+/// One row's outcome of a bulk run (the text made printable by the driver).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRowView {
+    /// The row's index in the bulk table (0-based).
+    pub row: usize,
+    pub ok: bool,
+    pub status: Option<u16>,
+    /// The error text (empty when ok).
+    pub message: String,
 }
 
 /// One profile of a fan-out run.

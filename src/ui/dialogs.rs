@@ -13,6 +13,11 @@ pub enum DialogPurpose {
     ExportProfiles,
     ExportCsv,
     ExportJson,
+    /// The CSV file of "Run for each row…" (opened).
+    BulkCsv,
+    /// The results of "Run for each row…".
+    ExportBulkCsv,
+    ExportBulkJson,
 }
 
 /// A save or open request.

@@ -10,6 +10,7 @@
 pub mod action;
 pub mod app;
 pub mod bridge;
+pub mod bulk;
 pub mod checks;
 pub mod chrome;
 pub mod complete;

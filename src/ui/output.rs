@@ -23,6 +23,7 @@ use super::widgets;
 mod columns;
 mod details;
 mod grid;
+mod pick;
 mod results;
 mod saved;
 mod view;
@@ -75,6 +76,15 @@ pub struct OutputState {
     pub sort: Option<(String, bool)>,
     /// The selected row (a row of the store).
     pub selected: Option<usize>,
+    /// The rows picked for "Run for each row…" (store rows: click, Ctrl+click, Shift+click,
+    /// Select all; `pick.rs`).
+    pub picked: std::collections::BTreeSet<usize>,
+    /// Where a Shift+click range starts (a store row).
+    anchor: Option<usize>,
+    /// The line the live catalogue flagged (line, what is unknown): a second Run sends it.
+    pub flagged: Option<(String, String)>,
+    /// The session's service (the flag names the service a cmdlet belongs to).
+    service: Option<Service>,
     pub json_view: bool,
     /// Width of the details panel (the user drags it).
     pub details_w: f32,
@@ -122,6 +132,7 @@ impl OutputState {
         self.results.clear();
         self.hint = None;
         self.selected = None;
+        self.unpick();
         if let Some(line) = line {
             self.results.columns.start(&line);
             self.result_of = line;
@@ -135,6 +146,7 @@ impl OutputState {
         self.results.clear();
         self.hint = None;
         self.selected = None;
+        self.unpick();
         self.warnings.clear();
         self.error = None;
         self.summary = None;
@@ -263,6 +275,9 @@ impl OutputState {
         if line.is_empty() {
             return;
         }
+        if !confirmed && self.flag_unknown(&line) {
+            return;
+        }
         if prod && is_changing(&line) && !confirmed {
             self.confirm_prod = Some(line);
             return;
@@ -275,6 +290,34 @@ impl OutputState {
         actions.send(UiCommand::Run { conn, line });
     }
 
+    /// Whether the live catalogue does not know the line's cmdlet or a parameter of it and the
+    /// line was not flagged already: then it is flagged (said under the line) and not run; the
+    /// same line run again goes (the catalogue may be older than the tenant).
+    fn flag_unknown(&mut self, line: &str) -> bool {
+        let again = self.flagged.take().is_some_and(|(l, _)| l == line);
+        let Some(cat) = self.completion.catalogue.as_ref().filter(|_| !again) else {
+            return false;
+        };
+        let parsed = crate::model::cmdline::parse_cmdlet_line(line).ok();
+        let hint = |p: &crate::model::cmdline::CmdletLine| {
+            let other = self.service.and_then(|s| {
+                crate::model::service_hint::wrong_service(&p.cmdlet, s)
+                    .filter(|_| cat.cmdlet(&p.cmdlet).is_none())
+            });
+            cat.unknown(p).map(|why| match other {
+                Some(h) => format!("{h}\n{why}"),
+                None => why,
+            })
+        };
+        match parsed.as_ref().and_then(hint) {
+            Some(why) => {
+                self.flagged = Some((line.to_string(), why));
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Draws the output pane of `session`; `tags` are its profile's (the banner shows them,
     /// "prod" makes changing cmdlets ask first).
     pub fn ui(
@@ -285,6 +328,7 @@ impl OutputState {
         actions: &mut Actions,
     ) {
         let conn = session.conn;
+        self.service = Some(session.service);
         if banner(ui, session, tags, actions) {
             // Closing the output drops its rows.
             self.clear_results();
@@ -292,6 +336,7 @@ impl OutputState {
         ui.add_space(4.0);
         let run = self.line_bar(ui, conn, session.service);
         let cancel = self.status_lines(ui);
+        self.bulk_bar(ui, conn, actions);
         ui.separator();
         let export = self.grid_toolbar(ui);
         grid::grid(ui, self, conn);
@@ -403,6 +448,17 @@ impl OutputState {
     /// the error; returns whether Cancel run was clicked.
     fn status_lines(&self, ui: &mut Ui) -> bool {
         let mut cancel = false;
+        if let Some((line, why)) = &self.flagged
+            && line.trim() == self.line.trim()
+        {
+            ui.label(RichText::new(why).color(theme::AMBER));
+            ui.label(
+                RichText::new(
+                    "Run again (or Enter) to send it anyway: the catalogue may be out of date.",
+                )
+                .weak(),
+            );
+        }
         if let Some(p) = &self.running {
             let elapsed = p.started.elapsed();
             ui.horizontal(|ui| {

@@ -495,10 +495,6 @@ const LONG_FNS: &[(&str, &str)] = &[
         "src/engine/sessions/actor.rs: command",
         "being split on another branch",
     ),
-    (
-        "src/ui/driver/runs.rs: stream",
-        "being split on another branch",
-    ),
     ("src/ui/profiles.rs: ui", "being split on another branch"),
 ];
 

@@ -198,7 +198,7 @@ fn last_token_acrs(e: &E) -> Vec<String> {
 }
 
 #[test]
-fn a_revoked_session_brings_the_sign_in_back_saying_why_with_the_claims() {
+fn a_revoked_session_brings_the_sign_in_back_and_the_command_runs_again_in_it() {
     let mut e = start(|_| {}, |_| {});
     let conn = connect(&mut e);
     // The tenant revokes the account's sessions and its refresh tokens: the cached sign-in
@@ -210,6 +210,7 @@ fn a_revoked_session_brings_the_sign_in_back_saying_why_with_the_claims() {
         .as_str()
         .unwrap()
         .to_string();
+    let before = e.sim.admin.requests().len();
     run(&mut e, conn, "Get-AcceptedDomain");
     assert!(e.h.state().output(conn).unwrap().error.is_some());
     e.wait("the sign-in dialog, back", |a| {
@@ -220,14 +221,33 @@ fn a_revoked_session_brings_the_sign_in_back_saying_why_with_the_claims() {
     assert!(e.has_containing("The tenant revoked this session's access"));
     e.type_into("Password", &password_of("ops@contoso.com"));
     e.click("Sign in");
-    e.wait("signed in again", |a| {
+    // Signed in again, the interrupted command runs again by itself in the same session.
+    e.wait("the command's rows, without a second click", |a| {
         a.signin.is_none()
-            && a.sessions
-                .iter()
-                .any(|s| s.conn != conn && s.state == SessionState::Connected)
+            && a.output(conn).is_some_and(|o| {
+                o.running.is_none()
+                    && o.error.is_none()
+                    && o.result_of == "Get-AcceptedDomain"
+                    && !o.results().is_empty()
+            })
     });
     assert!(
         last_token_acrs(&e).contains(&acrs),
         "the interactive sign-in carried the challenge's claims"
     );
+    let sent: Vec<u16> = e.sim.admin.requests()[before..]
+        .iter()
+        .filter(|r| r.cmdlet.as_deref() == Some("Get-AcceptedDomain"))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(sent.last(), Some(&200), "{sent:?}");
+    assert_eq!(
+        sent.iter().filter(|s| **s == 200).count(),
+        1,
+        "run once more, not in a loop: {sent:?}"
+    );
+    let s = &e.h.state().sessions;
+    assert_eq!(s.len(), 1, "one session row for the profile: {s:?}");
+    assert_eq!(s[0].conn, conn, "the same session, its token replaced");
+    assert_eq!(s[0].state, SessionState::Connected);
 }

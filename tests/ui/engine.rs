@@ -40,7 +40,7 @@ pub(crate) struct E {
     pub(crate) h: Harness<'static, App>,
     pub(crate) sim: Arc<SimHandle>,
     rt: tokio::runtime::Runtime,
-    dialogs: FakeDialogs,
+    pub(crate) dialogs: FakeDialogs,
     browser: FakeBrowser,
     pub(crate) dir: tempfile::TempDir,
 }
@@ -875,6 +875,15 @@ fn an_exchange_cmdlet_in_a_compliance_session_says_which_service_it_needs() {
     e.h.state_mut()
         .set_cmdlet_line(conn, "Get-Mailbox -ResultSize 5");
     e.h.run_steps(2);
+    // The session's catalogue says it first, before anything is sent...
+    e.wait("the session's catalogue", move |a| {
+        a.output(conn)
+            .is_some_and(|o| o.completion.catalogue.is_some())
+    });
+    e.click("Run");
+    assert!(e.has_containing("Get-Mailbox belongs to Exchange Online, not Security & Compliance"));
+    assert!(e.has_containing("Run again (or Enter) to send it anyway"));
+    // ...and sent anyway, the service's refusal says it too.
     e.click("Run");
     e.wait("the failure", move |a| {
         a.output(conn).is_some_and(|o| o.error.is_some())

@@ -5,6 +5,8 @@ mod common;
 
 mod admin_api;
 mod app;
+mod bulk;
+mod catalogue_check;
 mod cli;
 mod completion;
 mod confirm;

@@ -39,6 +39,7 @@ impl App {
                         .collect();
                     self.fanout.ask(req, names);
                 }
+                Action::Bulk(req) => self.bulk_asked(req),
             }
         }
     }
@@ -62,7 +63,7 @@ impl App {
     }
 
     /// Ask a file dialog; the answer comes back through the background channel.
-    fn ask_file(&self, req: DialogRequest) {
+    pub(super) fn ask_file(&self, req: DialogRequest) {
         let tx = self.bg_tx.clone();
         let asked = req.clone();
         self.dialogs.ask(

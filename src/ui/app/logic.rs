@@ -46,13 +46,7 @@ impl App {
         match printable_event(ev) {
             UiEvent::ProfilesLoaded(list) => self.profiles_loaded(list),
             UiEvent::ProfileSaved(p) => self.profile_saved(*p),
-            UiEvent::ProfileDeleted { id } => {
-                self.profiles.retain(|p| p.id != id);
-                if self.selected == Some(id) {
-                    self.selected = None;
-                    self.editor = EditorState::default();
-                }
-            }
+            UiEvent::ProfileDeleted { id } => self.profile_deleted(id),
             UiEvent::SignIn(view) => {
                 self.signin_dialog.changed(self.signin.as_ref(), &view);
                 self.signin = Some(view);
@@ -119,6 +113,35 @@ impl App {
             ev @ (UiEvent::WorkspaceLoaded(_) | UiEvent::RestoreFailed { .. }) => {
                 self.apply_workspace(ev)
             }
+            ev @ (UiEvent::BulkTable { .. }
+            | UiEvent::BulkProgress { .. }
+            | UiEvent::BulkDone { .. }) => self.apply_bulk(ev),
+        }
+    }
+
+    fn profile_deleted(&mut self, id: uuid::Uuid) {
+        self.profiles.retain(|p| p.id != id);
+        if self.selected == Some(id) {
+            self.selected = None;
+            self.editor = EditorState::default();
+        }
+    }
+
+    /// "Run for each row…": its table, progress and results.
+    fn apply_bulk(&mut self, ev: UiEvent) {
+        match ev {
+            UiEvent::BulkTable {
+                conn,
+                source,
+                table,
+            } => self.bulk.table(conn, line(source), table.map_err(text)),
+            UiEvent::BulkProgress {
+                run, done, total, ..
+            } => self.bulk.progress(run, done, total),
+            UiEvent::BulkDone {
+                run, results, note, ..
+            } => self.bulk.done(run, results.map_err(text), note),
+            _ => {}
         }
     }
 
@@ -427,6 +450,7 @@ impl App {
             Ok(None) => {
                 let what = match req.purpose {
                     DialogPurpose::ImportProfiles => "Import",
+                    DialogPurpose::BulkCsv => "Run for each row",
                     _ => "Export",
                 };
                 self.notice(
@@ -451,6 +475,13 @@ impl App {
                 path,
                 ids: Vec::new(),
             }),
+            DialogPurpose::BulkCsv => self.bulk_csv_chosen(path),
+            DialogPurpose::ExportBulkCsv | DialogPurpose::ExportBulkJson => {
+                let csv = purpose == DialogPurpose::ExportBulkCsv;
+                if let Some(job) = self.bulk.export_job() {
+                    self.export_results(job, csv, path);
+                }
+            }
             DialogPurpose::ExportCsv | DialogPurpose::ExportJson => {
                 let csv = purpose == DialogPurpose::ExportCsv;
                 let job = match self.centre {

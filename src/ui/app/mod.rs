@@ -51,6 +51,7 @@ pub struct Persisted {
     pub sessions: SessionSettings,
 }
 
+mod bulk;
 mod commands;
 mod logic;
 mod workspace;
@@ -105,6 +106,10 @@ pub struct App {
     pub service_confirm: super::confirm::ServiceConfirm,
     /// The fan-out run (its panel, merged grid and start dialog).
     pub fanout: FanoutPane,
+    /// "Run for each row…": its dialog, preview, confirmation and results.
+    pub bulk: super::bulk::BulkPane,
+    /// The session a CSV file is being picked for ("Run for each row…").
+    bulk_csv_for: Option<ConnId>,
 
     pub notices: Vec<(NoticeLevel, String)>,
     /// Demo mode: what the "Demo phone" panel shows.
@@ -167,6 +172,8 @@ impl App {
             outputs: HashMap::new(),
             service_confirm: Default::default(),
             fanout: FanoutPane::default(),
+            bulk: Default::default(),
+            bulk_csv_for: None,
             notices: Vec::new(),
             to_clipboard: None,
             show_on_connect: None,
@@ -312,6 +319,7 @@ impl App {
         if let Some(answer) = self.service_confirm.ui(ctx, &mut self.actions) {
             self.confirmation_answered(answer);
         }
+        self.bulk_dialog(ctx);
         self.dispatch();
         if let Some(prompt) = &mut self.path_prompt
             && let Some(answer) = prompt.ui(ctx)

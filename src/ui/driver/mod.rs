@@ -15,9 +15,11 @@
 //! (the session's cmdlet catalogue for completion, fetched once after its connect), `pwsh`
 //! ("Open in PowerShell": pwsh started already connected, the token in its environment),
 //! `workspace` (the window's workspace file, and the silent restore of the sessions open at
-//! the last close). Demo mode
+//! the last close), `bulk`
+//! ("Run for each row…": a CSV's rows read, a batch of lines through `$batch`). Demo mode
 //! ([`DriverConfig::demo`]) also starts the sim on the same runtime (see `ui/demo.rs`).
 
+mod bulk;
 mod catalogue;
 mod checks;
 mod fanout;
@@ -165,6 +167,14 @@ enum Internal {
     ClaimsChallenge {
         profile_id: uuid::Uuid,
         claims: String,
+        rerun: Rerun,
+    },
+    /// The sign-in that answered a claims challenge ended: Ok re-runs the line once.
+    Recovered {
+        generation: u64,
+        profile_id: uuid::Uuid,
+        rerun: Rerun,
+        result: Box<Result<(), crate::engine::connect::ConnectError>>,
     },
     /// Connect `generation` ended.
     Connected {
@@ -194,6 +204,15 @@ enum Internal {
     },
 }
 
+/// The run a claims challenge interrupted: the same line, once more in the same session, after
+/// the sign-in that answers the challenge.
+#[derive(Debug, Clone)]
+struct Rerun {
+    conn: ConnId,
+    line: String,
+    confirmed: bool,
+}
+
 /// The window's backend on the runtime: state, and one method per command (in the job files).
 struct Driver {
     ev: EventSender,
@@ -211,6 +230,8 @@ struct Driver {
     sessions: Vec<SessionInfo>,
     /// The run of each session, to cancel it.
     runs: HashMap<ConnId, tokio::task::AbortHandle>,
+    /// The bulk run ("Run for each row…") of each session.
+    bulk_runs: HashMap<ConnId, tokio::task::AbortHandle>,
     sim: Option<Arc<crate::sim::SimHandle>>,
     /// The last error reloading the store (said once, not every check).
     reload_error: Option<String>,
@@ -285,6 +306,7 @@ impl Driver {
             generation: 0,
             sessions: Vec::new(),
             runs: HashMap::new(),
+            bulk_runs: HashMap::new(),
             sim,
             reload_error: None,
             fanout: None,
@@ -386,6 +408,8 @@ impl Driver {
             UiCommand::LoadWorkspace => self.load_workspace(),
             UiCommand::SaveWorkspace(ws) => self.save_workspace(&ws),
             UiCommand::Restore { profile_ids } => self.restore(profile_ids),
+            UiCommand::LoadBulkCsv { conn, path } => self.load_bulk_csv(conn, path),
+            UiCommand::RunBulk { conn, run, rows } => self.run_bulk(conn, run, rows),
         }
     }
 
@@ -401,9 +425,17 @@ impl Driver {
                 profile_name,
                 result,
             } => self.connected(generation, (profile_id, &profile_name), *result),
-            Internal::ClaimsChallenge { profile_id, claims } => {
-                self.claims_challenge(profile_id, claims)
-            }
+            Internal::ClaimsChallenge {
+                profile_id,
+                claims,
+                rerun,
+            } => self.claims_challenge(profile_id, claims, rerun),
+            Internal::Recovered {
+                generation,
+                profile_id,
+                rerun,
+                result,
+            } => self.recovered(generation, profile_id, rerun, *result),
             Internal::FanoutTurn(job) => self.fanout_turn(job),
             Internal::ConnectedQuietly {
                 generation,

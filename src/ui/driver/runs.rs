@@ -14,6 +14,18 @@ impl Driver {
     /// Runs `line` in session `conn`; `confirmed`: with `Confirm: false` (the user answered the
     /// service's question).
     pub(super) fn run_line(&mut self, conn: ConnId, line: String, confirmed: bool) {
+        self.run_line_with(conn, line, confirmed, false);
+    }
+
+    /// [`Self::run_line`]; `recovered`: the re-run after a claims challenge's sign-in (another
+    /// challenge fails it with a plain message: never a second sign-in loop).
+    pub(super) fn run_line_with(
+        &mut self,
+        conn: ConnId,
+        line: String,
+        confirmed: bool,
+        recovered: bool,
+    ) {
         let failed = move |explanation: String| UiEvent::RunFailed { conn, explanation };
         let request = match parse_cmdlet_line(&line) {
             Ok(p) if confirmed => CmdletRequest::from_line(p).confirmed(),
@@ -47,6 +59,7 @@ impl Driver {
                         profile_id,
                         line,
                         confirmed,
+                        recovered,
                         internal,
                         hint,
                     };
@@ -76,6 +89,8 @@ struct Job {
     line: String,
     /// Sent with `Confirm: false` already.
     confirmed: bool,
+    /// The re-run after a claims challenge's sign-in.
+    recovered: bool,
     /// The driver's loop: a claims challenge needing an interactive sign-in goes there.
     internal: tokio::sync::mpsc::UnboundedSender<super::Internal>,
     /// The cmdlet belongs to the other service: said first when it fails as "not recognized".
@@ -84,7 +99,7 @@ struct Job {
 
 /// The run's events as the output pane's, until it is done or failed.
 async fn stream(mut handle: RunHandle, job: &Job, ev: &EventSender) {
-    let (conn, profile_id) = (job.conn, job.profile_id);
+    let conn = job.conn;
     while let Some(e) = handle.events.recv().await {
         match e {
             RunEvent::Page { rows, .. } => {
@@ -144,32 +159,55 @@ async fn stream(mut handle: RunHandle, job: &Job, ev: &EventSender) {
                 return;
             }
             RunEvent::Failed(e) => {
-                if let Some(claims) = e.claims.clone() {
-                    let _ = job
-                        .internal
-                        .send(super::Internal::ClaimsChallenge { profile_id, claims });
-                }
-                if e.kind == RestErrorKind::ProxyAuth {
-                    ev.send(UiEvent::ProxyCredentialNeeded {
-                        profile_id,
-                        proxy: "the profile's proxy".into(),
-                        explanation: e.message.clone(),
-                    });
-                }
-                let mut explanation = match e.explanation() {
-                    Some(known) => format!("{e}\n{known}"),
-                    None => e.to_string(),
-                };
-                if let Some(h) = job
-                    .hint
-                    .as_ref()
-                    .filter(|_| explanation.contains("not recognized"))
-                {
-                    explanation = format!("{h}\n{explanation}");
-                }
-                ev.send(UiEvent::RunFailed { conn, explanation });
+                ev.send(failure(e, job, ev));
                 return;
             }
         }
     }
+}
+
+/// The failed run's event (its explanation, the wrong-service hint first); a claims challenge
+/// brings the sign-in back once (then the line runs again in the same session), a proxy's 407
+/// asks for its credential.
+fn failure(e: crate::engine::rest::RestError, job: &Job, ev: &EventSender) -> UiEvent {
+    let (conn, profile_id) = (job.conn, job.profile_id);
+    if let Some(claims) = e.claims.clone() {
+        if job.recovered {
+            return UiEvent::RunFailed {
+                conn,
+                explanation: format!(
+                    "The tenant still refuses this session after the new sign-in ({e}). Nothing was run; disconnect it and connect again, or ask the tenant's admin about its access policies."
+                ),
+            };
+        }
+        let rerun = super::Rerun {
+            conn,
+            line: job.line.clone(),
+            confirmed: job.confirmed,
+        };
+        let _ = job.internal.send(super::Internal::ClaimsChallenge {
+            profile_id,
+            claims,
+            rerun,
+        });
+    }
+    if e.kind == RestErrorKind::ProxyAuth {
+        ev.send(UiEvent::ProxyCredentialNeeded {
+            profile_id,
+            proxy: "the profile's proxy".into(),
+            explanation: e.message.clone(),
+        });
+    }
+    let mut explanation = match e.explanation() {
+        Some(known) => format!("{e}\n{known}"),
+        None => e.to_string(),
+    };
+    if let Some(h) = job
+        .hint
+        .as_ref()
+        .filter(|_| explanation.contains("not recognized"))
+    {
+        explanation = format!("{h}\n{explanation}");
+    }
+    UiEvent::RunFailed { conn, explanation }
 }

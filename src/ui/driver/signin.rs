@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{Driver, Internal, notice};
+use super::{Driver, Internal, Rerun, notice};
 use crate::engine::auth::{CancellationToken, SignInError, SignInEvent, SignedIn};
 use crate::engine::connect::{
     ConnectError, ConnectOptions, Connected, OnFailure, OnMismatch, SignInPrompt,
@@ -21,7 +21,7 @@ use crate::ui::bridge::{
 };
 
 /// Why the sign-in dialog is back after a claims challenge, in plain words.
-pub(super) const REVOKED: &str = "The tenant revoked this session's access (a password change, a disabled account, a new location or a changed policy), and the saved sign-in is not enough any more. Sign in again to go on; the command was not run.";
+pub(super) const REVOKED: &str = "The tenant revoked this session's access (a password change, a disabled account, a new location or a changed policy), and the saved sign-in is not enough any more. Sign in again: the command runs again in the same session once you are signed in.";
 
 /// A command of the sign-in dialog, for the connect that asked.
 #[derive(Debug)]
@@ -51,12 +51,72 @@ impl Driver {
 
     /// The tenant revoked a session's access and the cached sign-in could not answer its
     /// claims challenge (continuous access evaluation): the dialog comes back saying why, and
-    /// the interactive sign-in carries the challenge's `claims`.
-    pub(super) fn claims_challenge(&mut self, profile_id: Uuid, claims: String) {
+    /// the interactive sign-in carries the challenge's `claims`. It only signs in: the session
+    /// stays (its token provider takes the new sign-in from the cache: the same row), and the
+    /// interrupted line runs again in it once ([`Self::recovered`]).
+    pub(super) fn claims_challenge(&mut self, profile_id: Uuid, claims: String, rerun: Rerun) {
         if self.signin.is_some() {
             return; // a sign-in is open already; it will do
         }
-        self.connect_with(profile_id, Some(claims));
+        if !self
+            .sessions
+            .iter()
+            .any(|s| s.connection_id == rerun.conn.0)
+        {
+            return self.connect_with(profile_id, Some(claims));
+        }
+        let Some(profile) = self.store.get(profile_id).cloned() else {
+            return;
+        };
+        self.cancel_sign_in();
+        self.generation += 1;
+        let generation = self.generation;
+        let cancel = CancellationToken::new();
+        let reason = Some(REVOKED.to_string());
+        let (prompt, job) = self
+            .dialogs()
+            .prompt(&profile, reason, cancel.clone(), generation);
+        self.signin = Some(job);
+        let connector = self.connector.clone();
+        let itx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let opts = ConnectOptions {
+                cancel,
+                claims: Some(claims),
+                ..Default::default()
+            };
+            let result = connector.sign_in(&profile, &prompt, &opts).await;
+            let _ = itx.send(Internal::Recovered {
+                generation,
+                profile_id: profile.id,
+                rerun,
+                result: Box::new(result.map(|_| ())),
+            });
+        });
+    }
+
+    /// The claims challenge's sign-in ended: signed in, the interrupted line runs again in its
+    /// session (once: another challenge fails it plainly); a failure is told like a connect's.
+    pub(super) fn recovered(
+        &mut self,
+        generation: u64,
+        profile_id: Uuid,
+        rerun: Rerun,
+        result: Result<(), ConnectError>,
+    ) {
+        let dialog = self.signin.as_ref().map(|j| j.generation) == Some(generation);
+        if dialog {
+            self.signin = None;
+        }
+        match result {
+            Ok(()) => self.run_line_with(rerun.conn, rerun.line, rerun.confirmed, true),
+            Err(e) if e.is_cancelled() => {}
+            Err(e) if dialog => self.send(UiEvent::SignInFinished {
+                profile_id,
+                result: Err(e.to_string()),
+            }),
+            Err(e) => self.send(notice(NoticeLevel::Error, e.to_string())),
+        }
     }
 
     /// [`Self::connect`], answering a claims challenge when `claims` is given.

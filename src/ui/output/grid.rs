@@ -337,11 +337,8 @@ pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
         ui.ctx().request_repaint(); // the next frame hands the sort to the worker
     }
     if let Some(i) = clicks.row {
-        out.selected = if out.selected == Some(i) {
-            None
-        } else {
-            Some(i)
-        };
+        let mods = ui.input(|i| i.modifiers);
+        out.click_row(i, mods);
     }
     if let Some((col, w)) = clicks.resize {
         out.results
@@ -404,7 +401,7 @@ fn table(ui: &mut Ui, out: &OutputState, store: &ResultStore, conn: ConnId) -> T
                     ui,
                     row_rect,
                     pos,
-                    out.selected == Some(r),
+                    out.selected == Some(r) || out.picked.contains(&r),
                     origin.y + vp.min.y,
                 );
                 for i in in_view.clone() {
