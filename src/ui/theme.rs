@@ -72,7 +72,9 @@ pub const CARET_BLINK_FOR: f64 = 10.0;
 
 /// The text cursor blinks while the user works and stays on once nothing happened for
 /// [`CARET_BLINK_FOR`] seconds (as GTK does): a blinking cursor repaints the whole window twice
-/// a second, and a field left focused would keep an idle window busy forever.
+/// a second, and a field left focused would keep an idle window busy forever. Only keys, text
+/// and clicks count as work: a pointer passing over the window or a wheel scroll does not
+/// restart ten seconds of blinking (twenty full-window frames).
 #[derive(Debug, Default)]
 pub struct Caret {
     /// egui time of the last input event.
@@ -83,7 +85,7 @@ pub struct Caret {
 impl Caret {
     /// Call once a frame.
     pub fn update(&mut self, ctx: &egui::Context) {
-        let (now, input) = ctx.input(|i| (i.time, !i.events.is_empty()));
+        let (now, input) = ctx.input(|i| (i.time, i.events.iter().any(restarts_blink)));
         if input || self.blinking.is_none() {
             self.last_input = now;
         }
@@ -103,4 +105,17 @@ impl Caret {
     pub fn blinking(&self) -> bool {
         self.blinking.unwrap_or(true)
     }
+}
+
+/// Whether an input event is the user working (typing, clicking), which restarts the blinking.
+fn restarts_blink(e: &egui::Event) -> bool {
+    use egui::Event as E;
+    !matches!(
+        e,
+        E::PointerMoved(_)
+            | E::MouseMoved(_)
+            | E::PointerGone
+            | E::MouseWheel { .. }
+            | E::WindowFocused(_)
+    )
 }

@@ -165,6 +165,30 @@ fn a_focused_field_stops_blinking_after_ten_seconds() {
     t.h.run();
     assert!(!t.h.state().caret_blinks(), "ten seconds without input");
     assert_eq!(repaint_delay(&t), Duration::MAX);
+    // A pointer passing over the window (idle.py parks the mouse) or a wheel scroll is not
+    // work: it must not restart ten seconds of full-window blink frames.
+    for (x, y) in [(700.0, 450.0), (300.0, 200.0), (1000.0, 600.0)] {
+        t.h.hover_at(egui::pos2(x, y));
+        t.h.run();
+    }
+    t.h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Line,
+        delta: egui::vec2(0.0, -1.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Unknown,
+        modifiers: egui::Modifiers::NONE,
+    });
+    t.h.run();
+    settle(&mut t);
+    assert!(
+        !t.h.state().caret_blinks(),
+        "the pointer moved: no typing, no blinking"
+    );
+    assert_eq!(
+        repaint_delay(&t),
+        Duration::MAX,
+        "hovering left repaints asked for"
+    );
     // Typing blinks again.
     t.h.get_by_label("Name").type_text("x");
     t.h.run();

@@ -217,7 +217,7 @@ impl OutputState {
                         }
                         text.clear();
                         store.cell_text(r, c, &mut text);
-                        if text.to_lowercase().contains(&needle) {
+                        if lowercase_contains(&mut text, &needle) {
                             found.push(c);
                         }
                     }
@@ -456,12 +456,7 @@ fn body_cell(
 ) {
     let mut r = ui.interact(cell, Id::unique(("cell", id)), Sense::click());
     r.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, text));
-    let galley = WidgetText::from(text).into_galley(
-        ui,
-        Some(TextWrapMode::Truncate),
-        (cell.width() - 2.0 * PAD).max(0.0),
-        TextStyle::Body,
-    );
+    let galley = cell_galley(ui, text, (cell.width() - 2.0 * PAD).max(0.0));
     let at = pos2(cell.left() + PAD, cell.center().y - galley.size().y / 2.0);
     let clip = cell.intersect(ui.clip_rect());
     let color = ui.visuals().text_color();
@@ -483,6 +478,41 @@ fn body_cell(
             ui.close();
         }
     });
+}
+
+/// Whether `text` lowercased (as `str::to_lowercase`) contains `needle`; lowercases ASCII text in
+/// place (no allocation: the hint looks at 20 rows × every column in the frame the filtered rows
+/// first show).
+fn lowercase_contains(text: &mut str, needle: &str) -> bool {
+    if text.is_ascii() {
+        text.make_ascii_lowercase();
+        text.contains(needle)
+    } else {
+        text.to_lowercase().contains(needle)
+    }
+}
+
+/// No glyph of the body font is narrower than this (points); a text of more characters than
+/// fit at this width overflows the cell for sure.
+const MIN_GLYPH_W: f32 = 2.0;
+/// Characters kept past that bound, so that shaping sees the neighbours of the cut.
+const CUT_MARGIN: usize = 8;
+
+/// The cell's text laid out on one row, cut with "…" when wider than `width`. A long text is
+/// laid out only up to where it surely overflows (a jump or a new filter shows a whole screen of
+/// new cells, and egui shapes every character it is given, even those it elides); if the cut
+/// text happens to fit after all (zero-width characters), the whole text is laid out.
+fn cell_galley(ui: &Ui, text: &str, width: f32) -> std::sync::Arc<egui::Galley> {
+    let layout = |t: &str| {
+        WidgetText::from(t).into_galley(ui, Some(TextWrapMode::Truncate), width, TextStyle::Body)
+    };
+    let keep = (width / MIN_GLYPH_W) as usize + CUT_MARGIN;
+    let cut = match text.char_indices().nth(keep) {
+        Some((end, _)) => &text[..end],
+        _ => return layout(text),
+    };
+    let galley = layout(cut);
+    if galley.elided { galley } else { layout(text) }
 }
 
 /// The header, kept at the top of the view: a sort button per column in view and a grip on
@@ -592,4 +622,50 @@ pub(super) fn row_tsv(store: &ResultStore, row: usize, cols: &[usize]) -> String
         store.cell_text(row, c, &mut out);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a galley shows: each row's characters and where they are drawn.
+    fn drawn(g: &egui::Galley) -> Vec<Vec<(char, egui::Pos2)>> {
+        let rows = g.rows.iter();
+        rows.map(|r| r.glyphs.iter().map(|c| (c.chr, c.pos)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_long_cell_text_laid_out_cut_looks_like_the_whole_text() {
+        let texts = [
+            "a".repeat(500),
+            "i".repeat(400),
+            "W".repeat(300),
+            format!("{}x", "\u{200B}".repeat(400)),
+            "€ñ 漢字 مرحبا ".repeat(60),
+            "CN=User 000123,OU=contoso.onmicrosoft.com,".repeat(9),
+            "line one\nline two ".repeat(40),
+            "short".into(),
+        ];
+        let ctx = egui::Context::default();
+        let mut out = ctx.run_ui(Default::default(), |ui| {
+            for t in &texts {
+                for w in [0.0, 8.0, 60.0, 200.0, 372.0, 2000.0] {
+                    let cut = cell_galley(ui, t, w);
+                    let whole = WidgetText::from(t.as_str()).into_galley(
+                        ui,
+                        Some(TextWrapMode::Truncate),
+                        w,
+                        TextStyle::Body,
+                    );
+                    let what =
+                        format!("{:?}… at width {w}", t.chars().take(12).collect::<String>());
+                    assert_eq!(cut.elided, whole.elided, "{what}");
+                    assert_eq!(drawn(&cut), drawn(&whole), "{what}");
+                    assert_eq!(cut.size(), whole.size(), "{what}");
+                }
+            }
+        });
+        out.textures_delta.clear();
+    }
 }
