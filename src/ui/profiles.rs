@@ -99,23 +99,8 @@ impl ProfileTree {
         selected: Option<Uuid>,
         actions: &mut Actions,
     ) {
-        ui.add_space(4.0);
-        ui.horizontal(|ui| {
-            let l = ui.label("Search");
-            ui.add(
-                egui::TextEdit::singleline(&mut self.search)
-                    .hint_text("name, UPN, tenant, tag")
-                    .desired_width(f32::INFINITY),
-            )
-            .labelled_by(l.id);
-        });
-
-        let mut folders: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, p) in profiles.iter().enumerate() {
-            if matches(p, &self.search) {
-                folders.entry(p.folder.clone()).or_default().push(i);
-            }
-        }
+        self.search_bar(ui);
+        let folders = self.folders(profiles);
         // The profiles in the order shown (Shift-click ranges run over it).
         let shown: Vec<Uuid> = folders
             .values()
@@ -176,6 +161,32 @@ impl ProfileTree {
         if let Some(id) = connect {
             actions.send(UiCommand::Connect { profile_id: id });
         }
+    }
+}
+
+impl ProfileTree {
+    fn search_bar(&mut self, ui: &mut Ui) {
+        ui.add_space(4.0);
+        ui.horizontal(|ui| {
+            let l = ui.label("Search");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.search)
+                    .hint_text("name, UPN, tenant, tag")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(l.id);
+        });
+    }
+
+    /// The profiles the search matches (indices into `profiles`), by folder.
+    fn folders(&self, profiles: &[Profile]) -> BTreeMap<String, Vec<usize>> {
+        let mut folders: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, p) in profiles.iter().enumerate() {
+            if matches(p, &self.search) {
+                folders.entry(p.folder.clone()).or_default().push(i);
+            }
+        }
+        folders
     }
 }
 

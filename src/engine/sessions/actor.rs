@@ -170,60 +170,16 @@ impl Actor {
                 connection_id,
                 sign_out,
                 reply,
-            } => match self.remove(connection_id) {
-                Some((info, hook)) => {
-                    if sign_out && let Some(hook) = hook {
-                        tokio::spawn(async move {
-                            let r = hook.sign_out().await;
-                            let _ = reply.send(r.map(|_| info).map_err(SessionError::Config));
-                        });
-                    } else {
-                        let _ = reply.send(Ok(info));
-                    }
-                }
-                None => {
-                    let _ = reply.send(Err(SessionError::NotFound(connection_id)));
-                }
-            },
+            } => self.disconnect(connection_id, sign_out, reply),
             SessionCommand::SetIdleTimeout { idle } => {
                 self.settings.idle_timeout = idle;
                 self.tick();
             }
             SessionCommand::DisconnectStale { reply } => {
-                let ids: Vec<Uuid> = self
-                    .sessions
-                    .iter()
-                    .filter(|s| s.info.state.is_stale())
-                    .map(|s| s.info.connection_id)
-                    .collect();
-                let out = ids
-                    .into_iter()
-                    .filter_map(|id| self.remove(id).map(|(i, _)| i))
-                    .collect();
-                let _ = reply.send(out);
+                let _ = reply.send(self.disconnect_stale());
             }
             SessionCommand::DisconnectAll { sign_out, reply } => {
-                let ids: Vec<Uuid> = self.sessions.iter().map(|s| s.info.connection_id).collect();
-                let mut out = Vec::new();
-                let mut hooks = Vec::new();
-                for id in ids {
-                    if let Some((i, h)) = self.remove(id) {
-                        out.push(i);
-                        if let Some(h) = h {
-                            hooks.push(h);
-                        }
-                    }
-                }
-                if sign_out {
-                    tokio::spawn(async move {
-                        for h in hooks {
-                            let _ = h.sign_out().await;
-                        }
-                        let _ = reply.send(out);
-                    });
-                } else {
-                    let _ = reply.send(out);
-                }
+                self.disconnect_all(sign_out, reply)
             }
             SessionCommand::List { reply } => {
                 for s in &mut self.sessions {
@@ -231,6 +187,66 @@ impl Actor {
                 }
                 let _ = reply.send(self.sessions.iter().map(|s| s.info.clone()).collect());
             }
+        }
+    }
+
+    /// Removes one session; with `sign_out`, its cached sign-in goes too before the reply.
+    fn disconnect(
+        &mut self,
+        connection_id: Uuid,
+        sign_out: bool,
+        reply: Reply<Result<SessionInfo, SessionError>>,
+    ) {
+        let Some((info, hook)) = self.remove(connection_id) else {
+            let _ = reply.send(Err(SessionError::NotFound(connection_id)));
+            return;
+        };
+        match hook.filter(|_| sign_out) {
+            Some(hook) => {
+                tokio::spawn(async move {
+                    let r = hook.sign_out().await;
+                    let _ = reply.send(r.map(|_| info).map_err(SessionError::Config));
+                });
+            }
+            None => {
+                let _ = reply.send(Ok(info));
+            }
+        }
+    }
+
+    /// Removes the stale sessions; what they were.
+    fn disconnect_stale(&mut self) -> Vec<SessionInfo> {
+        let ids: Vec<Uuid> = self
+            .sessions
+            .iter()
+            .filter(|s| s.info.state.is_stale())
+            .map(|s| s.info.connection_id)
+            .collect();
+        ids.into_iter()
+            .filter_map(|id| self.remove(id).map(|(i, _)| i))
+            .collect()
+    }
+
+    /// Removes every session; with `sign_out`, their cached sign-ins go too before the reply.
+    fn disconnect_all(&mut self, sign_out: bool, reply: Reply<Vec<SessionInfo>>) {
+        let ids: Vec<Uuid> = self.sessions.iter().map(|s| s.info.connection_id).collect();
+        let mut out = Vec::new();
+        let mut hooks = Vec::new();
+        for id in ids {
+            if let Some((i, h)) = self.remove(id) {
+                out.push(i);
+                hooks.extend(h);
+            }
+        }
+        if sign_out {
+            tokio::spawn(async move {
+                for h in hooks {
+                    let _ = h.sign_out().await;
+                }
+                let _ = reply.send(out);
+            });
+        } else {
+            let _ = reply.send(out);
         }
     }
 
