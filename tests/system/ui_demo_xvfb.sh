@@ -73,11 +73,11 @@ wait_for "demo: session connected: Northwind EOP" 20
 sleep 1
 
 # Open the first session's output (its tab above the centre; fixed layout at 1400×900) and
-# run a cmdlet.
+# run a cmdlet: Ctrl+O focuses the selected profile's cmdlet line wherever the layout puts it.
 xdotool mousemove 502 51 click 1
 sleep 1
-xdotool mousemove 816 155 click 1
-sleep 0.3
+xdotool key ctrl+o
+sleep 0.5
 xdotool type --delay 20 "Get-Mailbox -ResultSize 40"
 xdotool key ctrl+Return
 shot sessions-grid 3
