@@ -43,17 +43,17 @@ WORK=""
 # rows keep their place; the grid's toolbar wraps to two lines at 1024 px).
 layout() {
     case "${W}x${H}" in
-        1600x1000) ROW1_Y=251 CLOSE_DETAILS="1349 229" ;;
-        1024x700) ROW1_Y=274 CLOSE_DETAILS="772 252" ;;
+        1600x1000) ROW1_Y=297 CLOSE_DETAILS="1349 275" ;;
+        1024x700) ROW1_Y=320 CLOSE_DETAILS="772 298" ;;
         *) fail "no layout for ${W}x${H}" ;;
     esac
-    QUICK_TEST="425 133"
-    CHOOSER_SEARCH="884 266"
+    QUICK_TEST="425 156"
+    CHOOSER_SEARCH="884 312"
     PATH_FIELD="$((W / 2 + 30)) $((H / 2 + 5))"
     QUIT_BUTTON="$((W / 2 - 177)) $((H / 2 + 21))"
-    CMDLET="700 155"
-    COLUMNS="742 206"
-    EXPORT_CSV="917 206"
+    CMDLET="700 179"
+    COLUMNS="742 252"
+    EXPORT_CSV="917 252"
     # The second session's row in the session list (anchored to the bottom): its ×.
     DISCONNECT_2="18 $((H - 118))"
 }
