@@ -187,6 +187,32 @@ async fn customer_tokens_are_redeemed_at_once_and_a_single_use_server_still_serv
     }
 }
 
+/// With nothing cached (a new process, as `exo-connect run --folder` is), every profile waits
+/// for the sign-in queue; after the one partner sign-in, the profiles behind it leave the queue
+/// and redeem their customer tokens at the same time, not one turn each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_one_sign_in_the_queued_profiles_redeem_their_tokens_together() {
+    let h = sim(40, |c| c.token_delay = Duration::from_millis(40)).await;
+    let c = connector();
+    let profiles = partner_profiles(&h);
+    let (on_turn, seen) = turns();
+    let (run, mut rx) = fanout::start(
+        c.clone(),
+        profiles.iter().cloned().map(FanoutTarget::new).collect(),
+        CmdletRequest::new("Get-TransportRule"),
+        FanoutOptions {
+            prompt: Some(Password::of(PARTNER_PASSWORD)),
+            on_signin_turn: Some(on_turn),
+            ..Default::default()
+        },
+    );
+    let summary = until_idle(&mut rx, &mut Vec::new()).await;
+    assert_eq!(summary.done, 40, "{summary}: {:?}", run.states());
+    assert_eq!(seen.lock().unwrap().len(), 1, "one partner sign-in");
+    let at_once = h.auth.most_token_requests_at_once();
+    assert!(at_once >= 4, "token requests at once: {at_once}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_delegated_profiles_on_one_partner_sign_in() {
     let h = sim(200, |_| {}).await;

@@ -133,6 +133,9 @@ pub(crate) struct Shared {
     global: Arc<Semaphore>,
     tenants: Mutex<HashMap<String, Arc<Semaphore>>>,
     signin_queue: tokio::sync::Mutex<()>,
+    /// Interactive sign-ins finished in the queue (a profile waiting behind one tries its
+    /// cached sign-in again outside the queue, at the same time as the others).
+    signed_in: AtomicUsize,
     cancel: Mutex<CancellationToken>,
     active: AtomicUsize,
     events: mpsc::UnboundedSender<FanoutEvent>,
@@ -200,6 +203,7 @@ pub fn start(
         slots: Mutex::new(slots),
         tenants: Mutex::new(HashMap::new()),
         signin_queue: tokio::sync::Mutex::new(()),
+        signed_in: AtomicUsize::new(0),
         cancel: Mutex::new(CancellationToken::new()),
         active: AtomicUsize::new(0),
         events: tx,

@@ -3,6 +3,7 @@
 //! end (also when the run is cancelled: the guard closes it when the task is dropped).
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
@@ -75,13 +76,14 @@ async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken)
         index,
         inner: None,
     };
+    let seen = shared.signed_in.load(Ordering::SeqCst);
     let connected = match whole(shared, cancel, progress, None).await {
         Ok(c) => c,
         Err(e) if needs_interactive(&e) => {
             // Wait for the sign-in queue without holding a run slot.
             drop(permits);
             shared.set(index, ProfileState::SigningIn);
-            let c = match interactive(shared, index, cancel).await {
+            let c = match interactive(shared, index, cancel, seen).await {
                 Ok(c) => c,
                 Err(o) => return o,
             };
@@ -149,14 +151,34 @@ async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken)
 }
 
 /// The sign-in queue: one profile at a time tries silently again (the one before may have
-/// signed in the same account), then asks the prompt, if there is one.
+/// signed in the same account), then asks the prompt, if there is one. A profile whose turn
+/// comes after an interactive sign-in finished (`seen` counts them) leaves the queue and tries
+/// its cached sign-in at once, so the profiles behind one partner sign-in redeem their tokens
+/// together instead of one turn each.
 async fn interactive(
     shared: &Arc<Shared>,
     index: usize,
     cancel: &CancellationToken,
+    mut seen: usize,
 ) -> Result<Connected, Outcome> {
     let target = &shared.targets[index];
-    let _turn = shared.signin_queue.lock().await;
+    let mut turn = shared.signin_queue.lock().await;
+    while shared.signed_in.load(Ordering::SeqCst) != seen {
+        seen = shared.signed_in.load(Ordering::SeqCst);
+        drop(turn);
+        let progress = Progress {
+            shared: shared.clone(),
+            index,
+            inner: None,
+        };
+        match whole(shared, cancel, progress, None).await {
+            Ok(c) => return Ok(c),
+            Err(e) if !needs_interactive(&e) => return Err(Outcome::Failed(connect_message(e))),
+            Err(_) => {}
+        }
+        turn = shared.signin_queue.lock().await;
+    }
+    let _turn = turn;
     let progress = Progress {
         shared: shared.clone(),
         index,
@@ -187,7 +209,10 @@ async fn interactive(
         inner: shared.options.prompt.clone(),
     };
     match whole(shared, cancel, progress, Some(opts)).await {
-        Ok(c) => Ok(c),
+        Ok(c) => {
+            shared.signed_in.fetch_add(1, Ordering::SeqCst);
+            Ok(c)
+        }
         Err(e) if e.is_cancelled() && !cancel.is_cancelled() => {
             Err(Outcome::Skipped("its sign-in was skipped".into()))
         }
