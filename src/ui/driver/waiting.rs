@@ -4,12 +4,12 @@
 //! interactive sign-in waits, and gets the dialog when the open one closes — one dialog at a
 //! time, in the order they came.
 
-use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
+use super::workspace::Silent;
 use super::{Driver, Internal, notice};
-use crate::engine::auth::{SignInError, SignInEvent};
-use crate::engine::connect::{ConnectError, OnFailure, OnMismatch, SignInPrompt};
+use crate::engine::auth::SignInError;
+use crate::engine::connect::ConnectError;
 use crate::ui::bridge::NoticeLevel;
 
 impl Driver {
@@ -29,7 +29,7 @@ impl Driver {
         let connector = self.connector.clone();
         let itx = self.internal_tx.clone();
         tokio::spawn(async move {
-            let result = connector.connect_silent(&profile, &Quiet).await;
+            let result = connector.connect_silent(&profile, &Silent).await;
             let next = match result {
                 Err(ConnectError::SignIn(SignInError::NeedsInteractive(_))) => {
                     Internal::WaitForDialog(profile.id)
@@ -72,24 +72,5 @@ impl Driver {
         if let Some(id) = self.waiting.pop_front() {
             self.connect_with(id, None);
         }
-    }
-}
-
-/// The prompt of a connect that must not ask anything (the cached sign-in or nothing).
-struct Quiet;
-
-impl SignInPrompt for Quiet {
-    fn show(&self, _: &SignInEvent) {}
-
-    fn password(&self) -> BoxFuture<'_, Result<String, ConnectError>> {
-        Box::pin(async { Err(ConnectError::SignIn(SignInError::Cancelled)) })
-    }
-
-    fn upn_mismatch<'a>(&'a self, _: &'a str, _: &'a str) -> BoxFuture<'a, OnMismatch> {
-        Box::pin(async { OnMismatch::Cancel })
-    }
-
-    fn failed<'a>(&'a self, _: &'a SignInError) -> BoxFuture<'a, OnFailure> {
-        Box::pin(async { OnFailure::GiveUp })
     }
 }

@@ -17,8 +17,9 @@ use crate::ui::bridge::{NoticeLevel, UiEvent};
 /// Sessions restored at once (a partner's 200 tenants do not all connect in the same second).
 const RESTORE_AT_ONCE: usize = 4;
 
-/// The prompt of a restore: it answers nothing, so nothing interactive can start.
-struct Silent;
+/// The prompt of a connect that must not ask anything (a restore; a Connect while a dialog is
+/// open, `waiting`): it answers nothing, so nothing interactive can start.
+pub(super) struct Silent;
 
 impl SignInPrompt for Silent {
     fn show(&self, _event: &SignInEvent) {}
