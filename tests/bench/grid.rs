@@ -211,8 +211,9 @@ fn main() {
     wait_label(&mut h, "Cmdlet");
     h.get_by_label("Cmdlet").click();
     h.step();
-    h.get_by_label("Cmdlet")
-        .type_text("Get-Mailbox -ResultSize Unlimited");
+    // Set, not typed: the window may have restored the last run's line into the field.
+    h.state_mut()
+        .set_cmdlet_line(conn, "Get-Mailbox -ResultSize Unlimited");
     h.step();
     let t0 = Instant::now();
     click(&mut h, "Run");
