@@ -160,20 +160,30 @@ pub fn run(args: BulkArgs) -> CliResult {
             .client(session.connection_id)
             .await
             .map_err(session_error)?;
-        let progress = |done: usize, total: usize| {
+        let progress = |_: &[BulkResult], done: usize, total: usize| {
             if std::io::stderr().is_terminal() {
                 eprint!("\r{done} of {total} rows");
             }
         };
-        let outcome = client.bulk(&reqs, &progress).await;
+        let outcome = client.bulk(&reqs, &progress, &opts.cancel).await;
         let _ = registry.disconnect(session.connection_id, false).await;
         let outcome = outcome.map_err(|e| CliError::Failed(super::signin::rest_message(&e)))?;
         if outcome.fell_back {
             eprintln!("the service refused $batch: the rows were sent one request each");
         }
-        Ok::<_, CliError>(outcome.results)
+        Ok::<_, CliError>(outcome)
     })?;
-    print_results(&results, &lines, args.format)
+    let sent = results.results.len();
+    let printed = print_results(&results.results, &lines, args.format);
+    if results.stopped {
+        return Err(CliError::Failed(format!(
+            "stopped by Ctrl+C after {sent} of {} rows: rows {} to {} were not sent",
+            lines.len(),
+            sent + 1,
+            lines.len()
+        )));
+    }
+    printed
 }
 
 /// One confirmation for the whole batch: on a terminal, or `--yes`.

@@ -185,6 +185,12 @@ pub enum UiCommand {
         run: u64,
         rows: Vec<(usize, String)>,
     },
+    /// Stop bulk run `run` after the chunk in flight (its rows get their results; the rest
+    /// are not sent); answered by its [`UiEvent::BulkDone`].
+    CancelBulk {
+        conn: ConnId,
+        run: u64,
+    },
 }
 
 /// What the window is told.
@@ -336,15 +342,18 @@ pub enum UiEvent {
         source: String,
         table: Result<crate::model::bulk::BulkTable, String>,
     },
-    /// `done` of `total` rows of bulk run `run` have their result.
+    /// `done` of `total` rows of bulk run `run` have their result; `rows`: the results of the
+    /// chunk just done.
     BulkProgress {
         conn: ConnId,
         run: u64,
         done: usize,
         total: usize,
+        rows: Vec<BulkRowView>,
     },
-    /// Bulk run `run` ended: one result per row sent (Err: it stopped as a whole, e.g. the
-    /// session is gone; no row has a result). `note`: the service refused `$batch`.
+    /// Bulk run `run` ended: the results of rows not told in its progress (the lines that did
+    /// not parse); Err: it stopped as a whole (e.g. the session is gone; the rows told before
+    /// keep their results). `note`: the service refused `$batch`, or the run was cancelled.
     BulkDone {
         conn: ConnId,
         run: u64,

@@ -53,6 +53,10 @@ pub struct Bulk {
     /// The run the driver's events belong to, and (done, total) of it.
     pub run: u64,
     pub progress: Option<(usize, usize)>,
+    /// Cancel was pressed: the run stops after the chunk in flight.
+    cancelling: bool,
+    /// The run sends every row: each chunk's results join the grid as they come.
+    appending: bool,
     /// Each row's last result.
     pub results: Vec<Option<BulkRowView>>,
     /// The batch stopped as a whole, or the service refused `$batch`.
@@ -85,6 +89,8 @@ impl BulkPane {
             sure: false,
             run: 0,
             progress: None,
+            cancelling: false,
+            appending: false,
             results: Vec::new(),
             note: None,
             grid: OutputState::default(),
@@ -100,13 +106,20 @@ impl BulkPane {
         }
     }
 
-    pub fn progress(&mut self, run: u64, done: usize, total: usize) {
-        if let Some(b) = self.open.as_mut().filter(|b| b.run == run) {
-            b.progress = Some((done, total));
+    /// A chunk of bulk run `run` is done: its rows' results replace theirs (a run of every row
+    /// shows them in the grid at once; a retry's at its end).
+    pub fn progress(&mut self, run: u64, done: usize, total: usize, rows: Vec<BulkRowView>) {
+        let Some(b) = self.open.as_mut().filter(|b| b.run == run) else {
+            return;
+        };
+        b.progress = Some((done, total));
+        if b.appending {
+            b.grid.add_rows(b.result_rows(&rows));
         }
+        b.set_results(rows);
     }
 
-    /// Bulk run `run` ended: its rows' results replace theirs.
+    /// Bulk run `run` ended: the rows it tells replace theirs.
     pub fn done(
         &mut self,
         run: u64,
@@ -117,15 +130,11 @@ impl BulkPane {
             return;
         };
         b.progress = None;
+        b.cancelling = false;
+        b.appending = false;
         b.note = note;
         match results {
-            Ok(rows) => {
-                for r in rows {
-                    if let Some(slot) = b.results.get_mut(r.row) {
-                        *slot = Some(r);
-                    }
-                }
-            }
+            Ok(rows) => b.set_results(rows),
             Err(e) => b.note = Some(format!("The batch stopped: {e}")),
         }
         b.refresh_grid();
@@ -139,14 +148,14 @@ impl BulkPane {
             .map(|b| b.grid.export_job())
     }
 
-    /// Sends the rows (all, or the failed ones) as a new run.
+    /// Sends the rows (all, or the failed and the unsent ones) as a new run.
     fn send(&mut self, only_failed: bool, actions: &mut Actions) {
         let Some(b) = self.open.as_mut() else { return };
         let rows: Vec<(usize, String)> = b
             .lines
             .iter()
             .enumerate()
-            .filter(|(k, _)| !only_failed || b.results[*k].as_ref().is_some_and(|r| !r.ok))
+            .filter(|(k, _)| !only_failed || b.results[*k].as_ref().is_none_or(|r| !r.ok))
             .map(|(k, l)| (k, l.clone()))
             .collect();
         if rows.is_empty() {
@@ -156,8 +165,11 @@ impl BulkPane {
         b.run = self.runs;
         b.progress = Some((0, rows.len()));
         b.stage = Stage::Results;
+        b.appending = !only_failed;
         if !only_failed {
             b.results = vec![None; b.lines.len()];
+            b.grid = OutputState::default();
+            b.grid.begin("Run for each row".into());
         }
         actions.send(UiCommand::RunBulk {
             conn: b.conn,
@@ -414,10 +426,12 @@ impl Bulk {
                 });
             }
             None => {
-                ui.label(format!(
-                    "{} rows: {ok} ok, {failed} failed",
-                    self.lines.len()
-                ));
+                let unsent = self.results.iter().filter(|r| r.is_none()).count();
+                let mut summary = format!("{} rows: {ok} ok, {failed} failed", self.lines.len());
+                if unsent > 0 {
+                    summary.push_str(&format!(", {unsent} not sent"));
+                }
+                ui.label(summary);
             }
         }
         if let Some(n) = &self.note {
@@ -433,11 +447,30 @@ impl Bulk {
             actions.push(super::action::Action::AskFile(export_request(tenant, csv)));
         }
         let idle = self.progress.is_none();
+        let unsent = self.results.iter().filter(|r| r.is_none()).count();
         let mut step = None;
         ui.horizontal(|ui| {
-            let retry = egui::Button::new(format!("Retry failed ({failed})"));
-            if ui.add_enabled(idle && failed > 0, retry).clicked() {
+            let retry = match unsent {
+                0 => format!("Retry failed ({failed})"),
+                n => format!("Retry failed and unsent ({})", failed + n),
+            };
+            if ui
+                .add_enabled(idle && failed + unsent > 0, egui::Button::new(retry))
+                .clicked()
+            {
                 step = Some(Step::RetryFailed);
+            }
+            let stop = egui::Button::new(if self.cancelling {
+                "Cancelling…"
+            } else {
+                "Cancel"
+            });
+            if ui.add_enabled(!idle && !self.cancelling, stop).clicked() {
+                self.cancelling = true;
+                actions.send(UiCommand::CancelBulk {
+                    conn: self.conn,
+                    run: self.run,
+                });
             }
             if ui.add_enabled(idle, egui::Button::new("Close")).clicked() {
                 step = Some(Step::Close);
@@ -446,18 +479,32 @@ impl Bulk {
         step
     }
 
-    /// The results as the grid's rows: Row, Result, Error, Call.
-    fn refresh_grid(&mut self) {
+    /// Each row's result in its slot.
+    fn set_results(&mut self, rows: Vec<BulkRowView>) {
+        for r in rows {
+            if let Some(slot) = self.results.get_mut(r.row) {
+                *slot = Some(r);
+            }
+        }
+    }
+
+    /// `rows` as the grid's rows: Row, Result, Error, Call.
+    fn result_rows<'a>(&self, rows: impl IntoIterator<Item = &'a BulkRowView>) -> ResultStore {
         let mut store = ResultStore::new();
-        for (k, r) in self.results.iter().enumerate() {
-            let Some(r) = r else { continue };
+        for r in rows {
             store.push_value(&json!({
-                "Row": k + 1,
+                "Row": r.row + 1,
                 "Result": if r.ok { "ok" } else { "error" },
                 "Error": r.message,
-                "Call": self.lines.get(k).cloned().unwrap_or_default(),
+                "Call": self.lines.get(r.row).cloned().unwrap_or_default(),
             }));
         }
+        store
+    }
+
+    /// Every row's last result as the grid's rows.
+    fn refresh_grid(&mut self) {
+        let store = self.result_rows(self.results.iter().flatten());
         let n = store.len();
         let mut grid = OutputState::default();
         grid.begin("Run for each row".into());

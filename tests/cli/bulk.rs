@@ -1,8 +1,8 @@
 //! `exo-connect bulk`: a change applied to every row of a CSV through `$batch` (chunks of 10,
 //! continue-on-error), checked against the sim's state; the fallback when `$batch` is refused;
-//! the dry run and the one confirmation.
+//! the dry run and the one confirmation; Ctrl+C stopping after the chunk in flight.
 
-use super::support::{Out, cli, pw, setup};
+use super::support::{Out, cli, exo, pw, setup};
 
 const UPN: &str = "ops@contoso.com";
 
@@ -191,5 +191,76 @@ async fn a_refused_batch_falls_back_to_one_request_per_row() {
         now.iter().all(|r| r["CustomAttribute1"] == "Sales"),
         "{}",
         o.stdout
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_after_the_chunk_in_flight_and_prints_the_rows_sent() {
+    let (h, home) = setup(120).await;
+    let ids = mailboxes(&home, 100).await;
+    let rows: Vec<(String, String)> = ids.iter().map(|i| (i.clone(), "Stop".into())).collect();
+    let csv = write_csv(&home, &rows);
+    let before = h.admin.requests().len();
+    // Every request answers after 300 ms: Ctrl+C lands while chunks remain.
+    h.admin.inject_spec("slow:ms=300:times=20").unwrap();
+    let csv = csv.to_str().unwrap();
+    let args = [
+        "bulk",
+        "Contoso EXO",
+        "--csv",
+        csv,
+        "--password-stdin",
+        "--yes",
+        "--format",
+        "csv",
+        "--",
+        LINE,
+    ];
+    let mut c = exo(home.path(), &args);
+    c.env_remove("COLUMNS");
+    let batches = |h: &exo_connect::sim::SimHandle| {
+        h.admin.requests()[before..]
+            .iter()
+            .filter(|r| r.path.ends_with("$batch"))
+            .count()
+    };
+    let mut child = c.spawn().unwrap();
+    let pid = child.id().unwrap().to_string();
+    let mut input = child.stdin.take().unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut input, pw(UPN).as_bytes())
+        .await
+        .unwrap();
+    drop(input);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while batches(&h) < 2 {
+        assert!(std::time::Instant::now() < deadline, "no $batch came");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = tokio::time::timeout(std::time::Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("the command ends")
+        .unwrap();
+    let o = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_eq!(o.code, 1, "{}", o.stderr);
+    let sent = batches(&h) * 10;
+    assert!((20..100).contains(&sent), "{sent} rows sent");
+    let printed = o.stdout.lines().count() - 1;
+    assert_eq!(printed, sent, "one row printed per row sent: {}", o.stdout);
+    assert!(
+        o.stderr.contains(&format!(
+            "stopped by Ctrl+C after {sent} of 100 rows: rows {} to 100 were not sent",
+            sent + 1
+        )),
+        "{}",
+        o.stderr
     );
 }

@@ -136,6 +136,75 @@ fn two_hundred_fifty_selected_rows_preview_confirm_results_and_retry_failed() {
 }
 
 #[test]
+fn cancel_stops_after_the_chunk_in_flight_and_retry_sends_the_rest() {
+    let mut e = start(|s| s.mailboxes = 120, |_| {});
+    e.h.ctx
+        .set_missing_glyph_policy(egui::epaint::text::MissingGlyphPolicy::Tofu);
+    let conn = connect(&mut e);
+    run(&mut e, conn, "Get-Mailbox -ResultSize 100");
+    e.click("Select all");
+    e.click("Run for each selected row…");
+    let line = "Set-Mailbox -Identity {PrimarySmtpAddress} -CustomAttribute1 'Stopped'";
+    e.h.state_mut().bulk.open.as_mut().unwrap().template = line.into();
+    e.h.run_steps(2);
+    e.click("Preview");
+    e.click("Run for 100 rows…");
+    // Every $batch answers after 300 ms: the cancel lands while chunks remain.
+    e.sim.admin.inject_spec("slow:ms=300:times=10").unwrap();
+    let before = e.sim.admin.requests().len();
+    e.click("Yes, run Set-Mailbox for 100 rows");
+    e.wait("the first chunk", |a| {
+        a.bulk
+            .open
+            .as_ref()
+            .is_some_and(|b| b.progress.is_some_and(|p| p.0 >= 10))
+    });
+    // The first chunk's rows show while the run goes on.
+    assert!(e.has_containing("Sent 10 of 100 rows") || e.has_containing("Sent 20 of 100"));
+    e.click("Cancel");
+    e.wait("the cancel", |a| {
+        a.bulk.open.as_ref().is_some_and(|b| b.progress.is_none())
+    });
+    let b = e.h.state().bulk.open.as_ref().unwrap();
+    let done = b.results.iter().flatten().count();
+    assert!(
+        (10..100).contains(&done) && done % 10 == 0,
+        "{done} rows done"
+    );
+    assert!(
+        b.results[..done]
+            .iter()
+            .all(|r| r.as_ref().is_some_and(|r| r.ok))
+    );
+    assert!(
+        b.results[done..].iter().all(Option::is_none),
+        "no row after the cancel"
+    );
+    assert_eq!(
+        batches_since(&e, before),
+        done / 10,
+        "nothing sent after the cancel"
+    );
+    assert!(e.has_containing(&format!("Cancelled after {done} of 100 rows")));
+    assert!(e.has(&format!(
+        "100 rows: {done} ok, 0 failed, {} not sent",
+        100 - done
+    )));
+
+    // Retry sends exactly the rows not sent.
+    let before = e.sim.admin.requests().len();
+    e.click(&format!("Retry failed and unsent ({})", 100 - done));
+    assert_eq!(wait_results(&mut e, 100), Vec::<usize>::new());
+    assert_eq!(batches_since(&e, before), (100 - done).div_ceil(10));
+    assert!(e.has("100 rows: 100 ok, 0 failed"));
+    e.click("Close");
+    run(&mut e, conn, "Get-Mailbox -ResultSize 100");
+    let store = e.h.state().output(conn).unwrap().results();
+    let c = store.column_index("CustomAttribute1").unwrap();
+    assert!((0..store.len()).all(|r| store.cell_string(r, c) == "Stopped"));
+}
+
+#[test]
 fn a_csv_file_typed_into_the_path_field_runs_for_each_row() {
     let mut e = start(|_| {}, |_| {});
     let conn = connect(&mut e);

@@ -5,7 +5,9 @@
 //! the 401/claims refresh, pacing, cookies, a whole-batch 429 retried after its `Retry-After`).
 //! A service that refuses `$batch` (404, 405, 501) gets one `InvokeCommand` per row instead,
 //! for the rest of the run. An item that failed for a transient reason (429, 503, 504) is sent
-//! once more on its own. Every row ends with a [`BulkResult`], in the rows' order.
+//! once more on its own. Every row sent ends with a [`BulkResult`], in the rows' order. A
+//! cancel stops the run between chunks (the chunk in flight finishes, so no row's fate is
+//! unknown); the rows after it are not sent.
 
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use tokio::sync::mpsc;
 
 use super::request::{PageCall, TokenSlot};
 use super::{CmdletRequest, RestClient, RestError, RestErrorKind, parse_error_body};
+use crate::engine::auth::CancellationToken;
 use crate::model::results::{ResultStore, parse_page};
 
 /// Requests per `$batch`.
@@ -40,38 +43,66 @@ pub struct BulkOutcome {
     pub results: Vec<BulkResult>,
     /// The service refused `$batch`: the rows went one request each.
     pub fell_back: bool,
+    /// Cancelled: only the first `results.len()` rows were sent.
+    pub stopped: bool,
 }
 
+/// Told after each chunk: that chunk's results, then (rows done, rows in all).
+pub type ChunkDone<'a> = &'a (dyn Fn(&[BulkResult], usize, usize) + Send + Sync);
+
 impl RestClient {
-    /// Runs every request (see the module's description); `progress(done, total)` after each
-    /// chunk.
+    /// Runs every request (see the module's description) until `cancel`; `chunk_done` after
+    /// each chunk.
     pub async fn bulk(
         self: &Arc<Self>,
         requests: &[CmdletRequest],
-        progress: &(dyn Fn(usize, usize) + Send + Sync),
+        chunk_done: ChunkDone<'_>,
+        cancel: &CancellationToken,
     ) -> Result<BulkOutcome, RestError> {
         let mut results = Vec::with_capacity(requests.len());
         let mut fell_back = false;
         for (c, chunk) in requests.chunks(BATCH_CHUNK).enumerate() {
+            if cancel.is_cancelled() {
+                break;
+            }
             let first = c * BATCH_CHUNK;
+            let mut got = None;
             if !fell_back {
                 match self.batch_chunk(chunk, first).await {
                     Ok(mut r) => {
                         self.retry_transient(chunk, first, &mut r).await;
-                        results.extend(r);
-                        progress(results.len(), requests.len());
-                        continue;
+                        got = Some(r);
                     }
                     Err(e) if matches!(e.status, Some(404 | 405 | 501)) => fell_back = true,
                     Err(e) => return Err(e),
                 }
             }
-            for (k, req) in chunk.iter().enumerate() {
-                results.push(self.one(req, first + k).await);
-            }
-            progress(results.len(), requests.len());
+            let got = match got {
+                Some(r) => r,
+                None => self.one_by_one(chunk, first).await,
+            };
+            results.extend(got);
+            chunk_done(&results[first..], results.len(), requests.len());
         }
-        Ok(BulkOutcome { results, fell_back })
+        let stopped = results.len() < requests.len();
+        Ok(BulkOutcome {
+            results,
+            fell_back,
+            stopped,
+        })
+    }
+
+    /// A chunk's rows one request each (the service refused `$batch`).
+    async fn one_by_one(
+        self: &Arc<Self>,
+        chunk: &[CmdletRequest],
+        first: usize,
+    ) -> Vec<BulkResult> {
+        let mut out = Vec::with_capacity(chunk.len());
+        for (k, req) in chunk.iter().enumerate() {
+            out.push(self.one(req, first + k).await);
+        }
+        out
     }
 
     /// One row on its own (`InvokeCommand`).

@@ -54,7 +54,7 @@ use tokio::sync::mpsc;
 use super::http::{HttpOptions, PAGE_BODY_CAP};
 use crate::model::results::{ResultStore, RowError};
 
-pub use batch::{BATCH_CHUNK, BulkOutcome, BulkResult};
+pub use batch::{BATCH_CHUNK, BulkOutcome, BulkResult, ChunkDone};
 pub use client::RestClient;
 pub use cookies::ConnectionCookies;
 pub use error::{ParsedError, RestError, RestErrorKind, parse_error_body};

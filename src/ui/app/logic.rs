@@ -136,8 +136,12 @@ impl App {
                 table,
             } => self.bulk.table(conn, line(source), table.map_err(text)),
             UiEvent::BulkProgress {
-                run, done, total, ..
-            } => self.bulk.progress(run, done, total),
+                run,
+                done,
+                total,
+                rows,
+                ..
+            } => self.bulk.progress(run, done, total, rows),
             UiEvent::BulkDone {
                 run, results, note, ..
             } => self.bulk.done(run, results.map_err(text), note),

@@ -2,12 +2,13 @@
 //! the UI thread, and a batch of cmdlet lines — one per row, built and previewed by the window —
 //! run in a session through the engine's `RestClient::bulk` (`$batch` in chunks of 10 with
 //! continue-on-error, one request per row when the service refuses `$batch`). A change cmdlet
-//! goes with `Confirm: false`: the window asked once for the whole batch. Progress after each
-//! chunk, then one result per row (its text made printable here). One bulk run per session; a
-//! newer one replaces it.
+//! goes with `Confirm: false`: the window asked once for the whole batch. After each chunk its
+//! rows' results (their text made printable here); Cancel stops after the chunk in flight. One
+//! bulk run per session; a newer one replaces it.
 
 use super::Driver;
-use crate::engine::rest::CmdletRequest;
+use crate::engine::auth::CancellationToken;
+use crate::engine::rest::{BulkResult, CmdletRequest};
 use crate::model::bulk::{read_csv, reads_only};
 use crate::model::cmdline::parse_cmdlet_line;
 use crate::model::text::printable_line;
@@ -55,50 +56,106 @@ impl Driver {
             return self.send(done(Err(gone), None));
         }
         if let Some(old) = self.bulk_runs.remove(&conn) {
-            old.abort();
+            old.task.abort();
         }
-        let registry = self.connector.registry().clone();
-        let ev = self.ev.clone();
-        let task = tokio::spawn(async move {
-            let client = match registry.client(conn.0).await {
-                Ok(c) => c,
-                Err(e) => {
-                    ev.send(done(Err(e.to_string()), None));
-                    return;
-                }
-            };
-            let progress = |n: usize, total: usize| {
-                ev.send(UiEvent::BulkProgress {
-                    conn,
-                    run,
-                    done: n,
-                    total,
-                });
-            };
-            let outcome = match client.bulk(&requests, &progress).await {
-                Ok(o) => o,
-                Err(e) => {
-                    let why = match e.explanation() {
-                        Some(known) => format!("{e}\n{known}"),
-                        None => e.to_string(),
-                    };
-                    ev.send(done(Err(why), None));
-                    return;
-                }
-            };
-            let note = outcome
-                .fell_back
-                .then(|| "The service refused $batch: the rows went one request each.".into());
-            let mut results = refused;
-            results.extend(outcome.results.iter().map(|r| {
-                let row = sent.get(r.index).copied().unwrap_or(r.index);
-                row_view(row, r.ok, r.status, &r.message)
-            }));
-            results.sort_by_key(|r| r.row);
-            ev.send(done(Ok(results), note));
-        });
-        self.bulk_runs.insert(conn, task.abort_handle());
+        let cancel = CancellationToken::new();
+        let job = BulkJob {
+            conn,
+            run,
+            requests,
+            sent,
+            refused,
+            cancel: cancel.clone(),
+        };
+        let task = tokio::spawn(job.run(self.connector.registry().clone(), self.ev.clone()));
+        let task = task.abort_handle();
+        self.bulk_runs.insert(conn, BulkTask { run, cancel, task });
     }
+
+    /// Cancel of bulk run `run`: it stops after the chunk in flight.
+    pub(super) fn cancel_bulk(&mut self, conn: ConnId, run: u64) {
+        if let Some(t) = self.bulk_runs.get(&conn).filter(|t| t.run == run) {
+            t.cancel.cancel();
+        }
+    }
+}
+
+/// A session's bulk run in progress.
+pub(super) struct BulkTask {
+    run: u64,
+    cancel: CancellationToken,
+    task: tokio::task::AbortHandle,
+}
+
+/// What one bulk run's task needs.
+struct BulkJob {
+    conn: ConnId,
+    run: u64,
+    requests: Vec<CmdletRequest>,
+    /// The row index of each request.
+    sent: Vec<usize>,
+    /// The rows whose line did not parse.
+    refused: Vec<BulkRowView>,
+    cancel: CancellationToken,
+}
+
+impl BulkJob {
+    async fn run(self, registry: crate::engine::sessions::SessionRegistry, ev: super::EventSender) {
+        let (conn, run) = (self.conn, self.run);
+        let done = move |results, note| UiEvent::BulkDone {
+            conn,
+            run,
+            results,
+            note,
+        };
+        let client = match registry.client(conn.0).await {
+            Ok(c) => c,
+            Err(e) => {
+                ev.send(done(Err(e.to_string()), None));
+                return;
+            }
+        };
+        let sent = &self.sent;
+        let progress = |chunk: &[BulkResult], n: usize, total: usize| {
+            let rows = chunk.iter().map(|r| result_view(sent, r)).collect();
+            ev.send(UiEvent::BulkProgress {
+                conn,
+                run,
+                done: n,
+                total,
+                rows,
+            });
+        };
+        let outcome = match client.bulk(&self.requests, &progress, &self.cancel).await {
+            Ok(o) => o,
+            Err(e) => {
+                let why = match e.explanation() {
+                    Some(known) => format!("{e}\n{known}"),
+                    None => e.to_string(),
+                };
+                ev.send(done(Err(why), None));
+                return;
+            }
+        };
+        let mut notes = Vec::new();
+        if outcome.stopped {
+            notes.push(format!(
+                "Cancelled after {} of {} rows: the rest were not sent (Retry sends them).",
+                outcome.results.len(),
+                self.requests.len()
+            ));
+        }
+        if outcome.fell_back {
+            notes.push("The service refused $batch: the rows went one request each.".into());
+        }
+        let note = (!notes.is_empty()).then(|| notes.join(" "));
+        ev.send(done(Ok(self.refused), note));
+    }
+}
+
+fn result_view(sent: &[usize], r: &BulkResult) -> BulkRowView {
+    let row = sent.get(r.index).copied().unwrap_or(r.index);
+    row_view(row, r.ok, r.status, &r.message)
 }
 
 fn row_view(row: usize, ok: bool, status: Option<u16>, message: &str) -> BulkRowView {

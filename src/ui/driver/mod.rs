@@ -231,7 +231,7 @@ struct Driver {
     /// The run of each session, to cancel it.
     runs: HashMap<ConnId, tokio::task::AbortHandle>,
     /// The bulk run ("Run for each row…") of each session.
-    bulk_runs: HashMap<ConnId, tokio::task::AbortHandle>,
+    bulk_runs: HashMap<ConnId, bulk::BulkTask>,
     sim: Option<Arc<crate::sim::SimHandle>>,
     /// The last error reloading the store (said once, not every check).
     reload_error: Option<String>,
@@ -410,6 +410,7 @@ impl Driver {
             UiCommand::Restore { profile_ids } => self.restore(profile_ids),
             UiCommand::LoadBulkCsv { conn, path } => self.load_bulk_csv(conn, path),
             UiCommand::RunBulk { conn, run, rows } => self.run_bulk(conn, run, rows),
+            UiCommand::CancelBulk { conn, run } => self.cancel_bulk(conn, run),
         }
     }
 
