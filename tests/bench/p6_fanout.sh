@@ -16,7 +16,7 @@
 #        SLOW=0 THROTTLE=0 (slow / throttling customers of the sim; 0 measures the client alone)
 #        TOKEN_DELAY_MS=0 (each token request of the sim waits this long, like a real sign-in
 #        service's ~100-300 ms; both runs pay it for each of their token requests)
-# Tools: bash, /usr/bin/time, cargo.
+# Tools: bash (5, for EPOCHREALTIME), /usr/bin/time, cargo.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -68,12 +68,16 @@ for i in $(seq "$PROFILES"); do
 done
 first=$(printf "cust%0${width}d" 1)
 
-# wall seconds and peak RSS (KiB) of one command; its stdout goes to $work/out.
+# wall seconds, peak RSS (KiB), user and system CPU seconds of one command; its stdout goes to
+# $work/out. The wall time is bash's microsecond clock around the command (/usr/bin/time's %e
+# counts in 10 ms steps: a single run against the sim takes about one step).
 measure() {
+    local t0=$EPOCHREALTIME t1
     printf 'partner-Demo-2026!\n' |
-        /usr/bin/time -f '%e %M %U %S' -o "$work/time" "$BIN" "$@" >"$work/out" 2>"$work/err" || {
+        /usr/bin/time -f '%M %U %S' -o "$work/time" "$BIN" "$@" >"$work/out" 2>"$work/err" || {
         echo "failed: $*" >&2; tail -5 "$work/err" >&2; exit 1; }
-    cat "$work/time"
+    t1=$EPOCHREALTIME
+    echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.4f", b - a}') $(cat "$work/time")"
 }
 
 singles=() fanouts=() rss=()
