@@ -5,7 +5,9 @@
 //! same from a CSV file typed into the window's path field (no file dialog here).
 
 use egui_kittest::kittest::Queryable;
-use exo_connect::ui::bridge::{ConnId, SessionState};
+use exo_connect::ui::bridge::{ConnId, SessionState, SignInStage};
+
+use crate::common::signin_support::password_of;
 
 use super::engine::{E, start};
 
@@ -202,6 +204,70 @@ fn cancel_stops_after_the_chunk_in_flight_and_retry_sends_the_rest() {
     let store = e.h.state().output(conn).unwrap().results();
     let c = store.column_index("CustomAttribute1").unwrap();
     assert!((0..store.len()).all(|r| store.cell_string(r, c) == "Stopped"));
+}
+
+#[test]
+fn a_revoked_session_mid_run_brings_the_sign_in_over_the_dialog_and_retry_sends_the_rest() {
+    let mut e = start(|s| s.mailboxes = 60, |_| {});
+    e.h.ctx
+        .set_missing_glyph_policy(egui::epaint::text::MissingGlyphPolicy::Tofu);
+    let conn = connect(&mut e);
+    run(&mut e, conn, "Get-Mailbox -ResultSize 50");
+    e.click("Select all");
+    e.click("Run for each selected row…");
+    let line = "Set-Mailbox -Identity {PrimarySmtpAddress} -CustomAttribute1 'Revoked'";
+    e.h.state_mut().bulk.open.as_mut().unwrap().template = line.into();
+    e.h.run_steps(2);
+    e.click("Preview");
+    e.click("Run for 50 rows…");
+    e.sim.admin.inject_spec("slow:ms=300:times=5").unwrap();
+    e.click("Yes, run Set-Mailbox for 50 rows");
+    e.wait("the first chunk", |a| {
+        a.bulk
+            .open
+            .as_ref()
+            .is_some_and(|b| b.progress.is_some_and(|p| p.0 >= 10))
+    });
+    // The tenant revokes the account's sessions and refresh tokens mid-run.
+    e.sim.revoke_account("ops@contoso.com");
+    assert!(e.sim.auth.revoke_refresh_tokens("ops@contoso.com") > 0);
+    e.wait("the sign-in dialog, over the bulk dialog", |a| {
+        a.signin
+            .as_ref()
+            .is_some_and(|v| v.reason.is_some() && matches!(v.stage, SignInStage::Password { .. }))
+            && a.bulk.open.as_ref().is_some_and(|b| b.progress.is_none())
+    });
+    let b = e.h.state().bulk.open.as_ref().unwrap();
+    let done = b.results.iter().flatten().count();
+    assert!(
+        (10..50).contains(&done),
+        "{done} rows done before the revoke"
+    );
+    assert!(
+        b.results.iter().flatten().all(|r| r.ok),
+        "no row failed half-way"
+    );
+    assert!(e.has_containing("revoked this session's access"));
+    // The sign-in dialog is the top modal (a newly shown one goes on top; under the bulk dialog
+    // a person could not reach it).
+    e.h.run_steps(2);
+    let top = e.h.ctx.memory(|m| m.top_modal_layer()).map(|l| l.id);
+    assert_eq!(
+        top,
+        Some(egui::Id::unique("signin")),
+        "the sign-in dialog on top"
+    );
+    e.type_into("Password", &password_of("ops@contoso.com"));
+    e.click("Sign in");
+    e.wait("signed in again", |a| a.signin.is_none());
+    e.click(&format!("Retry failed and unsent ({})", 50 - done));
+    assert_eq!(wait_results(&mut e, 50), Vec::<usize>::new());
+    e.click("Close");
+    run(&mut e, conn, "Get-Mailbox -ResultSize 50");
+    let store = e.h.state().output(conn).unwrap().results();
+    let c = store.column_index("CustomAttribute1").unwrap();
+    assert!((0..store.len()).all(|r| store.cell_string(r, c) == "Revoked"));
+    assert_eq!(e.h.state().sessions.len(), 1, "the same session");
 }
 
 #[test]

@@ -51,21 +51,28 @@ impl Driver {
             }
             sent.push(row);
         }
-        if !self.sessions.iter().any(|s| s.connection_id == conn.0) {
+        let Some(profile_id) = self
+            .sessions
+            .iter()
+            .find(|s| s.connection_id == conn.0)
+            .map(|s| s.profile_id)
+        else {
             let gone = "That session is gone; connect again.".to_string();
             return self.send(done(Err(gone), None));
-        }
+        };
         if let Some(old) = self.bulk_runs.remove(&conn) {
             old.task.abort();
         }
         let cancel = CancellationToken::new();
         let job = BulkJob {
             conn,
+            profile_id,
             run,
             requests,
             sent,
             refused,
             cancel: cancel.clone(),
+            internal: self.internal_tx.clone(),
         };
         let task = tokio::spawn(job.run(self.connector.registry().clone(), self.ev.clone()));
         let task = task.abort_handle();
@@ -90,6 +97,7 @@ pub(super) struct BulkTask {
 /// What one bulk run's task needs.
 struct BulkJob {
     conn: ConnId,
+    profile_id: uuid::Uuid,
     run: u64,
     requests: Vec<CmdletRequest>,
     /// The row index of each request.
@@ -97,6 +105,8 @@ struct BulkJob {
     /// The rows whose line did not parse.
     refused: Vec<BulkRowView>,
     cancel: CancellationToken,
+    /// The driver's loop: a claims challenge needing an interactive sign-in goes there.
+    internal: tokio::sync::mpsc::UnboundedSender<super::Internal>,
 }
 
 impl BulkJob {
@@ -129,11 +139,7 @@ impl BulkJob {
         let outcome = match client.bulk(&self.requests, &progress, &self.cancel).await {
             Ok(o) => o,
             Err(e) => {
-                let why = match e.explanation() {
-                    Some(known) => format!("{e}\n{known}"),
-                    None => e.to_string(),
-                };
-                ev.send(done(Err(why), None));
+                ev.send(done(Err(self.stopped_by(e)), None));
                 return;
             }
         };
@@ -150,6 +156,30 @@ impl BulkJob {
         }
         let note = (!notes.is_empty()).then(|| notes.join(" "));
         ev.send(done(Ok(self.refused), note));
+    }
+}
+
+impl BulkJob {
+    /// Why the run stopped as a whole; a claims challenge brings the sign-in back (the rows
+    /// not sent wait for the window's Retry).
+    fn stopped_by(&self, e: crate::engine::rest::RestError) -> String {
+        let Some(claims) = e.claims.clone() else {
+            return match e.explanation() {
+                Some(known) => format!("{e}\n{known}"),
+                None => e.to_string(),
+            };
+        };
+        let rerun = super::Rerun {
+            conn: self.conn,
+            line: None,
+            confirmed: true,
+        };
+        let _ = self.internal.send(super::Internal::ClaimsChallenge {
+            profile_id: self.profile_id,
+            claims,
+            rerun,
+        });
+        "the tenant revoked this session's access (continuous access evaluation). Sign in again, then \"Retry failed and unsent\" sends the rows not sent.".into()
     }
 }
 

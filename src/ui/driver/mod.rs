@@ -205,11 +205,12 @@ enum Internal {
 }
 
 /// The run a claims challenge interrupted: the same line, once more in the same session, after
-/// the sign-in that answers the challenge.
+/// the sign-in that answers the challenge. `line` None: a bulk run, whose rows not sent the
+/// window's "Retry failed and unsent" sends (no batch of changes is re-sent by itself).
 #[derive(Debug, Clone)]
 struct Rerun {
     conn: ConnId,
-    line: String,
+    line: Option<String>,
     confirmed: bool,
 }
 

@@ -182,7 +182,7 @@ fn failure(e: crate::engine::rest::RestError, job: &Job, ev: &EventSender) -> Ui
         }
         let rerun = super::Rerun {
             conn,
-            line: job.line.clone(),
+            line: Some(job.line.clone()),
             confirmed: job.confirmed,
         };
         let _ = job.internal.send(super::Internal::ClaimsChallenge {

@@ -109,7 +109,13 @@ impl Driver {
             self.signin = None;
         }
         match result {
-            Ok(()) => self.run_line_with(rerun.conn, rerun.line, rerun.confirmed, true),
+            Ok(()) => match rerun.line {
+                Some(line) => self.run_line_with(rerun.conn, line, rerun.confirmed, true),
+                None => self.send(notice(
+                    NoticeLevel::Info,
+                    "Signed in again: \"Retry failed and unsent\" sends the bulk run's remaining rows.",
+                )),
+            },
             Err(e) if e.is_cancelled() => {}
             Err(e) if dialog => self.send(UiEvent::SignInFinished {
                 profile_id,
