@@ -68,15 +68,7 @@ impl Driver {
         let Some(profile) = self.store.get(profile_id).cloned() else {
             return;
         };
-        self.cancel_sign_in();
-        self.generation += 1;
-        let generation = self.generation;
-        let cancel = CancellationToken::new();
-        let reason = Some(REVOKED.to_string());
-        let (prompt, job) = self
-            .dialogs()
-            .prompt(&profile, reason, cancel.clone(), generation);
-        self.signin = Some(job);
+        let (prompt, cancel, generation) = self.open_dialog(&profile, Some(REVOKED.to_string()));
         let connector = self.connector.clone();
         let itx = self.internal_tx.clone();
         tokio::spawn(async move {
@@ -134,16 +126,8 @@ impl Driver {
             ));
             return;
         };
-        // An older sign-in (and its dialog) gives way.
-        self.cancel_sign_in();
-        self.generation += 1;
-        let generation = self.generation;
-        let cancel = CancellationToken::new();
         let reason = claims.as_ref().map(|_| REVOKED.to_string());
-        let (prompt, job) = self
-            .dialogs()
-            .prompt(&profile, reason, cancel.clone(), generation);
-        self.signin = Some(job);
+        let (prompt, cancel, generation) = self.open_dialog(&profile, reason);
         let connector = self.connector.clone();
         let itx = self.internal_tx.clone();
         tokio::spawn(async move {
@@ -160,6 +144,23 @@ impl Driver {
                 result: Box::new(result),
             });
         });
+    }
+
+    /// The sign-in dialog of `profile` opens (an older sign-in and its dialog give way): its
+    /// prompt, the token that cancels it, and its generation.
+    fn open_dialog(
+        &mut self,
+        profile: &crate::model::Profile,
+        reason: Option<String>,
+    ) -> (DialogPrompt, CancellationToken, u64) {
+        self.cancel_sign_in();
+        self.generation += 1;
+        let cancel = CancellationToken::new();
+        let (prompt, job) = self
+            .dialogs()
+            .prompt(profile, reason, cancel.clone(), self.generation);
+        self.signin = Some(job);
+        (prompt, cancel, self.generation)
     }
 
     /// What it takes to open sign-in dialogs (also from the fan-out's tasks).
