@@ -177,23 +177,11 @@ enum Internal {
         result: Box<Result<(), crate::engine::connect::ConnectError>>,
     },
     /// Connect `generation` ended.
-    Connected {
-        generation: u64,
-        profile_id: uuid::Uuid,
-        profile_name: String,
-        result:
-            Box<Result<crate::engine::connect::Connected, crate::engine::connect::ConnectError>>,
-    },
+    Connected(ConnectDone),
     /// A profile of the fan-out run got its sign-in turn: its dialog is the one to answer.
     FanoutTurn(signin::SignInJob),
     /// A Connect that came while a dialog was open ended without one (`waiting`).
-    ConnectedQuietly {
-        generation: u64,
-        profile_id: uuid::Uuid,
-        profile_name: String,
-        result:
-            Box<Result<crate::engine::connect::Connected, crate::engine::connect::ConnectError>>,
-    },
+    ConnectedQuietly(ConnectDone),
     /// That Connect needs an interactive sign-in: it waits for the dialog.
     WaitForDialog(uuid::Uuid),
     /// The silent reconnect of a session open at the last close ended.
@@ -202,6 +190,14 @@ enum Internal {
         result:
             Box<Result<crate::engine::connect::Connected, crate::engine::connect::ConnectError>>,
     },
+}
+
+/// How connect `generation` of a profile ended.
+struct ConnectDone {
+    generation: u64,
+    profile_id: uuid::Uuid,
+    profile_name: String,
+    result: Box<Result<crate::engine::connect::Connected, crate::engine::connect::ConnectError>>,
 }
 
 /// The run a claims challenge interrupted: the same line, once more in the same session, after
@@ -421,12 +417,9 @@ impl Driver {
                 generation,
                 profile_id,
             } => self.signed_in(generation, profile_id),
-            Internal::Connected {
-                generation,
-                profile_id,
-                profile_name,
-                result,
-            } => self.connected(generation, (profile_id, &profile_name), *result),
+            Internal::Connected(d) => {
+                self.connected(d.generation, (d.profile_id, &d.profile_name), *d.result)
+            }
             Internal::ClaimsChallenge {
                 profile_id,
                 claims,
@@ -439,16 +432,11 @@ impl Driver {
                 result,
             } => self.recovered(generation, profile_id, rerun, *result),
             Internal::FanoutTurn(job) => self.fanout_turn(job),
-            Internal::ConnectedQuietly {
-                generation,
-                profile_id,
-                profile_name,
-                result,
-            } => {
-                if result.is_ok() {
-                    self.remember_connected(profile_id);
+            Internal::ConnectedQuietly(d) => {
+                if d.result.is_ok() {
+                    self.remember_connected(d.profile_id);
                 }
-                self.connected(generation, (profile_id, &profile_name), *result)
+                self.connected(d.generation, (d.profile_id, &d.profile_name), *d.result)
             }
             Internal::WaitForDialog(profile_id) => self.wait_for_dialog(profile_id),
             Internal::Restored { profile_id, result } => self.restored(profile_id, *result),

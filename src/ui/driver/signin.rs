@@ -9,7 +9,7 @@ use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{Driver, Internal, Rerun, notice};
+use super::{ConnectDone, Driver, Internal, Rerun, notice};
 use crate::engine::auth::{CancellationToken, SignInError, SignInEvent, SignedIn};
 use crate::engine::connect::{
     ConnectError, ConnectOptions, Connected, OnFailure, OnMismatch, SignInPrompt,
@@ -137,12 +137,12 @@ impl Driver {
                 ..Default::default()
             };
             let result = connector.connect(&profile, &prompt, &opts).await;
-            let _ = itx.send(Internal::Connected {
+            let _ = itx.send(Internal::Connected(ConnectDone {
                 generation,
                 profile_id: profile.id,
                 profile_name: profile.name,
                 result: Box::new(result),
-            });
+            }));
         });
     }
 

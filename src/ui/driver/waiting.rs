@@ -7,7 +7,7 @@
 use uuid::Uuid;
 
 use super::workspace::Silent;
-use super::{Driver, Internal, notice};
+use super::{ConnectDone, Driver, Internal, notice};
 use crate::engine::auth::SignInError;
 use crate::engine::connect::ConnectError;
 use crate::ui::bridge::NoticeLevel;
@@ -34,12 +34,12 @@ impl Driver {
                 Err(ConnectError::SignIn(SignInError::NeedsInteractive(_))) => {
                     Internal::WaitForDialog(profile.id)
                 }
-                result => Internal::ConnectedQuietly {
+                result => Internal::ConnectedQuietly(ConnectDone {
                     generation,
                     profile_id: profile.id,
                     profile_name: profile.name,
                     result: Box::new(result),
-                },
+                }),
             };
             let _ = itx.send(next);
         });
