@@ -458,10 +458,25 @@ impl FanoutPane {
                 format!("Yes, change {n} tenants with this line"),
             );
         }
+        let going = self.counts();
+        if going.pending > 0 {
+            ui.label(RichText::new(format!(
+                "The run of {} is still going ({} of {} profiles done): running this one cancels it and replaces its results.",
+                self.line,
+                self.rows.len() - going.pending,
+                self.rows.len()
+            ))
+            .color(theme::AMBER));
+        }
         ui.separator();
         ui.horizontal(|ui| {
             let ok = parsed.is_ok() && (!changing || ask.change_ok);
-            if ui.add_enabled(ok, egui::Button::new("Run")).clicked() {
+            let run = if going.pending > 0 {
+                "Cancel it and run"
+            } else {
+                "Run"
+            };
+            if ui.add_enabled(ok, egui::Button::new(run)).clicked() {
                 clicked.go = true;
             }
             if ui.button("Cancel").clicked() {

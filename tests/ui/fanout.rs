@@ -172,6 +172,49 @@ fn a_changing_cmdlet_over_many_tenants_asks_for_a_tick() {
     assert_eq!(runs(&t).len(), 1);
 }
 
+#[test]
+fn a_new_run_while_one_is_going_says_it_cancels_that_one() {
+    let (mut t, p) = loaded();
+    started(&mut t, &p);
+    state(
+        &mut t,
+        0,
+        ProfileState::Done {
+            rows: 3,
+            elapsed: Duration::ZERO,
+        },
+    );
+    t.h.run();
+    t.h.get_by_label("Customers").click_secondary();
+    t.h.run();
+    t.click("Run on folder…");
+    t.type_into("Cmdlet", "Get-AcceptedDomain");
+    assert!(t.has(&format!(
+        "The run of Get-TransportRule is still going (1 of {} profiles done): running this one cancels it and replaces its results.",
+        p.len()
+    )));
+    assert!(!t.has("Run"), "the button says what it does");
+    t.click("Cancel it and run");
+    assert_eq!(runs(&t).len(), 1);
+    // Once every profile is final, the dialog just runs.
+    for k in 1..p.len() {
+        state(
+            &mut t,
+            k,
+            ProfileState::Done {
+                rows: 1,
+                elapsed: Duration::ZERO,
+            },
+        );
+    }
+    t.h.run();
+    t.h.get_by_label("Customers").click_secondary();
+    t.h.run();
+    t.click("Run on folder…");
+    assert!(!t.has_containing("is still going"));
+    t.click("Run");
+}
+
 fn started(t: &mut T, p: &[Profile]) {
     let views = p
         .iter()
