@@ -4,6 +4,7 @@
 mod common;
 
 mod admin_api;
+mod after_disconnect;
 mod app;
 mod bulk;
 mod catalogue_check;
@@ -23,6 +24,7 @@ mod panes;
 mod pickers;
 mod proxy_route;
 mod pwsh;
+mod quick_connect;
 mod restore;
 mod scale;
 mod screens;

@@ -180,6 +180,11 @@ impl App {
     }
 }
 
+/// Is the session still open (the window lists a disconnected one only until it goes)?
+fn is_open(s: &SessionView) -> bool {
+    s.state != crate::model::SessionState::Disconnected
+}
+
 /// `s` without escape sequences or control characters (line breaks kept).
 fn text(s: String) -> String {
     match printable(&s) {
@@ -416,7 +421,7 @@ impl App {
                 .find(|s| s.profile_id == pid && up(s) && !was_up(s.conn))
                 .map(|s| s.conn)
         });
-        self.sessions = list;
+        let before = std::mem::replace(&mut self.sessions, list);
         if let Some(conn) = new_up {
             self.show_on_connect = None;
             if !self.editor.is_dirty() && self.guard.is_none() {
@@ -424,9 +429,9 @@ impl App {
             }
         }
         if let Centre::Output(conn) = self.centre
-            && !self.sessions.iter().any(|s| s.conn == conn)
+            && !self.sessions.iter().any(|s| s.conn == conn && is_open(s))
         {
-            self.centre = Centre::Editor;
+            self.shown_session_closed(conn, &before);
         }
         self.outputs
             .retain(|c, _| self.sessions.iter().any(|s| s.conn == *c));
@@ -435,6 +440,24 @@ impl App {
             limit
                 .sessions
                 .retain(|s| self.sessions.iter().any(|x| x.conn == s.conn));
+        }
+    }
+
+    /// The session the centre showed (`conn`) closed: the centre moves to the open session
+    /// that followed it in the list (else the one before it), its profile selected in the tree;
+    /// with none left (or unsaved edits in the editor), to the profile's editor.
+    fn shown_session_closed(&mut self, conn: ConnId, before: &[SessionView]) {
+        let at = before.iter().position(|s| s.conn == conn).unwrap_or(0);
+        let still_open =
+            |s: &&SessionView| self.sessions.iter().any(|n| n.conn == s.conn && is_open(n));
+        let next = before[at.min(before.len())..]
+            .iter()
+            .chain(before[..at.min(before.len())].iter().rev())
+            .find(still_open)
+            .map(|s| s.conn);
+        match next {
+            Some(next) if !self.editor.is_dirty() => self.go(crate::ui::nav::Go::Output(next)),
+            _ => self.centre = Centre::Editor,
         }
     }
 

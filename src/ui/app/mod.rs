@@ -253,6 +253,19 @@ impl App {
         self.caret.blinking()
     }
 
+    /// The session the window works with: the centre's output, else the selected profile's
+    /// open session; its profile's name and state as the status bar shows them.
+    fn current_session(&self) -> Option<(String, String)> {
+        let s = match self.centre {
+            Centre::Output(conn) => self.sessions.iter().find(|s| s.conn == conn),
+            _ => self
+                .selected
+                .and_then(|id| sessions::of_profile(&self.sessions, id).first().copied()),
+        }?;
+        (s.state != SessionState::Disconnected)
+            .then(|| (s.profile_name.clone(), s.state.label().to_string()))
+    }
+
     fn output_mut(&mut self, conn: ConnId) -> &mut OutputState {
         self.outputs.entry(conn).or_default()
     }
@@ -297,7 +310,8 @@ impl App {
     /// The modal dialogs, in the order they stack.
     fn dialogs(&mut self, ctx: &egui::Context) {
         let now = self.now();
-        self.palette.ui(ctx, &self.profiles, &mut self.actions);
+        self.palette
+            .ui(ctx, &self.profiles, &self.sessions, &mut self.actions);
         self.fanout.dialogs(ctx, &mut self.actions);
         self.signin_dialog.skip = self.signin.as_ref().map(|v| v.profile_id).is_some()
             && self.signin.as_ref().map(|v| v.profile_id) == self.fanout.turn_profile();
@@ -333,6 +347,12 @@ impl App {
         self.top_bar.dialogs(ctx, settings, &mut self.actions);
         self.dispatch();
         for cmd in self.disconnects.ui(ctx, now) {
+            if let UiCommand::Disconnect { conn } = &cmd
+                && let Some(s) = self.sessions.iter().find(|s| s.conn == *conn)
+            {
+                let name = s.profile_name.clone();
+                self.disconnect_said(&name, false);
+            }
             self.send(cmd);
         }
         let live = self
@@ -373,6 +393,7 @@ impl eframe::App for App {
             stale: self.stale_count(),
             demo: self.options.demo,
             unread: self.messages.unread(),
+            current: self.current_session(),
         };
         egui::Panel::bottom("status_bar").show(ui, |ui| {
             if status.ui(ui) {
