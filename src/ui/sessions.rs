@@ -374,15 +374,18 @@ fn cut_label(ui: &mut Ui, text: &str, max: f32) -> egui::Response {
 }
 
 /// The limit guard refused a session: list that tenant's sessions of that service, stale first.
-/// Closing the dialog sets `limit` to None.
+/// Closing the dialog sets `limit` to None. A Disconnect goes through the app as any single
+/// disconnect (#prod asks first); `undo` is what the Undo toast offers, shown in the dialog
+/// too, beside the rows it acts on: true when its "Undo disconnect of …" was clicked.
 pub fn limit_dialog(
     ctx: &egui::Context,
     limit: &mut Option<LimitView>,
-    now: DateTime<Utc>,
+    (now, undo): (DateTime<Utc>, Option<&str>),
     actions: &mut Actions,
-) {
+) -> bool {
+    let mut undone = false;
     let Some(view) = limit.as_mut() else {
-        return;
+        return undone;
     };
     let mut list = view.sessions.clone();
     list.sort_by_key(|s| !s.state.is_stale());
@@ -420,6 +423,16 @@ pub fn limit_dialog(
         if list.is_empty() {
             ui.label("All of them are closed now; you can connect again.");
         }
+        if let Some(what) = undo {
+            // The same Undo as the toast's: a disconnect here is as safe as one elsewhere.
+            ui.horizontal(|ui| {
+                ui.label(format!("Disconnected {what}."));
+                undone = ui
+                    .button(format!("Undo disconnect of {what}"))
+                    .on_hover_text("Connect again (from the cached sign-in: no sign-in dialog)")
+                    .clicked();
+            });
+        }
         ui.separator();
         close = ui.button("Close").clicked();
     });
@@ -433,6 +446,7 @@ pub fn limit_dialog(
     if close || r.should_close() {
         *limit = None;
     }
+    undone
 }
 
 #[cfg(test)]

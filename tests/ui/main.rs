@@ -19,6 +19,7 @@ mod fanout_live;
 mod feedback;
 mod idle;
 mod input_burst;
+mod limit_undo;
 mod outputs;
 mod panes;
 mod pickers;

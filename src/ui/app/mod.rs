@@ -317,7 +317,12 @@ impl App {
             && self.signin.as_ref().map(|v| v.profile_id) == self.fanout.turn_profile();
         self.signin_dialog
             .ui(ctx, &mut self.signin, now, &mut self.actions);
-        sessions::limit_dialog(ctx, &mut self.limit, now, &mut self.actions);
+        let undo = self.disconnects.undo_offer(now);
+        if sessions::limit_dialog(ctx, &mut self.limit, (now, undo), &mut self.actions) {
+            for cmd in self.disconnects.undo_now() {
+                self.send(cmd);
+            }
+        }
         let n = self.sessions.len();
         self.sessions_pane.dialogs(ctx, n, &mut self.actions);
         self.editor.dialogs(ctx, &mut self.actions);
