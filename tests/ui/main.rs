@@ -29,6 +29,7 @@ mod quick_connect;
 mod restore;
 mod scale;
 mod screens;
+mod service_hint;
 mod tree;
 mod undo;
 mod validation;

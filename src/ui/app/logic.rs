@@ -73,9 +73,7 @@ impl App {
                 line,
                 question,
             } => self.confirmation_asked(conn, line, question),
-            UiEvent::CatalogueReady { conn, catalogue } => {
-                self.output_mut(conn).completion.catalogue = Some(catalogue)
-            }
+            UiEvent::CatalogueReady { conn, catalogue } => self.catalogue_ready(conn, catalogue),
             UiEvent::RateChanged { conn, rate } => {
                 if let Some(s) = self.sessions.iter_mut().find(|s| s.conn == conn) {
                     s.rate = Some(rate);
@@ -117,6 +115,26 @@ impl App {
             | UiEvent::BulkProgress { .. }
             | UiEvent::BulkDone { .. }) => self.apply_bulk(ev),
         }
+    }
+
+    /// A session's live catalogue: its completion, and the one known for its service.
+    fn catalogue_ready(
+        &mut self,
+        conn: ConnId,
+        catalogue: std::sync::Arc<crate::model::catalogue::CmdletCatalogue>,
+    ) {
+        if let Some(service) = self
+            .sessions
+            .iter()
+            .find(|s| s.conn == conn)
+            .map(|s| s.service)
+        {
+            let mut known: Vec<_> = self.known_catalogues.iter().cloned().collect();
+            known.retain(|(s, _)| *s != service);
+            known.push((service, catalogue.clone()));
+            self.known_catalogues = std::sync::Arc::new(known);
+        }
+        self.output_mut(conn).completion.catalogue = Some(catalogue);
     }
 
     fn profile_deleted(&mut self, id: uuid::Uuid) {

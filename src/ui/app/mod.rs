@@ -128,6 +128,8 @@ pub struct App {
     pub messages: Messages,
     /// The workspace file's content: sessions to restore, history, favourites.
     workspace: workspace::WorkspaceState,
+    /// The live cmdlet catalogue last received per service (the wrong-service hint).
+    known_catalogues: super::complete::Known,
 }
 
 impl App {
@@ -183,6 +185,7 @@ impl App {
             quit: chrome::QuitGuard::default(),
             demo_phone: Vec::new(),
             workspace: Default::default(),
+            known_catalogues: Default::default(),
         };
         app.send(UiCommand::LoadProfiles);
         app.send(UiCommand::LoadWorkspace);
@@ -304,6 +307,7 @@ impl App {
             .map(|p| p.tags.as_slice())
             .unwrap_or_default();
         let out = self.outputs.entry(conn).or_default();
+        out.completion.known = self.known_catalogues.clone();
         out.ui(ui, session, tags, &mut self.actions);
     }
 
