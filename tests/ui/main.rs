@@ -30,6 +30,7 @@ mod restore;
 mod scale;
 mod screens;
 mod service_hint;
+mod small_window;
 mod tree;
 mod undo;
 mod validation;

@@ -58,6 +58,9 @@ mod workspace;
 
 const STORAGE_KEY: &str = "exo-connect-ui";
 
+/// The session panel's frame around its content, top and bottom.
+const SESSIONS_MARGIN: f32 = 12.0;
+
 /// An answer of a background job (file dialog, export writer).
 pub enum Background {
     /// A file dialog's answer (Err: no dialog could show).
@@ -130,6 +133,8 @@ pub struct App {
     workspace: workspace::WorkspaceState,
     /// The live cmdlet catalogue last received per service (the wrong-service hint).
     known_catalogues: super::complete::Known,
+    /// The height the session list's rows want (measured as they draw).
+    sessions_height: f32,
 }
 
 impl App {
@@ -186,6 +191,7 @@ impl App {
             demo_phone: Vec::new(),
             workspace: Default::default(),
             known_catalogues: Default::default(),
+            sessions_height: 190.0,
         };
         app.send(UiCommand::LoadProfiles);
         app.send(UiCommand::LoadWorkspace);
@@ -409,15 +415,24 @@ impl eframe::App for App {
                 self.messages.open();
             }
         });
+        // As high as its rows (the output gets the rest), at most a third of the window; the
+        // list scrolls beyond that and its header folds it.
+        let cap = (ctx.content_rect().height() / 3.0).max(90.0);
         egui::Panel::bottom("sessions")
-            .resizable(true)
-            .default_size(190.0)
-            .min_size(90.0)
+            .exact_size(self.sessions_height.clamp(40.0, cap))
             .show(ui, |ui| {
+                let top = ui.cursor().top();
                 self.not_restored_ui(ui);
                 let list = &self.sessions;
                 self.sessions_pane.stale_after_min = self.persisted.sessions.stale_after_min;
-                self.sessions_pane.ui(ui, list, now, &mut self.actions)
+                let strip = ui.cursor().top() - top;
+                let want = self.sessions_pane.ui(ui, list, now, &mut self.actions);
+                let want = strip + want + SESSIONS_MARGIN;
+                if (want - self.sessions_height).abs() > 0.5 {
+                    // The rows changed: the panel takes its new height on the next frame.
+                    self.sessions_height = want;
+                    ui.ctx().request_repaint();
+                }
             });
         self.dispatch();
         egui::Panel::left("profiles")
