@@ -56,7 +56,7 @@ impl StatusBar<'_> {
                 }
                 let current = match &self.current {
                     Some((name, state)) => format!("Session: {name} · {state}"),
-                    None => "No session selected".to_string(),
+                    None => "Session: none".to_string(),
                 };
                 ui.label(RichText::new(current).strong())
                     .on_hover_text("The session the centre shows, else the selected profile's");

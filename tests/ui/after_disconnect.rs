@@ -51,6 +51,6 @@ fn a_disconnect_moves_the_window_to_what_is_still_open() {
     t.push(UiEvent::SessionsChanged(vec![]));
     assert_eq!(t.h.state().centre, Centre::Editor);
     assert_eq!(t.h.state().selected, Some(p[2].id));
-    assert!(t.has("No session selected"));
+    assert!(t.has("Session: none"));
     assert!(t.has_containing("Disconnected Fabrikam Gov"));
 }
