@@ -54,8 +54,9 @@ layout() {
     CMDLET="700 179"
     COLUMNS="742 252"
     EXPORT_CSV="917 252"
-    # The second session's row in the session list (anchored to the bottom): its ×.
-    DISCONNECT_2="18 $((H - 118))"
+    # The second session's row in the session list (as high as its rows, anchored to the
+    # bottom over the status bar: the last row's × is 44 px above the window's bottom).
+    DISCONNECT_2="19 $((H - 44))"
 }
 
 # Rows in an exported CSV: lines after the header.
