@@ -205,20 +205,20 @@ pub enum Col {
 
 /// Each column's header and the width it needs (spacing included), in the order shown.
 const COLS: [(Col, &str, f32); 10] = [
-    (Col::State, "State", 130.0),
-    (Col::Rate, "Rate", 135.0),
-    (Col::Profile, "Profile", 175.0),
-    (Col::Service, "Service", 60.0),
-    (Col::Account, "Account", 175.0),
-    (Col::Tenant, "Tenant", 125.0),
-    (Col::Token, "Token", 65.0),
-    (Col::Idle, "Idle", 60.0),
+    (Col::State, "State", 115.0),
+    (Col::Rate, "Rate", 130.0),
+    (Col::Profile, "Profile", 160.0),
+    (Col::Service, "Service", 55.0),
+    (Col::Account, "Account", 170.0),
+    (Col::Tenant, "Tenant", 120.0),
+    (Col::Token, "Token", 60.0),
+    (Col::Idle, "Idle", 55.0),
     (Col::Requests, "Requests", 75.0),
     (Col::Endpoint, "Endpoint", 130.0),
 ];
 
 /// The row's actions' width (×, Open output, Refresh or Reconnect).
-const ACTIONS_WIDTH: f32 = 215.0;
+const ACTIONS_WIDTH: f32 = 200.0;
 
 /// The columns dropped first when the list is narrower than all of them.
 const DROP_ORDER: [Col; 6] = [

@@ -120,4 +120,3 @@ fn at_1024_by_700_the_output_grid_gets_the_height() {
     t.click("Show list");
     assert_eq!(t.h.get_all_by_label("Open output").count(), 2);
 }
-
