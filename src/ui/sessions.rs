@@ -276,8 +276,12 @@ impl SessionsPane {
         let cols = columns_for(ui.available_width());
         let list_top = ui.cursor().top();
         // Both ways: the columns that do not fit are dropped, but a very narrow window scrolls.
+        // Never taller than the room left (no minimum): content overflowing a bottom panel
+        // would push the panel's top under the panes above it.
         let out = egui::ScrollArea::both()
             .auto_shrink([false, false])
+            .min_scrolled_height(0.0)
+            .max_height(ui.available_height().max(0.0))
             .show(ui, |ui| {
                 let (left, right) = (ui.max_rect().left(), ui.max_rect().right());
                 egui::Grid::new("sessions_grid")

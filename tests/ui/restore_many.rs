@@ -20,12 +20,14 @@ fn open(id: uuid::Uuid, line: &str) -> OpenSession {
 fn two_sessions_of_one_profile_both_come_back_with_their_views() {
     let mut t = app();
     let p = three_profiles();
-    let mut ws = Workspace::default();
-    ws.open = vec![
-        open(p[0].id, "Get-Mailbox -ResultSize 5"),
-        open(p[0].id, "Get-TransportRule"),
-        open(p[1].id, "Get-AcceptedDomain"),
-    ];
+    let ws = Workspace {
+        open: vec![
+            open(p[0].id, "Get-Mailbox -ResultSize 5"),
+            open(p[0].id, "Get-TransportRule"),
+            open(p[1].id, "Get-AcceptedDomain"),
+        ],
+        ..Default::default()
+    };
     t.push(UiEvent::ProfilesLoaded(p.clone()));
     t.push(UiEvent::WorkspaceLoaded(Box::new(ws)));
     assert!(t.sent(|c| *c

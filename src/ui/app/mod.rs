@@ -419,6 +419,7 @@ impl eframe::App for App {
         // list scrolls beyond that and its header folds it.
         let cap = (ctx.content_rect().height() / 3.0).max(90.0);
         egui::Panel::bottom("sessions")
+            .resizable(false)
             .exact_size(self.sessions_height.clamp(40.0, cap))
             .show(ui, |ui| {
                 let top = ui.cursor().top();
