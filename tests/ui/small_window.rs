@@ -120,26 +120,3 @@ fn at_1024_by_700_the_output_grid_gets_the_height() {
     t.click("Show list");
     assert_eq!(t.h.get_all_by_label("Open output").count(), 2);
 }
-
-#[test]
-fn tmp_geo_restore() {
-    use exo_connect::model::workspace::{OpenSession, Workspace};
-    let mut t = app_with(|b| b.with_size(egui::vec2(1024.0, 700.0)));
-    let p = three_profiles();
-    t.push(UiEvent::ProfilesLoaded(p.clone()));
-    let ws = Workspace {
-        open: vec![OpenSession {
-            profile_id: p[0].id,
-            view: Default::default(),
-        }],
-        ..Default::default()
-    };
-    t.push(UiEvent::WorkspaceLoaded(Box::new(ws)));
-    t.push(UiEvent::RestoreFailed {
-        profile_id: p[0].id,
-        reason: "needs an interactive sign-in".into(),
-    });
-    for l in ["Reconnect Contoso EXO", "Sessions (0)", "Hide list"] {
-        eprintln!("GEO {l} {:?}", t.h.query_by_label(l).map(|n| n.rect()));
-    }
-}
