@@ -111,6 +111,9 @@ const BUILTIN: &[(&str, &[&str])] = &[
     ("Get-LabelPolicy", &["Identity"]),
 ];
 
+/// The live catalogues known per service, shared by every output pane.
+pub type Known = Arc<Vec<(crate::model::Service, Arc<CmdletCatalogue>)>>;
+
 /// At most this many suggestions show.
 const MAX_SHOWN: usize = 12;
 
@@ -182,6 +185,9 @@ fn params(cmdlet: &str, catalogue: Option<&CmdletCatalogue>) -> Vec<String> {
 pub struct Completion {
     /// The session's live catalogue, once the driver sent it.
     pub catalogue: Option<Arc<CmdletCatalogue>>,
+    /// The catalogues the window knows per service (from any session): a cmdlet another
+    /// service's catalogue knows is flagged as that service's.
+    pub known: Known,
     /// The highlighted suggestion.
     selected: usize,
     /// Esc closed the popup for this text of the line.

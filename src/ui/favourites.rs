@@ -22,15 +22,47 @@ pub enum FavAction {
     Remove(Favourite),
 }
 
-/// The row: "Favourites (n)" (run or remove one) and "Save line" (for the profile or its folder).
-pub fn bar(ui: &mut Ui, favs: &[&Favourite], profile: &Profile, line: &str) -> Option<FavAction> {
+/// Does a saved line match the search (every word, case-insensitive, anywhere in it)?
+pub fn fav_matches(line: &str, search: &str) -> bool {
+    let line = line.to_lowercase();
+    search
+        .to_lowercase()
+        .split_whitespace()
+        .all(|w| line.contains(w))
+}
+
+/// The row: "Favourites (n)" (searched by `search`; run or remove one) and "Save line" (for the
+/// profile or its folder).
+pub fn bar(
+    ui: &mut Ui,
+    favs: &[&Favourite],
+    (profile, line): (&Profile, &str),
+    search: &mut String,
+) -> Option<FavAction> {
     let mut out = None;
     ui.horizontal(|ui| {
-        ui.menu_button(format!("Favourites ({})", favs.len()), |ui| {
+        // Stays open while the search is typed into (a click outside closes it).
+        let config = egui::containers::menu::MenuConfig::new()
+            .close_behavior(egui::PopupCloseBehavior::CloseOnClickOutside);
+        let menu = egui::containers::menu::MenuButton::new(format!("Favourites ({})", favs.len()));
+        menu.config(config).ui(ui, |ui| {
             if favs.is_empty() {
                 ui.label(RichText::new("No saved lines yet: type a line, then Save line").weak());
+            } else {
+                ui.horizontal(|ui| {
+                    let l = ui.label("Search favourites");
+                    ui.add(egui::TextEdit::singleline(search).hint_text("words of the line"))
+                        .labelled_by(l.id);
+                });
             }
-            for f in favs {
+            let shown: Vec<&&Favourite> = favs
+                .iter()
+                .filter(|f| fav_matches(&f.line, search))
+                .collect();
+            if shown.is_empty() && !favs.is_empty() {
+                ui.label(RichText::new("No saved line matches.").weak());
+            }
+            for f in shown {
                 ui.horizontal(|ui| {
                     let name = format!("Remove favourite: {}", f.line);
                     if ui

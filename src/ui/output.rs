@@ -300,9 +300,14 @@ impl OutputState {
         };
         let parsed = crate::model::cmdline::parse_cmdlet_line(line).ok();
         let hint = |p: &crate::model::cmdline::CmdletLine| {
+            let known: Vec<_> = self
+                .completion
+                .known
+                .iter()
+                .map(|(s, c)| (*s, &**c))
+                .collect();
             let other = self.service.and_then(|s| {
-                crate::model::service_hint::wrong_service(&p.cmdlet, s)
-                    .filter(|_| cat.cmdlet(&p.cmdlet).is_none())
+                crate::model::service_hint::wrong_service_known(&p.cmdlet, s, Some(cat), &known)
             });
             cat.unknown(p).map(|why| match other {
                 Some(h) => format!("{h}\n{why}"),

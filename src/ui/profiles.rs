@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::model::Profile;
 
 use super::action::{Action, Actions, StartRequest};
-use super::bridge::{SessionView, UiCommand};
+use super::bridge::{ConnId, SessionView, UiCommand};
 use super::nav::Go;
 use super::sessions::{self, Shown};
 use super::theme;
@@ -307,18 +307,25 @@ impl Palette {
         self.query.is_some()
     }
 
-    /// Draws the palette over the window while it is open.
-    pub fn ui(&mut self, ctx: &egui::Context, profiles: &[Profile], actions: &mut Actions) {
+    /// Draws the palette over the window while it is open: "Connect X" for a profile without a
+    /// live session, "Show X" (its session's output tab) for one that has one.
+    pub fn ui(
+        &mut self,
+        ctx: &egui::Context,
+        profiles: &[Profile],
+        open: &[SessionView],
+        actions: &mut Actions,
+    ) {
         let Some(mut query) = self.query.take() else {
             return;
         };
-        let mut connect: Option<Uuid> = None;
+        let mut chosen: Option<Hit> = None;
         let mut close = false;
-        let hits: Vec<(Uuid, String, String)> = profiles
+        let hits: Vec<(Hit, String, String)> = profiles
             .iter()
             .filter(|p| matches(p, &query))
             .take(12)
-            .map(|p| (p.id, p.name.clone(), p.upn.clone()))
+            .map(|p| (Hit::of(p.id, open), p.name.clone(), p.upn.clone()))
             .collect();
         let r = egui::Modal::new(egui::Id::unique("palette")).show(ctx, |ui| {
             ui.set_width(420.0);
@@ -335,31 +342,55 @@ impl Palette {
                 edit.request_focus();
             }
             if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
-                connect = hits.first().map(|h| h.0);
+                chosen = hits.first().map(|h| h.0);
             }
             ui.separator();
             if hits.is_empty() {
                 ui.label("No profile matches.");
             }
-            for (id, name, upn) in &hits {
-                if ui
-                    .button(format!("Connect {name}"))
-                    .on_hover_text(upn.as_str())
-                    .clicked()
-                {
-                    connect = Some(*id);
+            for (hit, name, upn) in &hits {
+                let (label, hover) = match hit {
+                    Hit::Connect(_) => (format!("Connect {name}"), upn.clone()),
+                    Hit::Show(_) => (
+                        format!("Show {name}"),
+                        format!("{upn}: already connected; shows its session's tab"),
+                    ),
+                };
+                if ui.button(label).on_hover_text(hover).clicked() {
+                    chosen = Some(*hit);
                 }
             }
             if ui.button("Close").clicked() {
                 close = true;
             }
         });
-        if let Some(id) = connect {
-            actions.send(UiCommand::Connect { profile_id: id });
-            close = true;
+        match chosen {
+            Some(Hit::Connect(id)) => actions.send(UiCommand::Connect { profile_id: id }),
+            Some(Hit::Show(conn)) => actions.go(Go::Output(conn)),
+            None => {}
         }
-        if !(close || r.should_close()) {
+        if !(chosen.is_some() || close || r.should_close()) {
             self.query = Some(query);
+        }
+    }
+}
+
+/// What choosing a profile in the palette does.
+#[derive(Debug, Clone, Copy)]
+enum Hit {
+    Connect(Uuid),
+    /// The profile has a live session: show its output.
+    Show(ConnId),
+}
+
+impl Hit {
+    fn of(profile: Uuid, open: &[SessionView]) -> Hit {
+        let live = sessions::of_profile(open, profile)
+            .into_iter()
+            .find(|s| sessions::is_live(s.state));
+        match live {
+            Some(s) => Hit::Show(s.conn),
+            None => Hit::Connect(profile),
         }
     }
 }

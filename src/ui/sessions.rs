@@ -184,6 +184,71 @@ pub struct SessionsPane {
     confirm_disconnect_all: bool,
     /// The row under the pointer (its times show seconds).
     hovered: Option<ConnId>,
+    /// The list is folded to its header (the output gets the height).
+    pub collapsed: bool,
+}
+
+/// A column of the list after the row's actions, in the order shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Col {
+    State,
+    Rate,
+    Profile,
+    Service,
+    Account,
+    Tenant,
+    Token,
+    Idle,
+    Requests,
+    Endpoint,
+}
+
+/// Each column's header and the width it needs (spacing included), in the order shown.
+const COLS: [(Col, &str, f32); 10] = [
+    (Col::State, "State", 115.0),
+    (Col::Rate, "Rate", 130.0),
+    (Col::Profile, "Profile", 160.0),
+    (Col::Service, "Service", 55.0),
+    (Col::Account, "Account", 170.0),
+    (Col::Tenant, "Tenant", 120.0),
+    (Col::Token, "Token", 60.0),
+    (Col::Idle, "Idle", 55.0),
+    (Col::Requests, "Requests", 75.0),
+    (Col::Endpoint, "Endpoint", 130.0),
+];
+
+/// The row's actions' width (×, Open output, Refresh or Reconnect).
+const ACTIONS_WIDTH: f32 = 200.0;
+
+/// The columns dropped first when the list is narrower than all of them.
+const DROP_ORDER: [Col; 6] = [
+    Col::Endpoint,
+    Col::Requests,
+    Col::Tenant,
+    Col::Account,
+    Col::Rate,
+    Col::Idle,
+];
+
+/// The columns that fit `width` beside the actions, the least needed dropped first (what they
+/// would show is in the profile cell's hover); the actions always show.
+pub fn columns_for(width: f32) -> Vec<Col> {
+    let mut shown: Vec<Col> = COLS.iter().map(|c| c.0).collect();
+    let need = |shown: &[Col]| {
+        ACTIONS_WIDTH
+            + COLS
+                .iter()
+                .filter(|c| shown.contains(&c.0))
+                .map(|c| c.2)
+                .sum::<f32>()
+    };
+    for drop in DROP_ORDER {
+        if need(&shown) <= width {
+            break;
+        }
+        shown.retain(|c| *c != drop);
+    }
+    shown
 }
 
 impl SessionsPane {
@@ -195,31 +260,39 @@ impl SessionsPane {
         sessions: &[SessionView],
         now: DateTime<Utc>,
         actions: &mut Actions,
-    ) {
+    ) -> f32 {
+        let top = ui.cursor().top();
         ui.add_space(4.0);
         self.header(ui, sessions, stale_count(sessions), actions);
         ui.separator();
+        if self.collapsed {
+            return ui.cursor().top() - top;
+        }
         if sessions.is_empty() {
             ui.label(RichText::new("No sessions. Connect a profile to open one.").weak());
         }
         let mut next = None;
         let mut hovered = None;
-        // Both ways: at 1024×700 the row's text may not fit, but its actions come first.
-        egui::ScrollArea::both()
+        let cols = columns_for(ui.available_width());
+        let list_top = ui.cursor().top();
+        // Both ways: the columns that do not fit are dropped, but a very narrow window scrolls.
+        // Never taller than the room left (no minimum): content overflowing a bottom panel
+        // would push the panel's top under the panes above it.
+        let out = egui::ScrollArea::both()
             .auto_shrink([false, false])
+            .min_scrolled_height(0.0)
+            .max_height(ui.available_height().max(0.0))
             .show(ui, |ui| {
                 let (left, right) = (ui.max_rect().left(), ui.max_rect().right());
                 egui::Grid::new("sessions_grid")
                     .striped(true)
-                    .num_columns(11)
+                    .num_columns(cols.len() + 1)
                     .spacing([10.0, 4.0])
                     .show(ui, |ui| {
                         if !sessions.is_empty() {
-                            for h in [
-                                "", "State", "Rate", "Profile", "Service", "Account", "Tenant",
-                                "Token", "Idle", "Requests", "Endpoint",
-                            ] {
-                                ui.label(RichText::new(h).weak());
+                            ui.label("");
+                            for (_, h, _) in COLS.iter().filter(|c| cols.contains(&c.0)) {
+                                ui.label(RichText::new(*h).weak());
                             }
                             ui.end_row();
                         }
@@ -231,7 +304,7 @@ impl SessionsPane {
                                 n => n,
                             };
                             let (top, bottom) =
-                                session_row(ui, (s, stale_after), (&times, now), actions);
+                                session_row(ui, (s, stale_after, &cols), (&times, now), actions);
                             let row = egui::Rect::from_x_y_ranges(left..=right, top..=bottom);
                             if ui.rect_contains_pointer(row) {
                                 hovered = Some(s.conn);
@@ -247,9 +320,10 @@ impl SessionsPane {
         if let Some(next) = next {
             ui.ctx().request_repaint_after(next);
         }
+        list_top - top + out.content_size.y
     }
 
-    /// "Sessions (n)", Disconnect all, Disconnect stale (n).
+    /// "Sessions (n)" (a click folds the list), Disconnect all, Disconnect stale (n).
     fn header(
         &mut self,
         ui: &mut Ui,
@@ -259,6 +333,17 @@ impl SessionsPane {
     ) {
         ui.horizontal(|ui| {
             ui.strong(format!("Sessions ({})", sessions.len()));
+            let (label, hover) = if self.collapsed {
+                ("Show list", "Show the session list")
+            } else {
+                (
+                    "Hide list",
+                    "Fold the session list: the output gets the height",
+                )
+            };
+            if ui.small_button(label).on_hover_text(hover).clicked() {
+                self.collapsed = !self.collapsed;
+            }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 if ui
                     .add_enabled(!sessions.is_empty(), egui::Button::new("Disconnect all"))
@@ -312,7 +397,7 @@ impl SessionsPane {
 /// with "…" (the whole text on hover). Returns the row's top and bottom.
 fn session_row(
     ui: &mut Ui,
-    (s, stale_after): (&SessionView, u32),
+    (s, stale_after, cols): (&SessionView, u32, &[Col]),
     (times, now): (&RowTimes, DateTime<Utc>),
     actions: &mut Actions,
 ) -> (f32, f32) {
@@ -337,30 +422,83 @@ fn session_row(
             actions.send(UiCommand::RefreshSession { conn: s.conn });
         }
     });
-    let state = state_cell(ui, &times.state);
-    if matches!(times.state, Shown::Stale) {
-        state.on_hover_text(format!(
-            "idle {} — no cmdlet for more than {stale_after} min (a setting: Settings, Stale after)",
-            times.idle
-        ));
+    let mut last = first.response.clone();
+    for col in cols {
+        last = row_cell(ui, *col, (s, stale_after, cols), (times, now));
     }
-    super::rate::cell(ui, s.rate.as_ref(), now);
-    ui.horizontal(|ui| {
-        widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
-        cut_label(ui, &s.profile_name, 200.0);
-    });
-    widgets::service_badge(ui, s.service);
-    cut_label(ui, &s.account, 180.0);
-    cut_label(ui, &s.tenant, 140.0);
-    ui.label(times.token.as_deref().unwrap_or("—"));
-    ui.label(&times.idle);
-    ui.label(s.requests.to_string());
-    let last = cut_label(ui, &s.endpoint_host, 180.0);
     ui.end_row();
     (
         first.response.rect.top().min(last.rect.top()),
         first.response.rect.bottom().max(last.rect.bottom()),
     )
+}
+
+/// One cell of a session's row. The profile's cell lists, on hover, what the dropped columns
+/// would show.
+fn row_cell(
+    ui: &mut Ui,
+    col: Col,
+    (s, stale_after, cols): (&SessionView, u32, &[Col]),
+    (times, now): (&RowTimes, DateTime<Utc>),
+) -> egui::Response {
+    match col {
+        Col::State => {
+            let state = state_cell(ui, &times.state);
+            if matches!(times.state, Shown::Stale) {
+                return state.on_hover_text(format!(
+                    "idle {} — no cmdlet for more than {stale_after} min (a setting: Settings, Stale after)",
+                    times.idle
+                ));
+            }
+            state
+        }
+        Col::Rate => {
+            ui.scope(|ui| super::rate::cell(ui, s.rate.as_ref(), now))
+                .response
+        }
+        Col::Profile => {
+            let r = ui.horizontal(|ui| {
+                widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
+                cut_label(ui, &s.profile_name, 160.0)
+            });
+            let hidden = hidden_text(s, times, cols);
+            match hidden.is_empty() {
+                true => r.inner,
+                false => r
+                    .inner
+                    .on_hover_text(format!("{}\n{hidden}", s.profile_name)),
+            }
+        }
+        Col::Service => widgets::service_badge(ui, s.service),
+        Col::Account => cut_label(ui, &s.account, 160.0),
+        Col::Tenant => cut_label(ui, &s.tenant, 120.0),
+        Col::Token => ui.label(times.token.as_deref().unwrap_or("—")),
+        Col::Idle => ui.label(&times.idle),
+        Col::Requests => ui.label(s.requests.to_string()),
+        Col::Endpoint => cut_label(ui, &s.endpoint_host, 120.0),
+    }
+}
+
+/// What the columns not in `cols` would show, one "Header: value" a line.
+fn hidden_text(s: &SessionView, times: &RowTimes, cols: &[Col]) -> String {
+    let value = |c: Col| match c {
+        Col::Account => s.account.clone(),
+        Col::Tenant => s.tenant.clone(),
+        Col::Idle => times.idle.clone(),
+        Col::Requests => s.requests.to_string(),
+        Col::Endpoint => s.endpoint_host.clone(),
+        Col::Rate => s
+            .rate
+            .as_ref()
+            .map(|r| format!("{} of {} left", r.remaining, r.limit))
+            .unwrap_or_else(|| "—".into()),
+        _ => String::new(),
+    };
+    COLS.iter()
+        .filter(|c| !cols.contains(&c.0) && DROP_ORDER.contains(&c.0))
+        .map(|(c, h, _)| format!("{h}: {}", value(*c)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A label at most `max` wide, cut with "…" (the whole text on hover).
@@ -374,15 +512,18 @@ fn cut_label(ui: &mut Ui, text: &str, max: f32) -> egui::Response {
 }
 
 /// The limit guard refused a session: list that tenant's sessions of that service, stale first.
-/// Closing the dialog sets `limit` to None.
+/// Closing the dialog sets `limit` to None. A Disconnect goes through the app as any single
+/// disconnect (#prod asks first); `undo` is what the Undo toast offers, shown in the dialog
+/// too, beside the rows it acts on: true when its "Undo disconnect of …" was clicked.
 pub fn limit_dialog(
     ctx: &egui::Context,
     limit: &mut Option<LimitView>,
-    now: DateTime<Utc>,
+    (now, undo): (DateTime<Utc>, Option<&str>),
     actions: &mut Actions,
-) {
+) -> bool {
+    let mut undone = false;
     let Some(view) = limit.as_mut() else {
-        return;
+        return undone;
     };
     let mut list = view.sessions.clone();
     list.sort_by_key(|s| !s.state.is_stale());
@@ -420,6 +561,16 @@ pub fn limit_dialog(
         if list.is_empty() {
             ui.label("All of them are closed now; you can connect again.");
         }
+        if let Some(what) = undo {
+            // The same Undo as the toast's: a disconnect here is as safe as one elsewhere.
+            ui.horizontal(|ui| {
+                ui.label(format!("Disconnected {what}."));
+                undone = ui
+                    .button(format!("Undo disconnect of {what}"))
+                    .on_hover_text("Connect again (from the cached sign-in: no sign-in dialog)")
+                    .clicked();
+            });
+        }
         ui.separator();
         close = ui.button("Close").clicked();
     });
@@ -433,6 +584,7 @@ pub fn limit_dialog(
     if close || r.should_close() {
         *limit = None;
     }
+    undone
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The status bar: last notice, counts, demo marker.
+//! The status bar: last notice, the current session, counts, demo marker.
 
 use egui::{RichText, Ui};
 
@@ -8,7 +8,7 @@ use super::bridge::NoticeLevel;
 use super::theme;
 
 /// What the status bar shows; built by the app each frame (the bar keeps no state).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct StatusBar<'a> {
     /// The latest notice (None: "Ready").
     pub notice: Option<&'a (NoticeLevel, String)>,
@@ -20,6 +20,9 @@ pub struct StatusBar<'a> {
     pub demo: bool,
     /// Messages that arrived since the list was last looked at.
     pub unread: usize,
+    /// The session the window works with now (the centre's output, else the selected
+    /// profile's): its profile's name and state; None: no session.
+    pub current: Option<(String, String)>,
 }
 
 impl StatusBar<'_> {
@@ -51,6 +54,13 @@ impl StatusBar<'_> {
                 if self.demo {
                     ui.label(RichText::new("demo config folder").weak());
                 }
+                let current = match &self.current {
+                    Some((name, state)) => format!("Session: {name} · {state}"),
+                    None => "Session: none".to_string(),
+                };
+                ui.label(RichText::new(current).strong())
+                    .on_hover_text("The session the centre shows, else the selected profile's");
+                ui.separator();
                 ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
                     notice(ui, self.notice)
                 });

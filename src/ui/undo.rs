@@ -133,6 +133,28 @@ impl DisconnectGuard {
         }
     }
 
+    /// What the toast offers to undo at `now` ("Northwind EOP", "2 sessions"), if it shows.
+    pub fn undo_offer(&self, now: DateTime<Utc>) -> Option<&str> {
+        self.undo
+            .as_ref()
+            .filter(|u| u.until > now)
+            .map(|u| u.what.as_str())
+    }
+
+    /// Undo now (from another place than the toast, e.g. the session-limit dialog): the
+    /// connects to send straight to the driver; the toast goes.
+    pub fn undo_now(&mut self) -> Vec<UiCommand> {
+        self.undo
+            .take()
+            .map(|u| {
+                u.profiles
+                    .into_iter()
+                    .map(|profile_id| UiCommand::Connect { profile_id })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Is the toast showing at `now`?
     pub fn offers_undo(&self, now: DateTime<Utc>) -> bool {
         self.undo.as_ref().is_some_and(|u| u.until > now)

@@ -14,7 +14,8 @@
 #      answers a path: that file must hold the rows too;
 #   4. typing into the cmdlet line with no delay between keys while a run fills the grid: the
 #      line is copied back (Ctrl+A, Ctrl+C, xclip) and must be exactly what was typed;
-#   5. a second session (the password profile), a single disconnect with its Undo toast;
+#   5. quick connect naming a connected profile ("Show …"), a second session (the password
+#      profile), a single disconnect with its Undo toast and the centre on the session left;
 #   6. quitting (a WM_DELETE_WINDOW, as a close button; the app asks first with live sessions)
 #      and starting again on the same config folder.
 # Screenshots go to docs/screenshots/screen-<W>x<H>-<step>.png (SHOTS=DIR elsewhere), each
@@ -54,8 +55,9 @@ layout() {
     CMDLET="700 179"
     COLUMNS="742 252"
     EXPORT_CSV="917 252"
-    # The second session's row in the session list (anchored to the bottom): its ×.
-    DISCONNECT_2="18 $((H - 118))"
+    # The second session's row in the session list (as high as its rows, anchored to the
+    # bottom over the status bar: the last row's × is 44 px above the window's bottom).
+    DISCONNECT_2="19 $((H - 44))"
 }
 
 # Rows in an exported CSV: lines after the header.
@@ -203,8 +205,16 @@ EOF
     echo "typing while busy: all ${#typed} characters arrived"
     sleep 4
 
-    # 5. A second session (the password profile), then disconnecting it alone: the Undo toast.
+    # 5. Quick connect on a connected profile offers to show its session ("Show …"), on the
+    # others to connect; then a second session (the password profile), then disconnecting it
+    # alone: the centre moves to the session left, the Undo toast.
     focus
+    keys ctrl+k
+    sleep 1.5
+    type_text "Contoso"
+    shot quick-connect-connected 0.5
+    keys Escape
+    sleep 0.5
     keys ctrl+k
     sleep 1.5
     type_text "Northwind"

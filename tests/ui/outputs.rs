@@ -93,7 +93,9 @@ fn tabs_and_the_tree_stay_in_step() {
         3600,
     )]));
     assert!(!t.has("Output tab: Northwind EOP"));
-    assert_eq!(t.h.state().centre, Centre::Editor);
+    // The centre moves to the session still open, its profile selected.
+    assert_eq!(t.h.state().centre, Centre::Output(cid(1)));
+    assert_eq!(t.h.state().selected, Some(p[0].id));
 }
 
 #[test]

@@ -59,7 +59,21 @@ impl App {
             .disconnect(conn, (profile, &name), prod, settings, now);
         if let Some(cmd) = cmd {
             self.send(cmd);
+            self.disconnect_said(&name, true);
         }
+    }
+
+    /// The notice of a single disconnect (the toast's Undo named when it offers one).
+    pub(super) fn disconnect_said(&mut self, name: &str, undo: bool) {
+        let text = if undo {
+            format!(
+                "Disconnected {name} (Undo: bottom right, {} s)",
+                crate::ui::undo::UNDO_SECONDS
+            )
+        } else {
+            format!("Disconnected {name}")
+        };
+        self.notice(NoticeLevel::Info, text);
     }
 
     /// Ask a file dialog; the answer comes back through the background channel.

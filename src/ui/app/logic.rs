@@ -73,9 +73,7 @@ impl App {
                 line,
                 question,
             } => self.confirmation_asked(conn, line, question),
-            UiEvent::CatalogueReady { conn, catalogue } => {
-                self.output_mut(conn).completion.catalogue = Some(catalogue)
-            }
+            UiEvent::CatalogueReady { conn, catalogue } => self.catalogue_ready(conn, catalogue),
             UiEvent::RateChanged { conn, rate } => {
                 if let Some(s) = self.sessions.iter_mut().find(|s| s.conn == conn) {
                     s.rate = Some(rate);
@@ -117,6 +115,26 @@ impl App {
             | UiEvent::BulkProgress { .. }
             | UiEvent::BulkDone { .. }) => self.apply_bulk(ev),
         }
+    }
+
+    /// A session's live catalogue: its completion, and the one known for its service.
+    fn catalogue_ready(
+        &mut self,
+        conn: ConnId,
+        catalogue: std::sync::Arc<crate::model::catalogue::CmdletCatalogue>,
+    ) {
+        if let Some(service) = self
+            .sessions
+            .iter()
+            .find(|s| s.conn == conn)
+            .map(|s| s.service)
+        {
+            let mut known: Vec<_> = self.known_catalogues.iter().cloned().collect();
+            known.retain(|(s, _)| *s != service);
+            known.push((service, catalogue.clone()));
+            self.known_catalogues = std::sync::Arc::new(known);
+        }
+        self.output_mut(conn).completion.catalogue = Some(catalogue);
     }
 
     fn profile_deleted(&mut self, id: uuid::Uuid) {
@@ -182,6 +200,11 @@ impl App {
             _ => {}
         }
     }
+}
+
+/// Is the session still open (the window lists a disconnected one only until it goes)?
+fn is_open(s: &SessionView) -> bool {
+    s.state != crate::model::SessionState::Disconnected
 }
 
 /// `s` without escape sequences or control characters (line breaks kept).
@@ -420,7 +443,7 @@ impl App {
                 .find(|s| s.profile_id == pid && up(s) && !was_up(s.conn))
                 .map(|s| s.conn)
         });
-        self.sessions = list;
+        let before = std::mem::replace(&mut self.sessions, list);
         if let Some(conn) = new_up {
             self.show_on_connect = None;
             if !self.editor.is_dirty() && self.guard.is_none() {
@@ -428,9 +451,9 @@ impl App {
             }
         }
         if let Centre::Output(conn) = self.centre
-            && !self.sessions.iter().any(|s| s.conn == conn)
+            && !self.sessions.iter().any(|s| s.conn == conn && is_open(s))
         {
-            self.centre = Centre::Editor;
+            self.shown_session_closed(conn, &before);
         }
         self.outputs
             .retain(|c, _| self.sessions.iter().any(|s| s.conn == *c));
@@ -439,6 +462,24 @@ impl App {
             limit
                 .sessions
                 .retain(|s| self.sessions.iter().any(|x| x.conn == s.conn));
+        }
+    }
+
+    /// The session the centre showed (`conn`) closed: the centre moves to the open session
+    /// that followed it in the list (else the one before it), its profile selected in the tree;
+    /// with none left (or unsaved edits in the editor), to the profile's editor.
+    fn shown_session_closed(&mut self, conn: ConnId, before: &[SessionView]) {
+        let at = before.iter().position(|s| s.conn == conn).unwrap_or(0);
+        let still_open =
+            |s: &&SessionView| self.sessions.iter().any(|n| n.conn == s.conn && is_open(n));
+        let next = before[at.min(before.len())..]
+            .iter()
+            .chain(before[..at.min(before.len())].iter().rev())
+            .find(still_open)
+            .map(|s| s.conn);
+        match next {
+            Some(next) if !self.editor.is_dirty() => self.go(crate::ui::nav::Go::Output(next)),
+            _ => self.centre = Centre::Editor,
         }
     }
 

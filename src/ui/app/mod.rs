@@ -58,6 +58,9 @@ mod workspace;
 
 const STORAGE_KEY: &str = "exo-connect-ui";
 
+/// The session panel's frame around its content, top and bottom.
+const SESSIONS_MARGIN: f32 = 12.0;
+
 /// An answer of a background job (file dialog, export writer).
 pub enum Background {
     /// A file dialog's answer (Err: no dialog could show).
@@ -128,6 +131,10 @@ pub struct App {
     pub messages: Messages,
     /// The workspace file's content: sessions to restore, history, favourites.
     workspace: workspace::WorkspaceState,
+    /// The live cmdlet catalogue last received per service (the wrong-service hint).
+    known_catalogues: super::complete::Known,
+    /// The height the session list's rows want (measured as they draw).
+    sessions_height: f32,
 }
 
 impl App {
@@ -183,6 +190,8 @@ impl App {
             quit: chrome::QuitGuard::default(),
             demo_phone: Vec::new(),
             workspace: Default::default(),
+            known_catalogues: Default::default(),
+            sessions_height: 190.0,
         };
         app.send(UiCommand::LoadProfiles);
         app.send(UiCommand::LoadWorkspace);
@@ -253,6 +262,19 @@ impl App {
         self.caret.blinking()
     }
 
+    /// The session the window works with: the centre's output, else the selected profile's
+    /// open session; its profile's name and state as the status bar shows them.
+    fn current_session(&self) -> Option<(String, String)> {
+        let s = match self.centre {
+            Centre::Output(conn) => self.sessions.iter().find(|s| s.conn == conn),
+            _ => self
+                .selected
+                .and_then(|id| sessions::of_profile(&self.sessions, id).first().copied()),
+        }?;
+        (s.state != SessionState::Disconnected)
+            .then(|| (s.profile_name.clone(), s.state.label().to_string()))
+    }
+
     fn output_mut(&mut self, conn: ConnId) -> &mut OutputState {
         self.outputs.entry(conn).or_default()
     }
@@ -291,19 +313,26 @@ impl App {
             .map(|p| p.tags.as_slice())
             .unwrap_or_default();
         let out = self.outputs.entry(conn).or_default();
+        out.completion.known = self.known_catalogues.clone();
         out.ui(ui, session, tags, &mut self.actions);
     }
 
     /// The modal dialogs, in the order they stack.
     fn dialogs(&mut self, ctx: &egui::Context) {
         let now = self.now();
-        self.palette.ui(ctx, &self.profiles, &mut self.actions);
+        self.palette
+            .ui(ctx, &self.profiles, &self.sessions, &mut self.actions);
         self.fanout.dialogs(ctx, &mut self.actions);
         self.signin_dialog.skip = self.signin.as_ref().map(|v| v.profile_id).is_some()
             && self.signin.as_ref().map(|v| v.profile_id) == self.fanout.turn_profile();
         self.signin_dialog
             .ui(ctx, &mut self.signin, now, &mut self.actions);
-        sessions::limit_dialog(ctx, &mut self.limit, now, &mut self.actions);
+        let undo = self.disconnects.undo_offer(now);
+        if sessions::limit_dialog(ctx, &mut self.limit, (now, undo), &mut self.actions) {
+            for cmd in self.disconnects.undo_now() {
+                self.send(cmd);
+            }
+        }
         let n = self.sessions.len();
         self.sessions_pane.dialogs(ctx, n, &mut self.actions);
         self.editor.dialogs(ctx, &mut self.actions);
@@ -333,6 +362,12 @@ impl App {
         self.top_bar.dialogs(ctx, settings, &mut self.actions);
         self.dispatch();
         for cmd in self.disconnects.ui(ctx, now) {
+            if let UiCommand::Disconnect { conn } = &cmd
+                && let Some(s) = self.sessions.iter().find(|s| s.conn == *conn)
+            {
+                let name = s.profile_name.clone();
+                self.disconnect_said(&name, false);
+            }
             self.send(cmd);
         }
         let live = self
@@ -373,21 +408,32 @@ impl eframe::App for App {
             stale: self.stale_count(),
             demo: self.options.demo,
             unread: self.messages.unread(),
+            current: self.current_session(),
         };
         egui::Panel::bottom("status_bar").show(ui, |ui| {
             if status.ui(ui) {
                 self.messages.open();
             }
         });
+        // As high as its rows (the output gets the rest), at most a third of the window; the
+        // list scrolls beyond that and its header folds it.
+        let cap = (ctx.content_rect().height() / 3.0).max(90.0);
         egui::Panel::bottom("sessions")
-            .resizable(true)
-            .default_size(190.0)
-            .min_size(90.0)
+            .resizable(false)
+            .exact_size(self.sessions_height.clamp(40.0, cap))
             .show(ui, |ui| {
+                let top = ui.cursor().top();
                 self.not_restored_ui(ui);
                 let list = &self.sessions;
                 self.sessions_pane.stale_after_min = self.persisted.sessions.stale_after_min;
-                self.sessions_pane.ui(ui, list, now, &mut self.actions)
+                let strip = ui.cursor().top() - top;
+                let want = self.sessions_pane.ui(ui, list, now, &mut self.actions);
+                let want = strip + want + SESSIONS_MARGIN;
+                if (want - self.sessions_height).abs() > 0.5 {
+                    // The rows changed: the panel takes its new height on the next frame.
+                    self.sessions_height = want;
+                    ui.ctx().request_repaint();
+                }
             });
         self.dispatch();
         egui::Panel::left("profiles")

@@ -5,7 +5,7 @@
 //! above the output. About once a second the workspace as it is now (the open sessions and
 //! their views, the history) is compared with the one last sent and sent when it changed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
@@ -24,8 +24,11 @@ const SAVE_EVERY: Duration = Duration::from_secs(1);
 pub struct WorkspaceState {
     /// None until the driver read the file (nothing is saved before: it would wipe it).
     pub ws: Option<Workspace>,
-    /// The views of sessions being restored (or listed), by profile.
-    pending: HashMap<Uuid, OutputView>,
+    /// The views of sessions being restored (or listed), by profile: one per session that
+    /// was open (a profile may have had several), in the order they were opened.
+    pending: HashMap<Uuid, VecDeque<OutputView>>,
+    /// The favourites list's search text.
+    fav_search: String,
     /// Sessions that did not come back: (profile, why).
     pub not_restored: Vec<(Uuid, String)>,
     /// Sessions whose output got its profile's history (and view).
@@ -50,7 +53,8 @@ impl App {
                 if self.persisted.sessions.restore && !open.is_empty() {
                     let ids: Vec<Uuid> = open.iter().map(|o| o.profile_id).collect();
                     for o in open {
-                        self.workspace.pending.entry(o.profile_id).or_insert(o.view);
+                        let views = self.workspace.pending.entry(o.profile_id).or_default();
+                        views.push_back(o.view);
                     }
                     self.send(UiCommand::Restore { profile_ids: ids });
                 }
@@ -85,8 +89,12 @@ impl App {
         }
         for (conn, profile, history) in seeds {
             self.workspace.seeded.insert(conn);
-            let view = self.workspace.pending.remove(&profile);
-            self.workspace.not_restored.retain(|(id, _)| *id != profile);
+            let mut views = self.workspace.pending.get_mut(&profile);
+            let view = views.as_mut().and_then(|v| v.pop_front());
+            if views.is_some_and(|v| v.is_empty()) {
+                self.workspace.pending.remove(&profile);
+                self.workspace.not_restored.retain(|(id, _)| *id != profile);
+            }
             let out = self.output_mut(conn);
             let mut h = history;
             h.append(&mut out.history);
@@ -103,7 +111,6 @@ impl App {
     /// every seeded session's history.
     fn workspace_now(&self) -> Option<Workspace> {
         let mut ws = self.workspace.ws.clone()?;
-        let mut seen = HashSet::new();
         for s in self.sessions.iter().filter(|s| live(s.state)) {
             let Some(out) = self.outputs.get(&s.conn) else {
                 continue;
@@ -111,20 +118,19 @@ impl App {
             if self.workspace.seeded.contains(&s.conn) {
                 ws.set_history(s.profile_id, &out.history);
             }
-            if seen.insert(s.profile_id) {
-                let mut view = out.saved_view();
-                view.line = safe_line(&view.line).unwrap_or_default();
-                ws.open.push(OpenSession {
-                    profile_id: s.profile_id,
-                    view,
-                });
-            }
+            // Every open session, several of one profile too (each comes back with its view).
+            let mut view = out.saved_view();
+            view.line = safe_line(&view.line).unwrap_or_default();
+            ws.open.push(OpenSession {
+                profile_id: s.profile_id,
+                view,
+            });
         }
         let known = |id: &Uuid| !self.profiles_loaded || self.profile(*id).is_some();
         let mut waiting: Vec<_> = self.workspace.pending.iter().collect();
         waiting.sort_by_key(|(id, _)| **id);
-        for (id, view) in waiting {
-            if known(id) && seen.insert(*id) {
+        for (id, views) in waiting.into_iter().filter(|(id, _)| known(id)) {
+            for view in views {
                 ws.open.push(OpenSession {
                     profile_id: *id,
                     view: view.clone(),
@@ -161,12 +167,16 @@ impl App {
 
     /// The favourites row above session `conn`'s output.
     pub(super) fn favourites_ui(&mut self, ui: &mut egui::Ui, conn: ConnId, profile: Uuid) {
-        let (Some(ws), Some(p)) = (&self.workspace.ws, self.profile(profile)) else {
+        let Some(p) = self.profiles.iter().find(|p| p.id == profile) else {
+            return;
+        };
+        let Some(ws) = &self.workspace.ws else {
             return;
         };
         let favs = ws.favourites_for(p.id, &p.folder);
         let line = self.outputs.get(&conn).map(|o| o.line.as_str());
-        let Some(action) = favourites::bar(ui, &favs, p, line.unwrap_or_default()) else {
+        let search = &mut self.workspace.fav_search;
+        let Some(action) = favourites::bar(ui, &favs, (p, line.unwrap_or_default()), search) else {
             return;
         };
         let prod = crate::ui::output::is_prod(&p.tags);

@@ -239,6 +239,8 @@ struct Driver {
     pwsh: PwshLaunch,
     /// The last error saving the workspace (said once).
     workspace_error: Option<String>,
+    /// The live cmdlet catalogue known per service (the wrong-service hint).
+    catalogues: catalogue::Known,
 }
 
 /// How often the driver looks whether another exo-connect changed the profile store.
@@ -310,6 +312,7 @@ impl Driver {
             fanout_runs: 0,
             pwsh: cfg.pwsh,
             workspace_error: None,
+            catalogues: Default::default(),
         }
     }
 

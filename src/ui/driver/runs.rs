@@ -40,7 +40,7 @@ impl Driver {
         };
         let profile_id = session.profile_id;
         // A cmdlet of another service fails as "not recognized": say that first.
-        let hint = crate::model::service_hint::wrong_service(&request.cmdlet, session.service);
+        let hint = super::catalogue::hint(&self.catalogues, &request.cmdlet, session.service);
         if let Some(old) = self.runs.remove(&conn) {
             old.abort();
         }
