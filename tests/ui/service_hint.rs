@@ -64,3 +64,63 @@ fn a_cmdlet_the_other_services_catalogue_knows_is_named_as_its() {
     t.click("Run");
     assert!(t.has_containing("Get-Label belongs to Security & Compliance, not Exchange Online"));
 }
+
+/// The real driver and the sim: Get-User is Exchange Online's (the sim's SCC host has no such
+/// cmdlet) and no fixed list names it; once an Exchange Online session brought its catalogue,
+/// the line in a Security & Compliance session is flagged as Exchange Online's, and the
+/// service's refusal, when sent anyway, leads with the same sentence.
+#[test]
+fn the_driver_names_the_service_from_the_live_catalogues() {
+    use super::engine::start;
+    use exo_connect::ui::bridge::SignInStage;
+    let mut e = start(|_| {}, |_| {});
+    e.connect_with_password("Contoso EXO", "ops@contoso.com");
+    e.wait("the EXO session's catalogue", |a| {
+        a.sessions.iter().any(|s| {
+            a.output(s.conn)
+                .is_some_and(|o| o.completion.catalogue.is_some())
+        })
+    });
+    e.click_profile("Contoso SCC");
+    e.click("Profile editor");
+    e.click("Connect");
+    e.wait("a password step or the SCC session", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::Password { .. })
+        ) || a.sessions.len() == 2
+    });
+    if e.h.state().signin.is_some() {
+        e.type_into(
+            "Password",
+            &crate::common::signin_support::password_of("ops@contoso.com"),
+        );
+        e.click("Sign in");
+    }
+    e.wait("the SCC session's catalogue", |a| {
+        a.sessions.iter().any(|s| {
+            s.service == Service::SecurityCompliance
+                && a.output(s.conn)
+                    .is_some_and(|o| o.completion.catalogue.is_some())
+        })
+    });
+    let scc =
+        e.h.state()
+            .sessions
+            .iter()
+            .find(|s| s.service == Service::SecurityCompliance);
+    let conn = scc.unwrap().conn;
+    e.click("Output tab: Contoso SCC");
+    e.h.state_mut().set_cmdlet_line(conn, "Get-User");
+    e.h.run_steps(2);
+    e.click("Run");
+    let lead = "Get-User belongs to Exchange Online, not Security & Compliance";
+    assert!(e.has_containing(lead), "flagged before it is sent");
+    e.click("Run");
+    e.wait("the service's refusal", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.running.is_none() && o.error.is_some())
+    });
+    let error = e.h.state().output(conn).unwrap().error.clone().unwrap();
+    assert!(error.starts_with(lead), "{error}");
+}

@@ -120,3 +120,46 @@ fn at_1024_by_700_the_output_grid_gets_the_height() {
     t.click("Show list");
     assert_eq!(t.h.get_all_by_label("Open output").count(), 2);
 }
+
+/// The session list never reaches under the panes above it: with no session (its list shorter
+/// than a scroll area's usual minimum) and with the strip of sessions not restored, its header
+/// sits below the profile pane's last row (the demo phone at the pane's bottom).
+#[test]
+fn the_session_list_stays_below_the_panes_above_it() {
+    use exo_connect::model::workspace::{OpenSession, Workspace};
+    use exo_connect::ui::bridge::DemoAccountView;
+    let mut t = app_with(|b| b.with_size(egui::vec2(1024.0, 700.0)));
+    let p = three_profiles();
+    t.push(UiEvent::ProfilesLoaded(p.clone()));
+    t.push(UiEvent::DemoPhone(vec![DemoAccountView {
+        upn: "admin@demo.example".into(),
+        password: "demo-password-1".into(),
+        code: None,
+        valid_until: super::app::now(),
+    }]));
+    let phone_bottom = |t: &T| t.h.get_by_label("demo-password-1").rect().max.y;
+    let header_top = |t: &T| t.h.get_by_label("Sessions (0)").rect().min.y;
+    assert!(
+        phone_bottom(&t) < header_top(&t),
+        "the phone ends at {}, the list header at {}",
+        phone_bottom(&t),
+        header_top(&t)
+    );
+    let ws = Workspace {
+        open: vec![OpenSession {
+            profile_id: p[0].id,
+            view: Default::default(),
+        }],
+        ..Default::default()
+    };
+    t.push(UiEvent::WorkspaceLoaded(Box::new(ws)));
+    t.push(UiEvent::RestoreFailed {
+        profile_id: p[0].id,
+        reason: "needs an interactive sign-in".into(),
+    });
+    let strip_top = t.h.get_by_label("Reconnect Contoso EXO").rect().min.y;
+    assert!(
+        phone_bottom(&t) < strip_top,
+        "the strip shows below the tree"
+    );
+}
