@@ -557,17 +557,8 @@ fn banner(ui: &mut Ui, session: &SessionView, tags: &[String], actions: &mut Act
             ui.set_width(ui.available_width());
             ui.horizontal(|ui| {
                 widgets::color_band(ui, color);
-                ui.label(RichText::new(&session.tenant).size(20.0).strong());
-                widgets::service_badge(ui, session.service);
-                ui.label(format!("{} · {}", session.profile_name, session.account));
-                for t in tags {
-                    let prod = t.eq_ignore_ascii_case("prod");
-                    ui.label(RichText::new(format!("#{t}")).strong().color(if prod {
-                        theme::RED
-                    } else {
-                        theme::GREY
-                    }));
-                }
+                // The buttons first (right to left), then the words in the room left: a long
+                // account is cut, never drawn under the buttons, and the tags stay whole.
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     if ui.button("Close output").clicked() {
                         closed = true;
@@ -579,10 +570,29 @@ fn banner(ui: &mut Ui, session: &SessionView, tags: &[String], actions: &mut Act
                     if ps.clicked() {
                         actions.send(UiCommand::OpenPowerShell { conn: session.conn });
                     }
+                    let words = egui::Layout::left_to_right(egui::Align::Center);
+                    ui.with_layout(words, |ui| banner_words(ui, session, tags));
                 });
             });
         });
     closed
+}
+
+/// The banner's tenant, service, tags (#prod in red) and profile · account (cut to fit).
+fn banner_words(ui: &mut Ui, session: &SessionView, tags: &[String]) {
+    let tenant = RichText::new(&session.tenant).size(20.0).strong();
+    ui.add(egui::Label::new(tenant).truncate());
+    widgets::service_badge(ui, session.service);
+    for t in tags {
+        let prod = t.eq_ignore_ascii_case("prod");
+        ui.label(RichText::new(format!("#{t}")).strong().color(if prod {
+            theme::RED
+        } else {
+            theme::GREY
+        }));
+    }
+    let who = format!("{} · {}", session.profile_name, session.account);
+    ui.add(egui::Label::new(who).truncate());
 }
 
 /// The save dialog of Export CSV… (`csv`) or Export JSON…, named after the tenant.

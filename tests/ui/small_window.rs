@@ -163,3 +163,37 @@ fn the_session_list_stays_below_the_panes_above_it() {
         "the strip shows below the tree"
     );
 }
+
+/// The output's banner at 1024 px with a long account: its #prod tag shows whole, left of the
+/// buttons, and the account is cut instead of drawn under them.
+#[test]
+fn at_1024_the_banner_keeps_prod_clear_of_its_buttons() {
+    let mut t = app_with(|b| b.with_size(egui::vec2(1024.0, 700.0)));
+    let mut p = three_profiles();
+    p[0].tags = vec!["demo".into(), "customer-gold".into(), "prod".into()];
+    t.push(UiEvent::ProfilesLoaded(p.clone()));
+    let mut s = session(1, &p[0], SessionState::Connected, 2700);
+    s.account = "a.very.long.administrator.account.name@contoso-international.example".into();
+    t.push(UiEvent::SessionsChanged(vec![s]));
+    t.click("Output tab: Contoso EXO");
+    // The tree shows the tags too: the banner's are the ones right of the tree.
+    let prod =
+        t.h.get_all_by_label("#prod")
+            .map(|n| n.rect())
+            .max_by(|a, b| a.min.x.total_cmp(&b.min.x))
+            .unwrap();
+    let ps = t.h.get_by_label("Open in PowerShell").rect();
+    assert!(
+        prod.max.x <= ps.min.x,
+        "#prod ends at {}, the button starts at {}",
+        prod.max.x,
+        ps.min.x
+    );
+    let who = t.h.get_by_label_contains("· a.very.long").rect();
+    assert!(
+        who.max.x <= ps.min.x,
+        "the account ends at {}, under the button at {}",
+        who.max.x,
+        ps.min.x
+    );
+}
