@@ -213,6 +213,40 @@ async fn after_the_one_sign_in_the_queued_profiles_redeem_their_tokens_together(
     assert!(at_once >= 4, "token requests at once: {at_once}");
 }
 
+/// The profiles released from the sign-in queue after the one partner sign-in are bounded by
+/// the run slots like every other: with nothing cached, never more than `concurrency` token and
+/// admin API requests are being answered at once (one profile has one request in flight), and
+/// the tokens are still redeemed several at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profiles_released_after_the_one_sign_in_stay_within_the_concurrency() {
+    let h = sim(40, |c| c.token_delay = Duration::from_millis(40)).await;
+    let c = connector();
+    let profiles = partner_profiles(&h);
+    let (on_turn, seen) = turns();
+    let concurrency = 5;
+    let (run, mut rx) = fanout::start(
+        c.clone(),
+        profiles.iter().cloned().map(FanoutTarget::new).collect(),
+        CmdletRequest::new("Get-TransportRule"),
+        FanoutOptions {
+            concurrency,
+            prompt: Some(Password::of(PARTNER_PASSWORD)),
+            on_signin_turn: Some(on_turn),
+            ..Default::default()
+        },
+    );
+    let summary = until_idle(&mut rx, &mut Vec::new()).await;
+    assert_eq!(summary.done, 40, "{summary}: {:?}", run.states());
+    assert_eq!(seen.lock().unwrap().len(), 1, "one partner sign-in");
+    let requests = h.most_requests_at_once();
+    assert!(
+        requests <= concurrency,
+        "{requests} requests at once with {concurrency} run slots"
+    );
+    let tokens = h.auth.most_token_requests_at_once();
+    assert!(tokens >= 3, "token requests at once: {tokens}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_delegated_profiles_on_one_partner_sign_in() {
     let h = sim(200, |_| {}).await;

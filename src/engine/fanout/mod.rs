@@ -9,7 +9,10 @@
 //!   DelegatedOrganization profile of that account). Those that need an interactive sign-in wait
 //!   in one sign-in queue, one at a time, without holding a run slot: each tries silently again
 //!   first (the one before it may have signed in the same account), then asks
-//!   [`FanoutOptions::prompt`]. Without a prompt (a command line without a terminal) such a
+//!   [`FanoutOptions::prompt`]. After an interactive sign-in, the profiles waiting in the queue
+//!   leave it and try their cached sign-ins together, each holding a run slot: every silent
+//!   sign-in and every run holds one, so at most `concurrency` profiles sign in silently or
+//!   run at once (the one interactive sign-in waits for its admin without one). Without a prompt (a command line without a terminal) such a
 //!   profile fails with "needs sign-in: run exo-connect login NAME" and the others go on. A
 //!   sign-in the prompt cancels, or [`FanoutHandle::skip`] (the window's "Skip this tenant"),
 //!   skips that profile.

@@ -56,7 +56,10 @@ pub(super) async fn run_profile(
 }
 
 /// A run slot: one of the global permits and one of the tenant's.
-async fn slot(shared: &Shared, index: usize) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
+type Permits = (OwnedSemaphorePermit, OwnedSemaphorePermit);
+
+/// Waits for a run slot (see [`Permits`]).
+async fn slot(shared: &Shared, index: usize) -> Permits {
     let gate = shared.tenant_gate(&shared.targets[index].tenant_key());
     // The tenant's first: a profile waiting for its busy tenant holds no global slot.
     let tenant = gate.acquire_owned().await.expect("never closed");
@@ -70,25 +73,23 @@ async fn slot(shared: &Shared, index: usize) -> (OwnedSemaphorePermit, OwnedSema
 }
 
 async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken) -> Outcome {
-    let mut permits = slot(shared, index).await;
+    let permits = slot(shared, index).await;
     let progress = Progress {
         shared: shared.clone(),
         index,
         inner: None,
     };
     let seen = shared.signed_in.load(Ordering::SeqCst);
-    let connected = match whole(shared, cancel, progress, None).await {
-        Ok(c) => c,
+    let (connected, permits) = match whole(shared, cancel, progress, None).await {
+        Ok(c) => (c, permits),
         Err(e) if needs_interactive(&e) => {
             // Wait for the sign-in queue without holding a run slot.
             drop(permits);
             shared.set(index, ProfileState::SigningIn);
-            let c = match interactive(shared, index, cancel, seen).await {
+            match interactive(shared, index, cancel, seen).await {
                 Ok(c) => c,
                 Err(o) => return o,
-            };
-            permits = slot(shared, index).await;
-            c
+            }
         }
         Err(e) => return Outcome::Failed(connect_message(e)),
     };
@@ -154,41 +155,30 @@ async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken)
 /// signed in the same account), then asks the prompt, if there is one. A profile whose turn
 /// comes after an interactive sign-in finished (`seen` counts them) leaves the queue and tries
 /// its cached sign-in at once, so the profiles behind one partner sign-in redeem their tokens
-/// together instead of one turn each.
+/// together instead of one turn each. Every silent try holds a run slot (so the released
+/// profiles redeem at most `concurrency` tokens at once, and keep the slot for their run);
+/// the interactive sign-in holds none while it waits for the admin, and takes one after it.
 async fn interactive(
     shared: &Arc<Shared>,
     index: usize,
     cancel: &CancellationToken,
     mut seen: usize,
-) -> Result<Connected, Outcome> {
+) -> Result<(Connected, Permits), Outcome> {
     let target = &shared.targets[index];
     let mut turn = shared.signin_queue.lock().await;
     while shared.signed_in.load(Ordering::SeqCst) != seen {
         seen = shared.signed_in.load(Ordering::SeqCst);
         drop(turn);
-        let progress = Progress {
-            shared: shared.clone(),
-            index,
-            inner: None,
-        };
-        match whole(shared, cancel, progress, None).await {
-            Ok(c) => return Ok(c),
-            Err(e) if !needs_interactive(&e) => return Err(Outcome::Failed(connect_message(e))),
-            Err(_) => {}
+        if let Some(c) = silent_in_slot(shared, index, cancel, None).await? {
+            return Ok(c);
         }
         turn = shared.signin_queue.lock().await;
     }
     let _turn = turn;
-    let progress = Progress {
-        shared: shared.clone(),
-        index,
-        inner: shared.options.prompt.clone(),
-    };
-    let has_prompt = progress.inner.is_some();
-    match whole(shared, cancel, progress, None).await {
-        Ok(c) => return Ok(c),
-        Err(e) if !needs_interactive(&e) => return Err(Outcome::Failed(connect_message(e))),
-        Err(_) => {}
+    let prompt = shared.options.prompt.clone();
+    let has_prompt = prompt.is_some();
+    if let Some(c) = silent_in_slot(shared, index, cancel, prompt).await? {
+        return Ok(c);
     }
     if !has_prompt {
         return Err(Outcome::Failed(format!(
@@ -211,12 +201,34 @@ async fn interactive(
     match whole(shared, cancel, progress, Some(opts)).await {
         Ok(c) => {
             shared.signed_in.fetch_add(1, Ordering::SeqCst);
-            Ok(c)
+            Ok((c, slot(shared, index).await))
         }
         Err(e) if e.is_cancelled() && !cancel.is_cancelled() => {
             Err(Outcome::Skipped("its sign-in was skipped".into()))
         }
         Err(e) if e.is_cancelled() => Err(Outcome::Cancelled),
+        Err(e) => Err(Outcome::Failed(connect_message(e))),
+    }
+}
+
+/// A silent connect holding a run slot: Ok(Some) connected (the slot kept for the run),
+/// Ok(None) it still needs an interactive sign-in (the slot given back), Err the profile's
+/// final outcome.
+async fn silent_in_slot(
+    shared: &Arc<Shared>,
+    index: usize,
+    cancel: &CancellationToken,
+    inner: Option<Arc<dyn SignInPrompt>>,
+) -> Result<Option<(Connected, Permits)>, Outcome> {
+    let permits = slot(shared, index).await;
+    let progress = Progress {
+        shared: shared.clone(),
+        index,
+        inner,
+    };
+    match whole(shared, cancel, progress, None).await {
+        Ok(c) => Ok(Some((c, permits))),
+        Err(e) if needs_interactive(&e) => Ok(None),
         Err(e) => Err(Outcome::Failed(connect_message(e))),
     }
 }
