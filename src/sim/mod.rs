@@ -1,9 +1,10 @@
 //! The simulated tenant: an independent server implementation of the wire protocol in
 //! `shared/reference/exchange-online-protocol.md` (Entra v2 sign-in + the Exchange admin API).
 //!
-//! Parts: [`world`] (tenants, accounts, `--tenants N` customers), [`tokens`], [`cae`], [`load`]
-//! (sessions and revocations), [`auth`] (sign-in), [`admin`] (the admin API, its faults,
-//! limits, cmdlet catalogue, `$batch`), [`summary`] (`GET <exo>/sim/world`). Everything is
+//! Parts: [`world`] (tenants, accounts, `--tenants N` customers), [`tokens`], [`cae`]
+//! (sessions and revocations), [`load`] (requests at once), [`auth`] (sign-in), [`admin`]
+//! (the admin API, its faults, limits, cmdlet catalogue, `$batch`), [`summary`]
+//! (`GET <exo>/sim/world`). Everything is
 //! deterministic from `SimConfig::seed` except the random token strings. Tests and demo mode
 //! start it in-process with [`start`]; the handle ([`SimHandle`]) reaches its state
 //! (`admin.inject_spec`, `admin.requests`, `admin.trap_hits`, `admin.refuse_batch`,
