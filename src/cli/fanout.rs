@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use uuid::Uuid;
 
 use super::run::{OutputFormat, RunArgs, join_line};
 use super::signin::TerminalPrompt;
@@ -22,8 +23,9 @@ use crate::model::cmdline::parse_cmdlet_line;
 use crate::model::results::compare::compare;
 use crate::model::results::merge::MERGED_LEADING;
 use crate::model::results::{ResultStore, write};
+use crate::model::store::ProfileStore;
 use crate::model::text::printable_line;
-use crate::model::{Profile, SignInMethod};
+use crate::model::{KnownTenant, Profile, SignInMethod};
 
 /// A fan-out when several names, a selector or `--compare` are given (one name alone keeps
 /// the single run's output exactly).
@@ -125,7 +127,7 @@ pub fn run(args: RunArgs) -> CliResult {
     request
         .row_cap()
         .map_err(|e| CliError::Usage(e.message.clone()))?;
-    let (store, notice) = crate::model::store::ProfileStore::open_default()
+    let (mut store, notice) = ProfileStore::open_default()
         .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
     if let Some(n) = notice {
         eprintln!("warning: {n}");
@@ -149,7 +151,8 @@ pub fn run(args: RunArgs) -> CliResult {
         None
     };
     let rt = super::runtime()?;
-    let (merged, all_ok) = rt.block_on(fan_out(&args, profiles, request, password))?;
+    let (merged, all_ok, named) = rt.block_on(fan_out(&args, profiles, request, password))?;
+    remember_tenants(&mut store, named);
     write_output(&args, &merged)?;
     if all_ok {
         Ok(())
@@ -161,13 +164,14 @@ pub fn run(args: RunArgs) -> CliResult {
 }
 
 /// Runs the fan-out to its end, printing each profile's line and the summary; Ctrl+C cancels
-/// the profiles still running. Returns the merged result and whether every profile is done.
+/// the profiles still running. Returns the merged result, whether every profile is done and
+/// the tenant names the service gave (by profile id).
 async fn fan_out(
     args: &RunArgs,
     profiles: Vec<Profile>,
     request: CmdletRequest,
     password: Option<String>,
-) -> Result<(ResultStore, bool), CliError> {
+) -> Result<(ResultStore, bool, Vec<(Uuid, KnownTenant)>), CliError> {
     let connector =
         super::signin::connector(Duration::from_secs(args.signin_timeout.max(1))).await?;
     let interactive = std::io::stdin().is_terminal() || password.is_some();
@@ -186,6 +190,7 @@ async fn fan_out(
     );
     let cancel = super::signin::cancel_on_ctrl_c();
     let mut cancelled = false;
+    let mut named = Vec::new();
     loop {
         let ev = tokio::select! {
             ev = events.recv() => ev,
@@ -202,12 +207,32 @@ async fn fan_out(
                     eprintln!("{line}");
                 }
             }
+            Some(FanoutEvent::TenantNamed { index, tenant, .. }) => {
+                named.push((run.targets()[index].profile.id, tenant));
+            }
             Some(FanoutEvent::Idle(summary)) => {
                 eprintln!("{summary}");
-                return Ok((run.merged(), summary.all_done()));
+                return Ok((run.merged(), summary.all_done(), named));
             }
             None => return Err(CliError::Failed("the fan-out stopped unexpectedly".into())),
         }
+    }
+}
+
+/// Keeps the tenant names the service gave in the profiles, so the next fan-out shows them
+/// without asking (best effort: a store that cannot be saved is a warning, the output stands).
+fn remember_tenants(store: &mut ProfileStore, named: Vec<(Uuid, KnownTenant)>) {
+    if named.is_empty() {
+        return;
+    }
+    for (id, tenant) in named {
+        if let Some(mut p) = store.get(id).cloned() {
+            p.known_tenant = Some(tenant);
+            let _ = store.upsert(p);
+        }
+    }
+    if let Err(e) = store.save() {
+        eprintln!("warning: the tenants' names were not saved in the profiles: {e}");
     }
 }
 

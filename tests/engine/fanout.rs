@@ -99,6 +99,21 @@ fn rows_per_profile(merged: &exo_connect::model::results::ResultStore) -> BTreeM
     m
 }
 
+/// A customer's display name in the sim (`cust001` → "Blue Falcon 001").
+fn display_name(h: &SimHandle, customer: &str) -> String {
+    let domain = format!("{customer}.onmicrosoft.com");
+    h.world().tenant(&domain).unwrap().display_name.clone()
+}
+
+/// `Get-OrganizationConfig` requests the sim answered so far.
+fn org_config_requests(h: &SimHandle) -> usize {
+    h.admin
+        .requests()
+        .iter()
+        .filter(|r| r.cmdlet.as_deref() == Some("Get-OrganizationConfig"))
+        .count()
+}
+
 /// The sorted Guids of a single run of `Get-TransportRule` with `p` (its cached sign-in).
 async fn single_run_guids(c: &Connector, p: &Profile) -> Vec<String> {
     let connected = c
@@ -280,17 +295,14 @@ async fn two_hundred_delegated_profiles_on_one_partner_sign_in() {
     }
     assert_eq!(merged.len(), total);
     assert_eq!(summary.rows, total);
-    // Attributed to the right profile: each row's Tenant is its profile's customer domain, and
-    // the customers' differences are where the sim put them (customer 2 lacks a rule that
-    // customer 1 has; customer 3 has a disabled one).
+    // Attributed to the right profile: each row's Tenant is its profile's customer's display
+    // name (asked once, after its run), and the customers' differences are where the sim put
+    // them (customer 2 lacks a rule that customer 1 has; customer 3 has a disabled one).
     let tenant = merged.column_index("Tenant").unwrap();
     let state = merged.column_index("State").unwrap();
     for r in 0..merged.len() {
         let p = merged.cell_string(r, 0);
-        assert_eq!(
-            merged.cell_string(r, tenant),
-            format!("{p}.onmicrosoft.com")
-        );
+        assert_eq!(merged.cell_string(r, tenant), display_name(&h, &p));
     }
     assert_eq!(per["cust002"] + 1, per["cust001"]);
     let disabled: Vec<String> = (0..merged.len())
@@ -321,6 +333,69 @@ async fn two_hundred_delegated_profiles_on_one_partner_sign_in() {
     // The sessions were closed.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(c.registry().list().await.unwrap().is_empty());
+}
+
+/// The first fan-out over profiles that do not know their tenant's name asks each tenant once
+/// (`Get-OrganizationConfig`, after its run) and shows the display names already; with the
+/// names kept in the profiles, the next fan-out shows them without asking. A profile edited to
+/// another tenant asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_display_names_after_the_first_connect() {
+    let h = sim(4, |_| {}).await;
+    let c = connector();
+    let mut profiles = partner_profiles(&h);
+    sign_in(&c, &profiles[0], PARTNER_PASSWORD).await;
+    let fan = |profiles: &[Profile]| {
+        fanout::start(
+            c.clone(),
+            profiles.iter().cloned().map(FanoutTarget::new).collect(),
+            CmdletRequest::new("Get-TransportRule"),
+            FanoutOptions::default(),
+        )
+    };
+    let (run, mut rx) = fan(&profiles);
+    let mut seen = Vec::new();
+    let summary = until_idle(&mut rx, &mut seen).await;
+    assert_eq!(summary.done, 4, "{summary}: {:?}", run.states());
+    assert_eq!(org_config_requests(&h), 4);
+    let tenants_of = |merged: &exo_connect::model::results::ResultStore| {
+        let t = merged.column_index("Tenant").unwrap();
+        (0..merged.len())
+            .map(|r| (merged.cell_string(r, 0), merged.cell_string(r, t)))
+            .collect::<BTreeMap<String, String>>()
+    };
+    let expected: BTreeMap<String, String> = profiles
+        .iter()
+        .map(|p| (p.name.clone(), display_name(&h, &p.name)))
+        .collect();
+    assert_eq!(tenants_of(&run.merged()), expected);
+    // Each name came before its profile's Done; kept in the profiles as a caller does.
+    for e in &seen {
+        if let FanoutEvent::TenantNamed { index, tenant, .. } = e {
+            let done_before = seen.iter().take_while(|x| *x != e).any(|x| {
+                matches!(x, FanoutEvent::State { index: i, state: ProfileState::Done { .. }, .. } if i == index)
+            });
+            assert!(!done_before, "{e:?}");
+            profiles[*index].known_tenant = Some(tenant.clone());
+        }
+    }
+    assert!(profiles.iter().all(|p| p.known_tenant.is_some()));
+    let (again, mut rx) = fan(&profiles);
+    let mut seen = Vec::new();
+    until_idle(&mut rx, &mut seen).await;
+    assert_eq!(tenants_of(&again.merged()), expected);
+    assert_eq!(org_config_requests(&h), 4, "no request for a known name");
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, FanoutEvent::TenantNamed { .. }))
+    );
+    // Edited to reach another customer: that tenant is asked.
+    profiles[0].delegated_organization = Some("cust004.onmicrosoft.com".into());
+    let (edited, mut rx) = fan(&profiles[..1]);
+    until_idle(&mut rx, &mut Vec::new()).await;
+    assert_eq!(org_config_requests(&h), 5);
+    assert_eq!(edited.tenant_label(0), display_name(&h, "cust004"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

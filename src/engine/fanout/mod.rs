@@ -24,6 +24,7 @@
 //! task is `task.rs`.
 
 mod task;
+mod tenant_name;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,24 +35,25 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::connect::{Connector, SignInPrompt};
 use crate::engine::rest::CmdletRequest;
-use crate::model::Profile;
 pub use crate::model::fanout::{FanoutSummary, ProfileState};
 use crate::model::results::ResultStore;
 use crate::model::results::merge::append_attributed;
+use crate::model::{KnownTenant, Profile};
 
 /// One profile of a fan-out run.
 #[derive(Debug, Clone)]
 pub struct FanoutTarget {
     pub profile: Profile,
-    /// The tenant's display name, when the caller knows it.
+    /// The tenant's display name, when known (the profile's, learnt at an earlier run).
     pub tenant_name: Option<String>,
 }
 
 impl FanoutTarget {
     pub fn new(profile: Profile) -> Self {
+        let tenant_name = profile.tenant_display_name().map(str::to_string);
         FanoutTarget {
             profile,
-            tenant_name: None,
+            tenant_name,
         }
     }
 
@@ -66,13 +68,7 @@ impl FanoutTarget {
 
     /// The tenant the profile's requests go to (lower case), for the per-tenant limit.
     pub fn tenant_key(&self) -> String {
-        let p = &self.profile;
-        p.target_tenant()
-            .map(str::to_string)
-            .or_else(|| p.upn.rsplit_once('@').map(|(_, d)| d.to_string()))
-            .unwrap_or_else(|| p.name.clone())
-            .trim()
-            .to_ascii_lowercase()
+        self.profile.tenant_key()
     }
 }
 
@@ -115,6 +111,14 @@ pub enum FanoutEvent {
         profile: String,
         state: ProfileState,
     },
+    /// The service named profile `index`'s tenant (asked once, after its first run that did
+    /// not know it): keep `tenant` in the profile (`Profile::known_tenant`) so later runs know
+    /// it without asking. Comes before the profile's Done.
+    TenantNamed {
+        index: usize,
+        profile: String,
+        tenant: KnownTenant,
+    },
     /// Every profile is in a final state (after the start, or after a retry).
     Idle(FanoutSummary),
 }
@@ -125,6 +129,8 @@ struct Slot {
     rows: Option<ResultStore>,
     /// Skips this profile (a child of the run's cancel).
     skip: CancellationToken,
+    /// What the service said the tenant is called, learnt in this run.
+    learnt: Option<KnownTenant>,
 }
 
 pub(crate) struct Shared {
@@ -157,6 +163,25 @@ impl Shared {
     fn finish(&self, index: usize, state: ProfileState, rows: Option<ResultStore>) {
         self.slots.lock().unwrap()[index].rows = rows;
         self.set(index, state);
+    }
+
+    fn learnt(&self, index: usize, tenant: KnownTenant) {
+        self.slots.lock().unwrap()[index].learnt = Some(tenant.clone());
+        let _ = self.events.send(FanoutEvent::TenantNamed {
+            index,
+            profile: self.targets[index].profile.name.clone(),
+            tenant,
+        });
+    }
+
+    /// The merged result's `Tenant` of profile `index`: the name learnt in this run, else the
+    /// target's label.
+    fn tenant_label(&self, index: usize) -> String {
+        let learnt = self.slots.lock().unwrap()[index]
+            .learnt
+            .as_ref()
+            .and_then(|k| k.display_name.clone());
+        learnt.unwrap_or_else(|| self.targets[index].tenant_label())
     }
 
     fn tenant_gate(&self, key: &str) -> Arc<Semaphore> {
@@ -195,6 +220,7 @@ pub fn start(
             state: ProfileState::Queued,
             rows: None,
             skip: CancellationToken::new(),
+            learnt: None,
         })
         .collect();
     let shared = Arc::new(Shared {
@@ -344,15 +370,24 @@ impl FanoutHandle {
     /// The merged result of the done profiles, in the order of the targets: `Profile` and
     /// `Tenant` first, then the cmdlet's columns.
     pub fn merged(&self) -> ResultStore {
+        let labels: Vec<String> = (0..self.shared.targets.len())
+            .map(|i| self.shared.tenant_label(i))
+            .collect();
         let slots = self.shared.slots.lock().unwrap();
         let mut merged = ResultStore::new();
-        for (t, s) in self.shared.targets.iter().zip(slots.iter()) {
+        for ((t, s), tenant) in self.shared.targets.iter().zip(slots.iter()).zip(&labels) {
             if let Some(rows) = &s.rows {
-                append_attributed(&mut merged, rows, &t.profile.name, &t.tenant_label());
+                append_attributed(&mut merged, rows, &t.profile.name, tenant);
             }
         }
         merged.shrink_to_fit();
         merged
+    }
+
+    /// The `Tenant` of profile `index` in the merged result: the tenant's display name when
+    /// known (from the profile, or learnt in this run), else its domain.
+    pub fn tenant_label(&self, index: usize) -> String {
+        self.shared.tenant_label(index)
     }
 
     /// The rows of one done profile, as the cmdlet gave them.
@@ -384,5 +419,12 @@ mod tests {
             crate::model::Service::ExchangeOnline,
         ));
         assert_eq!(own.tenant_label(), "contoso.com");
+        // The name a profile learnt at an earlier run.
+        let mut named = t.profile.clone();
+        named.known_tenant = Some(KnownTenant::learnt(
+            "cust001.onmicrosoft.com",
+            Some("Cust One"),
+        ));
+        assert_eq!(FanoutTarget::new(named).tenant_label(), "Cust One");
     }
 }

@@ -131,7 +131,10 @@ async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken)
             }
             RunEvent::Done { .. } => {
                 rows.shrink_to_fit();
-                return Outcome::Done(rows, started.elapsed());
+                let elapsed = started.elapsed();
+                let id = connected.session.connection_id;
+                super::tenant_name::learn(shared, index, &registry, id, &rows).await;
+                return Outcome::Done(rows, elapsed);
             }
             RunEvent::Failed(e) => return Outcome::Failed(rest_message(&e)),
             // A change the service wants confirmed is not done in a fan-out: that profile fails
