@@ -347,6 +347,19 @@ impl Profile {
     }
 }
 
+/// `scheme://host[:port]` of a URI, or None if it does not parse as an absolute http(s) URL.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let u = url::Url::parse(uri).ok()?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = u.host_str()?;
+    Some(match u.port() {
+        Some(p) => format!("{}://{}:{}", u.scheme(), host, p),
+        None => format!("{}://{}", u.scheme(), host),
+    })
+}
+
 #[cfg(test)]
 mod tenant_name_tests {
     use super::*;
@@ -388,17 +401,4 @@ mod tenant_name_tests {
         let back: Profile = serde_json::from_str(&json).unwrap();
         assert_eq!(back, p);
     }
-}
-
-/// `scheme://host[:port]` of a URI, or None if it does not parse as an absolute http(s) URL.
-pub fn origin_of(uri: &str) -> Option<String> {
-    let u = url::Url::parse(uri).ok()?;
-    if !matches!(u.scheme(), "http" | "https") {
-        return None;
-    }
-    let host = u.host_str()?;
-    Some(match u.port() {
-        Some(p) => format!("{}://{}:{}", u.scheme(), host, p),
-        None => format!("{}://{}", u.scheme(), host),
-    })
 }
