@@ -16,12 +16,14 @@ use super::signin::TerminalPrompt;
 use super::{CliError, CliResult};
 use crate::engine::auth::{SignInError, SignInEvent, SignedIn};
 use crate::engine::connect::{ConnectError, OnFailure, OnMismatch, SignInPrompt};
-use crate::engine::fanout::{self, FanoutEvent, FanoutOptions, FanoutTarget, ProfileState};
+use crate::engine::fanout::{
+    self, FanoutEvent, FanoutHandle, FanoutOptions, FanoutTarget, ProfileState,
+};
 use crate::engine::rest::CmdletRequest;
 use crate::engine::sessions::ConnectProgress;
 use crate::model::cmdline::parse_cmdlet_line;
 use crate::model::results::compare::compare;
-use crate::model::results::merge::MERGED_LEADING;
+use crate::model::results::merge::{MERGED_LEADING, Part, merge};
 use crate::model::results::{ResultStore, write};
 use crate::model::store::ProfileStore;
 use crate::model::text::printable_line;
@@ -151,9 +153,9 @@ pub fn run(args: RunArgs) -> CliResult {
         None
     };
     let rt = super::runtime()?;
-    let (merged, all_ok, named) = rt.block_on(fan_out(&args, profiles, request, password))?;
+    let (run, all_ok, named) = rt.block_on(fan_out(&args, profiles, request, password))?;
     remember_tenants(&mut store, named);
-    write_output(&args, &merged)?;
+    write_output(&args, &run.take_parts())?;
     if all_ok {
         Ok(())
     } else {
@@ -164,14 +166,14 @@ pub fn run(args: RunArgs) -> CliResult {
 }
 
 /// Runs the fan-out to its end, printing each profile's line and the summary; Ctrl+C cancels
-/// the profiles still running. Returns the merged result, whether every profile is done and
+/// the profiles still running. Returns the run (its rows), whether every profile is done and
 /// the tenant names the service gave (by profile id).
 async fn fan_out(
     args: &RunArgs,
     profiles: Vec<Profile>,
     request: CmdletRequest,
     password: Option<String>,
-) -> Result<(ResultStore, bool, Vec<(Uuid, KnownTenant)>), CliError> {
+) -> Result<(FanoutHandle, bool, Vec<(Uuid, KnownTenant)>), CliError> {
     let connector =
         super::signin::connector(Duration::from_secs(args.signin_timeout.max(1))).await?;
     let interactive = std::io::stdin().is_terminal() || password.is_some();
@@ -212,7 +214,7 @@ async fn fan_out(
             }
             Some(FanoutEvent::Idle(summary)) => {
                 eprintln!("{summary}");
-                return Ok((run.merged(), summary.all_done(), named));
+                return Ok((run, summary.all_done(), named));
             }
             None => return Err(CliError::Failed("the fan-out stopped unexpectedly".into())),
         }
@@ -255,8 +257,46 @@ pub fn progress_line(profile: &str, state: &ProfileState) -> Option<String> {
     })
 }
 
-/// The merged result (or its comparison) on stdout in the chosen format.
-fn write_output(args: &RunArgs, merged: &ResultStore) -> CliResult {
+/// The merged result of the done profiles' rows (or its comparison) on stdout in the chosen
+/// format. JSON and CSV are written from each profile's rows where they are (no merged copy);
+/// the table and the comparison need the merged store.
+fn write_output(args: &RunArgs, parts: &[(String, String, ResultStore)]) -> CliResult {
+    if !args.compare && args.format != OutputFormat::Table {
+        return write_parts(args.format, parts);
+    }
+    let merged = merge(
+        parts
+            .iter()
+            .map(|(p, t, rows)| (p.as_str(), t.as_str(), rows)),
+    );
+    write_merged(args, &merged)
+}
+
+fn write_error(e: std::io::Error) -> CliError {
+    CliError::Failed(format!("cannot write the output: {e}"))
+}
+
+/// JSON or CSV of the merged result, from the parts.
+fn write_parts(format: OutputFormat, parts: &[(String, String, ResultStore)]) -> CliResult {
+    let parts: Vec<Part> = parts
+        .iter()
+        .map(|(profile, tenant, rows)| Part {
+            profile,
+            tenant,
+            rows,
+        })
+        .collect();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    match format {
+        OutputFormat::Json => write::write_json_parts(&parts, &mut out),
+        _ => write::write_csv_parts(&parts, &mut out),
+    }
+    .map_err(write_error)?;
+    out.flush().map_err(write_error)
+}
+
+/// The merged store (or its comparison) in the chosen format.
+fn write_merged(args: &RunArgs, merged: &ResultStore) -> CliResult {
     let compared;
     let (store, lead): (&ResultStore, &[&str]) = if args.compare {
         if merged.is_empty() {
@@ -286,7 +326,7 @@ fn write_output(args: &RunArgs, merged: &ResultStore) -> CliResult {
     } else {
         (merged, MERGED_LEADING)
     };
-    let err = |e: std::io::Error| CliError::Failed(format!("cannot write the output: {e}"));
+    let err = write_error;
     let mut out = BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {

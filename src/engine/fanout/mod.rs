@@ -384,6 +384,22 @@ impl FanoutHandle {
         merged
     }
 
+    /// The done profiles' rows taken out of the run (it keeps none), in the order of the
+    /// targets, each with its profile's name and `Tenant`: the parts of the merged result, for a
+    /// caller that writes it without building it (`model::results::merge::Part`).
+    pub fn take_parts(&self) -> Vec<(String, String, ResultStore)> {
+        let labels: Vec<String> = (0..self.shared.targets.len())
+            .map(|i| self.shared.tenant_label(i))
+            .collect();
+        let mut slots = self.shared.slots.lock().unwrap();
+        let targets = &self.shared.targets;
+        slots
+            .iter_mut()
+            .zip(targets.iter().zip(labels))
+            .filter_map(|(s, (t, tenant))| Some((t.profile.name.clone(), tenant, s.rows.take()?)))
+            .collect()
+    }
+
     /// The `Tenant` of profile `index` in the merged result: the tenant's display name when
     /// known (from the profile, or learnt in this run), else its domain.
     pub fn tenant_label(&self, index: usize) -> String {
