@@ -419,7 +419,15 @@ async fn failing_and_throttling_tenants_do_not_stop_or_corrupt_the_others() {
     let foreign = profile(&h, "not-a-customer", PARTNER_UPN, Some("contoso.com"));
     profiles.push(wrong);
     profiles.push(foreign);
-    // Server errors on the way (retried by the REST client).
+    // Server errors on the way (retried by the REST client). The profiles know their tenants'
+    // names, so every request counted is a Get-TransportRule page.
+    for p in &mut profiles {
+        let name = p.name.clone();
+        p.known_tenant = Some(exo_connect::model::KnownTenant::learnt(
+            &p.tenant_key(),
+            Some(&name),
+        ));
+    }
     h.admin.inject_spec("500@20:times=2,503@40").unwrap();
     let (run, mut rx) = fanout::start(
         c.clone(),

@@ -73,25 +73,9 @@ async fn slot(shared: &Shared, index: usize) -> Permits {
 }
 
 async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken) -> Outcome {
-    let permits = slot(shared, index).await;
-    let progress = Progress {
-        shared: shared.clone(),
-        index,
-        inner: None,
-    };
-    let seen = shared.signed_in.load(Ordering::SeqCst);
-    let (connected, permits) = match whole(shared, cancel, progress, None).await {
-        Ok(c) => (c, permits),
-        Err(e) if needs_interactive(&e) => {
-            // Wait for the sign-in queue without holding a run slot.
-            drop(permits);
-            shared.set(index, ProfileState::SigningIn);
-            match interactive(shared, index, cancel, seen).await {
-                Ok(c) => c,
-                Err(o) => return o,
-            }
-        }
-        Err(e) => return Outcome::Failed(connect_message(e)),
+    let (connected, permits) = match connect(shared, index, cancel).await {
+        Ok(c) => c,
+        Err(o) => return o,
     };
     let _permits = permits;
     let registry = shared.connector.registry().clone();
@@ -152,6 +136,31 @@ async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken)
         }
     }
     Outcome::Failed("the run stopped before it finished".into())
+}
+
+/// The profile's session and its run slot: a silent connect in a slot, else the sign-in
+/// queue (waited for without one).
+async fn connect(
+    shared: &Arc<Shared>,
+    index: usize,
+    cancel: &CancellationToken,
+) -> Result<(Connected, Permits), Outcome> {
+    let permits = slot(shared, index).await;
+    let progress = Progress {
+        shared: shared.clone(),
+        index,
+        inner: None,
+    };
+    let seen = shared.signed_in.load(Ordering::SeqCst);
+    match whole(shared, cancel, progress, None).await {
+        Ok(c) => Ok((c, permits)),
+        Err(e) if needs_interactive(&e) => {
+            drop(permits);
+            shared.set(index, ProfileState::SigningIn);
+            interactive(shared, index, cancel, seen).await
+        }
+        Err(e) => Err(Outcome::Failed(connect_message(e))),
+    }
 }
 
 /// The sign-in queue: one profile at a time tries silently again (the one before may have
