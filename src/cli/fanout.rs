@@ -9,21 +9,25 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use uuid::Uuid;
 
 use super::run::{OutputFormat, RunArgs, join_line};
 use super::signin::TerminalPrompt;
 use super::{CliError, CliResult};
 use crate::engine::auth::{SignInError, SignInEvent, SignedIn};
 use crate::engine::connect::{ConnectError, OnFailure, OnMismatch, SignInPrompt};
-use crate::engine::fanout::{self, FanoutEvent, FanoutOptions, FanoutTarget, ProfileState};
+use crate::engine::fanout::{
+    self, FanoutEvent, FanoutHandle, FanoutOptions, FanoutTarget, ProfileState,
+};
 use crate::engine::rest::CmdletRequest;
 use crate::engine::sessions::ConnectProgress;
 use crate::model::cmdline::parse_cmdlet_line;
 use crate::model::results::compare::compare;
-use crate::model::results::merge::MERGED_LEADING;
+use crate::model::results::merge::{MERGED_LEADING, Part, merge};
 use crate::model::results::{ResultStore, write};
+use crate::model::store::ProfileStore;
 use crate::model::text::printable_line;
-use crate::model::{Profile, SignInMethod};
+use crate::model::{KnownTenant, Profile, SignInMethod};
 
 /// A fan-out when several names, a selector or `--compare` are given (one name alone keeps
 /// the single run's output exactly).
@@ -125,7 +129,7 @@ pub fn run(args: RunArgs) -> CliResult {
     request
         .row_cap()
         .map_err(|e| CliError::Usage(e.message.clone()))?;
-    let (store, notice) = crate::model::store::ProfileStore::open_default()
+    let (mut store, notice) = ProfileStore::open_default()
         .map_err(|e| CliError::Failed(format!("cannot open the profile store: {e}")))?;
     if let Some(n) = notice {
         eprintln!("warning: {n}");
@@ -149,8 +153,9 @@ pub fn run(args: RunArgs) -> CliResult {
         None
     };
     let rt = super::runtime()?;
-    let (merged, all_ok) = rt.block_on(fan_out(&args, profiles, request, password))?;
-    write_output(&args, &merged)?;
+    let (run, all_ok, named) = rt.block_on(fan_out(&args, profiles, request, password))?;
+    remember_tenants(&mut store, named);
+    write_output(&args, &run.take_parts())?;
     if all_ok {
         Ok(())
     } else {
@@ -161,13 +166,14 @@ pub fn run(args: RunArgs) -> CliResult {
 }
 
 /// Runs the fan-out to its end, printing each profile's line and the summary; Ctrl+C cancels
-/// the profiles still running. Returns the merged result and whether every profile is done.
+/// the profiles still running. Returns the run (its rows), whether every profile is done and
+/// the tenant names the service gave (by profile id).
 async fn fan_out(
     args: &RunArgs,
     profiles: Vec<Profile>,
     request: CmdletRequest,
     password: Option<String>,
-) -> Result<(ResultStore, bool), CliError> {
+) -> Result<(FanoutHandle, bool, Vec<(Uuid, KnownTenant)>), CliError> {
     let connector =
         super::signin::connector(Duration::from_secs(args.signin_timeout.max(1))).await?;
     let interactive = std::io::stdin().is_terminal() || password.is_some();
@@ -186,6 +192,7 @@ async fn fan_out(
     );
     let cancel = super::signin::cancel_on_ctrl_c();
     let mut cancelled = false;
+    let mut named = Vec::new();
     loop {
         let ev = tokio::select! {
             ev = events.recv() => ev,
@@ -202,12 +209,32 @@ async fn fan_out(
                     eprintln!("{line}");
                 }
             }
+            Some(FanoutEvent::TenantNamed { index, tenant, .. }) => {
+                named.push((run.targets()[index].profile.id, tenant));
+            }
             Some(FanoutEvent::Idle(summary)) => {
                 eprintln!("{summary}");
-                return Ok((run.merged(), summary.all_done()));
+                return Ok((run, summary.all_done(), named));
             }
             None => return Err(CliError::Failed("the fan-out stopped unexpectedly".into())),
         }
+    }
+}
+
+/// Keeps the tenant names the service gave in the profiles, so the next fan-out shows them
+/// without asking (best effort: a store that cannot be saved is a warning, the output stands).
+fn remember_tenants(store: &mut ProfileStore, named: Vec<(Uuid, KnownTenant)>) {
+    if named.is_empty() {
+        return;
+    }
+    for (id, tenant) in named {
+        if let Some(mut p) = store.get(id).cloned() {
+            p.known_tenant = Some(tenant);
+            let _ = store.upsert(p);
+        }
+    }
+    if let Err(e) = store.save() {
+        eprintln!("warning: the tenants' names were not saved in the profiles: {e}");
     }
 }
 
@@ -230,8 +257,46 @@ pub fn progress_line(profile: &str, state: &ProfileState) -> Option<String> {
     })
 }
 
-/// The merged result (or its comparison) on stdout in the chosen format.
-fn write_output(args: &RunArgs, merged: &ResultStore) -> CliResult {
+/// The merged result of the done profiles' rows (or its comparison) on stdout in the chosen
+/// format. JSON and CSV are written from each profile's rows where they are (no merged copy);
+/// the table and the comparison need the merged store.
+fn write_output(args: &RunArgs, parts: &[(String, String, ResultStore)]) -> CliResult {
+    if !args.compare && args.format != OutputFormat::Table {
+        return write_parts(args.format, parts);
+    }
+    let merged = merge(
+        parts
+            .iter()
+            .map(|(p, t, rows)| (p.as_str(), t.as_str(), rows)),
+    );
+    write_merged(args, &merged)
+}
+
+fn write_error(e: std::io::Error) -> CliError {
+    CliError::Failed(format!("cannot write the output: {e}"))
+}
+
+/// JSON or CSV of the merged result, from the parts.
+fn write_parts(format: OutputFormat, parts: &[(String, String, ResultStore)]) -> CliResult {
+    let parts: Vec<Part> = parts
+        .iter()
+        .map(|(profile, tenant, rows)| Part {
+            profile,
+            tenant,
+            rows,
+        })
+        .collect();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    match format {
+        OutputFormat::Json => write::write_json_parts(&parts, &mut out),
+        _ => write::write_csv_parts(&parts, &mut out),
+    }
+    .map_err(write_error)?;
+    out.flush().map_err(write_error)
+}
+
+/// The merged store (or its comparison) in the chosen format.
+fn write_merged(args: &RunArgs, merged: &ResultStore) -> CliResult {
     let compared;
     let (store, lead): (&ResultStore, &[&str]) = if args.compare {
         if merged.is_empty() {
@@ -261,7 +326,7 @@ fn write_output(args: &RunArgs, merged: &ResultStore) -> CliResult {
     } else {
         (merged, MERGED_LEADING)
     };
-    let err = |e: std::io::Error| CliError::Failed(format!("cannot write the output: {e}"));
+    let err = write_error;
     let mut out = BufWriter::new(std::io::stdout().lock());
     match args.format {
         OutputFormat::Json => {

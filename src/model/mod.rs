@@ -25,6 +25,7 @@ pub mod workspace;
 
 pub use cloud::{Cloud, Endpoints, Service};
 pub use profile::{
-    AuthMethod, Profile, ProxyAccessType, ProxyAuthentication, ProxySettings, SignInMethod,
+    AuthMethod, KnownTenant, Profile, ProxyAccessType, ProxyAuthentication, ProxySettings,
+    SignInMethod,
 };
 pub use session::SessionState;

@@ -181,6 +181,50 @@ pub struct Profile {
     pub modified: DateTime<Utc>,
     #[serde(default)]
     pub last_connected: Option<DateTime<Utc>>,
+    /// The tenant's display name as the service gave it after a connect (not edited, not
+    /// secret): the merged result's `Tenant` column shows it instead of the domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_tenant: Option<KnownTenant>,
+}
+
+/// What the service said the profile's tenant is called (`Get-OrganizationConfig`'s
+/// `DisplayName`), learnt once after a connect and kept in the profile file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnownTenant {
+    /// The tenant it was learnt for ([`Profile::tenant_key`] then): a profile edited to reach
+    /// another tenant does not use it, and asks again.
+    pub key: String,
+    /// None: the service gave no name (e.g. the role may not read the organization's
+    /// configuration); asked again after [`KnownTenant::ASK_AGAIN_DAYS`].
+    pub display_name: Option<String>,
+    pub checked: DateTime<Utc>,
+}
+
+impl KnownTenant {
+    /// Days before a tenant that gave no name is asked again.
+    pub const ASK_AGAIN_DAYS: i64 = 7;
+    /// The longest name kept (longer ones are cut).
+    pub const MAX_NAME_CHARS: usize = 256;
+
+    /// The name learnt for `key` now: the service's text on one printable line, cut to
+    /// [`KnownTenant::MAX_NAME_CHARS`]; blank becomes None.
+    pub fn learnt(key: &str, display_name: Option<&str>) -> KnownTenant {
+        let display_name = display_name
+            .map(|n| {
+                let line = super::text::printable_line(n);
+                line.trim()
+                    .chars()
+                    .take(Self::MAX_NAME_CHARS)
+                    .collect::<String>()
+            })
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty());
+        KnownTenant {
+            key: key.to_string(),
+            display_name,
+            checked: Utc::now(),
+        }
+    }
 }
 
 impl Profile {
@@ -207,6 +251,7 @@ impl Profile {
             created: now,
             modified: now,
             last_connected: None,
+            known_tenant: None,
         }
     }
 
@@ -263,6 +308,43 @@ impl Profile {
             })
             .filter(|s| !s.is_empty())
     }
+
+    /// The tenant the profile's requests go to, lower case: its [`Profile::target_tenant`],
+    /// else the UPN's domain, else the profile's name.
+    pub fn tenant_key(&self) -> String {
+        self.target_tenant()
+            .map(str::to_string)
+            .or_else(|| self.upn.rsplit_once('@').map(|(_, d)| d.to_string()))
+            .unwrap_or_else(|| self.name.clone())
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// The tenant's display name, when the service gave one for the tenant the profile reaches
+    /// now.
+    pub fn tenant_display_name(&self) -> Option<&str> {
+        self.known_tenant
+            .as_ref()
+            .filter(|k| k.key == self.tenant_key())
+            .and_then(|k| k.display_name.as_deref())
+    }
+
+    /// Whether the tenant's display name is worth asking the service for at `now`: never
+    /// asked for this tenant, or asked without an answer more than
+    /// [`KnownTenant::ASK_AGAIN_DAYS`] ago. Security & Compliance has no
+    /// `Get-OrganizationConfig`.
+    pub fn tenant_name_due(&self, now: DateTime<Utc>) -> bool {
+        if self.service == Service::SecurityCompliance {
+            return false;
+        }
+        match &self.known_tenant {
+            Some(k) if k.key == self.tenant_key() => {
+                k.display_name.is_none()
+                    && now - k.checked > chrono::Duration::days(KnownTenant::ASK_AGAIN_DAYS)
+            }
+            _ => true,
+        }
+    }
 }
 
 /// `scheme://host[:port]` of a URI, or None if it does not parse as an absolute http(s) URL.
@@ -276,4 +358,47 @@ pub fn origin_of(uri: &str) -> Option<String> {
         Some(p) => format!("{}://{}:{}", u.scheme(), host, p),
         None => format!("{}://{}", u.scheme(), host),
     })
+}
+
+#[cfg(test)]
+mod tenant_name_tests {
+    use super::*;
+
+    #[test]
+    fn the_name_is_used_for_the_tenant_it_was_learnt_for() {
+        let mut p = Profile::new("Fab", "partner@litware.com", Service::ExchangeOnline);
+        p.delegated_organization = Some("Cust001.onmicrosoft.com".into());
+        assert_eq!(p.tenant_key(), "cust001.onmicrosoft.com");
+        let now = Utc::now();
+        assert!(p.tenant_name_due(now));
+        p.known_tenant = Some(KnownTenant::learnt(
+            &p.tenant_key(),
+            Some(" Fabrikam\u{1b}[31m Ltd "),
+        ));
+        assert_eq!(p.tenant_display_name(), Some("Fabrikam Ltd"));
+        assert!(!p.tenant_name_due(now));
+        // Edited to another customer: the old name is not that tenant's.
+        p.delegated_organization = Some("cust002.onmicrosoft.com".into());
+        assert_eq!(p.tenant_display_name(), None);
+        assert!(p.tenant_name_due(now));
+        // No name given: asked again only after a week.
+        p.known_tenant = Some(KnownTenant::learnt(&p.tenant_key(), Some("  ")));
+        assert_eq!(p.tenant_display_name(), None);
+        assert!(!p.tenant_name_due(now));
+        assert!(p.tenant_name_due(now + chrono::Duration::days(8)));
+        let long = "x".repeat(1000);
+        let k = KnownTenant::learnt("k", Some(&long));
+        assert_eq!(k.display_name.unwrap().len(), KnownTenant::MAX_NAME_CHARS);
+        let scc = Profile::new("S", "a@b.com", Service::SecurityCompliance);
+        assert!(!scc.tenant_name_due(now));
+    }
+
+    #[test]
+    fn a_profile_file_without_the_name_still_reads_and_none_is_not_written() {
+        let p = Profile::new("A", "a@b.com", Service::ExchangeOnline);
+        let json = serde_json::to_string(&p).unwrap();
+        assert!(!json.contains("known_tenant"), "{json}");
+        let back: Profile = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, p);
+    }
 }

@@ -2,8 +2,9 @@
 //! `shared/reference/exchange-online-protocol.md` (Entra v2 sign-in + the Exchange admin API).
 //!
 //! Parts: [`world`] (tenants, accounts, `--tenants N` customers), [`tokens`], [`cae`]
-//! (sessions and revocations), [`auth`] (sign-in), [`admin`] (the admin API, its faults,
-//! limits, cmdlet catalogue, `$batch`), [`summary`] (`GET <exo>/sim/world`). Everything is
+//! (sessions and revocations), [`load`] (requests at once), [`auth`] (sign-in), [`admin`]
+//! (the admin API, its faults, limits, cmdlet catalogue, `$batch`), [`summary`]
+//! (`GET <exo>/sim/world`). Everything is
 //! deterministic from `SimConfig::seed` except the random token strings. Tests and demo mode
 //! start it in-process with [`start`]; the handle ([`SimHandle`]) reaches its state
 //! (`admin.inject_spec`, `admin.requests`, `admin.trap_hits`, `admin.refuse_batch`,
@@ -14,6 +15,7 @@
 //! `crate::cli`, `crate::ui`). If both sides shared a parser, a bug in it would be invisible.
 
 pub mod cae;
+pub mod load;
 pub mod summary;
 pub mod tokens;
 pub mod world;
@@ -216,6 +218,8 @@ pub struct SimShared {
     /// Sign-in sessions and their revocations (continuous access evaluation).
     pub cae: cae::Cae,
     pub keys: tokens::SimKeys,
+    /// Token and admin API requests being answered now (and the most at once).
+    pub requests: load::InFlight,
 }
 
 /// A running sim. Dropping the handle (or calling [`SimHandle::shutdown`]) stops every listener.
@@ -277,6 +281,12 @@ impl SimHandle {
             .upn
             .ok_or("an app-only token has no session to revoke")?;
         Ok(self.revoke_account(&upn))
+    }
+
+    /// The most requests (token requests and admin API requests of every tenant together) the
+    /// sim was answering at once since start.
+    pub fn most_requests_at_once(&self) -> usize {
+        self.shared.requests.most()
     }
 
     /// Stops the listeners and waits for them.
@@ -371,6 +381,7 @@ pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
         world,
         cae: cae::Cae::default(),
         keys,
+        requests: load::InFlight::default(),
     });
     let auth_state = auth::AuthState::new(shared.clone());
     let admin_api = admin::AdminApi::new(shared.clone());

@@ -522,7 +522,10 @@ fn profile_row(
         }
     })
     .response
-    .on_hover_text(&p.upn);
+    .on_hover_text(match p.tenant_display_name() {
+        Some(tenant) => format!("{}\n{tenant}", p.upn),
+        None => p.upn.clone(),
+    });
     (clicked, connect)
 }
 

@@ -28,8 +28,15 @@ fn rules(h: &SimHandle, customer: &str) -> usize {
         .unwrap()
 }
 
-/// The profiles of a JSON merged result with their row counts.
-fn per_profile(stdout: &str) -> std::collections::BTreeMap<String, usize> {
+/// A customer's display name in the sim (`cust001` → "Blue Falcon 001").
+fn display_name(h: &SimHandle, customer: &str) -> String {
+    let domain = format!("{customer}.onmicrosoft.com");
+    h.world().tenant(&domain).unwrap().display_name.clone()
+}
+
+/// The profiles of a JSON merged result with their row counts; each row's Tenant is its
+/// customer's display name (the run asked the service for it).
+fn per_profile(h: &SimHandle, stdout: &str) -> std::collections::BTreeMap<String, usize> {
     let rows: Vec<Value> = serde_json::from_str(stdout).expect("JSON on stdout");
     let mut m = std::collections::BTreeMap::new();
     for r in rows {
@@ -37,7 +44,7 @@ fn per_profile(stdout: &str) -> std::collections::BTreeMap<String, usize> {
         let keys: Vec<&str> = o.keys().take(2).map(String::as_str).collect();
         assert_eq!(keys, ["Profile", "Tenant"]);
         let p = o["Profile"].as_str().unwrap().to_string();
-        assert_eq!(o["Tenant"], format!("{p}.onmicrosoft.com"));
+        assert_eq!(o["Tenant"], display_name(h, &p));
         *m.entry(p).or_insert(0) += 1;
     }
     m
@@ -64,7 +71,7 @@ async fn a_folder_runs_on_each_profile_with_a_line_each_and_a_summary() {
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let per = per_profile(&o.stdout);
+    let per = per_profile(&h, &o.stdout);
     assert_eq!(per.len(), 6);
     for (p, n) in &per {
         assert_eq!(*n, rules(&h, p), "{p}");
@@ -122,7 +129,7 @@ async fn names_and_tags_select_and_csv_leads_with_profile_and_tenant() {
     )
     .await;
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let per = per_profile(&o.stdout);
+    let per = per_profile(&h, &o.stdout);
     assert_eq!(
         per.keys().map(String::as_str).collect::<Vec<_>>(),
         ["cust001", "cust003", "cust005"]
@@ -171,7 +178,7 @@ async fn all_with_one_failing_profile_prints_the_others_and_exits_1() {
     )
     .await;
     assert_eq!(o.code, 1, "{}", o.stderr);
-    let per = per_profile(&o.stdout);
+    let per = per_profile(&h, &o.stdout);
     assert_eq!(per.len(), 6);
     assert_eq!(per["cust004"], rules(&h, "cust004"));
     assert!(
@@ -329,4 +336,43 @@ async fn ten_single_runs_of_one_profile_in_a_row_all_succeed() {
         // A single run keeps its output: no Profile column.
         assert!(rows[0].get("Profile").is_none());
     }
+}
+
+/// `Get-OrganizationConfig` requests the sim answered so far.
+fn org_config_requests(h: &SimHandle) -> usize {
+    h.admin
+        .requests()
+        .iter()
+        .filter(|r| r.cmdlet.as_deref() == Some("Get-OrganizationConfig"))
+        .count()
+}
+
+/// The first fan-out asks each tenant its display name once and keeps it in the profile
+/// file; the next one shows the names without asking again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_names_are_asked_once_and_kept_in_the_profiles() {
+    let (h, home) = setup().await;
+    let args = [
+        "run",
+        "--folder",
+        "customers",
+        "--format",
+        "json",
+        "--password-stdin",
+        "--",
+        "Get-AcceptedDomain",
+    ];
+    for (round, asked) in [(1, 6), (2, 6)] {
+        let o = cli(&home, &args, &partner_pw()).await;
+        assert_eq!(o.code, 0, "round {round}: {}", o.stderr);
+        let rows: Vec<Value> = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(rows.len(), 12, "round {round}: two domains per customer");
+        for r in &rows {
+            let p = r["Profile"].as_str().unwrap();
+            assert_eq!(r["Tenant"], display_name(&h, p), "round {round}");
+        }
+        assert_eq!(org_config_requests(&h), asked, "round {round}");
+    }
+    let file = std::fs::read_to_string(home.path().join("profiles.json")).unwrap();
+    assert!(file.contains(&display_name(&h, "cust004")), "{file}");
 }

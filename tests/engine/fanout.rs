@@ -99,6 +99,21 @@ fn rows_per_profile(merged: &exo_connect::model::results::ResultStore) -> BTreeM
     m
 }
 
+/// A customer's display name in the sim (`cust001` → "Blue Falcon 001").
+fn display_name(h: &SimHandle, customer: &str) -> String {
+    let domain = format!("{customer}.onmicrosoft.com");
+    h.world().tenant(&domain).unwrap().display_name.clone()
+}
+
+/// `Get-OrganizationConfig` requests the sim answered so far.
+fn org_config_requests(h: &SimHandle) -> usize {
+    h.admin
+        .requests()
+        .iter()
+        .filter(|r| r.cmdlet.as_deref() == Some("Get-OrganizationConfig"))
+        .count()
+}
+
 /// The sorted Guids of a single run of `Get-TransportRule` with `p` (its cached sign-in).
 async fn single_run_guids(c: &Connector, p: &Profile) -> Vec<String> {
     let connected = c
@@ -213,6 +228,40 @@ async fn after_the_one_sign_in_the_queued_profiles_redeem_their_tokens_together(
     assert!(at_once >= 4, "token requests at once: {at_once}");
 }
 
+/// The profiles released from the sign-in queue after the one partner sign-in are bounded by
+/// the run slots like every other: with nothing cached, never more than `concurrency` token and
+/// admin API requests are being answered at once (one profile has one request in flight), and
+/// the tokens are still redeemed several at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_profiles_released_after_the_one_sign_in_stay_within_the_concurrency() {
+    let h = sim(40, |c| c.token_delay = Duration::from_millis(40)).await;
+    let c = connector();
+    let profiles = partner_profiles(&h);
+    let (on_turn, seen) = turns();
+    let concurrency = 5;
+    let (run, mut rx) = fanout::start(
+        c.clone(),
+        profiles.iter().cloned().map(FanoutTarget::new).collect(),
+        CmdletRequest::new("Get-TransportRule"),
+        FanoutOptions {
+            concurrency,
+            prompt: Some(Password::of(PARTNER_PASSWORD)),
+            on_signin_turn: Some(on_turn),
+            ..Default::default()
+        },
+    );
+    let summary = until_idle(&mut rx, &mut Vec::new()).await;
+    assert_eq!(summary.done, 40, "{summary}: {:?}", run.states());
+    assert_eq!(seen.lock().unwrap().len(), 1, "one partner sign-in");
+    let requests = h.most_requests_at_once();
+    assert!(
+        requests <= concurrency,
+        "{requests} requests at once with {concurrency} run slots"
+    );
+    let tokens = h.auth.most_token_requests_at_once();
+    assert!(tokens >= 3, "token requests at once: {tokens}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_delegated_profiles_on_one_partner_sign_in() {
     let h = sim(200, |_| {}).await;
@@ -246,17 +295,14 @@ async fn two_hundred_delegated_profiles_on_one_partner_sign_in() {
     }
     assert_eq!(merged.len(), total);
     assert_eq!(summary.rows, total);
-    // Attributed to the right profile: each row's Tenant is its profile's customer domain, and
-    // the customers' differences are where the sim put them (customer 2 lacks a rule that
-    // customer 1 has; customer 3 has a disabled one).
+    // Attributed to the right profile: each row's Tenant is its profile's customer's display
+    // name (asked once, after its run), and the customers' differences are where the sim put
+    // them (customer 2 lacks a rule that customer 1 has; customer 3 has a disabled one).
     let tenant = merged.column_index("Tenant").unwrap();
     let state = merged.column_index("State").unwrap();
     for r in 0..merged.len() {
         let p = merged.cell_string(r, 0);
-        assert_eq!(
-            merged.cell_string(r, tenant),
-            format!("{p}.onmicrosoft.com")
-        );
+        assert_eq!(merged.cell_string(r, tenant), display_name(&h, &p));
     }
     assert_eq!(per["cust002"] + 1, per["cust001"]);
     let disabled: Vec<String> = (0..merged.len())
@@ -289,6 +335,69 @@ async fn two_hundred_delegated_profiles_on_one_partner_sign_in() {
     assert!(c.registry().list().await.unwrap().is_empty());
 }
 
+/// The first fan-out over profiles that do not know their tenant's name asks each tenant once
+/// (`Get-OrganizationConfig`, after its run) and shows the display names already; with the
+/// names kept in the profiles, the next fan-out shows them without asking. A profile edited to
+/// another tenant asks again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenant_display_names_after_the_first_connect() {
+    let h = sim(4, |_| {}).await;
+    let c = connector();
+    let mut profiles = partner_profiles(&h);
+    sign_in(&c, &profiles[0], PARTNER_PASSWORD).await;
+    let fan = |profiles: &[Profile]| {
+        fanout::start(
+            c.clone(),
+            profiles.iter().cloned().map(FanoutTarget::new).collect(),
+            CmdletRequest::new("Get-TransportRule"),
+            FanoutOptions::default(),
+        )
+    };
+    let (run, mut rx) = fan(&profiles);
+    let mut seen = Vec::new();
+    let summary = until_idle(&mut rx, &mut seen).await;
+    assert_eq!(summary.done, 4, "{summary}: {:?}", run.states());
+    assert_eq!(org_config_requests(&h), 4);
+    let tenants_of = |merged: &exo_connect::model::results::ResultStore| {
+        let t = merged.column_index("Tenant").unwrap();
+        (0..merged.len())
+            .map(|r| (merged.cell_string(r, 0), merged.cell_string(r, t)))
+            .collect::<BTreeMap<String, String>>()
+    };
+    let expected: BTreeMap<String, String> = profiles
+        .iter()
+        .map(|p| (p.name.clone(), display_name(&h, &p.name)))
+        .collect();
+    assert_eq!(tenants_of(&run.merged()), expected);
+    // Each name came before its profile's Done; kept in the profiles as a caller does.
+    for e in &seen {
+        if let FanoutEvent::TenantNamed { index, tenant, .. } = e {
+            let done_before = seen.iter().take_while(|x| *x != e).any(|x| {
+                matches!(x, FanoutEvent::State { index: i, state: ProfileState::Done { .. }, .. } if i == index)
+            });
+            assert!(!done_before, "{e:?}");
+            profiles[*index].known_tenant = Some(tenant.clone());
+        }
+    }
+    assert!(profiles.iter().all(|p| p.known_tenant.is_some()));
+    let (again, mut rx) = fan(&profiles);
+    let mut seen = Vec::new();
+    until_idle(&mut rx, &mut seen).await;
+    assert_eq!(tenants_of(&again.merged()), expected);
+    assert_eq!(org_config_requests(&h), 4, "no request for a known name");
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, FanoutEvent::TenantNamed { .. }))
+    );
+    // Edited to reach another customer: that tenant is asked.
+    profiles[0].delegated_organization = Some("cust004.onmicrosoft.com".into());
+    let (edited, mut rx) = fan(&profiles[..1]);
+    until_idle(&mut rx, &mut Vec::new()).await;
+    assert_eq!(org_config_requests(&h), 5);
+    assert_eq!(edited.tenant_label(0), display_name(&h, "cust004"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_and_throttling_tenants_do_not_stop_or_corrupt_the_others() {
     let h = sim(12, |c| {
@@ -310,7 +419,15 @@ async fn failing_and_throttling_tenants_do_not_stop_or_corrupt_the_others() {
     let foreign = profile(&h, "not-a-customer", PARTNER_UPN, Some("contoso.com"));
     profiles.push(wrong);
     profiles.push(foreign);
-    // Server errors on the way (retried by the REST client).
+    // Server errors on the way (retried by the REST client). The profiles know their tenants'
+    // names, so every request counted is a Get-TransportRule page.
+    for p in &mut profiles {
+        let name = p.name.clone();
+        p.known_tenant = Some(exo_connect::model::KnownTenant::learnt(
+            &p.tenant_key(),
+            Some(&name),
+        ));
+    }
     h.admin.inject_spec("500@20:times=2,503@40").unwrap();
     let (run, mut rx) = fanout::start(
         c.clone(),

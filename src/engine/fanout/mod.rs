@@ -9,7 +9,10 @@
 //!   DelegatedOrganization profile of that account). Those that need an interactive sign-in wait
 //!   in one sign-in queue, one at a time, without holding a run slot: each tries silently again
 //!   first (the one before it may have signed in the same account), then asks
-//!   [`FanoutOptions::prompt`]. Without a prompt (a command line without a terminal) such a
+//!   [`FanoutOptions::prompt`]. After an interactive sign-in, the profiles waiting in the queue
+//!   leave it and try their cached sign-ins together, each holding a run slot: every silent
+//!   sign-in and every run holds one, so at most `concurrency` profiles sign in silently or
+//!   run at once (the one interactive sign-in waits for its admin without one). Without a prompt (a command line without a terminal) such a
 //!   profile fails with "needs sign-in: run exo-connect login NAME" and the others go on. A
 //!   sign-in the prompt cancels, or [`FanoutHandle::skip`] (the window's "Skip this tenant"),
 //!   skips that profile.
@@ -21,6 +24,7 @@
 //! task is `task.rs`.
 
 mod task;
+mod tenant_name;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,24 +35,25 @@ use tokio_util::sync::CancellationToken;
 
 use crate::engine::connect::{Connector, SignInPrompt};
 use crate::engine::rest::CmdletRequest;
-use crate::model::Profile;
 pub use crate::model::fanout::{FanoutSummary, ProfileState};
 use crate::model::results::ResultStore;
 use crate::model::results::merge::append_attributed;
+use crate::model::{KnownTenant, Profile};
 
 /// One profile of a fan-out run.
 #[derive(Debug, Clone)]
 pub struct FanoutTarget {
     pub profile: Profile,
-    /// The tenant's display name, when the caller knows it.
+    /// The tenant's display name, when known (the profile's, learnt at an earlier run).
     pub tenant_name: Option<String>,
 }
 
 impl FanoutTarget {
     pub fn new(profile: Profile) -> Self {
+        let tenant_name = profile.tenant_display_name().map(str::to_string);
         FanoutTarget {
             profile,
-            tenant_name: None,
+            tenant_name,
         }
     }
 
@@ -63,13 +68,7 @@ impl FanoutTarget {
 
     /// The tenant the profile's requests go to (lower case), for the per-tenant limit.
     pub fn tenant_key(&self) -> String {
-        let p = &self.profile;
-        p.target_tenant()
-            .map(str::to_string)
-            .or_else(|| p.upn.rsplit_once('@').map(|(_, d)| d.to_string()))
-            .unwrap_or_else(|| p.name.clone())
-            .trim()
-            .to_ascii_lowercase()
+        self.profile.tenant_key()
     }
 }
 
@@ -112,6 +111,14 @@ pub enum FanoutEvent {
         profile: String,
         state: ProfileState,
     },
+    /// The service named profile `index`'s tenant (asked once, after its first run that did
+    /// not know it): keep `tenant` in the profile (`Profile::known_tenant`) so later runs know
+    /// it without asking. Comes before the profile's Done.
+    TenantNamed {
+        index: usize,
+        profile: String,
+        tenant: KnownTenant,
+    },
     /// Every profile is in a final state (after the start, or after a retry).
     Idle(FanoutSummary),
 }
@@ -122,6 +129,8 @@ struct Slot {
     rows: Option<ResultStore>,
     /// Skips this profile (a child of the run's cancel).
     skip: CancellationToken,
+    /// What the service said the tenant is called, learnt in this run.
+    learnt: Option<KnownTenant>,
 }
 
 pub(crate) struct Shared {
@@ -154,6 +163,25 @@ impl Shared {
     fn finish(&self, index: usize, state: ProfileState, rows: Option<ResultStore>) {
         self.slots.lock().unwrap()[index].rows = rows;
         self.set(index, state);
+    }
+
+    fn learnt(&self, index: usize, tenant: KnownTenant) {
+        self.slots.lock().unwrap()[index].learnt = Some(tenant.clone());
+        let _ = self.events.send(FanoutEvent::TenantNamed {
+            index,
+            profile: self.targets[index].profile.name.clone(),
+            tenant,
+        });
+    }
+
+    /// The merged result's `Tenant` of profile `index`: the name learnt in this run, else the
+    /// target's label.
+    fn tenant_label(&self, index: usize) -> String {
+        let learnt = self.slots.lock().unwrap()[index]
+            .learnt
+            .as_ref()
+            .and_then(|k| k.display_name.clone());
+        learnt.unwrap_or_else(|| self.targets[index].tenant_label())
     }
 
     fn tenant_gate(&self, key: &str) -> Arc<Semaphore> {
@@ -192,6 +220,7 @@ pub fn start(
             state: ProfileState::Queued,
             rows: None,
             skip: CancellationToken::new(),
+            learnt: None,
         })
         .collect();
     let shared = Arc::new(Shared {
@@ -341,15 +370,40 @@ impl FanoutHandle {
     /// The merged result of the done profiles, in the order of the targets: `Profile` and
     /// `Tenant` first, then the cmdlet's columns.
     pub fn merged(&self) -> ResultStore {
+        let labels: Vec<String> = (0..self.shared.targets.len())
+            .map(|i| self.shared.tenant_label(i))
+            .collect();
         let slots = self.shared.slots.lock().unwrap();
         let mut merged = ResultStore::new();
-        for (t, s) in self.shared.targets.iter().zip(slots.iter()) {
+        for ((t, s), tenant) in self.shared.targets.iter().zip(slots.iter()).zip(&labels) {
             if let Some(rows) = &s.rows {
-                append_attributed(&mut merged, rows, &t.profile.name, &t.tenant_label());
+                append_attributed(&mut merged, rows, &t.profile.name, tenant);
             }
         }
         merged.shrink_to_fit();
         merged
+    }
+
+    /// The done profiles' rows taken out of the run (it keeps none), in the order of the
+    /// targets, each with its profile's name and `Tenant`: the parts of the merged result, for a
+    /// caller that writes it without building it (`model::results::merge::Part`).
+    pub fn take_parts(&self) -> Vec<(String, String, ResultStore)> {
+        let labels: Vec<String> = (0..self.shared.targets.len())
+            .map(|i| self.shared.tenant_label(i))
+            .collect();
+        let mut slots = self.shared.slots.lock().unwrap();
+        let targets = &self.shared.targets;
+        slots
+            .iter_mut()
+            .zip(targets.iter().zip(labels))
+            .filter_map(|(s, (t, tenant))| Some((t.profile.name.clone(), tenant, s.rows.take()?)))
+            .collect()
+    }
+
+    /// The `Tenant` of profile `index` in the merged result: the tenant's display name when
+    /// known (from the profile, or learnt in this run), else its domain.
+    pub fn tenant_label(&self, index: usize) -> String {
+        self.shared.tenant_label(index)
     }
 
     /// The rows of one done profile, as the cmdlet gave them.
@@ -381,5 +435,12 @@ mod tests {
             crate::model::Service::ExchangeOnline,
         ));
         assert_eq!(own.tenant_label(), "contoso.com");
+        // The name a profile learnt at an earlier run.
+        let mut named = t.profile.clone();
+        named.known_tenant = Some(KnownTenant::learnt(
+            "cust001.onmicrosoft.com",
+            Some("Cust One"),
+        ));
+        assert_eq!(FanoutTarget::new(named).tenant_label(), "Cust One");
     }
 }

@@ -56,7 +56,10 @@ pub(super) async fn run_profile(
 }
 
 /// A run slot: one of the global permits and one of the tenant's.
-async fn slot(shared: &Shared, index: usize) -> (OwnedSemaphorePermit, OwnedSemaphorePermit) {
+type Permits = (OwnedSemaphorePermit, OwnedSemaphorePermit);
+
+/// Waits for a run slot (see [`Permits`]).
+async fn slot(shared: &Shared, index: usize) -> Permits {
     let gate = shared.tenant_gate(&shared.targets[index].tenant_key());
     // The tenant's first: a profile waiting for its busy tenant holds no global slot.
     let tenant = gate.acquire_owned().await.expect("never closed");
@@ -70,27 +73,9 @@ async fn slot(shared: &Shared, index: usize) -> (OwnedSemaphorePermit, OwnedSema
 }
 
 async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken) -> Outcome {
-    let mut permits = slot(shared, index).await;
-    let progress = Progress {
-        shared: shared.clone(),
-        index,
-        inner: None,
-    };
-    let seen = shared.signed_in.load(Ordering::SeqCst);
-    let connected = match whole(shared, cancel, progress, None).await {
+    let (connected, permits) = match connect(shared, index, cancel).await {
         Ok(c) => c,
-        Err(e) if needs_interactive(&e) => {
-            // Wait for the sign-in queue without holding a run slot.
-            drop(permits);
-            shared.set(index, ProfileState::SigningIn);
-            let c = match interactive(shared, index, cancel, seen).await {
-                Ok(c) => c,
-                Err(o) => return o,
-            };
-            permits = slot(shared, index).await;
-            c
-        }
-        Err(e) => return Outcome::Failed(connect_message(e)),
+        Err(o) => return o,
     };
     let _permits = permits;
     let registry = shared.connector.registry().clone();
@@ -130,7 +115,10 @@ async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken)
             }
             RunEvent::Done { .. } => {
                 rows.shrink_to_fit();
-                return Outcome::Done(rows, started.elapsed());
+                let elapsed = started.elapsed();
+                let id = connected.session.connection_id;
+                super::tenant_name::learn(shared, index, &registry, id, &rows).await;
+                return Outcome::Done(rows, elapsed);
             }
             RunEvent::Failed(e) => return Outcome::Failed(rest_message(&e)),
             // A change the service wants confirmed is not done in a fan-out: that profile fails
@@ -150,45 +138,59 @@ async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken)
     Outcome::Failed("the run stopped before it finished".into())
 }
 
+/// The profile's session and its run slot: a silent connect in a slot, else the sign-in
+/// queue (waited for without one).
+async fn connect(
+    shared: &Arc<Shared>,
+    index: usize,
+    cancel: &CancellationToken,
+) -> Result<(Connected, Permits), Outcome> {
+    let permits = slot(shared, index).await;
+    let progress = Progress {
+        shared: shared.clone(),
+        index,
+        inner: None,
+    };
+    let seen = shared.signed_in.load(Ordering::SeqCst);
+    match whole(shared, cancel, progress, None).await {
+        Ok(c) => Ok((c, permits)),
+        Err(e) if needs_interactive(&e) => {
+            drop(permits);
+            shared.set(index, ProfileState::SigningIn);
+            interactive(shared, index, cancel, seen).await
+        }
+        Err(e) => Err(Outcome::Failed(connect_message(e))),
+    }
+}
+
 /// The sign-in queue: one profile at a time tries silently again (the one before may have
 /// signed in the same account), then asks the prompt, if there is one. A profile whose turn
 /// comes after an interactive sign-in finished (`seen` counts them) leaves the queue and tries
 /// its cached sign-in at once, so the profiles behind one partner sign-in redeem their tokens
-/// together instead of one turn each.
+/// together instead of one turn each. Every silent try holds a run slot (so the released
+/// profiles redeem at most `concurrency` tokens at once, and keep the slot for their run);
+/// the interactive sign-in holds none while it waits for the admin, and takes one after it.
 async fn interactive(
     shared: &Arc<Shared>,
     index: usize,
     cancel: &CancellationToken,
     mut seen: usize,
-) -> Result<Connected, Outcome> {
+) -> Result<(Connected, Permits), Outcome> {
     let target = &shared.targets[index];
     let mut turn = shared.signin_queue.lock().await;
     while shared.signed_in.load(Ordering::SeqCst) != seen {
         seen = shared.signed_in.load(Ordering::SeqCst);
         drop(turn);
-        let progress = Progress {
-            shared: shared.clone(),
-            index,
-            inner: None,
-        };
-        match whole(shared, cancel, progress, None).await {
-            Ok(c) => return Ok(c),
-            Err(e) if !needs_interactive(&e) => return Err(Outcome::Failed(connect_message(e))),
-            Err(_) => {}
+        if let Some(c) = silent_in_slot(shared, index, cancel, None).await? {
+            return Ok(c);
         }
         turn = shared.signin_queue.lock().await;
     }
     let _turn = turn;
-    let progress = Progress {
-        shared: shared.clone(),
-        index,
-        inner: shared.options.prompt.clone(),
-    };
-    let has_prompt = progress.inner.is_some();
-    match whole(shared, cancel, progress, None).await {
-        Ok(c) => return Ok(c),
-        Err(e) if !needs_interactive(&e) => return Err(Outcome::Failed(connect_message(e))),
-        Err(_) => {}
+    let prompt = shared.options.prompt.clone();
+    let has_prompt = prompt.is_some();
+    if let Some(c) = silent_in_slot(shared, index, cancel, prompt).await? {
+        return Ok(c);
     }
     if !has_prompt {
         return Err(Outcome::Failed(format!(
@@ -211,12 +213,34 @@ async fn interactive(
     match whole(shared, cancel, progress, Some(opts)).await {
         Ok(c) => {
             shared.signed_in.fetch_add(1, Ordering::SeqCst);
-            Ok(c)
+            Ok((c, slot(shared, index).await))
         }
         Err(e) if e.is_cancelled() && !cancel.is_cancelled() => {
             Err(Outcome::Skipped("its sign-in was skipped".into()))
         }
         Err(e) if e.is_cancelled() => Err(Outcome::Cancelled),
+        Err(e) => Err(Outcome::Failed(connect_message(e))),
+    }
+}
+
+/// A silent connect holding a run slot: Ok(Some) connected (the slot kept for the run),
+/// Ok(None) it still needs an interactive sign-in (the slot given back), Err the profile's
+/// final outcome.
+async fn silent_in_slot(
+    shared: &Arc<Shared>,
+    index: usize,
+    cancel: &CancellationToken,
+    inner: Option<Arc<dyn SignInPrompt>>,
+) -> Result<Option<(Connected, Permits)>, Outcome> {
+    let permits = slot(shared, index).await;
+    let progress = Progress {
+        shared: shared.clone(),
+        index,
+        inner,
+    };
+    match whole(shared, cancel, progress, None).await {
+        Ok(c) => Ok(Some((c, permits))),
+        Err(e) if needs_interactive(&e) => Ok(None),
         Err(e) => Err(Outcome::Failed(connect_message(e))),
     }
 }

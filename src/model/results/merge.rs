@@ -1,6 +1,14 @@
 //! A merged result of many profiles (a fan-out run, issue 12): one store whose rows lead with
 //! `Profile` and `Tenant` (the tenant's display name when known, else its domain), then the
 //! cmdlet's columns (the union over every profile, in first-seen order). Pure data.
+//!
+//! [`Part`]s are the same merged result without building it: the writers
+//! ([`write_csv_parts`](super::write::write_csv_parts),
+//! [`write_json_parts`](super::write::write_json_parts)) write each profile's rows where they
+//! are, as if from the store [`merge`] makes, so the command line's CSV and JSON of a fan-out
+//! copy no cell.
+
+use std::collections::HashMap;
 
 use super::{Cell, ResultStore};
 
@@ -70,6 +78,67 @@ pub fn merge<'a>(
     merged
 }
 
+/// One profile's rows of a merged result, borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Part<'a> {
+    pub profile: &'a str,
+    pub tenant: &'a str,
+    pub rows: &'a ResultStore,
+}
+
+/// The columns of the merged result of some parts (those of [`merge`]'s store, in its order)
+/// and where each part's columns go.
+#[derive(Debug)]
+pub struct PartColumns {
+    /// `Profile`, `Tenant`, then the union of the parts' columns in first-seen order (a
+    /// cmdlet's own `Profile`/`Tenant` renamed).
+    pub names: Vec<String>,
+    /// Per part: its column `c` is merged column `into[part][c]`.
+    pub into: Vec<Vec<usize>>,
+}
+
+impl PartColumns {
+    pub fn of(parts: &[Part<'_>]) -> PartColumns {
+        let mut names: Vec<String> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut into = Vec::with_capacity(parts.len());
+        if parts.iter().any(|p| !p.rows.is_empty()) {
+            for n in MERGED_LEADING {
+                index.insert(n.to_string(), names.len());
+                names.push(n.to_string());
+            }
+        }
+        for p in parts {
+            let mut map = Vec::with_capacity(p.rows.column_count());
+            for name in p.rows.columns() {
+                let name = renamed_own_column(name).unwrap_or_else(|| name.to_string());
+                let next = names.len();
+                let m = *index.entry(name.clone()).or_insert(next);
+                if m == next {
+                    names.push(name);
+                }
+                map.push(m);
+            }
+            into.push(map);
+        }
+        PartColumns { names, into }
+    }
+
+    /// Per part: merged column `m` is its column `from[part][m]` (None: absent in its rows).
+    pub fn from(&self) -> Vec<Vec<Option<usize>>> {
+        self.into
+            .iter()
+            .map(|map| {
+                let mut from = vec![None; self.names.len()];
+                for (c, &m) in map.iter().enumerate() {
+                    from[m] = Some(c);
+                }
+                from
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,6 +194,51 @@ mod tests {
             row,
             json!({"Profile": "P", "Tenant": "Ours", "Name": "x", "Tenant (cmdlet)": "theirs", "Profile (cmdlet)": 7})
         );
+    }
+
+    /// The writers over parts write exactly what the writers of the merged store write.
+    #[test]
+    fn parts_write_what_the_merged_store_writes() {
+        use super::super::write::{write_csv_all, write_csv_parts, write_json, write_json_parts};
+        let a = store(json!([
+            {"Name": "r1", "Priority": 0, "Tags": ["x", "y"]},
+            {"Priority": 1, "Name": "r2, \"quoted\"", "Extra": null}
+        ]));
+        let b = store(json!([{"Name": "r1", "Mode": "Enforce", "Size": 1.50}]));
+        let clash = store(json!([{"Name": "x", "Tenant": "theirs", "Profile": 7}]));
+        let empty = ResultStore::new();
+        let sets: Vec<Vec<(&str, &str, &ResultStore)>> = vec![
+            vec![
+                ("A", "Contoso", &a),
+                ("Empty", "e.example", &empty),
+                ("B", "Fab", &b),
+            ],
+            vec![("P", "Ours", &clash), ("A", "Contoso", &a)],
+            vec![("Empty", "e.example", &empty)],
+            vec![],
+        ];
+        for set in sets {
+            let merged = merge(set.clone());
+            let parts: Vec<Part> = set
+                .iter()
+                .map(|&(profile, tenant, rows)| Part {
+                    profile,
+                    tenant,
+                    rows,
+                })
+                .collect();
+            let csv = write_csv_parts(&parts, Vec::new()).unwrap();
+            assert_eq!(
+                String::from_utf8(csv).unwrap(),
+                String::from_utf8(write_csv_all(&merged, Vec::new()).unwrap()).unwrap()
+            );
+            let js = write_json_parts(&parts, Vec::new()).unwrap();
+            let expected = write_json(&merged, 0..merged.len(), Vec::new()).unwrap();
+            assert_eq!(
+                String::from_utf8(js).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
+        }
     }
 
     #[test]

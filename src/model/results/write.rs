@@ -14,6 +14,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::ser::{Formatter, PrettyFormatter};
 
 use super::column::tag;
+use super::merge::{Part, PartColumns};
 use super::{ResultStore, text};
 
 /// Properties a table shows first when present (what PowerShell's default views lead with).
@@ -95,6 +96,80 @@ pub fn write_json<W: Write>(
     let mut w = JsonWriter::new(out)?;
     w.write_rows(store, rows)?;
     w.finish()
+}
+
+/// The merged result of `parts` as one JSON array, exactly what [`write_json`] writes of
+/// [`merge`](super::merge::merge)'s store, without building it: each row `Profile`, `Tenant`,
+/// then its own keys in the order received.
+pub fn write_json_parts<W: Write>(parts: &[Part<'_>], out: W) -> io::Result<W> {
+    let columns = PartColumns::of(parts);
+    let mut w = JsonWriter::new(out)?;
+    for (p, into) in parts.iter().zip(&columns.into) {
+        for row in 0..p.rows.len() {
+            w.fmt.begin_array_value(&mut w.out, w.first)?;
+            w.first = false;
+            let mut ser = serde_json::Serializer::with_formatter(&mut w.out, Shared(&mut w.fmt));
+            let part = PartRowSer {
+                part: p,
+                names: &columns.names,
+                into,
+                row,
+            };
+            part.serialize(&mut ser).map_err(io::Error::other)?;
+            w.fmt.end_array_value(&mut w.out)?;
+        }
+    }
+    w.finish()
+}
+
+/// A row of a part as a merged result's JSON object.
+struct PartRowSer<'a> {
+    part: &'a Part<'a>,
+    names: &'a [String],
+    into: &'a [usize],
+    row: usize,
+}
+
+impl Serialize for PartRowSer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let rows = self.part.rows;
+        let keys = rows.shape_of(self.row);
+        let mut m = s.serialize_map(Some(keys.len() + 2))?;
+        m.serialize_entry(&self.names[0], self.part.profile)?;
+        m.serialize_entry(&self.names[1], self.part.tenant)?;
+        for &c in keys {
+            let (t, text) = rows.raw(self.row, c as usize);
+            m.serialize_entry(&self.names[self.into[c as usize]], &CellSer(t, text))?;
+        }
+        m.end()
+    }
+}
+
+/// The merged result of `parts` as CSV, exactly what [`write_csv_all`] writes of
+/// [`merge`](super::merge::merge)'s store, without building it.
+pub fn write_csv_parts<W: Write>(parts: &[Part<'_>], out: W) -> io::Result<W> {
+    let columns = PartColumns::of(parts);
+    let mut w = csv::Writer::from_writer(out);
+    if !columns.names.is_empty() {
+        w.write_record(&columns.names)?;
+    }
+    let mut cell = String::new();
+    for (p, from) in parts.iter().zip(columns.from()) {
+        for row in 0..p.rows.len() {
+            w.write_field(p.profile)?;
+            w.write_field(p.tenant)?;
+            for c in &from[2..] {
+                cell.clear();
+                if let Some(c) = *c {
+                    p.rows.cell_text(row, c, &mut cell);
+                }
+                w.write_field(&cell)?;
+            }
+            w.write_record(None::<&[u8]>)?;
+        }
+    }
+    w.flush()?;
+    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
 }
 
 /// A formatter borrowed by each row's serializer, so the array's indentation carries over.

@@ -95,6 +95,7 @@ async fn serve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let _counted = api.shared.requests.enter();
     let seq = api.seq.fetch_add(1, Ordering::SeqCst) + 1;
     let req = Req {
         endpoint,

@@ -674,6 +674,7 @@ pub(super) async fn token(
     RawForm(body): RawForm,
 ) -> Result<Response, EntraError> {
     let _counted = s.token_request();
+    let _all = s.shared.requests.enter();
     let delay = s.shared.config.token_delay;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

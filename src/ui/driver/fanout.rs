@@ -86,7 +86,13 @@ impl Driver {
         });
         let (handle, events) = fanout::start(self.connector.clone(), targets, request, options);
         let ends = TurnEnds(prompt_ref);
-        tokio::spawn(forward(handle.clone(), events, self.ev.clone(), run, ends));
+        let to = Forward {
+            ev: self.ev.clone(),
+            internal: self.internal_tx.clone(),
+            run,
+            ends,
+        };
+        tokio::spawn(forward(handle.clone(), events, to));
         self.fanout = Some(FanoutJob { run, handle });
     }
 
@@ -143,14 +149,27 @@ fn turn_opener(
     })
 }
 
+/// Where [`forward`] sends the engine's events: the window, and the driver's loop (the
+/// tenant names it keeps in the profiles).
+struct Forward {
+    ev: EventSender,
+    internal: mpsc::UnboundedSender<Internal>,
+    run: u64,
+    ends: TurnEnds,
+}
+
 /// The engine's events as the window's, until the engine's side is gone.
 async fn forward(
     handle: FanoutHandle,
     mut events: mpsc::UnboundedReceiver<FanoutEvent>,
-    ev: EventSender,
-    run: u64,
-    ends: TurnEnds,
+    to: Forward,
 ) {
+    let Forward {
+        ev,
+        internal,
+        run,
+        ends,
+    } = to;
     while let Some(e) = events.recv().await {
         match e {
             FanoutEvent::State { index, state, .. } => {
@@ -165,14 +184,19 @@ async fn forward(
                 }
                 if done && let Some(rows) = handle.rows_of(index) {
                     let t = &handle.targets()[index];
+                    let tenant = handle.tenant_label(index);
                     let mut attributed = ResultStore::new();
-                    append_attributed(&mut attributed, &rows, &t.profile.name, &t.tenant_label());
+                    append_attributed(&mut attributed, &rows, &t.profile.name, &tenant);
                     ev.send(UiEvent::FanoutRows {
                         run,
                         index,
                         rows: attributed,
                     });
                 }
+            }
+            FanoutEvent::TenantNamed { index, tenant, .. } => {
+                let profile_id = handle.targets()[index].profile.id;
+                let _ = internal.send(Internal::TenantNamed { profile_id, tenant });
             }
             FanoutEvent::Idle(summary) => {
                 ev.send(UiEvent::FanoutIdle { run, summary });

@@ -180,6 +180,11 @@ enum Internal {
     Connected(ConnectDone),
     /// A profile of the fan-out run got its sign-in turn: its dialog is the one to answer.
     FanoutTurn(signin::SignInJob),
+    /// A fan-out learnt a profile's tenant name: kept in the profile.
+    TenantNamed {
+        profile_id: uuid::Uuid,
+        tenant: crate::model::KnownTenant,
+    },
     /// A Connect that came while a dialog was open ended without one (`waiting`).
     ConnectedQuietly(ConnectDone),
     /// That Connect needs an interactive sign-in: it waits for the dialog.
@@ -435,6 +440,9 @@ impl Driver {
                 result,
             } => self.recovered(generation, profile_id, rerun, *result),
             Internal::FanoutTurn(job) => self.fanout_turn(job),
+            Internal::TenantNamed { profile_id, tenant } => {
+                self.remember_tenant(profile_id, tenant)
+            }
             Internal::ConnectedQuietly(d) => {
                 if d.result.is_ok() {
                     self.remember_connected(d.profile_id);

@@ -237,6 +237,17 @@ impl Driver {
         });
     }
 
+    /// Keeps the tenant name a fan-out learnt in the profile (best effort) and sends the list,
+    /// so the window's copy has it too.
+    pub(super) fn remember_tenant(&mut self, profile_id: Uuid, tenant: crate::model::KnownTenant) {
+        if let Some(mut p) = self.store.get(profile_id).cloned() {
+            p.known_tenant = Some(tenant);
+            if self.store.upsert(p).is_ok() && self.store.save().is_ok() {
+                self.load_profiles();
+            }
+        }
+    }
+
     /// Remembers when the profile last connected (best effort).
     pub(super) fn remember_connected(&mut self, profile_id: Uuid) {
         if let Some(mut p) = self.store.get(profile_id).cloned() {
