@@ -352,8 +352,8 @@ fn session_row(
     widgets::service_badge(ui, s.service);
     cut_label(ui, &s.account, 180.0);
     cut_label(ui, &s.tenant, 140.0);
-    ui.label(times.token.as_deref().unwrap_or("—"));
-    ui.label(&times.idle);
+    time_label(ui, times.token.as_deref().unwrap_or("—"));
+    time_label(ui, &times.idle);
     ui.label(s.requests.to_string());
     let last = cut_label(ui, &s.endpoint_host, 180.0);
     ui.end_row();
@@ -361,6 +361,20 @@ fn session_row(
         first.response.rect.top().min(last.rect.top()),
         first.response.rect.bottom().max(last.rect.bottom()),
     )
+}
+
+/// A time cell at least as wide as the widest time text ("00 h 00 min"), so that a countdown's
+/// next minute keeps the grid's column widths: egui's Grid asks for two more full-window frames
+/// whenever a column's width changes ("< 1 min" becoming "1 min" did, once a minute).
+fn time_label(ui: &mut Ui, text: &str) {
+    let widest = egui::WidgetText::from("00 h 00 min")
+        .into_galley(ui, None, f32::INFINITY, egui::TextStyle::Body)
+        .size()
+        .x;
+    ui.scope(|ui| {
+        ui.set_min_width(widest);
+        ui.label(text);
+    });
 }
 
 /// A label at most `max` wide, cut with "…" (the whole text on hover).
