@@ -26,6 +26,7 @@ pub mod favourites;
 pub mod messages;
 pub mod nav;
 pub mod output;
+pub mod probe;
 pub mod profiles;
 pub mod rate;
 pub mod sessions;

@@ -333,6 +333,7 @@ impl OutputState {
         actions: &mut Actions,
     ) {
         let conn = session.conn;
+        crate::ui::probe::phase("panels before the output");
         self.service = Some(session.service);
         if banner(ui, session, tags, actions) {
             // Closing the output drops its rows.
@@ -343,6 +344,7 @@ impl OutputState {
         let cancel = self.status_lines(ui);
         self.bulk_bar(ui, conn, actions);
         ui.separator();
+        crate::ui::probe::phase("output: banner, line, status");
         let export = self.grid_toolbar(ui);
         grid::grid(ui, self, conn);
         if let Some(line) = run {

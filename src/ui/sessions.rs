@@ -211,8 +211,8 @@ const COLS: [(Col, &str, f32); 10] = [
     (Col::Service, "Service", 55.0),
     (Col::Account, "Account", 170.0),
     (Col::Tenant, "Tenant", 120.0),
-    (Col::Token, "Token", 60.0),
-    (Col::Idle, "Idle", 55.0),
+    (Col::Token, "Token", 90.0),
+    (Col::Idle, "Idle", 90.0),
     (Col::Requests, "Requests", 75.0),
     (Col::Endpoint, "Endpoint", 130.0),
 ];
@@ -472,8 +472,8 @@ fn row_cell(
         Col::Service => widgets::service_badge(ui, s.service),
         Col::Account => cut_label(ui, &s.account, 160.0),
         Col::Tenant => cut_label(ui, &s.tenant, 120.0),
-        Col::Token => ui.label(times.token.as_deref().unwrap_or("—")),
-        Col::Idle => ui.label(&times.idle),
+        Col::Token => time_label(ui, times.token.as_deref().unwrap_or("—")),
+        Col::Idle => time_label(ui, &times.idle),
         Col::Requests => ui.label(s.requests.to_string()),
         Col::Endpoint => cut_label(ui, &s.endpoint_host, 120.0),
     }
@@ -499,6 +499,21 @@ fn hidden_text(s: &SessionView, times: &RowTimes, cols: &[Col]) -> String {
         .map(|(c, h, _)| format!("{h}: {}", value(*c)))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// A time cell at least as wide as the widest time text ("00 h 00 min"), so that a countdown's
+/// next minute keeps the grid's column widths: egui's Grid asks for two more full-window frames
+/// whenever a column's width changes ("< 1 min" becoming "1 min" did, once a minute).
+fn time_label(ui: &mut Ui, text: &str) -> egui::Response {
+    let widest = egui::WidgetText::from("00 h 00 min")
+        .into_galley(ui, None, f32::INFINITY, egui::TextStyle::Body)
+        .size()
+        .x;
+    ui.scope(|ui| {
+        ui.set_min_width(widest);
+        ui.label(text)
+    })
+    .inner
 }
 
 /// A label at most `max` wide, cut with "…" (the whole text on hover).

@@ -27,7 +27,7 @@ use egui_kittest::kittest::{NodeT as _, Queryable};
 use exo_connect::ui::bridge::{SessionState, SignInStage};
 use exo_connect::ui::dialogs::FakeDialogs;
 use exo_connect::ui::driver::{self, DriverConfig, Secrets};
-use exo_connect::ui::{App, AppOptions};
+use exo_connect::ui::{App, AppOptions, probe};
 
 type H = Harness<'static, App>;
 
@@ -67,6 +67,72 @@ fn fail(msg: &str) -> ! {
     eprintln!("bench_grid: {msg}");
     std::process::exit(2)
 }
+
+/// Whether the window's "release rows" thread (`ui::output::results`) is still running.
+fn release_thread_alive() -> bool {
+    std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "release rows")
+        })
+}
+
+/// glibc's own account of the heap (`mallinfo2`): bytes in use by live allocations and bytes
+/// free but kept in its arenas; `{when}_heap_in_use=`, `{when}_heap_free_kept=`, and the
+/// resident size of the biggest anonymous mappings from `/proc/self/smaps`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn heap_figures(when: &str) {
+    #[repr(C)]
+    #[derive(Default)]
+    struct Mallinfo2 {
+        arena: usize,
+        ordblks: usize,
+        smblks: usize,
+        hblks: usize,
+        hblkhd: usize,
+        usmblks: usize,
+        fsmblks: usize,
+        uordblks: usize,
+        fordblks: usize,
+        keepcost: usize,
+    }
+    unsafe extern "C" {
+        fn mallinfo2() -> Mallinfo2;
+    }
+    // SAFETY: mallinfo2 takes nothing and returns a struct of ten size_t.
+    let m = unsafe { mallinfo2() };
+    println!("{when}_heap_in_use={}", m.uordblks + m.hblkhd);
+    println!("{when}_heap_free_kept={}", m.fordblks);
+    println!("{when}_heap_mmapped={}", m.hblkhd);
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap_or_default();
+    let mut maps: Vec<(u64, String)> = Vec::new();
+    let mut name = String::new();
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or_default();
+        if first.contains('-') && !first.ends_with(':') {
+            name = line
+                .split_whitespace()
+                .nth(5)
+                .unwrap_or("[anon]")
+                .to_string();
+        } else if let Some(kb) = line.strip_prefix("Rss:") {
+            let kb: u64 = kb.trim().trim_end_matches("kB").trim().parse().unwrap_or(0);
+            maps.push((kb, name.clone()));
+        }
+    }
+    maps.sort_by_key(|m| std::cmp::Reverse(m.0));
+    let top: Vec<String> = maps
+        .iter()
+        .take(8)
+        .map(|(kb, n)| format!("{} KiB {n}", kb))
+        .collect();
+    println!("{when}_biggest_mappings={}", top.join(", "));
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn heap_figures(_when: &str) {}
 
 /// Resident set (bytes).
 fn rss() -> u64 {
@@ -112,19 +178,59 @@ fn frame(h: &mut H) -> Duration {
     thread_cpu() - c
 }
 
-/// Frames at 60 Hz until `done` (bounded); returns (wall, frames, slowest frame CPU).
+/// One frame with `EXO_CONNECT_FRAME_LOG=1` (`exo_connect::ui::probe`): its CPU time and where
+/// it went (the app's phase marks; the remainder is egui's end of the pass and kittest).
+fn frame_phases(h: &mut H) -> (Duration, String) {
+    let c = probe::thread_cpu();
+    h.step();
+    let total = probe::thread_cpu() - c;
+    let phases = probe::take_phases(c);
+    let marked: Duration = phases.iter().map(|p| p.1).sum();
+    let mut text: Vec<String> = phases
+        .iter()
+        .map(|(n, d)| format!("{n} {:.2}", d.as_secs_f64() * 1e3))
+        .collect();
+    text.push(format!(
+        "after App::ui {:.2}",
+        ms_f(total.saturating_sub(marked))
+    ));
+    (total, text.join("; "))
+}
+
+fn ms_f(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Frames at 60 Hz until `done` (bounded); returns (wall, frames, slowest frame CPU). With the
+/// frame probe on, prints every frame's CPU and the slowest frame's phases as `{what}_…`.
 fn frames_until(
     h: &mut H,
+    what: &str,
     limit: Duration,
     done: impl Fn(&H) -> bool,
 ) -> (Duration, u32, Duration) {
     let start = Instant::now();
     let (mut n, mut slowest) = (0, Duration::ZERO);
+    let (mut all, mut slowest_phases) = (Vec::new(), String::new());
     loop {
         let next = Instant::now() + FRAME;
-        slowest = slowest.max(frame(h));
+        let cpu = if probe::on() {
+            let (cpu, phases) = frame_phases(h);
+            if cpu > slowest {
+                slowest_phases = phases;
+            }
+            all.push(format!("{:.2}", ms_f(cpu)));
+            cpu
+        } else {
+            frame(h)
+        };
+        slowest = slowest.max(cpu);
         n += 1;
         if done(h) {
+            if probe::on() {
+                println!("{what}_frames_cpu_ms={}", all.join(","));
+                println!("{what}_slowest_frame_phases_ms={slowest_phases}");
+            }
             return (start.elapsed(), n, slowest);
         }
         if start.elapsed() > limit {
@@ -208,6 +314,7 @@ fn main() {
 
     // Load.
     let rss0 = rss();
+    heap_figures("before");
     wait_label(&mut h, "Cmdlet");
     h.get_by_label("Cmdlet").click();
     h.step();
@@ -268,6 +375,17 @@ fn main() {
     }
     std::thread::sleep(Duration::from_millis(300));
     println!("rss_after_close={}", rss());
+    // The store is dropped and the heap trimmed on the window's "release rows" thread once the
+    // sort/filter workers let go: read the memory again once that thread is gone.
+    let t = Instant::now();
+    println!("release_thread_at_300ms={}", release_thread_alive());
+    while release_thread_alive() && t.elapsed() < Duration::from_secs(30) {
+        h.step();
+        std::thread::sleep(FRAME);
+    }
+    println!("release_thread_gone_after_ms={}", ms(t.elapsed()));
+    println!("rss_after_release={}", rss());
+    heap_figures("after_release");
     // What the window keeps whatever the result: egui's font atlas (one f32 of coverage per
     // pixel) grows with every script the rows showed and is never shrunk.
     let [w, h_px] = h.ctx.fonts(|f| f.font_image_size());
@@ -382,7 +500,7 @@ fn sort_and_filter(h: &mut H, conn: exo_connect::ui::bridge::ConnId) {
                 .unwrap_or_else(|| fail("output"));
             out.sort = Some((label.to_string(), true));
         }
-        let (wall, n, slowest) = frames_until(h, Duration::from_secs(60), settled);
+        let (wall, n, slowest) = frames_until(h, what, Duration::from_secs(60), settled);
         println!("{what}_ms={}", ms(wall));
         println!("{what}_worker_ms={}", ms(worker(h)));
         println!("{what}_frames_meanwhile={n}");
@@ -395,12 +513,28 @@ fn sort_and_filter(h: &mut H, conn: exo_connect::ui::bridge::ConnId) {
     ] {
         h.get_by_label("Filter").click();
         h.step();
-        h.key_press_modifiers(Modifiers::COMMAND, egui::Key::A);
-        h.key_press(egui::Key::Backspace);
-        if !typed.is_empty() {
-            h.event(Event::Text(typed.to_string()));
+        // Select all, delete, the new text: one frame's input, as a window gets a paste over a
+        // selection. Not kittest's `key_press`/`event`: the harness runs one frame per queued
+        // event, so the first "frame" measured was five frames (before 2026-11-30 night).
+        let events = &mut h.input_mut().events;
+        for (key, modifiers) in [
+            (egui::Key::A, Modifiers::COMMAND),
+            (egui::Key::Backspace, Modifiers::NONE),
+        ] {
+            for pressed in [true, false] {
+                events.push(Event::Key {
+                    key,
+                    physical_key: None,
+                    pressed,
+                    repeat: false,
+                    modifiers,
+                });
+            }
         }
-        let (wall, n, slowest) = frames_until(h, Duration::from_secs(60), settled);
+        if !typed.is_empty() {
+            events.push(Event::Text(typed.to_string()));
+        }
+        let (wall, n, slowest) = frames_until(h, what, Duration::from_secs(60), settled);
         println!("{what}_ms={}", ms(wall));
         println!("{what}_worker_ms={}", ms(worker(h)));
         println!("{what}_frames_meanwhile={n}");

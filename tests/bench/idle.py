@@ -10,7 +10,10 @@ thread), after the window has settled:
   4. the same with the first session's output showing `Get-Mailbox -ResultSize Unlimited`:
      a 100,000-row grid.
 
-Screenshots of each stage go to target/bench/idle-*.png (look at them). The window is driven by
+Screenshots of each stage go to target/bench/idle-*.png (look at them). `--threads` prints each
+thread's CPU and wake-ups over the measurement; with `EXO_CONNECT_FRAME_LOG=1` in the
+environment the window logs every frame and why it was drawn (`src/ui/probe.rs`), and the
+frames of each measurement go to target/bench/idle-*.frames. The window is driven by
 keys only (Ctrl+K to connect, Ctrl+O to open the first session's output with its cmdlet line
 focused, Ctrl+Enter to run), so a change of layout does not break it.
 
@@ -18,6 +21,7 @@ focused, Ctrl+Enter to run), so a change of layout does not break it.
 """
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -30,6 +34,8 @@ from benchlib import (  # noqa: E402
     ROOT, TARGET, Report, Sim, machine, proc_cpu_seconds, release_binary, table,
 )
 from xvfb import Xvfb  # noqa: E402
+
+THREADS = False  # --threads: each thread's CPU and wake-ups over the measurement
 
 
 def rss_mib(pid):
@@ -44,6 +50,35 @@ def cpu_percent(pid, seconds):
     time.sleep(seconds)
     c1, t1 = proc_cpu_seconds(pid), time.monotonic()
     return 100 * (c1 - c0) / (t1 - t0)
+
+
+def threads(pid):
+    """{tid: (name, utime+stime ticks, context switches)} of every thread of `pid`."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+            status = (task / "status").read_text()
+        except OSError:
+            continue  # the thread ended meanwhile
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        f = stat.rsplit(")", 1)[1].split()
+        switches = sum(int(line.split()[1]) for line in status.splitlines()
+                       if "ctxt_switches:" in line)
+        out[task.name] = (name, int(f[11]) + int(f[12]), switches)
+    return out
+
+
+def thread_report(before, after, seconds):
+    """Per thread over the measurement: CPU ticks and wake-ups (context switches) a second;
+    threads that neither ran nor woke are left out."""
+    lines = []
+    for tid, (name, ticks, sw) in sorted(after.items(), key=lambda kv: kv[1][0]):
+        _, t0, s0 = before.get(tid, (name, 0, 0))
+        if ticks - t0 or sw - s0:
+            lines.append(f"    {name:<18} tid {tid:>7}: {ticks - t0:>4} ticks, "
+                         f"{(sw - s0) / seconds:.2f} switches/s")
+    return lines
 
 
 def wait_calm(pid, sim=None, limit=60.0, window=2.0, quiet=3, timeout=600):
@@ -106,9 +141,24 @@ def measure(rep_rows, name, app, seconds, shot):
     app.park_mouse()
     time.sleep(2)
     app.x.screenshot(TARGET / "bench" / f"idle-{shot}.png")
+    t0 = threads(app.p.pid)
+    app.err.flush()
+    log_from = Path(app.err.name).stat().st_size
     pct = cpu_percent(app.p.pid, seconds)
+    t1 = threads(app.p.pid)
+    if os.environ.get("EXO_CONNECT_FRAME_LOG") == "1":
+        # The window's frame log (src/ui/probe.rs) over the measurement: one line per frame.
+        with open(app.err.name, "rb") as f:
+            f.seek(log_from)
+            lines = [x for x in f.read().decode(errors="replace").splitlines()
+                     if x.startswith("frame ")]
+        log = TARGET / "bench" / f"idle-{shot}.frames"
+        log.write_text("".join(x + "\n" for x in lines))
+        print(f"  {len(lines)} frames in {seconds:.0f} s (their causes: {log})", flush=True)
     rep_rows.append([name, f"{pct:.1f}%", f"{rss_mib(app.p.pid):.0f}"])
     print(f"  {name}: {pct:.1f}% of a core, {rss_mib(app.p.pid):.0f} MiB", flush=True)
+    if THREADS:
+        print("\n".join(thread_report(t0, t1, seconds)), flush=True)
 
 
 def sessions_and_grid(binary, x, work, a, rows):
@@ -163,7 +213,11 @@ def main():
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--mailboxes", type=int, default=100_000)
     ap.add_argument("--stages", default="1,2,3,4")
+    ap.add_argument("--threads", action="store_true",
+                    help="also print each thread's CPU ticks and context switches a second")
     a = ap.parse_args()
+    global THREADS
+    THREADS = a.threads
     binary = release_binary()
     x = Xvfb()
     rep = Report("idle")

@@ -2,6 +2,9 @@
 # P4 (issue 11): the result grid at 100,000 × ~120 against the command line on the same data.
 #
 #   tests/bench/p4_grid.sh            # release build; ROWS=100000 RUNS=3 by default
+#   BENCH_NO_BUILD=1 tests/bench/p4_grid.sh   # the binaries in target/release as they are
+#   EXO_CONNECT_FRAME_LOG=1 …         # also each sort/filter frame's CPU and the slowest one's
+#                                     # phases (src/ui/probe.rs)
 #
 # Starts `exo-connect sim --mailboxes $ROWS` (its own process), adds a password profile for it
 # in a scratch EXO_CONNECT_HOME (secrets in memory), then RUNS times, alternately:
@@ -19,7 +22,9 @@ cd "$(dirname "$0")/../.."
 ROWS="${ROWS:-100000}"
 RUNS="${RUNS:-3}"
 PROFILE_DIR="${CARGO_PROFILE_DIR:-release}"
-if [ "$PROFILE_DIR" = release ]; then
+if [ "${BENCH_NO_BUILD:-}" = 1 ]; then
+    : # use target/$PROFILE_DIR/{exo-connect,examples/bench_grid} as they are
+elif [ "$PROFILE_DIR" = release ]; then
     cargo build --quiet --release --bin exo-connect --example bench_grid
 else
     cargo build --quiet --bin exo-connect --example bench_grid
@@ -101,7 +106,10 @@ def read(path):
     d = {}
     for line in open(path):
         k, _, v = line.strip().partition("=")
-        d[k] = float(v)
+        try:
+            d[k] = float(v)
+        except ValueError:
+            pass  # the frame probe's and the heap's text lines (printed above)
     return d
 cli = [read(f"{work}/cli.{i}") for i in range(1, runs + 1)]
 grid = [read(f"{work}/grid.{i}") for i in range(1, runs + 1)]
@@ -135,6 +143,12 @@ before, after = med(grid, 'rss_before'), med(grid, 'rss_after_close')
 print(f"  after Close output: {after/2**20:.0f} MiB resident, {(after-before)/2**20:.0f} MiB above "
       f"before the run ({(after-before)/max(added, 1)*100:.0f}% of what the result added; "
       f"egui's font atlas is {med(grid, 'font_atlas_bytes')/2**20:.1f} MiB then)")
+if all("after_release_heap_in_use" in g for g in grid):
+    print(f"    the store's release thread was gone {med(grid, 'release_thread_gone_after_ms'):.0f} ms "
+          f"after the 300 ms read; then {med(grid, 'rss_after_release')/2**20:.0f} MiB resident; "
+          f"glibc heap in use {med(grid, 'before_heap_in_use')/2**20:.1f} MiB before the run, "
+          f"{med(grid, 'after_release_heap_in_use')/2**20:.1f} MiB after (free but kept in its "
+          f"arenas: {med(grid, 'after_release_heap_free_kept')/2**20:.0f} MiB, partly resident)")
 ratio = load / cli_wall
 row("first page to last row shown / CLI json", f"{ratio:.2f}", "<= 1.3", ratio <= 1.3)
 print(f"    (window {load/1000:.2f} s from the first page, {load_run/1000:.2f} s from Run; "

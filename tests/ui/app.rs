@@ -326,7 +326,7 @@ fn signin_dialog_shows_the_device_code_and_cancel_sends_cancel() {
         DeviceCodeState::Waiting,
     )));
     assert!(t.has("ABCD-EFGH"), "the code in large type");
-    assert!(t.has_containing("code expires in 10 min"));
+    assert!(t.has_containing("code expires in 9 min"));
     assert!(t.has("Copy code") && t.has("Open verification page"));
 
     t.push(UiEvent::SignIn(device_code_view(
@@ -413,8 +413,9 @@ fn session_rows_countdowns_and_disconnects() {
         session(4, &profiles[0], SessionState::Expired, -5),
     ]));
     assert!(t.has("Connected"));
-    assert!(t.has("45 min"), "token countdown in minutes");
-    assert!(t.has("50 min"));
+    // 45:00 and 50:00 left at 09:00:00, counted from 09:01 (never more than is left).
+    assert!(t.has("44 min"), "token countdown in minutes");
+    assert!(t.has("49 min"));
     assert!(
         t.has("Expiring in 02:00"),
         "the registry's Expiring, with the countdown in seconds (the last five minutes)"
@@ -427,7 +428,7 @@ fn session_rows_countdowns_and_disconnects() {
     t.h.run();
     assert!(t.has("50:00"), "the hovered row's token in seconds");
     assert_eq!(t.h.get_all_by_label("01:30").count(), 1, "its idle time");
-    assert!(t.has("45 min"), "the other rows stay in minutes");
+    assert!(t.has("44 min"), "the other rows stay in minutes");
     assert!(t.has("Disconnect stale (2)"));
 
     t.click("Disconnect stale (2)");

@@ -19,6 +19,7 @@ impl App {
     /// Drain the driver's events and background answers. Never blocks.
     pub fn handle_events(&mut self, ctx: &egui::Context) {
         for ev in self.backend.poll() {
+            crate::ui::probe::note_event(&ev);
             self.apply(ev);
         }
         if let Some(text) = self.to_clipboard.take() {

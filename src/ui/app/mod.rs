@@ -387,11 +387,13 @@ impl App {
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.handle_events(ctx);
+        super::probe::phase("events");
     }
 
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         let ctx = ui.ctx().clone();
         super::exit_after_first_frame(&ctx);
+        super::probe::log_frame(&ctx);
         let now = self.now();
         self.shortcuts(&ctx);
 
@@ -456,6 +458,7 @@ impl eframe::App for App {
         self.dialogs(&ctx);
         // No blanket repaint: each countdown asks for a repaint when what it shows changes.
         self.caret.update(&ctx);
+        super::probe::phase("rest of App::ui");
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -49,15 +49,18 @@ impl OutputState {
         let mut chooser_at = egui::Pos2::ZERO;
         // The rows shown first, so the row count and "matched in" are this frame's.
         self.sync_view(ui);
+        crate::ui::probe::phase("grid: view sync");
         // Wrapped: at 1024×700 the exports and the row count go to a second line, not off-screen.
         ui.horizontal_wrapped(|ui| {
             let l = ui.label("Filter");
             ui.add(egui::TextEdit::singleline(&mut self.filter).desired_width(200.0))
                 .labelled_by(l.id)
                 .on_hover_text("Text in any column, or Column:text");
+            crate::ui::probe::phase("grid: toolbar");
             if let Some(hint) = self.filter_hint() {
                 ui.label(RichText::new(hint).weak());
             }
+            crate::ui::probe::phase("grid: matched-in hint");
             let store = self.results.shared().clone();
             let columns = &mut self.results.columns;
             if store.column_count() > 0 {
@@ -117,6 +120,7 @@ impl OutputState {
             }
         });
         self.chooser_window(ui, chooser_at);
+        crate::ui::probe::phase("grid: toolbar");
         export
     }
 
@@ -281,6 +285,7 @@ impl OutputState {
 /// beside it.
 pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
     out.sync_view(ui);
+    crate::ui::probe::phase("grid: view sync");
     if out.results.is_empty() {
         if out.running.is_none() && out.error.is_none() {
             ui.label(RichText::new("No results yet. Run the quick test or a cmdlet.").weak());
@@ -311,6 +316,7 @@ pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
         }
         None => area,
     };
+    crate::ui::probe::phase("grid: details panel");
     let mut grid_ui = ui.new_child(
         egui::UiBuilder::new()
             .max_rect(grid_rect)
@@ -329,6 +335,7 @@ pub(super) fn grid(ui: &mut Ui, out: &mut OutputState, conn: ConnId) {
         return;
     }
     let clicks = table(ui, out, &store, conn);
+    crate::ui::probe::phase("grid: header");
     if let Some(c) = clicks.header {
         out.sort = match &out.sort {
             Some((s, true)) if *s == c => Some((c, false)),
@@ -393,6 +400,7 @@ fn table(ui: &mut Ui, out: &OutputState, store: &ResultStore, conn: ConnId) -> T
             let end = (((vp.max.y - HEADER_H) / ROW_H).ceil().max(0.0) as usize).min(n);
             let x_range = (origin.x + vp.min.x)..=(origin.x + vp.max.x.min(cols.total_width()));
             let mut text = String::new();
+            crate::ui::probe::phase("grid: scroll area");
             for pos in first..end.max(first) {
                 let r = out.results.shown_row(pos);
                 let y = origin.y + HEADER_H + pos as f32 * ROW_H;
@@ -417,6 +425,7 @@ fn table(ui: &mut Ui, out: &OutputState, store: &ResultStore, conn: ConnId) -> T
                     });
                 }
             }
+            crate::ui::probe::phase("grid: cells");
             header(ui, out, store, conn, origin, vp, &mut clicks);
         });
     clicks
