@@ -143,32 +143,15 @@ fn rss() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-/// CPU time of the calling thread, to the nanosecond: `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`
-/// brings the running thread's count up to date when read, where `/proc/thread-self/schedstat`
-/// (what this used before) moves in scheduler ticks (4 ms at HZ=250), too coarse for a 4 ms
-/// target.
-#[cfg(all(target_os = "linux", target_pointer_width = "64"))]
+/// CPU time of the calling thread, to the nanosecond (`probe::thread_cpu`:
+/// `clock_gettime(CLOCK_THREAD_CPUTIME_ID)` brings the running thread's count up to date when
+/// read, where `/proc/thread-self/schedstat` moves in scheduler ticks, too coarse for a 4 ms
+/// target). Elsewhere than 64-bit Linux the probe counts wall time: the bench refuses.
 fn thread_cpu() -> Duration {
-    #[repr(C)]
-    struct Timespec {
-        sec: i64,
-        nsec: i64,
+    if !cfg!(all(target_os = "linux", target_pointer_width = "64")) {
+        fail("the thread CPU clock is read on 64-bit Linux only");
     }
-    unsafe extern "C" {
-        fn clock_gettime(clock: i32, out: *mut Timespec) -> i32;
-    }
-    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
-    let mut t = Timespec { sec: 0, nsec: 0 };
-    // SAFETY: clock_gettime writes one timespec (two longs on 64-bit Linux) into `t`.
-    if unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut t) } != 0 {
-        fail("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-    }
-    Duration::new(t.sec as u64, t.nsec as u32)
-}
-
-#[cfg(not(all(target_os = "linux", target_pointer_width = "64")))]
-fn thread_cpu() -> Duration {
-    fail("the thread CPU clock is read on 64-bit Linux only")
+    probe::thread_cpu()
 }
 
 /// One frame; its UI-thread CPU time.
