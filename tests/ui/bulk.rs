@@ -137,20 +137,27 @@ fn two_hundred_fifty_selected_rows_preview_confirm_results_and_retry_failed() {
     );
 }
 
-#[test]
-fn cancel_stops_after_the_chunk_in_flight_and_retry_sends_the_rest() {
-    let mut e = start(|s| s.mailboxes = 120, |_| {});
+/// A sim of `mailboxes`, the first `n` selected, "Set-Mailbox … -CustomAttribute1 'value'" for
+/// each previewed: the dialog asks for the confirmation.
+fn confirm_stage(mailboxes: usize, n: usize, value: &str) -> (E, ConnId) {
+    let mut e = start(|s| s.mailboxes = mailboxes, |_| {});
     e.h.ctx
         .set_missing_glyph_policy(egui::epaint::text::MissingGlyphPolicy::Tofu);
     let conn = connect(&mut e);
-    run(&mut e, conn, "Get-Mailbox -ResultSize 100");
+    run(&mut e, conn, &format!("Get-Mailbox -ResultSize {n}"));
     e.click("Select all");
     e.click("Run for each selected row…");
-    let line = "Set-Mailbox -Identity {PrimarySmtpAddress} -CustomAttribute1 'Stopped'";
-    e.h.state_mut().bulk.open.as_mut().unwrap().template = line.into();
+    let line = format!("Set-Mailbox -Identity {{PrimarySmtpAddress}} -CustomAttribute1 '{value}'");
+    e.h.state_mut().bulk.open.as_mut().unwrap().template = line;
     e.h.run_steps(2);
     e.click("Preview");
-    e.click("Run for 100 rows…");
+    e.click(&format!("Run for {n} rows…"));
+    (e, conn)
+}
+
+#[test]
+fn cancel_stops_after_the_chunk_in_flight_and_retry_sends_the_rest() {
+    let (mut e, conn) = confirm_stage(120, 100, "Stopped");
     // Every $batch answers after 300 ms: the cancel lands while chunks remain.
     e.sim.admin.inject_spec("slow:ms=300:times=10").unwrap();
     let before = e.sim.admin.requests().len();
@@ -208,18 +215,7 @@ fn cancel_stops_after_the_chunk_in_flight_and_retry_sends_the_rest() {
 
 #[test]
 fn a_revoked_session_mid_run_brings_the_sign_in_over_the_dialog_and_retry_sends_the_rest() {
-    let mut e = start(|s| s.mailboxes = 60, |_| {});
-    e.h.ctx
-        .set_missing_glyph_policy(egui::epaint::text::MissingGlyphPolicy::Tofu);
-    let conn = connect(&mut e);
-    run(&mut e, conn, "Get-Mailbox -ResultSize 50");
-    e.click("Select all");
-    e.click("Run for each selected row…");
-    let line = "Set-Mailbox -Identity {PrimarySmtpAddress} -CustomAttribute1 'Revoked'";
-    e.h.state_mut().bulk.open.as_mut().unwrap().template = line.into();
-    e.h.run_steps(2);
-    e.click("Preview");
-    e.click("Run for 50 rows…");
+    let (mut e, conn) = confirm_stage(60, 50, "Revoked");
     e.sim.admin.inject_spec("slow:ms=300:times=5").unwrap();
     e.click("Yes, run Set-Mailbox for 50 rows");
     e.wait("the first chunk", |a| {
