@@ -461,12 +461,12 @@ fn row_cell(
                 widgets::color_band(ui, theme::parse_hex(s.color.as_deref()));
                 cut_label(ui, &s.profile_name, 160.0)
             });
+            // `cut_label`'s hover already names the profile: the dropped columns go under it.
             let hidden = hidden_text(s, times, cols);
-            match hidden.is_empty() {
-                true => r.inner,
-                false => r
-                    .inner
-                    .on_hover_text(format!("{}\n{hidden}", s.profile_name)),
+            if hidden.is_empty() {
+                r.inner
+            } else {
+                r.inner.on_hover_text(hidden)
             }
         }
         Col::Service => widgets::service_badge(ui, s.service),
