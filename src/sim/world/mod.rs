@@ -205,10 +205,13 @@ impl World {
 
     /// A tenant by GUID or by any of its domains (case-insensitive).
     pub fn tenant(&self, id_or_domain: &str) -> Option<&Tenant> {
-        let key = id_or_domain.trim().to_ascii_lowercase();
-        self.tenants.iter().find(|t| {
-            t.id.to_string() == key || t.domains.iter().any(|d| d.eq_ignore_ascii_case(&key))
-        })
+        // An id in its hyphenated form (any case), else a domain. Parsed once, not one id
+        // formatted per tenant per look-up (every request looks its tenant up).
+        let key = id_or_domain.trim();
+        let id = uuid::Uuid::try_parse(key).ok().filter(|_| key.len() == 36);
+        self.tenants
+            .iter()
+            .find(|t| Some(t.id) == id || t.domains.iter().any(|d| d.eq_ignore_ascii_case(key)))
     }
 
     /// A user by UPN (case-insensitive).
