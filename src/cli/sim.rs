@@ -66,6 +66,10 @@ pub struct SimArgs {
     /// Every token request waits this long (a real sign-in service's latency).
     #[arg(long, default_value_t = 0, value_name = "MS")]
     pub token_delay_ms: u64,
+    /// Every InvokeCommand request (one page of a cmdlet's output) waits this long (a real
+    /// admin API's latency per page).
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub page_delay_ms: u64,
     /// Generated customer tenants (cust001.onmicrosoft.com…), each with a non-MFA admin, plus
     /// the partner partner@litware.com (no MFA) delegated to all of them.
     #[arg(long, default_value_t = 0, value_name = "N")]
@@ -210,6 +214,7 @@ fn config_of(args: SimArgs) -> Result<SimConfig, CliError> {
         batch_refusal: args.refuse_batch,
         single_use_refresh_tokens: args.single_use_refresh_tokens,
         token_delay: Duration::from_millis(args.token_delay_ms),
+        page_delay: Duration::from_millis(args.page_delay_ms),
         ..SimConfig::default()
     })
 }

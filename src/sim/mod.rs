@@ -116,6 +116,10 @@ pub struct SimConfig {
     /// Every token request waits this long before it is answered (a real sign-in service
     /// takes ~100–300 ms; default 0).
     pub token_delay: Duration,
+    /// Every InvokeCommand request (one page of a cmdlet's output) waits this long before it is
+    /// answered, on top of the slow tenants' delay (a real admin API takes from a few hundred
+    /// ms to about a second a page; default 0).
+    pub page_delay: Duration,
 }
 
 impl SimConfig {
@@ -165,6 +169,7 @@ impl Default for SimConfig {
             auth_code_lifetime: Duration::from_secs(60),
             single_use_refresh_tokens: false,
             token_delay: Duration::ZERO,
+            page_delay: Duration::ZERO,
         }
     }
 }

@@ -22,6 +22,9 @@
 #        SLOW=0 THROTTLE=0 (slow / throttling customers of the sim; 0 measures the client alone)
 #        TOKEN_DELAY_MS=0 (each token request of the sim waits this long, like a real sign-in
 #        service's ~100-300 ms; both runs pay it for each of their token requests)
+#        PAGE_DELAY_MS=0 (each InvokeCommand page of the sim waits this long, like a real admin
+#        API's few hundred ms to a second a page; both runs pay it for each page they fetch.
+#        An additional case, never the target's: the target is measured at 0)
 # Tools: bash (5, for EPOCHREALTIME), /usr/bin/time, cargo, getconf, nproc; Linux (/proc).
 set -euo pipefail
 
@@ -33,6 +36,7 @@ SLOW=${SLOW:-0}
 THROTTLE=${THROTTLE:-0}
 LINE=${LINE:-Get-TransportRule}
 TOKEN_DELAY_MS=${TOKEN_DELAY_MS:-0}
+PAGE_DELAY_MS=${PAGE_DELAY_MS:-0}
 CUSTOMER_MAILBOXES=${CUSTOMER_MAILBOXES:-5}
 read -r -a line <<<"$LINE"
 BIN=${BIN:-target/release/exo-connect}
@@ -53,9 +57,12 @@ trap cleanup EXIT
 export EXO_CONNECT_HOME=$work/home EXO_CONNECT_SECRETS=memory EXO_CONNECT_NO_BROWSER=1
 mkdir -p "$EXO_CONNECT_HOME"
 
+# Only asked for when set, so that an older sim without the option still runs the script.
+page_delay=()
+(( PAGE_DELAY_MS > 0 )) && page_delay=(--page-delay-ms "$PAGE_DELAY_MS")
 "$SIM_BIN" sim --tenants "$PROFILES" --customer-mailboxes "$CUSTOMER_MAILBOXES" --mailboxes 20 \
     --slow-tenants "$SLOW" --throttle-tenants "$THROTTLE" --token-delay-ms "$TOKEN_DELAY_MS" \
-    >"$work/banner" 2>&1 &
+    "${page_delay[@]}" >"$work/banner" 2>&1 &
 sim_pid=$!
 for _ in $(seq 100); do
     grep -qs '^exo:' "$work/banner" && grep -qs '^authority:' "$work/banner" && break
@@ -127,7 +134,7 @@ f=$(median "${fanouts[@]}")
 m=$(median "${rss[@]}")
 fc=$(median "${ccpu[@]}") fsim=$(median "${scpu[@]}") sc=$(median "${sscpu[@]}")
 ssim=$(median "${cscpu[@]}") floor=$(median "${floors[@]}")
-awk -v line="$LINE, $CUSTOMER_MAILBOXES mailboxes per customer, token requests +$TOKEN_DELAY_MS ms" -v s="$s" -v f="$f" -v m="$m" -v n="$PROFILES" -v c="$CONCURRENCY" 'BEGIN {
+awk -v line="$LINE, $CUSTOMER_MAILBOXES mailboxes per customer, token requests +$TOKEN_DELAY_MS ms, pages +$PAGE_DELAY_MS ms" -v s="$s" -v f="$f" -v m="$m" -v n="$PROFILES" -v c="$CONCURRENCY" 'BEGIN {
     batches = int((n + c - 1) / c)
     target = 1.3 * batches * s
     printf "P6: %s\n", line

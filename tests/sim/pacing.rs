@@ -144,3 +144,25 @@ async fn scc_affinity_cookie_kept_or_dropped() {
     h.admin.set_scc_affinity(false);
     assert_eq!(scc_call(&h, false).await.0, 2);
 }
+
+/// `page_delay` (`--page-delay-ms`): every InvokeCommand page waits that long, so a result of
+/// three pages takes at least three delays; the rows are the same as without it.
+#[tokio::test]
+async fn every_invoke_page_waits_the_page_delay() {
+    let delay = Duration::from_millis(250);
+    let h = sim(SimConfig {
+        page_delay: delay,
+        ..cfg(30)
+    })
+    .await;
+    let c = client();
+    let exo = h.urls().exo.clone();
+    let t = user_token(&h, "ops@contoso.com", &exo, 600);
+    let call = Call::new(&c, &t).header("Prefer", "odata.maxpagesize=10");
+    let b = body("Get-Mailbox", json!({"ResultSize": "Unlimited"}));
+    let started = Instant::now();
+    let (rows, pages) = collect(&call, &url(&exo, "contoso.com"), &b, false).await;
+    let took = started.elapsed();
+    assert_eq!((rows.len(), pages), (30, 3));
+    assert!(took >= 3 * delay, "3 pages in {took:?}");
+}

@@ -1,6 +1,6 @@
 //! The front door of every admin API request (`InvokeCommand`, `$batch`, `EXOModuleFile`):
 //! the tenant's limits ([`super::limits`]: rate, concurrency, throttling tenants), slow tenants,
-//! faults ([`super::faults`]) and what they change, the SCC global host's redirect and the
+//! the configured latency of every InvokeCommand page (`page_delay`, default none), faults ([`super::faults`]) and what they change, the SCC global host's redirect and the
 //! regional host's affinity check, then the pipeline ([`super::pipeline`]); every request is
 //! logged (never a token) and its [`Reply`] turned into an HTTP response.
 
@@ -123,6 +123,10 @@ async fn serve(
     };
     if tenant.is_some_and(|t| t.behaviour == TenantBehaviour::Slow) {
         tokio::time::sleep(api.shared.config.slow_tenant_delay).await;
+    }
+    let page_delay = api.shared.config.page_delay;
+    if endpoint == Endpoint::Invoke && !page_delay.is_zero() {
+        tokio::time::sleep(page_delay).await;
     }
     let paging = uri.query().is_some_and(|q| q.contains("skiptoken"));
     let seed = api.shared.config.seed;
