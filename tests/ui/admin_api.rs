@@ -298,3 +298,37 @@ fn a_rerun_refused_again_after_the_new_sign_in_fails_plainly_instead_of_looping(
     assert_eq!(sent, [401, 401], "the line once and its re-run once");
     assert_eq!(e.h.state().sessions.len(), 1, "the same session");
 }
+
+#[test]
+fn a_get_organization_config_run_names_the_profiles_tenant_without_another_request() {
+    let mut e = start(|_| {}, |_| {});
+    let conn = connect(&mut e);
+    let named = |e: &E| {
+        e.h.state()
+            .profiles
+            .iter()
+            .find(|p| p.name == "Contoso EXO")
+            .and_then(|p| p.tenant_display_name().map(str::to_string))
+    };
+    assert_eq!(named(&e), None, "not known before");
+    let before = e.sim.admin.requests().len();
+    run(&mut e, conn, "Get-OrganizationConfig");
+    let o = e.h.state().output(conn).unwrap();
+    assert!(o.error.is_none(), "{:?}", o.error);
+    let store = o.results();
+    assert_eq!(store.len(), 1, "the run's own output, unchanged");
+    let shown = store.cell_string(0, store.column_index("DisplayName").unwrap());
+    assert!(!shown.trim().is_empty());
+    assert_eq!(o.result_of, "Get-OrganizationConfig");
+    e.wait("the profile list with the tenant's name", |a| {
+        a.profiles
+            .iter()
+            .any(|p| p.tenant_display_name() == Some(shown.as_str()))
+    });
+    assert_eq!(named(&e).as_deref(), Some(shown.as_str()));
+    let asked = e.sim.admin.requests()[before..]
+        .iter()
+        .filter(|r| r.cmdlet.as_deref() == Some("Get-OrganizationConfig"))
+        .count();
+    assert_eq!(asked, 1, "no request of its own for the name");
+}
