@@ -79,10 +79,12 @@ fn refused(e: &RestError) -> bool {
 /// The tenant's display name from a run's own rows, when the run was `Get-OrganizationConfig`
 /// (a single run learns it this way too, at no extra request): its first row's `DisplayName`.
 pub fn named_by(cmdlet: &str, rows: &ResultStore) -> Option<String> {
-    cmdlet
-        .eq_ignore_ascii_case(ORG_CMDLET)
-        .then(|| display_name(rows))
-        .flatten()
+    names_tenant(cmdlet).then(|| display_name(rows)).flatten()
+}
+
+/// Whether a run of `cmdlet` gives the tenant's display name in its rows.
+pub fn names_tenant(cmdlet: &str) -> bool {
+    cmdlet.eq_ignore_ascii_case(ORG_CMDLET)
 }
 
 /// The first row's `DisplayName`, if the rows have one.

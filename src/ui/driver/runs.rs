@@ -46,6 +46,7 @@ impl Driver {
         let tenant_key = self
             .store
             .get(profile_id)
+            .filter(|_| tenant_name::names_tenant(&request.cmdlet))
             .filter(|p| p.tenant_name_due(chrono::Utc::now()))
             .map(|p| p.tenant_key());
         // A cmdlet of another service fails as "not recognized": say that first.
