@@ -133,7 +133,8 @@ pub struct App {
     pub messages: Messages,
     /// The workspace file's content: sessions to restore, history, favourites.
     workspace: workspace::WorkspaceState,
-    /// The live cmdlet catalogue last received per service (the wrong-service hint).
+    /// The live cmdlet catalogue last known per service, as the driver sent it (the
+    /// wrong-service hint before a line is sent).
     known_catalogues: super::complete::Known,
     /// The height the session list's rows want (measured as they draw).
     sessions_height: f32,
