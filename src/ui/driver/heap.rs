@@ -6,8 +6,9 @@
 //! the store is freed and `malloc_trim(0)` runs (`ui/output/results.rs`), but an arena whose pages
 //! still hold a few live chunks cannot hand them back: 36 MiB stayed resident above the start
 //! after a 100,000-row result, only 2.4 MiB of it live heap. With fewer arenas the freed memory
-//! lies in fewer, emptier heaps that the trim can return: 7–8 MiB above the start instead of
-//! 36 MiB, for about the same CPU (tests/bench/README.md, 2026-12-01: memory after Close output).
+//! lies in fewer, emptier heaps that the trim can return: 9 MiB above the start instead of
+//! 36 MiB, for 3–4% more CPU in the load (tests/bench/README.md, 2026-12-01: memory after Close
+//! output).
 //! The UI thread keeps the main arena; the engine's two workers share the other.
 
 /// glibc's `M_ARENA_MAX` for the window's process: the main arena and one more.
