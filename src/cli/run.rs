@@ -14,6 +14,10 @@
 //! user is asked on the terminal; without a terminal `--yes` is required (exit 2 saying so).
 //! Agreed, the cmdlet is sent once more with `Confirm: false`. `-WhatIf` is passed through (its
 //! answer is printed); non-terminating errors (`@adminapi.errors`) go to stderr per target.
+//!
+//! A `Get-OrganizationConfig` whose profile does not know its tenant's display name yet keeps
+//! the name from its own rows in the profile file (as a fan-out does): no extra request, the
+//! output unchanged.
 
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
@@ -24,7 +28,9 @@ pub use super::results::OutputFormat;
 use super::signin::{connect_error, session_error};
 use super::{CliError, CliResult};
 use crate::engine::connect::ConnectOptions;
-use crate::engine::rest::CmdletRequest;
+use crate::engine::fanout::tenant_name;
+use crate::engine::rest::{CmdletRequest, RunEvent, RunHandle};
+use crate::model::KnownTenant;
 use crate::model::cmdline::parse_cmdlet_line;
 
 /// The exit codes `exo-connect run --help` lists.
@@ -167,10 +173,63 @@ pub fn run(args: RunArgs) -> CliResult {
             }
             None => request,
         };
-        let result = run_confirmed(registry, session.connection_id, request, &args).await;
-        let _ = registry.disconnect(session.connection_id, false).await;
+        // Get-OrganizationConfig names the tenant: kept in the profile if it does not know it.
+        let learn = (tenant_name::names_tenant(&request.cmdlet)
+            && profile.tenant_name_due(chrono::Utc::now()))
+        .then(TenantName::default);
+        let conn = session.connection_id;
+        let result = run_confirmed(registry, conn, request, &args, learn.clone()).await;
+        let _ = registry.disconnect(conn, false).await;
+        if let Some(name) = learn.and_then(|l| l.lock().ok()?.take())
+            && result.is_ok()
+        {
+            remember_tenant_name(&profile, &name);
+        }
         result
     })
+}
+
+/// The tenant's display name a run's rows gave (`Get-OrganizationConfig`), once it is done.
+type TenantName = std::sync::Arc<std::sync::Mutex<Option<String>>>;
+
+/// The run's events, passed on unchanged; the first page's tenant name goes to `name` when
+/// the run is done.
+fn peek_tenant_name(mut inner: RunHandle, cmdlet: String, name: TenantName) -> RunHandle {
+    let (tx, rx) = tokio::sync::mpsc::channel(crate::engine::rest::RUN_EVENTS_BUFFER);
+    let task = tokio::spawn(async move {
+        let mut seen = None;
+        while let Some(ev) = inner.events.recv().await {
+            match &ev {
+                RunEvent::Page { rows, .. } if seen.is_none() => {
+                    seen = tenant_name::named_by(&cmdlet, rows);
+                }
+                RunEvent::Done { .. } => {
+                    if let Ok(mut n) = name.lock() {
+                        *n = seen.take();
+                    }
+                }
+                _ => {}
+            }
+            if tx.send(ev).await.is_err() {
+                return;
+            }
+        }
+    });
+    RunHandle::new(rx, task)
+}
+
+/// Keeps the tenant's name in the profile file (best effort: the run's output stands).
+fn remember_tenant_name(profile: &crate::model::Profile, name: &str) {
+    let Ok((mut store, _)) = super::open_store() else {
+        return;
+    };
+    let Some(mut p) = store.get(profile.id).cloned() else {
+        return;
+    };
+    p.known_tenant = Some(KnownTenant::learnt(&profile.tenant_key(), Some(name)));
+    if store.upsert(p).is_err() || store.save().is_err() {
+        eprintln!("warning: the tenant's name was not saved in the profile");
+    }
 }
 
 /// Runs the cmdlet; when the service asks for confirmation, asks the user (or takes `--yes`)
@@ -180,11 +239,15 @@ async fn run_confirmed(
     conn: uuid::Uuid,
     request: CmdletRequest,
     args: &RunArgs,
+    learn: Option<TenantName>,
 ) -> CliResult {
-    let handle = registry
+    let mut handle = registry
         .run(conn, request.clone())
         .await
         .map_err(session_error)?;
+    if let Some(name) = learn {
+        handle = peek_tenant_name(handle, request.cmdlet.clone(), name);
+    }
     let Some(question) = super::results::print_results(handle, args.format).await? else {
         return Ok(());
     };

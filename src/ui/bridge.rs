@@ -22,6 +22,9 @@ use uuid::Uuid;
 pub use crate::model::fanout::{FanoutSummary, ProfileState};
 use crate::model::results::ResultStore;
 use crate::model::{Profile, Service};
+
+/// The live cmdlet catalogue last known per service.
+pub type KnownCatalogues = Arc<Vec<(Service, Arc<crate::model::catalogue::CmdletCatalogue>)>>;
 /// The model's types the contract carries as they are: a session's state (derived once, by the
 /// engine's session registry; the window only formats it) and the sign-in method.
 pub use crate::model::{SessionState, SignInMethod};
@@ -248,6 +251,10 @@ pub enum UiEvent {
         conn: ConnId,
         catalogue: Arc<crate::model::catalogue::CmdletCatalogue>,
     },
+    /// The live catalogue last known per service (the driver's: from any session, or the
+    /// tenant's cache files), whenever it changed: the window flags a line of the wrong service
+    /// with it before sending.
+    CataloguesKnown(KnownCatalogues),
     RunDone {
         conn: ConnId,
         rows: u64,

@@ -111,8 +111,8 @@ const BUILTIN: &[(&str, &[&str])] = &[
     ("Get-LabelPolicy", &["Identity"]),
 ];
 
-/// The live catalogues known per service, shared by every output pane.
-pub type Known = Arc<Vec<(crate::model::Service, Arc<CmdletCatalogue>)>>;
+/// The live catalogues known per service (the driver's list), shared by every output pane.
+pub type Known = super::bridge::KnownCatalogues;
 
 /// At most this many suggestions show.
 const MAX_SHOWN: usize = 12;

@@ -376,3 +376,42 @@ async fn tenant_names_are_asked_once_and_kept_in_the_profiles() {
     let file = std::fs::read_to_string(home.path().join("profiles.json")).unwrap();
     assert!(file.contains(&display_name(&h, "cust004")), "{file}");
 }
+
+/// A single `run` of `Get-OrganizationConfig` keeps the tenant's name in its profile from its
+/// own rows (its output unchanged, no extra request); a fan-out then asks nobody for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_get_organization_config_run_keeps_the_tenants_name() {
+    let (h, home) = setup().await;
+    let single = [
+        "run",
+        "cust002",
+        "--format",
+        "json",
+        "--password-stdin",
+        "--",
+        "Get-OrganizationConfig",
+    ];
+    let o = cli(&home, &single, &partner_pw()).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let rows: Vec<Value> = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["DisplayName"], display_name(&h, "cust002"));
+    assert!(rows[0].get("Tenant").is_none(), "the single run's output");
+    assert_eq!(org_config_requests(&h), 1, "its own request only");
+    let file = std::fs::read_to_string(home.path().join("profiles.json")).unwrap();
+    assert!(file.contains(&display_name(&h, "cust002")), "{file}");
+    // A fan-out over cust002 alone shows the name without asking for it.
+    let fanout = [
+        "run",
+        "cust002",
+        "cust003",
+        "--format",
+        "json",
+        "--password-stdin",
+        "--",
+        "Get-AcceptedDomain",
+    ];
+    let o = cli(&home, &fanout, &partner_pw()).await;
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(org_config_requests(&h), 2, "asked for cust003's name only");
+}

@@ -1,7 +1,8 @@
 //! The window's side of the admin API's 2026 behaviours with the real driver and the sim: the
 //! service's confirmation answered No (a later Get shows nothing changed) and Yes (the change is
 //! there), `-WhatIf` (its answer shown, nothing changed), and the session row's rate gauge from
-//! the sim's `Rate-Limit-*` headers.
+//! the sim's `Rate-Limit-*` headers; a revoked session's sign-in and re-run, and the re-run
+//! refused again after the new sign-in failing plainly (no second sign-in loop).
 
 use egui_kittest::kittest::Queryable;
 use exo_connect::ui::bridge::{ConnId, SessionState, SignInStage};
@@ -250,4 +251,84 @@ fn a_revoked_session_brings_the_sign_in_back_and_the_command_runs_again_in_it() 
     assert_eq!(s.len(), 1, "one session row for the profile: {s:?}");
     assert_eq!(s[0].conn, conn, "the same session, its token replaced");
     assert_eq!(s[0].state, SessionState::Connected);
+}
+
+#[test]
+fn a_rerun_refused_again_after_the_new_sign_in_fails_plainly_instead_of_looping() {
+    let mut e = start(|_| {}, |_| {});
+    let conn = connect(&mut e);
+    e.sim.revoke_account("ops@contoso.com");
+    assert!(e.sim.auth.revoke_refresh_tokens("ops@contoso.com") > 0);
+    let before = e.sim.admin.requests().len();
+    run(&mut e, conn, "Get-AcceptedDomain");
+    e.wait("the sign-in dialog, back", |a| {
+        a.signin
+            .as_ref()
+            .is_some_and(|v| v.reason.is_some() && matches!(v.stage, SignInStage::Password { .. }))
+    });
+    // The re-run's request is held 1.5 s at the server; meanwhile the tenant revokes the new
+    // sign-in too (its sessions and refresh tokens): the re-run meets a claims challenge that
+    // again only an interactive sign-in could answer.
+    e.sim.admin.inject_spec("slow:ms=1500").unwrap();
+    e.type_into("Password", &password_of("ops@contoso.com"));
+    e.click("Sign in");
+    e.wait("signed in again", |a| a.signin.is_none());
+    e.sim.revoke_account("ops@contoso.com");
+    assert!(e.sim.auth.revoke_refresh_tokens("ops@contoso.com") > 0);
+    e.wait("the re-run's end", |a| {
+        a.output(conn)
+            .is_some_and(|o| o.running.is_none() && o.error.is_some())
+    });
+    let error = e.h.state().output(conn).unwrap().error.clone().unwrap();
+    assert!(
+        error.contains("still refuses this session after the new sign-in"),
+        "a plain message: {error}"
+    );
+    // No second sign-in: the dialog stays closed and the line is not sent again.
+    for _ in 0..20 {
+        e.h.run_steps(2);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(e.h.state().signin.is_none(), "no second sign-in dialog");
+    }
+    // (A refused request's cmdlet is not logged: the sim checks the token first.)
+    let sent: Vec<u16> = e.sim.admin.requests()[before..]
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(sent, [401, 401], "the line once and its re-run once");
+    assert_eq!(e.h.state().sessions.len(), 1, "the same session");
+}
+
+#[test]
+fn a_get_organization_config_run_names_the_profiles_tenant_without_another_request() {
+    let mut e = start(|_| {}, |_| {});
+    let conn = connect(&mut e);
+    let named = |e: &E| {
+        e.h.state()
+            .profiles
+            .iter()
+            .find(|p| p.name == "Contoso EXO")
+            .and_then(|p| p.tenant_display_name().map(str::to_string))
+    };
+    assert_eq!(named(&e), None, "not known before");
+    let before = e.sim.admin.requests().len();
+    run(&mut e, conn, "Get-OrganizationConfig");
+    let o = e.h.state().output(conn).unwrap();
+    assert!(o.error.is_none(), "{:?}", o.error);
+    let store = o.results();
+    assert_eq!(store.len(), 1, "the run's own output, unchanged");
+    let shown = store.cell_string(0, store.column_index("DisplayName").unwrap());
+    assert!(!shown.trim().is_empty());
+    assert_eq!(o.result_of, "Get-OrganizationConfig");
+    e.wait("the profile list with the tenant's name", |a| {
+        a.profiles
+            .iter()
+            .any(|p| p.tenant_display_name() == Some(shown.as_str()))
+    });
+    assert_eq!(named(&e).as_deref(), Some(shown.as_str()));
+    let asked = e.sim.admin.requests()[before..]
+        .iter()
+        .filter(|r| r.cmdlet.as_deref() == Some("Get-OrganizationConfig"))
+        .count();
+    assert_eq!(asked, 1, "no request of its own for the name");
 }

@@ -18,6 +18,7 @@ mod fanout;
 mod fanout_live;
 mod favourites_search;
 mod feedback;
+mod heap;
 mod idle;
 mod input_burst;
 mod limit_undo;

@@ -39,14 +39,21 @@ fn a_cmdlet_the_other_services_catalogue_knows_is_named_as_its() {
         session(2, &p[3], SessionState::Connected, 2700),
     ]));
     // Neither name is in any fixed list: only Exchange Online's catalogue knows them.
+    let exo = catalogue(&["Get-Mailbox", "Get-SafeLinksPolicy", "Get-OwaMailboxPolicy"]);
+    let scc = catalogue(&["Get-ComplianceSearch", "Get-Label"]);
     t.push(UiEvent::CatalogueReady {
         conn: cid(1),
-        catalogue: catalogue(&["Get-Mailbox", "Get-SafeLinksPolicy", "Get-OwaMailboxPolicy"]),
+        catalogue: exo.clone(),
     });
     t.push(UiEvent::CatalogueReady {
         conn: cid(2),
-        catalogue: catalogue(&["Get-ComplianceSearch", "Get-Label"]),
+        catalogue: scc.clone(),
     });
+    // The driver's list of what is known per service.
+    t.push(UiEvent::CataloguesKnown(Arc::new(vec![
+        (Service::ExchangeOnline, exo),
+        (Service::SecurityCompliance, scc),
+    ])));
     t.click("Output tab: Contoso SCC");
     t.h.state_mut()
         .set_cmdlet_line(cid(2), "Get-SafeLinksPolicy");
@@ -123,4 +130,62 @@ fn the_driver_names_the_service_from_the_live_catalogues() {
     });
     let error = e.h.state().output(conn).unwrap().error.clone().unwrap();
     assert!(error.starts_with(lead), "{error}");
+}
+
+/// The driver owns the list of catalogues known per service and sends it to the window: a
+/// catalogue it knows only from the tenant's cache file (Exchange Online's, from an earlier
+/// day's session; no Exchange Online session now) flags the line in a Security & Compliance
+/// session before it is sent (a name no noun list knows: only that catalogue can tell).
+#[test]
+fn the_window_flags_a_line_with_the_catalogue_the_driver_knows_from_the_cache() {
+    use super::engine::start;
+    use exo_connect::model::catalogue::{cache_path, save_cached};
+    use exo_connect::ui::bridge::SignInStage;
+    let mut e = start(|_| {}, |_| {});
+    let tid = e.sim.world().tenant("contoso.onmicrosoft.com").unwrap().id;
+    let path = cache_path(e.dir.path(), "ExchangeOnline", &tid.to_string());
+    save_cached(&path, &catalogue(&["Get-Mailbox", "Get-CachedOnlyThing"])).unwrap();
+    e.click_profile("Contoso SCC");
+    e.click("Connect");
+    e.wait("a password step or the SCC session", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::Password { .. })
+        ) || !a.sessions.is_empty()
+    });
+    if e.h.state().signin.is_some() {
+        e.type_into(
+            "Password",
+            &crate::common::signin_support::password_of("ops@contoso.com"),
+        );
+        e.click("Sign in");
+    }
+    e.wait("the SCC session's catalogue", |a| {
+        a.sessions.iter().any(|s| {
+            a.output(s.conn)
+                .is_some_and(|o| o.completion.catalogue.is_some())
+        })
+    });
+    let conn = e.h.state().sessions[0].conn;
+    e.click("Output tab: Contoso SCC");
+    e.h.state_mut().set_cmdlet_line(conn, "Get-CachedOnlyThing");
+    e.h.run_steps(2);
+    let before = e.sim.admin.requests().len();
+    e.click("Run");
+    for _ in 0..10 {
+        e.h.run_steps(2);
+        std::thread::sleep(std::time::Duration::from_millis(30));
+    }
+    assert!(
+        e.has_containing(
+            "Get-CachedOnlyThing belongs to Exchange Online, not Security & Compliance"
+        ),
+        "flagged"
+    );
+    let o = e.h.state().output(conn).unwrap();
+    assert!(
+        o.running.is_none() && o.error.is_none(),
+        "not sent, no failure"
+    );
+    assert_eq!(e.sim.admin.requests().len(), before, "nothing sent");
 }

@@ -110,3 +110,35 @@ fn the_stale_threshold_is_a_setting() {
     t.h.run();
     assert!(t.has_containing("no cmdlet for more than 30 min"));
 }
+
+#[test]
+fn the_status_bar_stops_offering_undo_once_the_toast_is_gone() {
+    let mut t = app();
+    two_sessions(&mut t);
+    t.h.get_all_by_label("Disconnect").nth(1).unwrap().click();
+    t.h.run();
+    assert!(t.has_containing("Disconnected Northwind EOP (Undo: bottom right, 10 s)"));
+    // Ten seconds on: the toast is gone and so is the status bar's Undo.
+    let later: fn() -> DateTime<Utc> = || now() + chrono::Duration::seconds(11);
+    t.h.state_mut().set_clock(later);
+    t.h.run();
+    assert!(!t.has("Undo"), "the toast is gone");
+    assert!(
+        !t.has_containing("(Undo"),
+        "the status bar no longer offers Undo"
+    );
+    let at = now().with_timezone(&chrono::Local).format("%H:%M");
+    assert!(t.has_containing(&format!("Disconnected Northwind EOP at {at}")));
+}
+
+#[test]
+fn dismissing_the_undo_toast_ends_the_status_bar_offer_too() {
+    let mut t = app();
+    two_sessions(&mut t);
+    t.h.get_all_by_label("Disconnect").nth(1).unwrap().click();
+    t.h.run();
+    t.click("×");
+    assert!(!t.has("Undo"), "the toast is dismissed");
+    assert!(!t.has_containing("(Undo"));
+    assert!(t.has_containing("Disconnected Northwind EOP at "));
+}

@@ -24,7 +24,7 @@
 //! task is `task.rs`.
 
 mod task;
-mod tenant_name;
+pub mod tenant_name;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

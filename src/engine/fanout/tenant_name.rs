@@ -4,7 +4,8 @@
 //! `Get-OrganizationConfig` on the same session, in the same run slot (none when the line was
 //! that cmdlet and its rows have the name). The caller keeps it in the profile file on
 //! [`FanoutEvent::TenantNamed`](super::FanoutEvent::TenantNamed), so later fan-outs cost no
-//! request for it.
+//! request for it. A single run of that cmdlet (the window's, `exo-connect run`) learns it from
+//! its rows with [`named_by`].
 
 use std::time::Duration;
 
@@ -35,12 +36,7 @@ pub(super) async fn learn(
         return;
     }
     let key = target.profile.tenant_key();
-    let own = shared
-        .request
-        .cmdlet
-        .eq_ignore_ascii_case(ORG_CMDLET)
-        .then(|| display_name(rows))
-        .flatten();
+    let own = named_by(&shared.request.cmdlet, rows);
     let known = match own {
         Some(name) => Some(KnownTenant::learnt(&key, Some(&name))),
         None => ask(registry, session, &key).await,
@@ -78,6 +74,17 @@ async fn ask(registry: &SessionRegistry, session: Uuid, key: &str) -> Option<Kno
 /// The service said no for good (the role may not run it, the cmdlet is unknown), not "later".
 fn refused(e: &RestError) -> bool {
     matches!(e.status, Some(s) if (400..500).contains(&s) && s != 408 && s != 429)
+}
+
+/// The tenant's display name from a run's own rows, when the run was `Get-OrganizationConfig`
+/// (a single run learns it this way too, at no extra request): its first row's `DisplayName`.
+pub fn named_by(cmdlet: &str, rows: &ResultStore) -> Option<String> {
+    names_tenant(cmdlet).then(|| display_name(rows)).flatten()
+}
+
+/// Whether a run of `cmdlet` gives the tenant's display name in its rows.
+pub fn names_tenant(cmdlet: &str) -> bool {
+    cmdlet.eq_ignore_ascii_case(ORG_CMDLET)
 }
 
 /// The first row's `DisplayName`, if the rows have one.

@@ -63,17 +63,36 @@ impl App {
         }
     }
 
-    /// The notice of a single disconnect (the toast's Undo named when it offers one).
+    /// The notice of a single disconnect (the toast's Undo named when it offers one: once the
+    /// toast is gone, [`App::undo_notices_settle`] rewrites it to say when instead).
     pub(super) fn disconnect_said(&mut self, name: &str, undo: bool) {
         let text = if undo {
-            format!(
+            let at = self.now().with_timezone(&chrono::Local).format("%H:%M");
+            let text = format!(
                 "Disconnected {name} (Undo: bottom right, {} s)",
                 crate::ui::undo::UNDO_SECONDS
-            )
+            );
+            self.undo_notices
+                .push((text.clone(), format!("Disconnected {name} at {at}")));
+            text
         } else {
             format!("Disconnected {name}")
         };
         self.notice(NoticeLevel::Info, text);
+    }
+
+    /// Once the Undo toast is gone (timed out, dismissed or used), the status bar's notices of
+    /// the disconnects it offered stop naming Undo: "Disconnected X at hh:mm". Messages keeps
+    /// what was said at the time.
+    pub(super) fn undo_notices_settle(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        if self.undo_notices.is_empty() || self.disconnects.offers_undo(now) {
+            return;
+        }
+        for (said, settled) in std::mem::take(&mut self.undo_notices) {
+            if let Some(n) = self.notices.iter_mut().rev().find(|(_, t)| *t == said) {
+                n.1 = settled;
+            }
+        }
     }
 
     /// Ask a file dialog; the answer comes back through the background channel.

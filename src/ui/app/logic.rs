@@ -75,6 +75,7 @@ impl App {
                 question,
             } => self.confirmation_asked(conn, line, question),
             UiEvent::CatalogueReady { conn, catalogue } => self.catalogue_ready(conn, catalogue),
+            UiEvent::CataloguesKnown(known) => self.known_catalogues = known,
             UiEvent::RateChanged { conn, rate } => {
                 if let Some(s) = self.sessions.iter_mut().find(|s| s.conn == conn) {
                     s.rate = Some(rate);
@@ -118,23 +119,12 @@ impl App {
         }
     }
 
-    /// A session's live catalogue: its completion, and the one known for its service.
+    /// A session's live catalogue: its completion.
     fn catalogue_ready(
         &mut self,
         conn: ConnId,
         catalogue: std::sync::Arc<crate::model::catalogue::CmdletCatalogue>,
     ) {
-        if let Some(service) = self
-            .sessions
-            .iter()
-            .find(|s| s.conn == conn)
-            .map(|s| s.service)
-        {
-            let mut known: Vec<_> = self.known_catalogues.iter().cloned().collect();
-            known.retain(|(s, _)| *s != service);
-            known.push((service, catalogue.clone()));
-            self.known_catalogues = std::sync::Arc::new(known);
-        }
         self.output_mut(conn).completion.catalogue = Some(catalogue);
     }
 

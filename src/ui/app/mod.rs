@@ -115,6 +115,8 @@ pub struct App {
     bulk_csv_for: Option<ConnId>,
 
     pub notices: Vec<(NoticeLevel, String)>,
+    /// Notices that name the Undo toast, and what each says once the toast is gone.
+    undo_notices: Vec<(String, String)>,
     /// Demo mode: what the "Demo phone" panel shows.
     pub demo_phone: Vec<DemoAccountView>,
     /// Quitting with live sessions asks first.
@@ -131,7 +133,8 @@ pub struct App {
     pub messages: Messages,
     /// The workspace file's content: sessions to restore, history, favourites.
     workspace: workspace::WorkspaceState,
-    /// The live cmdlet catalogue last received per service (the wrong-service hint).
+    /// The live cmdlet catalogue last known per service, as the driver sent it (the
+    /// wrong-service hint before a line is sent).
     known_catalogues: super::complete::Known,
     /// The height the session list's rows want (measured as they draw).
     sessions_height: f32,
@@ -182,6 +185,7 @@ impl App {
             bulk: Default::default(),
             bulk_csv_for: None,
             notices: Vec::new(),
+            undo_notices: Vec::new(),
             to_clipboard: None,
             show_on_connect: None,
             disconnects: DisconnectGuard::default(),
@@ -403,6 +407,7 @@ impl eframe::App for App {
             ui.add_space(2.0);
         });
         self.dispatch();
+        self.undo_notices_settle(now);
         let status = StatusBar {
             notice: self.notices.last(),
             profiles: self.profiles.len(),

@@ -4,7 +4,9 @@
 //! one, else fetched in the background through the session's own client and cached. A failed
 //! fetch is said once as a notice; completion then uses the built-in list. Each catalogue is
 //! also kept per service ([`Known`]), with the cached ones of the tenant's other services, for
-//! the wrong-service hint of a failed run.
+//! the wrong-service hint of a failed run; the driver is that list's one owner and sends it to
+//! the window ([`UiEvent::CataloguesKnown`]) whenever it changed, for flagging a line before it
+//! is sent.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +17,7 @@ use crate::model::Service;
 use crate::model::catalogue::{
     CATALOGUE_MAX_AGE, CmdletCatalogue, cache_path, load_cached, save_cached,
 };
-use crate::ui::bridge::{ConnId, NoticeLevel, UiEvent};
+use crate::ui::bridge::{ConnId, EventSender, NoticeLevel, UiEvent};
 
 /// The live catalogue last known per service (from any session, or the tenant's cache files).
 pub(super) type Known = Arc<Mutex<HashMap<Service, Arc<CmdletCatalogue>>>>;
@@ -26,6 +28,16 @@ pub(super) fn hint(known: &Known, cmdlet: &str, service: Service) -> Option<Stri
     let own = map.get(&service).map(|c| &**c);
     let all: Vec<(Service, &CmdletCatalogue)> = map.iter().map(|(s, c)| (*s, &**c)).collect();
     crate::model::service_hint::wrong_service_known(cmdlet, service, own, &all)
+}
+
+/// Sends the window the catalogues known now (the driver owns the list; the window flags a
+/// line of the wrong service with it before sending).
+fn share(known: &Known, ev: &EventSender) {
+    let list: Vec<_> = match known.lock() {
+        Ok(map) => map.iter().map(|(s, c)| (*s, c.clone())).collect(),
+        Err(_) => return,
+    };
+    ev.send(UiEvent::CataloguesKnown(Arc::new(list)));
 }
 
 /// The cached catalogues of `tenant`'s other services (read off the loop), kept when no
@@ -72,6 +84,7 @@ impl Driver {
         let root = self.store.root().to_path_buf();
         tokio::spawn(async move {
             load_others(&known, root, tenant, service).await;
+            share(&known, &ev);
             let p = path.clone();
             let cached = tokio::task::spawn_blocking(move || load_cached(&p, CATALOGUE_MAX_AGE))
                 .await
@@ -107,6 +120,7 @@ impl Driver {
             if let Ok(mut map) = known.lock() {
                 map.insert(service, catalogue.clone());
             }
+            share(&known, &ev);
             ev.send(UiEvent::CatalogueReady { conn, catalogue });
         });
     }

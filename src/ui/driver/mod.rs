@@ -23,6 +23,7 @@ mod bulk;
 mod catalogue;
 mod checks;
 mod fanout;
+pub mod heap;
 mod profiles;
 mod pwsh;
 mod runs;
@@ -101,6 +102,7 @@ pub struct Started {
 
 /// Start the driver thread. Blocks only until the runtime (and, in demo mode, the sim) is up.
 pub fn spawn(cfg: DriverConfig) -> Result<Started, String> {
+    heap::limit_arenas();
     let (ui, driver) = bridge::channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let (finished_tx, finished) = std::sync::mpsc::channel();

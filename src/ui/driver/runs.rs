@@ -3,10 +3,13 @@
 //! catalogue's explanation); one run per session, cancellable. When the service asks before
 //! acting (`@adminapi.confirmationmessage`) its question goes to the window, and the window's
 //! yes comes back as [`UiCommand::RunConfirmed`](crate::ui::bridge::UiCommand): the same line
-//! sent once more with `Confirm: false`.
+//! sent once more with `Confirm: false`. A `Get-OrganizationConfig` whose profile does not know
+//! its tenant's display name yet keeps the name from its own rows (as a fan-out does).
 
 use super::Driver;
+use crate::engine::fanout::tenant_name;
 use crate::engine::rest::{CmdletRequest, RestErrorKind, RunEvent, RunHandle};
+use crate::model::KnownTenant;
 use crate::model::cmdline::parse_cmdlet_line;
 use crate::ui::bridge::{ConnId, EventSender, UiEvent};
 
@@ -39,6 +42,13 @@ impl Driver {
             return self.send(failed("That session is gone; connect again.".into()));
         };
         let profile_id = session.profile_id;
+        // Get-OrganizationConfig names the tenant: kept in the profile if it does not know it.
+        let tenant_key = self
+            .store
+            .get(profile_id)
+            .filter(|_| tenant_name::names_tenant(&request.cmdlet))
+            .filter(|p| p.tenant_name_due(chrono::Utc::now()))
+            .map(|p| p.tenant_key());
         // A cmdlet of another service fails as "not recognized": say that first.
         let hint = super::catalogue::hint(&self.catalogues, &request.cmdlet, session.service);
         if let Some(old) = self.runs.remove(&conn) {
@@ -51,12 +61,15 @@ impl Driver {
         let registry = self.connector.registry().clone();
         let ev = self.ev.clone();
         let internal = self.internal_tx.clone();
+        let request_cmdlet = request.cmdlet.clone();
         let task = tokio::spawn(async move {
             match registry.run(conn.0, request).await {
                 Ok(handle) => {
                     let job = Job {
                         conn,
                         profile_id,
+                        cmdlet: request_cmdlet,
+                        tenant_key,
                         line,
                         confirmed,
                         recovered,
@@ -86,6 +99,10 @@ impl Driver {
 struct Job {
     conn: ConnId,
     profile_id: uuid::Uuid,
+    cmdlet: String,
+    /// The profile's tenant key when it does not know the tenant's name yet: learnt from the
+    /// rows of a `Get-OrganizationConfig` (no extra request).
+    tenant_key: Option<String>,
     line: String,
     /// Sent with `Confirm: false` already.
     confirmed: bool,
@@ -100,9 +117,13 @@ struct Job {
 /// The run's events as the output pane's, until it is done or failed.
 async fn stream(mut handle: RunHandle, job: &Job, ev: &EventSender) {
     let conn = job.conn;
+    let mut named = None;
     while let Some(e) = handle.events.recv().await {
         match e {
             RunEvent::Page { rows, .. } => {
+                if job.tenant_key.is_some() && named.is_none() {
+                    named = tenant_name::named_by(&job.cmdlet, &rows);
+                }
                 ev.send(UiEvent::RunRows { conn, rows });
             }
             RunEvent::Warning(text) => {
@@ -150,6 +171,12 @@ async fn stream(mut handle: RunHandle, job: &Job, ev: &EventSender) {
                 elapsed,
                 ..
             } => {
+                if let (Some(key), Some(name)) = (&job.tenant_key, &named) {
+                    let _ = job.internal.send(super::Internal::TenantNamed {
+                        profile_id: job.profile_id,
+                        tenant: KnownTenant::learnt(key, Some(name)),
+                    });
+                }
                 ev.send(UiEvent::RunDone {
                     conn,
                     rows: total_rows as u64,
