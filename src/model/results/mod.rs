@@ -276,6 +276,10 @@ impl ResultStore {
     /// results of many tenants are merged). A row's own key of the same name as a leading one
     /// replaces it (like a key repeated in one object).
     pub fn append(&mut self, other: &ResultStore, leading: &[(&str, Cell<'_>)]) {
+        if leading.is_empty() {
+            self.append_columns(other);
+            return;
+        }
         let mut buf = String::new();
         for r in 0..other.len() {
             let mut w = self.begin_row();
@@ -289,6 +293,64 @@ impl ResultStore {
             }
             w.finish();
         }
+    }
+
+    /// [`ResultStore::append`] without leading cells, column by column: the same rows,
+    /// columns (new ones in the order the rows first name them) and shapes as appending row by
+    /// row, without looking up each cell's column by name (the pages of one result share their
+    /// columns; a repeated value of a dictionary column is looked up once per page, not per row).
+    fn append_columns(&mut self, other: &ResultStore) {
+        let (base, rows) = (self.len(), other.len());
+        if rows == 0 {
+            return;
+        }
+        // Shapes are numbered in the order rows first use them, so their keys in that order
+        // are the columns in the order the rows first name them.
+        let mut into = vec![u32::MAX; other.names.len()];
+        for shape in &other.shapes {
+            for &c in shape.iter() {
+                if into[c as usize] == u32::MAX {
+                    into[c as usize] = self.column_for(&other.names[c as usize], None) as u32;
+                }
+            }
+        }
+        let mut filled = vec![false; self.columns.len()];
+        for (co, &cs) in into.iter().enumerate() {
+            if cs != u32::MAX {
+                self.columns[cs as usize].extend_from(&other.columns[co], rows);
+                filled[cs as usize] = true;
+            }
+        }
+        for (col, _) in self.columns.iter_mut().zip(&filled).filter(|(_, f)| !**f) {
+            col.push_absent(rows);
+        }
+        let shapes: Vec<u32> = other
+            .shapes
+            .iter()
+            .map(|keys| {
+                let keys: Vec<u32> = keys.iter().map(|&c| into[c as usize]).collect();
+                self.shape_id(keys)
+            })
+            .collect();
+        for r in 0..rows {
+            self.row_shape.push(shapes[other.row_shape.get(r) as usize] as u64);
+        }
+        let last = shapes[other.row_shape.get(rows - 1) as usize];
+        self.last_keys = self.shapes[last as usize].to_vec();
+        self.last_shape = Some(last);
+        debug_assert_eq!(self.len(), base + rows);
+    }
+
+    /// The id of the shape with these keys, added when new.
+    fn shape_id(&mut self, keys: Vec<u32>) -> u32 {
+        if let Some(&s) = self.shape_index.get(keys.as_slice()) {
+            return s;
+        }
+        let s = self.shapes.len() as u32;
+        let keys: Box<[u32]> = keys.into();
+        self.shapes.push(keys.clone());
+        self.shape_index.insert(keys, s);
+        s
     }
 
     /// Bytes this store holds on the heap: every arena, code vector, dictionary table, name,

@@ -420,3 +420,63 @@ fn confirmation_and_non_terminating_errors() {
     assert_eq!(info.errors[2].to_string(), "no target");
     assert_eq!(info.errors[3].message, r#"{"odd":1}"#);
 }
+
+/// `append` without leading cells goes column by column: the same store as pushing each row of
+/// the pages in turn, across pages with other columns and key orders, repeated and unique values
+/// (columns turning plain half-way), nulls, absent keys, numbers, arrays and a store the pages
+/// are appended to after `shrink_to_fit` and after rows of its own.
+#[test]
+fn appending_pages_column_by_column_is_pushing_their_rows() {
+    let row = |i: usize| -> Value {
+        let mut m = Map::new();
+        if i % 7 == 3 {
+            m.insert("Late".into(), json!(i)); // a column first named by a later page
+        }
+        m.insert("Name".into(), json!(format!("user{i:06}")));
+        m.insert("Dept".into(), json!(["IT", "Sales", "Legal"][i % 3]));
+        if i % 5 != 0 {
+            m.insert("Size".into(), json!(i % 4)); // absent in every fifth row
+        }
+        m.insert("Tags".into(), json!(["a", format!("t{}", i % 2)]));
+        m.insert("Null".into(), Value::Null);
+        if i > 6000 {
+            m.insert("Big".into(), json!(u64::MAX - i as u64)); // unique after a while
+            m.insert("F".into(), json!(0.5 + (i % 3) as f64));
+        }
+        Value::Object(m)
+    };
+    let mut by_rows = ResultStore::new();
+    let mut by_pages = ResultStore::new();
+    by_rows.push_value(&json!({"Own": 1, "Dept": "IT"}));
+    by_pages.push_value(&json!({"Own": 1, "Dept": "IT"}));
+    by_pages.shrink_to_fit();
+    let mut start = 0;
+    for size in [0, 1, 999, 1000, 4096, 3000, 1] {
+        let rows: Vec<Value> = (start..start + size).map(row).collect();
+        start += size;
+        for r in &rows {
+            by_rows.push_value(r);
+        }
+        let mut page = ResultStore::new();
+        parse(&json!({ "value": rows }).to_string(), &mut page);
+        by_pages.append(&page, &[]);
+        assert_eq!(by_pages, by_rows, "after a page of {size}");
+    }
+    assert_eq!(by_pages.len(), 9098);
+    assert_eq!(
+        by_pages.columns().collect::<Vec<_>>(),
+        ["Own", "Dept", "Name", "Tags", "Null", "Size", "Late", "Big", "F"]
+    );
+    assert!(by_pages.is_dictionary_column(1), "Dept repeats");
+    assert!(!by_pages.is_dictionary_column(2), "Name is unique");
+    // A row written after an append predicts the appended rows' keys and still lands right.
+    by_rows.push_value(&row(1));
+    by_pages.push_value(&row(1));
+    assert_eq!(by_pages, by_rows);
+    // An empty store appended changes nothing; a store appended to an empty one is a copy.
+    by_pages.append(&ResultStore::new(), &[]);
+    assert_eq!(by_pages, by_rows);
+    let mut copy = ResultStore::new();
+    copy.append(&by_rows, &[]);
+    assert_eq!(copy, by_rows);
+}

@@ -10,8 +10,7 @@
 
 use std::io::{self, Write};
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::ser::{Formatter, PrettyFormatter};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 use super::column::tag;
 use super::merge::{Part, PartColumns};
@@ -35,22 +34,24 @@ pub const TABLE_LEADING: &[&str] = &[
 const TABLE_MAX_COL: usize = 40;
 
 /// A JSON array of row objects written as rows arrive (page by page): `[`, the rows, `]` and a
-/// newline, exactly what `serde_json::to_string_pretty` of the whole array gives.
+/// newline, exactly what `serde_json::to_string_pretty` of the whole array gives. Each row is
+/// made in a buffer of its own and written at once: keys come escaped and indented from a
+/// per-store table, strings and lists of strings are escaped as serde_json does, and only
+/// numbers and nested values other than lists of strings go through serde_json (see [`row_json`]).
 pub struct JsonWriter<W: Write> {
     out: W,
-    fmt: PrettyFormatter<'static>,
     first: bool,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> JsonWriter<W> {
     /// Starts the array.
     pub fn new(mut out: W) -> io::Result<Self> {
-        let mut fmt = PrettyFormatter::new();
-        fmt.begin_array(&mut out)?;
+        out.write_all(b"[")?;
         Ok(JsonWriter {
             out,
-            fmt,
             first: true,
+            buf: Vec::with_capacity(16 * 1024),
         })
     }
 
@@ -60,17 +61,21 @@ impl<W: Write> JsonWriter<W> {
         store: &ResultStore,
         rows: impl IntoIterator<Item = usize>,
     ) -> io::Result<()> {
+        let keys = KeyTexts::of(store.columns());
         for row in rows {
-            self.fmt.begin_array_value(&mut self.out, self.first)?;
-            self.first = false;
-            let mut ser =
-                serde_json::Serializer::with_formatter(&mut self.out, Shared(&mut self.fmt));
-            RowSer { store, row }
-                .serialize(&mut ser)
-                .map_err(io::Error::other)?;
-            self.fmt.end_array_value(&mut self.out)?;
+            self.buf.clear();
+            self.begin_row();
+            row_json(&mut self.buf, &[], store, row, |c| keys.get(c))?;
+            self.out.write_all(&self.buf)?;
         }
         Ok(())
+    }
+
+    /// `[` or `,` before a row, as serde_json's pretty array writes it.
+    fn begin_row(&mut self) {
+        self.buf
+            .extend_from_slice(if self.first { b"\n  " } else { b",\n  " });
+        self.first = false;
     }
 
     /// Flushes what was written so far (a page's rows, to show them before the next page).
@@ -80,11 +85,148 @@ impl<W: Write> JsonWriter<W> {
 
     /// Ends the array (and the line); gives the writer back, flushed.
     pub fn finish(mut self) -> io::Result<W> {
-        self.fmt.end_array(&mut self.out)?;
-        self.out.write_all(b"\n")?;
+        self.out
+            .write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// Each column's key as a row object's member starts in serde_json's pretty text: the line
+/// break, the indent of a row's members, the escaped name and `": "` (a comma is written
+/// before all but the first member).
+struct KeyTexts {
+    texts: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl KeyTexts {
+    fn of<'a>(names: impl Iterator<Item = &'a str>) -> KeyTexts {
+        let mut k = KeyTexts {
+            texts: Vec::new(),
+            ends: Vec::new(),
+        };
+        for n in names {
+            k.texts.extend_from_slice(b"\n    ");
+            escaped_str(&mut k.texts, n);
+            k.texts.extend_from_slice(b": ");
+            k.ends.push(k.texts.len());
+        }
+        k
+    }
+
+    fn get(&self, c: usize) -> &[u8] {
+        let start = if c == 0 { 0 } else { self.ends[c - 1] };
+        &self.texts[start..self.ends[c]]
+    }
+}
+
+/// Row `row` of `store` as serde_json's pretty text of its object at a row's depth (members
+/// indented by four spaces): `leading` members first (a key text as [`KeyTexts`] makes it, a
+/// string), then the row's own keys in the order received, each key's text from `key`.
+fn row_json<'k>(
+    buf: &mut Vec<u8>,
+    leading: &[(&[u8], &str)],
+    store: &ResultStore,
+    row: usize,
+    key: impl Fn(usize) -> &'k [u8],
+) -> io::Result<()> {
+    let keys = store.shape_of(row);
+    if keys.is_empty() && leading.is_empty() {
+        buf.extend_from_slice(b"{}");
+        return Ok(());
+    }
+    buf.push(b'{');
+    let mut first = true;
+    for &(k, v) in leading {
+        if !std::mem::take(&mut first) {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(k);
+        escaped_str(buf, v);
+    }
+    for &c in keys {
+        if !std::mem::take(&mut first) {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(key(c as usize));
+        let (t, text) = store.raw(row, c as usize);
+        cell_json(buf, t, text)?;
+    }
+    buf.extend_from_slice(b"\n  }");
+    Ok(())
+}
+
+/// A stored cell as serde_json's pretty text of its value at a row member's depth.
+fn cell_json(buf: &mut Vec<u8>, t: u8, text: &str) -> io::Result<()> {
+    match t {
+        tag::STR => escaped_str(buf, text),
+        tag::FALSE => buf.extend_from_slice(b"false"),
+        tag::TRUE => buf.extend_from_slice(b"true"),
+        tag::ABSENT | tag::NULL => buf.extend_from_slice(b"null"),
+        tag::JSON if text == "[]" => buf.extend_from_slice(b"[]"),
+        tag::JSON => match text::string_elements(text) {
+            Some(items) => {
+                buf.push(b'[');
+                for (i, s) in items.enumerate() {
+                    buf.extend_from_slice(if i == 0 { b"\n      " } else { b",\n      " });
+                    escaped_str(buf, s);
+                }
+                buf.extend_from_slice(b"\n    ]");
+            }
+            None => {
+                // serde_json's pretty text of the value alone, indented to a member's depth
+                // (its line breaks are all layout: a string's are escaped).
+                let alone = serde_json::to_vec_pretty(&CellSer(t, text)).map_err(io::Error::other)?;
+                for (i, line) in alone.split(|&b| b == b'\n').enumerate() {
+                    if i > 0 {
+                        buf.extend_from_slice(b"\n    ");
+                    }
+                    buf.extend_from_slice(line);
+                }
+            }
+        },
+        // Numbers: serde_json's own text (and its errors) of the parsed number.
+        _ => serde_json::to_writer(&mut *buf, &CellSer(t, text)).map_err(io::Error::other)?,
+    }
+    Ok(())
+}
+
+/// `s` as a JSON string, escaped exactly as serde_json escapes it: `"` and `\\` with a
+/// backslash, backspace, form feed, line feed, carriage return and tab as `\b \f \n \r \t`,
+/// any other byte below 0x20 as `\u00xx` (lowercase hex); everything else as it is.
+fn escaped_str(buf: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    buf.reserve(b.len() + 2);
+    buf.push(b'"');
+    let mut start = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if c >= 0x20 && c != b'"' && c != b'\\' {
+            continue;
+        }
+        buf.extend_from_slice(&b[start..i]);
+        start = i + 1;
+        match c {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            0x08 => buf.extend_from_slice(b"\\b"),
+            0x0c => buf.extend_from_slice(b"\\f"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            _ => buf.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(c >> 4) as usize],
+                HEX[(c & 0xf) as usize],
+            ]),
+        }
+    }
+    buf.extend_from_slice(&b[start..]);
+    buf.push(b'"');
 }
 
 /// Writes these rows of `store` as one JSON array (see [`JsonWriter`]).
@@ -103,46 +245,21 @@ pub fn write_json<W: Write>(
 /// then its own keys in the order received.
 pub fn write_json_parts<W: Write>(parts: &[Part<'_>], out: W) -> io::Result<W> {
     let columns = PartColumns::of(parts);
+    let keys = KeyTexts::of(columns.names.iter().map(String::as_str));
     let mut w = JsonWriter::new(out)?;
     for (p, into) in parts.iter().zip(&columns.into) {
+        if p.rows.is_empty() {
+            continue; // (no rows at all: no columns either)
+        }
+        let leading = [(keys.get(0), p.profile), (keys.get(1), p.tenant)];
         for row in 0..p.rows.len() {
-            w.fmt.begin_array_value(&mut w.out, w.first)?;
-            w.first = false;
-            let mut ser = serde_json::Serializer::with_formatter(&mut w.out, Shared(&mut w.fmt));
-            let part = PartRowSer {
-                part: p,
-                names: &columns.names,
-                into,
-                row,
-            };
-            part.serialize(&mut ser).map_err(io::Error::other)?;
-            w.fmt.end_array_value(&mut w.out)?;
+            w.buf.clear();
+            w.begin_row();
+            row_json(&mut w.buf, &leading, p.rows, row, |c| keys.get(into[c]))?;
+            w.out.write_all(&w.buf)?;
         }
     }
     w.finish()
-}
-
-/// A row of a part as a merged result's JSON object.
-struct PartRowSer<'a> {
-    part: &'a Part<'a>,
-    names: &'a [String],
-    into: &'a [usize],
-    row: usize,
-}
-
-impl Serialize for PartRowSer<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let rows = self.part.rows;
-        let keys = rows.shape_of(self.row);
-        let mut m = s.serialize_map(Some(keys.len() + 2))?;
-        m.serialize_entry(&self.names[0], self.part.profile)?;
-        m.serialize_entry(&self.names[1], self.part.tenant)?;
-        for &c in keys {
-            let (t, text) = rows.raw(self.row, c as usize);
-            m.serialize_entry(&self.names[self.into[c as usize]], &CellSer(t, text))?;
-        }
-        m.end()
-    }
 }
 
 /// The merged result of `parts` as CSV, exactly what [`write_csv_all`] writes of
@@ -172,50 +289,18 @@ pub fn write_csv_parts<W: Write>(parts: &[Part<'_>], out: W) -> io::Result<W> {
     w.into_inner().map_err(|e| io::Error::other(e.to_string()))
 }
 
-/// A formatter borrowed by each row's serializer, so the array's indentation carries over.
-struct Shared<'f>(&'f mut PrettyFormatter<'static>);
-
-impl Formatter for Shared<'_> {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
-    }
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
-    }
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
-    }
-    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
-    }
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
-    }
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-    fn end_object_key<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_key(w)
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
-    }
-}
-
-/// A row as a JSON object, keys in the order received.
+/// A row as a JSON object, keys in the order received: serde_json's own writing, which the
+/// tests hold [`row_json`] to.
+#[cfg(test)]
 struct RowSer<'a> {
     store: &'a ResultStore,
     row: usize,
 }
 
+#[cfg(test)]
 impl Serialize for RowSer<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
         let keys = self.store.shape_of(self.row);
         let mut m = s.serialize_map(Some(keys.len()))?;
         for &c in keys {
@@ -442,6 +527,41 @@ mod tests {
         w.write_rows(&s, 1..3).unwrap();
         assert_eq!(text(w.finish().unwrap()), got);
         assert_eq!(text(write_json(&s, 0..0, Vec::new()).unwrap()), "[]\n");
+    }
+
+    /// The row writer against serde_json's pretty writer of the same rows, over every kind of
+    /// cell and every character serde_json escapes.
+    #[test]
+    fn json_rows_are_byte_for_byte_serde_jsons() {
+        let mut page = String::from(r#"{"value":["#);
+        let mut rows = vec![
+            r#"{"S":"plain","E":"","Q":"a\"b\\c\/d","C":"\u0000\u0001\b\t\n\u000b\f\r\u001f\u007f","U":"é€😀\u2028\u202e"}"#.to_string(),
+            r#"{"L":["a","b\"c","d\\e","\u0007",""],"L2":[],"O":{},"O2":{"k":[1,{"x":null}],"s":"v\n"},"A":[[],[[]],{}]}"#.into(),
+            r#"{"I":0,"N":-42,"Big":18446744073709551615,"Huge":123456789012345678901234567890,"F":0.5,"F2":1.50,"F3":1e5,"F4":-0,"F5":1E400,"T":true,"Fa":false,"Nu":null}"#.into(),
+            r#"{}"#.into(),
+            r#"{"Mixed":["a",1,null,true,["b"],{"c":"d"}],"Num":[1,2.5],"Bools":[true]}"#.into(),
+        ];
+        for c in 0u8..0x80 {
+            rows.push(format!(r#"{{"K\u{c:04x}":"x\u{c:04x}y","L":["\u{c:04x}"]}}"#));
+        }
+        page.push_str(&rows.join(","));
+        page.push_str("]}");
+        let mut s = ResultStore::new();
+        super::super::parse_page(page.as_bytes(), &mut s, None, &mut |_| {}).unwrap();
+        let reference: Vec<RowSer> = (0..s.len()).map(|row| RowSer { store: &s, row }).collect();
+        let want = serde_json::to_string_pretty(&reference).unwrap() + "\n";
+        let got = text(write_json(&s, 0..s.len(), Vec::new()).unwrap());
+        assert_eq!(got, want);
+        // The same through push_value (other stored texts for the same values).
+        let mut pushed = ResultStore::new();
+        for r in 0..s.len() {
+            pushed.push_value(&Value::Object(s.row_object(r)));
+        }
+        let reference: Vec<RowSer> = (0..pushed.len())
+            .map(|row| RowSer { store: &pushed, row })
+            .collect();
+        let want = serde_json::to_string_pretty(&reference).unwrap() + "\n";
+        assert_eq!(text(write_json(&pushed, 0..pushed.len(), Vec::new()).unwrap()), want);
     }
 
     #[test]
