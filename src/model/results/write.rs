@@ -266,27 +266,115 @@ pub fn write_json_parts<W: Write>(parts: &[Part<'_>], out: W) -> io::Result<W> {
 /// [`merge`](super::merge::merge)'s store, without building it.
 pub fn write_csv_parts<W: Write>(parts: &[Part<'_>], out: W) -> io::Result<W> {
     let columns = PartColumns::of(parts);
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = Csv::new(out);
     if !columns.names.is_empty() {
-        w.write_record(&columns.names)?;
+        w.record(columns.names.iter().map(|n| n.as_bytes()))?;
     }
-    let mut cell = String::new();
     for (p, from) in parts.iter().zip(columns.from()) {
         for row in 0..p.rows.len() {
-            w.write_field(p.profile)?;
-            w.write_field(p.tenant)?;
+            w.field(p.profile.as_bytes());
+            w.field(p.tenant.as_bytes());
             for c in &from[2..] {
-                cell.clear();
-                if let Some(c) = *c {
-                    p.rows.cell_text(row, c, &mut cell);
+                match *c {
+                    Some(c) => w.cell(p.rows, row, c),
+                    None => w.field(b""),
                 }
-                w.write_field(&cell)?;
             }
-            w.write_record(None::<&[u8]>)?;
+            w.end_record()?;
         }
     }
-    w.flush()?;
-    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+    w.finish()
+}
+
+/// CSV as the `csv` crate writes it with its defaults (the command line's CSV has always been
+/// its output): fields separated by `,`, records ended by `\n`; a field holding `,`, `"`, `\r`
+/// or `\n` in double quotes with its quotes doubled; a record whose text would be empty (one
+/// empty field, or none) written as `""`. Records are made in a buffer and written in blocks.
+struct Csv<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    /// Where the current record starts in `buf`, and whether it has a field yet.
+    record: usize,
+    fields: bool,
+    cell: String,
+}
+
+/// Bytes gathered before a write to the output.
+const CSV_BLOCK: usize = 64 * 1024;
+
+impl<W: Write> Csv<W> {
+    fn new(out: W) -> Csv<W> {
+        Csv {
+            out,
+            buf: Vec::with_capacity(CSV_BLOCK + 4096),
+            record: 0,
+            fields: false,
+            cell: String::new(),
+        }
+    }
+
+    fn field(&mut self, f: &[u8]) {
+        if std::mem::replace(&mut self.fields, true) {
+            self.buf.push(b',');
+        }
+        let quote = memchr::memchr3(b',', b'"', b'\n', f).is_some() || memchr::memchr(b'\r', f).is_some();
+        if !quote {
+            self.buf.extend_from_slice(f);
+            return;
+        }
+        self.buf.push(b'"');
+        for (i, part) in f.split(|&b| b == b'"').enumerate() {
+            if i > 0 {
+                self.buf.extend_from_slice(b"\"\"");
+            }
+            self.buf.extend_from_slice(part);
+        }
+        self.buf.push(b'"');
+    }
+
+    /// The command line's text of a stored cell as a field (strings straight from the store).
+    fn cell(&mut self, store: &ResultStore, row: usize, col: usize) {
+        let (t, s) = store.raw(row, col);
+        match t {
+            tag::STR | tag::INT | tag::UINT | tag::FLOAT | tag::FLOAT_TEXT => {
+                return self.field(s.as_bytes());
+            }
+            tag::ABSENT | tag::NULL => return self.field(b""),
+            _ => {}
+        }
+        let mut cell = std::mem::take(&mut self.cell);
+        cell.clear();
+        text::cell_text(t, s, &mut cell);
+        self.field(cell.as_bytes());
+        self.cell = cell;
+    }
+
+    fn end_record(&mut self) -> io::Result<()> {
+        if self.buf.len() == self.record {
+            self.buf.extend_from_slice(b"\"\"");
+        }
+        self.buf.push(b'\n');
+        self.fields = false;
+        if self.buf.len() >= CSV_BLOCK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        self.record = self.buf.len();
+        Ok(())
+    }
+
+    fn record<'a>(&mut self, fields: impl IntoIterator<Item = &'a [u8]>) -> io::Result<()> {
+        for f in fields {
+            self.field(f);
+        }
+        self.end_record()
+    }
+
+    fn finish(mut self) -> io::Result<W> {
+        self.out.write_all(&self.buf)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
 }
 
 /// A row as a JSON object, keys in the order received: serde_json's own writing, which the
@@ -354,21 +442,17 @@ pub fn write_csv<W: Write>(
     columns: &[usize],
     out: W,
 ) -> io::Result<W> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = Csv::new(out);
     if !columns.is_empty() {
-        w.write_record(columns.iter().map(|&c| store.column_name(c)))?;
+        w.record(columns.iter().map(|&c| store.column_name(c).as_bytes()))?;
     }
-    let mut cell = String::new();
     for row in rows {
         for &c in columns {
-            cell.clear();
-            store.cell_text(row, c, &mut cell);
-            w.write_field(&cell)?;
+            w.cell(store, row, c);
         }
-        w.write_record(None::<&[u8]>)?;
+        w.end_record()?;
     }
-    w.flush()?;
-    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+    w.finish()
 }
 
 /// CSV of the whole store (every row, every column in first-seen order).
@@ -592,6 +676,46 @@ mod tests {
             text(write_csv_all(&ResultStore::new(), Vec::new()).unwrap()),
             ""
         );
+    }
+
+    /// The CSV writer against the `csv` crate's (what the command line wrote before) over
+    /// quoting, empty records and every kind of cell.
+    #[test]
+    fn csv_is_byte_for_byte_the_csv_crates() {
+        let reference = |s: &ResultStore| {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            if s.column_count() > 0 {
+                w.write_record(s.columns()).unwrap();
+            }
+            for r in 0..s.len() {
+                for c in 0..s.column_count() {
+                    w.write_field(s.cell_string(r, c)).unwrap();
+                }
+                w.write_record(None::<&[u8]>).unwrap();
+            }
+            text(w.into_inner().unwrap())
+        };
+        let mut rows = vec![
+            json!({"A": "plain", "B,x": "a,b", "C\"q": "say \"hi\"", "D": "line\nbreak", "E": "cr\rx"}),
+            json!({}),
+            json!({"A": "", "F": ["a", "b,c", "d\"e"], "G": [], "H": {"k": "v,w"}, "I": [1, [2, "x"]]}),
+            json!({"A": null, "J": true, "K": false, "L": 42, "M": u64::MAX, "N": 0.5, "O": "é😀\u{7}\t"}),
+            json!({"A": "\""}),
+            json!({"A": "#comment", "B,x": " spaced "}),
+        ];
+        let s = store(&rows);
+        assert_eq!(text(write_csv_all(&s, Vec::new()).unwrap()), reference(&s));
+        // One column: a record of one empty field is `""`.
+        let one = store(&[json!({"A": "x"}), json!({"A": ""}), json!({}), json!({"A": null})]);
+        assert_eq!(text(write_csv_all(&one, Vec::new()).unwrap()), reference(&one));
+        assert!(reference(&one).ends_with("\"\"\n\"\"\n\"\"\n"));
+        // Rows without any column: one `""` per row, no header.
+        let none = store(&[json!({}), json!({})]);
+        assert_eq!(text(write_csv_all(&none, Vec::new()).unwrap()), reference(&none));
+        // Enough rows to cross the writer's block size.
+        rows.extend((0..5000).map(|i| json!({"A": format!("row {i}, \"{i}\""), "Z": i})));
+        let big = store(&rows);
+        assert_eq!(text(write_csv_all(&big, Vec::new()).unwrap()), reference(&big));
     }
 
     #[test]
