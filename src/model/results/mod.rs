@@ -17,6 +17,7 @@
 
 mod column;
 pub mod compare;
+mod fast;
 pub mod merge;
 pub mod page;
 mod search;
