@@ -289,6 +289,19 @@ impl Column {
     }
 
     /// Rows held.
+    /// A plain column (one entry per row, no dictionary) absent in `rows` rows so far.
+    pub fn new_plain(rows: usize) -> Column {
+        let mut entries = Entries::default();
+        for _ in 0..rows {
+            entries.push(tag::ABSENT, "");
+        }
+        Column {
+            entries,
+            codes: None,
+            dict: None,
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.codes {
             Some(c) => c.len(),

@@ -164,11 +164,34 @@ pub struct ResultStore {
     /// The key order and shape of the last row written: predicts the next row's keys.
     last_keys: Vec<u32>,
     last_shape: Option<u32>,
+    /// Columns are plain from the start (no dictionaries): see [`ResultStore::new_page`].
+    page: bool,
 }
 
 impl ResultStore {
     pub fn new() -> ResultStore {
         ResultStore::default()
+    }
+
+    /// A store for one page on its way (what the paging parses into): its columns keep one
+    /// entry per row, with no dictionary to look each value up in, since the page is written
+    /// out at once (JSON) or its rows go into a result's store ([`ResultStore::take_page`]),
+    /// which keeps the dictionaries. Same rows, same cells; only the memory layout differs.
+    pub fn new_page() -> ResultStore {
+        ResultStore {
+            page: true,
+            ..ResultStore::default()
+        }
+    }
+
+    /// Adds a page's rows to this result: the page itself becomes the store when this one is
+    /// still empty and the page keeps dictionaries (no copy); otherwise its rows are appended.
+    pub fn take_page(&mut self, page: ResultStore) {
+        if self.is_empty() && self.column_count() == 0 && !page.page && !self.page {
+            *self = page;
+        } else {
+            self.append(&page, &[]);
+        }
     }
 
     /// Rows held.
@@ -442,7 +465,11 @@ impl ResultStore {
         let c = self.names.len();
         self.names.push(name.into());
         self.index.insert(name.into(), c as u32);
-        self.columns.push(Column::new(self.len()));
+        self.columns.push(if self.page {
+            Column::new_plain(self.len())
+        } else {
+            Column::new(self.len())
+        });
         c
     }
 }

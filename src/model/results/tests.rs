@@ -480,3 +480,42 @@ fn appending_pages_column_by_column_is_pushing_their_rows() {
     copy.append(&by_rows, &[]);
     assert_eq!(copy, by_rows);
 }
+
+/// Page stores (no dictionaries) hold the same rows as a result's store; taking pages into a
+/// result gives the same store as pushing the rows, with the result's dictionaries, whether the
+/// first page is a page store or not.
+#[test]
+fn page_stores_hold_the_same_rows_and_results_keep_dictionaries() {
+    let rows: Vec<Value> = (0..5000)
+        .map(|i| json!({"Name": format!("u{i}"), "Dept": if i % 2 == 0 { "IT" } else { "HR" }, "N": i % 3}))
+        .collect();
+    let mut pushed = ResultStore::new();
+    for r in &rows {
+        pushed.push_value(r);
+    }
+    let mut taken = ResultStore::new();
+    for chunk in rows.chunks(1000) {
+        let mut page = ResultStore::new_page();
+        parse(&json!({ "value": chunk }).to_string(), &mut page);
+        assert!(!page.is_dictionary_column(1), "a page keeps no dictionary");
+        let mut plain = ResultStore::new();
+        parse(&json!({ "value": chunk }).to_string(), &mut plain);
+        assert_eq!(page, plain);
+        taken.take_page(page);
+    }
+    assert_eq!(taken, pushed);
+    assert!(taken.is_dictionary_column(1), "Dept repeats");
+    assert!(!taken.is_dictionary_column(0), "Name is unique");
+    // A result's own store (not a page) taken first is moved in, as it is.
+    let mut moved = ResultStore::new();
+    moved.take_page(pushed.clone());
+    assert_eq!(moved, pushed);
+    // Rows without columns are kept too, page after page.
+    let mut empty_rows = ResultStore::new();
+    for _ in 0..2 {
+        let mut page = ResultStore::new_page();
+        parse(r#"{"value":[{},{}]}"#, &mut page);
+        empty_rows.take_page(page);
+    }
+    assert_eq!(empty_rows.len(), 4);
+}
