@@ -28,7 +28,11 @@ pub(super) fn parse(
     on_next_link: &mut dyn FnMut(&str),
 ) -> Option<PageInfo> {
     let text = std::str::from_utf8(body).ok()?;
-    let mut p = Scan { s: text, b: body, i: 0 };
+    let mut p = Scan {
+        s: text,
+        b: body,
+        i: 0,
+    };
     let mut info = PageInfo::default();
     p.ws();
     p.eat(b'{')?;
@@ -50,7 +54,9 @@ pub(super) fn parse(
                     other => info.confirmation = Some(other.to_string()),
                 },
                 "@adminapi.errors" => match p.value()? {
-                    Value::Array(es) => info.errors.extend(es.into_iter().map(RowError::from_value)),
+                    Value::Array(es) => {
+                        info.errors.extend(es.into_iter().map(RowError::from_value))
+                    }
                     Value::Null => {}
                     other => info.errors.push(RowError::from_value(other)),
                 },
@@ -353,7 +359,9 @@ mod tests {
         let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"abc".to_vec(), "é€😀x".into()];
         for len in 0..20 {
             for at in 0..len {
-                for c in [b'"', b'\\', 0u8, 0x1f, 0x20, 0x7f, 0x80, 0xff, b'!', b'#', b']'] {
+                for c in [
+                    b'"', b'\\', 0u8, 0x1f, 0x20, 0x7f, 0x80, 0xff, b'!', b'#', b']',
+                ] {
                     let mut v = vec![b'a'; len];
                     v[at] = c;
                     if at + 1 < len {
@@ -376,14 +384,14 @@ mod tests {
         base.push_value(&serde_json::json!({"Seed": 1, "Name": "before"}));
         let mut slow = base.clone();
         let mut slow_link = Vec::new();
-        let want =
-            super::super::page::parse_page_serde(body, &mut slow, max_rows, &mut |l| {
-                slow_link.push(l.to_string())
-            });
+        let want = super::super::page::parse_page_serde(body, &mut slow, max_rows, &mut |l| {
+            slow_link.push(l.to_string())
+        });
         let mut fast = base.clone();
         let mut fast_link = Vec::new();
-        let Some(got) = parse(body, &mut fast, max_rows, &mut |l| fast_link.push(l.to_string()))
-        else {
+        let Some(got) = parse(body, &mut fast, max_rows, &mut |l| {
+            fast_link.push(l.to_string())
+        }) else {
             return false;
         };
         let text = String::from_utf8_lossy(body);
@@ -397,9 +405,15 @@ mod tests {
         let row = r##"{"Name":"ann","Size":42,"Big":18446744073709551615,"Neg":-9223372036854775808,"F":0.25,"F2":1.50,"E":1e5,"Z":-0,"On":true,"Off":false,"None":null,"Emails":["SMTP:a@x","smtp:b@x"],"Empty":[],"Obj":{},"Nested":{"A":{"B":[1, 2]},"C":null},"Mixed":[1,null,true,"x",["y"],{"k":"v"}],"Esc":"tab\tq\"s\\ \u00e9 \ud83c\udf89","@odata.type":"#T","Size@odata.type":"#Int32","K\u0040x":1,"Ws" : [ "a" , "b" ] }"##;
         let dup = r#"{"Name":"dup1","Size":1,"Name":"dup2","Emails":["a"],"Size":2}"#;
         vec![
-            format!(r#"{{"@odata.context":"c","@odata.nextLink":"https://x/n?a=1","value":[{row},{dup},{{}}]}}"#),
-            format!(" \n{{ \"value\" : [ {row} , {dup} ] , \"@odata.nextLink\" : \"https://x/\\u006e\" , \"@adminapi.warnings\" : [\"w\", 1] }}\r\n\t"),
-            format!(r#"{{"value":[{row}],"value":[{dup}],"@adminapi.errors":[{{"target":"t","message":"m"}},"s"],"@adminapi.confirmationmessage":"sure?"}}"#),
+            format!(
+                r#"{{"@odata.context":"c","@odata.nextLink":"https://x/n?a=1","value":[{row},{dup},{{}}]}}"#
+            ),
+            format!(
+                " \n{{ \"value\" : [ {row} , {dup} ] , \"@odata.nextLink\" : \"https://x/\\u006e\" , \"@adminapi.warnings\" : [\"w\", 1] }}\r\n\t"
+            ),
+            format!(
+                r#"{{"value":[{row}],"value":[{dup}],"@adminapi.errors":[{{"target":"t","message":"m"}},"s"],"@adminapi.confirmationmessage":"sure?"}}"#
+            ),
             r#"{"value":[],"@adminapi.confirmationmessage":null,"@adminapi.errors":null}"#.into(),
             r#"{}"#.into(),
             r#"{"value":[{"Later":1},{"A":"\u0000\u001f"},{"B":"é€😀"}]}"#.into(),

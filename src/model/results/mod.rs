@@ -357,7 +357,8 @@ impl ResultStore {
             })
             .collect();
         for r in 0..rows {
-            self.row_shape.push(shapes[other.row_shape.get(r) as usize] as u64);
+            self.row_shape
+                .push(shapes[other.row_shape.get(r) as usize] as u64);
         }
         let last = shapes[other.row_shape.get(rows - 1) as usize];
         self.last_keys = self.shapes[last as usize].to_vec();

@@ -465,7 +465,9 @@ fn appending_pages_column_by_column_is_pushing_their_rows() {
     assert_eq!(by_pages.len(), 9098);
     assert_eq!(
         by_pages.columns().collect::<Vec<_>>(),
-        ["Own", "Dept", "Name", "Tags", "Null", "Size", "Late", "Big", "F"]
+        [
+            "Own", "Dept", "Name", "Tags", "Null", "Size", "Late", "Big", "F"
+        ]
     );
     assert!(by_pages.is_dictionary_column(1), "Dept repeats");
     assert!(!by_pages.is_dictionary_column(2), "Name is unique");

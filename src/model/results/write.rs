@@ -177,7 +177,8 @@ fn cell_json(buf: &mut Vec<u8>, t: u8, text: &str) -> io::Result<()> {
             None => {
                 // serde_json's pretty text of the value alone, indented to a member's depth
                 // (its line breaks are all layout: a string's are escaped).
-                let alone = serde_json::to_vec_pretty(&CellSer(t, text)).map_err(io::Error::other)?;
+                let alone =
+                    serde_json::to_vec_pretty(&CellSer(t, text)).map_err(io::Error::other)?;
                 for (i, line) in alone.split(|&b| b == b'\n').enumerate() {
                     if i > 0 {
                         buf.extend_from_slice(b"\n    ");
@@ -317,7 +318,8 @@ impl<W: Write> Csv<W> {
         if std::mem::replace(&mut self.fields, true) {
             self.buf.push(b',');
         }
-        let quote = memchr::memchr3(b',', b'"', b'\n', f).is_some() || memchr::memchr(b'\r', f).is_some();
+        let quote =
+            memchr::memchr3(b',', b'"', b'\n', f).is_some() || memchr::memchr(b'\r', f).is_some();
         if !quote {
             self.buf.extend_from_slice(f);
             return;
@@ -626,7 +628,9 @@ mod tests {
             r#"{"Mixed":["a",1,null,true,["b"],{"c":"d"}],"Num":[1,2.5],"Bools":[true]}"#.into(),
         ];
         for c in 0u8..0x80 {
-            rows.push(format!(r#"{{"K\u{c:04x}":"x\u{c:04x}y","L":["\u{c:04x}"]}}"#));
+            rows.push(format!(
+                r#"{{"K\u{c:04x}":"x\u{c:04x}y","L":["\u{c:04x}"]}}"#
+            ));
         }
         page.push_str(&rows.join(","));
         page.push_str("]}");
@@ -642,10 +646,16 @@ mod tests {
             pushed.push_value(&Value::Object(s.row_object(r)));
         }
         let reference: Vec<RowSer> = (0..pushed.len())
-            .map(|row| RowSer { store: &pushed, row })
+            .map(|row| RowSer {
+                store: &pushed,
+                row,
+            })
             .collect();
         let want = serde_json::to_string_pretty(&reference).unwrap() + "\n";
-        assert_eq!(text(write_json(&pushed, 0..pushed.len(), Vec::new()).unwrap()), want);
+        assert_eq!(
+            text(write_json(&pushed, 0..pushed.len(), Vec::new()).unwrap()),
+            want
+        );
     }
 
     #[test]
@@ -706,16 +716,30 @@ mod tests {
         let s = store(&rows);
         assert_eq!(text(write_csv_all(&s, Vec::new()).unwrap()), reference(&s));
         // One column: a record of one empty field is `""`.
-        let one = store(&[json!({"A": "x"}), json!({"A": ""}), json!({}), json!({"A": null})]);
-        assert_eq!(text(write_csv_all(&one, Vec::new()).unwrap()), reference(&one));
+        let one = store(&[
+            json!({"A": "x"}),
+            json!({"A": ""}),
+            json!({}),
+            json!({"A": null}),
+        ]);
+        assert_eq!(
+            text(write_csv_all(&one, Vec::new()).unwrap()),
+            reference(&one)
+        );
         assert!(reference(&one).ends_with("\"\"\n\"\"\n\"\"\n"));
         // Rows without any column: one `""` per row, no header.
         let none = store(&[json!({}), json!({})]);
-        assert_eq!(text(write_csv_all(&none, Vec::new()).unwrap()), reference(&none));
+        assert_eq!(
+            text(write_csv_all(&none, Vec::new()).unwrap()),
+            reference(&none)
+        );
         // Enough rows to cross the writer's block size.
         rows.extend((0..5000).map(|i| json!({"A": format!("row {i}, \"{i}\""), "Z": i})));
         let big = store(&rows);
-        assert_eq!(text(write_csv_all(&big, Vec::new()).unwrap()), reference(&big));
+        assert_eq!(
+            text(write_csv_all(&big, Vec::new()).unwrap()),
+            reference(&big)
+        );
     }
 
     #[test]
