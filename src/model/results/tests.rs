@@ -434,7 +434,7 @@ fn appending_pages_column_by_column_is_pushing_their_rows() {
         }
         m.insert("Name".into(), json!(format!("user{i:06}")));
         m.insert("Dept".into(), json!(["IT", "Sales", "Legal"][i % 3]));
-        if i % 5 != 0 {
+        if !i.is_multiple_of(5) {
             m.insert("Size".into(), json!(i % 4)); // absent in every fifth row
         }
         m.insert("Tags".into(), json!(["a", format!("t{}", i % 2)]));
