@@ -325,7 +325,7 @@ impl<'a> Scan<'a> {
 
 /// The offset of the first `"`, `\` or control character (below 0x20) in `b`, eight bytes at
 /// a time; None when there is none.
-fn special(b: &[u8]) -> Option<usize> {
+pub(super) fn special(b: &[u8]) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;

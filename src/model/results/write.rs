@@ -202,10 +202,10 @@ fn escaped_str(buf: &mut Vec<u8>, s: &str) {
     buf.reserve(b.len() + 2);
     buf.push(b'"');
     let mut start = 0;
-    for (i, &c) in b.iter().enumerate() {
-        if c >= 0x20 && c != b'"' && c != b'\\' {
-            continue;
-        }
+    // The next byte to escape, found eight bytes at a time.
+    while let Some(off) = super::fast::special(&b[start..]) {
+        let i = start + off;
+        let c = b[i];
         buf.extend_from_slice(&b[start..i]);
         start = i + 1;
         match c {
