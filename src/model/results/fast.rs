@@ -160,8 +160,7 @@ impl<'a> Scan<'a> {
         let raw: &RawValue = serde::Deserialize::deserialize(&mut de).ok()?;
         let raw = raw.get();
         // RawValue borrows from `rest` and starts at `i` (no whitespace before a value here).
-        let start = raw.as_ptr() as usize - rest.as_ptr() as usize;
-        if start != 0 {
+        if raw.as_ptr() != rest.as_ptr() {
             return None;
         }
         self.i += raw.len();
