@@ -59,9 +59,9 @@ impl<W: Write> Sink<W> {
         }
     }
 
-    /// A page's rows: written and flushed (JSON) or kept (the page's store is moved in when
-    /// it is the first, appended otherwise; a column first seen on a later page joins the
-    /// union there).
+    /// A page's rows: written and flushed (JSON) or kept (`ResultStore::take_page`: appended
+    /// column by column into the result's store, which keeps dictionaries; a column first seen
+    /// on a later page joins the union there).
     fn page(&mut self, rows: ResultStore) -> CliResult {
         match self {
             Sink::Json { .. } if rows.is_empty() => Ok(()),
@@ -74,12 +74,8 @@ impl<W: Write> Sink<W> {
                 w.write_rows(&rows, 0..rows.len()).map_err(write_err)?;
                 w.flush().map_err(write_err)
             }
-            Sink::Held { all, .. } if all.is_empty() && all.column_count() == 0 => {
-                *all = rows;
-                Ok(())
-            }
             Sink::Held { all, .. } => {
-                all.append(&rows, &[]);
+                all.take_page(rows);
                 Ok(())
             }
         }

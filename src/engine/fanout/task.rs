@@ -100,11 +100,7 @@ async fn attempt(shared: &Arc<Shared>, index: usize, cancel: &CancellationToken)
                 total_rows,
                 ..
             } => {
-                if rows.column_count() == 0 {
-                    rows = page;
-                } else {
-                    rows.append(&page, &[]);
-                }
+                rows.take_page(page);
                 shared.set(index, ProfileState::Running { rows: total_rows });
             }
             RunEvent::Retrying { delay, reason, .. } => {

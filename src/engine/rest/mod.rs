@@ -310,11 +310,7 @@ impl RunHandle {
             match ev {
                 RunEvent::Page { rows, .. } => {
                     out.pages += 1;
-                    if out.rows.is_empty() && out.rows.column_count() == 0 {
-                        out.rows = rows;
-                    } else {
-                        out.rows.append(&rows, &[]);
-                    }
+                    out.rows.take_page(rows);
                 }
                 RunEvent::Warning(w) => out.warnings.push(w),
                 RunEvent::Confirmation(c) => out.confirmation = Some(c),

@@ -269,7 +269,7 @@ impl Pager {
         let mut link_rx = Some(link_rx);
         // The body is handed over and freed by the parsing thread.
         let mut task = Task(tokio::task::spawn_blocking(move || {
-            let mut store = ResultStore::new();
+            let mut store = ResultStore::new_page();
             let mut link_tx = Some(link_tx);
             let info = parse_page(&body, &mut store, max_rows, &mut |l| {
                 if let Some(t) = link_tx.take() {

@@ -289,6 +289,19 @@ impl Column {
     }
 
     /// Rows held.
+    /// A plain column (one entry per row, no dictionary) absent in `rows` rows so far.
+    pub fn new_plain(rows: usize) -> Column {
+        let mut entries = Entries::default();
+        for _ in 0..rows {
+            entries.push(tag::ABSENT, "");
+        }
+        Column {
+            entries,
+            codes: None,
+            dict: None,
+        }
+    }
+
     pub fn len(&self) -> usize {
         match &self.codes {
             Some(c) => c.len(),
@@ -340,10 +353,17 @@ impl Column {
 
     /// Appends a cell for the next row.
     pub fn push(&mut self, t: u8, s: &str) {
-        let Some(codes) = &mut self.codes else {
+        if self.codes.is_none() {
             self.entries.push(t, s);
             return;
-        };
+        }
+        let (code, _) = self.intern(t, s);
+        self.push_code(code);
+    }
+
+    /// Dictionary mode: the entry of (`t`, `s`), added when new, and whether it is the shared
+    /// one (false for a hash collision's entry: kept, not interned).
+    fn intern(&mut self, t: u8, s: &str) -> (usize, bool) {
         let dict = self.dict.get_or_insert_with(|| {
             let mut d = Dict::default();
             for e in 0..self.entries.len() {
@@ -353,19 +373,60 @@ impl Column {
             d
         });
         let h = hash(t, s);
-        let code = match dict.get(&h) {
-            Some(&e) if self.entries.get(e as usize) == (t, s) => e as usize,
-            Some(_) => self.entries.push(t, s), // a hash collision: kept, not interned
+        match dict.get(&h) {
+            Some(&e) if self.entries.get(e as usize) == (t, s) => (e as usize, true),
+            Some(_) => (self.entries.push(t, s), false),
             None => {
                 let e = self.entries.push(t, s);
                 dict.insert(h, e as u32);
-                e
+                (e, true)
             }
+        }
+    }
+
+    /// Dictionary mode: appends an entry's code for the next row, then judges the column.
+    fn push_code(&mut self, code: usize) {
+        let Some(codes) = &mut self.codes else {
+            return;
         };
         codes.push(code as u64);
         let rows = codes.len();
         if rows.is_multiple_of(JUDGE_EVERY) && self.entries.len() * 2 > rows {
             self.go_plain();
+        }
+    }
+
+    /// Appends the cells of `other`'s rows `0..rows`: the same cells as [`Column::push`] of
+    /// each in turn, but a distinct entry of a dictionary column is looked up here once, not
+    /// once per row (its repeats take the code found the first time).
+    pub fn extend_from(&mut self, other: &Column, rows: usize) {
+        const UNSEEN: u32 = u32::MAX;
+        let mut memo: Vec<u32> = match (&self.codes, &other.codes) {
+            (Some(_), Some(_)) => vec![UNSEEN; other.entries.len()],
+            _ => Vec::new(),
+        };
+        if self.codes.is_none() {
+            self.entries.tags.reserve(rows);
+        }
+        for r in 0..rows {
+            let e = other.entry_of(r);
+            if self.codes.is_none() {
+                let (t, s) = other.entries.get(e);
+                self.entries.push(t, s);
+                continue;
+            }
+            if let Some(&code) = memo.get(e)
+                && code != UNSEEN
+            {
+                self.push_code(code as usize);
+                continue;
+            }
+            let (t, s) = other.entries.get(e);
+            let (code, shared) = self.intern(t, s);
+            if shared && let Some(m) = memo.get_mut(e) {
+                *m = code as u32;
+            }
+            self.push_code(code);
         }
     }
 

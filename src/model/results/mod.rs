@@ -17,6 +17,7 @@
 
 mod column;
 pub mod compare;
+mod fast;
 pub mod merge;
 pub mod page;
 mod search;
@@ -163,11 +164,34 @@ pub struct ResultStore {
     /// The key order and shape of the last row written: predicts the next row's keys.
     last_keys: Vec<u32>,
     last_shape: Option<u32>,
+    /// Columns are plain from the start (no dictionaries): see [`ResultStore::new_page`].
+    page: bool,
 }
 
 impl ResultStore {
     pub fn new() -> ResultStore {
         ResultStore::default()
+    }
+
+    /// A store for one page on its way (what the paging parses into): its columns keep one
+    /// entry per row, with no dictionary to look each value up in, since the page is written
+    /// out at once (JSON) or its rows go into a result's store ([`ResultStore::take_page`]),
+    /// which keeps the dictionaries. Same rows, same cells; only the memory layout differs.
+    pub fn new_page() -> ResultStore {
+        ResultStore {
+            page: true,
+            ..ResultStore::default()
+        }
+    }
+
+    /// Adds a page's rows to this result: the page itself becomes the store when this one is
+    /// still empty and the page keeps dictionaries (no copy); otherwise its rows are appended.
+    pub fn take_page(&mut self, page: ResultStore) {
+        if self.is_empty() && self.column_count() == 0 && !page.page && !self.page {
+            *self = page;
+        } else {
+            self.append(&page, &[]);
+        }
     }
 
     /// Rows held.
@@ -276,6 +300,10 @@ impl ResultStore {
     /// results of many tenants are merged). A row's own key of the same name as a leading one
     /// replaces it (like a key repeated in one object).
     pub fn append(&mut self, other: &ResultStore, leading: &[(&str, Cell<'_>)]) {
+        if leading.is_empty() {
+            self.append_columns(other);
+            return;
+        }
         let mut buf = String::new();
         for r in 0..other.len() {
             let mut w = self.begin_row();
@@ -289,6 +317,65 @@ impl ResultStore {
             }
             w.finish();
         }
+    }
+
+    /// [`ResultStore::append`] without leading cells, column by column: the same rows,
+    /// columns (new ones in the order the rows first name them) and shapes as appending row by
+    /// row, without looking up each cell's column by name (the pages of one result share their
+    /// columns; a repeated value of a dictionary column is looked up once per page, not per row).
+    fn append_columns(&mut self, other: &ResultStore) {
+        let (base, rows) = (self.len(), other.len());
+        if rows == 0 {
+            return;
+        }
+        // Shapes are numbered in the order rows first use them, so their keys in that order
+        // are the columns in the order the rows first name them.
+        let mut into = vec![u32::MAX; other.names.len()];
+        for shape in &other.shapes {
+            for &c in shape.iter() {
+                if into[c as usize] == u32::MAX {
+                    into[c as usize] = self.column_for(&other.names[c as usize], None) as u32;
+                }
+            }
+        }
+        let mut filled = vec![false; self.columns.len()];
+        for (co, &cs) in into.iter().enumerate() {
+            if cs != u32::MAX {
+                self.columns[cs as usize].extend_from(&other.columns[co], rows);
+                filled[cs as usize] = true;
+            }
+        }
+        for (col, _) in self.columns.iter_mut().zip(&filled).filter(|(_, f)| !**f) {
+            col.push_absent(rows);
+        }
+        let shapes: Vec<u32> = other
+            .shapes
+            .iter()
+            .map(|keys| {
+                let keys: Vec<u32> = keys.iter().map(|&c| into[c as usize]).collect();
+                self.shape_id(keys)
+            })
+            .collect();
+        for r in 0..rows {
+            self.row_shape
+                .push(shapes[other.row_shape.get(r) as usize] as u64);
+        }
+        let last = shapes[other.row_shape.get(rows - 1) as usize];
+        self.last_keys = self.shapes[last as usize].to_vec();
+        self.last_shape = Some(last);
+        debug_assert_eq!(self.len(), base + rows);
+    }
+
+    /// The id of the shape with these keys, added when new.
+    fn shape_id(&mut self, keys: Vec<u32>) -> u32 {
+        if let Some(&s) = self.shape_index.get(keys.as_slice()) {
+            return s;
+        }
+        let s = self.shapes.len() as u32;
+        let keys: Box<[u32]> = keys.into();
+        self.shapes.push(keys.clone());
+        self.shape_index.insert(keys, s);
+        s
     }
 
     /// Bytes this store holds on the heap: every arena, code vector, dictionary table, name,
@@ -379,7 +466,11 @@ impl ResultStore {
         let c = self.names.len();
         self.names.push(name.into());
         self.index.insert(name.into(), c as u32);
-        self.columns.push(Column::new(self.len()));
+        self.columns.push(if self.page {
+            Column::new_plain(self.len())
+        } else {
+            Column::new(self.len())
+        });
         c
     }
 }

@@ -103,6 +103,33 @@ pub fn parse_page(
     on_next_link: &mut dyn FnMut(&str),
 ) -> Result<PageInfo, PageError> {
     let mark = store.mark();
+    let mut told: Option<String> = None;
+    let fast = super::fast::parse(body, store, max_rows, &mut |l| {
+        told = Some(l.to_string());
+        on_next_link(l);
+    });
+    if let Some(info) = fast {
+        return Ok(info);
+    }
+    // Not a page of the usual form, or not JSON: serde_json's path (and its error), from the
+    // store as it was. A next-page link already told is not told again.
+    store.rollback(mark);
+    let mut once = |l: &str| {
+        if told.as_deref() != Some(l) {
+            on_next_link(l);
+        }
+    };
+    parse_page_serde(body, store, max_rows, &mut once)
+}
+
+/// [`parse_page`] by serde_json's visitors alone (what the fast path is held to in tests).
+pub(super) fn parse_page_serde(
+    body: &[u8],
+    store: &mut ResultStore,
+    max_rows: Option<usize>,
+    on_next_link: &mut dyn FnMut(&str),
+) -> Result<PageInfo, PageError> {
+    let mark = store.mark();
     let mut info = PageInfo::default();
     let mut de = serde_json::Deserializer::from_slice(body);
     let seed = PageSeed {

@@ -420,3 +420,104 @@ fn confirmation_and_non_terminating_errors() {
     assert_eq!(info.errors[2].to_string(), "no target");
     assert_eq!(info.errors[3].message, r#"{"odd":1}"#);
 }
+
+/// `append` without leading cells goes column by column: the same store as pushing each row of
+/// the pages in turn, across pages with other columns and key orders, repeated and unique values
+/// (columns turning plain half-way), nulls, absent keys, numbers, arrays and a store the pages
+/// are appended to after `shrink_to_fit` and after rows of its own.
+#[test]
+fn appending_pages_column_by_column_is_pushing_their_rows() {
+    let row = |i: usize| -> Value {
+        let mut m = Map::new();
+        if i % 7 == 3 {
+            m.insert("Late".into(), json!(i)); // a column first named by a later page
+        }
+        m.insert("Name".into(), json!(format!("user{i:06}")));
+        m.insert("Dept".into(), json!(["IT", "Sales", "Legal"][i % 3]));
+        if !i.is_multiple_of(5) {
+            m.insert("Size".into(), json!(i % 4)); // absent in every fifth row
+        }
+        m.insert("Tags".into(), json!(["a", format!("t{}", i % 2)]));
+        m.insert("Null".into(), Value::Null);
+        if i > 6000 {
+            m.insert("Big".into(), json!(u64::MAX - i as u64)); // unique after a while
+            m.insert("F".into(), json!(0.5 + (i % 3) as f64));
+        }
+        Value::Object(m)
+    };
+    let mut by_rows = ResultStore::new();
+    let mut by_pages = ResultStore::new();
+    by_rows.push_value(&json!({"Own": 1, "Dept": "IT"}));
+    by_pages.push_value(&json!({"Own": 1, "Dept": "IT"}));
+    by_pages.shrink_to_fit();
+    let mut start = 0;
+    for size in [0, 1, 999, 1000, 4096, 3000, 1] {
+        let rows: Vec<Value> = (start..start + size).map(row).collect();
+        start += size;
+        for r in &rows {
+            by_rows.push_value(r);
+        }
+        let mut page = ResultStore::new();
+        parse(&json!({ "value": rows }).to_string(), &mut page);
+        by_pages.append(&page, &[]);
+        assert_eq!(by_pages, by_rows, "after a page of {size}");
+    }
+    assert_eq!(by_pages.len(), 9098);
+    assert_eq!(
+        by_pages.columns().collect::<Vec<_>>(),
+        [
+            "Own", "Dept", "Name", "Tags", "Null", "Size", "Late", "Big", "F"
+        ]
+    );
+    assert!(by_pages.is_dictionary_column(1), "Dept repeats");
+    assert!(!by_pages.is_dictionary_column(2), "Name is unique");
+    // A row written after an append predicts the appended rows' keys and still lands right.
+    by_rows.push_value(&row(1));
+    by_pages.push_value(&row(1));
+    assert_eq!(by_pages, by_rows);
+    // An empty store appended changes nothing; a store appended to an empty one is a copy.
+    by_pages.append(&ResultStore::new(), &[]);
+    assert_eq!(by_pages, by_rows);
+    let mut copy = ResultStore::new();
+    copy.append(&by_rows, &[]);
+    assert_eq!(copy, by_rows);
+}
+
+/// Page stores (no dictionaries) hold the same rows as a result's store; taking pages into a
+/// result gives the same store as pushing the rows, with the result's dictionaries, whether the
+/// first page is a page store or not.
+#[test]
+fn page_stores_hold_the_same_rows_and_results_keep_dictionaries() {
+    let rows: Vec<Value> = (0..5000)
+        .map(|i| json!({"Name": format!("u{i}"), "Dept": if i % 2 == 0 { "IT" } else { "HR" }, "N": i % 3}))
+        .collect();
+    let mut pushed = ResultStore::new();
+    for r in &rows {
+        pushed.push_value(r);
+    }
+    let mut taken = ResultStore::new();
+    for chunk in rows.chunks(1000) {
+        let mut page = ResultStore::new_page();
+        parse(&json!({ "value": chunk }).to_string(), &mut page);
+        assert!(!page.is_dictionary_column(1), "a page keeps no dictionary");
+        let mut plain = ResultStore::new();
+        parse(&json!({ "value": chunk }).to_string(), &mut plain);
+        assert_eq!(page, plain);
+        taken.take_page(page);
+    }
+    assert_eq!(taken, pushed);
+    assert!(taken.is_dictionary_column(1), "Dept repeats");
+    assert!(!taken.is_dictionary_column(0), "Name is unique");
+    // A result's own store (not a page) taken first is moved in, as it is.
+    let mut moved = ResultStore::new();
+    moved.take_page(pushed.clone());
+    assert_eq!(moved, pushed);
+    // Rows without columns are kept too, page after page.
+    let mut empty_rows = ResultStore::new();
+    for _ in 0..2 {
+        let mut page = ResultStore::new_page();
+        parse(r#"{"value":[{},{}]}"#, &mut page);
+        empty_rows.take_page(page);
+    }
+    assert_eq!(empty_rows.len(), 4);
+}

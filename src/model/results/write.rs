@@ -10,8 +10,7 @@
 
 use std::io::{self, Write};
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
-use serde_json::ser::{Formatter, PrettyFormatter};
+use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 use super::column::tag;
 use super::merge::{Part, PartColumns};
@@ -35,22 +34,24 @@ pub const TABLE_LEADING: &[&str] = &[
 const TABLE_MAX_COL: usize = 40;
 
 /// A JSON array of row objects written as rows arrive (page by page): `[`, the rows, `]` and a
-/// newline, exactly what `serde_json::to_string_pretty` of the whole array gives.
+/// newline, exactly what `serde_json::to_string_pretty` of the whole array gives. Each row is
+/// made in a buffer of its own and written at once: keys come escaped and indented from a
+/// per-store table, strings and lists of strings are escaped as serde_json does, and only
+/// numbers and nested values other than lists of strings go through serde_json (see [`row_json`]).
 pub struct JsonWriter<W: Write> {
     out: W,
-    fmt: PrettyFormatter<'static>,
     first: bool,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> JsonWriter<W> {
     /// Starts the array.
     pub fn new(mut out: W) -> io::Result<Self> {
-        let mut fmt = PrettyFormatter::new();
-        fmt.begin_array(&mut out)?;
+        out.write_all(b"[")?;
         Ok(JsonWriter {
             out,
-            fmt,
             first: true,
+            buf: Vec::with_capacity(16 * 1024),
         })
     }
 
@@ -60,17 +61,21 @@ impl<W: Write> JsonWriter<W> {
         store: &ResultStore,
         rows: impl IntoIterator<Item = usize>,
     ) -> io::Result<()> {
+        let keys = KeyTexts::of(store.columns());
         for row in rows {
-            self.fmt.begin_array_value(&mut self.out, self.first)?;
-            self.first = false;
-            let mut ser =
-                serde_json::Serializer::with_formatter(&mut self.out, Shared(&mut self.fmt));
-            RowSer { store, row }
-                .serialize(&mut ser)
-                .map_err(io::Error::other)?;
-            self.fmt.end_array_value(&mut self.out)?;
+            self.buf.clear();
+            self.begin_row();
+            row_json(&mut self.buf, &[], store, row, |c| keys.get(c))?;
+            self.out.write_all(&self.buf)?;
         }
         Ok(())
+    }
+
+    /// `[` or `,` before a row, as serde_json's pretty array writes it.
+    fn begin_row(&mut self) {
+        self.buf
+            .extend_from_slice(if self.first { b"\n  " } else { b",\n  " });
+        self.first = false;
     }
 
     /// Flushes what was written so far (a page's rows, to show them before the next page).
@@ -80,11 +85,149 @@ impl<W: Write> JsonWriter<W> {
 
     /// Ends the array (and the line); gives the writer back, flushed.
     pub fn finish(mut self) -> io::Result<W> {
-        self.fmt.end_array(&mut self.out)?;
-        self.out.write_all(b"\n")?;
+        self.out
+            .write_all(if self.first { b"]\n" } else { b"\n]\n" })?;
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// Each column's key as a row object's member starts in serde_json's pretty text: the line
+/// break, the indent of a row's members, the escaped name and `": "` (a comma is written
+/// before all but the first member).
+struct KeyTexts {
+    texts: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl KeyTexts {
+    fn of<'a>(names: impl Iterator<Item = &'a str>) -> KeyTexts {
+        let mut k = KeyTexts {
+            texts: Vec::new(),
+            ends: Vec::new(),
+        };
+        for n in names {
+            k.texts.extend_from_slice(b"\n    ");
+            escaped_str(&mut k.texts, n);
+            k.texts.extend_from_slice(b": ");
+            k.ends.push(k.texts.len());
+        }
+        k
+    }
+
+    fn get(&self, c: usize) -> &[u8] {
+        let start = if c == 0 { 0 } else { self.ends[c - 1] };
+        &self.texts[start..self.ends[c]]
+    }
+}
+
+/// Row `row` of `store` as serde_json's pretty text of its object at a row's depth (members
+/// indented by four spaces): `leading` members first (a key text as [`KeyTexts`] makes it, a
+/// string), then the row's own keys in the order received, each key's text from `key`.
+fn row_json<'k>(
+    buf: &mut Vec<u8>,
+    leading: &[(&[u8], &str)],
+    store: &ResultStore,
+    row: usize,
+    key: impl Fn(usize) -> &'k [u8],
+) -> io::Result<()> {
+    let keys = store.shape_of(row);
+    if keys.is_empty() && leading.is_empty() {
+        buf.extend_from_slice(b"{}");
+        return Ok(());
+    }
+    buf.push(b'{');
+    let mut first = true;
+    for &(k, v) in leading {
+        if !std::mem::take(&mut first) {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(k);
+        escaped_str(buf, v);
+    }
+    for &c in keys {
+        if !std::mem::take(&mut first) {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(key(c as usize));
+        let (t, text) = store.raw(row, c as usize);
+        cell_json(buf, t, text)?;
+    }
+    buf.extend_from_slice(b"\n  }");
+    Ok(())
+}
+
+/// A stored cell as serde_json's pretty text of its value at a row member's depth.
+fn cell_json(buf: &mut Vec<u8>, t: u8, text: &str) -> io::Result<()> {
+    match t {
+        tag::STR => escaped_str(buf, text),
+        tag::FALSE => buf.extend_from_slice(b"false"),
+        tag::TRUE => buf.extend_from_slice(b"true"),
+        tag::ABSENT | tag::NULL => buf.extend_from_slice(b"null"),
+        tag::JSON if text == "[]" => buf.extend_from_slice(b"[]"),
+        tag::JSON => match text::string_elements(text) {
+            Some(items) => {
+                buf.push(b'[');
+                for (i, s) in items.enumerate() {
+                    buf.extend_from_slice(if i == 0 { b"\n      " } else { b",\n      " });
+                    escaped_str(buf, s);
+                }
+                buf.extend_from_slice(b"\n    ]");
+            }
+            None => {
+                // serde_json's pretty text of the value alone, indented to a member's depth
+                // (its line breaks are all layout: a string's are escaped).
+                let alone =
+                    serde_json::to_vec_pretty(&CellSer(t, text)).map_err(io::Error::other)?;
+                for (i, line) in alone.split(|&b| b == b'\n').enumerate() {
+                    if i > 0 {
+                        buf.extend_from_slice(b"\n    ");
+                    }
+                    buf.extend_from_slice(line);
+                }
+            }
+        },
+        // Numbers: serde_json's own text (and its errors) of the parsed number.
+        _ => serde_json::to_writer(&mut *buf, &CellSer(t, text)).map_err(io::Error::other)?,
+    }
+    Ok(())
+}
+
+/// `s` as a JSON string, escaped exactly as serde_json escapes it: `"` and `\\` with a
+/// backslash, backspace, form feed, line feed, carriage return and tab as `\b \f \n \r \t`,
+/// any other byte below 0x20 as `\u00xx` (lowercase hex); everything else as it is.
+fn escaped_str(buf: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    buf.reserve(b.len() + 2);
+    buf.push(b'"');
+    let mut start = 0;
+    // The next byte to escape, found eight bytes at a time.
+    while let Some(off) = super::fast::special(&b[start..]) {
+        let i = start + off;
+        let c = b[i];
+        buf.extend_from_slice(&b[start..i]);
+        start = i + 1;
+        match c {
+            b'"' => buf.extend_from_slice(b"\\\""),
+            b'\\' => buf.extend_from_slice(b"\\\\"),
+            0x08 => buf.extend_from_slice(b"\\b"),
+            0x0c => buf.extend_from_slice(b"\\f"),
+            b'\n' => buf.extend_from_slice(b"\\n"),
+            b'\r' => buf.extend_from_slice(b"\\r"),
+            b'\t' => buf.extend_from_slice(b"\\t"),
+            _ => buf.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(c >> 4) as usize],
+                HEX[(c & 0xf) as usize],
+            ]),
+        }
+    }
+    buf.extend_from_slice(&b[start..]);
+    buf.push(b'"');
 }
 
 /// Writes these rows of `store` as one JSON array (see [`JsonWriter`]).
@@ -103,119 +246,151 @@ pub fn write_json<W: Write>(
 /// then its own keys in the order received.
 pub fn write_json_parts<W: Write>(parts: &[Part<'_>], out: W) -> io::Result<W> {
     let columns = PartColumns::of(parts);
+    let keys = KeyTexts::of(columns.names.iter().map(String::as_str));
     let mut w = JsonWriter::new(out)?;
     for (p, into) in parts.iter().zip(&columns.into) {
+        if p.rows.is_empty() {
+            continue; // (no rows at all: no columns either)
+        }
+        let leading = [(keys.get(0), p.profile), (keys.get(1), p.tenant)];
         for row in 0..p.rows.len() {
-            w.fmt.begin_array_value(&mut w.out, w.first)?;
-            w.first = false;
-            let mut ser = serde_json::Serializer::with_formatter(&mut w.out, Shared(&mut w.fmt));
-            let part = PartRowSer {
-                part: p,
-                names: &columns.names,
-                into,
-                row,
-            };
-            part.serialize(&mut ser).map_err(io::Error::other)?;
-            w.fmt.end_array_value(&mut w.out)?;
+            w.buf.clear();
+            w.begin_row();
+            row_json(&mut w.buf, &leading, p.rows, row, |c| keys.get(into[c]))?;
+            w.out.write_all(&w.buf)?;
         }
     }
     w.finish()
-}
-
-/// A row of a part as a merged result's JSON object.
-struct PartRowSer<'a> {
-    part: &'a Part<'a>,
-    names: &'a [String],
-    into: &'a [usize],
-    row: usize,
-}
-
-impl Serialize for PartRowSer<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let rows = self.part.rows;
-        let keys = rows.shape_of(self.row);
-        let mut m = s.serialize_map(Some(keys.len() + 2))?;
-        m.serialize_entry(&self.names[0], self.part.profile)?;
-        m.serialize_entry(&self.names[1], self.part.tenant)?;
-        for &c in keys {
-            let (t, text) = rows.raw(self.row, c as usize);
-            m.serialize_entry(&self.names[self.into[c as usize]], &CellSer(t, text))?;
-        }
-        m.end()
-    }
 }
 
 /// The merged result of `parts` as CSV, exactly what [`write_csv_all`] writes of
 /// [`merge`](super::merge::merge)'s store, without building it.
 pub fn write_csv_parts<W: Write>(parts: &[Part<'_>], out: W) -> io::Result<W> {
     let columns = PartColumns::of(parts);
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = Csv::new(out);
     if !columns.names.is_empty() {
-        w.write_record(&columns.names)?;
+        w.record(columns.names.iter().map(|n| n.as_bytes()))?;
     }
-    let mut cell = String::new();
     for (p, from) in parts.iter().zip(columns.from()) {
         for row in 0..p.rows.len() {
-            w.write_field(p.profile)?;
-            w.write_field(p.tenant)?;
+            w.field(p.profile.as_bytes());
+            w.field(p.tenant.as_bytes());
             for c in &from[2..] {
-                cell.clear();
-                if let Some(c) = *c {
-                    p.rows.cell_text(row, c, &mut cell);
+                match *c {
+                    Some(c) => w.cell(p.rows, row, c),
+                    None => w.field(b""),
                 }
-                w.write_field(&cell)?;
             }
-            w.write_record(None::<&[u8]>)?;
+            w.end_record()?;
         }
     }
-    w.flush()?;
-    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+    w.finish()
 }
 
-/// A formatter borrowed by each row's serializer, so the array's indentation carries over.
-struct Shared<'f>(&'f mut PrettyFormatter<'static>);
+/// CSV as the `csv` crate writes it with its defaults (the command line's CSV has always been
+/// its output): fields separated by `,`, records ended by `\n`; a field holding `,`, `"`, `\r`
+/// or `\n` in double quotes with its quotes doubled; a record whose text would be empty (one
+/// empty field, or none) written as `""`. Records are made in a buffer and written in blocks.
+struct Csv<W: Write> {
+    out: W,
+    buf: Vec<u8>,
+    /// Where the current record starts in `buf`, and whether it has a field yet.
+    record: usize,
+    fields: bool,
+    cell: String,
+}
 
-impl Formatter for Shared<'_> {
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_array(w)
+/// Bytes gathered before a write to the output.
+const CSV_BLOCK: usize = 64 * 1024;
+
+impl<W: Write> Csv<W> {
+    fn new(out: W) -> Csv<W> {
+        Csv {
+            out,
+            buf: Vec::with_capacity(CSV_BLOCK + 4096),
+            record: 0,
+            fields: false,
+            cell: String::new(),
+        }
     }
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array(w)
+
+    fn field(&mut self, f: &[u8]) {
+        if std::mem::replace(&mut self.fields, true) {
+            self.buf.push(b',');
+        }
+        let quote =
+            memchr::memchr3(b',', b'"', b'\n', f).is_some() || memchr::memchr(b'\r', f).is_some();
+        if !quote {
+            self.buf.extend_from_slice(f);
+            return;
+        }
+        self.buf.push(b'"');
+        for (i, part) in f.split(|&b| b == b'"').enumerate() {
+            if i > 0 {
+                self.buf.extend_from_slice(b"\"\"");
+            }
+            self.buf.extend_from_slice(part);
+        }
+        self.buf.push(b'"');
     }
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_array_value(w, first)
+
+    /// The command line's text of a stored cell as a field (strings straight from the store).
+    fn cell(&mut self, store: &ResultStore, row: usize, col: usize) {
+        let (t, s) = store.raw(row, col);
+        match t {
+            tag::STR | tag::INT | tag::UINT | tag::FLOAT | tag::FLOAT_TEXT => {
+                return self.field(s.as_bytes());
+            }
+            tag::ABSENT | tag::NULL => return self.field(b""),
+            _ => {}
+        }
+        let mut cell = std::mem::take(&mut self.cell);
+        cell.clear();
+        text::cell_text(t, s, &mut cell);
+        self.field(cell.as_bytes());
+        self.cell = cell;
     }
-    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_array_value(w)
+
+    fn end_record(&mut self) -> io::Result<()> {
+        if self.buf.len() == self.record {
+            self.buf.extend_from_slice(b"\"\"");
+        }
+        self.buf.push(b'\n');
+        self.fields = false;
+        if self.buf.len() >= CSV_BLOCK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        self.record = self.buf.len();
+        Ok(())
     }
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object(w)
+
+    fn record<'a>(&mut self, fields: impl IntoIterator<Item = &'a [u8]>) -> io::Result<()> {
+        for f in fields {
+            self.field(f);
+        }
+        self.end_record()
     }
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object(w)
-    }
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.0.begin_object_key(w, first)
-    }
-    fn end_object_key<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_key(w)
-    }
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.begin_object_value(w)
-    }
-    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.0.end_object_value(w)
+
+    fn finish(mut self) -> io::Result<W> {
+        self.out.write_all(&self.buf)?;
+        self.out.flush()?;
+        Ok(self.out)
     }
 }
 
-/// A row as a JSON object, keys in the order received.
+/// A row as a JSON object, keys in the order received: serde_json's own writing, which the
+/// tests hold [`row_json`] to.
+#[cfg(test)]
 struct RowSer<'a> {
     store: &'a ResultStore,
     row: usize,
 }
 
+#[cfg(test)]
 impl Serialize for RowSer<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
         let keys = self.store.shape_of(self.row);
         let mut m = s.serialize_map(Some(keys.len()))?;
         for &c in keys {
@@ -269,21 +444,17 @@ pub fn write_csv<W: Write>(
     columns: &[usize],
     out: W,
 ) -> io::Result<W> {
-    let mut w = csv::Writer::from_writer(out);
+    let mut w = Csv::new(out);
     if !columns.is_empty() {
-        w.write_record(columns.iter().map(|&c| store.column_name(c)))?;
+        w.record(columns.iter().map(|&c| store.column_name(c).as_bytes()))?;
     }
-    let mut cell = String::new();
     for row in rows {
         for &c in columns {
-            cell.clear();
-            store.cell_text(row, c, &mut cell);
-            w.write_field(&cell)?;
+            w.cell(store, row, c);
         }
-        w.write_record(None::<&[u8]>)?;
+        w.end_record()?;
     }
-    w.flush()?;
-    w.into_inner().map_err(|e| io::Error::other(e.to_string()))
+    w.finish()
 }
 
 /// CSV of the whole store (every row, every column in first-seen order).
@@ -444,6 +615,49 @@ mod tests {
         assert_eq!(text(write_json(&s, 0..0, Vec::new()).unwrap()), "[]\n");
     }
 
+    /// The row writer against serde_json's pretty writer of the same rows, over every kind of
+    /// cell and every character serde_json escapes.
+    #[test]
+    fn json_rows_are_byte_for_byte_serde_jsons() {
+        let mut page = String::from(r#"{"value":["#);
+        let mut rows = vec![
+            r#"{"S":"plain","E":"","Q":"a\"b\\c\/d","C":"\u0000\u0001\b\t\n\u000b\f\r\u001f\u007f","U":"é€😀\u2028\u202e"}"#.to_string(),
+            r#"{"L":["a","b\"c","d\\e","\u0007",""],"L2":[],"O":{},"O2":{"k":[1,{"x":null}],"s":"v\n"},"A":[[],[[]],{}]}"#.into(),
+            r#"{"I":0,"N":-42,"Big":18446744073709551615,"Huge":123456789012345678901234567890,"F":0.5,"F2":1.50,"F3":1e5,"F4":-0,"F5":1E400,"T":true,"Fa":false,"Nu":null}"#.into(),
+            r#"{}"#.into(),
+            r#"{"Mixed":["a",1,null,true,["b"],{"c":"d"}],"Num":[1,2.5],"Bools":[true]}"#.into(),
+        ];
+        for c in 0u8..0x80 {
+            rows.push(format!(
+                r#"{{"K\u{c:04x}":"x\u{c:04x}y","L":["\u{c:04x}"]}}"#
+            ));
+        }
+        page.push_str(&rows.join(","));
+        page.push_str("]}");
+        let mut s = ResultStore::new();
+        super::super::parse_page(page.as_bytes(), &mut s, None, &mut |_| {}).unwrap();
+        let reference: Vec<RowSer> = (0..s.len()).map(|row| RowSer { store: &s, row }).collect();
+        let want = serde_json::to_string_pretty(&reference).unwrap() + "\n";
+        let got = text(write_json(&s, 0..s.len(), Vec::new()).unwrap());
+        assert_eq!(got, want);
+        // The same through push_value (other stored texts for the same values).
+        let mut pushed = ResultStore::new();
+        for r in 0..s.len() {
+            pushed.push_value(&Value::Object(s.row_object(r)));
+        }
+        let reference: Vec<RowSer> = (0..pushed.len())
+            .map(|row| RowSer {
+                store: &pushed,
+                row,
+            })
+            .collect();
+        let want = serde_json::to_string_pretty(&reference).unwrap() + "\n";
+        assert_eq!(
+            text(write_json(&pushed, 0..pushed.len(), Vec::new()).unwrap()),
+            want
+        );
+    }
+
     #[test]
     fn json_keeps_a_float_text_that_would_change() {
         let mut s = ResultStore::new();
@@ -471,6 +685,60 @@ mod tests {
         assert_eq!(
             text(write_csv_all(&ResultStore::new(), Vec::new()).unwrap()),
             ""
+        );
+    }
+
+    /// The CSV writer against the `csv` crate's (what the command line wrote before) over
+    /// quoting, empty records and every kind of cell.
+    #[test]
+    fn csv_is_byte_for_byte_the_csv_crates() {
+        let reference = |s: &ResultStore| {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            if s.column_count() > 0 {
+                w.write_record(s.columns()).unwrap();
+            }
+            for r in 0..s.len() {
+                for c in 0..s.column_count() {
+                    w.write_field(s.cell_string(r, c)).unwrap();
+                }
+                w.write_record(None::<&[u8]>).unwrap();
+            }
+            text(w.into_inner().unwrap())
+        };
+        let mut rows = vec![
+            json!({"A": "plain", "B,x": "a,b", "C\"q": "say \"hi\"", "D": "line\nbreak", "E": "cr\rx"}),
+            json!({}),
+            json!({"A": "", "F": ["a", "b,c", "d\"e"], "G": [], "H": {"k": "v,w"}, "I": [1, [2, "x"]]}),
+            json!({"A": null, "J": true, "K": false, "L": 42, "M": u64::MAX, "N": 0.5, "O": "é😀\u{7}\t"}),
+            json!({"A": "\""}),
+            json!({"A": "#comment", "B,x": " spaced "}),
+        ];
+        let s = store(&rows);
+        assert_eq!(text(write_csv_all(&s, Vec::new()).unwrap()), reference(&s));
+        // One column: a record of one empty field is `""`.
+        let one = store(&[
+            json!({"A": "x"}),
+            json!({"A": ""}),
+            json!({}),
+            json!({"A": null}),
+        ]);
+        assert_eq!(
+            text(write_csv_all(&one, Vec::new()).unwrap()),
+            reference(&one)
+        );
+        assert!(reference(&one).ends_with("\"\"\n\"\"\n\"\"\n"));
+        // Rows without any column: one `""` per row, no header.
+        let none = store(&[json!({}), json!({})]);
+        assert_eq!(
+            text(write_csv_all(&none, Vec::new()).unwrap()),
+            reference(&none)
+        );
+        // Enough rows to cross the writer's block size.
+        rows.extend((0..5000).map(|i| json!({"A": format!("row {i}, \"{i}\""), "Z": i})));
+        let big = store(&rows);
+        assert_eq!(
+            text(write_csv_all(&big, Vec::new()).unwrap()),
+            reference(&big)
         );
     }
 

@@ -158,11 +158,7 @@ impl Results {
         };
         let added = !self.pending.is_empty();
         for page in self.pending.drain(..) {
-            if store.is_empty() && store.column_count() == 0 {
-                *store = page; // the first page becomes the store: no copy
-            } else {
-                store.append(&page, &[]);
-            }
+            store.take_page(page);
         }
         if std::mem::take(&mut self.finished) {
             store.shrink_to_fit();
