@@ -304,26 +304,49 @@ fn main() {
     // Set, not typed: the window may have restored the last run's line into the field.
     h.state_mut()
         .set_cmdlet_line(conn, "Get-Mailbox -ResultSize Unlimited");
+    // The window also restores the last close's filter (`workspace.json` in the home, which
+    // `p4_grid.sh` keeps between runs; saved about once a second, so what the last run left is
+    // whichever filter step it was on then, e.g. `Department:legal`): the load is measured to
+    // every row shown, unfiltered and in arrival order, so neither a filter nor a sort is kept.
+    let out = h
+        .state_mut()
+        .output_state_mut(conn)
+        .unwrap_or_else(|| fail("output"));
+    out.filter.clear();
+    out.sort = None;
     h.step();
     let t0 = Instant::now();
     click(&mut h, "Run");
     let mut first_page = None;
     let mut load_frames = Vec::new();
     let want = format!("{} of {} rows", a.rows, a.rows);
+    let mut seen = LoadTimeline::new(t0);
     loop {
         let next = Instant::now() + FRAME;
         load_frames.push(frame(&mut h));
         let out = h.state().output(conn).unwrap();
+        seen.note(out);
         if first_page.is_none() && out.rows_received() > 0 {
             first_page = Some(Instant::now());
         }
         if let Some(e) = &out.error {
+            dump_load_state(&h, conn, &want, &seen);
             fail(&format!("the run failed: {e}"));
         }
         if out.summary.is_some() && h.query_by_label(&want).is_some() {
             break;
         }
+        // Every row came and the view settled, yet the grid does not say `want`: waiting longer
+        // changes nothing (a filter, or another row count than --rows).
+        if out.summary.is_some() && out.view_settled() && seen.since_last() > STUCK {
+            dump_load_state(&h, conn, &want, &seen);
+            fail(&format!(
+                "the run ended with {} rows and the grid settled, but it does not show {want:?}",
+                out.rows_received()
+            ));
+        }
         if t0.elapsed() > Duration::from_secs(300) {
+            dump_load_state(&h, conn, &want, &seen);
             fail("the result did not arrive");
         }
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
@@ -373,6 +396,140 @@ fn main() {
     // pixel) grows with every script the rows showed and is never shrunk.
     let [w, h_px] = h.ctx.fonts(|f| f.font_image_size());
     println!("font_atlas_bytes={}", w * h_px * 4);
+}
+
+/// When the load's visible state last changed (for the report of a load that never ended).
+struct LoadTimeline {
+    t0: Instant,
+    frames: u64,
+    /// (rows received, store rows, running, summary set): the last value seen and since when.
+    last: (usize, usize, bool, bool),
+    since: Duration,
+    /// Every change, as `at_ms:received/store/running/summary` (bounded).
+    changes: Vec<String>,
+}
+
+/// How long a settled, ended load may show something else than every row before the bench
+/// gives up (a filter worker re-runs for new rows within the time its last job took).
+const STUCK: Duration = Duration::from_secs(20);
+
+impl LoadTimeline {
+    /// Time since the visible state last changed.
+    fn since_last(&self) -> Duration {
+        self.t0.elapsed().saturating_sub(self.since)
+    }
+
+    fn new(t0: Instant) -> LoadTimeline {
+        LoadTimeline {
+            t0,
+            frames: 0,
+            last: (usize::MAX, 0, false, false),
+            since: Duration::ZERO,
+            changes: Vec::new(),
+        }
+    }
+
+    fn note(&mut self, out: &exo_connect::ui::output::OutputState) {
+        self.frames += 1;
+        let now = (
+            out.rows_received(),
+            out.results().len(),
+            out.running.is_some(),
+            out.summary.is_some(),
+        );
+        if now != self.last {
+            self.last = now;
+            self.since = self.t0.elapsed();
+            if self.changes.len() < 400 {
+                self.changes.push(format!(
+                    "{:.0}:{}/{}/{}/{}",
+                    ms_f(self.since),
+                    now.0,
+                    now.1,
+                    u8::from(now.2),
+                    u8::from(now.3)
+                ));
+            }
+        }
+    }
+}
+
+/// What the window showed when the load gave up (stderr): enough to tell a run that never
+/// started (no `running`, no rows) from a lost page or end (rows stop, `running` stays), a view
+/// that never settled (every row in, the rows label short) or a different end (an error).
+fn dump_load_state(h: &H, conn: exo_connect::ui::bridge::ConnId, want: &str, t: &LoadTimeline) {
+    let app = h.state();
+    eprintln!(
+        "bench_grid: load state after {:.1} s, {} frames; waited for {want:?} and a summary",
+        t.t0.elapsed().as_secs_f64(),
+        t.frames
+    );
+    eprintln!(
+        "  last change at {:.1} s; changes (ms:received/store/running/summary): {}",
+        t.since.as_secs_f64(),
+        t.changes.join(" ")
+    );
+    eprintln!(
+        "  centre {:?}; signin {:?}",
+        app.centre,
+        app.signin.as_ref().map(|s| &s.stage)
+    );
+    for s in &app.sessions {
+        eprintln!(
+            "  session {:?} {} {:?} requests {} last_error {:?}",
+            s.conn, s.profile_name, s.state, s.requests, s.last_error
+        );
+    }
+    for (level, text) in app.notices.iter().rev().take(10) {
+        eprintln!("  notice {level:?}: {text}");
+    }
+    match app.output(conn) {
+        None => eprintln!("  no output state for {conn:?}"),
+        Some(o) => {
+            eprintln!(
+                "  line {:?}; result of {:?}; flagged {:?}",
+                o.line, o.result_of, o.flagged
+            );
+            eprintln!(
+                "  running {:?}; summary {:?}; error {:?}",
+                o.running, o.summary, o.error
+            );
+            eprintln!(
+                "  rows received {}, in the store {}, shown {}; sort {:?}, filter {:?}; view busy {:?}, settled {}",
+                o.rows_received(),
+                o.results().len(),
+                o.shown_rows().len(),
+                o.sort,
+                o.filter,
+                o.busy(),
+                o.view_settled()
+            );
+            for w in o.warnings.iter().rev().take(10) {
+                eprintln!("  warning: {w}");
+            }
+        }
+    }
+    let labels: Vec<String> = h
+        .root()
+        .children_recursive()
+        .filter_map(|n| n.accesskit_node().label().or(n.accesskit_node().value()))
+        .filter(|l| {
+            l.contains("rows")
+                || l.contains("Running")
+                || l.contains("Error")
+                || l.contains("Warning")
+        })
+        .take(20)
+        .collect();
+    eprintln!("  labels with rows/Running/Error/Warning: {labels:?}");
+    let threads: Vec<String> = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .map(|c| c.trim().to_string())
+        .collect();
+    eprintln!("  threads: {threads:?}");
 }
 
 fn sign_in(h: &mut H, a: &Args) {
