@@ -79,7 +79,6 @@ fn a_cmdlet_the_other_services_catalogue_knows_is_named_as_its() {
 #[test]
 fn the_driver_names_the_service_from_the_live_catalogues() {
     use super::engine::start;
-    use exo_connect::ui::bridge::SignInStage;
     let mut e = start(|_| {}, |_| {});
     e.connect_with_password("Contoso EXO", "ops@contoso.com");
     e.wait("the EXO session's catalogue", |a| {
@@ -90,20 +89,7 @@ fn the_driver_names_the_service_from_the_live_catalogues() {
     });
     e.click_profile("Contoso SCC");
     e.click("Profile editor");
-    e.click("Connect");
-    e.wait("a password step or the SCC session", |a| {
-        matches!(
-            a.signin.as_ref().map(|v| &v.stage),
-            Some(SignInStage::Password { .. })
-        ) || a.sessions.len() == 2
-    });
-    if e.h.state().signin.is_some() {
-        e.type_into(
-            "Password",
-            &crate::common::signin_support::password_of("ops@contoso.com"),
-        );
-        e.click("Sign in");
-    }
+    connect_scc(&mut e, 2);
     e.wait("the SCC session's catalogue", |a| {
         a.sessions.iter().any(|s| {
             s.service == Service::SecurityCompliance
@@ -140,26 +126,12 @@ fn the_driver_names_the_service_from_the_live_catalogues() {
 fn the_window_flags_a_line_with_the_catalogue_the_driver_knows_from_the_cache() {
     use super::engine::start;
     use exo_connect::model::catalogue::{cache_path, save_cached};
-    use exo_connect::ui::bridge::SignInStage;
     let mut e = start(|_| {}, |_| {});
     let tid = e.sim.world().tenant("contoso.onmicrosoft.com").unwrap().id;
     let path = cache_path(e.dir.path(), "ExchangeOnline", &tid.to_string());
     save_cached(&path, &catalogue(&["Get-Mailbox", "Get-CachedOnlyThing"])).unwrap();
     e.click_profile("Contoso SCC");
-    e.click("Connect");
-    e.wait("a password step or the SCC session", |a| {
-        matches!(
-            a.signin.as_ref().map(|v| &v.stage),
-            Some(SignInStage::Password { .. })
-        ) || !a.sessions.is_empty()
-    });
-    if e.h.state().signin.is_some() {
-        e.type_into(
-            "Password",
-            &crate::common::signin_support::password_of("ops@contoso.com"),
-        );
-        e.click("Sign in");
-    }
+    connect_scc(&mut e, 1);
     e.wait("the SCC session's catalogue", |a| {
         a.sessions.iter().any(|s| {
             a.output(s.conn)
@@ -188,4 +160,24 @@ fn the_window_flags_a_line_with_the_catalogue_the_driver_knows_from_the_cache() 
         "not sent, no failure"
     );
     assert_eq!(e.sim.admin.requests().len(), before, "nothing sent");
+}
+
+/// Connect on the selected "Contoso SCC" profile: the password step if the sign-in asks for one
+/// (the account may already be signed in), until the window has `sessions` sessions or the dialog.
+fn connect_scc(e: &mut super::engine::E, sessions: usize) {
+    use exo_connect::ui::bridge::SignInStage;
+    e.click("Connect");
+    e.wait("a password step or the SCC session", |a| {
+        matches!(
+            a.signin.as_ref().map(|v| &v.stage),
+            Some(SignInStage::Password { .. })
+        ) || a.sessions.len() == sessions
+    });
+    if e.h.state().signin.is_some() {
+        e.type_into(
+            "Password",
+            &crate::common::signin_support::password_of("ops@contoso.com"),
+        );
+        e.click("Sign in");
+    }
 }
