@@ -154,7 +154,7 @@ pub fn run(args: RunArgs) -> CliResult {
     };
     let rt = super::runtime()?;
     let (run, all_ok, named) = rt.block_on(fan_out(&args, profiles, request, password))?;
-    remember_tenants(&mut store, named);
+    super::run::remember_tenants(&mut store, named);
     write_output(&args, &run.take_parts())?;
     if all_ok {
         Ok(())
@@ -218,23 +218,6 @@ async fn fan_out(
             }
             None => return Err(CliError::Failed("the fan-out stopped unexpectedly".into())),
         }
-    }
-}
-
-/// Keeps the tenant names the service gave in the profiles, so the next fan-out shows them
-/// without asking (best effort: a store that cannot be saved is a warning, the output stands).
-fn remember_tenants(store: &mut ProfileStore, named: Vec<(Uuid, KnownTenant)>) {
-    if named.is_empty() {
-        return;
-    }
-    for (id, tenant) in named {
-        if let Some(mut p) = store.get(id).cloned() {
-            p.known_tenant = Some(tenant);
-            let _ = store.upsert(p);
-        }
-    }
-    if let Err(e) = store.save() {
-        eprintln!("warning: the tenants' names were not saved in the profiles: {e}");
     }
 }
 

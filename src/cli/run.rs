@@ -218,17 +218,34 @@ fn peek_tenant_name(mut inner: RunHandle, cmdlet: String, name: TenantName) -> R
     RunHandle::new(rx, task)
 }
 
-/// Keeps the tenant's name in the profile file (best effort: the run's output stands).
+/// Keeps the tenant's name in the profile file, as a fan-out does (best effort: the run's
+/// output stands).
 fn remember_tenant_name(profile: &crate::model::Profile, name: &str) {
     let Ok((mut store, _)) = super::open_store() else {
         return;
     };
-    let Some(mut p) = store.get(profile.id).cloned() else {
+    let tenant = KnownTenant::learnt(&profile.tenant_key(), Some(name));
+    remember_tenants(&mut store, vec![(profile.id, tenant)]);
+}
+
+/// Keeps the tenant names the service gave in the profiles, so the next fan-out shows them
+/// without asking (best effort: a store that cannot be saved is a warning, the output stands).
+/// A single `run` of `Get-OrganizationConfig` keeps its name here too.
+pub(super) fn remember_tenants(
+    store: &mut crate::model::store::ProfileStore,
+    named: Vec<(uuid::Uuid, KnownTenant)>,
+) {
+    if named.is_empty() {
         return;
-    };
-    p.known_tenant = Some(KnownTenant::learnt(&profile.tenant_key(), Some(name)));
-    if store.upsert(p).is_err() || store.save().is_err() {
-        eprintln!("warning: the tenant's name was not saved in the profile");
+    }
+    for (id, tenant) in named {
+        if let Some(mut p) = store.get(id).cloned() {
+            p.known_tenant = Some(tenant);
+            let _ = store.upsert(p);
+        }
+    }
+    if let Err(e) = store.save() {
+        eprintln!("warning: the tenants' names were not saved in the profiles: {e}");
     }
 }
 
